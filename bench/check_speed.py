@@ -1,0 +1,97 @@
+"""`eduadvocate check` on a generated campaign of 10,000 posts x 3 accounts (X, Bluesky, Mastodon):
+posts per second and peak memory, for the whole command in a fresh process, plus where the time
+goes (load vs. render and check) in-process.
+
+    python bench/check_speed.py [--posts N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = """\
+defaults:
+  timezone: America/Chicago
+  accounts: [x-main, bsky, masto]
+  hashtags: [FundOurSchools]
+  vars:
+    petition: https://fundspringfieldschools.org/petition
+accounts:
+  x-main: {platform: x}
+  bsky: {platform: bluesky, handle: pta.bsky.social}
+  masto: {platform: mastodon, instance: https://mastodon.example}
+"""
+PEOPLE = "lopez:\n  name: Chair Maria Lopez\n  x: ChairLopez\n  bluesky: lopez.bsky.social\n  mastodon: lopez@mastodon.education\n"
+SENTENCES = [
+    "The board votes on the budget next Thursday.",
+    "Class sizes would rise to 35 in grades 4 to 8.",
+    "Tell {@lopez} that art and music matter. 🎨🎶",
+    "Sign the petition: {petition}",
+    "More at fundspringfieldschools.org/facts and https://example.org/a/very/long/path?with=query",
+    "学校の予算を守ろう。",
+    "Teachers 👩🏽‍🏫 deserve better. #SpringfieldSchools",
+    "Come to the hearing, bring a neighbor, wear blue! 💙",
+]
+
+
+def generate(root: Path, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    (root / "posts").mkdir(parents=True)
+    (root / "config.yaml").write_text(CONFIG)
+    (root / "people.yaml").write_text(PEOPLE)
+    per_file = 500
+    for f in range(0, count, per_file):
+        lines = ["posts:"]
+        for i in range(f, min(count, f + per_file)):
+            text = " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 9)))
+            lines.append(f"  - id: post-{i}")
+            if i % 10 == 0:
+                lines.append("    every: weekly on Monday 09:00")
+            else:
+                lines.append(f"    at: 2027-{1 + i % 12:02d}-{1 + i % 28:02d} {8 + i % 12:02d}:{(i * 7) % 60:02d}")
+            lines.append(f"    text: {json.dumps(text, ensure_ascii=False)}")  # JSON strings are YAML
+        (root / "posts" / f"file-{f // per_file:03d}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=10_000)
+    count = parser.parse_args().posts
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generate(root, count)
+        exe = str(Path(sys.executable).with_name("eduadvocate"))
+        env = {**os.environ, "EDUADVOCATE_NOW": "2026-11-28T12:00:00Z"}
+        start = time.perf_counter()
+        proc = subprocess.run([exe, "check", "--format", "json"], cwd=root, env=env, capture_output=True, check=False)
+        elapsed = time.perf_counter() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(f"check on {count:,} posts x 3 accounts ({count * 3:,} deliveries), exit {proc.returncode}")
+        print(f"  whole command: {elapsed:6.2f} s  = {count / elapsed:8,.0f} posts/s, {count * 3 / elapsed:8,.0f} deliveries/s")
+        print(f"  peak memory (max RSS): {peak_kib / 1024:6.1f} MiB")
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+        os.chdir(root)
+        os.environ.update(env)
+        from eduadvocate.check import analyse
+        from eduadvocate.workspace import open_campaign
+
+        t0 = time.perf_counter()
+        ws = open_campaign(None)
+        t1 = time.perf_counter()
+        result = analyse(ws.config, ws.campaign, ws.now)
+        t2 = time.perf_counter()
+        print(f"  in-process: load {t1 - t0:5.2f} s, render + check {t2 - t1:5.2f} s ({len(result.renderings):,} renderings, {len(result.problems):,} problems)")
+
+
+if __name__ == "__main__":
+    main()

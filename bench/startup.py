@@ -1,0 +1,82 @@
+"""Start-up figures, measured side by side in one run (interleaved, so machine noise hits both).
+
+Targets (issue 2): `eduadvocate --version` within 1.3x of `python -c "import typer"`, and
+`eduadvocate --help` within 1.2x of the --help of bench/ref_app.py (a minimal two-command Typer
+app). Also lists which heavy libraries each offline command imports (there must be none).
+
+    python bench/startup.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PY = sys.executable
+HEAVY = ("tweepy", "facebook", "apscheduler", "atproto", "mastodon", "sqlalchemy", "psycopg", "requests", "httpx")
+
+PROBE = """
+import sys
+sys.argv = ["eduadvocate", *{args!r}]
+from eduadvocate.cli.main import run
+try:
+    run()
+except SystemExit:
+    pass
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def side_by_side(a: list[str], b: list[str], runs: int) -> tuple[float, float]:
+    ta, tb = [], []
+    for _ in range(runs):
+        ta.append(_time(a))
+        tb.append(_time(b))
+    return statistics.median(ta), statistics.median(tb)
+
+
+def heavy_imports(args: list[str]) -> list[str]:
+    env = {**os.environ, "COLUMNS": "100"}
+    out = subprocess.run(
+        [PY, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True, cwd=REPO, env=env, check=False
+    )
+    line = next((x for x in out.stderr.splitlines() if x.startswith("HEAVY=")), "HEAVY=?")
+    return [m for m in line[6:].split(",") if m]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=21)
+    runs = parser.parse_args().runs
+    exe = str(Path(PY).with_name("eduadvocate"))
+    print(f"start-up, median of {runs} interleaved runs each")
+    ref, ours = side_by_side([PY, "-c", "import typer"], [exe, "--version"], runs)
+    print(f'python -c "import typer":   {ref * 1000:7.1f} ms')
+    print(f"eduadvocate --version:      {ours * 1000:7.1f} ms   ratio {ours / ref:.2f}x (target <= 1.30x)")
+    ref, ours = side_by_side([PY, str(HERE / "ref_app.py"), "--help"], [exe, "--help"], runs)
+    print(f"minimal Typer app --help:   {ref * 1000:7.1f} ms")
+    print(f"eduadvocate --help:         {ours * 1000:7.1f} ms   ratio {ours / ref:.2f}x (target <= 1.20x)")
+    ours = statistics.median(_time([exe, "check", "--config", "config.example.yaml"]) for _ in range(max(3, runs // 3)))
+    print(f"eduadvocate check (example): {ours * 1000:6.1f} ms")
+    for args in (["--version"], ["--help"], ["check", "--config", "config.example.yaml"],
+                 ["render", "--config", "config.example.yaml"], ["calendar", "--config", "config.example.yaml"]):
+        heavy = heavy_imports(args)
+        print(f"heavy imports for {' '.join(args):48} {', '.join(heavy) if heavy else 'none'}")
+
+
+if __name__ == "__main__":
+    main()

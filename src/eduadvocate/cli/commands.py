@@ -1,0 +1,296 @@
+"""The offline commands (check, render, calendar, init, schema): each opens the campaign, calls
+the core, and prints. They return the exit status; :mod:`eduadvocate.cli.main` raises it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from eduadvocate.check import Analysis, analyse
+from eduadvocate.cli import output
+from eduadvocate.config import did_you_mean
+from eduadvocate.errors import ExitCode, PostsInvalid, UsageError
+from eduadvocate.render import Rendering
+from eduadvocate.workspace import Workspace, open_campaign
+
+
+def check(config_path: str | None, folder: str | None, fmt: str) -> int:
+    ws = open_campaign(config_path, folder)
+    result = analyse(ws.config, ws.campaign, ws.now)
+    status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
+    deliveries = len(result.renderings)
+    if fmt == "json":
+        output.print_json(
+            {
+                "version": output.JSON_VERSION,
+                "ok": not result.errors,
+                "summary": {
+                    "errors": result.errors,
+                    "warnings": result.warnings,
+                    "posts": result.posts,
+                    "deliveries": deliveries,
+                    "files": len(ws.campaign.files),
+                },
+                "problems": [output.problem_dict(p) for p in result.problems],
+            }
+        )
+        return status
+    if fmt == "github":
+        for p in result.problems:
+            print(output.github_annotation(p))
+        line = output.summary_line(
+            result.errors, result.warnings, result.posts, deliveries, len(ws.campaign.files)
+        )
+        print(line.plain)
+        return status
+    con = output.console()
+    if result.problems:
+        con.print(output.problems_table(result.problems))
+        con.print()
+    con.print(
+        output.summary_line(
+            result.errors, result.warnings, result.posts, deliveries, len(ws.campaign.files)
+        )
+    )
+    return status
+
+
+def _opened(config_path: str | None, folder: str | None) -> Workspace:
+    """Open the campaign; refuse (exit 4) when the files themselves are broken."""
+    ws = open_campaign(config_path, folder)
+    if ws.campaign.has_errors:
+        raise PostsInvalid([p for p in ws.campaign.problems if p.severity == "error"])
+    return ws
+
+
+def render(
+    config_path: str | None, folder: str | None, accounts: list[str], posts: list[str], fmt: str
+) -> int:
+    ws = _opened(config_path, folder)
+    for name in accounts:
+        if name not in ws.config.accounts:
+            raise UsageError(
+                f'no account named "{name}"', hint=did_you_mean(name, ws.config.accounts)
+            )
+    known = {p.id for p in ws.campaign.posts}
+    for post_id in posts:
+        if post_id not in known:
+            raise UsageError(f'no post with id "{post_id}"', hint=did_you_mean(post_id, known))
+    result = analyse(
+        ws.config, ws.campaign, ws.now, post_ids=set(posts) or None, accounts=set(accounts) or None
+    )
+    items = [_delivery(r, result, ws) for r in result.renderings]
+    if fmt == "json":
+        output.print_json({"version": output.JSON_VERSION, "deliveries": items})
+        return ExitCode.OK
+    con = output.console()
+    for r, item in zip(result.renderings, items, strict=True):
+        when = (
+            _local_label(item["at"], result.schedules[r.post.id].zone)
+            if item["at"]
+            else "not scheduled"
+        )
+        if item["when"] == "now":
+            when = "now (when publish next runs)"
+        elif item["when"] == "recurring":
+            when = f"next {when} ({item['recurrence']})"
+        con.print(
+            Text.assemble(
+                (r.post.id, "bold"), " → ", (r.account.name, "cyan"), f" ({r.platform}), {when}"
+            )
+        )
+        total = len(r.parts)
+        for index, part in enumerate(r.parts, 1):
+            style = "red" if part.over else "green"
+            title = f"{index}/{total} " if total > 1 else ""
+            subtitle = Text.assemble((f"{part.length}/{part.limit}", style))
+            media = "".join(f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})" for m in part.media)
+            con.print(
+                Panel(Text(part.text + media), title=title or None, subtitle=subtitle, expand=False)
+            )
+        con.print()
+    return ExitCode.OK
+
+
+def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
+    schedule = result.schedules.get(r.post.id)
+    at = None
+    if schedule is not None:
+        at = (
+            schedule.next_after(ws.now, ws.now)
+            if schedule.when == "recurring"
+            else (ws.now if schedule.when == "now" else schedule.at)
+        )
+    return {
+        "post": r.post.id,
+        "account": r.account.name,
+        "platform": r.platform,
+        "at": _iso(at) if at else None,
+        "when": schedule.when if schedule else None,
+        "recurrence": schedule.recurrence.description if schedule and schedule.recurrence else None,
+        "file": r.post.loc.file,
+        "line": r.post.loc.line,
+        "content_warning": r.content_warning,
+        "parts": [
+            {
+                "text": p.text,
+                "length": p.length,
+                "limit": p.limit,
+                "bytes": p.bytes,
+                "facets": [
+                    {
+                        "type": f.kind,
+                        "byteStart": f.byte_start,
+                        "byteEnd": f.byte_end,
+                        "value": f.value,
+                    }
+                    for f in p.facets
+                ],
+                "media": [{"path": m.path, "alt": m.alt} for m in p.media],
+            }
+            for p in r.parts
+        ],
+        "problems": [
+            output.problem_dict(p)
+            for p in result.problems
+            if p.post == r.post.id and p.account in (None, r.account.name)
+        ],
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _local_label(iso: str, zone: ZoneInfo | None) -> str:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    local = moment.astimezone(zone or UTC)
+    return local.strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def calendar(config_path: str | None, folder: str | None, days: int, fmt: str) -> int:
+    from eduadvocate.plan import upcoming
+
+    ws = _opened(config_path, folder)
+    result = analyse(ws.config, ws.campaign, ws.now)
+
+    zone = _display_zone(ws, result)
+    end = ws.now + timedelta(days=days)
+    posts = [p for p in ws.campaign.posts if p.id in result.schedules]
+    occurrences = upcoming(posts, result.schedules, ws.now, end, ws.now)
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    accounts_of = {(r.post.id, r.account.name): r for r in result.renderings}
+    for occ in occurrences:
+        local = occ.at.astimezone(zone)
+        for name in occ.post.account_names:
+            r = accounts_of.get((occ.post.id, name))
+            if r is None:
+                continue
+            by_day[local.date().isoformat()].append(
+                {
+                    "account": name,
+                    "platform": r.platform,
+                    "post": occ.post.id,
+                    "at": _iso(occ.at),
+                    "local": local.strftime("%H:%M"),
+                    "when": occ.when,
+                    "text": r.parts[0].text if r.parts else "",
+                }
+            )
+    for rows in by_day.values():
+        rows.sort(key=lambda d: (d["account"], d["at"], d["post"]))
+    if fmt == "json":
+        output.print_json(
+            {
+                "version": output.JSON_VERSION,
+                "zone": str(zone),
+                "from": _iso(ws.now),
+                "until": _iso(end),
+                "days": [{"date": day, "deliveries": rows} for day, rows in sorted(by_day.items())],
+            }
+        )
+        return ExitCode.OK
+    con = output.console()
+    if not by_day:
+        con.print(f"Nothing scheduled in the next {days} days.")
+        return ExitCode.OK
+    for day, rows in sorted(by_day.items()):
+        heading = datetime.fromisoformat(day).strftime("%A %d %B %Y")
+        con.print(Text(heading, style="bold"))
+        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
+        # Fixed widths for the short columns, the rest for the text, cut with an ellipsis.
+        table.add_column(
+            "Account", style="cyan", no_wrap=True, min_width=max(len(r["account"]) for r in rows)
+        )
+        table.add_column("Time", no_wrap=True, min_width=5)
+        table.add_column("Post", no_wrap=True, min_width=max(len(r["post"]) for r in rows))
+        table.add_column("Text", overflow="ellipsis", no_wrap=True, ratio=1, min_width=10)
+        last = None
+        for row in rows:
+            table.add_row(
+                row["account"] if row["account"] != last else "",
+                row["local"],
+                row["post"],
+                _first_line(row["text"]),
+            )
+            last = row["account"]
+        con.print(table)
+        con.print()
+    con.print(
+        Text(
+            f"Times in {zone}. {sum(len(r) for r in by_day.values())} deliveries in the next {days} days.",
+            style="dim",
+        )
+    )
+    return ExitCode.OK
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _display_zone(ws: Workspace, result: Analysis) -> ZoneInfo:
+    from eduadvocate.timespec import TimeSpecError, load_zone
+
+    name = ws.config.defaults.timezone
+    if name:
+        try:
+            return load_zone(name)
+        except TimeSpecError:
+            pass
+    for schedule in result.schedules.values():
+        if schedule.zone is not None:
+            return schedule.zone
+    return ZoneInfo("UTC")
+
+
+def init(folder: str, timezone: str | None) -> int:
+    from eduadvocate.scaffold import scaffold
+
+    con = output.console()
+    created, kept = scaffold(Path(folder), timezone)
+    for path in created:
+        con.print(f"created {path}")
+    for path in kept:
+        con.print(f"kept    {path} (already there)")
+    con.print(
+        "\nNext: cd into the folder, edit posts/, then run `eduadvocate check` and `eduadvocate calendar`."
+    )
+    return ExitCode.OK
+
+
+def schema() -> int:
+    from eduadvocate.content.schema import json_schema
+    from eduadvocate.platforms.registry import platform_names
+
+    print(json.dumps(json_schema(sorted(platform_names())), indent=2))
+    return ExitCode.OK

@@ -1,0 +1,219 @@
+"""The ``eduadvocate`` command: option parsing only. Each command is a thin function that imports
+its implementation when it runs, so ``--version`` and ``--help`` load nothing but Typer.
+
+:func:`run` is the one place that turns exceptions into a one-line message and an exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from eduadvocate import __version__
+
+HELP = """Run education-advocacy social media campaigns from a folder of YAML files.
+
+Posts live in posts/*.yaml; accounts in config.yaml. Start with `eduadvocate init`, then
+`eduadvocate check` and `eduadvocate calendar`. Exit codes: 0 ok, 1 unexpected error, 2 usage,
+3 config, 4 invalid posts, 5 some deliveries failed."""
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class DataFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file [default: $EDUADVOCATE_CONFIG, else ./config.yaml, else built-in outbox-only].",
+        show_default=False,
+    ),
+]
+FolderArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Campaign folder (holding posts/) or a posts folder [default: from the config].",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"eduadvocate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run education-advocacy social media campaigns from a folder of YAML files."""
+
+
+@app.command()
+def check(
+    folder: FolderArg = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (a table), json (stable, see README) or github (workflow annotations).",
+        ),
+    ] = Format.text,
+) -> None:
+    """Check every post for every account: limits, media, alt text, times, links, mentions.
+
+    Exit 0 when there is no error (warnings allowed), 4 when any post has an error.
+    """
+    from eduadvocate.cli import commands
+
+    raise typer.Exit(commands.check(config, folder, fmt.value))
+
+
+@app.command()
+def render(
+    folder: FolderArg = None,
+    config: ConfigOpt = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
+    post: Annotated[
+        list[str] | None, typer.Option("--post", "-p", help="Only this post id (repeatable).")
+    ] = None,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
+    ] = DataFormat.text,
+) -> None:
+    """Show exactly what each account will receive: every part, its length and limit, facets, media."""
+    from eduadvocate.cli import commands
+
+    raise typer.Exit(commands.render(config, folder, account or [], post or [], fmt.value))
+
+
+@app.command()
+def calendar(
+    folder: FolderArg = None,
+    config: ConfigOpt = None,
+    days: Annotated[
+        int, typer.Option("--days", "-d", min=1, max=3660, help="How many days ahead.")
+    ] = 14,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = DataFormat.text,
+) -> None:
+    """Upcoming posts by day, in the campaign's time zone, per account."""
+    from eduadvocate.cli import commands
+
+    raise typer.Exit(commands.calendar(config, folder, days, fmt.value))
+
+
+@app.command()
+def init(
+    folder: Annotated[str, typer.Argument(help="Where to create the campaign.")] = ".",
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            "-t",
+            help="IANA time zone [default: this computer's].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a campaign folder: config.yaml, people.yaml and a first post that passes check."""
+    from eduadvocate.cli import commands
+
+    raise typer.Exit(commands.init(folder, timezone))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of posts files, for editors (init wires it up for you)."""
+    from eduadvocate.cli import commands
+
+    raise typer.Exit(commands.schema())
+
+
+def run(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: runs the app and maps every error to one line on stderr and an exit status.
+
+    ``--traceback`` (anywhere on the line) or ``EDUADVOCATE_TRACEBACK=1`` shows the Python
+    traceback for bug reports instead.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    traceback = "--traceback" in args or os.environ.get("EDUADVOCATE_TRACEBACK") == "1"
+    args = [a for a in args if a != "--traceback"]
+    from eduadvocate.errors import EduError, ExitCode
+
+    try:
+        status = app(args=args, prog_name="eduadvocate", standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except EduError as exc:
+        if traceback:
+            raise
+        print(f"eduadvocate: error: {exc.one_line()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("eduadvocate: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # the last resort: a bug; say so without a wall of text
+        if _is_usage_error(exc):
+            _show_usage_error(exc)
+        if traceback:
+            raise
+        print(
+            f"eduadvocate: unexpected error: {type(exc).__name__}: {exc}\n"
+            "This is a bug; please report it with the output of the same command plus --traceback.",
+            file=sys.stderr,
+        )
+        sys.exit(ExitCode.UNEXPECTED)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    from typer._click.exceptions import ClickException
+
+    return isinstance(exc, ClickException)
+
+
+def _show_usage_error(exc: Exception) -> NoReturn:
+    from typer._click.exceptions import ClickException, UsageError
+
+    assert isinstance(exc, ClickException)
+    if isinstance(exc, UsageError) and exc.ctx is not None:
+        print(exc.ctx.get_usage(), file=sys.stderr)
+        print(f"Try '{exc.ctx.command_path} --help' for help.\n", file=sys.stderr)
+    print(f"Error: {exc.format_message()}", file=sys.stderr)
+    sys.exit(exc.exit_code)

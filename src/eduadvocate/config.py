@@ -1,0 +1,329 @@
+"""The config file: where the posts are, the accounts to publish to, campaign-wide defaults.
+
+Lookup order: ``--config PATH``, then ``$EDUADVOCATE_CONFIG``, then ``config.yaml`` in the current
+folder; with none of them, the embedded default (one ``outbox`` account, SQLite ledger beside the
+posts) so a new user can try everything without an account.
+
+Secrets are written as ``${VAR}`` (or ``${VAR:-default}``) and stay unresolved until an adapter
+asks for them with :meth:`AccountConfig.secret`, so ``check``, ``render`` and ``calendar`` work
+with none set, and no resolved secret is ever stored on these objects (or shown by ``repr``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eduadvocate.content.model import Defaults, UtmSettings
+from eduadvocate.content.yamlfile import YamlFileError, YNode, read_yaml
+from eduadvocate.errors import ConfigError, Location, Problem
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.base import PlatformSpec
+
+ENV_CONFIG = "EDUADVOCATE_CONFIG"
+DEFAULT_CONFIG = "config.yaml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TOP_KEYS = ("posts", "people", "ledger", "accounts", "defaults", "check")
+_DEFAULT_KEYS = (
+    "campaign",
+    "timezone",
+    "accounts",
+    "hashtags",
+    "vars",
+    "utm",
+    "numbering",
+    "language",
+)
+SEVERITY_CHOICES = ("error", "warning", "off")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One account from the config. ``settings`` hold the raw values, ``${VAR}`` unexpanded."""
+
+    name: str
+    platform: str
+    settings: dict[str, str | int | bool]
+    loc: Location
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """A non-secret setting with ``${VAR}`` references expanded (None if unset)."""
+        value = self.settings.get(key)
+        if value is None:
+            return default
+        return _expand(str(value), self, key, required=False)
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.settings.get(key)
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = _expand(str(value), self, key, required=False)
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(
+                f'account "{self.name}": {key} must be a whole number, not "{text}"',
+                location=self.loc,
+            ) from None
+
+    def secret(self, key: str) -> str:
+        """A setting needed to publish: expanded from the environment, or a ConfigError naming the
+        variable to set (never its value)."""
+        value = self.settings.get(key)
+        if value is None:
+            raise ConfigError(
+                f'account "{self.name}" has no {key}',
+                location=self.loc,
+                hint=f"add {key}: ${{VAR}} to it",
+            )
+        return _expand(str(value), self, key, required=True)
+
+
+def _expand(text: str, account: AccountConfig, key: str, *, required: bool) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        if required:
+            raise ConfigError(
+                f'account "{account.name}" needs ${{{name}}} for {key}, and it is not set',
+                location=account.loc,
+                hint=f"export {name}=… (or put it in your CI secrets) before publishing",
+            )
+        return ""
+
+    return _VAR.sub(sub, text)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The loaded config. Paths are absolute."""
+
+    path: Path | None  # None: the embedded default
+    root: Path  # the campaign folder: the config's folder; media paths are relative to it
+    posts_dir: Path
+    people_path: Path
+    ledger: str
+    accounts: dict[str, AccountConfig]
+    defaults: Defaults
+    severity: dict[str, str] = field(default_factory=dict)
+
+    def display(self, path: Path) -> str:
+        """A path as the user would type it: relative to the current folder when possible."""
+        try:
+            return os.path.relpath(path)
+        except ValueError:
+            return str(path)
+
+    def account(self, name: str) -> AccountConfig:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise ConfigError(
+                f'no account named "{name}"', hint=did_you_mean(name, self.accounts)
+            ) from None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """'did you mean "x"?' for the closest choice, or a list of the valid ones."""
+    options = sorted(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{close[0]}"?'
+    if options and len(options) <= 12:
+        return "expected one of: " + ", ".join(options)
+    return ""
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """The config file to use: --config, $EDUADVOCATE_CONFIG, ./config.yaml, or None."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(
+                f"config file {explicit} not found",
+                hint="check the path, or run `eduadvocate init`",
+            )
+        return path
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(
+                f"{ENV_CONFIG}={env}, but there is no such file", hint="fix or unset it"
+            )
+        return path
+    path = Path(DEFAULT_CONFIG)
+    return path if path.is_file() else None
+
+
+def load_config(explicit: str | None = None, platforms: frozenset[str] | None = None) -> Config:
+    """Load the config (or the embedded default). ``platforms`` are the known platform names."""
+    from eduadvocate.platforms.registry import platform_names, spec_class
+
+    known = platforms if platforms is not None else platform_names()
+    path = find_config(explicit)
+    if path is None:
+        root = Path.cwd()
+        outbox = AccountConfig(
+            "outbox", "outbox", {"folder": "outbox"}, Location("(default config)")
+        )
+        return Config(
+            path=None,
+            root=root,
+            posts_dir=root / "posts",
+            people_path=root / "people.yaml",
+            ledger=str(root / ".eduadvocate" / "ledger.sqlite3"),
+            accounts={"outbox": outbox},
+            defaults=Defaults(accounts=("outbox",)),
+        )
+    display = os.path.relpath(path)
+    try:
+        node = read_yaml(path, display)
+    except YamlFileError as exc:
+        raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
+    if node is None:
+        node = YNode("map", Location(display))
+    if node.kind != "map":
+        raise ConfigError("the config must be a mapping of settings", location=node.loc)
+    _reject_unknown(node, _TOP_KEYS, "config")
+    root = path.resolve().parent
+    accounts: dict[str, AccountConfig] = {}
+    acc_node = node.items.get("accounts")
+    if acc_node is not None and not acc_node.is_null:
+        if acc_node.kind != "map":
+            raise ConfigError("accounts must map names to account settings", location=acc_node.loc)
+        for name, item in acc_node.items.items():
+            accounts[name] = _account(name, item, known, spec_class)
+    defaults = _defaults(node.items.get("defaults"), accounts)
+    severity = _severity(node.items.get("check"))
+    return Config(
+        path=path,
+        root=root,
+        posts_dir=root / _string(node, "posts", "posts"),
+        people_path=root / _string(node, "people", "people.yaml"),
+        ledger=_string(node, "ledger", ".eduadvocate/ledger.sqlite3"),
+        accounts=accounts,
+        defaults=defaults,
+        severity=severity,
+    )
+
+
+def _string(node: YNode, key: str, default: str) -> str:
+    item = node.items.get(key)
+    if item is None or item.is_null:
+        return default
+    text = item.text()
+    if text is None:
+        raise ConfigError(f"{key} must be a single value", location=item.loc)
+    return text
+
+
+def _reject_unknown(node: YNode, allowed: tuple[str, ...] | list[str], what: str) -> None:
+    for key, loc in node.key_locs.items():
+        if key not in allowed:
+            raise ConfigError(
+                f'unknown key "{key}" in {what}', location=loc, hint=did_you_mean(key, allowed)
+            )
+
+
+def _account(
+    name: str, node: YNode, known: frozenset[str], spec_class: Callable[[str], type[PlatformSpec]]
+) -> AccountConfig:
+    if node.kind != "map":
+        raise ConfigError(f'account "{name}" must be a mapping with a platform', location=node.loc)
+    platform_node = node.items.get("platform")
+    platform = platform_node.text() if platform_node else None
+    if not platform:
+        raise ConfigError(
+            f'account "{name}" has no platform',
+            location=node.loc,
+            hint="expected one of: " + ", ".join(sorted(known)),
+        )
+    if platform not in known:
+        assert platform_node is not None
+        raise ConfigError(
+            f'account "{name}": unknown platform "{platform}"',
+            location=platform_node.loc,
+            hint=did_you_mean(platform, known),
+        )
+    spec = spec_class(platform)
+    allowed = ["platform", "limit", *spec.settings]
+    _reject_unknown(node, allowed, f'account "{name}" ({platform})')
+    settings: dict[str, str | int | bool] = {}
+    for key, item in node.items.items():
+        if key == "platform":
+            continue
+        if item.kind != "scalar" or item.is_null:
+            raise ConfigError(f'account "{name}": {key} must be a single value', location=item.loc)
+        setting = spec.settings.get(key)
+        value = item.value if isinstance(item.value, (int, bool)) and not item.quoted else item.raw
+        if setting is not None and setting.secret and not _VAR.fullmatch(str(value)):
+            raise ConfigError(
+                f'account "{name}": {key} is a secret, so write it as ${{VAR}} and set VAR in the environment',
+                location=item.loc,
+                hint="never commit a token to the config file",
+            )
+        settings[key] = value
+    for key, setting in spec.settings.items():
+        if setting.required and key not in settings:
+            raise ConfigError(
+                f'account "{name}" ({platform}) needs {key}: {setting.description}',
+                location=node.loc,
+            )
+    return AccountConfig(name=name, platform=platform, settings=settings, loc=node.loc)
+
+
+def _defaults(node: YNode | None, accounts: dict[str, AccountConfig]) -> Defaults:
+    from eduadvocate.content.load import defaults_from_node
+
+    if node is None or node.is_null:
+        names = tuple(accounts)
+        return Defaults(accounts=names[:1] if len(names) == 1 else None)
+    if node.kind != "map":
+        raise ConfigError("defaults must be a mapping", location=node.loc)
+    _reject_unknown(node, _DEFAULT_KEYS, "defaults")
+    problems: list[Problem] = []
+    defaults = defaults_from_node(node, problems)
+    if problems:
+        first = problems[0]
+        raise ConfigError(first.message, location=first.location, hint=first.hint)
+    return defaults
+
+
+def _severity(node: YNode | None) -> dict[str, str]:
+    if node is None or node.is_null:
+        return {}
+    if node.kind != "map":
+        raise ConfigError("check must be a mapping", location=node.loc)
+    _reject_unknown(node, ("severity",), "check")
+    sev = node.items.get("severity")
+    out: dict[str, str] = {}
+    if sev is None or sev.is_null:
+        return out
+    if sev.kind != "map":
+        raise ConfigError(
+            "check.severity must map problem codes to error, warning or off", location=sev.loc
+        )
+    for code, item in sev.items.items():
+        value = item.text()
+        if value not in SEVERITY_CHOICES:
+            raise ConfigError(
+                f"check.severity.{code} must be error, warning or off", location=item.loc
+            )
+        out[code] = value
+    return out
+
+
+__all__ = ["AccountConfig", "Config", "UtmSettings", "did_you_mean", "find_config", "load_config"]

@@ -1,0 +1,153 @@
+"""The campaign as loaded from its files: posts, people and file-wide defaults.
+
+Plain dataclasses, no behaviour beyond small lookups. Every value that a check can complain about
+keeps the :class:`~eduadvocate.errors.Location` it was written at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eduadvocate.errors import Location, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An image or video attached to a post; ``path`` is relative to the campaign folder."""
+
+    path: str
+    alt: str | None
+    loc: Location
+    alt_loc: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UtmSettings:
+    """How links are tagged for analytics. ``{platform}``, ``{campaign}``, ``{post}`` and
+    ``{account}`` are replaced in each value."""
+
+    enabled: bool = True
+    source: str = "{platform}"
+    medium: str = "social"
+    campaign: str = "{campaign}"
+    content: str = "{post}"
+    domains: tuple[
+        str, ...
+    ] = ()  # empty: every http(s) link; else only these hosts (and subdomains)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What a post says; the post's own content and each per-platform override have this shape.
+
+    ``None`` means "not given here" so an override can inherit from the post.
+    """
+
+    text: str | None = None
+    thread: tuple[str, ...] | None = None
+    media: tuple[Media, ...] | None = None
+    link: str | None = None
+    hashtags: tuple[str, ...] | None = None
+    split: str | None = None  # "auto" | "never"
+    numbering: bool | None = None
+    content_warning: str | None = None
+    loc: Location | None = None
+    text_loc: Location | None = None
+    link_loc: Location | None = None
+    hashtags_loc: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Campaign-wide defaults, from the config's ``defaults:`` and overridden by a posts file's top level."""
+
+    campaign: str | None = None
+    timezone: str | None = None
+    timezone_loc: Location | None = None
+    accounts: tuple[str, ...] | None = None
+    accounts_loc: Location | None = None
+    hashtags: tuple[str, ...] = ()
+    hashtags_loc: Location | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    utm: UtmSettings | None = None
+    numbering: bool | None = None
+    language: str | None = None
+
+    def merged(self, over: Defaults) -> Defaults:
+        """``over``'s values where it has them, else ours; hashtags add up, vars are merged."""
+        return Defaults(
+            campaign=over.campaign or self.campaign,
+            timezone=over.timezone or self.timezone,
+            timezone_loc=over.timezone_loc if over.timezone else self.timezone_loc,
+            accounts=over.accounts if over.accounts is not None else self.accounts,
+            accounts_loc=over.accounts_loc if over.accounts is not None else self.accounts_loc,
+            hashtags=_unique(self.hashtags + over.hashtags),
+            hashtags_loc=over.hashtags_loc or self.hashtags_loc,
+            vars={**self.vars, **over.vars},
+            utm=over.utm or self.utm,
+            numbering=over.numbering if over.numbering is not None else self.numbering,
+            language=over.language or self.language,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post as written. ``id`` is its identity forever; ``defaults`` are those in force for it."""
+
+    id: str
+    loc: Location
+    file: str
+    defaults: Defaults
+    content: Content
+    overrides: dict[str, Content]
+    at: str | None = None
+    at_loc: Location | None = None
+    every: str | None = None
+    every_loc: Location | None = None
+    start: str | None = None  # `from`
+    start_loc: Location | None = None
+    until: str | None = None
+    until_loc: Location | None = None
+    accounts: tuple[str, ...] | None = None
+    accounts_loc: Location | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    language: str | None = None
+
+    @property
+    def account_names(self) -> tuple[str, ...]:
+        if self.accounts is not None:
+            return self.accounts
+        return self.defaults.accounts or ()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A decision-maker or ally who can be mentioned as ``{@key}``."""
+
+    key: str
+    name: str
+    handles: dict[str, str]
+    loc: Location
+
+
+@dataclass(slots=True)
+class Campaign:
+    """Everything loaded from a campaign folder, plus the problems met while loading it."""
+
+    root: Path
+    posts: list[Post] = field(default_factory=list)
+    people: dict[str, Person] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return tuple(seen)

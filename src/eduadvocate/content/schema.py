@@ -1,0 +1,191 @@
+"""The posts format, declared once: the loader validates against these tables and
+``eduadvocate schema`` prints them as JSON Schema, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal[
+    "string", "bool", "strings", "string-map", "media", "thread", "utm", "enum", "posts", "override"
+]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SCHEMA_ID = "https://eduadvocate.example/schema/posts.schema.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    kind: Kind
+    description: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    pattern: str | None = None
+
+
+_CONTENT: dict[str, Field] = {
+    "text": Field(
+        "string", "The post's text. {var} inserts a campaign variable, {@person} a mention."
+    ),
+    "thread": Field("thread", "An explicit thread: a list of parts, posted as replies in order."),
+    "media": Field(
+        "media", "Images or videos: a list of {path, alt}; path relative to the campaign folder."
+    ),
+    "link": Field(
+        "string", "A link appended to the text (tagged with UTM parameters unless switched off)."
+    ),
+    "hashtags": Field("strings", "Extra hashtags for this post, appended where they fit."),
+    "split": Field(
+        "enum",
+        "auto: split text over the limit into a thread; never: report it.",
+        ("auto", "never"),
+    ),
+    "numbering": Field(
+        "bool", "Number the parts of an automatically split thread (1/3, 2/3, 3/3)."
+    ),
+    "content_warning": Field(
+        "string", "Content warning (Mastodon spoiler text; it counts toward the limit)."
+    ),
+}
+
+OVERRIDE_FIELDS: dict[str, Field] = dict(_CONTENT)
+
+POST_FIELDS: dict[str, Field] = {
+    "id": Field(
+        "string",
+        "Unique across the folder; the post's identity forever. Never reuse or rename.",
+        required=True,
+        pattern=ID_PATTERN,
+    ),
+    "at": Field(
+        "string",
+        'When, once: a local time in the campaign zone ("2026-12-03 18:00"), an instant with offset '
+        '("2026-12-03T18:00-06:00"), or "now" (fixed when first published).',
+    ),
+    "every": Field(
+        "string",
+        'When, repeatedly: a cron expression ("0 9 * * MON") or e.g. "weekly on Monday 09:00".',
+    ),
+    "from": Field("string", "First day or time a recurring post may go out."),
+    "until": Field("string", "Last day or time a recurring post may go out."),
+    "accounts": Field("strings", "Account names from the config; defaults to the campaign's."),
+    **_CONTENT,
+    "vars": Field("string-map", "Variables for this post only."),
+    "language": Field("string", "Language code (e.g. en, es), for Bluesky and Mastodon."),
+}
+
+FILE_FIELDS: dict[str, Field] = {
+    "campaign": Field("string", "Campaign name (reports, UTM campaign)."),
+    "timezone": Field("string", "IANA time zone for local times, e.g. America/Chicago."),
+    "accounts": Field("strings", "Default accounts for this file's posts."),
+    "hashtags": Field("strings", "Campaign hashtags appended to every post where they fit."),
+    "vars": Field("string-map", "Variables such as petition: https://…, used as {petition}."),
+    "utm": Field(
+        "utm", "Link tagging: false to switch off, or {source, medium, campaign, content, domains}."
+    ),
+    "numbering": Field("bool", "Number automatically split threads (default true)."),
+    "language": Field("string", "Default language code for this file's posts."),
+    "posts": Field("posts", "The posts.", required=True),
+}
+
+UTM_FIELDS = ("enabled", "source", "medium", "campaign", "content", "domains")
+PERSON_FIELDS = ("name",)
+
+
+def json_schema(platforms: list[str]) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a posts file, with one override key per platform."""
+    override = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: _prop(f) for name, f in OVERRIDE_FIELDS.items()},
+    }
+    post_props = {name: _prop(f) for name, f in POST_FIELDS.items()}
+    for platform in platforms:
+        post_props[platform] = {
+            "$ref": "#/$defs/override",
+            "description": f"What changes on {platform}.",
+        }
+    post = {
+        "type": "object",
+        "required": [n for n, f in POST_FIELDS.items() if f.required],
+        "additionalProperties": False,
+        "properties": post_props,
+    }
+    file_props = {name: _prop(f) for name, f in FILE_FIELDS.items()}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "eduadvocate posts file",
+        "oneOf": [
+            {"type": "object", "additionalProperties": False, "properties": file_props},
+            {"type": "array", "items": {"$ref": "#/$defs/post"}},
+        ],
+        "$defs": {
+            "post": post,
+            "override": override,
+            "media": {
+                "type": "object",
+                "required": ["path"],
+                "additionalProperties": False,
+                "properties": {
+                    "path": {"type": "string", "description": "Relative to the campaign folder."},
+                    "alt": {
+                        "type": "string",
+                        "description": "Alt text: what the image shows, for screen readers.",
+                    },
+                },
+            },
+        },
+    }
+
+
+def _prop(f: Field) -> dict[str, Any]:
+    scalar = {"type": ["string", "number", "boolean"]}
+    schema: dict[str, Any]
+    match f.kind:
+        case "string":
+            schema = dict(scalar)
+        case "bool":
+            schema = {"type": "boolean"}
+        case "enum":
+            schema = {"enum": list(f.choices)}
+        case "strings":
+            schema = {"type": "array", "items": {"type": "string"}}
+        case "string-map":
+            schema = {"type": "object", "additionalProperties": scalar}
+        case "thread":
+            schema = {"type": "array", "minItems": 1, "items": {"type": "string"}}
+        case "media":
+            schema = {
+                "oneOf": [
+                    {"$ref": "#/$defs/media"},
+                    {"type": "array", "items": {"$ref": "#/$defs/media"}},
+                ]
+            }
+        case "utm":
+            schema = {
+                "oneOf": [
+                    {"type": "boolean"},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            k: (
+                                {"type": "array", "items": {"type": "string"}}
+                                if k == "domains"
+                                else {"type": ["string", "boolean"]}
+                            )
+                            for k in UTM_FIELDS
+                        },
+                    },
+                ]
+            }
+        case "posts":
+            schema = {"type": "array", "items": {"$ref": "#/$defs/post"}}
+        case "override":
+            schema = {"$ref": "#/$defs/override"}
+    if f.pattern:
+        schema = {"type": "string", "pattern": f.pattern}
+    schema["description"] = f.description
+    return schema

@@ -1,0 +1,116 @@
+"""The project's one exception tree, the exit statuses, and the located problems that checks report.
+
+Every situation a user can cause has a named exception here whose message says what is wrong and
+what to do; the CLI turns them into one line on stderr and an exit status (``cli/main.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+class ExitCode(enum.IntEnum):
+    """Documented, stable exit statuses (README "Exit codes")."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    CONFIG = 3
+    INVALID_POSTS = 4
+    DELIVERIES_FAILED = 5
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """Where a value came from: a path as the user would type it (relative to the campaign) and a
+    1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}"
+        return self.file
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding of ``check`` (or of loading): what, where, how bad, and what to do."""
+
+    code: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    hint: str = ""
+    post: str | None = None
+    account: str | None = None
+
+    def one_line(self) -> str:
+        """The problem as a single line for stderr: ``file:line: severity: message (post, account). hint``."""
+        where = f"{self.location}: " if self.location else ""
+        who = ", ".join(
+            part
+            for part in (
+                f'post "{self.post}"' if self.post else "",
+                f'account "{self.account}"' if self.account else "",
+            )
+            if part
+        )
+        text = f"{where}{self.severity}: {self.message}"
+        if who:
+            text += f" ({who})"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class EduError(Exception):
+    """Base of every error eduadvocate raises on purpose; ``str()`` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str = "") -> None:
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        hint = f". {self.hint}" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+
+class ConfigError(EduError):
+    """The config file (or an environment variable it names) is missing or wrong."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class UsageError(EduError):
+    """The command line asks for something that does not exist (an unknown post id or account)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class PostsInvalid(EduError):
+    """The posts could not be used: carries every problem found, so all are shown in one run."""
+
+    exit_code = ExitCode.INVALID_POSTS
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        first = errors[0].one_line() if errors else "the posts are invalid"
+        more = (
+            f" (and {len(errors) - 1} more error(s): run `eduadvocate check`)"
+            if len(errors) > 1
+            else ""
+        )
+        super().__init__(first + more)

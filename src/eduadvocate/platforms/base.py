@@ -1,0 +1,105 @@
+"""The platform interface: what every adapter declares (identity, limits, its exact length rule,
+media rules, how a person is mentioned) and the shapes render and check exchange with it.
+
+This module is on the start-up path of ``check``: it imports no SDK. Publishing parts of the
+adapters import their client libraries inside the methods that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from eduadvocate.config import AccountConfig
+    from eduadvocate.content.model import Person
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One key an account of this platform takes in the config."""
+
+    description: str
+    required: bool = False
+    secret: bool = False  # must be a ${VAR} reference, never written into the file
+    kind: Literal["string", "int", "bool", "url"] = "string"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRules:
+    """What media a platform accepts. Sizes in bytes; types as MIME types."""
+
+    max_items: int = 4
+    image_types: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    video_types: frozenset[str] = frozenset({"video/mp4", "video/quicktime"})
+    max_image_bytes: int = 5_000_000
+    max_video_bytes: int = 512_000_000
+    max_videos: int = 1
+    mix_images_and_video: bool = False
+    alt_max: int = 1000  # characters of alt text
+    aspect_min: float | None = None  # width / height
+    aspect_max: float | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A rich-text feature over a byte range of the UTF-8 text (Bluesky's model)."""
+
+    kind: Literal["link", "mention", "tag"]
+    byte_start: int
+    byte_end: int
+    value: (
+        str  # the link's URI, the mentioned handle (its DID is resolved when publishing), the tag
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A platform-specific problem with one rendered part, turned into a located Problem by check."""
+
+    code: str
+    message: str
+    hint: str = ""
+    severity: Literal["error", "warning"] = "error"
+
+
+class PlatformSpec:
+    """Rules of one platform for one account. Subclasses set the class variables and override
+    :meth:`length`; the defaults suit a plain-text platform that counts code points."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    default_limit: ClassVar[int]
+    supports_threads: ClassVar[bool] = True
+    byte_limit: ClassVar[int | None] = None
+    media: ClassVar[MediaRules] = MediaRules()
+    settings: ClassVar[dict[str, Setting]] = {}
+    mention_prefix: ClassVar[str] = "@"
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+
+    @property
+    def limit(self) -> int:
+        """The length limit for this account (a config ``limit`` overrides the platform default)."""
+        return self.account.get_int("limit", self.default_limit)
+
+    def length(self, text: str, content_warning: str | None = None) -> int:
+        """The length as the platform counts it."""
+        return len(text) + len(content_warning or "")
+
+    def mention(self, person: Person) -> str:
+        """How ``{@person}`` is written on this platform: the handle, else the display name."""
+        handle = person.handles.get(self.name)
+        if not handle:
+            return person.name
+        return handle if handle.startswith(self.mention_prefix) else self.mention_prefix + handle
+
+    def facets(self, text: str) -> tuple[Facet, ...]:
+        """Rich-text facets for the text, for platforms that need them sent explicitly."""
+        return ()
+
+    def findings(self, text: str, part_index: int) -> list[Finding]:
+        """Extra rules for one rendered part (hashtag caps and the like)."""
+        return []

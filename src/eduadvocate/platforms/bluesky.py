@@ -1,0 +1,39 @@
+"""Bluesky: 300 graphemes and 3,000 UTF-8 bytes, URLs counted in full, facets at byte offsets.
+
+Publishing through atproto is added by the platform adapter issue; atproto is imported only there.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from eduadvocate.platforms.base import Facet, MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.textcount.unicode import bluesky_facets, graphemes
+
+
+class BlueskyPlatform(PlatformSpec):
+    name = "bluesky"
+    title = "Bluesky"
+    default_limit = 300
+    byte_limit = 3000
+    media = MediaRules(
+        max_items=4,
+        image_types=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
+        video_types=frozenset({"video/mp4"}),
+        max_image_bytes=1_000_000,
+        max_video_bytes=100_000_000,
+        alt_max=2000,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "handle": Setting("the account's handle, e.g. pta.bsky.social", required=True),
+        "app_password": Setting("an app password (Settings → App passwords)", secret=True),
+        "service": Setting("PDS address (default https://bsky.social)", kind="url"),
+    }
+
+    def length(self, text: str, content_warning: str | None = None) -> int:
+        return graphemes(text)
+
+    def facets(self, text: str) -> tuple[Facet, ...]:
+        return tuple(
+            Facet(kind, start, end, value) for kind, start, end, value in bluesky_facets(text)
+        )  # type: ignore[arg-type]

@@ -1,0 +1,41 @@
+"""Facebook Pages: 63,206 characters, no threads; a person is named, not @-mentioned (tagging a
+Page needs its numeric id, which campaigns rarely have).
+
+Publishing through facebook-sdk is added by the platform adapter issue.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from eduadvocate.content.model import Person
+from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+
+
+class FacebookPlatform(PlatformSpec):
+    name = "facebook"
+    title = "Facebook Page"
+    default_limit = 63_206
+    supports_threads = False
+    media = MediaRules(
+        max_items=10,
+        image_types=frozenset(
+            {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+        ),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=10_000_000,
+        max_video_bytes=1_000_000_000,
+        alt_max=1000,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "page_id": Setting("the Page's id", required=True),
+        "access_token": Setting("a Page access token", secret=True),
+        "graph_version": Setting("Graph API version (default v21.0)"),
+        "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
+        "native_schedule": Setting(
+            "hand posts due 10 min–30 days ahead to Facebook's scheduler", kind="bool"
+        ),
+    }
+
+    def mention(self, person: Person) -> str:
+        return person.handles.get(self.name) or person.name

@@ -1,0 +1,70 @@
+"""Instagram (through the Graph API): 2,200 characters, at most 5 hashtags (configurable) and 20
+mentions, no threads, and every post needs an image or a video at a public URL.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from eduadvocate.platforms.base import Finding, MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.textcount import twitter
+
+MAX_MENTIONS = 20
+DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
+
+
+class InstagramPlatform(PlatformSpec):
+    name = "instagram"
+    title = "Instagram"
+    default_limit = 2200
+    supports_threads = False
+    media = MediaRules(
+        max_items=10,
+        image_types=frozenset({"image/jpeg"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=8_000_000,
+        max_video_bytes=300_000_000,
+        max_videos=10,
+        mix_images_and_video=True,
+        alt_max=1000,
+        aspect_min=4 / 5,
+        aspect_max=1.91,
+        required=True,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "ig_user_id": Setting("the Instagram professional account's id", required=True),
+        "access_token": Setting("a Page access token with instagram_content_publish", secret=True),
+        "media_base_url": Setting(
+            "public address where the campaign's media folder is published (Instagram fetches from it)",
+            required=True,
+            kind="url",
+        ),
+        "max_hashtags": Setting("hashtag cap (default 5)", kind="int"),
+        "graph_version": Setting("Graph API version (default v21.0)"),
+        "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
+    }
+
+    @property
+    def max_hashtags(self) -> int:
+        return self.account.get_int("max_hashtags", DEFAULT_MAX_HASHTAGS)
+
+    def findings(self, text: str, part_index: int) -> list[Finding]:
+        out = []
+        tags = twitter.extract_hashtags(text)
+        if len(tags) > self.max_hashtags:
+            out.append(
+                Finding(
+                    "too-many-hashtags",
+                    f"{len(tags)} hashtags, Instagram allows {self.max_hashtags}",
+                    "keep the most important ones, or set instagram: {text: …} without the rest",
+                )
+            )
+        mentions = twitter.extract_mentions(text)
+        if len(mentions) > MAX_MENTIONS:
+            out.append(
+                Finding(
+                    "too-many-mentions",
+                    f"{len(mentions)} mentions, Instagram allows {MAX_MENTIONS}",
+                )
+            )
+        return out

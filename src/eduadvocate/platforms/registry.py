@@ -1,0 +1,55 @@
+"""Finds platform adapters: the built-ins and any registered under the entry-point group
+``eduadvocate.platforms`` by another package (built-ins are registered there the same way).
+
+Looking up a built-in name does not scan the installed packages (``importlib.metadata`` alone costs
+~60 ms at start-up); listing all platforms, or asking for an unknown name, does.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import TYPE_CHECKING
+
+from eduadvocate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.base import PlatformSpec
+
+GROUP = "eduadvocate.platforms"
+BUILTINS: dict[str, str] = {
+    "x": "eduadvocate.platforms.x:XPlatform",
+    "bluesky": "eduadvocate.platforms.bluesky:BlueskyPlatform",
+    "mastodon": "eduadvocate.platforms.mastodon:MastodonPlatform",
+    "facebook": "eduadvocate.platforms.facebook:FacebookPlatform",
+    "instagram": "eduadvocate.platforms.instagram:InstagramPlatform",
+    "outbox": "eduadvocate.platforms.outbox:OutboxPlatform",
+}
+
+
+@functools.cache
+def _entry_points() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def platform_names() -> frozenset[str]:
+    """Every platform name that can be used in the config."""
+    return frozenset(BUILTINS) | frozenset(_entry_points())
+
+
+@functools.cache
+def spec_class(name: str) -> type[PlatformSpec]:
+    """The adapter class for a platform name (ConfigError if there is none)."""
+    target = BUILTINS.get(name) or _entry_points().get(name)
+    if target is None:
+        from eduadvocate.config import did_you_mean
+
+        raise ConfigError(f'unknown platform "{name}"', hint=did_you_mean(name, platform_names()))
+    module_name, _, attr = target.partition(":")
+    try:
+        cls: type[PlatformSpec] = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f'the platform "{name}" ({target}) cannot be loaded: {exc}') from None
+    return cls

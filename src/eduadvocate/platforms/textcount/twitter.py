@@ -1,0 +1,613 @@
+"""X (Twitter) text rules: an exact, fast port of twitter-text 3.1.0.
+
+Owns the weighted length (``parse_tweet``, ``weighted_length``) and entity extraction (URLs,
+mentions, lists, hashtags, cashtags) as the official npm ``twitter-text`` 3.1.0 computes them.
+
+Units.  Every :class:`Entity` index is a Python ``str`` index (a code point) into the text as
+given.  :class:`ParseResult` ranges are reported like twitter-text does and its conformance data
+expects: UTF-16 code units, *inclusive* end (``display_range_end`` is the UTF-16 length minus 1),
+with ``valid_range_end`` computed on the NFC-normalised text and shifted by the difference in
+length between the given and the normalised text, as twitter-text does.
+
+Patterns.  ``_twitter_patterns.py`` holds twitter-text's own regular expressions (and
+twemoji-parser 11.0.2's emoji regex), translated mechanically from the npm package to Python
+``re`` over code points; regenerate it with ``.venv/bin/python tools/gen_twitter_patterns.py``
+after ``npm ci --prefix tests/js``.  They are compiled on first use: the URL pattern holds every
+TLD and takes ~50 ms to compile, which the CLI should not pay at import time.
+
+Deliberate agreements with npm that may surprise: a whitespace-only text is valid (it weighs
+more than zero); U+202A-U+202E are not invalid characters in v3 (only U+FFFE, U+FEFF, U+FFFF
+are); ``\\r\\n`` weighs two characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Literal
+
+from eduadvocate.platforms.textcount import _twitter_patterns as _p
+
+__all__ = [
+    "CONFIG_V1",
+    "CONFIG_V2",
+    "CONFIG_V3",
+    "Entity",
+    "ParseResult",
+    "TwitterTextConfig",
+    "extract_cashtags",
+    "extract_entities",
+    "extract_hashtags",
+    "extract_mentions",
+    "extract_mentions_or_lists",
+    "extract_urls",
+    "is_valid_hashtag",
+    "parse_tweet",
+    "weighted_length",
+]
+
+EntityKind = Literal["url", "mention", "list", "hashtag", "cashtag"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One extracted entity; ``start``/``end`` are code-point indices, ``end`` exclusive.
+
+    ``value`` is the URL text, the screen name without ``@``, ``"name/list"`` for a list, or
+    the tag without its ``#``/``$``.
+    """
+
+    kind: EntityKind
+    start: int
+    end: int
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TwitterTextConfig:
+    """A twitter-text length configuration (``config/v1.json`` … ``v3.json``).
+
+    ``ranges`` are ``(start, end, weight)`` with ``end`` inclusive, matched against UTF-16 code
+    units in order; the first matching range wins and other units weigh ``default_weight``.
+    """
+
+    version: int
+    max_weighted_tweet_length: int
+    scale: int
+    default_weight: int
+    transformed_url_length: int
+    ranges: tuple[tuple[int, int, int], ...]
+    emoji_parsing_enabled: bool
+
+
+_V2_RANGES = ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))
+CONFIG_V1 = TwitterTextConfig(1, 140, 1, 1, 23, (), emoji_parsing_enabled=False)
+CONFIG_V2 = TwitterTextConfig(2, 280, 100, 200, 23, _V2_RANGES, emoji_parsing_enabled=False)
+CONFIG_V3 = TwitterTextConfig(3, 280, 100, 200, 23, _V2_RANGES, emoji_parsing_enabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """twitter-text's ``parseTweet`` result; the ranges are UTF-16 units, ends inclusive."""
+
+    weighted_length: int
+    permillage: int
+    valid: bool
+    display_range_start: int
+    display_range_end: int
+    valid_range_start: int
+    valid_range_end: int
+
+
+class _Lazy:
+    """A pattern compiled on first use, to keep import time low."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self._source)
+        return compiled
+
+
+_URL = _Lazy(_p.EXTRACT_URL)
+_ASCII_DOMAIN = _Lazy(_p.VALID_ASCII_DOMAIN)
+_ASCII_DOMAIN_CHARS = _Lazy(_p.ASCII_DOMAIN_CHARS)
+_TCO_URL = _Lazy(_p.VALID_TCO_URL)
+_HASHTAG = _Lazy(_p.VALID_HASHTAG)
+_END_HASHTAG = _Lazy(_p.END_HASHTAG_MATCH)
+_MENTION = _Lazy(_p.VALID_MENTION_OR_LIST)
+_END_MENTION = _Lazy(_p.END_MENTION_MATCH)
+_CASHTAG = _Lazy(_p.VALID_CASHTAG)
+_EMOJI = _Lazy(_p.EMOJI)
+_EMOJI_START = _Lazy(_p.EMOJI_START)
+# A URL cannot contain a space character and its domain needs a dot, so only the runs of
+# non-space characters that hold a dot are searched.  The lookbehind starts a run only at its
+# beginning, which keeps the scan linear on long runs without a dot.
+_NOT_SPACE = "[^" + _p.SPACES[1:]
+_DOTTED_RUN = _Lazy(f"(?<!{_NOT_SPACE}){_NOT_SPACE}*?\\.{_NOT_SPACE}*")
+_PUNYCODE_SEPARATORS = _Lazy("[.\u3002\uff0e\uff61]")
+
+_MAX_URL_LENGTH = 4096
+_MAX_TCO_SLUG_LENGTH = 40
+_MAX_DOMAIN_LABEL_LENGTH = 63
+_INVALID_CHARS = frozenset("\ufffe\ufeff\uffff")
+
+# (start, end, text) with code-point indices: the internal form of every entity.
+_Span = tuple[int, int, str]
+
+
+def _utf16_len(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+# URL extraction runs on UTF-16 code units, as twitter-text's JavaScript does: an astral
+# character is split into its two surrogates first.  It matters because a preceding-character
+# class can consume just the high surrogate, making the lone low surrogate the first character
+# of a domain (which changes the domain's label lengths and which match wins).
+_ASTRAL = _Lazy("[\U00010000-\U0010ffff]")
+
+
+def _to_utf16_units(text: str, astral: list[int]) -> str:
+    """``text`` with each astral character (at the given indices) split into surrogates."""
+    pieces = []
+    prev = 0
+    for i in astral:
+        cp = ord(text[i]) - 0x10000
+        pieces.append(text[prev:i])
+        pieces.append(chr(0xD800 + (cp >> 10)) + chr(0xDC00 + (cp & 0x3FF)))
+        prev = i + 1
+    pieces.append(text[prev:])
+    return "".join(pieces)
+
+
+def _from_utf16_units(units: str) -> str:
+    """Join surrogate pairs back into characters (lone surrogates stay)."""
+    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _punycode_len(label: str) -> int:
+    """Length of node's ``punycode.toASCII(label)``, as twitter-text's ``idna.toAscii`` checks."""
+    if label.isascii() and "\x7f" not in label:
+        return len(label)
+    parts = _PUNYCODE_SEPARATORS.get().split(label)
+    total = len(parts) - 1
+    for part in parts:
+        if all(c <= "\x7e" for c in part):
+            total += len(part)
+        else:
+            # punycode.js decodes UTF-16 into code points before encoding
+            total += 4 + len(_from_utf16_units(part).encode("punycode"))
+    return total
+
+
+def _is_valid_url(url: str, protocol: str, domain: str) -> bool:
+    """twitter-text's ``isValidUrl`` on UTF-16 units: DNS label lengths and the length cap."""
+    if (
+        domain.startswith("xn--")
+        and not _ASCII_DOMAIN_CHARS.get().fullmatch(domain)
+        and not _ASCII_DOMAIN.get().search(domain)
+    ):
+        return False  # a punycode domain with no ASCII domain in it
+    for label in domain.split("."):
+        if not 1 <= _punycode_len(label) <= _MAX_DOMAIN_LABEL_LENGTH:
+            return False
+    # The protocol is counted twice (it is also part of ``url``), exactly as twitter-text does.
+    return len(protocol) + len(url) <= _MAX_URL_LENGTH
+
+
+def _ascii_domains(domain: str) -> list[tuple[int, str]]:
+    """Offsets and texts of the ASCII domains inside ``domain``, as twitter-text finds them."""
+    if _ASCII_DOMAIN_CHARS.get().fullmatch(domain):
+        # Only label characters and dots: the whole domain is the one ASCII domain (the TLD
+        # that ended the URL match also ends this match), so skip the large pattern.
+        return [(0, domain)]
+    found = []
+    end = 0
+    for m in _ASCII_DOMAIN.get().finditer(domain):
+        # twitter-text locates each match with indexOf from the previous end, which can land
+        # on an earlier copy of the same text; reproduce that.
+        start = domain.find(m.group(), end)
+        end = start + len(m.group())
+        found.append((start, m.group()))
+    return found
+
+
+def _extract_urls(text: str, without_protocol: bool) -> list[_Span]:
+    """twitter-text's ``extractUrlsWithIndices``, with code-point indices."""
+    if not text or ("." not in text if without_protocol else ":" not in text):
+        return []
+    astral = [] if text.isascii() else [m.start() for m in _ASTRAL.get().finditer(text)]
+    if not astral:
+        return _extract_urls_utf16(text, without_protocol)
+    # Map UTF-16 indices back: each astral character before an index added one unit.
+    lows = [i + k + 1 for k, i in enumerate(astral)]
+    return [
+        (start - bisect_left(lows, start), end - bisect_left(lows, end), _from_utf16_units(url))
+        for start, end, url in _extract_urls_utf16(_to_utf16_units(text, astral), without_protocol)
+    ]
+
+
+def _extract_urls_utf16(text: str, without_protocol: bool) -> list[_Span]:
+    """The extraction proper, on a text whose characters are all UTF-16 code units."""
+    url_re = _URL.get()
+    tco_re = _TCO_URL.get()
+    urls: list[_Span] = []
+    for run in _DOTTED_RUN.get().finditer(text):
+        run_start = run.start()
+        for m in url_re.finditer(text, run_start - 1 if run_start else 0, run.end()):
+            before, url, protocol, domain, path = m.group(2, 3, 4, 5, 7)
+            start = m.start(3)
+            end = m.end()
+            if not _is_valid_url(url, protocol or "https://", domain):
+                continue
+            if protocol:
+                tco = tco_re.match(url)
+                if tco:
+                    if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
+                        continue
+                    url = tco.group()  # t.co URLs take no further path characters
+                    end = start + len(url)
+                urls.append((start, end, url))
+                continue
+            if not without_protocol or before[-1:] in ("-", "_", ".", "/"):
+                continue
+            found = _ascii_domains(domain)
+            if not found:
+                continue
+            for offset, ascii_domain in found:
+                urls.append((start + offset, start + offset + len(ascii_domain), ascii_domain))
+            if path:
+                # Only the last ASCII domain takes the path (and query) with it.
+                last_start, _, last_text = urls[-1]
+                urls[-1] = (last_start, end, url.replace(domain, last_text, 1))
+    return urls
+
+
+def extract_urls(text: str, *, without_protocol: bool = True) -> list[Entity]:
+    """URLs in ``text`` as twitter-text's ``extractUrlsWithIndices`` finds them.
+
+    ``without_protocol=False`` keeps only URLs written with ``http://``/``https://`` (what
+    Mastodon's counting rule uses).
+    """
+    return [Entity("url", s, e, v) for s, e, v in _extract_urls(text, without_protocol)]
+
+
+# -- Mentions, lists, hashtags, cashtags -----------------------------------------------------
+
+
+def _extract_mentions_or_lists(text: str) -> list[Entity]:
+    if not text or ("@" not in text and "\uff20" not in text):
+        return []
+    end_re = _END_MENTION.get()
+    found = []
+    for m in _MENTION.get().finditer(text):
+        if end_re.match(text, m.end()):
+            continue  # e.g. an e-mail address or "@user@host"
+        name, slug = m.group(3), m.group(4) or ""
+        start = m.start(2)
+        kind: EntityKind = "list" if slug else "mention"
+        found.append(Entity(kind, start, start + 1 + len(name) + len(slug), name + slug))
+    return found
+
+
+def extract_mentions_or_lists(text: str) -> list[Entity]:
+    """``@name`` mentions and ``@name/list`` lists, like ``extractMentionsOrListsWithIndices``."""
+    return _extract_mentions_or_lists(text)
+
+
+def extract_mentions(text: str) -> list[Entity]:
+    """``@name`` mentions only, like twitter-text's ``extractMentionsWithIndices``."""
+    return [e for e in _extract_mentions_or_lists(text) if e.kind == "mention"]
+
+
+def _remove_overlaps(entities: list[Entity]) -> list[Entity]:
+    """twitter-text's ``removeOverlappingEntities``: stable sort by start, drop overlaps."""
+    entities = sorted(entities, key=lambda e: e.start)
+    kept: list[Entity] = []
+    for entity in entities:
+        if kept and kept[-1].end > entity.start:
+            continue
+        kept.append(entity)
+    return kept
+
+
+def extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Entity]:
+    """Hashtags, like ``extractHashtagsWithIndices``; tags inside URLs are dropped by default."""
+    if not text or ("#" not in text and "\uff03" not in text):
+        return []
+    end_re = _END_HASHTAG.get()
+    tags = []
+    for m in _HASHTAG.get().finditer(text):
+        if end_re.match(text, m.end()):
+            continue  # "#foo#bar" and "#foo://" are not hashtags
+        tag = m.group(3)
+        start = m.start(2)
+        tags.append(Entity("hashtag", start, start + 1 + len(tag), tag))
+    if check_url_overlap:
+        urls = extract_urls(text)
+        if urls:
+            tags = [e for e in _remove_overlaps(tags + urls) if e.kind == "hashtag"]
+    return tags
+
+
+def extract_cashtags(text: str) -> list[Entity]:
+    """``$TICKER`` cashtags, like twitter-text's ``extractCashtagsWithIndices``."""
+    if not text or "$" not in text:
+        return []
+    found = []
+    for m in _CASHTAG.get().finditer(text):
+        tag = m.group(3)
+        start = m.start(2)
+        found.append(Entity("cashtag", start, start + 1 + len(tag), tag))
+    return found
+
+
+def extract_entities(text: str) -> list[Entity]:
+    """All entities without overlaps, sorted, like twitter-text's ``extractEntitiesWithIndices``."""
+    entities = (
+        extract_urls(text)
+        + _extract_mentions_or_lists(text)
+        + extract_hashtags(text, check_url_overlap=False)
+        + extract_cashtags(text)
+    )
+    return _remove_overlaps(entities) if entities else []
+
+
+def is_valid_hashtag(tag: str) -> bool:
+    """True if ``tag`` (``"#Foo"``) is exactly one hashtag, like twitter-text's ``isValidHashtag``."""
+    if not tag:
+        return False
+    found = extract_hashtags(tag)
+    return len(found) == 1 and found[0].value == tag[1:]
+
+
+# -- Weighted length -------------------------------------------------------------------------
+
+
+class _Weigher:
+    """Scaled weights of plain characters (outside URLs and emoji) for one config."""
+
+    __slots__ = ("ascii_weight", "classes", "config", "default", "ranges")
+
+    def __init__(self, config: TwitterTextConfig) -> None:
+        self.config = config
+        self.default = config.default_weight
+        self.ranges = config.ranges
+        # The first matching range wins, so each range only covers what earlier ones left.
+        claimed: list[tuple[int, int]] = []
+        by_weight: dict[int, list[tuple[int, int]]] = {}
+        for lo, hi, weight in config.ranges:
+            for part in _subtract((max(lo, 0), min(hi, 0xFFFF)), claimed):
+                by_weight.setdefault(weight, []).append(part)
+            claimed.append((lo, hi))
+        self.classes: list[tuple[re.Pattern[str], int]] = []
+        for weight, spans in by_weight.items():
+            if weight != self.default:
+                self.classes.append((re.compile(_class_for_units(spans) + "+"), weight))
+        ascii_weights = {self.char_weight(chr(c)) for c in range(0x80)}
+        self.ascii_weight = ascii_weights.pop() if len(ascii_weights) == 1 else None
+
+    def char_weight(self, ch: str) -> int:
+        """getCharacterWeight: astral characters weigh as their low surrogate, as in JS."""
+        unit = ord(ch)
+        if unit > 0xFFFF:
+            unit = 0xDC00 + ((unit - 0x10000) & 0x3FF)
+        for lo, hi, weight in self.ranges:
+            if lo <= unit <= hi:
+                return weight
+        return self.default
+
+    def weigh(self, text: str) -> int:
+        if self.ascii_weight is not None and text.isascii():
+            return self.ascii_weight * len(text)
+        total = self.default * len(text)
+        for pattern, weight in self.classes:
+            total += (weight - self.default) * sum(map(len, pattern.findall(text)))
+        return total
+
+
+def _subtract(span: tuple[int, int], claimed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    parts = [span] if span[0] <= span[1] else []
+    for c_lo, c_hi in claimed:
+        nxt = []
+        for lo, hi in parts:
+            if hi < c_lo or lo > c_hi:
+                nxt.append((lo, hi))
+                continue
+            if lo < c_lo:
+                nxt.append((lo, c_lo - 1))
+            if hi > c_hi:
+                nxt.append((c_hi + 1, hi))
+        parts = nxt
+    return parts
+
+
+def _class_for_units(spans: list[tuple[int, int]]) -> str:
+    """A character class for UTF-16 unit ranges; astral characters join via their low unit."""
+    body = []
+    for lo, hi in spans:
+        body.append(f"\\u{lo:04x}-\\u{hi:04x}")
+        low_lo, low_hi = max(lo, 0xDC00), min(hi, 0xDFFF)
+        if low_lo <= low_hi:
+            for high in range(1024):
+                base = 0x10000 + (high << 10) - 0xDC00
+                body.append(f"\\U{base + low_lo:08x}-\\U{base + low_hi:08x}")
+    return "[" + "".join(body) + "]"
+
+
+_WEIGHERS: dict[int, _Weigher] = {}
+
+
+def _weigher(config: TwitterTextConfig) -> _Weigher:
+    weigher = _WEIGHERS.get(id(config))
+    if weigher is None or weigher.config is not config:
+        weigher = _WEIGHERS[id(config)] = _Weigher(config)
+    return weigher
+
+
+def _emoji_spans(text: str) -> dict[int, int]:
+    """Start -> end of each emoji twemoji-parser finds (leftmost, non-overlapping)."""
+    spans: dict[int, int] = {}
+    starts = _EMOJI_START.get()
+    emoji = _EMOJI.get()
+    pos = 0
+    while (candidate := starts.search(text, pos)) is not None:
+        at = candidate.start()
+        m = emoji.match(text, at)
+        if m is None:
+            pos = at + 1
+        else:
+            spans[at] = pos = m.end()
+    return spans
+
+
+# (start, end, scaled weight, utf16): a plain-character run (utf16 = -1, weighed together), or
+# one step over a URL or an emoji (utf16 = 0: the UTF-16 length of text[start:end]; > 0: an
+# explicit length, for the rare URL whose text is shorter than its indices).
+_Unit = tuple[int, int, int, int]
+
+
+def _units(text: str, config: TwitterTextConfig) -> list[_Unit]:
+    """The steps parseTweet takes over ``text``, with plain characters grouped into runs."""
+    urls = {s: (e, u) for s, e, u in _extract_urls(text, without_protocol=True)}
+    emojis = _emoji_spans(text) if config.emoji_parsing_enabled and not text.isascii() else {}
+    weigher = _weigher(config)
+    if not urls and not emojis:
+        return [(0, len(text), weigher.weigh(text), -1)] if text else []
+    url_weight = config.transformed_url_length * config.scale
+    units: list[_Unit] = []
+    pos = 0
+    for start in sorted(urls.keys() | emojis.keys()):
+        if start < pos:
+            continue  # starts inside the previous URL or emoji, which parseTweet skips over
+        if start > pos:
+            units.append((pos, start, weigher.weigh(text[pos:start]), -1))
+        if start in urls:  # a URL wins over an emoji starting at the same index
+            end, url = urls[start]
+            if end - start == len(url):
+                units.append((start, end, url_weight, 0))
+                pos = end
+            else:
+                pos = _skip_url_text(text, start, url, url_weight, units, weigher)
+        else:
+            pos = emojis[start]
+            units.append((start, pos, config.default_weight, 0))
+    if pos < len(text):
+        units.append((pos, len(text), weigher.weigh(text[pos:]), -1))
+    return units
+
+
+def _skip_url_text(
+    text: str, start: int, url: str, url_weight: int, units: list[_Unit], weigher: _Weigher
+) -> int:
+    """Step over a URL whose text is shorter than its indices; returns where the walk resumes.
+
+    parseTweet skips ``url.length`` UTF-16 units, not the indices.  They differ only for the
+    protocol-less URLs whose start twitter-text misplaces (see ``_ascii_domains``); the rest
+    of the indices is then weighed character by character.
+    """
+    target = _utf16_len(url)
+    units16 = 0
+    pos = start
+    while units16 < target:
+        units16 += 2 if ord(text[pos]) > 0xFFFF else 1
+        pos += 1
+    if units16 == target:
+        units.append((start, pos, url_weight, target))
+    else:
+        # The skip ends inside a surrogate pair: its low half is then weighed on its own,
+        # which is what char_weight gives an astral character.
+        units.append((start, pos - 1, url_weight, target))
+        units.append((pos - 1, pos, weigher.char_weight(text[pos - 1]), 1))
+    return pos
+
+
+_SURROGATE = _Lazy("[\ud800-\udfff]")
+
+
+def _normalize(text: str) -> str:
+    """NFC, as parseTweet does; a surrogate pair held as two code points (possible in a Python
+    ``str``, invisible in JavaScript) is first joined, so the count matches npm's."""
+    if text.isascii():
+        return text
+    if _SURROGATE.get().search(text):
+        text = _from_utf16_units(text)
+    return unicodedata.normalize("NFC", text)
+
+
+def weighted_length(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
+    """twitter-text's ``parseTweet(text).weightedLength``, without the ranges (the fast path).
+
+    Exact for the built-in configs, whose weights are whole multiples of ``scale``; a custom
+    config with fractional results is floored.
+    """
+    total = 0
+    for unit in _units(_normalize(text), config):
+        total += unit[2]
+    return total // config.scale
+
+
+def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult:
+    """twitter-text's ``parseTweet``; ranges are UTF-16 code units with inclusive ends."""
+    normalized = _normalize(text)
+    units = _units(normalized, config)
+    total = sum(unit[2] for unit in units)
+    limit = config.max_weighted_tweet_length * config.scale
+    has_invalid = not normalized.isascii() and not _INVALID_CHARS.isdisjoint(normalized)
+    text_len16 = _utf16_len(text)
+    if not has_invalid and total <= limit:
+        # Every step was valid: the range ends on the last code unit.
+        valid_end = max(text_len16 - 1, 0)
+    else:
+        # parseTweet shifts the index found in the normalised text by the length change.
+        valid_end = _valid_end(normalized, units, config) + text_len16 - _utf16_len(normalized)
+    return ParseResult(
+        weighted_length=total // config.scale,
+        permillage=math.floor(total / config.scale / config.max_weighted_tweet_length * 1000),
+        valid=not has_invalid and 0 < total <= limit,
+        display_range_start=0,
+        display_range_end=max(text_len16 - 1, 0),
+        valid_range_start=0,
+        valid_range_end=valid_end,
+    )
+
+
+def _valid_end(text: str, units: list[_Unit], config: TwitterTextConfig) -> int:
+    """The UTF-16 index of the last code unit parseTweet still counts as valid.
+
+    parseTweet checks one code unit per step (the last of a URL, an emoji or a character) for
+    invalid characters, and stops extending the valid range at the first invalid one or once
+    the running weight passes the limit (weights are never negative, so it never comes back).
+    """
+    weigher = _weigher(config)
+    limit = config.max_weighted_tweet_length * config.scale
+    total = 0
+    index16 = -1
+    valid_end = 0
+    for start, end, weight, utf16 in units:
+        steps = (
+            [(ch, weigher.char_weight(ch), 0) for ch in text[start:end]]
+            if utf16 < 0
+            else [(text[start:end], weight, utf16)]
+        )
+        for step, step_weight, step16 in steps:
+            total += step_weight
+            index16 += step16 or _utf16_len(step)
+            if step[-1:] in _INVALID_CHARS or total > limit:
+                return valid_end
+            valid_end = index16
+    return valid_end

@@ -1,0 +1,98 @@
+"""Grapheme counting (Bluesky, Mastodon), Mastodon's status length rule, and Bluesky's facet
+detection with UTF-8 byte offsets.
+
+Graphemes follow the current Unicode rules as the ``regex`` module's ``\\X`` implements them (the
+``grapheme`` package on PyPI, which Mastodon.py uses, is stuck at Unicode 13 and miscounts newer
+emoji sequences).
+"""
+
+from __future__ import annotations
+
+import regex
+
+from eduadvocate.platforms.textcount import twitter
+
+_GRAPHEME = regex.compile(r"\X")
+URL_WEIGHT_MASTODON = 23
+
+# Mastodon's Account::MENTION_RE: the counted part is "@user", the domain is free.
+_MASTODON_MENTION = regex.compile(
+    r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", regex.IGNORECASE
+)
+# Bluesky's own detection (@atproto/api RichText.detectFacets), restated for Python.
+_BSKY_MENTION = regex.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9][a-zA-Z0-9.-]*[a-zA-Z0-9])")
+_BSKY_TAG = regex.compile(
+    r"(?:^|(?<=\s))[#＃]((?!\ufe0f)[^\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]*"
+    r"[^\d\s\p{P}\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]+"
+    r"[^\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]*)"
+)
+_TRAILING_PUNCT = regex.compile(r"\p{P}+$")
+_HANDLE = regex.compile(
+    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+BSKY_TAG_MAX = 64
+
+
+def graphemes(text: str) -> int:
+    """Extended grapheme clusters in ``text``."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # CR LF is one cluster
+    return len(_GRAPHEME.findall(text))
+
+
+def mastodon_countable(text: str) -> str:
+    """The text as Mastodon's ``StatusLengthValidator`` counts it: every http(s) URL becomes 23
+    characters and ``@user@domain`` becomes ``@user`` (overlaps resolved as twitter-text does)."""
+    spans: list[tuple[int, int, str]] = [
+        (u.start, u.end, "x" * URL_WEIGHT_MASTODON)
+        for u in twitter.extract_urls(text, without_protocol=False)
+    ]
+    spans += [(m.start(), m.end(), "@" + m.group(1)) for m in _MASTODON_MENTION.finditer(text)]
+    if not spans:
+        return text
+    spans.sort()
+    out: list[str] = []
+    pos = 0
+    for start, end, replacement in spans:
+        if start < pos:
+            continue  # overlapping entity: the earlier one wins
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def mastodon_length(text: str, content_warning: str = "") -> int:
+    """Mastodon's status length: graphemes of spoiler text + countable text."""
+    return graphemes(content_warning + mastodon_countable(text))
+
+
+def bluesky_facets(text: str) -> list[tuple[str, int, int, str]]:
+    """(kind, byte_start, byte_end, value) for links, mentions and hashtags, in text order."""
+    found: list[tuple[int, int, str, str]] = []
+    for url in twitter.extract_urls(text):
+        value = url.value if "://" in url.value else "https://" + url.value
+        found.append((url.start, url.end, "link", value))
+    for m in _BSKY_MENTION.finditer(text):
+        handle = m.group(1).rstrip(".")
+        if _HANDLE.match(handle):
+            found.append((m.start(), m.start() + 1 + len(handle), "mention", handle))
+    for m in _BSKY_TAG.finditer(text):
+        tag = _TRAILING_PUNCT.sub("", m.group(1))
+        if tag and len(tag) <= BSKY_TAG_MAX:
+            found.append((m.start(), m.start(1) + len(tag), "tag", tag))
+    found.sort()
+    facets: list[tuple[str, int, int, str]] = []
+    last_end = -1
+    for start, end, kind, value in found:
+        if start < last_end:
+            continue
+        last_end = end
+        facets.append((kind, _byte_index(text, start), _byte_index(text, end), value))
+    return facets
+
+
+def _byte_index(text: str, index: int) -> int:
+    prefix = text[:index]
+    return len(prefix) if prefix.isascii() else len(prefix.encode("utf-8"))

@@ -1,0 +1,40 @@
+"""X (Twitter): the weighted twitter-text v3 length rule, media limits, and account settings.
+
+Publishing through tweepy is added by the publishing engine; tweepy is imported only there.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.textcount import twitter
+
+
+class XPlatform(PlatformSpec):
+    name = "x"
+    title = "X"
+    default_limit = 280
+    media = MediaRules(
+        max_items=4,
+        image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=5_000_000,
+        max_video_bytes=512_000_000,
+        alt_max=1000,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "username": Setting("the account's @name, for links and reconciliation"),
+        "consumer_key": Setting("OAuth 1.0a API key", secret=True),
+        "consumer_secret": Setting("OAuth 1.0a API key secret", secret=True),
+        "access_token": Setting("OAuth 1.0a access token", secret=True),
+        "access_token_secret": Setting("OAuth 1.0a access token secret", secret=True),
+        "oauth2_token": Setting(
+            "OAuth 2.0 user access token (instead of the four OAuth 1.0a keys)", secret=True
+        ),
+        "tier": Setting("API tier for quotas: free, basic or pro (default free)"),
+        "base_url": Setting("API address (default https://api.x.com)", kind="url"),
+    }
+
+    def length(self, text: str, content_warning: str | None = None) -> int:
+        return twitter.weighted_length(text)

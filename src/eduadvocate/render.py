@@ -1,0 +1,423 @@
+"""Render one post for one account exactly as the platform will receive it.
+
+Steps, all pure: pick the content (the post's, with the platform's override on top), expand
+templates (``{var}``, ``{@person}``, ``{{``/``}}`` for braces), tag links with UTM parameters,
+append the ``link``, split text over the limit into a thread (sentence, then word boundaries,
+never inside a URL, mention or hashtag; optional ``1/3`` numbering), add campaign hashtags where
+they fit, and measure every part with the platform's own rule.
+
+Problems met on the way (unknown variable, dropped hashtag, …) are returned with the rendering,
+located at the line they come from; :mod:`eduadvocate.check` adds the rules about the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from eduadvocate.config import AccountConfig, did_you_mean
+from eduadvocate.content.model import Content, Media, Person, Post, UtmSettings
+from eduadvocate.errors import Location, Problem, Severity
+from eduadvocate.platforms.base import Facet, PlatformSpec
+from eduadvocate.platforms.textcount import twitter
+
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+_WORD = re.compile(r"(?<=\s)(?=\S)")
+_MAX_VAR_DEPTH = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One post (or one part of a thread) as the platform receives it."""
+
+    text: str
+    length: int
+    limit: int
+    bytes: int
+    facets: tuple[Facet, ...] = ()
+    media: tuple[Media, ...] = ()
+
+    @property
+    def over(self) -> bool:
+        return self.length > self.limit
+
+
+@dataclass(slots=True)
+class Rendering:
+    """A post rendered for one account."""
+
+    post: Post
+    account: AccountConfig
+    platform: str
+    parts: list[Part]
+    content_warning: str | None = None
+    split: bool = False  # the text was split automatically
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Expanded:
+    parts: list[str]
+    loc: Location | None
+
+
+class Renderer:
+    """Renders posts; holds what every rendering shares (people, the config's UTM defaults)."""
+
+    def __init__(self, people: dict[str, Person]) -> None:
+        self.people = people
+
+    def render(self, post: Post, spec: PlatformSpec) -> Rendering:
+        account = spec.account
+        platform = spec.name
+        content = effective_content(post, platform)
+        out = Rendering(post=post, account=account, platform=platform, parts=[])
+
+        def problem(
+            code: str,
+            message: str,
+            loc: Location | None,
+            hint: str = "",
+            severity: Severity = "error",
+        ) -> None:
+            out.problems.append(
+                Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
+            )
+
+        variables = {
+            "campaign": post.defaults.campaign or "",
+            "post": post.id,
+            **post.defaults.vars,
+            **post.vars,
+        }
+
+        def expand(text: str, loc: Location | None) -> str:
+            return self._expand(text, variables, spec, loc, problem, 0)
+
+        bodies = list(content.thread) if content.thread else [content.text or ""]
+        bodies = [expand(b, content.text_loc) for b in bodies]
+        utm = post.defaults.utm or UtmSettings()
+        tag = _utm_tagger(utm, platform, post, account.name)
+        bodies = [tag_links(b, tag) for b in bodies]
+        if content.link:
+            link = tag(expand(content.link, content.link_loc))
+            if not any(link in b or content.link in b for b in bodies):
+                bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
+        cw = expand(content.content_warning, content.loc) if content.content_warning else None
+        out.content_warning = cw
+
+        limit = spec.limit
+
+        def measure(text: str) -> int:
+            return spec.length(text, cw)
+
+        split_mode = content.split or "auto"
+        numbering = content.numbering
+        if numbering is None:
+            numbering = post.defaults.numbering if post.defaults.numbering is not None else True
+
+        def build(reserve: int) -> list[str]:
+            parts: list[str] = []
+            for body in bodies:
+                if measure(body) > limit and split_mode == "auto" and spec.supports_threads:
+                    parts.extend(split_text(body, limit, measure, reserve))
+                else:
+                    parts.append(body)
+            return parts
+
+        parts = build(0)
+        out.split = len(parts) > len(bodies)
+        if out.split and numbering:
+            for _ in range(4):  # the suffix's width depends on the count: repeat until stable
+                count = len(parts)
+                parts = build(measure(f" {count}/{count}"))
+                if len(parts) == count:
+                    break
+            parts = [f"{p} {i}/{len(parts)}" for i, p in enumerate(parts, 1)]
+
+        parts = self._add_hashtags(post, content, spec, parts, measure, limit, problem)
+        media = content.media or ()
+        for index, text in enumerate(parts):
+            out.parts.append(
+                Part(
+                    text=text,
+                    length=measure(text),
+                    limit=limit,
+                    bytes=len(text.encode("utf-8")),
+                    facets=spec.facets(text),
+                    media=media if index == 0 else (),
+                )
+            )
+        return out
+
+    def _expand(
+        self,
+        text: str,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+        depth: int,
+    ) -> str:
+        def sub(match: re.Match[str]) -> str:
+            whole = match.group(0)
+            if whole == "{{":
+                return "{"
+            if whole == "}}":
+                return "}"
+            at, name = match.group(1), match.group(2)
+            if at:
+                person = self.people.get(name)
+                if person is None:
+                    problem(
+                        "unknown-person",
+                        f"{{@{name}}} is not in people.yaml",
+                        loc,
+                        did_you_mean(name, self.people) or "add them to people.yaml",
+                    )
+                    return whole
+                return spec.mention(person)
+            value = variables.get(name)
+            if value is None:
+                problem(
+                    "unknown-variable",
+                    f"{{{name}}} is not a variable of this campaign",
+                    loc,
+                    did_you_mean(name, variables)
+                    or f"add it under vars:, or write {{{{{name}}}}} for literal braces",
+                )
+                return whole
+            if depth < _MAX_VAR_DEPTH and "{" in value:
+                return self._expand(value, variables, spec, loc, problem, depth + 1)
+            return value
+
+        return _TEMPLATE.sub(sub, text)
+
+    def _add_hashtags(
+        self,
+        post: Post,
+        content: Content,
+        spec: PlatformSpec,
+        parts: list[str],
+        measure: Callable[[str], int],
+        limit: int,
+        problem: Callable[..., None],
+    ) -> list[str]:
+        wanted = [
+            normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
+        ]
+        if not wanted:
+            return parts
+        present = {e.value.casefold() for p in parts for e in twitter.extract_hashtags(p)}
+        cap = getattr(spec, "max_hashtags", None)
+        room = (cap - len(present)) if isinstance(cap, int) else None
+        last = parts[-1] if parts else ""
+        added: list[str] = []
+        loc = content.hashtags_loc or post.defaults.hashtags_loc or post.loc
+        for tag in dict.fromkeys(wanted):
+            if tag[1:].casefold() in present:
+                continue
+            if room is not None and room <= 0:
+                problem(
+                    "hashtag-dropped",
+                    f"{tag} left out: {spec.title} allows {cap} hashtags",
+                    loc,
+                    severity="warning",
+                )
+                continue
+            candidate = _with_tags(last, [*added, tag])
+            if measure(candidate) > limit:
+                problem(
+                    "hashtag-dropped",
+                    f"{tag} left out: it does not fit in {limit} characters on {spec.title}",
+                    loc,
+                    "shorten the text if the hashtag matters",
+                    severity="warning",
+                )
+                continue
+            added.append(tag)
+            present.add(tag[1:].casefold())
+            if room is not None:
+                room -= 1
+        if added:
+            parts = [*parts[:-1], _with_tags(last, added)]
+        return parts
+
+
+def effective_content(post: Post, platform: str) -> Content:
+    """The post's content with the platform's override applied: a field given there wins, and an
+    override's ``text`` replaces the post's ``thread`` (and vice versa)."""
+    base = post.content
+    over = post.overrides.get(platform)
+    if over is None:
+        return base
+    text, thread, text_loc = base.text, base.thread, base.text_loc
+    if over.text is not None or over.thread is not None:
+        text, thread, text_loc = over.text, over.thread, over.text_loc
+    return Content(
+        text=text,
+        thread=thread,
+        media=over.media if over.media is not None else base.media,
+        link=over.link if over.link is not None else base.link,
+        hashtags=over.hashtags if over.hashtags is not None else base.hashtags,
+        split=over.split or base.split,
+        numbering=over.numbering if over.numbering is not None else base.numbering,
+        content_warning=over.content_warning
+        if over.content_warning is not None
+        else base.content_warning,
+        loc=over.loc,
+        text_loc=text_loc,
+        link_loc=over.link_loc or base.link_loc,
+        hashtags_loc=over.hashtags_loc or base.hashtags_loc,
+    )
+
+
+def normalise_hashtag(tag: str) -> str:
+    """``FundOurSchools`` and ``#FundOurSchools`` both become ``#FundOurSchools``."""
+    tag = tag.strip()
+    return tag if tag.startswith(("#", "＃")) else "#" + tag
+
+
+def _with_tags(text: str, tags: list[str]) -> str:
+    if not tags:
+        return text
+    joined = " ".join(tags)
+    return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
+
+
+def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Callable[[str], str]:
+    if not utm.enabled:
+        return lambda url: url
+    fields = {
+        "platform": platform,
+        "campaign": _slug(post.defaults.campaign or "campaign"),
+        "post": post.id,
+        "account": account,
+    }
+    params = {
+        key: template.format_map(fields)
+        for key, template in (
+            ("utm_source", utm.source),
+            ("utm_medium", utm.medium),
+            ("utm_campaign", utm.campaign),
+            ("utm_content", utm.content),
+        )
+        if template
+    }
+
+    def tag(url: str) -> str:
+        return add_utm(url, params, utm.domains)
+
+    return tag
+
+
+def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
+    """Add UTM parameters to an http(s) URL, keeping any it already has (and its fragment)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if domains and not any(host == d or host.endswith("." + d) for d in domains):
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    have = {k for k, _ in query}
+    extra = [(k, v) for k, v in params.items() if k not in have]
+    if not extra:
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra])))
+
+
+def tag_links(text: str, tag: Callable[[str], str]) -> str:
+    """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone)."""
+    urls = twitter.extract_urls(text, without_protocol=False)
+    if not urls:
+        return text
+    out, pos = [], 0
+    for url in urls:
+        out.append(text[pos : url.start])
+        out.append(tag(text[url.start : url.end]))
+        pos = url.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "campaign"
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int], reserve: int = 0) -> list[str]:
+    """Split text into parts that each measure at most ``limit - reserve``: at sentence ends first,
+    then at spaces; a URL, mention or hashtag is never cut (a single word longer than the limit is
+    cut between graphemes only when it is none of those)."""
+    budget = limit - reserve
+    parts: list[str] = []
+    current = ""
+    for sentence in _pieces(text, _SENTENCE_END):
+        candidate = _join(current, sentence)
+        if measure(candidate.strip()) <= budget:
+            current = candidate
+            continue
+        if current.strip():
+            parts.append(current.strip())
+        if measure(sentence.strip()) <= budget:
+            current = sentence
+            continue
+        current = ""
+        for word in _WORD.split(sentence):
+            if not word:
+                continue
+            candidate = _join(current, word)
+            if measure(candidate.strip()) <= budget:
+                current = candidate
+                continue
+            if current.strip():
+                parts.append(current.strip())
+            current = word
+            while measure(current.strip()) > budget and not _is_entity(current.strip()):
+                head, current = _cut(current.strip(), budget, measure)
+                parts.append(head)
+    if current.strip():
+        parts.append(current.strip())
+    return parts or [text]
+
+
+def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Split after each match, keeping the separator with the piece before it."""
+    out, pos = [], 0
+    for match in pattern.finditer(text):
+        out.append(text[pos : match.end()])
+        pos = match.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def _join(current: str, piece: str) -> str:
+    return current + piece if current else piece.lstrip()
+
+
+def _is_entity(word: str) -> bool:
+    entities = twitter.extract_entities(word)
+    return any(e.end - e.start == len(word) for e in entities)
+
+
+def _cut(word: str, budget: int, measure: Callable[[str], int]) -> tuple[str, str]:
+    """The longest run of whole graphemes from the start of ``word`` that fits, and the rest
+    (at least one grapheme moves, so splitting always ends)."""
+    import regex
+
+    bounds = [m.end() for m in regex.finditer(r"\X", word)]
+    lo, hi = 0, len(bounds) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(word[: bounds[mid]]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return word[: bounds[lo]], word[bounds[lo] :]
