@@ -57,8 +57,12 @@ def generate(root: Path, count: int, seed: int = 7) -> None:
             if i % 10 == 0:
                 lines.append("    every: weekly on Monday 09:00")
             else:
-                lines.append(f"    at: 2027-{1 + i % 12:02d}-{1 + i % 28:02d} {8 + i % 12:02d}:{(i * 7) % 60:02d}")
-            lines.append(f"    text: {json.dumps(text, ensure_ascii=False)}")  # JSON strings are YAML
+                lines.append(
+                    f"    at: 2027-{1 + i % 12:02d}-{1 + i % 28:02d} {8 + i % 12:02d}:{(i * 7) % 60:02d}"
+                )
+            lines.append(
+                f"    text: {json.dumps(text, ensure_ascii=False)}"
+            )  # JSON strings are YAML
         (root / "posts" / f"file-{f // per_file:03d}.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -71,12 +75,19 @@ def main() -> None:
         generate(root, count)
         exe = str(Path(sys.executable).with_name("eduadvocate"))
         env = {**os.environ, "EDUADVOCATE_NOW": "2026-11-28T12:00:00Z"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode caches allowed
         start = time.perf_counter()
-        proc = subprocess.run([exe, "check", "--format", "json"], cwd=root, env=env, capture_output=True, check=False)
+        proc = subprocess.run(
+            [exe, "check", "--format", "json"], cwd=root, env=env, capture_output=True, check=False
+        )
         elapsed = time.perf_counter() - start
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"check on {count:,} posts x 3 accounts ({count * 3:,} deliveries), exit {proc.returncode}")
-        print(f"  whole command: {elapsed:6.2f} s  = {count / elapsed:8,.0f} posts/s, {count * 3 / elapsed:8,.0f} deliveries/s")
+        print(
+            f"check on {count:,} posts x 3 accounts ({count * 3:,} deliveries), exit {proc.returncode}"
+        )
+        print(
+            f"  whole command: {elapsed:6.2f} s  = {count / elapsed:8,.0f} posts/s, {count * 3 / elapsed:8,.0f} deliveries/s"
+        )
         print(f"  peak memory (max RSS): {peak_kib / 1024:6.1f} MiB")
 
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -90,7 +101,9 @@ def main() -> None:
         t1 = time.perf_counter()
         result = analyse(ws.config, ws.campaign, ws.now)
         t2 = time.perf_counter()
-        print(f"  in-process: load {t1 - t0:5.2f} s, render + check {t2 - t1:5.2f} s ({len(result.renderings):,} renderings, {len(result.problems):,} problems)")
+        print(
+            f"  in-process: load {t1 - t0:5.2f} s, render + check {t2 - t1:5.2f} s ({len(result.renderings):,} renderings, {len(result.problems):,} problems)"
+        )
 
 
 if __name__ == "__main__":

@@ -302,6 +302,11 @@ def test_example_campaign_is_clean() -> None:
 
 
 def test_hashtag_swallowed_as_yaml_comment_warns(make_campaign: Make) -> None:
-    problems = _problems(make_campaign, "posts:\n  - id: a\n    at: 2026-12-03 18:00\n    text: Fund them #FundOurSchools now\n")
-    assert [(p.code, p.severity, str(p.location)) for p in problems] == [("yaml-comment", "warning", "posts/posts.yaml:4")]
+    problems = _problems(
+        make_campaign,
+        "posts:\n  - id: a\n    at: 2026-12-03 18:00\n    text: Fund them #FundOurSchools now\n",
+    )
+    assert [(p.code, p.severity, str(p.location)) for p in problems] == [
+        ("yaml-comment", "warning", "posts/posts.yaml:4")
+    ]
     assert '"#FundOurSchools now"' in problems[0].message

@@ -262,3 +262,10 @@ def test_schema_validates_the_examples() -> None:
 def test_readme_first_command_runs_on_the_example() -> None:
     result = run("check", "--config", "config.example.yaml", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_twitter_is_suggested_as_x(make_campaign: Make) -> None:
+    make_campaign("posts: []\n", config="accounts:\n  a: {platform: twitter}\n")
+    result = run("check")
+    assert result.returncode == 3
+    assert result.stderr.endswith('unknown platform "twitter". did you mean "x"?\n')

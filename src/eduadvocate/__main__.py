@@ -1,5 +1,5 @@
 """``python -m eduadvocate``: the same as the ``eduadvocate`` command."""
 
-from eduadvocate.cli.main import run
+from eduadvocate.cli import run
 
 run()

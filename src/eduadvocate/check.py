@@ -37,6 +37,7 @@ _ACCOUNT_FREE = frozenset(
 )
 _MALFORMED_URL = re.compile(r"\b(?:https?:/(?!/)|https?//|htps?://|htt?p?s?:\\\\)", re.IGNORECASE)
 _GOOD_LINK = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+[^\s]*$", re.IGNORECASE)
+_SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning"}
 CAMEL_MIN_LOWER = 10  # an all-lowercase tag this long is almost surely several words
 CAMEL_MIN_UPPER = 7  # shorter all-caps tags are usually acronyms (#NEA, #AFT, #STEM)
 
@@ -420,8 +421,8 @@ def _finish(problems: list[Problem], severity: dict[str, str]) -> list[Problem]:
         wanted = severity.get(p.code)
         if wanted == "off":
             continue
-        if wanted in {"error", "warning"}:
-            p = replace(p, severity=wanted)
+        if wanted is not None and wanted != p.severity:
+            p = replace(p, severity=_SEVERITIES[wanted])
         if p in seen:
             continue
         seen.add(p)

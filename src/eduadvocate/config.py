@@ -251,14 +251,13 @@ def _account(
             location=node.loc,
             hint="expected one of: " + ", ".join(sorted(known)),
         )
-    if platform not in known:
+    try:
+        spec = spec_class(platform)
+    except ConfigError as exc:
         assert platform_node is not None
         raise ConfigError(
-            f'account "{name}": unknown platform "{platform}"',
-            location=platform_node.loc,
-            hint=did_you_mean(platform, known),
-        )
-    spec = spec_class(platform)
+            f'account "{name}": {exc.message}', location=platform_node.loc, hint=exc.hint
+        ) from None
     allowed = ["platform", "limit", *spec.settings]
     _reject_unknown(node, allowed, f'account "{name}" ({platform})')
     settings: dict[str, str | int | bool] = {}

@@ -25,7 +25,7 @@ from eduadvocate.platforms.textcount import twitter
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
-_WORD = re.compile(r"(?<=\s)(?=\S)")
+_WORD_GAP = re.compile(r"\s+")
 _MAX_VAR_DEPTH = 5
 
 
@@ -354,37 +354,89 @@ def _slug(name: str) -> str:
 def split_text(text: str, limit: int, measure: Callable[[str], int], reserve: int = 0) -> list[str]:
     """Split text into parts that each measure at most ``limit - reserve``: at sentence ends first,
     then at spaces; a URL, mention or hashtag is never cut (a single word longer than the limit is
-    cut between graphemes only when it is none of those)."""
+    cut between graphemes only when it is none of those).
+
+    Packing adds up the lengths of sentences and words measured one by one (every rule here is
+    additive across whitespace), so it measures each piece once instead of every growing prefix;
+    each finished part is then measured whole, and the rare part that the sum misjudged is split
+    again piece by piece.
+    """
     budget = limit - reserve
+    out: list[str] = []
+    for part in _pack(_tokens(text, _SENTENCE_END), budget, measure, by_words=True):
+        if measure(part) <= budget or _is_entity(part):
+            out.append(part)
+        else:
+            out.extend(_pack(_tokens(part, _WORD_GAP), budget, measure, by_words=False, exact=True))
+    return out or [text]
+
+
+def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
+    """(body, whitespace after it) pairs, splitting after each separator match."""
+    out = []
+    for piece in _pieces(text, separator):
+        body = piece.rstrip()
+        if body.strip():
+            out.append((body.lstrip(), piece[len(body) :]))
+        elif out:
+            body, gap = out[-1]
+            out[-1] = (body, gap + piece)
+    return out
+
+
+def _pack(
+    tokens: list[tuple[str, str]],
+    budget: int,
+    measure: Callable[[str], int],
+    *,
+    by_words: bool,
+    exact: bool = False,
+) -> list[str]:
+    """Greedy packing of tokens into parts of at most ``budget``; a token too long on its own is
+    split into words (``by_words``), and a word too long on its own is cut between graphemes."""
     parts: list[str] = []
-    current = ""
-    for sentence in _pieces(text, _SENTENCE_END):
-        candidate = _join(current, sentence)
-        if measure(candidate.strip()) <= budget:
-            current = candidate
-            continue
-        if current.strip():
-            parts.append(current.strip())
-        if measure(sentence.strip()) <= budget:
-            current = sentence
-            continue
-        current = ""
-        for word in _WORD.split(sentence):
-            if not word:
-                continue
-            candidate = _join(current, word)
-            if measure(candidate.strip()) <= budget:
-                current = candidate
-                continue
-            if current.strip():
-                parts.append(current.strip())
-            current = word
-            while measure(current.strip()) > budget and not _is_entity(current.strip()):
-                head, current = _cut(current.strip(), budget, measure)
-                parts.append(head)
-    if current.strip():
-        parts.append(current.strip())
-    return parts or [text]
+    current, length, gap = "", 0, ""
+    for body, after in tokens:
+        size = measure(body)
+        joined = length + len(gap) + size
+        if current and (measure(current + gap + body) if exact else joined) <= budget:
+            current, length = current + gap + body, joined
+        elif size <= budget:
+            if current:
+                parts.append(current)
+            current, length = body, size
+        else:
+            if current:
+                parts.append(current)
+            current, length = "", 0
+            if by_words:
+                pieces = _pack(
+                    _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact
+                )
+            else:
+                pieces = _cut_word(body, budget, measure)
+            parts.extend(pieces[:-1])
+            current = pieces[-1] if pieces else ""
+            length = measure(current)
+        gap = after
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _cut_word(word: str, budget: int, measure: Callable[[str], int]) -> list[str]:
+    if _is_entity(word):
+        return [
+            word
+        ]  # never cut a URL, mention or hashtag: it stays over the limit and check says so
+    pieces = []
+    rest = word
+    while rest and measure(rest) > budget:
+        head, rest = _cut(rest, budget, measure)
+        pieces.append(head)
+    if rest:
+        pieces.append(rest)
+    return pieces
 
 
 def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -396,10 +448,6 @@ def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
     if pos < len(text):
         out.append(text[pos:])
     return out
-
-
-def _join(current: str, piece: str) -> str:
-    return current + piece if current else piece.lstrip()
 
 
 def _is_entity(word: str) -> bool:

@@ -123,14 +123,18 @@ def test_mentions_or_lists_with_indices(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", cases(EXTRACT, "extract", "hashtags_with_indices"))
 def test_hashtags_with_indices(case: dict[str, Any]) -> None:
     """Hashtags come with the index of the # sign."""
-    got = [{"hashtag": e.value, "indices": [e.start, e.end]} for e in extract_hashtags(case["text"])]
+    got = [
+        {"hashtag": e.value, "indices": [e.start, e.end]} for e in extract_hashtags(case["text"])
+    ]
     assert got == case["expected"], case["description"]
 
 
 @pytest.mark.parametrize("case", cases(EXTRACT, "extract", "cashtags_with_indices"))
 def test_cashtags_with_indices(case: dict[str, Any]) -> None:
     """Cashtags come with the index of the $ sign."""
-    got = [{"cashtag": e.value, "indices": [e.start, e.end]} for e in extract_cashtags(case["text"])]
+    got = [
+        {"cashtag": e.value, "indices": [e.start, e.end]} for e in extract_cashtags(case["text"])
+    ]
     assert got == case["expected"], case["description"]
 
 

@@ -220,7 +220,9 @@ def _differences(oracle: Any, text: str, config: str = "v3") -> list[str]:
     }
     theirs: dict[str, Any] = {k: [_js_entity(e) for e in v] for k, v in js.items() if k != "parse"}
     theirs["parse"] = js["parse"]
-    diffs = [f"{key}: ours={ours[key]!r} npm={theirs[key]!r}" for key in ours if ours[key] != theirs[key]]
+    diffs = [
+        f"{key}: ours={ours[key]!r} npm={theirs[key]!r}" for key in ours if ours[key] != theirs[key]
+    ]
     if weighted_length(text, CONFIGS[config]) != js["parse"]["weightedLength"]:
         diffs.append("weighted_length disagrees with parseTweet")
     return [f"{text!r} [{config}] {d}" for d in diffs]

@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
 )
 
 
@@ -46,14 +46,14 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Config file [default: $EDUADVOCATE_CONFIG, else ./config.yaml, else built-in outbox-only].",
+        help="Config file (default: $EDUADVOCATE_CONFIG, else ./config.yaml, else a built-in outbox-only config).",
         show_default=False,
     ),
 ]
 FolderArg = Annotated[
     str | None,
     typer.Argument(
-        help="Campaign folder (holding posts/) or a posts folder [default: from the config].",
+        help="Campaign folder (holding posts/) or a posts folder (default: from the config).",
         show_default=False,
     ),
 ]
@@ -144,7 +144,7 @@ def init(
         typer.Option(
             "--timezone",
             "-t",
-            help="IANA time zone [default: this computer's].",
+            help="IANA time zone (default: this computer's).",
             show_default=False,
         ),
     ] = None,

@@ -218,6 +218,7 @@ def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:
         )
         split = None
     text_node, link_node, tags_node = get("text"), get("link"), get("hashtags")
+    text_source = text_node or thread_node
     return Content(
         text=ctx.string(text_node, "text"),
         thread=thread,
@@ -228,7 +229,7 @@ def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:
         numbering=ctx.boolean(get("numbering"), "numbering"),
         content_warning=ctx.string(get("content_warning"), "content_warning"),
         loc=node.loc,
-        text_loc=(text_node or thread_node).loc if (text_node or thread_node) else None,
+        text_loc=text_source.loc if text_source else None,
         link_loc=link_node.loc if link_node else None,
         hashtags_loc=tags_node.loc if tags_node else None,
     )

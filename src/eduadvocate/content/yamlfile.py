@@ -164,11 +164,12 @@ class _Converter:
                 return self._map(node)
             if isinstance(node, yaml.SequenceNode):
                 return YNode("seq", self.loc(node), seq=[self.convert(n) for n in node.value])
+            assert isinstance(node, yaml.ScalarNode)
             return self._scalar(node)
         finally:
             self.active.discard(id(node))
 
-    def _scalar(self, node: yaml.Node) -> YNode:
+    def _scalar(self, node: yaml.ScalarNode) -> YNode:
         raw: str = node.value
         quoted = node.style in ("'", '"', "|", ">")
         tag = node.tag

@@ -42,11 +42,14 @@ class MediaRules:
     required: bool = False
 
 
+FacetKind = Literal["link", "mention", "tag"]
+
+
 @dataclass(frozen=True, slots=True)
 class Facet:
     """A rich-text feature over a byte range of the UTF-8 text (Bluesky's model)."""
 
-    kind: Literal["link", "mention", "tag"]
+    kind: FacetKind
     byte_start: int
     byte_end: int
     value: (

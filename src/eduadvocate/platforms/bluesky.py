@@ -34,6 +34,4 @@ class BlueskyPlatform(PlatformSpec):
         return graphemes(text)
 
     def facets(self, text: str) -> tuple[Facet, ...]:
-        return tuple(
-            Facet(kind, start, end, value) for kind, start, end, value in bluesky_facets(text)
-        )  # type: ignore[arg-type]
+        return tuple(bluesky_facets(text))

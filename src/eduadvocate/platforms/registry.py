@@ -26,6 +26,16 @@ BUILTINS: dict[str, str] = {
     "outbox": "eduadvocate.platforms.outbox:OutboxPlatform",
 }
 
+# Names people write for a platform; only used to suggest the right one.
+ALIASES = {
+    "twitter": "x",
+    "tweet": "x",
+    "bsky": "bluesky",
+    "fb": "facebook",
+    "ig": "instagram",
+    "insta": "instagram",
+}
+
 
 @functools.cache
 def _entry_points() -> dict[str, str]:
@@ -46,7 +56,9 @@ def spec_class(name: str) -> type[PlatformSpec]:
     if target is None:
         from eduadvocate.config import did_you_mean
 
-        raise ConfigError(f'unknown platform "{name}"', hint=did_you_mean(name, platform_names()))
+        alias = ALIASES.get(name.lower())
+        hint = f'did you mean "{alias}"?' if alias else did_you_mean(name, platform_names())
+        raise ConfigError(f'unknown platform "{name}"', hint=hint)
     module_name, _, attr = target.partition(":")
     try:
         cls: type[PlatformSpec] = getattr(importlib.import_module(module_name), attr)

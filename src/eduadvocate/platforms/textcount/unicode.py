@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import regex
 
+from eduadvocate.platforms.base import Facet, FacetKind
 from eduadvocate.platforms.textcount import twitter
 
 _GRAPHEME = regex.compile(r"\X")
+# Code points that can join a neighbour into one cluster (UAX #29: CR LF, Extend, ZWJ, SpacingMark,
+# Prepend, Regional_Indicator, Hangul jamo). Text without any is one cluster per code point.
+_JOINERS = regex.compile(
+    r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
+    r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}]"
+)
 URL_WEIGHT_MASTODON = 23
 
 # Mastodon's Account::MENTION_RE: the counted part is "@user", the domain is free.
@@ -37,6 +44,8 @@ def graphemes(text: str) -> int:
     """Extended grapheme clusters in ``text``."""
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is one cluster
+    if _JOINERS.search(text) is None:
+        return len(text)
     return len(_GRAPHEME.findall(text))
 
 
@@ -68,9 +77,9 @@ def mastodon_length(text: str, content_warning: str = "") -> int:
     return graphemes(content_warning + mastodon_countable(text))
 
 
-def bluesky_facets(text: str) -> list[tuple[str, int, int, str]]:
-    """(kind, byte_start, byte_end, value) for links, mentions and hashtags, in text order."""
-    found: list[tuple[int, int, str, str]] = []
+def bluesky_facets(text: str) -> list[Facet]:
+    """Facets for links, mentions and hashtags, in text order (overlaps: the first wins)."""
+    found: list[tuple[int, int, FacetKind, str]] = []
     for url in twitter.extract_urls(text):
         value = url.value if "://" in url.value else "https://" + url.value
         found.append((url.start, url.end, "link", value))
@@ -83,13 +92,13 @@ def bluesky_facets(text: str) -> list[tuple[str, int, int, str]]:
         if tag and len(tag) <= BSKY_TAG_MAX:
             found.append((m.start(), m.start(1) + len(tag), "tag", tag))
     found.sort()
-    facets: list[tuple[str, int, int, str]] = []
+    facets: list[Facet] = []
     last_end = -1
     for start, end, kind, value in found:
         if start < last_end:
             continue
         last_end = end
-        facets.append((kind, _byte_index(text, start), _byte_index(text, end), value))
+        facets.append(Facet(kind, _byte_index(text, start), _byte_index(text, end), value))
     return facets
 
 

@@ -1,0 +1,47 @@
+"""Docs cannot drift: every command and every check code is in the README, and the README's first
+command and the example config are what the code accepts."""
+
+from __future__ import annotations
+
+import re
+
+from eduadvocate.cli.main import app
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    assert "eduadvocate check --config config.example.yaml" in blocks[0]
+    assert blocks[1].strip().splitlines()[-1] == "bash scripts/test"
+    assert "bash scripts/test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_command_is_documented_with_help() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert f"`eduadvocate {name}" in README, name
+        assert command.help, name
+
+
+def test_every_check_code_is_documented() -> None:
+    codes: set[str] = set()
+    for path in (REPO / "src" / "eduadvocate").rglob("*.py"):
+        text = path.read_text()
+        codes |= set(re.findall(r'Problem\(\s*"([a-z0-9-]+)"', text))
+        codes |= set(re.findall(r'(?:error|add|problem)\(\s*"([a-z][a-z0-9]*-[a-z0-9-]+)"', text))
+        codes |= set(re.findall(r'Finding\(\s*"([a-z0-9-]+)"', text))
+        codes |= set(re.findall(r'code="([a-z0-9-]+)"', text))
+    missing = sorted(c for c in codes if f"`{c}`" not in README)
+    assert missing == []
+    assert len(codes) > 30
+
+
+def test_example_config_documents_every_platform() -> None:
+    text = (REPO / "config.example.yaml").read_text()
+    for platform in ("outbox", "x", "bluesky", "mastodon", "facebook", "instagram"):
+        assert f"platform: {platform}\n" in text
+    assert "${" in text
