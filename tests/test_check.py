@@ -310,3 +310,18 @@ def test_hashtag_swallowed_as_yaml_comment_warns(make_campaign: Make) -> None:
         ("yaml-comment", "warning", "posts/posts.yaml:4")
     ]
     assert '"#FundOurSchools now"' in problems[0].message
+
+
+def test_bluesky_plain_mention_and_long_tag(make_campaign: Make) -> None:
+    tag = "A" + "b" * 70
+    problems = _problems(
+        make_campaign,
+        f"posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [bsky]\n    text: 'Hi @ChairLopez and @lopez.bsky.social #{tag}'\n",
+    )
+    assert [(p.code, p.severity) for p in problems] == [
+        ("hashtag-too-long", "error"),
+        ("mention-plain", "warning"),
+    ]
+    assert (
+        problems[1].message == "@ChairLopez is not a Bluesky handle, so it will not notify anyone"
+    )

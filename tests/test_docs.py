@@ -45,3 +45,16 @@ def test_example_config_documents_every_platform() -> None:
     for platform in ("outbox", "x", "bluesky", "mastodon", "facebook", "instagram"):
         assert f"platform: {platform}\n" in text
     assert "${" in text
+
+
+def test_committed_schema_matches_the_code() -> None:
+    """posts/*.yaml point editors at .eduadvocate/posts.schema.json: it must be current."""
+    import json
+
+    from eduadvocate.content.schema import json_schema
+    from eduadvocate.platforms.registry import platform_names
+
+    committed = json.loads((REPO / ".eduadvocate" / "posts.schema.json").read_text())
+    assert committed == json_schema(sorted(platform_names())), (
+        "run: eduadvocate schema > .eduadvocate/posts.schema.json"
+    )

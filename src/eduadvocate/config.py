@@ -135,13 +135,14 @@ class Config:
             ) from None
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """'did you mean "x"?' for the closest choice, or a list of the valid ones."""
+def did_you_mean(word: str, choices: Iterable[str], *, list_choices: bool = True) -> str:
+    """'did you mean "x"?' for the closest choice, else (``list_choices``) a short list of the
+    valid ones, else ""."""
     options = sorted(choices)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
         return f'did you mean "{close[0]}"?'
-    if options and len(options) <= 12:
+    if list_choices and options and len(options) <= 12:
         return "expected one of: " + ", ".join(options)
     return ""
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from eduadvocate.platforms.base import Facet, MediaRules, PlatformSpec, Setting
-from eduadvocate.platforms.textcount.unicode import bluesky_facets, graphemes
+from eduadvocate.platforms.base import Facet, Finding, MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.textcount.unicode import (
+    BSKY_TAG_MAX,
+    bluesky_facets,
+    graphemes,
+    long_tags,
+    plain_mentions,
+)
 
 
 class BlueskyPlatform(PlatformSpec):
@@ -35,3 +41,30 @@ class BlueskyPlatform(PlatformSpec):
 
     def facets(self, text: str) -> tuple[Facet, ...]:
         return tuple(bluesky_facets(text))
+
+    def findings(self, text: str, part_index: int) -> list[Finding]:
+        """Check the facets: an @name that is not a Bluesky handle stays plain text (no link, no
+        notification), and a tag over 64 characters is not a tag."""
+        facets = bluesky_facets(text)
+        data = text.encode("utf-8")
+        covered = {
+            data[f.byte_start : f.byte_end].decode("utf-8") for f in facets if f.kind == "mention"
+        }
+        out = [
+            Finding(
+                "mention-plain",
+                f"{word} is not a Bluesky handle, so it will not notify anyone",
+                "write {@person} with a bluesky: handle in people.yaml, or the full handle (name.bsky.social)",
+                "warning",
+            )
+            for word in dict.fromkeys(plain_mentions(text))
+            if word not in covered
+        ]
+        out += [
+            Finding(
+                "hashtag-too-long",
+                f"#{tag[:20]}… is over {BSKY_TAG_MAX} characters, so Bluesky will not make it a tag",
+            )
+            for tag in long_tags(text)
+        ]
+        return out

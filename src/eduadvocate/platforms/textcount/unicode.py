@@ -102,6 +102,19 @@ def bluesky_facets(text: str) -> list[Facet]:
     return facets
 
 
+def plain_mentions(text: str) -> list[str]:
+    """Every ``@name`` that looks like a mention, handle or not (for the Bluesky check)."""
+    return ["@" + m.group(1).rstrip(".") for m in _BSKY_MENTION.finditer(text)]
+
+
+def long_tags(text: str) -> list[str]:
+    return [
+        t
+        for m in _BSKY_TAG.finditer(text)
+        if len(t := _TRAILING_PUNCT.sub("", m.group(1))) > BSKY_TAG_MAX
+    ]
+
+
 def _byte_index(text: str, index: int) -> int:
     prefix = text[:index]
     return len(prefix) if prefix.isascii() else len(prefix.encode("utf-8"))
