@@ -176,7 +176,8 @@ class Renderer:
                         "unknown-person",
                         f"{{@{name}}} is not in people.yaml",
                         loc,
-                        did_you_mean(name, self.people) or "add them to people.yaml",
+                        did_you_mean(name, self.people, list_choices=False)
+                        or "add them to people.yaml",
                     )
                     return whole
                 return spec.mention(person)
@@ -186,8 +187,8 @@ class Renderer:
                     "unknown-variable",
                     f"{{{name}}} is not a variable of this campaign",
                     loc,
-                    did_you_mean(name, variables)
-                    or f"add it under vars:, or write {{{{{name}}}}} for literal braces",
+                    did_you_mean(name, variables, list_choices=False)
+                    or f"add {name}: … under vars:, or write {{{{{name}}}}} for literal braces",
                 )
                 return whole
             if depth < _MAX_VAR_DEPTH and "{" in value:
