@@ -325,3 +325,119 @@ def test_bluesky_plain_mention_and_long_tag(make_campaign: Make) -> None:
     assert (
         problems[1].message == "@ChairLopez is not a Bluesky handle, so it will not notify anyone"
     )
+
+
+def _jpeg(width: int, height: int, size: int = 200) -> bytes:
+    """A JPEG header with the given dimensions (enough for the type and size sniffing)."""
+    head = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof = (
+        b"\xff\xc0\x00\x11\x08"
+        + height.to_bytes(2, "big")
+        + width.to_bytes(2, "big")
+        + b"\x03"
+        + b"\x00" * 9
+    )
+    body = head + sof
+    return body + b"\x00" * max(0, size - len(body))
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
+
+
+@pytest.mark.parametrize(
+    ("account", "files", "media", "codes"),
+    [
+        (
+            "x-main",
+            {"big.jpg": _jpeg(100, 100, 5_000_001)},
+            "[{path: big.jpg, alt: A}]",
+            ["media-too-large"],
+        ),
+        (
+            "x-main",
+            {f"{i}.jpg": _jpeg(10, 10) for i in range(5)},
+            "[" + ", ".join(f"{{path: {i}.jpg, alt: A}}" for i in range(5)) + "]",
+            ["media-too-many"],
+        ),
+        (
+            "x-main",
+            {"a.jpg": _jpeg(10, 10), "v.mp4": MP4},
+            "[{path: a.jpg, alt: A}, {path: v.mp4, alt: V}]",
+            ["media-mix"],
+        ),
+        ("ig", {"wide.jpg": _jpeg(2000, 1000)}, "[{path: wide.jpg, alt: A}]", ["media-aspect"]),
+        ("ig", {"ok.jpg": _jpeg(1080, 1350)}, "[{path: ok.jpg, alt: A}]", []),
+        (
+            "x-main",
+            {"a.jpg": _jpeg(10, 10)},
+            "[{path: a.jpg, alt: '%s'}]" % ("d" * 1001),
+            ["alt-too-long"],
+        ),
+        (
+            "bsky",
+            {"a.jpg": _jpeg(10, 10, 1_000_001)},
+            "[{path: a.jpg, alt: A}]",
+            ["media-too-large"],
+        ),
+        ("bsky", {"a.mp4": MP4}, "[{path: a.mp4, alt: A clip}]", []),
+    ],
+)
+def test_media_limits_per_platform(
+    make_campaign: Make, account: str, files: dict[str, bytes], media: str, codes: list[str]
+) -> None:
+    root = make_campaign({})
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    (root / "posts" / "p.yaml").write_text(
+        f"posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [{account}]\n    text: Hi\n    media: {media}\n"
+    )
+    ws = open_campaign(None)
+    assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == codes
+
+
+@pytest.mark.parametrize(
+    ("post", "codes"),
+    [
+        ("  - id: a\n    at: now\n", ["no-text"]),
+        ("  - id: a\n    at: now\n    text: hi\n    thread: [a, b]\n", ["text-and-thread"]),
+        ("  - id: a\n    at: now\n    text: ' '\n", ["empty-text"]),
+        ("  - id: a\n    text: hi\n", ["time-missing"]),
+        ("  - id: a\n    at: now\n    every: daily at 9:00\n    text: hi\n", ["time-conflict"]),
+        ("  - id: a\n    at: now\n    from: 2026-12-01\n    text: hi\n", ["time-conflict"]),
+        (
+            "  - id: a\n    every: daily at 9:00\n    from: 2027-01-02\n    until: 2027-01-01\n    text: hi\n",
+            ["time-conflict"],
+        ),
+        ("  - id: a\n    at: now\n    accounts: []\n    text: hi\n", ["no-accounts"]),
+        ("  - id: a b\n    at: now\n    text: hi\n", ["invalid-id"]),
+        ("  - id: a\n    at: now\n    text: [1, 2]\n", ["no-text", "wrong-type"]),
+        ("  - id: a\n    at: now\n    split: sometimes\n    text: hi\n", ["wrong-type"]),
+        ("  - id: a\n    at: now\n    text: hi\n    hashtags:\n      - #Oops\n", ["wrong-type"]),
+        ("  - id: a\n    at: now\n    text: hi\n    threads: {text: x}\n", ["unknown-key"]),
+        ("  - id: a\n    at: now\n    text: hi\n    x: {txt: x}\n", ["unknown-key"]),
+    ],
+)
+def test_structure_rules(make_campaign: Make, post: str, codes: list[str]) -> None:
+    config = "defaults: {timezone: UTC, accounts: [outbox]}\naccounts:\n  outbox: {platform: outbox}\n  x-main: {platform: x}\n"
+    problems = _problems(make_campaign, "posts:\n" + post, config=config)
+    assert sorted(p.code for p in problems) == codes
+
+
+def test_instagram_mention_cap(make_campaign: Make) -> None:
+    root = make_campaign({})
+    (root / "p.jpg").write_bytes(_jpeg(1080, 1080))
+    mentions = " ".join(f"@user{i}" for i in range(21))
+    (root / "posts" / "p.yaml").write_text(
+        f"posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [ig]\n    text: '{mentions}'\n    media: [{{path: p.jpg, alt: A}}]\n"
+    )
+    ws = open_campaign(None)
+    assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == [
+        "too-many-mentions"
+    ]
+
+
+def test_missing_posts_folder(make_campaign: Make) -> None:
+    root = make_campaign({})
+    (root / "posts").rmdir()
+    ws = open_campaign(None)
+    assert [p.code for p in ws.campaign.problems] == ["no-posts-folder"]

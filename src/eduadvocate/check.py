@@ -206,6 +206,16 @@ def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> lis
             )
         )
 
+    if content.text is None and content.thread is None:
+        if (
+            post.overrides
+        ):  # the post has text for other platforms only (else no-text is reported once)
+            add(
+                "no-text",
+                f"the post has no text for {spec.title}",
+                hint=f"add text:, or {spec.name}: {{text: …}}",
+            )
+        return out
     total = len(rendering.parts)
     for index, part in enumerate(rendering.parts, 1):
         which = f" (part {index} of {total})" if total > 1 else ""

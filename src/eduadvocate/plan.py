@@ -97,7 +97,7 @@ def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
             code = "time-ambiguous"
         elif isinstance(exc, MissingZone):
             code = "time-no-zone"
-            hint = "set timezone: (e.g. America/Chicago) in the file or the config's defaults, or write an offset"
+            hint = "timezone: goes at the top of the posts file or under defaults: in the config"
         problems.append(
             Problem(code, "error", f"{what}: {exc}", loc or post.loc, hint, post=post.id)
         )
