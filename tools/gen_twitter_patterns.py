@@ -50,6 +50,9 @@ WANTED = {
 }
 DROP_LEADING_CARET = {"endHashtagMatch", "endMentionMatch"}
 
+# Sources parsed only to learn which characters a TLD can start with.
+TLD_PARTS = ["validGTLD", "validCCTLD", "validPunycode"]
+
 NODE_DUMP = r"""
 const tt = require('twitter-text');
 const emoji = require('twemoji-parser/dist/lib/regex').default;
@@ -88,7 +91,7 @@ class Anchor:
 
 @dataclass
 class Seq:
-    items: list[object] = field(default_factory=list)
+    items: list[Node] = field(default_factory=list)
 
 
 @dataclass
@@ -104,10 +107,42 @@ class Group:
 
 @dataclass
 class Quant:
-    item: object
+    item: Node
     lo: int
     hi: int | None
     lazy: bool
+
+
+Node = CharSet | Anchor | Seq | Alt | Group | Quant
+
+
+class Rewriter:
+    """Rebuilds a tree bottom-up; subclasses change character sets or whole sequences."""
+
+    def alt(self, alt: Alt) -> Alt:
+        return Alt([self.seq(b) for b in alt.branches])
+
+    def seq(self, seq: Seq) -> Seq:
+        return Seq(self.items([self.node(i) for i in seq.items]))
+
+    def node(self, node: Node) -> Node:
+        if isinstance(node, Alt):
+            return self.alt(node)
+        if isinstance(node, Seq):
+            return self.seq(node)
+        if isinstance(node, Group):
+            return Group(node.kind, self.alt(node.body))
+        if isinstance(node, Quant):
+            return Quant(self.node(node.item), node.lo, node.hi, node.lazy)
+        if isinstance(node, CharSet):
+            return self.charset(node)
+        return node
+
+    def items(self, items: list[Node]) -> list[Node]:
+        return items
+
+    def charset(self, cs: CharSet) -> CharSet:
+        return cs
 
 
 class Parser:
@@ -138,7 +173,7 @@ class Parser:
             seq.items.append(self.quantified(atom))
         return seq
 
-    def quantified(self, atom: object) -> object:
+    def quantified(self, atom: Node) -> Node:
         s = self.s
         if self.i >= len(s):
             return atom
@@ -172,7 +207,7 @@ class Parser:
             raise ValueError("quantified assertion")
         return Quant(atom, lo, hi, lazy)
 
-    def atom(self) -> object:
+    def atom(self) -> Node:
         s = self.s
         c = s[self.i]
         if c == "(":
@@ -274,17 +309,11 @@ def all_in(chars: set[int], lo: int, hi: int) -> bool:
     return bool(chars) and all(lo <= c <= hi for c in chars)
 
 
-def merge_surrogates(node: object) -> object:
-    """Turn ``high-set low-set`` pairs inside every sequence into astral character sets."""
-    if isinstance(node, Alt):
-        return Alt([merge_surrogates(b) for b in node.branches])  # type: ignore[misc]
-    if isinstance(node, Group):
-        return Group(node.kind, merge_surrogates(node.body))  # type: ignore[arg-type]
-    if isinstance(node, Quant):
-        return Quant(merge_surrogates(node.item), node.lo, node.hi, node.lazy)
-    if isinstance(node, Seq):
-        items = [merge_surrogates(i) for i in node.items]
-        out: list[object] = []
+class SurrogateMerger(Rewriter):
+    """Turns ``high-set low-set`` pairs inside every sequence into astral character sets."""
+
+    def items(self, items: list[Node]) -> list[Node]:
+        out: list[Node] = []
         k = 0
         while k < len(items):
             a = items[k]
@@ -298,60 +327,60 @@ def merge_surrogates(node: object) -> object:
                 and all_in(b.chars, *LOW)
             ):
                 astral = {
-                    0x10000 + ((h - 0xD800) << 10) + (lo - 0xDC00) for h in a.chars for lo in b.chars
+                    0x10000 + ((h - 0xD800) << 10) + (lo - 0xDC00)
+                    for h in a.chars
+                    for lo in b.chars
                 }
                 out.append(CharSet(astral))
                 k += 2
                 continue
-            if isinstance(a, CharSet) and not a.negated and any(0xD800 <= c <= 0xDFFF for c in a.chars):
+            if (
+                isinstance(a, CharSet)
+                and not a.negated
+                and any(0xD800 <= c <= 0xDFFF for c in a.chars)
+            ):
                 raise ValueError("unpaired surrogate atom; translation would not be exact")
             out.append(a)
             k += 1
-        return Seq(out)
-    return node
+        return out
 
 
-def fold_case(node: object, canon: dict[int, int], groups: dict[int, set[int]]) -> object:
-    """Expand the ``i`` flag for non-ASCII characters; ASCII letters are left to ``(?ai)``.
+class CaseFolder(Rewriter):
+    """Expands the ``i`` flag for non-ASCII characters; ASCII letters are left to ``(?ai)``.
 
     Canonical groups never mix ASCII and non-ASCII characters (ECMAScript refuses to fold a
     non-ASCII character onto an ASCII one), so Python's ASCII-only ``IGNORECASE`` covers the
     ASCII groups exactly, and every non-ASCII set gains its whole group here.  ASCII letters are
     stored lower-cased so that equal sets compare equal.
     """
-    if isinstance(node, Alt):
-        return Alt([fold_case(b, canon, groups) for b in node.branches])  # type: ignore[misc]
-    if isinstance(node, Seq):
-        return Seq([fold_case(i, canon, groups) for i in node.items])
-    if isinstance(node, Group):
-        return Group(node.kind, fold_case(node.body, canon, groups))  # type: ignore[arg-type]
-    if isinstance(node, Quant):
-        return Quant(fold_case(node.item, canon, groups), node.lo, node.hi, node.lazy)
-    if isinstance(node, CharSet):
+
+    def __init__(self, canon: dict[int, int], groups: dict[int, set[int]]) -> None:
+        self.canon = canon
+        self.groups = groups
+
+    def charset(self, cs: CharSet) -> CharSet:
         closed: set[int] = set()
-        for c in node.chars:
+        for c in cs.chars:
             if c < 0x80:
                 closed.add(ord(chr(c).lower()))
             elif c <= MAX_BMP:
-                group = groups[canon.get(c, c)]
+                group = self.groups[self.canon.get(c, c)]
                 if any(g < 0x80 for g in group):
                     raise ValueError("canonical group mixes ASCII and non-ASCII")
                 closed |= group
             else:
                 closed.add(c)
-        return CharSet(closed, node.negated)
-    return node
+        return CharSet(closed, cs.negated)
 
 
 def literal_branches(alt: Alt) -> list[tuple[frozenset[int], ...]] | None:
     """The branches of ``alt`` as strings of character sets, if every branch is such a string."""
     out = []
     for branch in alt.branches:
-        if not branch.items or not all(
-            isinstance(i, CharSet) and not i.negated for i in branch.items
-        ):
+        sets = [i for i in branch.items if isinstance(i, CharSet) and not i.negated]
+        if not sets or len(sets) != len(branch.items):
             return None
-        out.append(tuple(frozenset(i.chars) for i in branch.items))  # type: ignore[union-attr]
+        out.append(tuple(frozenset(i.chars) for i in sets))
     return out
 
 
@@ -410,11 +439,11 @@ def trie_alternation(alt: Alt) -> str | None:
     for k, w in enumerate(words):
         first_index.setdefault(w, k)
     tree_rank = {w: k for k, w in enumerate(trie.order())}
-    for a in first_index:
-        for b in first_index:
-            if len(a) < len(b) and b[: len(a)] == a:
-                if (first_index[a] < first_index[b]) != (tree_rank[a] < tree_rank[b]):
-                    raise ValueError("prefix tree would change the alternation order")
+    for a, a_index in first_index.items():
+        for b, b_index in first_index.items():
+            is_prefix = len(a) < len(b) and b[: len(a)] == a
+            if is_prefix and (a_index < b_index) != (tree_rank[a] < tree_rank[b]):
+                raise ValueError("prefix tree would change the alternation order")
     return "(?:" + trie.emit() + ")"
 
 
@@ -457,7 +486,7 @@ def emit_set(cs: CharSet) -> str:
     return "[" + ("^" if cs.negated else "") + body + "]"
 
 
-def emit(node: object) -> str:
+def emit(node: Node) -> str:
     if isinstance(node, Alt):
         as_trie = trie_alternation(node)
         if as_trie is not None:
@@ -493,7 +522,7 @@ def emit(node: object) -> str:
     raise TypeError(node)
 
 
-def first_chars(node: object) -> tuple[set[int], bool]:
+def first_chars(node: Node) -> tuple[set[int], bool]:
     """Characters a match can start with, and whether the node can match empty."""
     if isinstance(node, CharSet):
         if node.negated:
@@ -527,11 +556,11 @@ def first_chars(node: object) -> tuple[set[int], bool]:
     raise TypeError(node)
 
 
-def first_set(node: object) -> CharSet:
+def first_set(node: Node) -> CharSet:
     """The first character set met in a depth-first walk."""
     if isinstance(node, CharSet):
         return node
-    children: list[object]
+    children: list[Node]
     if isinstance(node, Alt):
         children = list(node.branches)
     elif isinstance(node, Seq):
@@ -554,7 +583,9 @@ def emoji_start(tree: Alt) -> str:
     """A pattern matching at every position where an emoji match can begin.
 
     Digits, ``#`` and ``*`` start only keycaps (``1\\ufe0f?\\u20e3``); checking the keycap tail
-    in a lookahead keeps ordinary digits from waking the emoji pattern.
+    in a lookahead keeps ordinary digits from waking the emoji pattern.  The pattern starts with
+    a single class so that ``re`` can scan for it quickly.  It may match where no emoji starts
+    (the emoji pattern then simply fails there), never the other way round.
     """
     non_ascii: set[int] = set()
     ascii_starts: set[int] = set()
@@ -577,16 +608,23 @@ def emoji_start(tree: Alt) -> str:
         ):
             raise ValueError("an emoji branch starting with ASCII is not a keycap")
         ascii_starts |= items[0].chars
-    return emit_set(CharSet(non_ascii)) + "|" + emit_set(CharSet(ascii_starts)) + r"(?=\ufe0f?\u20e3)"
+    # One leading class lets re skip quickly to candidates; the tail rejects an ASCII start
+    # that is not followed by a keycap.
+    ascii_class = emit_set(CharSet(ascii_starts))
+    # Astral starts are widened to one range: re tests a character against each astral range
+    # of a class in turn, so a class with a hundred of them is slow even on ASCII text.
+    bmp = {c for c in non_ascii | ascii_starts if c <= MAX_BMP}
+    astral = [c for c in non_ascii if c > MAX_BMP]
+    widened = set(range(min(astral), max(astral) + 1)) if astral else set()
+    return emit_set(CharSet(bmp | widened)) + f"(?:(?<!{ascii_class})|(?=\\ufe0f?\\u20e3))"
 
 
 def translate(
     source: str, flags: str, space: set[int], canon: dict[int, int], groups: dict[int, set[int]]
 ) -> tuple[str, Alt]:
-    tree = merge_surrogates(Parser(source, space).parse())
+    tree = SurrogateMerger().alt(Parser(source, space).parse())
     if "i" in flags:
-        tree = fold_case(tree, canon, groups)
-    assert isinstance(tree, Alt)
+        tree = CaseFolder(canon, groups).alt(tree)
     # (?ai): ASCII-only case folding, which is what the JavaScript i flag does for ASCII.
     return ("(?ai)" if "i" in flags else "") + emit(tree), tree
 
@@ -615,14 +653,14 @@ def literal(name: str, value: str) -> str:
 
 def main() -> int:
     proc = subprocess.run(
-        ["node", "-e", NODE_DUMP, json.dumps(list(WANTED))],
+        ["node", "-e", NODE_DUMP, json.dumps([*WANTED, *TLD_PARTS])],
         cwd=JS_DIR,
         check=True,
         capture_output=True,
         text=True,
     )
     data = json.loads(proc.stdout)
-    canon = {u: c for u, c in data["canon"]}
+    canon: dict[int, int] = dict(data["canon"])
     groups: dict[int, set[int]] = {}
     for u in range(MAX_BMP + 1):
         groups.setdefault(canon.get(u, u), set()).add(u)
@@ -666,6 +704,18 @@ def main() -> int:
         "# the emoji pattern itself only runs at these positions.\n"
     )
     parts.append(literal("EMOJI_START", emoji_start(emoji_tree)) + "\n")
+
+    # extractUrl folds case, so the TLD starts do too; both cases are spelled out because
+    # this class is used without the (?ai) flag.
+    tld_starts: set[int] = set()
+    for js_name in TLD_PARTS:
+        _, tree = translate(data["regexen"][js_name]["source"], "i", space, canon, groups)
+        chars, nullable = first_chars(tree)
+        if nullable:
+            raise ValueError(f"{js_name} can match empty")
+        tld_starts |= chars | {ord(chr(c).upper()) for c in chars if c < 0x80}
+    parts.append("# Every character a TLD can start with (in any case).\n")
+    parts.append(literal("TLD_START", emit_set(CharSet(tld_starts))) + "\n")
 
     spaces_group = Parser("[" + data["spacesGroup"] + "]", space).parse()
     parts.append("# twitter-text's spacesGroup: no URL can contain one of these characters.\n")

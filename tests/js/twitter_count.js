@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Reference oracle for eduadvocate's X counting: the official npm twitter-text 3.1.0.
 //
-// Default mode: reads JSON lines {"text": str, "config": "v1"|"v2"|"v3"} on stdin and answers each
+// Default mode: reads JSON lines {"text": str, "config": "v1"|"v2"|"v3"|{...}} on stdin and answers each
 // at once with one JSON line holding parseTweet and every extractor's entities, so one process
 // can serve a whole test session.  Entity indices are converted from UTF-16 units to code
 // points, the unit the Python API uses.
@@ -31,7 +31,8 @@ function toCodePoints(text, entities) {
 
 function describe(item) {
   const text = item.text;
-  const config = CONFIGS[item.config || 'v3'];
+  // A config is a name (v1-v3) or a twitter-text options object.
+  const config = typeof item.config === 'object' ? item.config : CONFIGS[item.config || 'v3'];
   const urlOptions = { extractUrlsWithoutProtocol: true };
   return {
     parse: twttr.parseTweet(text, config),

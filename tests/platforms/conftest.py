@@ -27,8 +27,11 @@ class TwitterTextOracle:
             stdout=subprocess.PIPE,
         )
 
-    def ask(self, text: str, config: str = "v3") -> dict[str, Any]:
-        """parseTweet and every extractor's entities (code-point indices) for ``text``."""
+    def ask(self, text: str, config: str | dict[str, Any] = "v3") -> dict[str, Any]:
+        """parseTweet and every extractor's entities (code-point indices) for ``text``.
+
+        ``config`` is "v1", "v2", "v3" or a twitter-text options object.
+        """
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None
         # ensure_ascii keeps the line free of raw U+2028 and the like; JSON escapes round-trip.

@@ -7,6 +7,7 @@ exactly: parseTweet's fields with configs v1-v3, and every extractor's entities 
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from eduadvocate.platforms.textcount.twitter import (
     CONFIG_V2,
     CONFIG_V3,
     Entity,
+    TwitterTextConfig,
     extract_cashtags,
     extract_entities,
     extract_hashtags,
@@ -64,6 +66,7 @@ PIECES = [
     "twitter.comこれは",
     "中国example.com",
     "a.co-中a.co/x",
+    "a.co-😀a.co/x",
     "-example.com",
     "_example.com",
     "http://" + "x" * 64 + ".com",
@@ -248,6 +251,61 @@ def test_crlf_counts_like_npm(twitter_oracle: Any) -> None:
     diffs = [d for text in texts for d in _differences(twitter_oracle, text)]
     assert diffs == [], "\n".join(diffs)
     assert weighted_length("a\r\nb") == 4
+
+
+# Overlapping ranges (the first wins), a range over the low surrogates (astral characters
+# weigh as their low surrogate), a scale that makes lengths fractional in JavaScript.
+CUSTOM_CONFIGS = [
+    TwitterTextConfig(
+        version=9,
+        max_weighted_tweet_length=50,
+        scale=3,
+        default_weight=5,
+        transformed_url_length=4,
+        ranges=((0, 127, 2), (0xDC00, 0xDE00, 1), (100, 60000, 7)),
+        emoji_parsing_enabled=False,
+    ),
+    TwitterTextConfig(
+        version=8,
+        max_weighted_tweet_length=100,
+        scale=10,
+        default_weight=30,
+        transformed_url_length=11,
+        ranges=((0x20, 0x7E, 10), (0x4E00, 0x9FFF, 15)),
+        emoji_parsing_enabled=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("config", CUSTOM_CONFIGS, ids=["surrogate-ranges", "emoji-on"])
+def test_custom_configs_agree_with_npm(twitter_oracle: Any, config: TwitterTextConfig) -> None:
+    """Any config counts as in npm; fractional JavaScript lengths are floored."""
+    options = {
+        "version": config.version,
+        "maxWeightedTweetLength": config.max_weighted_tweet_length,
+        "scale": config.scale,
+        "defaultWeight": config.default_weight,
+        "transformedURLLength": config.transformed_url_length,
+        "ranges": [{"start": a, "end": b, "weight": w} for a, b, w in config.ranges],
+        "emojiParsingEnabled": config.emoji_parsing_enabled,
+    }
+    diffs = []
+    for text in CORPUS[::3]:
+        js = twitter_oracle.ask(text, options)["parse"]
+        js["weightedLength"] = math.floor(js["weightedLength"])
+        r = parse_tweet(text, config)
+        ours = {
+            "weightedLength": r.weighted_length,
+            "valid": r.valid,
+            "permillage": r.permillage,
+            "validRangeStart": r.valid_range_start,
+            "validRangeEnd": r.valid_range_end,
+            "displayRangeStart": r.display_range_start,
+            "displayRangeEnd": r.display_range_end,
+        }
+        if ours != js or weighted_length(text, config) != js["weightedLength"]:
+            diffs.append(f"{text!r}: ours={ours} npm={js}")
+    assert diffs == [], "\n".join(diffs[:20])
 
 
 piece_texts = st.lists(

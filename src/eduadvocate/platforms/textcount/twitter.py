@@ -13,7 +13,13 @@ Patterns.  ``_twitter_patterns.py`` holds twitter-text's own regular expressions
 twemoji-parser 11.0.2's emoji regex), translated mechanically from the npm package to Python
 ``re`` over code points; regenerate it with ``.venv/bin/python tools/gen_twitter_patterns.py``
 after ``npm ci --prefix tests/js``.  They are compiled on first use: the URL pattern holds every
-TLD and takes ~50 ms to compile, which the CLI should not pay at import time.
+TLD and takes tens of milliseconds to compile, which the CLI should not pay at import time.
+
+Exactness.  The conformance suite and a comparison against node (``tests/platforms``) pin this
+to npm, quirks included (for example a protocol-less URL after a non-ASCII prefix, whose start
+twitter-text misplaces with ``indexOf``).  URL matching runs on UTF-16 code units like the
+JavaScript regexes do.  One input JavaScript cannot even express is treated differently by the
+extractors: a ``str`` holding a surrogate pair as two separate code points (counting joins it).
 
 Deliberate agreements with npm that may surprise: a whitespace-only text is valid (it weighs
 more than zero); U+202A-U+202E are not invalid characters in v3 (only U+FFFE, U+FEFF, U+FFFF
@@ -27,6 +33,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from eduadvocate.platforms.textcount import _twitter_patterns as _p
@@ -129,17 +136,18 @@ _END_MENTION = _Lazy(_p.END_MENTION_MATCH)
 _CASHTAG = _Lazy(_p.VALID_CASHTAG)
 _EMOJI = _Lazy(_p.EMOJI)
 _EMOJI_START = _Lazy(_p.EMOJI_START)
-# A URL cannot contain a space character and its domain needs a dot, so only the runs of
-# non-space characters that hold a dot are searched.  The lookbehind starts a run only at its
-# beginning, which keeps the scan linear on long runs without a dot.
+# A URL cannot contain a space character, and its domain has a dot followed by a TLD, so only
+# the runs of non-space characters that hold such a dot are searched.  The lookbehind starts a
+# run only at its beginning, which keeps the scan linear on long runs without one.
 _NOT_SPACE = "[^" + _p.SPACES[1:]
-_DOTTED_RUN = _Lazy(f"(?<!{_NOT_SPACE}){_NOT_SPACE}*?\\.{_NOT_SPACE}*")
+_DOTTED_RUN = _Lazy(f"(?<!{_NOT_SPACE}){_NOT_SPACE}*?\\.(?={_p.TLD_START}){_NOT_SPACE}*")
 _PUNYCODE_SEPARATORS = _Lazy("[.\u3002\uff0e\uff61]")
 
 _MAX_URL_LENGTH = 4096
 _MAX_TCO_SLUG_LENGTH = 40
 _MAX_DOMAIN_LABEL_LENGTH = 63
 _INVALID_CHARS = frozenset("\ufffe\ufeff\uffff")
+_INVALID = _Lazy("[\ufffe\ufeff\uffff]")
 
 # (start, end, text) with code-point indices: the internal form of every entity.
 _Span = tuple[int, int, str]
@@ -183,6 +191,12 @@ def _punycode_len(label: str) -> int:
     """Length of node's ``punycode.toASCII(label)``, as twitter-text's ``idna.toAscii`` checks."""
     if label.isascii() and "\x7f" not in label:
         return len(label)
+    return _encoded_label_len(label)
+
+
+@lru_cache(maxsize=1024)
+def _encoded_label_len(label: str) -> int:
+    # Python's punycode codec is pure Python; campaigns repeat the same few domains.
     parts = _PUNYCODE_SEPARATORS.get().split(label)
     total = len(parts) - 1
     for part in parts:
@@ -230,50 +244,67 @@ def _extract_urls(text: str, without_protocol: bool) -> list[_Span]:
     """twitter-text's ``extractUrlsWithIndices``, with code-point indices."""
     if not text or ("." not in text if without_protocol else ":" not in text):
         return []
-    astral = [] if text.isascii() else [m.start() for m in _ASTRAL.get().finditer(text)]
-    if not astral:
-        return _extract_urls_utf16(text, without_protocol)
-    # Map UTF-16 indices back: each astral character before an index added one unit.
-    lows = [i + k + 1 for k, i in enumerate(astral)]
-    return [
-        (start - bisect_left(lows, start), end - bisect_left(lows, end), _from_utf16_units(url))
-        for start, end, url in _extract_urls_utf16(_to_utf16_units(text, astral), without_protocol)
-    ]
-
-
-def _extract_urls_utf16(text: str, without_protocol: bool) -> list[_Span]:
-    """The extraction proper, on a text whose characters are all UTF-16 code units."""
-    url_re = _URL.get()
-    tco_re = _TCO_URL.get()
     urls: list[_Span] = []
     for run in _DOTTED_RUN.get().finditer(text):
-        run_start = run.start()
-        for m in url_re.finditer(text, run_start - 1 if run_start else 0, run.end()):
-            before, url, protocol, domain, path = m.group(2, 3, 4, 5, 7)
-            start = m.start(3)
-            end = m.end()
-            if not _is_valid_url(url, protocol or "https://", domain):
-                continue
-            if protocol:
-                tco = tco_re.match(url)
-                if tco:
-                    if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
-                        continue
-                    url = tco.group()  # t.co URLs take no further path characters
-                    end = start + len(url)
-                urls.append((start, end, url))
-                continue
-            if not without_protocol or before[-1:] in ("-", "_", ".", "/"):
-                continue
-            found = _ascii_domains(domain)
-            if not found:
-                continue
-            for offset, ascii_domain in found:
-                urls.append((start + offset, start + offset + len(ascii_domain), ascii_domain))
-            if path:
-                # Only the last ASCII domain takes the path (and query) with it.
-                last_start, _, last_text = urls[-1]
-                urls[-1] = (last_start, end, url.replace(domain, last_text, 1))
+        # The character before the run (a space) can be a URL's preceding character.
+        lo = run.start() - 1 if run.start() else 0
+        chunk = text[lo : run.end()]
+        # Campaign posts repeat their links, so runs are cached (short ones: memory is bounded).
+        find = _urls_in_run if len(chunk) <= 300 else _urls_in_run.__wrapped__
+        for start, end, url in find(chunk, without_protocol):
+            urls.append((lo + start, lo + end, url))
+    return urls
+
+
+@lru_cache(maxsize=4096)
+def _urls_in_run(chunk: str, without_protocol: bool) -> tuple[_Span, ...]:
+    """The URLs of one run (with the space before it, if any), indices relative to it.
+
+    Matching a run alone is the same as matching it in place: no URL spans a space, and at the
+    start of a slice ``^`` faces either the real start of the text or the space before the run,
+    which cannot begin a domain.
+    """
+    astral = [] if chunk.isascii() else [m.start() for m in _ASTRAL.get().finditer(chunk)]
+    if not astral:
+        return tuple(_match_urls(chunk, without_protocol))
+    # Map UTF-16 indices back: each astral character before an index added one unit.
+    lows = [i + k + 1 for k, i in enumerate(astral)]
+    return tuple(
+        (start - bisect_left(lows, start), end - bisect_left(lows, end), _from_utf16_units(url))
+        for start, end, url in _match_urls(_to_utf16_units(chunk, astral), without_protocol)
+    )
+
+
+def _match_urls(text: str, without_protocol: bool) -> list[_Span]:
+    """The extraction proper, on a text whose characters are all UTF-16 code units."""
+    tco_re = _TCO_URL.get()
+    urls: list[_Span] = []
+    for m in _URL.get().finditer(text):
+        before, url, protocol, domain, path = m.group(2, 3, 4, 5, 7)
+        start = m.start(3)
+        end = m.end()
+        if not _is_valid_url(url, protocol or "https://", domain):
+            continue
+        if protocol:
+            tco = tco_re.match(url)
+            if tco:
+                if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
+                    continue
+                url = tco.group()  # t.co URLs take no further path characters
+                end = start + len(url)
+            urls.append((start, end, url))
+            continue
+        if not without_protocol or before[-1:] in ("-", "_", ".", "/"):
+            continue
+        found = _ascii_domains(domain)
+        if not found:
+            continue
+        for offset, ascii_domain in found:
+            urls.append((start + offset, start + offset + len(ascii_domain), ascii_domain))
+        if path:
+            # Only the last ASCII domain takes the path (and query) with it.
+            last_start, _, last_text = urls[-1]
+            urls[-1] = (last_start, end, url.replace(domain, last_text, 1))
     return urls
 
 
@@ -289,7 +320,8 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[Entity]:
 # -- Mentions, lists, hashtags, cashtags -----------------------------------------------------
 
 
-def _extract_mentions_or_lists(text: str) -> list[Entity]:
+def extract_mentions_or_lists(text: str) -> list[Entity]:
+    """``@name`` mentions and ``@name/list`` lists, like ``extractMentionsOrListsWithIndices``."""
     if not text or ("@" not in text and "\uff20" not in text):
         return []
     end_re = _END_MENTION.get()
@@ -304,14 +336,9 @@ def _extract_mentions_or_lists(text: str) -> list[Entity]:
     return found
 
 
-def extract_mentions_or_lists(text: str) -> list[Entity]:
-    """``@name`` mentions and ``@name/list`` lists, like ``extractMentionsOrListsWithIndices``."""
-    return _extract_mentions_or_lists(text)
-
-
 def extract_mentions(text: str) -> list[Entity]:
     """``@name`` mentions only, like twitter-text's ``extractMentionsWithIndices``."""
-    return [e for e in _extract_mentions_or_lists(text) if e.kind == "mention"]
+    return [e for e in extract_mentions_or_lists(text) if e.kind == "mention"]
 
 
 def _remove_overlaps(entities: list[Entity]) -> list[Entity]:
@@ -360,7 +387,7 @@ def extract_entities(text: str) -> list[Entity]:
     """All entities without overlaps, sorted, like twitter-text's ``extractEntitiesWithIndices``."""
     entities = (
         extract_urls(text)
-        + _extract_mentions_or_lists(text)
+        + extract_mentions_or_lists(text)
         + extract_hashtags(text, check_url_overlap=False)
         + extract_cashtags(text)
     )
@@ -449,6 +476,8 @@ def _class_for_units(spans: list[tuple[int, int]]) -> str:
     return "[" + "".join(body) + "]"
 
 
+# Keyed by identity: hashing a config on every call would cost more than the lookup saves.
+# A cached weigher keeps its config alive, so an id is never reused while it is cached.
 _WEIGHERS: dict[int, _Weigher] = {}
 
 
@@ -567,7 +596,9 @@ def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult
     units = _units(normalized, config)
     total = sum(unit[2] for unit in units)
     limit = config.max_weighted_tweet_length * config.scale
-    has_invalid = not normalized.isascii() and not _INVALID_CHARS.isdisjoint(normalized)
+    has_invalid = not normalized.isascii() and (
+        "\ufeff" in normalized or "\ufffe" in normalized or "\uffff" in normalized
+    )
     text_len16 = _utf16_len(text)
     if not has_invalid and total <= limit:
         # Every step was valid: the range ends on the last code unit.
@@ -599,15 +630,32 @@ def _valid_end(text: str, units: list[_Unit], config: TwitterTextConfig) -> int:
     index16 = -1
     valid_end = 0
     for start, end, weight, utf16 in units:
-        steps = (
-            [(ch, weigher.char_weight(ch), 0) for ch in text[start:end]]
-            if utf16 < 0
-            else [(text[start:end], weight, utf16)]
-        )
-        for step, step_weight, step16 in steps:
-            total += step_weight
-            index16 += step16 or _utf16_len(step)
-            if step[-1:] in _INVALID_CHARS or total > limit:
+        piece = text[start:end]
+        if utf16 >= 0:  # one step over a URL or an emoji
+            total += weight
+            index16 += utf16 or _utf16_len(piece)
+            if piece[-1:] in _INVALID_CHARS or total > limit:
                 return valid_end
             valid_end = index16
+            continue
+        invalid = _INVALID.get().search(piece)
+        head = piece[: invalid.start()] if invalid else piece
+        head_weight = weigher.weigh(head) if invalid else weight
+        if total + head_weight <= limit:
+            total += head_weight
+            if head:
+                index16 += _utf16_len(head)
+                valid_end = index16
+            if invalid:
+                return valid_end
+            continue
+        # The limit falls inside this run: find the longest prefix that still fits.
+        fits, overflows = 0, len(head)
+        while overflows - fits > 1:
+            mid = (fits + overflows) // 2
+            if total + weigher.weigh(head[:mid]) <= limit:
+                fits = mid
+            else:
+                overflows = mid
+        return index16 + _utf16_len(head[:fits]) if fits else valid_end
     return valid_end

@@ -1,0 +1,254 @@
+"""The ledger: the durable record of every delivery and every attempt to publish it.
+
+A delivery is one (post id, account, occurrence). Its state machine::
+
+    pending ─claim─▶ claimed ─▶ published | failed | unknown | skipped | cancelled
+       ▲                │
+       └── release ─────┘   (retryable error: back to pending with a next-attempt time)
+
+``claimed`` carries a lease (worker, expiry). Before each platform call an attempt is recorded
+(write-ahead); after it, its outcome. An attempt with no outcome whose lease has expired is *in
+doubt*: it is reconciled (looked up on the platform) before anything is retried.
+
+This module holds the interface and the row types; ``sqlite.py`` (and later ``postgres.py``)
+implement it, and ``tests/ledger/`` is the contract suite every backend passes unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+
+class State(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({State.PUBLISHED, State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED})
+
+
+class LedgerError(Exception):
+    """The ledger cannot be opened or used (a message for the user; never holds secrets)."""
+
+
+class LeaseLost(LedgerError):
+    """This worker no longer holds the delivery's lease (it expired and another took it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A delivery the files ask for, as ``sync`` receives it."""
+
+    post_id: str
+    account: str
+    platform: str
+    due_at: datetime
+    content_hash: str
+
+    @property
+    def key(self) -> str:
+        return delivery_key(self.post_id, self.account, self.due_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PartRow:
+    index: int
+    remote_id: str
+    url: str | None
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: int
+    delivery_id: int
+    part_index: int
+    worker: str
+    idempotency_key: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None  # None while in flight; "ok", "error", "in_doubt", "found", "absent"
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    key: str
+    post_id: str
+    account: str
+    platform: str
+    due_at: datetime
+    state: State
+    content_hash: str
+    published_hash: str | None
+    lease_owner: str | None
+    lease_expires: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    error_kind: str | None
+    updated_at: datetime
+    parts: tuple[PartRow, ...] = ()
+
+    @property
+    def drifted(self) -> bool:
+        """Published, and the post has been edited since."""
+        return self.state == State.PUBLISHED and self.published_hash not in (
+            None,
+            self.content_hash,
+        )
+
+
+@dataclass(slots=True)
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # pending, content updated
+    drifted: list[str] = field(default_factory=list)  # published, then edited: not re-posted
+
+
+def delivery_key(post_id: str, account: str, due_at: datetime) -> str:
+    return f"{post_id}|{account}|{iso(due_at)}"
+
+
+def iso(moment: datetime) -> str:
+    """A UTC instant as fixed-width ISO text, so text order is time order in every backend."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Ledger(ABC):
+    """What dispatch, status and the CLI need from a ledger backend."""
+
+    @abstractmethod
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- desired state ---------------------------------------------------------------------------
+    @abstractmethod
+    def fix_now(self, post_id: str, now: datetime) -> datetime:
+        """The instant of an ``at: now`` post: fixed the first time any run sees it."""
+
+    @abstractmethod
+    def sync(
+        self, desired: list[Desired], now: datetime, *, scope: set[str] | None = None
+    ) -> SyncReport:
+        """Make the ledger's pending deliveries match the files: add new ones, update the content
+        of unpublished ones, cancel pending ones no longer wanted (within ``scope`` accounts if
+        given), and report published ones whose post changed (never re-posted)."""
+
+    # -- work --------------------------------------------------------------------------------------
+    @abstractmethod
+    def claim_due(
+        self,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 100,
+        accounts: set[str] | None = None,
+    ) -> list[Delivery]:
+        """Claim pending deliveries due by ``now`` (and whose next attempt time has come), and
+        expired claims of other workers, oldest first."""
+
+    @abstractmethod
+    def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
+        """Extend this worker's lease; LeaseLost if it no longer holds it."""
+
+    @abstractmethod
+    def begin_attempt(
+        self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
+    ) -> int:
+        """Record, before calling the platform, that this part is being sent (write-ahead)."""
+
+    @abstractmethod
+    def finish_attempt(
+        self, attempt_id: int, outcome: str, now: datetime, error: str | None = None
+    ) -> None: ...
+
+    @abstractmethod
+    def record_part(
+        self, delivery_id: int, index: int, remote_id: str, url: str | None, now: datetime
+    ) -> None:
+        """A part went out: keep its remote id and URL at once, so a resumed thread continues."""
+
+    @abstractmethod
+    def finish(
+        self,
+        delivery_id: int,
+        worker: str,
+        state: State,
+        now: datetime,
+        *,
+        error: str | None = None,
+        error_kind: str | None = None,
+        published_hash: str | None = None,
+    ) -> None:
+        """Move a claimed delivery to a final state."""
+
+    @abstractmethod
+    def release(
+        self,
+        delivery_id: int,
+        worker: str,
+        next_attempt_at: datetime,
+        now: datetime,
+        *,
+        error: str,
+        error_kind: str,
+    ) -> None:
+        """Give a claimed delivery back (a retryable error): pending again, not before ``next_attempt_at``."""
+
+    @abstractmethod
+    def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
+        """Attempts of this delivery with no outcome yet (in doubt once their claim was lost)."""
+
+    # -- reading and user actions -------------------------------------------------------------------
+    @abstractmethod
+    def get(self, delivery_id: int) -> Delivery | None: ...
+
+    @abstractmethod
+    def deliveries(
+        self, *, post_id: str | None = None, state: State | None = None, account: str | None = None
+    ) -> list[Delivery]: ...
+
+    @abstractmethod
+    def attempts(self, delivery_id: int) -> list[AttemptRow]: ...
+
+    @abstractmethod
+    def retry(self, delivery_id: int, now: datetime) -> Delivery:
+        """Put a failed/unknown/skipped delivery back to pending (the user says so)."""
+
+    @abstractmethod
+    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
+        """Cancel a delivery that has not been published."""
+
+    # -- quotas learned from the platforms ----------------------------------------------------------
+    @abstractmethod
+    def defer_account(self, account: str, until: datetime, reason: str) -> None:
+        """Nothing goes to this account before ``until`` (a rate limit said so)."""
+
+    @abstractmethod
+    def account_deferred_until(self, account: str, now: datetime) -> datetime | None: ...
+
+    @abstractmethod
+    def count_published_since(self, account: str, since: datetime) -> int:
+        """How many parts went to the account since ``since`` (for per-tier daily caps)."""

@@ -1,0 +1,131 @@
+"""Properties of the X length rule and extractors that must hold for any text (hypothesis)."""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eduadvocate.platforms.textcount.twitter import (
+    CONFIG_V1,
+    CONFIG_V2,
+    CONFIG_V3,
+    extract_entities,
+    extract_urls,
+    parse_tweet,
+    weighted_length,
+)
+
+# The first call compiles the large patterns (tens of ms), so no per-example deadline.
+examples = settings(deadline=None, max_examples=200)
+
+URLISH = [
+    "example.org",
+    "https://example.org/a",
+    "t.co/x",
+    "http://t.co/abc",
+    "www.example.co",
+    "foo.co",
+    "a.b",
+    "例え.jp",
+    "#tag",
+    "@user",
+    "$AAPL",
+    "😀",
+    "👩‍🏫",
+    "🇺🇸",
+    "1️⃣",
+    "e\u0301",
+    "中文",
+    "\r\n",
+    " ",
+    ".",
+    "/",
+    ":",
+]
+texts = st.lists(st.one_of(st.sampled_from(URLISH), st.text(max_size=4)), max_size=20).map("".join)
+# Plain words: no dot, colon, @, # or $, so nothing in them can form or join an entity.
+plain = st.text(
+    alphabet=st.sampled_from(string.ascii_letters + " ,!?'-" + "中文😀👩‍🏫é\u0301"), max_size=60
+)
+path_chars = st.text(alphabet=string.ascii_letters + string.digits + "/-_=&", max_size=2000)
+
+
+def _url_spans(text: str) -> list[tuple[int, int]]:
+    return [(e.start, e.end) for e in extract_urls(text)]
+
+
+@examples
+@given(text=texts, letter=st.sampled_from(string.ascii_letters))
+def test_appending_a_letter_adds_one_unless_it_joins_a_url(text: str, letter: str) -> None:
+    """A Latin letter weighs 1, unless appending it changes which URLs the text holds."""
+    if _url_spans(text + letter) == _url_spans(text):
+        assert weighted_length(text + letter) == weighted_length(text) + 1
+
+
+@examples
+@given(prefix=plain, suffix=plain, path=path_chars, protocol=st.sampled_from(["https://", ""]))
+def test_a_url_weighs_23_whatever_its_length(
+    prefix: str, suffix: str, path: str, protocol: str
+) -> None:
+    """A URL counts as transformed_url_length (23), however long it is (below the 4096 cap)."""
+    url = f"{protocol}example.org/{path}x"
+    with_url = f"{prefix} {url} {suffix}"
+    assert [e.value for e in extract_urls(with_url)] == [url]
+    assert weighted_length(with_url) == weighted_length(f"{prefix}  {suffix}") + 23
+    assert weighted_length(url) == 23
+
+
+@examples
+@given(text=texts)
+def test_length_does_not_depend_on_normalisation(text: str) -> None:
+    """NFC and NFD spellings of a text weigh the same and are equally valid."""
+    nfc, nfd = unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)
+    for config in (CONFIG_V1, CONFIG_V2, CONFIG_V3):
+        assert weighted_length(nfc, config) == weighted_length(nfd, config)
+        assert weighted_length(text, config) == weighted_length(nfc, config)
+        assert parse_tweet(nfc, config).valid == parse_tweet(nfd, config).valid
+
+
+@examples
+@given(text=texts)
+def test_parse_tweet_agrees_with_weighted_length(text: str) -> None:
+    """The fast path and parse_tweet agree; validity is exactly the length and character rule."""
+    utf16_len = len(text.encode("utf-16-le")) // 2
+    invalid = any(c in text for c in "\ufffe\ufeff\uffff")
+    for config in (CONFIG_V1, CONFIG_V2, CONFIG_V3):
+        result = parse_tweet(text, config)
+        assert result.weighted_length == weighted_length(text, config)
+        max_length = config.max_weighted_tweet_length
+        assert result.valid == (0 < result.weighted_length <= max_length and not invalid)
+        assert result.display_range_end == max(utf16_len - 1, 0)
+        assert result.valid_range_end <= result.display_range_end
+
+
+@examples
+@given(text=texts)
+def test_entities_point_at_their_text(text: str) -> None:
+    """Entities are sorted, never overlap, and their indices point at what they name."""
+    entities = extract_entities(text)
+    for before, after in pairwise(entities):
+        assert before.end <= after.start
+    for e in entities:
+        if e.kind == "url":
+            assert e.value in text[e.start : e.end]
+        else:
+            assert text[e.start] in {"hashtag": "#＃", "cashtag": "$"}.get(e.kind, "@＠")
+            assert text[e.start + 1 : e.end] == e.value
+
+
+@examples
+@given(text=texts)
+def test_protocol_only_mode_keeps_just_the_protocol_urls(text: str) -> None:
+    """without_protocol=False (Mastodon's rule) yields the http(s) URLs of the default mode."""
+    strict = extract_urls(text, without_protocol=False)
+    assert all(e.value.lower().startswith(("http://", "https://")) for e in strict)
+    assert strict == [
+        e for e in extract_urls(text) if e.value.lower().startswith(("http://", "https://"))
+    ]
