@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.ledger.base import Desired, Ledger, LedgerError, LeaseLost, State
+from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, State
 from eduadvocate.ledger.sqlite import SQLiteLedger
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
