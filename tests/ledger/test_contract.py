@@ -183,3 +183,19 @@ def test_concurrent_processes_never_claim_the_same_delivery(tmp_path: Path) -> N
         p.join(timeout=60)
     assert sorted(claimed) == sorted(d.id for d in ledger.deliveries())
     assert len(claimed) == len(set(claimed)) == 300
+
+
+def test_sync_until_keeps_future_pending_rows(ledger: Ledger) -> None:
+    later = want("later", due=T0 + timedelta(days=1))
+    ledger.sync([want("now"), later], T0)
+    report = ledger.sync([want("now")], T0, until=T0)
+    assert report.cancelled == []
+    assert ledger.deliveries(post_id="later")[0].state == State.PENDING
+
+
+def test_mark_skipped_only_pending(ledger: Ledger) -> None:
+    ledger.sync([want("a"), want("b")], T0)
+    assert [d.post_id for d in ledger.claim_due("w", T0, LEASE, limit=1)] == ["a"]
+    done = ledger.mark_skipped([want("a").key, want("b").key], T0, "missed")
+    assert done == [want("b").key]
+    assert ledger.deliveries(post_id="b")[0].last_error == "missed"

@@ -137,6 +137,97 @@ def calendar(
 
 
 @app.command()
+def publish(
+    config: ConfigOpt = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what is due; send and record nothing.")
+    ] = False,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = DataFormat.text,
+) -> None:
+    """Publish everything due now, once, and exit (for cron and CI).
+
+    Exit 0 when every delivery went out, 5 when any failed, is unknown, or was skipped.
+    """
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value))
+
+
+class StateChoice(StrEnum):
+    pending = "pending"
+    claimed = "claimed"
+    published = "published"
+    failed = "failed"
+    unknown = "unknown"
+    skipped = "skipped"
+    cancelled = "cancelled"
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    post: Annotated[str | None, typer.Option("--post", "-p", help="Only this post id.")] = None,
+    state: Annotated[
+        StateChoice | None, typer.Option("--state", "-s", help="Only deliveries in this state.")
+    ] = None,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
+    ] = DataFormat.text,
+) -> None:
+    """Each delivery in the ledger: state, links, last error, next attempt."""
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.status(config, post, state.value if state else None, fmt.value))
+
+
+@app.command()
+def retry(
+    delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Put a failed, unknown, skipped or cancelled delivery back in the queue."""
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.change(config, delivery, "retry"))
+
+
+@app.command()
+def cancel(
+    delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Cancel a delivery that has not been published."""
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.change(config, delivery, "cancel"))
+
+
+accounts_app = typer.Typer(help="Accounts in the config.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("verify")
+def accounts_verify(
+    config: ConfigOpt = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = DataFormat.text,
+) -> None:
+    """Check each account's credentials without posting. Exit 3 if any fails."""
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.verify_accounts(config, account or [], fmt.value))
+
+
+@app.command()
 def init(
     folder: Annotated[str, typer.Argument(help="Where to create the campaign.")] = ".",
     timezone: Annotated[

@@ -149,11 +149,22 @@ class Ledger(ABC):
 
     @abstractmethod
     def sync(
-        self, desired: list[Desired], now: datetime, *, scope: set[str] | None = None
+        self,
+        desired: list[Desired],
+        now: datetime,
+        *,
+        until: datetime | None = None,
+        scope: set[str] | None = None,
     ) -> SyncReport:
         """Make the ledger's pending deliveries match the files: add new ones, update the content
-        of unpublished ones, cancel pending ones no longer wanted (within ``scope`` accounts if
-        given), and report published ones whose post changed (never re-posted)."""
+        of unpublished ones, cancel pending ones no longer wanted (those due by ``until``, of the
+        ``scope`` accounts, if given), and report published ones whose post changed (never
+        re-posted)."""
+
+    @abstractmethod
+    def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
+        """Pending deliveries missed beyond the grace window become skipped, never sent late.
+        Returns the keys that were pending and are now skipped."""
 
     # -- work --------------------------------------------------------------------------------------
     @abstractmethod

@@ -105,7 +105,7 @@ class SQLiteLedger(Ledger):
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO now_posts (post_id, fixed_at) VALUES (?, ?)",
-                (post_id, iso(now)),
+                (post_id, iso(now.replace(microsecond=0))),
             )
             row = db.execute(
                 "SELECT fixed_at FROM now_posts WHERE post_id = ?", (post_id,)
@@ -113,7 +113,12 @@ class SQLiteLedger(Ledger):
         return parse_iso(row[0])
 
     def sync(
-        self, desired: list[Desired], now: datetime, *, scope: set[str] | None = None
+        self,
+        desired: list[Desired],
+        now: datetime,
+        *,
+        until: datetime | None = None,
+        scope: set[str] | None = None,
     ) -> SyncReport:
         report = SyncReport()
         wanted = {d.key: d for d in desired}
@@ -122,7 +127,7 @@ class SQLiteLedger(Ledger):
             existing = {
                 r["key"]: r
                 for r in db.execute(
-                    "SELECT key, state, content_hash, published_hash, account FROM deliveries"
+                    "SELECT key, state, content_hash, published_hash, account, due_at FROM deliveries"
                 )
             }
             for key, d in wanted.items():
@@ -157,12 +162,27 @@ class SQLiteLedger(Ledger):
                     continue
                 if scope is not None and row["account"] not in scope:
                     continue
+                if until is not None and row["due_at"] > iso(until):
+                    continue
                 db.execute(
                     "UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? WHERE key = ? AND state = 'pending'",
                     ("the post was removed or rescheduled", stamp, key),
                 )
                 report.cancelled.append(key)
         return report
+
+    def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
+        done = []
+        with self._tx() as db:
+            for key in keys:
+                cur = db.execute(
+                    "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?"
+                    " WHERE key = ? AND state = 'pending'",
+                    (reason, iso(now), key),
+                )
+                if cur.rowcount:
+                    done.append(key)
+        return done
 
     # -- work --------------------------------------------------------------------------------------
     def claim_due(

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from eduadvocate.config import AccountConfig
     from eduadvocate.content.model import Person
+    from eduadvocate.platforms.publishing import Publisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +109,13 @@ class PlatformSpec:
     def findings(self, text: str, part_index: int) -> list[Finding]:
         """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
+
+    def connect(self, root: Path) -> Publisher:
+        """A client that publishes to this account (imports the platform's SDK only now).
+        ``root`` is the campaign folder. Raises ConfigError for missing settings or secrets."""
+        from eduadvocate.errors import ConfigError
+
+        raise ConfigError(
+            f'publishing to {self.title} is not supported by this version (account "{self.account.name}")',
+            hint="use check and render for it, or publish to another account",
+        )

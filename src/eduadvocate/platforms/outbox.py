@@ -4,9 +4,13 @@ account, so the whole tool can be tried with no account anywhere. Its length lim
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 
 class OutboxPlatform(PlatformSpec):
@@ -37,3 +41,8 @@ class OutboxPlatform(PlatformSpec):
     settings: ClassVar[dict[str, Setting]] = {
         "folder": Setting("where to write, relative to the campaign folder (default outbox)"),
     }
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.outbox_writer import OutboxPublisher
+
+        return OutboxPublisher(root / (self.account.get("folder") or "outbox"), self.account.name)

@@ -1,0 +1,115 @@
+"""The publishing side of a platform adapter: what dispatch hands an adapter, what it gets back,
+and the one set of errors every adapter maps its SDK's exceptions to (inside the adapter, with
+``raise … from exc``), so dispatch decides retries without knowing any SDK.
+
+Messages of these errors must never contain a secret: adapters build them from the platform's
+error text and status, never from request headers or the client's repr.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from eduadvocate.platforms.base import Facet
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    path: Path
+    alt: str | None
+    mime: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingPart:
+    """One part of a delivery, ready to send."""
+
+    delivery_key: str
+    index: int
+    count: int
+    text: str
+    idempotency_key: str  # deterministic per delivery and part
+    reply_to: str | None = None  # remote id of the previous part
+    root: str | None = None  # remote id of the first part
+    media: tuple[Attachment, ...] = ()
+    facets: tuple[Facet, ...] = ()
+    content_warning: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    remote_id: str
+    url: str | None = None
+
+
+class PublishError(Exception):
+    """Base of the errors adapters raise; ``kind`` is stored in the ledger."""
+
+    kind = "error"
+    retryable = False
+
+
+class RateLimited(PublishError):
+    """Try again later; ``retry_at`` is when the platform said, if it did."""
+
+    kind = "rate-limited"
+    retryable = True
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AuthFailed(PublishError):
+    """The credentials are wrong, expired or lack a permission: a person must act."""
+
+    kind = "auth"
+
+
+class Rejected(PublishError):
+    """The platform refused this content (too long, policy, invalid media, duplicate)."""
+
+    kind = "rejected"
+
+    def __init__(self, message: str, *, duplicate: bool = False) -> None:
+        super().__init__(message)
+        self.duplicate = duplicate
+
+
+class Transient(PublishError):
+    """Network trouble or a server error before the platform acted: safe to retry."""
+
+    kind = "transient"
+    retryable = True
+
+
+class InDoubt(PublishError):
+    """The request may have been acted on (timeout or dropped connection after sending)."""
+
+    kind = "in-doubt"
+
+
+class Publisher(ABC):
+    """A connected client for one account."""
+
+    @abstractmethod
+    def publish(self, part: OutgoingPart) -> Published:
+        """Send one part. Raises one of the errors above."""
+
+    @abstractmethod
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        """Find a part that may already have been published since ``since`` (reconciliation).
+
+        Returns it, or None if it is certainly not there; raises :class:`InDoubt` if the platform
+        cannot tell (then the delivery becomes ``unknown`` and nothing is re-sent)."""
+
+    def verify(self) -> str:
+        """Check the credentials without posting; returns a description of the account."""
+        return "ok"
+
+    def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
+        """Release connections."""

@@ -1,0 +1,155 @@
+"""One publishing pass (``eduadvocate publish``, and each tick of ``schedule``): check the files,
+plan what is due, sync it into the ledger, skip what was missed beyond the grace window, and
+publish the rest through the accounts' adapters.
+
+A run holds an exclusive lock beside an SQLite ledger, so overlapping cron runs never work at
+once (the ledger's claims would keep them from double-posting anyway; the lock keeps them from
+racing to report).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from eduadvocate.check import Analysis, analyse
+from eduadvocate.config import Config
+from eduadvocate.dispatch import DEFAULT_GRACE, Dispatcher, Outcome, plan_due
+from eduadvocate.errors import ConfigError
+from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger.base import Ledger, State
+from eduadvocate.platforms.publishing import AuthFailed, Publisher
+from eduadvocate.platforms.registry import spec_class
+from eduadvocate.render import Rendering
+from eduadvocate.workspace import Workspace, clock
+
+
+@dataclass(slots=True)
+class RunReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+    locked: bool = False  # another run holds the lock: nothing was done
+
+    @property
+    def failed(self) -> bool:
+        bad = {"failed", "unknown", "held", "pending"}
+        return any(o.state in bad for o in self.outcomes) or bool(self.skipped)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def connector(config: Config) -> Callable[[str], Publisher]:
+    """account name → a connected publisher. Missing settings or secrets surface as AuthFailed,
+    so one unconfigured account fails its own deliveries and not the whole run."""
+
+    def connect(name: str) -> Publisher:
+        account = config.accounts[name]
+        try:
+            return spec_class(account.platform)(account).connect(config.root)
+        except ConfigError as exc:
+            raise AuthFailed(exc.one_line()) from None
+
+    return connect
+
+
+@contextmanager
+def run_lock(ledger_target: str, root: Path) -> Iterator[bool]:
+    """An exclusive, non-blocking lock beside an SQLite ledger; yields False if another run has it."""
+    if "://" in ledger_target or ledger_target == ":memory:":
+        yield True
+        return
+    path = (root / (ledger_target + ".lock")).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def renderings_by_delivery(analysis: Analysis) -> dict[tuple[str, str], Rendering]:
+    return {(r.post.id, r.account.name): r for r in analysis.renderings}
+
+
+def publish_due(
+    ws: Workspace,
+    *,
+    accounts: set[str] | None = None,
+    dry_run: bool = False,
+    grace: timedelta = DEFAULT_GRACE,
+    connect: Callable[[str], Publisher] | None = None,
+    ledger: Ledger | None = None,
+) -> RunReport:
+    """Publish everything due now; returns one outcome per delivery handled."""
+    analysis = analyse(ws.config, ws.campaign, ws.now, accounts=accounts)
+    own_ledger = ledger is None
+    ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
+    try:
+        with run_lock(ws.config.ledger, ws.config.root) as acquired:
+            if not acquired:
+                return RunReport(locked=True)
+            return _run(
+                ws, analysis, ledger, accounts, dry_run, grace, connect or connector(ws.config)
+            )
+    finally:
+        if own_ledger:
+            ledger.close()
+
+
+def _run(
+    ws: Workspace,
+    analysis: Analysis,
+    ledger: Ledger,
+    accounts: set[str] | None,
+    dry_run: bool,
+    grace: timedelta,
+    connect: Callable[[str], Publisher],
+) -> RunReport:
+    now = ws.now
+    plan = plan_due(analysis, ledger, now, grace, fix=not dry_run)
+    report = RunReport()
+    report.outcomes.extend(plan.held)
+    if dry_run:
+        published = {d.key for d in ledger.deliveries() if d.state != State.PENDING}
+        report.outcomes.extend(
+            Outcome(d.key, d.post_id, d.account, d.platform, d.due_at, "would-publish")
+            for d in plan.desired
+            if d.key not in published and d.key not in plan.missed
+        )
+        return report
+    sync = ledger.sync(plan.desired, now, until=now, scope=accounts)
+    report.cancelled, report.drifted = sync.cancelled, sync.drifted
+    report.skipped = ledger.mark_skipped(
+        plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
+    )
+    dispatcher = Dispatcher(ws.config, ledger, worker_id(), clock=clock, connect=connect)
+    try:
+        report.outcomes.extend(
+            dispatcher.run(analysis, renderings_by_delivery(analysis), accounts=accounts)
+        )
+    finally:
+        dispatcher.close()
+    return report
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
+
+__all__ = ["RunReport", "connector", "publish_due", "run_lock", "worker_id"]
