@@ -6,6 +6,7 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -246,7 +247,7 @@ def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> lis
             )
         for finding in spec.findings(part.text, index - 1):
             add(finding.code, finding.message + which, hint=finding.hint, severity=finding.severity)
-        for tag in twitter.extract_hashtags(part.text):
+        for tag in _hashtags(part.text):
             if not is_readable_hashtag(tag.value):
                 add(
                     "hashtag-case",
@@ -265,6 +266,11 @@ def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> lis
             )
     out.extend(check_media(rendering, spec, root, content.media or (), content.loc or post.loc))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashtags(text: str) -> tuple[twitter.Entity, ...]:
+    return tuple(twitter.extract_hashtags(text))
 
 
 def is_readable_hashtag(tag: str) -> bool:

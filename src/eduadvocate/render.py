@@ -12,6 +12,7 @@ located at the line they come from; :mod:`eduadvocate.check` adds the rules abou
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -317,6 +318,12 @@ def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Ca
 
 def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
     """Add UTM parameters to an http(s) URL, keeping any it already has (and its fragment)."""
+    return _add_utm(url, tuple(params.items()), domains)
+
+
+@functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post
+def _add_utm(url: str, param_items: tuple[tuple[str, str], ...], domains: tuple[str, ...]) -> str:
+    params = dict(param_items)
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -114,4 +114,4 @@ def test_bluesky_facets_byte_offsets() -> None:
 
 
 def test_bluesky_facets_skip_non_handles_and_numeric_tags() -> None:
-    assert bluesky_facets("@nodot and #123 and email a@b.org") == []
+    assert bluesky_facets("@nodot and #123 and email a@b.org") == ()

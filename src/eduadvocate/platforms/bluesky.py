@@ -40,7 +40,7 @@ class BlueskyPlatform(PlatformSpec):
         return graphemes(text)
 
     def facets(self, text: str) -> tuple[Facet, ...]:
-        return tuple(bluesky_facets(text))
+        return bluesky_facets(text)
 
     def findings(self, text: str, part_index: int) -> list[Finding]:
         """Check the facets: an @name that is not a Bluesky handle stays plain text (no link, no

@@ -8,6 +8,8 @@ emoji sequences).
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from eduadvocate.platforms.base import Facet, FacetKind
@@ -40,6 +42,7 @@ _HANDLE = regex.compile(
 BSKY_TAG_MAX = 64
 
 
+@functools.lru_cache(maxsize=4096)  # render measures the same text several times
 def graphemes(text: str) -> int:
     """Extended grapheme clusters in ``text``."""
     if text.isascii():
@@ -49,6 +52,7 @@ def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def mastodon_countable(text: str) -> str:
     """The text as Mastodon's ``StatusLengthValidator`` counts it: every http(s) URL becomes 23
     characters and ``@user@domain`` becomes ``@user`` (overlaps resolved as twitter-text does)."""
@@ -77,7 +81,8 @@ def mastodon_length(text: str, content_warning: str = "") -> int:
     return graphemes(content_warning + mastodon_countable(text))
 
 
-def bluesky_facets(text: str) -> list[Facet]:
+@functools.lru_cache(maxsize=4096)  # render and check both ask for each part's facets
+def bluesky_facets(text: str) -> tuple[Facet, ...]:
     """Facets for links, mentions and hashtags, in text order (overlaps: the first wins)."""
     found: list[tuple[int, int, FacetKind, str]] = []
     for url in twitter.extract_urls(text):
@@ -99,7 +104,7 @@ def bluesky_facets(text: str) -> list[Facet]:
             continue
         last_end = end
         facets.append(Facet(kind, _byte_index(text, start), _byte_index(text, end), value))
-    return facets
+    return tuple(facets)
 
 
 def plain_mentions(text: str) -> list[str]:
