@@ -114,7 +114,10 @@ def test_entities_point_at_their_text(text: str) -> None:
         assert before.end <= after.start
     for e in entities:
         if e.kind == "url":
-            assert e.value in text[e.start : e.end]
+            # npm reports "example.org例え.jp/" as the URL "example.org/" over the whole span (an
+            # IDN quirk we reproduce), so only the span's ends are sure to be the URL's.
+            span = text[e.start : e.end]
+            assert (span[0], span[-1]) == (e.value[0], e.value[-1])
         else:
             assert text[e.start] in {"hashtag": "#＃", "cashtag": "$"}.get(e.kind, "@＠")
             assert text[e.start + 1 : e.end] == e.value
