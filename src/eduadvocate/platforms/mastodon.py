@@ -7,11 +7,15 @@ current Unicode rules (``tests/platforms/test_mastodon_length.py`` pins where th
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.content.model import Person
 from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
 from eduadvocate.platforms.textcount.unicode import mastodon_length
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 
 class MastodonPlatform(PlatformSpec):
@@ -43,3 +47,8 @@ class MastodonPlatform(PlatformSpec):
         if not handle:
             return person.name
         return "@" + handle.lstrip("@")
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.mastodon_client import MastodonPublisher
+
+        return MastodonPublisher(self.account)
