@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakes.mastodon"]
+
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T12:00:00Z"
 

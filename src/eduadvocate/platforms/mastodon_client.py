@@ -76,9 +76,15 @@ class MastodonPublisher(Publisher):
             raise Rejected(f"{length} characters, the instance allows {self.limit}")
         media_ids = []
         for item in part.media:
-            with _mapped(self.client, sending=False):
+            if not item.path.is_file():
+                raise Rejected(f"cannot read the media file {item.path.name}")
+            with _mapped(self.client, sending=False), item.path.open("rb") as fh:
                 media = self.client.media_post(
-                    str(item.path), mime_type=item.mime, description=item.alt, synchronous=True
+                    fh,
+                    mime_type=item.mime,
+                    description=item.alt,
+                    file_name=item.path.name,
+                    synchronous=True,
                 )
             media_ids.append(media.id)
         with _mapped(self.client, sending=True):

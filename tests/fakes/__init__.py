@@ -1,0 +1,1 @@
+"""Loopback fakes of the platform APIs, for tests."""

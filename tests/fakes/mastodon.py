@@ -1,0 +1,415 @@
+"""A loopback Mastodon for tests: the ``mastodon-mock`` server (PyPI) in a subprocess, behind a
+small proxy of ours.
+
+The mock already keeps statuses, threads, media descriptions and ``Idempotency-Key`` (per
+account, never expiring), and sends ``X-RateLimit-*`` headers once its rate limiter is on. The
+proxy adds what it lacks: faults that strike *after* a status is stored (the crash cases of an
+exactly-once publisher), faults that any process can set over HTTP, Mastodon's own length rule
+with a settable limit, and ``X-RateLimit-Reset`` in the ISO 8601 form a real instance sends.
+MASTODON_MOCK.md says what was checked and how to use it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from http.client import HTTPConnection
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from mastodon import Mastodon
+
+TOKEN = "advocate-token"
+TOKEN2 = "ally-token"
+DEFAULT_MAX_CHARACTERS = 500
+# before the mock sees the request: status, ratelimit, drop; after it has stored it: the rest
+KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after")
+_OPTIONS = {"status", "seconds", "reset_in", "limit"}
+# content-length is recomputed because the proxy may rewrite a body
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+_STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
+_INSTANCE = re.compile(r"^/api/v[12]/instance/?$")  # Mastodon.py adds the slash
+_STARTUP_SECONDS = 20.0
+
+# The limit is far above any test's traffic: it only makes the mock send X-RateLimit-* headers
+# on every answer, as Mastodon does. Tests get their 429s from the "ratelimit" fault instead.
+_CONFIG = """\
+media_storage_path = {media}
+[database]
+path = ":memory:"
+[ratelimit]
+enabled = true
+limit = 100000
+window_seconds = 300
+[[seed.accounts]]
+username = "advocate"
+display_name = "Education Advocate"
+access_token = "{token}"
+[[seed.accounts]]
+username = "ally"
+display_name = "Ally"
+access_token = "{token2}"
+"""
+
+# The mock rejects statuses over 500 *code points*, hard-coded. The proxy applies Mastodon's rule
+# (URLs count 23, graphemes, content warning included) with a settable limit instead, so the
+# mock's own check is lifted before its real CLI starts.
+_LAUNCH = """\
+import sys
+import mastodon_mock.routers.statuses as statuses
+if not hasattr(statuses, "MAX_STATUS_CHARACTERS"):
+    sys.exit("mastodon-mock moved MAX_STATUS_CHARACTERS: update tests/fakes/mastodon.py")
+statuses.MAX_STATUS_CHARACTERS = 10**9
+from mastodon_mock.cli import main
+main(["serve", *sys.argv[1:]])
+"""
+
+
+@dataclass
+class Fault:
+    """One injected fault: what it matches, what it does, how many more times."""
+
+    method: str
+    path: re.Pattern[str]
+    kind: str
+    times: int | None
+    options: dict[str, Any]
+
+    def describe(self) -> dict[str, Any]:
+        """The fault as JSON, for ``GET /_fake/faults``."""
+        fields = {"method": self.method, "path_regex": self.path.pattern, "kind": self.kind}
+        return {**fields, "times": self.times, **self.options}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request that reached the proxy."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+
+
+class MastodonFake:
+    """The running fake: its URLs and tokens, fault injection, read-back and reset."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.token = TOKEN
+        self.token2 = TOKEN2
+        self.max_characters = DEFAULT_MAX_CHARACTERS
+        self.seen: list[Seen] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._proxy = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
+        self._proxy.fake = self
+        self.base_url = f"http://127.0.0.1:{self._proxy.server_port}"
+        self._log = (workdir / "mastodon-mock.log").open("wb")
+        try:
+            self._proc, self.upstream_port = _spawn_mock(
+                workdir, self._proxy.server_port, self._log
+            )
+        except BaseException:
+            self._proxy.server_close()
+            self._log.close()
+            raise
+        self.upstream_url = f"http://127.0.0.1:{self.upstream_port}"
+        threading.Thread(target=self._proxy.serve_forever, daemon=True).start()
+
+    def client(
+        self, token: str | None = None, *, upstream: bool = False, **kwargs: Any
+    ) -> Mastodon:
+        """A Mastodon.py client through the proxy (or straight to the mock, past any fault)."""
+        options: dict[str, Any] = {"ratelimit_method": "throw", "version_check_mode": "none"}
+        options.update(kwargs)
+        url = self.upstream_url if upstream else self.base_url
+        return Mastodon(access_token=token or self.token, api_base_url=url, **options)
+
+    def statuses(self, token: str | None = None) -> list[Any]:
+        """Every status of the token's account, newest first, read past any fault."""
+        client = self.client(token, upstream=True)
+        return list(client.fetch_remaining(client.account_statuses(client.me(), limit=40)))
+
+    def inject(
+        self, method: str, path_regex: str, kind: str, times: int | None = 1, **options: Any
+    ) -> None:
+        """Make the next ``times`` matching requests (``None``: all of them) fail as ``kind``.
+
+        ``method`` is an HTTP method or ``*``; ``path_regex`` is searched in the path without
+        the query. Options: ``status`` for the status kinds, ``seconds`` for ``delay``,
+        ``reset_in`` (seconds) and ``limit`` for ``ratelimit``.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(KINDS)}")
+        if unknown := sorted(set(options) - _OPTIONS):
+            raise ValueError(f"unknown fault options {unknown}: use {sorted(_OPTIONS)}")
+        fault = Fault(method.upper(), re.compile(path_regex), kind, times, options)
+        with self._lock:
+            self._faults.append(fault)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still waiting to strike."""
+        with self._lock:
+            return [fault.describe() for fault in self._faults]
+
+    def clear_faults(self) -> None:
+        """Forget every fault not yet used."""
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Empty the mock (the two seeded accounts and their tokens come back) and the proxy."""
+        request = urllib.request.Request(f"{self.upstream_url}/api/v1/_mock/reset", method="POST")
+        with _LOOPBACK.open(request, timeout=10):
+            pass
+        with self._lock:
+            self._faults.clear()
+            self.seen.clear()
+        self.max_characters = DEFAULT_MAX_CHARACTERS
+
+    def close(self) -> None:
+        """Stop the proxy and the mock."""
+        self._proxy.shutdown()
+        self._proxy.server_close()
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._log.close()
+
+    def _admit(self, method: str, path: str, idempotency_key: str | None) -> Fault | None:
+        """Record a request and take the first fault that matches it."""
+        with self._lock:
+            self.seen.append(Seen(method, path, idempotency_key))
+            for fault in self._faults:
+                if fault.method in ("*", method) and fault.path.search(path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: MastodonFake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout test) is expected, not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: _ProxyServer
+    server_version = "Mastodon"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+    def _handle(self) -> None:
+        fake = self.server.fake
+        path = urlsplit(self.path).path
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path.startswith("/_fake/"):
+            self._control(fake, path, body)
+            return
+        fault = fake._admit(self.command, path, self.headers.get("Idempotency-Key"))
+        kind, options = (fault.kind, fault.options) if fault else ("", {})
+        if kind == "drop":
+            return  # no answer: the server closes the connection
+        if kind == "status":
+            self._send_error(int(options.get("status", 503)))
+        elif kind == "ratelimit":
+            self._send_ratelimit(
+                float(options.get("reset_in", 1.0)), int(options.get("limit", 300))
+            )
+        elif error := self._length_error(fake.max_characters, path, body):
+            self._send_json(422, {"error": error})
+        else:
+            status, headers, data = self._forward(fake.upstream_port, body)
+            if kind == "drop_after":
+                return
+            if kind == "status_after":
+                self._send_error(int(options.get("status", 504)))
+                return
+            if kind == "delay":
+                time.sleep(float(options.get("seconds", 1.0)))
+            if status == 200 and _INSTANCE.match(path):
+                data = _with_max_characters(data, fake.max_characters)
+            self._relay(status, headers, data)
+
+    def _control(self, fake: MastodonFake, path: str, body: bytes) -> None:
+        if path != "/_fake/faults":
+            self._send_json(404, {"error": "Record not found"})
+        elif self.command == "GET":
+            self._send_json(200, fake.faults())
+        elif self.command == "DELETE":
+            fake.clear_faults()
+            self._send_json(200, {"ok": True})
+        else:
+            try:
+                fake.inject(**json.loads(body or b"{}"))
+            except (TypeError, ValueError) as exc:
+                self._send_json(422, {"error": str(exc)})
+            else:
+                self._send_json(200, {"ok": True})
+
+    def _length_error(self, max_characters: int, path: str, body: bytes) -> str | None:
+        if self.command not in ("POST", "PUT") or not _STATUS_WRITE.match(path):
+            return None
+        params = _params(body, self.headers.get("Content-Type", ""))
+        text, spoiler = str(params.get("status") or ""), str(params.get("spoiler_text") or "")
+        if Mastodon.get_status_length(text, spoiler) <= max_characters:
+            return None
+        return f"Validation failed: Text character limit of {max_characters} exceeded"
+
+    def _forward(self, port: int, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        skip = {*_HOP_BY_HOP, "content-length"}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+        connection = HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+    def _relay(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response_only(status)
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered in _HOP_BY_HOP or lowered == "content-length":
+                continue
+            if lowered == "x-ratelimit-reset" and value.isdigit():
+                self.send_header(name, _iso(datetime.fromtimestamp(int(value), UTC)))
+            else:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, status: int) -> None:
+        self._send_json(status, {"error": HTTPStatus(status).phrase})
+
+    def _send_ratelimit(self, reset_in: float, limit: int) -> None:
+        reset = _iso(datetime.now(UTC) + timedelta(seconds=reset_in))
+        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"}
+        headers["X-RateLimit-Reset"] = reset
+        self._send_json(429, {"error": "Too many requests"}, headers)
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+# Loopback only: never route the fake's own calls through a proxy from the environment.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _iso(moment: datetime) -> str:
+    """A time as Mastodon writes it in X-RateLimit-Reset: ISO 8601, microseconds, Z."""
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _params(body: bytes, content_type: str) -> dict[str, Any]:
+    """Form or JSON parameters of a status post (Mastodon.py sends JSON only with polls)."""
+    if content_type.startswith("application/json"):
+        try:
+            parsed = json.loads(body or b"{}")
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {key: values[0] for key, values in pairs.items()}
+
+
+def _with_max_characters(data: bytes, max_characters: int) -> bytes:
+    document = json.loads(data)
+    document["configuration"]["statuses"]["max_characters"] = max_characters
+    return json.dumps(document).encode()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _spawn_mock(
+    workdir: Path, proxy_port: int, log: Any, attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the mock on a free port and wait until it answers; retry if the port was taken."""
+    config = workdir / "mastodon-mock.toml"
+    media = json.dumps(str(workdir / "media"))
+    config.write_text(_CONFIG.format(media=media, token=TOKEN, token2=TOKEN2), encoding="utf-8")
+    for _ in range(attempts):
+        port = _free_port()
+        args = ["--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+        # links in statuses and accounts then point at the proxy, as a client would see them
+        args += ["--domain", f"127.0.0.1:{proxy_port}", "--log-level", "warning"]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH, *args], cwd=workdir, stdout=log, stderr=log
+        )
+        if _wait_until_up(proc, f"http://127.0.0.1:{port}/health"):
+            return proc, port
+        proc.kill()
+        proc.wait()
+    tail = (workdir / "mastodon-mock.log").read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"mastodon-mock did not start; its log ends:\n{tail}")
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], health_url: str) -> bool:
+    deadline = time.monotonic() + _STARTUP_SECONDS
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with _LOOPBACK.open(health_url, timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def mastodon_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MastodonFake]:
+    """One fake per test session: call ``reset()`` (or use ``mastodon_fresh``) between tests."""
+    fake = MastodonFake(tmp_path_factory.mktemp("mastodon"))
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.fixture
+def mastodon_fresh(mastodon_server: MastodonFake) -> MastodonFake:
+    """The session's fake, emptied: no statuses, no faults, default limit."""
+    mastodon_server.reset()
+    return mastodon_server
