@@ -259,7 +259,7 @@ def _account(
         raise ConfigError(
             f'account "{name}": {exc.message}', location=platform_node.loc, hint=exc.hint
         ) from None
-    allowed = ["platform", "limit", *spec.settings]
+    allowed = ["platform", "limit", "daily_cap", *spec.settings]  # limit, daily_cap: every platform
     _reject_unknown(node, allowed, f'account "{name}" ({platform})')
     settings: dict[str, str | int | bool] = {}
     for key, item in node.items.items():

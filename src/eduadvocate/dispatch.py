@@ -52,6 +52,7 @@ MAX_TRANSIENT_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
+CAP_RECHECK = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -149,6 +150,7 @@ class Dispatcher:
         connect: Callable[[str], Publisher],
         lease: timedelta = DEFAULT_LEASE,
         rng: random.Random | None = None,
+        caps: dict[str, int] | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
@@ -157,6 +159,7 @@ class Dispatcher:
         self.connect = connect
         self.lease = lease
         self.rng = rng or random.Random()
+        self.caps = caps or {}
         self._publishers: dict[str, Publisher] = {}
 
     def publisher(self, account: str) -> Publisher:
@@ -302,6 +305,15 @@ class Dispatcher:
         return True
 
     def _send(self, delivery: Delivery, part: OutgoingPart, publisher: Publisher) -> Published:
+        cap = self.caps.get(delivery.account)
+        if cap is not None:
+            now = self.clock()
+            used = self.ledger.count_published_since(delivery.account, now - timedelta(hours=24))
+            if used >= cap:
+                raise RateLimited(
+                    f"{used} posts in the last 24 hours: the account's quota is {cap}",
+                    now + CAP_RECHECK,
+                )
         attempt = self.ledger.begin_attempt(
             delivery.id, part.index, self.worker, part.idempotency_key, self.clock()
         )
@@ -332,6 +344,10 @@ class Dispatcher:
             delivery.id, part.index, published.remote_id, published.url, self.clock()
         )
         self.ledger.finish_attempt(attempt, "ok", self.clock())
+        if published.hold_until is not None:
+            self.ledger.defer_account(
+                delivery.account, published.hold_until, "the platform's daily cap is used up"
+            )
         return published
 
     def _settle_in_doubt(

@@ -137,7 +137,12 @@ def _run(
     report.skipped = ledger.mark_skipped(
         plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
     )
-    dispatcher = Dispatcher(ws.config, ledger, worker_id(), clock=clock, connect=connect)
+    caps = {}
+    for name, account in ws.config.accounts.items():
+        cap = spec_class(account.platform)(account).daily_cap
+        if cap is not None:
+            caps[name] = cap
+    dispatcher = Dispatcher(ws.config, ledger, worker_id(), clock=clock, connect=connect, caps=caps)
     try:
         report.outcomes.extend(
             dispatcher.run(analysis, renderings_by_delivery(analysis), accounts=accounts)

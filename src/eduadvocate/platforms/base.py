@@ -110,6 +110,12 @@ class PlatformSpec:
         """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
 
+    @property
+    def daily_cap(self) -> int | None:
+        """Posts allowed per 24 hours (``daily_cap`` in the account's config), None: no cap."""
+        value = self.account.get_int("daily_cap", 0)
+        return value or None
+
     def connect(self, root: Path) -> Publisher:
         """A client that publishes to this account (imports the platform's SDK only now).
         ``root`` is the campaign folder. Raises ConfigError for missing settings or secrets."""

@@ -44,6 +44,9 @@ class OutgoingPart:
 class Published:
     remote_id: str
     url: str | None = None
+    hold_until: datetime | None = (
+        None  # the platform said this was the last post allowed until then
+    )
 
 
 class PublishError(Exception):

@@ -5,10 +5,16 @@ Publishing through tweepy is added by the publishing engine; tweepy is imported 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
 from eduadvocate.platforms.textcount import twitter
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
+
+TIER_CAPS = {"free": 17, "basic": 100, "pro": 10_000}
 
 
 class XPlatform(PlatformSpec):
@@ -32,9 +38,26 @@ class XPlatform(PlatformSpec):
         "oauth2_token": Setting(
             "OAuth 2.0 user access token (instead of the four OAuth 1.0a keys)", secret=True
         ),
-        "tier": Setting("API tier for quotas: free, basic or pro (default free)"),
+        "tier": Setting(
+            "API tier for quotas: free (17 posts/24 h), basic (100) or pro (10,000); default free"
+        ),
+        "daily_cap": Setting("posts per 24 hours, instead of the tier's", kind="int"),
         "base_url": Setting("API address (default https://api.x.com)", kind="url"),
     }
 
     def length(self, text: str, content_warning: str | None = None) -> int:
         return twitter.weighted_length(text)
+
+    @property
+    def daily_cap(self) -> int | None:
+        """Per-user posts per 24 hours by API tier (X's published caps; ``daily_cap`` overrides)."""
+        configured = self.account.get_int("daily_cap", 0)
+        if configured:
+            return configured
+        tier = (self.account.get("tier") or "free").lower()
+        return TIER_CAPS.get(tier, TIER_CAPS["free"])
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.x_client import XPublisher
+
+        return XPublisher(self.account)
