@@ -45,6 +45,7 @@ class Platform(Publisher):
         self.posts: list[OutgoingPart] = []
         self.script = list(script or [])
         self.lookups = 0
+        self.undecidable = False
 
     def publish(self, part: OutgoingPart) -> Published:
         action = self.script.pop(0) if self.script else "ok"
@@ -57,6 +58,9 @@ class Platform(Publisher):
             self.posts.append(part)
             raise InDoubt("connection dropped after sending")
         if action == "in-doubt-lost":
+            raise InDoubt("connection dropped")
+        if action == "in-doubt-undecidable":
+            self.undecidable = True
             raise InDoubt("connection dropped")
         errors: dict[str, PublishError] = {
             "transient": Transient("503 from the platform"),
@@ -73,6 +77,8 @@ class Platform(Publisher):
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         self.lookups += 1
+        if self.undecidable:
+            raise InDoubt("the platform's timeline cannot be read")
         for i, p in enumerate(self.posts, 1):
             if p.delivery_key == part.delivery_key and p.index == part.index:
                 return Published(f"id-{i}", f"https://example.social/{i}")
@@ -185,7 +191,8 @@ def test_crash_after_the_platform_stored_it_is_reconciled_not_resent(
     ("script", "state", "kind"),
     [
         (["in-doubt-stored"], "published", None),  # looked up at once: it is there
-        (["in-doubt-lost"], "unknown", "in-doubt"),  # not found, cannot tell: never re-sent blindly
+        (["in-doubt-lost"], "pending", "transient"),  # certainly not there: sent again later
+        (["in-doubt-undecidable"], "unknown", "in-doubt"),  # cannot tell: never re-sent blindly
         (["transient"], "pending", "transient"),  # back off and retry later
         (["rejected"], "failed", "rejected"),
         (["rate"], "pending", "rate-limited"),

@@ -43,6 +43,7 @@ from eduadvocate.platforms.publishing import (
     PublishError,
     RateLimited,
     Rejected,
+    Transient,
 )
 from eduadvocate.render import Rendering
 
@@ -323,8 +324,10 @@ class Dispatcher:
         except InDoubt as exc:
             # The platform may have acted: look before anything else.
             found = self._settle_in_doubt(delivery, part, publisher, started, attempt, str(exc))
-            if found is None:
-                raise
+            if found is None:  # certainly not there: safe to send again, after a pause
+                raise Transient(
+                    f"{exc}; it is not on the platform, so it will be sent again"
+                ) from exc
             return found
         except Rejected as exc:
             if exc.duplicate:
@@ -362,9 +365,8 @@ class Dispatcher:
         try:
             found = publisher.lookup(part, started - LOOKUP_SLACK)
         except InDoubt:
-            found = None
             self.ledger.finish_attempt(attempt, "in_doubt", self.clock(), error)
-            return None
+            raise  # cannot tell: the delivery becomes unknown, never re-sent blindly
         if found is None:
             self.ledger.finish_attempt(attempt, "absent", self.clock(), error)
             return None

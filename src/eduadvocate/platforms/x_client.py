@@ -44,6 +44,7 @@ TIMEOUT_S = 30
 CHUNK = 4 * 1024 * 1024
 MEDIA_POLL_LIMIT_S = 120
 LOOKUP_PAGES = 3
+_URL_MARK = "\x00URL\x00"
 
 
 class _Transport(HTTPAdapter):
@@ -203,7 +204,10 @@ class XPublisher(Publisher):
             except (Transient, RateLimited) as exc:
                 raise InDoubt(f"cannot read the account's recent posts to check: {exc}") from exc
             for tweet in page.get("data", []):
-                if comparable(tweet["text"]) == wanted:
+                shown = comparable(tweet["text"])
+                if part.media and shown.endswith(_URL_MARK):  # X appends a link to the media
+                    shown = shown[: -len(_URL_MARK)].rstrip()
+                if shown == wanted:
                     return Published(str(tweet["id"]), self._url(str(tweet["id"])))
             token = page.get("meta", {}).get("next_token")
             if not token:
@@ -232,7 +236,7 @@ def comparable(text: str) -> str:
     out, pos = [], 0
     for url in twitter.extract_urls(text):
         out.append(text[pos : url.start])
-        out.append("\x00URL\x00")
+        out.append(_URL_MARK)
         pos = url.end
     out.append(text[pos:])
     return "".join(out).strip()

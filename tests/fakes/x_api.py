@@ -1,0 +1,1067 @@
+"""A stateful fake of the X API v2 on loopback, for tests that go through the real ``tweepy``.
+
+Owns: accounts and their credentials (OAuth 1.0a HMAC-SHA1 signatures verified, or OAuth 2.0 user
+bearer tokens), posts (``/2/tweets``, user timelines), chunked media upload with alt text, rate
+limit and 24-hour post cap headers, fault injection, a settable clock, and JSON persistence so a
+fake in another process (``python -m tests.fakes.x_api --port N --state FILE``) can be inspected.
+The server is standard library only; ``rewrite_session`` points a ``requests`` session at it.
+
+Shapes and messages follow what X sends: RFC 7807 problem bodies, ``200`` with an ``errors`` list
+for missing posts, ``t.co`` links and ``&amp;``/``&lt;``/``&gt;`` in returned text.  Times in
+headers, posts and ids come from the fake's clock (real time plus ``clock_offset``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import html
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+
+from eduadvocate.platforms.textcount.twitter import extract_urls, parse_tweet
+
+X_HOSTS = frozenset({"api.x.com", "api.twitter.com", "upload.x.com", "upload.twitter.com"})
+PUBLIC_BASES = ("https://api.x.com", "https://api.twitter.com")
+DAY = 86_400
+WINDOW = 900  # X counts its rate limits per 15-minute window
+DEFAULT_DAILY_LIMIT = 2_400
+# Requests per user per 15 minutes, roughly as X documents them for the paid tiers.
+RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_tweets": 900}
+DEFAULT_RATE_LIMIT = 500
+TWITTER_EPOCH_MS = 1_288_834_974_657
+FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
+                 "store_then_drop": set(), "drop": set()}  # fmt: skip
+
+INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
+NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+TOO_LONG = (
+    "Your Tweet text is too long. For more information on how Twitter determines text length "
+    "see https://github.com/twitter/twitter-text."
+)
+REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+          429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
+MEDIA_KEY_PREFIX = {
+    "tweet_image": "3",
+    "tweet_gif": "16",
+    "tweet_video": "7",
+    "amplify_video": "13",
+}
+MAX_BYTES = {"tweet_image": 5_242_880, "tweet_gif": 15_728_640}
+MAX_VIDEO_BYTES = 536_870_912
+
+
+class UnexpectedHost(RuntimeError):
+    """A test tried to reach a host that is neither X nor the fake."""
+
+
+class ApiError(Exception):
+    """An error answer: status, JSON body, extra headers."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+        super().__init__(status, body)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def problem(
+    status: int, detail: str | None = None, headers: dict[str, str] | None = None
+) -> ApiError:
+    """X's generic problem body, e.g. ``{"detail", "type": "about:blank", "title", "status"}``."""
+    title = TITLES[status]
+    body = {"detail": detail or title, "type": "about:blank", "title": title, "status": status}
+    return ApiError(status, body, headers)
+
+
+def invalid(parameter: str, value: Any, message: str) -> ApiError:
+    """X's 400 for a bad parameter."""
+    values = value if isinstance(value, list) else [value]
+    errors = [{"parameters": {parameter: values}, "message": message}]
+    detail = "One or more parameters to your request was invalid."
+    body = {"errors": errors, "title": "Invalid Request", "detail": detail, "type": INVALID_REQUEST}
+    return ApiError(400, body)
+
+
+def not_found(kind: str, value: str) -> dict[str, str]:
+    """One entry of the ``errors`` list X returns, with status 200, for a missing post or user."""
+    return {"value": value, "detail": f"Could not find {kind} with id: [{value}].",
+            "title": "Not Found Error", "resource_type": kind, "parameter": "id",
+            "resource_id": value, "type": NOT_FOUND}  # fmt: skip
+
+
+@dataclass
+class Account:
+    """One X user and the credentials that act as it."""
+
+    username: str
+    user_id: str
+    name: str
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
+    oauth2_token: str
+
+
+@dataclass
+class Post:
+    """A stored post: ``text`` as X keeps it (t.co links, not escaped), ``submitted`` as sent."""
+
+    id: str
+    author_id: str
+    text: str
+    submitted: str
+    created_at: float
+    conversation_id: str
+    in_reply_to_tweet_id: str | None = None
+    in_reply_to_user_id: str | None = None
+    media_ids: list[str] = field(default_factory=list)
+    urls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Media:
+    """An upload; ``state`` is uploading, then (videos, GIFs) pending → in_progress → succeeded."""
+
+    id: str
+    owner_id: str
+    media_type: str
+    category: str
+    total_bytes: int
+    created_at: float
+    segments: dict[str, int] = field(default_factory=dict)  # segment index → bytes
+    state: str = "uploading"
+    alt_text: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{MEDIA_KEY_PREFIX[self.category]}_{self.id}"
+
+
+class Seen(NamedTuple):
+    """One request the fake answered; ``status`` is None when it dropped the connection."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+@dataclass
+class Fault:
+    method: str
+    path_regex: str
+    kind: str
+    times: int | None
+    opts: dict[str, Any]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any] | None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+@dataclass
+class _Call:
+    """One authenticated API request, as the route handlers see it."""
+
+    account: Account
+    args: tuple[str, ...]
+    query: dict[str, str]
+    content_type: str
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise invalid("body", "", "Request body must be a JSON object.")
+        return data
+
+    def fields(self) -> dict[str, Any]:
+        """Query plus JSON, form or multipart fields; only a multipart ``media`` stays bytes."""
+        out: dict[str, Any] = dict(self.query)
+        if self.content_type.startswith("application/x-www-form-urlencoded"):
+            out.update(parse_qsl(self.body.decode(), keep_blank_values=True))
+        elif self.content_type.startswith("multipart/form-data"):
+            parts = _multipart(self.content_type, self.body)
+            out.update({k: v if k == "media" else v.decode() for k, v in parts.items()})
+        elif self.content_type.startswith("application/json"):
+            out.update(self.json())
+        return out
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
+    found = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not found:
+        raise invalid("body", "", "Malformed multipart body.")
+    fields = {}
+    for chunk in body.split(b"--" + found.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, value = chunk.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name:
+            fields[name.group(1).decode()] = value.removesuffix(b"\r\n")
+    return fields
+
+
+def _enc(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], key: str) -> str:
+    """RFC 5849 HMAC-SHA1 over ``url`` (no query) and ``params`` (query, oauth_*, form)."""
+    normalized = "&".join(f"{k}={v}" for k, v in sorted((_enc(k), _enc(v)) for k, v in params))
+    base = "&".join((method.upper(), _enc(url), _enc(normalized)))
+    digest = hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def public_metrics(post: Post, now: float, replies: int) -> dict[str, int]:
+    """Engagement that grows with the post's age and settles after two days, the same every run."""
+    minutes = max(now - post.created_at, 0.0) // 60  # nothing in the first minute
+    grown = math.sqrt(min(minutes / 60, 48.0))
+    seed = int(post.id) % 5 + 1
+    likes = int(seed * 3 * grown)
+    return {"retweet_count": likes // 4, "reply_count": replies, "like_count": likes,
+            "quote_count": likes // 10, "bookmark_count": likes // 5,
+            "impression_count": int(seed * 150 * grown)}  # fmt: skip
+
+
+class XFake:
+    """The fake API: ``with XFake() as fake: fake.base_url``; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        state_path: str | Path | None = None,
+        public_bases: tuple[str, ...] = PUBLIC_BASES,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+    ) -> None:
+        self._port = port
+        self._state_path = Path(state_path) if state_path else None
+        self.public_bases = public_bases  # where clients sign their URLs
+        self.default_daily_limit = daily_limit
+        self._lock = threading.RLock()
+        self._faults: list[Fault] = []
+        self._server: _Server | None = None
+        self.accounts: dict[str, Account] = {}
+        self._clear()
+        if self._state_path and self._state_path.exists():
+            self._load(json.loads(self._state_path.read_text()))
+
+    def _clear(self) -> None:
+        self.clock_offset = 0.0
+        self.requests: list[Seen] = []
+        self.media: dict[str, Media] = {}
+        self._posts: dict[str, Post] = {}
+        self._seq = 0
+        self._daily_limits: dict[str, int] = {}
+        self._created: dict[str, list[float]] = {}  # user id → post times, deleted ones too
+        self._windows: dict[str, list[float]] = {}  # "user route" → [window start, count]
+        self._faults.clear()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> XFake:
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.fake = self
+        quick_stop = {"poll_interval": 0.01}
+        threading.Thread(target=server.serve_forever, kwargs=quick_stop, daemon=True).start()
+        self._server = server
+        with self._lock:
+            self._save()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> XFake:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # -- test API ----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock on (posts age, windows and the 24-hour cap roll over)."""
+        with self._lock:
+            self.clock_offset += seconds
+            self._save()
+
+    def add_account(
+        self,
+        username: str,
+        user_id: str | None = None,
+        *,
+        name: str | None = None,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+        oauth2_token: str | None = None,
+    ) -> Account:
+        """A user; unset credentials are derived from the name, so they differ per account."""
+        with self._lock:
+            uid = user_id or self._snowflake(self.now())
+            secret = hashlib.sha256(f"{username}:{uid}".encode()).hexdigest()
+            account = Account(
+                username=username,
+                user_id=uid,
+                name=name or username,
+                consumer_key=consumer_key or f"ck{secret[:20]}",
+                consumer_secret=consumer_secret or f"cs{secret[20:40]}",
+                access_token=access_token or f"{uid}-{secret[40:56]}",
+                access_token_secret=access_token_secret or f"ats{secret[:16]}",
+                oauth2_token=oauth2_token or f"o2{secret[16:40]}",
+            )
+            self.accounts[uid] = account
+            self._save()
+            return account
+
+    def account(self, who: Account | str) -> Account:
+        """An account by object, username or user id."""
+        if isinstance(who, Account):
+            return who
+        for account in self.accounts.values():
+            if who in (account.username, account.user_id):
+                return account
+        raise KeyError(who)
+
+    def posts(self, account: Account | str | None = None) -> list[Post]:
+        """What is stored (deleted posts are gone), oldest first; all accounts by default."""
+        with self._lock:
+            uid = self.account(account).user_id if account is not None else None
+            found = [p for p in self._posts.values() if uid in (None, p.author_id)]
+            return sorted(found, key=lambda p: int(p.id))
+
+    def add_post(
+        self,
+        account: Account | str,
+        text: str,
+        *,
+        created_at: float | None = None,
+        in_reply_to: str | None = None,
+    ) -> Post:
+        """Store a post without HTTP or caps, e.g. one published before a crash."""
+        with self._lock:
+            post = self._create_post(self.account(account), text, in_reply_to, [], created_at)
+            self._save()
+            return post
+
+    def set_daily_limit(self, account: Account | str, limit: int) -> None:
+        """The account's 24-hour post cap (X's per-tier limit, e.g. 17 on the free tier)."""
+        with self._lock:
+            self._daily_limits[self.account(account).user_id] = limit
+            self._save()
+
+    def inject(
+        self, method: str, path_regex: str, kind: str, times: int | None = 1, **opts: Any
+    ) -> None:
+        """Answer the next ``times`` matching requests (``None``: all) with a fault.
+
+        ``kind``: ``"429"`` (``reset_in`` seconds, default 60), ``"500"``, ``"503"``, ``"slow"``
+        (sleep ``seconds``, default 1, then answer normally), ``"store_then_drop"`` (act, then
+        close the connection without an answer) or ``"drop"`` (close without acting).
+        ``method`` may be ``"*"``; ``path_regex`` is searched in the path without the query.
+        """
+        if kind not in FAULT_OPTIONS:
+            raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(FAULT_OPTIONS)}")
+        if unknown := sorted(set(opts) - FAULT_OPTIONS[kind]):
+            raise ValueError(f"unknown options {unknown} for fault {kind!r}")
+        with self._lock:
+            self._faults.append(Fault(method.upper(), path_regex, kind, times, opts))
+
+    def reset(self) -> None:
+        """Forget posts, media, counters, faults, requests and the clock; keep the accounts."""
+        with self._lock:
+            self._clear()
+            self._save()
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-able data (what ``--state`` files and ``/_fake/state`` hold)."""
+        with self._lock:
+            return {
+                "accounts": [asdict(a) for a in self.accounts.values()],
+                "posts": [asdict(p) for p in self._posts.values()],
+                "media": [asdict(m) for m in self.media.values()],
+                "seq": self._seq,
+                "clock_offset": self.clock_offset,
+                "daily_limits": self._daily_limits,
+                "created": self._created,
+                "windows": self._windows,
+                "requests": [list(r) for r in self.requests],
+            }
+
+    def _load(self, data: dict[str, Any]) -> None:
+        self.accounts = {a["user_id"]: Account(**a) for a in data.get("accounts", [])}
+        self._posts = {p["id"]: Post(**p) for p in data.get("posts", [])}
+        self.media = {m["id"]: Media(**m) for m in data.get("media", [])}
+        self._seq = data.get("seq", 0)
+        self.clock_offset = data.get("clock_offset", 0.0)
+        self._daily_limits = data.get("daily_limits", {})
+        self._created = data.get("created", {})
+        self._windows = data.get("windows", {})
+        self.requests = [Seen(*r) for r in data.get("requests", [])]
+
+    def _save(self) -> None:
+        if self._state_path is None:
+            return
+        tmp = self._state_path.with_name(self._state_path.name + ".tmp")
+        tmp.write_text(json.dumps(self.snapshot(), indent=1))
+        os.replace(tmp, self._state_path)  # a reader never sees half a file
+
+    # -- request handling --------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        """One HTTP exchange (``headers`` with lower-case names); the server thread calls it."""
+        path, _, query = target.partition("?")
+        if path.startswith("/_fake/"):
+            return self._control(method, path.removeprefix("/_fake/"), body)
+        fault = self._take_fault(method, path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(float(fault.opts.get("seconds", 1.0)))
+        with self._lock:
+            reply = self._respond(fault, method, path, query, headers, body)
+            self.requests.append(Seen(method, path, None if reply.drop else reply.status))
+            self._save()
+        return reply
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in ("*", method) and re.search(fault.path_regex, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _respond(
+        self,
+        fault: Fault | None,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Reply:
+        route, args = _route(method, path)
+        limit = RATE_LIMITS.get(route, DEFAULT_RATE_LIMIT)
+        now = self.now()
+        kind = fault.kind if fault is not None else ""
+        if kind == "drop":
+            return Reply(0, None, drop=True)
+        rate = _rate_headers(limit, limit, now + WINDOW)
+        try:
+            if fault is not None and kind in {"429", "500", "503"}:
+                reset_in = float(fault.opts.get("reset_in", 60))
+                remaining, reset = (0, now + reset_in) if kind == "429" else (limit, now + WINDOW)
+                raise problem(int(kind), headers=_rate_headers(limit, remaining, reset))
+            if route == "unknown":
+                page = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+                raise ApiError(404, page)
+            account = self._authenticate(method, path, query, headers, body)
+            rate = self._count(account.user_id, route, limit, now)
+            params = dict(parse_qsl(query, keep_blank_values=True))
+            call = _Call(account, args, params, headers.get("content-type", ""), body)
+            reply: Reply = getattr(self, "_" + route)(call)
+        except ApiError as exc:
+            reply = Reply(exc.status, exc.body, exc.headers)
+        reply.headers = {**rate, **reply.headers}
+        reply.drop = kind == "store_then_drop"
+        return reply
+
+    def _authenticate(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Account:
+        auth = headers.get("authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ").strip()
+            for account in self.accounts.values():
+                if hmac.compare_digest(account.oauth2_token, token):
+                    return account
+        elif auth.startswith("OAuth "):
+            oauth = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', auth)}
+            account = next(
+                (a for a in self.accounts.values() if a.access_token == oauth.get("oauth_token")),
+                None,
+            )
+            required = {"oauth_consumer_key", "oauth_nonce", "oauth_timestamp", "oauth_signature"}
+            if (
+                account is not None
+                and required <= oauth.keys()
+                and oauth["oauth_consumer_key"] == account.consumer_key
+                and oauth.get("oauth_signature_method") == "HMAC-SHA1"
+                and oauth.get("oauth_version", "1.0") == "1.0"
+            ):
+                params = [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
+                params += parse_qsl(query, keep_blank_values=True)
+                if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                    params += parse_qsl(body.decode(), keep_blank_values=True)
+                key = f"{_enc(account.consumer_secret)}&{_enc(account.access_token_secret)}"
+                # The client signed X's public URL; the transport rewrote it only afterwards.
+                for base in self.public_bases:
+                    expected = oauth1_signature(method, base + path, params, key)
+                    if hmac.compare_digest(expected, oauth["oauth_signature"]):
+                        return account
+        raise problem(401)
+
+    def _count(self, user_id: str, route: str, limit: int, now: float) -> dict[str, str]:
+        window = self._windows.get(f"{user_id} {route}")
+        if window is None or now >= window[0] + WINDOW:
+            window = [now, 0]
+        window[1] += 1
+        self._windows[f"{user_id} {route}"] = window
+        headers = _rate_headers(limit, max(limit - int(window[1]), 0), window[0] + WINDOW)
+        if window[1] > limit:
+            raise problem(429, headers=headers)
+        return headers
+
+    def _control(self, method: str, name: str, body: bytes) -> Reply:
+        """``/_fake/*``: the test API over HTTP, for a fake in another process."""
+        args = json.loads(body or b"{}")
+        if method == "GET" and name == "state":
+            return Reply(200, self.snapshot())
+        if method != "POST":
+            return Reply(405, {"error": "use POST, or GET /_fake/state"})
+        if name == "accounts":
+            return Reply(201, asdict(self.add_account(**args)))
+        actions: dict[str, Callable[..., None]] = {
+            "faults": self.inject,
+            "daily_limit": self.set_daily_limit,
+            "clock": self.advance,
+            "reset": self.reset,
+        }
+        if name not in actions:
+            return Reply(404, {"error": f"no control endpoint {name!r}"})
+        try:
+            actions[name](**args)
+        except (TypeError, ValueError, KeyError) as exc:
+            return Reply(400, {"error": str(exc)})
+        return Reply(200, {"ok": True})
+
+    # -- posts -------------------------------------------------------------------------------
+
+    def _snowflake(self, at: float) -> str:
+        """An id like X's: milliseconds since Twitter's epoch, then a sequence number."""
+        self._seq += 1
+        return str(((int(at * 1000) - TWITTER_EPOCH_MS) << 22) | (self._seq & 0x3FFFFF))
+
+    def _create_post(
+        self,
+        account: Account,
+        text: str,
+        reply_to: str | None,
+        media_ids: list[str],
+        created_at: float | None = None,
+    ) -> Post:
+        now = self.now() if created_at is None else created_at
+        if not text and not media_ids:
+            raise invalid("text", text, "Post text or media is required.")
+        if text and parse_tweet(text).weighted_length > 280:
+            raise problem(400, TOO_LONG)
+        if text and any(
+            p.author_id == account.user_id and p.submitted == text and now - p.created_at < DAY
+            for p in self._posts.values()
+        ):
+            raise problem(403, DUPLICATE)
+        parent = self._posts.get(str(reply_to)) if reply_to is not None else None
+        if reply_to is not None and parent is None:
+            raise problem(403, REPLY_GONE)
+        if len(media_ids) > 4 or not all(self._usable(account, m) for m in media_ids):
+            raise invalid("media.media_ids", media_ids, "Your media IDs are invalid.")
+        stored, urls = self._shorten(text)
+        if media_ids:  # X appends one link that stands for all the attached media
+            link = self._tco("media:" + ",".join(media_ids))
+            stored = f"{stored} {link}" if stored else link
+            span = {"start": len(stored) - len(link), "end": len(stored), "url": link}
+            urls += [span | {"media_key": self.media[m].key} for m in media_ids]
+        post_id = self._snowflake(now)
+        post = Post(
+            id=post_id,
+            author_id=account.user_id,
+            text=stored,
+            submitted=text,
+            created_at=now,
+            conversation_id=parent.conversation_id if parent else post_id,
+            in_reply_to_tweet_id=parent.id if parent else None,
+            in_reply_to_user_id=parent.author_id if parent else None,
+            media_ids=list(media_ids),
+            urls=urls,
+        )
+        self._posts[post_id] = post
+        self._created.setdefault(account.user_id, []).append(now)
+        return post
+
+    def _usable(self, account: Account, media_id: str) -> bool:
+        media = self.media.get(str(media_id))
+        return (
+            media is not None and media.owner_id == account.user_id and media.state == "succeeded"
+        )
+
+    def _tco(self, seed: str) -> str:
+        self._seq += 1
+        digest = hashlib.sha256(f"{self._seq}:{seed}".encode()).digest()
+        alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        return "https://t.co/" + "".join(alphabet[b % 62] for b in digest[:10])
+
+    def _shorten(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """Every URL becomes a t.co link, as X stores it; entities index the result."""
+        pieces: list[str] = []
+        urls: list[dict[str, Any]] = []
+        last = 0
+        for entity in extract_urls(text):
+            pieces.append(text[last : entity.start])
+            start = sum(map(len, pieces))
+            link = self._tco(entity.value)
+            expanded = entity.value if "://" in entity.value else "http://" + entity.value
+            urls.append({"start": start, "end": start + len(link), "url": link,
+                         "expanded_url": expanded, "display_url": expanded.split("://", 1)[1]})  # fmt: skip
+            pieces.append(link)
+            last = entity.end
+        pieces.append(text[last:])
+        return "".join(pieces), urls
+
+    def _daily(self, account: Account, now: float, *, check: bool) -> dict[str, str]:
+        """The 24-hour post cap as headers; a 429 when ``check`` finds it used up."""
+        limit = self._daily_limits.get(account.user_id, self.default_daily_limit)
+        recent = [t for t in self._created.get(account.user_id, []) if now - t < DAY]
+        reset = (min(recent) if recent else now) + DAY
+        headers = {"x-user-limit-24hour-limit": str(limit),
+                   "x-user-limit-24hour-remaining": str(max(limit - len(recent), 0)),
+                   "x-user-limit-24hour-reset": str(int(reset))}  # fmt: skip
+        if check and len(recent) >= limit:
+            raise problem(429, headers=headers)
+        return headers
+
+    def _render(self, post: Post, fields: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": post.id,
+            "text": html.escape(post.text, quote=False),
+            "edit_history_tweet_ids": [post.id],
+        }
+        if "created_at" in fields:
+            out["created_at"] = datetime.fromtimestamp(post.created_at, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"
+            )
+        if "author_id" in fields:
+            out["author_id"] = post.author_id
+        if "conversation_id" in fields:
+            out["conversation_id"] = post.conversation_id
+        if "in_reply_to_user_id" in fields and post.in_reply_to_user_id:
+            out["in_reply_to_user_id"] = post.in_reply_to_user_id
+        if "referenced_tweets" in fields and post.in_reply_to_tweet_id:
+            out["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_tweet_id}]
+        if "attachments" in fields and post.media_ids:
+            out["attachments"] = {"media_keys": [self.media[m].key for m in post.media_ids]}
+        if "entities" in fields and post.urls:
+            out["entities"] = {"urls": post.urls}
+        if "public_metrics" in fields:
+            replies = sum(p.in_reply_to_tweet_id == post.id for p in self._posts.values())
+            out["public_metrics"] = public_metrics(post, self.now(), replies)
+        return out
+
+    def _create_tweet(self, call: _Call) -> Reply:
+        body = call.json()
+        text = body.get("text") or ""
+        media_ids = [str(m) for m in (body.get("media") or {}).get("media_ids", [])]
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        self._daily(call.account, self.now(), check=True)
+        post = self._create_post(call.account, text, reply_to, media_ids)
+        headers = self._daily(call.account, post.created_at, check=False)
+        return Reply(201, {"data": self._render(post, set())}, headers)
+
+    def _delete_tweet(self, call: _Call) -> Reply:
+        post = self._posts.get(call.args[0])
+        if post is None:
+            return Reply(200, {"data": {"deleted": False}})
+        if post.author_id != call.account.user_id:
+            raise problem(403, "You are not permitted to perform this action.")
+        del self._posts[post.id]
+        return Reply(200, {"data": {"deleted": True}})
+
+    def _lookup(self, ids: list[str], fields: set[str]) -> dict[str, Any]:
+        found = [self._render(self._posts[i], fields) for i in ids if i in self._posts]
+        errors = [not_found("tweet", i) for i in ids if i not in self._posts]
+        return ({"data": found} if found else {}) | ({"errors": errors} if errors else {})
+
+    def _get_tweet(self, call: _Call) -> Reply:
+        result = self._lookup([call.args[0]], _fields(call.query))
+        if "data" in result:
+            result["data"] = result["data"][0]
+        return Reply(200, result)
+
+    def _get_tweets(self, call: _Call) -> Reply:
+        ids = [i for i in call.query.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            raise invalid("ids", call.query.get("ids", ""), "`ids` must list 1 to 100 ids")
+        return Reply(200, self._lookup(ids, _fields(call.query)))
+
+    def _get_me(self, call: _Call) -> Reply:
+        me = call.account
+        return Reply(200, {"data": {"id": me.user_id, "name": me.name, "username": me.username}})
+
+    def _user_tweets(self, call: _Call) -> Reply:
+        q, user_id = call.query, call.args[0]
+        if user_id not in self.accounts:
+            return Reply(200, {"errors": [not_found("user", user_id)]})
+        size = int(q.get("max_results", "10"))
+        if not 5 <= size <= 100:
+            message = f"The `max_results` query parameter value [{size}] is not between 5 and 100"
+            raise invalid("max_results", str(size), message)
+        posts = [p for p in self._posts.values() if p.author_id == user_id]
+        if "replies" in q.get("exclude", "").split(","):
+            posts = [p for p in posts if p.in_reply_to_tweet_id is None]
+        for keep in _timeline_filters(q):
+            posts = [p for p in posts if keep(p)]
+        posts = sorted(posts, key=lambda p: int(p.id), reverse=True)[:3200]  # X serves 3,200
+        kind, edge = _untoken(q["pagination_token"]) if "pagination_token" in q else ("", 0)
+        if kind == "p":  # a previous_token: the page just newer than ``edge``
+            page = [p for p in posts if int(p.id) > edge][-size:]
+        else:
+            page = [p for p in posts if kind != "n" or int(p.id) < edge][:size]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta |= {"newest_id": page[0].id, "oldest_id": page[-1].id}
+            if any(int(p.id) < int(page[-1].id) for p in posts):
+                meta["next_token"] = _token("n", page[-1].id)
+            if kind:
+                meta["previous_token"] = _token("p", page[0].id)
+        data = [self._render(p, _fields(q)) for p in page]
+        return Reply(200, ({"data": data} if data else {}) | {"meta": meta})
+
+    # -- media -------------------------------------------------------------------------------
+
+    def _new_media(self, account: Account, fields: dict[str, Any]) -> Media:
+        media_type = str(fields.get("media_type", ""))
+        if not media_type.startswith(("image/", "video/")):
+            raise invalid("media_type", media_type, f"Unsupported media_type {media_type!r}.")
+        try:
+            total = int(fields["total_bytes"])
+        except (KeyError, ValueError):
+            raise invalid(
+                "total_bytes", fields.get("total_bytes"), "total_bytes is required"
+            ) from None
+        guess = (
+            "tweet_gif" if media_type == "image/gif" else "tweet_" + media_type.partition("/")[0]
+        )
+        category = fields.get("media_category") or guess
+        if category not in MEDIA_KEY_PREFIX:
+            raise invalid("media_category", category, f"Unsupported media_category {category!r}.")
+        if total > MAX_BYTES.get(category, MAX_VIDEO_BYTES):
+            raise invalid(
+                "total_bytes", total, "File size exceeds the limit for its media_category."
+            )
+        now = self.now()
+        media = Media(self._snowflake(now), account.user_id, media_type, category, total, now)
+        self.media[media.id] = media
+        return media
+
+    def _owned(self, account: Account, media_id: str) -> Media:
+        media = self.media.get(str(media_id))
+        if media is None or media.owner_id != account.user_id:
+            raise invalid("media_id", media_id, f"Invalid media_id {media_id}.")
+        return media
+
+    def _append(self, media: Media, fields: dict[str, Any]) -> None:
+        if media.state != "uploading":
+            raise invalid("media_id", media.id, "The media upload has already been finalized.")
+        try:
+            index = int(fields["segment_index"])
+        except (KeyError, ValueError):
+            raise invalid(
+                "segment_index", fields.get("segment_index"), "segment_index is required"
+            ) from None
+        if not 0 <= index <= 999:
+            raise invalid("segment_index", index, "segment_index must be between 0 and 999")
+        if "media" in fields:
+            chunk, encoded = fields["media"], isinstance(fields["media"], str)
+        elif "media_data" in fields:
+            chunk, encoded = fields["media_data"], True
+        else:
+            raise invalid("media", "", "media is required")
+        if encoded:  # JSON bodies and ``media_data`` carry base64
+            try:
+                chunk = base64.b64decode(chunk, validate=True)
+            except (binascii.Error, ValueError):
+                raise invalid("media", "", "media is not valid base64") from None
+        media.segments[str(index)] = len(chunk)
+
+    def _finalize(self, media: Media) -> dict[str, Any]:
+        if media.state == "uploading":
+            if sum(media.segments.values()) != media.total_bytes:
+                raise problem(400, "Segments do not add up to provided total file size.")
+            media.state = "succeeded" if media.category == "tweet_image" else "pending"
+        return self._media_data(media)
+
+    def _media_data(self, media: Media) -> dict[str, Any]:
+        expires = max(int(media.created_at + DAY - self.now()), 0)
+        data: dict[str, Any] = {"id": media.id, "media_key": media.key,
+                                "size": media.total_bytes, "expires_after_secs": expires}  # fmt: skip
+        if media.state in {"pending", "in_progress"}:
+            percent = 0 if media.state == "pending" else 50
+            data["processing_info"] = {
+                "state": media.state,
+                "check_after_secs": 1,
+                "progress_percent": percent,
+            }
+        elif media.category != "tweet_image":
+            data["processing_info"] = {"state": "succeeded", "progress_percent": 100}
+        return data
+
+    def _initialized(self, media: Media) -> Reply:
+        return Reply(
+            200, {"data": {"id": media.id, "media_key": media.key, "expires_after_secs": DAY}}
+        )
+
+    def _appended(self) -> Reply:
+        return Reply(200, {"data": {"expires_at": int(self.now() + DAY)}})
+
+    def _media_initialize(self, call: _Call) -> Reply:
+        return self._initialized(self._new_media(call.account, call.fields()))
+
+    def _media_append(self, call: _Call) -> Reply:
+        self._append(self._owned(call.account, call.args[0]), call.fields())
+        return self._appended()
+
+    def _media_finalize(self, call: _Call) -> Reply:
+        return Reply(200, {"data": self._finalize(self._owned(call.account, call.args[0]))})
+
+    def _media_status(self, call: _Call) -> Reply:
+        """``command=STATUS``; each poll moves processing one step: pending → in_progress → succeeded."""
+        if call.query.get("command", "STATUS") != "STATUS":
+            raise invalid("command", call.query.get("command"), "command must be STATUS")
+        media = self._owned(call.account, call.query.get("media_id", ""))
+        if media.state == "uploading":
+            raise invalid("media_id", media.id, "The media upload has not been finalized.")
+        media.state = {"pending": "in_progress", "in_progress": "succeeded"}.get(
+            media.state, media.state
+        )
+        return Reply(200, {"data": self._media_data(media)})
+
+    def _media_legacy(self, call: _Call) -> Reply:
+        """The older single endpoint: ``command=INIT|APPEND|FINALIZE``, or one shot with ``media``."""
+        fields = call.fields()
+        command = fields.get("command")
+        if command == "INIT":
+            return self._initialized(self._new_media(call.account, fields))
+        if command == "APPEND":
+            self._append(self._owned(call.account, fields.get("media_id", "")), fields)
+            return self._appended()
+        if command == "FINALIZE":
+            media = self._owned(call.account, fields.get("media_id", ""))
+            return Reply(200, {"data": self._finalize(media)})
+        if command is None and "media" in fields:
+            raw = fields["media"]
+            size = len(raw) if isinstance(raw, bytes) else len(base64.b64decode(raw))
+            media = self._new_media(
+                call.account, {"media_type": "image/jpeg", **fields, "total_bytes": size}
+            )
+            self._append(media, {"segment_index": 0, "media": raw})
+            return Reply(200, {"data": self._finalize(media)})
+        raise invalid("command", command, "command must be INIT, APPEND or FINALIZE")
+
+    def _media_metadata(self, call: _Call) -> Reply:
+        body = call.json()
+        media = self._owned(call.account, str(body.get("id", "")))
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if not isinstance(alt, str) or len(alt) > 1000:
+            raise invalid(
+                "metadata.alt_text.text", alt, "Alt text must be at most 1000 characters."
+            )
+        media.alt_text = alt
+        associated = {"alt_text": {"text": alt}}
+        return Reply(200, {"data": {"id": media.id, "associated_metadata": associated}})
+
+
+_ROUTES = [
+    ("POST", r"/2/tweets", "create_tweet"),
+    ("GET", r"/2/tweets", "get_tweets"),
+    ("GET", r"/2/tweets/(\d+)", "get_tweet"),
+    ("DELETE", r"/2/tweets/(\d+)", "delete_tweet"),
+    ("GET", r"/2/users/me", "get_me"),
+    ("GET", r"/2/users/(\d+)/tweets", "user_tweets"),
+    ("POST", r"/2/media/upload/initialize", "media_initialize"),
+    ("POST", r"/2/media/upload/(\d+)/append", "media_append"),
+    ("POST", r"/2/media/upload/(\d+)/finalize", "media_finalize"),
+    ("GET", r"/2/media/upload", "media_status"),
+    ("POST", r"/2/media/upload", "media_legacy"),
+    ("POST", r"/2/media/metadata", "media_metadata"),
+]
+
+
+def _route(method: str, path: str) -> tuple[str, tuple[str, ...]]:
+    for verb, pattern, name in _ROUTES:
+        found = re.fullmatch(pattern, path)
+        if verb == method and found:
+            return name, found.groups()
+    return "unknown", ()
+
+
+def _rate_headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+    return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(reset))}  # fmt: skip
+
+
+def _fields(query: dict[str, str]) -> set[str]:
+    return set(query.get("tweet.fields", "").split(",")) - {""}
+
+
+def _token(kind: str, post_id: str) -> str:
+    return base64.b32encode(f"{kind}{post_id}".encode()).decode().lower().rstrip("=")
+
+
+def _untoken(token: str) -> tuple[str, int]:
+    try:
+        raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8)).decode()
+        return raw[0], int(raw[1:])
+    except (binascii.Error, ValueError, IndexError, UnicodeDecodeError):
+        message = f"The `pagination_token` query parameter value [{token}] is not valid"
+        raise invalid("pagination_token", token, message) from None
+
+
+def _timeline_filters(q: dict[str, str]) -> Iterator[Callable[[Post], bool]]:
+    def epoch(name: str) -> float:
+        try:
+            return datetime.fromisoformat(q[name]).timestamp()
+        except ValueError:
+            raise invalid(name, q[name], f"Invalid {name}: {q[name]}") from None
+
+    if "since_id" in q:
+        since = int(q["since_id"])
+        yield lambda p: int(p.id) > since
+    if "until_id" in q:
+        until = int(q["until_id"])
+        yield lambda p: int(p.id) < until
+    if "start_time" in q:
+        start = epoch("start_time")
+        yield lambda p: p.created_at >= start
+    if "end_time" in q:
+        end = epoch("end_time")
+        yield lambda p: p.created_at < end
+
+
+class _Server(ThreadingHTTPServer):
+    fake: XFake
+    block_on_close = False  # a "slow" fault must not hold up stop()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+    timeout = 30  # an idle keep-alive connection gives its thread back eventually
+
+    def _serve(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.fake.handle(self.command, self.path, headers, body)
+        if reply.drop:
+            self.close_connection = True  # no status line: the client sees the connection drop
+            return
+        data = json.dumps(reply.body).encode() if reply.body is not None else b""
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = X_HOSTS) -> Any:
+    """Send every request of a ``requests`` session to the fake at ``base_url``.
+
+    X's hosts are rewritten (path and query kept) after auth has signed the public URL; any
+    other host raises :class:`UnexpectedHost`, so a test cannot reach the internet.  Returns the
+    mounted adapter: its ``sent`` list holds every URL it delivered.
+    """
+    from requests.adapters import HTTPAdapter  # keeps the server itself standard library only
+
+    target = urlsplit(base_url)
+
+    class RewritingAdapter(HTTPAdapter):
+        sent: list[str]
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            url = urlsplit(request.url)
+            if url.netloc != target.netloc:
+                if url.hostname not in hosts:
+                    raise UnexpectedHost(f"a test tried to reach {url.hostname}")
+                request.url = urlunsplit((target.scheme, target.netloc, url.path, url.query, ""))
+            kwargs["proxies"] = {}  # loopback never goes through a proxy from the environment
+            self.sent.append(request.url)
+            return super().send(request, **kwargs)
+
+    adapter = RewritingAdapter()
+    adapter.sent = []
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return adapter
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; print the base URL on the first line of stdout."""
+    parser = argparse.ArgumentParser(description="Serve the fake X API until SIGTERM.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state", type=Path, help="JSON file: loaded at start, saved on change")
+    args = parser.parse_args(argv)
+    fake = XFake(port=args.port, state_path=args.state)
+    # Blocked before the server thread starts, so it inherits the mask and only sigwait sees them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    fake.start()
+    print(fake.base_url, flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
