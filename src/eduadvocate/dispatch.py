@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -54,6 +56,7 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
+CRASH_ENV = "EDUADVOCATE_CRASH_AT"
 
 
 @dataclass(slots=True)
@@ -229,6 +232,8 @@ class Dispatcher:
                     previous.remote_id if previous else None,
                     first.remote_id if first else None,
                 )
+                if part.index > 0:
+                    crash_point("between-parts")
                 published = self._send(delivery, part, publisher)
                 done[part.index] = _part_row(part.index, published, self.clock())
             self.ledger.finish(
@@ -319,8 +324,10 @@ class Dispatcher:
             delivery.id, part.index, self.worker, part.idempotency_key, self.clock()
         )
         started = self.clock()
+        crash_point("before-call")
         try:
             published = publisher.publish(part)
+            crash_point("after-response")
         except InDoubt as exc:
             # The platform may have acted: look before anything else.
             found = self._settle_in_doubt(delivery, part, publisher, started, attempt, str(exc))
@@ -411,6 +418,13 @@ class Dispatcher:
             out.error_kind = row.error_kind if row.state != State.PUBLISHED else None
             out.next_attempt = row.next_attempt_at
         return out
+
+
+def crash_point(name: str) -> None:
+    """The crash-safety tests' seam: with ``EDUADVOCATE_CRASH_AT=name`` the process kills itself
+    (SIGKILL: no cleanup, no flush) the first time it reaches that point. Costs one lookup."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _with_thread(part: OutgoingPart, previous: str | None, root: str | None) -> OutgoingPart:

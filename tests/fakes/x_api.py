@@ -47,7 +47,7 @@ RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_twee
 DEFAULT_RATE_LIMIT = 500
 TWITTER_EPOCH_MS = 1_288_834_974_657
 FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
-                 "store_then_drop": set(), "drop": set()}  # fmt: skip
+                 "store_then_wait": {"seconds"}, "store_then_drop": set(), "drop": set()}  # fmt: skip
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
@@ -396,8 +396,10 @@ class XFake:
         """Answer the next ``times`` matching requests (``None``: all) with a fault.
 
         ``kind``: ``"429"`` (``reset_in`` seconds, default 60), ``"500"``, ``"503"``, ``"slow"``
-        (sleep ``seconds``, default 1, then answer normally), ``"store_then_drop"`` (act, then
-        close the connection without an answer) or ``"drop"`` (close without acting).
+        (sleep ``seconds``, default 1, then act and answer), ``"store_then_wait"`` (act, then
+        sleep ``seconds`` before answering: a client killed meanwhile never hears of it),
+        ``"store_then_drop"`` (act, then close the connection without an answer) or ``"drop"``
+        (close without acting).
         ``method`` may be ``"*"``; ``path_regex`` is searched in the path without the query.
         """
         if kind not in FAULT_OPTIONS:
@@ -462,6 +464,8 @@ class XFake:
             reply = self._respond(fault, method, path, query, headers, body)
             self.requests.append(Seen(method, path, None if reply.drop else reply.status))
             self._save()
+        if fault is not None and fault.kind == "store_then_wait":  # acted; the answer is late
+            time.sleep(float(fault.opts.get("seconds", 1.0)))
         return reply
 
     def _take_fault(self, method: str, path: str) -> Fault | None:

@@ -99,7 +99,9 @@ class MastodonPublisher(Publisher):
         return Published(str(status.id), getattr(status, "url", None))
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
-        if datetime.now(UTC) - since < IDEMPOTENCY_WINDOW:
+        from eduadvocate.workspace import clock  # the dispatcher's clock, so both agree on age
+
+        if clock() - since < IDEMPOTENCY_WINDOW:
             # Sending again with the same key is the platform's own reconciliation.
             try:
                 return self.publish(part)

@@ -1,0 +1,173 @@
+"""Crash safety: the publishing process is SIGKILLed at each step, restarted, and every delivery
+must exist exactly once on the platform (X fake, loopback Mastodon) with the ledger agreeing.
+
+Kill points: ``before-call`` (attempt recorded, request not sent), ``stored-before-response``
+(the platform stored the post, the answer never arrived: the fake holds it back while we kill),
+``after-response`` (answer received, not yet recorded), ``between-parts`` (a thread half out).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger.base import State
+from tests.conftest import Make
+from tests.fakes.mastodon import MastodonFake
+from tests.fakes.x_api import XFake
+
+POSTS = """\
+utm: false
+posts:
+  - id: single
+    at: now
+    text: "Budget vote Thursday & the room is small: come early https://example.org/vote"
+  - id: thread
+    at: now
+    thread: ["Why the levy matters, a thread", "Class sizes: 35 in grade 6", "Sign: https://example.org/p"]
+"""
+TEXTS = [
+    "Budget vote Thursday & the room is small: come early https://example.org/vote",
+    "Why the levy matters, a thread",
+    "Class sizes: 35 in grade 6",
+    "Sign: https://example.org/p",
+]
+POINTS = ["before-call", "stored-before-response", "after-response", "between-parts"]
+
+
+@dataclass
+class Target:
+    """One platform under test: its config, how to read what it stored, how to hold an answer."""
+
+    config: str
+    stored: Callable[[], list[tuple[str, str, str | None]]]  # (id, text as sent, reply-to id)
+    hold_answers: Callable[[], None]
+    release: Callable[[], None]
+
+
+@pytest.fixture(params=["x", "mastodon"])
+def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
+    if request.param == "x":
+        with XFake() as fake:
+            account = fake.add_account("coalition")
+            for name, value in (
+                ("X_KEY", account.consumer_key),
+                ("X_SECRET", account.consumer_secret),
+                ("X_TOKEN", account.access_token),
+                ("X_TOKEN_SECRET", account.access_token_secret),
+            ):
+                monkeypatch.setenv(name, value)
+            config = (
+                "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n  acct:\n    platform: x\n"
+                "    consumer_key: ${X_KEY}\n    consumer_secret: ${X_SECRET}\n    access_token: ${X_TOKEN}\n"
+                f"    access_token_secret: ${{X_TOKEN_SECRET}}\n    base_url: {fake.base_url}\n"
+            )
+            yield Target(
+                config,
+                lambda: [(p.id, p.submitted, p.in_reply_to_tweet_id) for p in fake.posts(account)],
+                lambda: fake.inject("POST", r"^/2/tweets$", "store_then_wait", seconds=20),
+                fake.reset,
+            )
+        return
+    masto: MastodonFake = request.getfixturevalue("mastodon_fresh")
+    monkeypatch.setenv("MASTO_TOKEN", masto.token)
+    config = (
+        "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n"
+        f"  acct: {{platform: mastodon, instance: '{masto.base_url}', access_token: '${{MASTO_TOKEN}}'}}\n"
+    )
+
+    def stored() -> list[tuple[str, str, str | None]]:
+        return [
+            (str(s.id), _plain(s.content), str(s.in_reply_to_id) if s.in_reply_to_id else None)
+            for s in reversed(masto.statuses())
+        ]
+
+    yield Target(
+        config,
+        stored,
+        lambda: masto.inject("POST", r"^/api/v1/statuses$", "delay", seconds=20),
+        masto.clear_faults,
+    )
+
+
+def _plain(content: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", content))
+
+
+def _publish(env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "eduadvocate", "publish", "--format", "json"],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_mid_publish_then_restarted_publishes_exactly_once(
+    target: Target, point: str, make_campaign: Make
+) -> None:
+    root = make_campaign(POSTS, config=target.config)
+    if point == "stored-before-response":
+        target.hold_answers()
+        proc = _publish()
+        _wait_for(lambda: len(target.stored()) >= 1)
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=20)
+        target.release()
+    else:
+        proc = _publish({"EDUADVOCATE_CRASH_AT": point})
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    before = len(target.stored())
+
+    # The dead run's claim expires after its lease (5 minutes); the restart runs after that.
+    restart = _publish({"EDUADVOCATE_NOW": "2026-11-28T12:06:00Z"})
+    out, err = restart.communicate(timeout=60)
+    assert restart.returncode == 0, out + err
+
+    stored = target.stored()
+    assert sorted(text for _, text, _ in stored) == sorted(TEXTS), (point, before, stored)
+    by_text = {text: (sid, reply) for sid, text, reply in stored}
+    assert by_text[TEXTS[2]][1] == by_text[TEXTS[1]][0]  # the thread's chain is intact
+    assert by_text[TEXTS[3]][1] == by_text[TEXTS[2]][0]
+
+    ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+    try:
+        rows = {d.post_id: d for d in ledger.deliveries()}
+        assert {k: d.state for k, d in rows.items()} == {
+            "single": State.PUBLISHED,
+            "thread": State.PUBLISHED,
+        }
+        assert [p.remote_id for p in rows["single"].parts] == [by_text[TEXTS[0]][0]]
+        assert [p.remote_id for p in rows["thread"].parts] == [by_text[t][0] for t in TEXTS[1:]]
+    finally:
+        ledger.close()
+
+    again = _publish({"EDUADVOCATE_NOW": "2026-11-28T12:07:00Z"})
+    out, _ = again.communicate(timeout=60)
+    assert again.returncode == 0
+    assert len(target.stored()) == len(TEXTS)
+
+
+_ = Path
