@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_KEYS = ("posts", "people", "ledger", "accounts", "defaults", "check")
+_TOP_KEYS = ("posts", "people", "ledger", "grace", "accounts", "defaults", "check")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
+DEFAULT_GRACE = timedelta(hours=3)
 _DEFAULT_KEYS = (
     "campaign",
     "timezone",
@@ -118,6 +121,7 @@ class Config:
     accounts: dict[str, AccountConfig]
     defaults: Defaults
     severity: dict[str, str] = field(default_factory=dict)
+    grace: timedelta = DEFAULT_GRACE  # how late a missed post may still go out
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the current folder when possible."""
@@ -218,7 +222,21 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         accounts=accounts,
         defaults=defaults,
         severity=severity,
+        grace=_grace(node.items.get("grace")),
     )
+
+
+def _grace(node: YNode | None) -> timedelta:
+    if node is None or node.is_null:
+        return DEFAULT_GRACE
+    text = node.text() or ""
+    match = _DURATION.match(text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ConfigError(
+            f'grace must be a duration like "3h" or "90m", not "{text}"', location=node.loc
+        )
+    hours, minutes = (int(g) if g else 0 for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes)
 
 
 def _string(node: YNode, key: str, default: str) -> str:

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -49,7 +50,6 @@ from eduadvocate.platforms.publishing import (
 )
 from eduadvocate.render import Rendering
 
-DEFAULT_GRACE = timedelta(hours=3)
 DEFAULT_LEASE = timedelta(minutes=5)
 MAX_TRANSIENT_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
@@ -57,6 +57,7 @@ BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
 CRASH_ENV = "EDUADVOCATE_CRASH_AT"
+BATCH = 50
 
 
 @dataclass(slots=True)
@@ -164,6 +165,7 @@ class Dispatcher:
         self.lease = lease
         self.rng = rng or random.Random()
         self.caps = caps or {}
+        self.stopping = threading.Event()  # set by the scheduler on SIGTERM
         self._publishers: dict[str, Publisher] = {}
 
     def publisher(self, account: str) -> Publisher:
@@ -185,16 +187,27 @@ class Dispatcher:
     ) -> list[Outcome]:
         """Claim everything due and publish it; one outcome per claimed delivery."""
         outcomes: list[Outcome] = []
-        while True:
+        while not self.stopping.is_set():
             batch = self.ledger.claim_due(
-                self.worker, self.clock(), self.lease, limit=50, accounts=accounts
+                self.worker, self.clock(), self.lease, limit=BATCH, accounts=accounts
             )
             if not batch:
-                return outcomes
+                break
             for delivery in batch:
+                if self.stopping.is_set():  # give back what we claimed but did not start
+                    self.ledger.release(
+                        delivery.id,
+                        self.worker,
+                        self.clock(),
+                        self.clock(),
+                        error="the worker stopped",
+                        error_kind="stopped",
+                    )
+                    continue
                 outcomes.append(
                     self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
                 )
+        return outcomes
 
     def deliver(self, delivery: Delivery, rendering: Rendering | None) -> Outcome:
         """Publish one claimed delivery (resuming after the parts already recorded)."""
@@ -234,6 +247,18 @@ class Dispatcher:
                 )
                 if part.index > 0:
                     crash_point("between-parts")
+                    if self.stopping.is_set():  # the part in flight is recorded: stop here
+                        now = self.clock()
+                        self.ledger.release(
+                            delivery.id,
+                            self.worker,
+                            now,
+                            now,
+                            error="the worker stopped mid-thread",
+                            error_kind="stopped",
+                        )
+                        return self._done(out, delivery.id)
+                    self.ledger.renew(delivery.id, self.worker, self.clock() + self.lease)
                 published = self._send(delivery, part, publisher)
                 done[part.index] = _part_row(part.index, published, self.clock())
             self.ledger.finish(

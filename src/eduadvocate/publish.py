@@ -20,7 +20,7 @@ from pathlib import Path
 
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.config import Config
-from eduadvocate.dispatch import DEFAULT_GRACE, Dispatcher, Outcome, plan_due
+from eduadvocate.dispatch import Dispatcher, Outcome, plan_due
 from eduadvocate.errors import ConfigError
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Ledger, State
@@ -91,7 +91,7 @@ def publish_due(
     *,
     accounts: set[str] | None = None,
     dry_run: bool = False,
-    grace: timedelta = DEFAULT_GRACE,
+    grace: timedelta | None = None,
     connect: Callable[[str], Publisher] | None = None,
     ledger: Ledger | None = None,
 ) -> RunReport:
@@ -103,8 +103,9 @@ def publish_due(
         with run_lock(ws.config.ledger, ws.config.root) as acquired:
             if not acquired:
                 return RunReport(locked=True)
+            window = grace if grace is not None else ws.config.grace
             return _run(
-                ws, analysis, ledger, accounts, dry_run, grace, connect or connector(ws.config)
+                ws, analysis, ledger, accounts, dry_run, window, connect or connector(ws.config)
             )
     finally:
         if own_ledger:
