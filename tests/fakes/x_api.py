@@ -409,6 +409,11 @@ class XFake:
         with self._lock:
             self._faults.append(Fault(method.upper(), path_regex, kind, times, opts))
 
+    def clear_faults(self) -> None:
+        """Forget every injected fault (posts and accounts stay)."""
+        with self._lock:
+            self._faults.clear()
+
     def reset(self) -> None:
         """Forget posts, media, counters, faults, requests and the clock; keep the accounts."""
         with self._lock:

@@ -158,6 +158,22 @@ def publish(
     raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value))
 
 
+@app.command()
+def schedule(
+    config: ConfigOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only failures (for services).")
+    ] = False,
+) -> None:
+    """Run until stopped, publishing each post when it is due (reloads when the files change).
+
+    SIGTERM or Ctrl-C finishes the post in flight, records it and exits 0.
+    """
+    from eduadvocate.cli import publishing
+
+    raise typer.Exit(publishing.schedule(config, quiet))
+
+
 class StateChoice(StrEnum):
     pending = "pending"
     claimed = "claimed"

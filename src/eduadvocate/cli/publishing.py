@@ -237,3 +237,32 @@ def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> i
             )
         output.console().print(table)
     return ExitCode.OK if all(ok for _, ok, _ in results) else ExitCode.CONFIG
+
+
+def schedule(config_path: str | None, quiet: bool) -> int:
+    from eduadvocate.scheduler import Scheduler
+
+    con = output.console()
+    err = output.console(stderr=True)
+
+    def report(o: Outcome) -> None:
+        failed = o.state in ("failed", "unknown", "held")
+        if quiet and not failed:
+            return
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        detail = o.error or ", ".join(url or rid for rid, url in o.parts)
+        line = Text.assemble(
+            (stamp, "dim"),
+            " ",
+            (o.state, _STYLE.get(o.state, "")),
+            f" {o.post} → {o.account} ",
+            detail or "",
+        )
+        (err if failed else con).print(line)
+
+    def notice(message: str) -> None:
+        if not quiet:
+            con.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="dim"))
+
+    Scheduler(config_path, report=report, notice=notice).run()
+    return ExitCode.OK

@@ -1,0 +1,149 @@
+"""`eduadvocate schedule`: publishes on time, reloads edited files, keeps going through errors,
+and stops cleanly on SIGTERM (the part in flight is finished and recorded)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from eduadvocate.ledger import open_ledger
+from tests.conftest import Make
+from tests.fakes.x_api import XFake
+
+CONFIG = """\
+defaults: {timezone: UTC, accounts: [outbox]}
+accounts:
+  outbox: {platform: outbox}
+"""
+
+
+def _at(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def realtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler runs on the real clock."""
+    monkeypatch.delenv("EDUADVOCATE_NOW")
+
+
+def _start(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "eduadvocate", "schedule", *args],
+        cwd=root,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _outbox(root: Path) -> list[Path]:
+    return sorted((root / "outbox" / "outbox").glob("*.json")) if (root / "outbox").exists() else []
+
+
+@pytest.fixture
+def stop() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_publishes_when_due_reloads_and_stops_cleanly(
+    realtime: None, make_campaign: Make, stop: list[subprocess.Popen[str]]
+) -> None:
+    root = make_campaign(
+        f"posts:\n  - id: soon\n    at: {_at(3)}\n    text: Due in three seconds\n", config=CONFIG
+    )
+    proc = _start(root)
+    stop.append(proc)
+    _wait_for(lambda: len(_outbox(root)) == 1)
+    # An edit while it runs: the new post is picked up without a restart.
+    (root / "posts" / "more.yaml").write_text(
+        f"posts:\n  - id: added\n    at: {_at(4)}\n    text: Added later\n"
+    )
+    _wait_for(lambda: len(_outbox(root)) == 2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "published soon → outbox" in out
+    assert "published added → outbox" in out
+    assert "files changed: reloaded 2 posts" in out
+    assert out.rstrip().endswith("stopped")
+    ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+    assert sorted((d.post_id, str(d.state)) for d in ledger.deliveries()) == [
+        ("added", "published"),
+        ("soon", "published"),
+    ]
+    ledger.close()
+
+
+def test_sigterm_mid_thread_finishes_the_part_in_flight(
+    realtime: None,
+    make_campaign: Make,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: list[subprocess.Popen[str]],
+) -> None:
+    with XFake() as fake:
+        account = fake.add_account("coalition")
+        for name, value in (
+            ("X_KEY", account.consumer_key),
+            ("X_SECRET", account.consumer_secret),
+            ("X_TOKEN", account.access_token),
+            ("X_TOKEN_SECRET", account.access_token_secret),
+        ):
+            monkeypatch.setenv(name, value)
+        config = (
+            "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n  acct:\n    platform: x\n"
+            "    consumer_key: ${X_KEY}\n    consumer_secret: ${X_SECRET}\n    access_token: ${X_TOKEN}\n"
+            f"    access_token_secret: ${{X_TOKEN_SECRET}}\n    base_url: {fake.base_url}\n"
+        )
+        root = make_campaign(
+            f"posts:\n  - id: t\n    at: {_at(2)}\n    thread: [One, Two, Three]\n", config=config
+        )
+        fake.inject("POST", r"^/2/tweets$", "slow", times=None, seconds=1.5)
+        proc = _start(root, "--quiet")
+        stop.append(proc)
+        _wait_for(lambda: len(fake.posts(account)) == 1)  # part 2 is now in flight
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        sent = [p.submitted for p in fake.posts(account)]
+        assert sent == ["One", "Two"]  # the part in flight went out and was recorded; no more
+        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+        (d,) = ledger.deliveries()
+        assert (str(d.state), len(d.parts)) == ("pending", 2)
+        ledger.close()
+        # The next run finishes the thread, replying to the last part.
+        fake.clear_faults()
+        result = subprocess.run(
+            [sys.executable, "-m", "eduadvocate", "publish", "--format", "json"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        posts = fake.posts(account)
+        assert [p.submitted for p in posts] == ["One", "Two", "Three"]
+        assert posts[2].in_reply_to_tweet_id == posts[1].id
+        assert json.loads(result.stdout)["deliveries"][0]["state"] == "published"
