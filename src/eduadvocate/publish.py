@@ -13,6 +13,7 @@ import fcntl
 import os
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +29,8 @@ from eduadvocate.platforms.publishing import AuthFailed, Publisher
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.render import Rendering
 from eduadvocate.workspace import Workspace, clock
+
+MAX_PARALLEL_ACCOUNTS = 16
 
 
 @dataclass(slots=True)
@@ -138,18 +141,26 @@ def _run(
     report.skipped = ledger.mark_skipped(
         plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
     )
-    caps = {}
-    for name, account in ws.config.accounts.items():
+    renderings = renderings_by_delivery(analysis)
+    worker = worker_id()
+
+    def publish_account(name: str) -> list[Outcome]:
+        account = ws.config.accounts[name]
         cap = spec_class(account.platform)(account).daily_cap
-        if cap is not None:
-            caps[name] = cap
-    dispatcher = Dispatcher(ws.config, ledger, worker_id(), clock=clock, connect=connect, caps=caps)
-    try:
-        report.outcomes.extend(
-            dispatcher.run(analysis, renderings_by_delivery(analysis), accounts=accounts)
+        dispatcher = Dispatcher(
+            ws.config, ledger, worker, clock=clock, connect=connect, caps={name: cap} if cap else {}
         )
-    finally:
-        dispatcher.close()
+        try:
+            return dispatcher.run(analysis, renderings, accounts={name})
+        finally:
+            dispatcher.close()
+
+    # Accounts in parallel (each platform call mostly waits on the network), each account's
+    # deliveries in due order on one connection.
+    names = sorted(accounts if accounts is not None else ws.config.accounts)
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool:
+        for outcomes in pool.map(publish_account, names):
+            report.outcomes.extend(outcomes)
     return report
 
 
