@@ -49,9 +49,9 @@ class SQLiteLedger(Ledger):
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute(
-                "PRAGMA synchronous=FULL"
-            )  # a recorded attempt must survive power loss
+            # NORMAL in WAL mode: every commit survives the process being killed (the crash-safety
+            # contract); only a power cut can lose the last commits, for a large speed gain.
+            self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
         self._lock = threading.RLock()
