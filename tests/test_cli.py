@@ -269,3 +269,18 @@ def test_twitter_is_suggested_as_x(make_campaign: Make) -> None:
     result = run("check")
     assert result.returncode == 3
     assert result.stderr.endswith('unknown platform "twitter". did you mean "x"?\n')
+
+
+def test_literal_secret_in_a_readable_config_warns(make_campaign: Make) -> None:
+    root = make_campaign(
+        "posts: []\n",
+        config="accounts:\n  m: {platform: mastodon, instance: https://m.example, access_token: s3cr3t-literal}\n",
+    )
+    (root / "config.yaml").chmod(0o644)
+    result = run("check")
+    assert result.returncode == 0
+    assert 'config.yaml:2: account "m": access_token is written in the config file' in result.stderr
+    assert "s3cr3t-literal" not in result.stderr + result.stdout
+    (root / "config.yaml").chmod(0o600)
+    quiet = run("check")
+    assert quiet.stderr == ""

@@ -58,3 +58,23 @@ def test_committed_schema_matches_the_code() -> None:
     assert committed == json_schema(sorted(platform_names())), (
         "run: eduadvocate schema > .eduadvocate/posts.schema.json"
     )
+
+
+def test_deployment_examples_use_real_commands() -> None:
+    import yaml
+
+    from eduadvocate.timespec import parse_every
+
+    cron = (REPO / "examples" / "crontab").read_text()
+    line = next(x for x in cron.splitlines() if x.startswith("*/"))
+    parse_every(" ".join(line.split()[:5]))  # a valid cron schedule
+    assert "eduadvocate publish --config config.yaml" in line
+    unit = (REPO / "examples" / "eduadvocate.service").read_text()
+    assert "eduadvocate schedule --config config.yaml --quiet" in unit
+    workflow = yaml.safe_load((REPO / "examples" / "github-actions.yml").read_text())
+    steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert "eduadvocate check --config config.yaml --format github" in steps
+    assert any(
+        s.startswith("eduadvocate publish --config config.yaml --format json") for s in steps
+    )
+    assert "Running it" in README

@@ -14,6 +14,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -287,11 +289,17 @@ def _account(
             raise ConfigError(f'account "{name}": {key} must be a single value', location=item.loc)
         setting = spec.settings.get(key)
         value = item.value if isinstance(item.value, (int, bool)) and not item.quoted else item.raw
-        if setting is not None and setting.secret and not _VAR.fullmatch(str(value)):
-            raise ConfigError(
-                f'account "{name}": {key} is a secret, so write it as ${{VAR}} and set VAR in the environment',
-                location=item.loc,
-                hint="never commit a token to the config file",
+        if (
+            setting is not None
+            and setting.secret
+            and "${" not in str(value)
+            and _readable_by_others(node.loc.file)
+        ):
+            warnings.warn(
+                f'{item.loc}: account "{name}": {key} is written in the config file, which other users can read.'
+                f" Write {key}: ${{VAR}} and set VAR in the environment, or chmod 600 the file",
+                ConfigWarning,
+                stacklevel=2,
             )
         settings[key] = value
     for key, setting in spec.settings.items():
@@ -301,6 +309,17 @@ def _account(
                 location=node.loc,
             )
     return AccountConfig(name=name, platform=platform, settings=settings, loc=node.loc)
+
+
+class ConfigWarning(UserWarning):
+    """Something works but is risky (a readable literal secret); the CLI prints it on stderr."""
+
+
+def _readable_by_others(path: str) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False
 
 
 def _defaults(node: YNode | None, accounts: dict[str, AccountConfig]) -> Defaults:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from enum import StrEnum
 from typing import Annotated, NoReturn
 
@@ -281,6 +282,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     args = [a for a in args if a != "--traceback"]
     from eduadvocate.errors import EduError, ExitCode
 
+    warnings.showwarning = _show_warning
     try:
         status = app(args=args, prog_name="eduadvocate", standalone_mode=False)
         sys.exit(status if isinstance(status, int) else 0)
@@ -307,6 +309,12 @@ def run(argv: list[str] | None = None) -> NoReturn:
             file=sys.stderr,
         )
         sys.exit(ExitCode.UNEXPECTED)
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> None:
+    print(f"eduadvocate: warning: {message}", file=sys.stderr)
 
 
 def _is_usage_error(exc: Exception) -> bool:
