@@ -214,3 +214,18 @@ def test_post_with_media_is_found_despite_the_appended_link(
     (post,) = x_fake.posts(x_account)
     assert post.text.startswith("Our classrooms")
     assert "t.co" in post.text
+
+
+def test_oauth2_user_token(
+    x_fake: XFake, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = x_fake.add_account("pta", oauth2_token="user-token-abc")
+    monkeypatch.setenv("X_OAUTH2", account.oauth2_token)
+    config = (
+        "defaults: {timezone: UTC, accounts: [x2]}\naccounts:\n"
+        f"  x2: {{platform: x, oauth2_token: '${{X_OAUTH2}}', base_url: '{x_fake.base_url}'}}\n"
+    )
+    make_campaign("posts:\n  - id: p\n    at: now\n    text: Hello from OAuth 2\n", config=config)
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert outcome.state == "published", outcome.error
+    assert [p.submitted for p in x_fake.posts(account)] == ["Hello from OAuth 2"]
