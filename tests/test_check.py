@@ -441,3 +441,13 @@ def test_missing_posts_folder(make_campaign: Make) -> None:
     (root / "posts").rmdir()
     ws = open_campaign(None)
     assert [p.code for p in ws.campaign.problems] == ["no-posts-folder"]
+
+
+def test_instagram_media_must_map_under_media_base_url(make_campaign: Make, tmp_path: Path) -> None:
+    root = make_campaign({})
+    (tmp_path / "outside.jpg").write_bytes(_jpeg(1080, 1080))
+    (root / "posts" / "p.yaml").write_text(
+        "posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [ig]\n    text: Hi\n    media: [{path: ../outside.jpg, alt: A}]\n"
+    )
+    ws = open_campaign(None)
+    assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == ["media-url"]

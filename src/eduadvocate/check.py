@@ -341,6 +341,14 @@ def check_media(
                 f"alt text of {item.path} is {len(item.alt)} characters, {spec.title} takes {rules.alt_max}",
                 item.alt_loc,
             )
+        problem = spec.media_problem(item.path)
+        if problem:
+            add(
+                "media-url",
+                problem,
+                item.loc,
+                "keep media inside the campaign folder, e.g. media/photo.jpg",
+            )
         try:
             info = inspect(root / item.path)
         except MediaUnreadable as exc:

@@ -286,7 +286,9 @@ class Dispatcher:
                 text=part.text,
                 idempotency_key=idempotency_key(delivery.key, i),
                 media=tuple(
-                    Attachment(self.config.root / m.path, m.alt, _mime(self.config.root / m.path))
+                    Attachment(
+                        self.config.root / m.path, m.alt, _mime(self.config.root / m.path), m.path
+                    )
                     for m in part.media
                 ),
                 facets=part.facets,

@@ -110,6 +110,10 @@ class PlatformSpec:
         """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
 
+    def media_problem(self, path: str) -> str | None:
+        """Why this media path cannot be sent to the platform (Instagram: no public URL)."""
+        return None
+
     @property
     def daily_cap(self) -> int | None:
         """Posts allowed per 24 hours (``daily_cap`` in the account's config), None: no cap."""

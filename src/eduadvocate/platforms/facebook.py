@@ -6,10 +6,14 @@ Publishing through facebook-sdk is added by the platform adapter issue.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.content.model import Person
 from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 
 class FacebookPlatform(PlatformSpec):
@@ -39,3 +43,8 @@ class FacebookPlatform(PlatformSpec):
 
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.facebook_client import FacebookPublisher
+
+        return FacebookPublisher(self.account)

@@ -4,13 +4,27 @@ mentions, no threads, and every post needs an image or a video at a public URL.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.platforms.base import Finding, MediaRules, PlatformSpec, Setting
 from eduadvocate.platforms.textcount import twitter
 
 MAX_MENTIONS = 20
 DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
+
+
+def media_url(base: str, path: str) -> str | None:
+    """The public URL of a media file (``media_base_url`` + its path in the campaign folder), or
+    None when the path cannot be published under it (absolute, or climbing out with ..)."""
+    clean = path.replace("\\", "/").removeprefix("./")
+    if not base or clean.startswith("/") or ".." in clean.split("/"):
+        return None
+    return base.rstrip("/") + "/" + clean
+
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 
 class InstagramPlatform(PlatformSpec):
@@ -48,6 +62,13 @@ class InstagramPlatform(PlatformSpec):
     def max_hashtags(self) -> int:
         return self.account.get_int("max_hashtags", DEFAULT_MAX_HASHTAGS)
 
+    def media_problem(self, path: str) -> str | None:
+        if media_url(self.account.get("media_base_url") or "", path) is None:
+            return (
+                f"{path} is outside the campaign folder, so it has no address under media_base_url"
+            )
+        return None
+
     def findings(self, text: str, part_index: int) -> list[Finding]:
         out = []
         tags = twitter.extract_hashtags(text)
@@ -68,3 +89,8 @@ class InstagramPlatform(PlatformSpec):
                 )
             )
         return out
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.instagram_client import InstagramPublisher
+
+        return InstagramPublisher(self.account)

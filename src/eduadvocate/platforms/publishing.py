@@ -9,9 +9,12 @@ error text and status, never from request headers or the client's repr.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from eduadvocate.platforms.base import Facet
 
@@ -21,6 +24,7 @@ class Attachment:
     path: Path
     alt: str | None
     mime: str | None
+    relative: str = ""  # as written in the post: relative to the campaign folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +120,14 @@ class Publisher(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
         """Release connections."""
+
+
+@contextmanager
+def opened(item: Attachment) -> Iterator[BinaryIO]:
+    """A media file opened for upload; one that vanished since check is a rejection, not a crash."""
+    try:
+        fh = item.path.open("rb")
+    except OSError as exc:
+        raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
+    with fh:
+        yield fh

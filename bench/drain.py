@@ -1,0 +1,224 @@
+"""Drain: `eduadvocate publish` on 1,000 due deliveries over 20 X accounts, against the X fake
+answering every request 50 ms late (a `"slow"` fault on every path).
+
+Targets (issue): wall time of the whole command (a fresh process) <= 1.25x the bound set by the
+slowest account's serial work (its request count x 50 ms, counted from the fake's request log,
+since one account's deliveries go out one at a time); peak memory (max RSS of the child) is
+reported. Every one of the 1,000 posts must be on the fake exactly once.
+
+    python bench/drain.py [--posts N] [--accounts N] [--latency S]
+
+The campaign and the recording fake are shared with bench/lag.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # tests.fakes.x_api: the fake lives with the tests
+
+from tests.fakes.x_api import Reply, XFake  # noqa: E402  (after the path is set)
+
+EXE = str(Path(sys.executable).with_name("eduadvocate"))
+TOKEN = re.compile(r'oauth_token="([^"]*)"')
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment for the product: as installed (bytecode caches allowed), real clock."""
+    env = {**os.environ, **extra}
+    for name in ("PYTHONDONTWRITEBYTECODE", "EDUADVOCATE_NOW", "EDUADVOCATE_CONFIG"):
+        env.pop(name, None)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One request as the fake saw it: when it arrived (before any injected delay) and answered."""
+
+    arrived: float  # time.time()
+    answered: float
+    method: str
+    path: str
+    account: str | None  # username, from the OAuth token
+    text: str | None  # the post text of a POST /2/tweets
+    status: int
+
+
+class RecordingXFake(XFake):
+    """The X fake, keeping each request's arrival time, account and post text in ``log``."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.log: list[Arrival] = []
+        self._by_token: dict[str, str] = {}
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        arrived = time.time()
+        reply = super().handle(method, target, headers, body)
+        path = target.partition("?")[0]
+        found = TOKEN.search(headers.get("authorization", ""))
+        if found and not self._by_token:
+            self._by_token = {a.access_token: a.username for a in self.accounts.values()}
+        account = self._by_token.get(unquote(found.group(1))) if found else None
+        text = None
+        if method == "POST" and path == "/2/tweets":
+            text = json.loads(body or b"{}").get("text")
+        self.log.append(
+            Arrival(arrived, time.time(), method, path, account, text, reply.status)
+        )  # list.append is atomic: the server threads need no lock here
+        return reply
+
+
+def x_campaign(
+    root: Path,
+    fake: XFake,
+    accounts: int,
+    posts: Iterable[tuple[str, str, datetime, str]],
+) -> dict[str, str]:
+    """Write a campaign of ``accounts`` X accounts on ``fake`` and the given (account, post id,
+    due, text) posts, one posts file per account; returns the credentials' environment."""
+    env: dict[str, str] = {}
+    lines = ["defaults: {timezone: UTC}", "accounts:"]
+    for i in range(accounts):
+        name = f"x{i:02d}"
+        account = fake.add_account(name)
+        lines.append(f"  {name}:\n    platform: x\n    username: {name}")
+        for key in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+            var = f"BENCH_{name.upper()}_{key.upper()}"
+            env[var] = getattr(account, key)
+            lines.append(f"    {key}: ${{{var}}}")
+        lines.append(f"    base_url: {fake.base_url}\n    daily_cap: 100000")
+    (root / "posts").mkdir(parents=True)
+    (root / "config.yaml").write_text("\n".join(lines) + "\n")
+    per_account: dict[str, list[str]] = {}
+    for account_name, post_id, due, text in posts:
+        at = due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        entry = f"  - id: {post_id}\n    at: {at}\n    text: {json.dumps(text)}"
+        per_account.setdefault(account_name, []).append(entry)
+    for account_name, entries in per_account.items():
+        body = f"accounts: [{account_name}]\nposts:\n" + "\n".join(entries) + "\n"
+        (root / "posts" / f"{account_name}.yaml").write_text(body)
+    return env
+
+
+def warm_up(env: dict[str, str]) -> None:
+    """Import what publish imports once, so the timed run finds the bytecode caches written."""
+    probe = "import eduadvocate.cli.main, eduadvocate.publish, eduadvocate.platforms.x_client"
+    subprocess.run([sys.executable, "-c", probe], env=env, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=1_000)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
+    args = parser.parse_args()
+    if args.latency <= 0:
+        parser.error("--latency must be positive: the bound is a number of requests times it")
+    per_account = math.ceil(args.posts / args.accounts)
+    with tempfile.TemporaryDirectory() as tmp, RecordingXFake() as fake:
+        root = Path(tmp) / "campaign"
+        home = Path(tmp) / "home"
+        home.mkdir()
+        now = datetime.now(UTC)
+        wanted = [
+            (
+                f"x{n % args.accounts:02d}",
+                f"drain-{n:04d}",
+                now - timedelta(minutes=30) + timedelta(seconds=n),  # due, inside the grace window
+                f"Drain post {n} of {args.posts}: fund our schools, keep class sizes small.",
+            )
+            for n in range(args.posts)
+        ]
+        env = child_env({"HOME": str(home), **x_campaign(root, fake, args.accounts, wanted)})
+        fake.inject("*", r".", "slow", times=None, seconds=args.latency)
+        warm_up(env)
+
+        start = time.time()
+        proc = subprocess.run(
+            [EXE, "publish", "--format", "json"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.time() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+        try:
+            report = json.loads(proc.stdout)
+            states = Counter(d["state"] for d in report["deliveries"])
+        except (ValueError, KeyError):
+            states = Counter({"(no JSON output)": 1})
+            print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
+        log = list(fake.log)
+        requests = Counter(a.account for a in log)
+        slowest, slowest_count = max(requests.items(), key=lambda kv: kv[1])
+        bound = slowest_count * args.latency
+        submitted = Counter(p.submitted for p in fake.posts())
+        expected = Counter(text for *_, text in wanted)
+        twice = sum(1 for c in submitted.values() if c > 1)
+        missing = sum(1 for text in expected if text not in submitted)
+
+        print(
+            f"drain: {args.posts:,} due deliveries over {args.accounts} X accounts "
+            f"(~{per_account} each), {args.latency * 1000:.0f} ms per request, exit {proc.returncode}"
+        )
+        print(f"  states: {', '.join(f'{k} {v}' for k, v in sorted(states.items()))}")
+        print(
+            f"  requests on the fake: {len(log):,} ({', '.join(f'{m} {p} {c}' for (m, p), c in Counter((a.method, a.path) for a in log).most_common())})"
+        )
+        print(
+            f"  bound (slowest account {slowest}: {slowest_count} requests x {args.latency * 1000:.0f} ms): {bound:6.2f} s"
+        )
+        print(
+            f"  wall time of publish:  {wall:6.2f} s   ratio {wall / bound:.2f}x (target <= 1.25x)"
+        )
+        print(
+            f"  peak memory (max RSS of the child): {peak_kib / 1024:6.1f} MiB (reported; no target)"
+        )
+        print(
+            f"  posts on the fake: {sum(submitted.values()):,}, distinct {len(submitted):,}, "
+            f"posted twice {twice}, missing {missing} (target: {args.posts:,} each once)"
+        )
+        if log:
+            spans = {
+                n: (
+                    min(a.arrived for a in log if a.account == n),
+                    max(a.answered for a in log if a.account == n),
+                )
+                for n in requests
+            }
+            starts = sorted(s for s, _ in spans.values())
+            ends = sorted(e for _, e in spans.values())
+            busy = sum(e - s for s, e in spans.values()) / len(spans)
+            print(
+                f"  timeline: first request +{starts[0] - start:5.2f} s, last answer +{ends[-1] - start:5.2f} s, "
+                f"exit +{wall:5.2f} s"
+            )
+            print(
+                f"  accounts start sending +{starts[0] - start:5.2f} .. +{starts[-1] - start:5.2f} s, "
+                f"finish +{ends[0] - start:5.2f} .. +{ends[-1] - start:5.2f} s; "
+                f"mean sending span {busy:5.2f} s (serial floor {bound:5.2f} s)"
+            )
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Publishing to Instagram through the Graph API with facebook-sdk (imported only here).
+
+Instagram fetches media itself from a public URL: each file's URL is the account's
+``media_base_url`` joined with its path in the campaign folder. A post is a media container
+(one image or video, or a carousel of 2–10), polled until ``FINISHED``, then ``media_publish``:
+only that last call creates the post, and an attempt in doubt is looked up among the account's
+recent media by its caption. The 24-hour publishing quota is read first, and a full quota defers
+the delivery instead of failing it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from eduadvocate.config import AccountConfig
+from eduadvocate.platforms.graph import Graph
+from eduadvocate.platforms.instagram import media_url
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    OutgoingPart,
+    Published,
+    Publisher,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+
+WHAT = "Instagram"
+POLL_LIMIT_S = 300
+QUOTA_RECHECK = timedelta(hours=1)
+
+
+class InstagramPublisher(Publisher):
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        self.user = account.get("ig_user_id") or ""
+        self.base = account.get("media_base_url") or ""
+        self.graph = Graph(account)
+        self.poll_interval = 2.0
+
+    def publish(self, part: OutgoingPart) -> Published:
+        self._check_quota()
+        if not part.media:
+            raise Rejected("Instagram needs an image or a video")
+        if len(part.media) == 1:
+            container = self._container(part.media[0], caption=part.text)
+        else:
+            children = [self._container(item, carousel_item=True) for item in part.media]
+            with self.graph.mapped(sending=False, what=WHAT):
+                created = self.graph.post(
+                    f"{self.user}/media",
+                    {
+                        "media_type": "CAROUSEL",
+                        "children": ",".join(children),
+                        "caption": part.text,
+                    },
+                )
+            container = str(created["id"])
+        self._wait_finished(container)
+        with self.graph.mapped(sending=True, what=WHAT):
+            result = self.graph.post(f"{self.user}/media_publish", {"creation_id": container})
+        media_id = str(result["id"])
+        return Published(media_id, self._permalink(media_id))
+
+    def _container(
+        self, item: Attachment, *, caption: str | None = None, carousel_item: bool = False
+    ) -> str:
+        relative = _relative(item)
+        url = media_url(self.base, relative)
+        if url is None:
+            raise Rejected(f"{relative} cannot be mapped under media_base_url")
+        data = {"alt_text": item.alt or ""}
+        if item.mime and item.mime.startswith("video/"):
+            data.update(media_type="REELS" if not carousel_item else "VIDEO", video_url=url)
+        else:
+            data["image_url"] = url
+        if caption is not None:
+            data["caption"] = caption
+        if carousel_item:
+            data["is_carousel_item"] = "true"
+        with self.graph.mapped(sending=False, what=WHAT):
+            created = self.graph.post(f"{self.user}/media", data)
+        return str(created["id"])
+
+    def _wait_finished(self, container: str) -> None:
+        deadline = time.monotonic() + POLL_LIMIT_S
+        while True:
+            with self.graph.mapped(sending=False, what=WHAT):
+                status = self.graph.get(container, fields="status_code,status")
+            code = status.get("status_code")
+            if code in ("FINISHED", "PUBLISHED"):
+                return
+            if code in ("ERROR", "EXPIRED"):
+                raise Rejected(
+                    f"Instagram could not process the media: {status.get('status') or code}"
+                )
+            if time.monotonic() > deadline:
+                raise Transient("Instagram is still processing the media")
+            time.sleep(self.poll_interval)
+
+    def _check_quota(self) -> None:
+        with self.graph.mapped(sending=False, what=WHAT):
+            limit = self.graph.get(
+                f"{self.user}/content_publishing_limit", fields="quota_usage,config"
+            )
+        for entry in limit.get("data", []):
+            used = int(entry.get("quota_usage", 0))
+            total = int(entry.get("config", {}).get("quota_total", 0) or 0)
+            if total and used >= total:
+                raise RateLimited(
+                    f"Instagram's 24-hour publishing quota is used up ({used}/{total})",
+                    datetime.now(UTC) + QUOTA_RECHECK,
+                )
+
+    def _permalink(self, media_id: str) -> str | None:
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                return (
+                    str(self.graph.get(media_id, fields="permalink").get("permalink") or "") or None
+                )
+        except (Transient, Rejected):
+            return None
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        with self.graph.mapped(sending=False, what=WHAT):
+            recent = self.graph.get(
+                f"{self.user}/media", fields="id,caption,timestamp,permalink", limit="25"
+            )
+        for media in recent.get("data", []):
+            if (media.get("caption") or "").strip() == part.text.strip():
+                return Published(str(media["id"]), media.get("permalink"))
+        return None
+
+    def verify(self) -> str:
+        with self.graph.mapped(sending=False, what=WHAT):
+            user = self.graph.get(self.user, fields="id,username")
+        return f"@{user.get('username', '?')} ({user.get('id')})"
+
+    def close(self) -> None:
+        self.graph.session.close()
+
+
+def _relative(item: Attachment) -> str:
+    return item.relative or item.path.name
