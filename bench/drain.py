@@ -220,5 +220,6 @@ def main() -> None:
                 f"mean sending span {busy:5.2f} s (serial floor {bound:5.2f} s)"
             )
 
+
 if __name__ == "__main__":
     main()

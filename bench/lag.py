@@ -12,18 +12,19 @@ before the call (due -> attempt started -> request arrived), to show where it go
 from __future__ import annotations
 
 import argparse
+import math
 import signal
-import statistics
 import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drain import EXE, RecordingXFake, child_env, warm_up, x_campaign
-
 from eduadvocate.ledger import open_ledger
 
 TAIL_S = 40.0  # after the last due time: longer than the scheduler's 30 s sweep
@@ -32,8 +33,7 @@ TAIL_S = 40.0  # after the last due time: longer than the scheduler's 30 s sweep
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     ordered = sorted(values)
-    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
 
 
 def summary(values: list[float]) -> str:
@@ -43,6 +43,92 @@ def summary(values: list[float]) -> str:
         f"p50 {percentile(values, 50) * 1000:7.1f} ms, p90 {percentile(values, 90) * 1000:7.1f} ms, "
         f"p99 {percentile(values, 99) * 1000:7.1f} ms, max {max(values) * 1000:7.1f} ms"
     )
+
+
+@dataclass
+class Schedule:
+    """A running `eduadvocate schedule`, its stdout read in a thread (for the "scheduling" line)."""
+
+    proc: subprocess.Popen[str]
+    started: float
+    err_path: Path
+    ready: threading.Event = field(default_factory=threading.Event)
+    ready_at: float = float("nan")  # time.time() of the "scheduling N posts" notice
+    lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, root: Path, env: dict[str, str]) -> Schedule:
+        """Start it in ``root``; stderr goes to ``root/schedule.err`` (read after it stops)."""
+        started = time.time()
+        with (root / "schedule.err").open("w") as err:
+            proc = subprocess.Popen(
+                [EXE, "schedule"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+        run = cls(proc, started, root / "schedule.err")
+        threading.Thread(target=run._read, daemon=True).start()
+        return run
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if not self.ready.is_set() and "scheduling" in line:
+                self.ready_at = time.time()
+                self.ready.set()
+
+    def stop(self) -> tuple[int, float, str]:
+        """SIGTERM; returns the exit status, the seconds it took to exit, and stderr."""
+        sent = time.time()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.returncode, time.time() - sent, self.err_path.read_text()
+
+    def wait_for(self, done: Callable[[], bool], deadline: float) -> None:
+        while time.time() < deadline and self.proc.poll() is None and not done():
+            time.sleep(0.2)
+
+
+def campaign(
+    args: argparse.Namespace, root: Path, fake: RecordingXFake
+) -> tuple[dict[str, datetime], dict[str, str], dict[str, str]]:
+    """Posts due at whole seconds (what a posts file says) from ``lead`` to ``lead + spread`` from
+    now; returns post id -> due, text -> post id, and the credentials' environment."""
+    first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
+    due: dict[str, datetime] = {}
+    post_of: dict[str, str] = {}
+    wanted = []
+    for n in range(args.posts):
+        post_id = f"lag-{n:04d}"
+        due[post_id] = first + timedelta(seconds=int(n * args.spread / args.posts))
+        text = f"Lag post {n} of {args.posts}: the school board votes soon, be there."
+        post_of[text] = post_id
+        wanted.append((f"x{n % args.accounts:02d}", post_id, due[post_id], text))
+    return due, post_of, x_campaign(root, fake, args.accounts, wanted)
+
+
+def split_at_attempt(
+    root: Path, due: dict[str, datetime], arrived: dict[str, float]
+) -> tuple[list[float], list[float], Counter[str]]:
+    """From the ledger: due -> first attempt recorded, attempt -> arrival, and the states."""
+    to_attempt, to_call = [], []
+    states: Counter[str] = Counter()
+    ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+    try:
+        for d in ledger.deliveries():
+            states[str(d.state)] += 1
+            attempts = ledger.attempts(d.id)
+            if attempts and d.post_id in due:
+                begun = attempts[0].started_at.timestamp()
+                to_attempt.append(begun - due[d.post_id].timestamp())
+                if d.post_id in arrived:
+                    to_call.append(arrived[d.post_id] - begun)
+    finally:
+        ledger.close()
+    return to_attempt, to_call, states
 
 
 def main() -> None:
@@ -55,114 +141,56 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, RecordingXFake() as fake:
         root = Path(tmp) / "campaign"
-        home = Path(tmp) / "home"
-        home.mkdir()
-        # Whole seconds (what a posts file says), from `lead` to `lead + spread` from now.
-        first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
-        due: dict[str, datetime] = {}
-        wanted = []
-        for n in range(args.posts):
-            at = first + timedelta(seconds=int(n * args.spread / args.posts))
-            text = f"Lag post {n} of {args.posts}: the school board votes soon, be there."
-            due[text] = at
-            wanted.append((f"x{n % args.accounts:02d}", f"lag-{n:04d}", at, text))
-        env = child_env({"HOME": str(home), **x_campaign(root, fake, args.accounts, wanted)})
+        (Path(tmp) / "home").mkdir()
+        due, post_of, secrets = campaign(args, root, fake)
+        env = child_env({"HOME": str(Path(tmp) / "home"), **secrets})
         if args.latency > 0:
             fake.inject("*", r".", "slow", times=None, seconds=args.latency)
         warm_up(env)
 
-        started = time.time()
-        proc = subprocess.Popen(
-            [EXE, "schedule"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        run = Schedule.start(root, env)
+        run.ready.wait(timeout=args.lead + 30)
+        first_due = min(due.values()).timestamp()
+        run.wait_for(
+            lambda: sum(1 for a in fake.log if a.text is not None) >= args.posts,
+            max(due.values()).timestamp() + TAIL_S,
         )
-        ready = threading.Event()
-        ready_at: list[float] = []
-        lines: list[str] = []
-
-        def read_stdout() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                if not ready.is_set() and "scheduling" in line:
-                    ready_at.append(time.time())
-                    ready.set()
-
-        reader = threading.Thread(target=read_stdout, daemon=True)
-        reader.start()
-        ready.wait(timeout=args.lead + 30)
-        last_due = max(due.values()).timestamp()
-        deadline = last_due + TAIL_S
-        while time.time() < deadline and proc.poll() is None:
-            if sum(1 for a in fake.log if a.text is not None) >= args.posts:
-                break
-            time.sleep(0.2)
-        stop_sent = time.time()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        stopped = time.time()
-        reader.join(timeout=5)
+        status, stop_s, err = run.stop()
 
         arrivals = [a for a in fake.log if a.text is not None]
-        seen = Counter(a.text for a in arrivals)
-        delays = [a.arrived - due[a.text].timestamp() for a in arrivals if a.text in due]
+        arrived: dict[str, float] = {}  # post id -> first arrival
+        for a in sorted(arrivals, key=lambda a: a.arrived):
+            arrived.setdefault(post_of.get(a.text or "", "?"), a.arrived)
+        delays = [arrived[p] - due[p].timestamp() for p in due if p in arrived]
         stored = Counter(p.submitted for p in fake.posts())
         twice = sum(1 for c in stored.values() if c > 1)
-        missing = sum(1 for text in due if text not in stored)
+        missing = sum(1 for text in post_of if text not in stored)
+        to_attempt, to_call, states = split_at_attempt(root, due, arrived)
 
-        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
-        try:
-            by_post = {text.split()[2]: at for text, at in due.items()}  # "Lag post N ..."
-            first_arrival = {}
-            for a in sorted(arrivals, key=lambda a: a.arrived):
-                first_arrival.setdefault(a.text.split()[2], a.arrived)
-            to_attempt, to_call = [], []
-            states: Counter[str] = Counter()
-            for d in ledger.deliveries():
-                states[str(d.state)] += 1
-                attempts = ledger.attempts(d.id)
-                n = d.post_id.removeprefix("lag-").lstrip("0") or "0"
-                if attempts and n in by_post:
-                    begun = attempts[0].started_at.timestamp()
-                    to_attempt.append(begun - by_post[n].timestamp())
-                    if n in first_arrival:
-                        to_call.append(first_arrival[n] - begun)
-        finally:
-            ledger.close()
-
-        ready_s = (ready_at[0] - started) if ready_at else float("nan")
         print(
             f"lag: {args.posts} posts due over {args.spread:.0f} s (from +{args.lead:.0f} s) on "
             f"{args.accounts} X accounts, {args.latency * 1000:.0f} ms injected latency"
         )
         print(
-            f"  scheduler loaded after {ready_s:5.2f} s; ledger: {', '.join(f'{k} {v}' for k, v in sorted(states.items()))}"
+            f"  scheduler loaded after {run.ready_at - run.started:5.2f} s ({first_due - run.ready_at:5.2f} s before the first due time); "
+            f"ledger: {', '.join(f'{k} {v}' for k, v in sorted(states.items()))}"
         )
         print(
             f"  posts on the fake: {sum(stored.values())}, distinct {len(stored)}, posted twice {twice}, "
-            f"missing {missing}; POSTs received {len(arrivals)} ({sum(c - 1 for c in seen.values())} repeats)"
+            f"missing {missing}; POSTs received {len(arrivals)} ({len(arrivals) - len(arrived)} repeats)"
         )
-        print(f"  due -> platform call:  {summary(delays)}")
+        print(f"  due -> platform call:        {summary(delays)}")
         p99 = percentile(delays, 99) if delays else float("inf")
         print(f"  p99 {p99:6.3f} s (target <= 1 s)")
-        print(f"    due -> attempt recorded:     {summary(to_attempt)}")
-        print(f"    attempt recorded -> arrival: {summary(to_call)}")
-        late = sorted(delays)[-5:]
-        print(f"  five latest: {', '.join(f'{x:.3f} s' for x in late)}")
+        print(f"    due -> attempt recorded:   {summary(to_attempt)}")
+        print(f"    attempt -> request arrived: {summary(to_call)}")
+        print(f"  five latest: {', '.join(f'{x:.3f} s' for x in sorted(delays)[-5:])}")
         print(
-            f"  SIGTERM -> exit {proc.returncode} in {stopped - stop_sent:4.2f} s"
+            f"  SIGTERM -> exit {status} in {stop_s:4.2f} s"
             + (f"; stderr: {err.strip()[-300:]}" if err.strip() else "")
         )
-        if statistics.fmean(delays or [0]) < 0:
-            print("  warning: negative delays: posts went out before they were due")
+        if delays and min(delays) < 0:
+            print(f"  warning: {sum(d < 0 for d in delays)} posts went out before they were due")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,15 @@ class MastodonPublisher(Publisher):
                 language=part.language,
                 idempotency_key=part.idempotency_key,
             )
-        return Published(str(status.id), getattr(status, "url", None))
+        return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
+
+    def _exhausted(self) -> datetime | None:
+        """Mastodon's X-RateLimit-Remaining reached 0: nothing more until its reset."""
+        remaining = getattr(self.client, "ratelimit_remaining", None)
+        reset = getattr(self.client, "ratelimit_reset", None)
+        if remaining == 0 and isinstance(reset, (int, float)):
+            return datetime.fromtimestamp(reset, UTC)
+        return None
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         from eduadvocate.workspace import clock  # the dispatcher's clock, so both agree on age

@@ -243,11 +243,12 @@ def comparable(text: str) -> str:
 
 
 def _daily_exhausted(headers: Mapping[str, str]) -> datetime | None:
-    """X's per-user 24-hour cap: when it is used up, the time it resets."""
-    if headers.get("x-user-limit-24hour-remaining") == "0":
-        reset = headers.get("x-user-limit-24hour-reset")
-        if reset and reset.isdigit():
-            return datetime.fromtimestamp(int(reset), UTC)
+    """X's per-user 24-hour cap or the endpoint's 15-minute window used up: when it resets."""
+    for prefix in ("x-user-limit-24hour", "x-rate-limit"):
+        if headers.get(f"{prefix}-remaining") == "0":
+            reset = headers.get(f"{prefix}-reset")
+            if reset and reset.isdigit():
+                return datetime.fromtimestamp(int(reset), UTC)
     return None
 
 
