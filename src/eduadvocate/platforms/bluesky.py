@@ -5,7 +5,8 @@ Publishing through atproto is added by the platform adapter issue; atproto is im
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.platforms.base import Facet, Finding, MediaRules, PlatformSpec, Setting
 from eduadvocate.platforms.textcount.unicode import (
@@ -15,6 +16,9 @@ from eduadvocate.platforms.textcount.unicode import (
     long_tags,
     plain_mentions,
 )
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 
 class BlueskyPlatform(PlatformSpec):
@@ -68,3 +72,8 @@ class BlueskyPlatform(PlatformSpec):
             for tag in long_tags(text)
         ]
         return out
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.bluesky_client import BlueskyPublisher
+
+        return BlueskyPublisher(self.account, root)

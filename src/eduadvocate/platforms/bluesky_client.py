@@ -1,0 +1,264 @@
+"""Publishing to Bluesky through the atproto SDK (imported only here).
+
+- Logs in with the handle and an app password against the account's ``service`` (PDS), then
+  reuses the session: it is kept in ``.eduadvocate/sessions/<account>.session`` (mode 0600; it
+  holds tokens) and refreshed by the SDK, because logins are rate-limited (~30 per 5 minutes).
+- Exactly once by construction: each part is created with a deterministic record key (a valid
+  TID derived from the delivery and the part), and is looked up with ``getRecord`` before being
+  sent, so a repeat after a crash finds the record instead of creating another. (A second
+  ``createRecord`` with the same key is answered 500 by the PDS, not 409, so we never rely on it.)
+- Facets (links, mentions resolved to DIDs, tags) at UTF-8 byte offsets, images with alt text
+  (downscaled below 1 MB with Pillow when it is installed), replies with root and parent refs,
+  language tags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from atproto import Client
+from atproto_client import exceptions as ax
+
+from eduadvocate.config import AccountConfig
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    AuthFailed,
+    InDoubt,
+    OutgoingPart,
+    Published,
+    Publisher,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+
+POST = "app.bsky.feed.post"
+MAX_BLOB = 1_000_000
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+WHAT = "Bluesky"
+
+
+def tid_for(key: str, index: int, due: datetime) -> str:
+    """A valid TID (13 base32-sortable characters) that depends only on the delivery and the part:
+    the due time in microseconds (sortable), a hash of the delivery key in the low digits, and the
+    part index, so parts of one thread and deliveries due at the same moment never collide."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    micros = int(due.timestamp()) * 1_000_000 + (digest % 1000) * 1000 + index
+    clock_id = (digest >> 16) % 1024
+    value = (micros << 10) | clock_id
+    value &= (1 << 63) - 1  # the top bit is always 0
+    return "".join(TID_ALPHABET[(value >> (60 - 5 * i)) & 31] for i in range(13))
+
+
+class BlueskyPublisher(Publisher):
+    def __init__(self, account: AccountConfig, root: Path) -> None:
+        self.account = account
+        self.handle = (account.get("handle") or "").lstrip("@")
+        self.service = (account.get("service") or "https://bsky.social").rstrip("/")
+        self.session_file = root / ".eduadvocate" / "sessions" / f"{account.name}.session"
+        self.client = Client(base_url=self.service)
+        self.client.on_session_change(self._changed)  # login, import and every refresh
+        self._did: str | None = None
+
+    # -- session -----------------------------------------------------------------------------------
+    def _login(self) -> str:
+        if self._did is not None:
+            return self._did
+        saved = _read(self.session_file)
+        with _mapped(sending=False):
+            if saved:
+                try:
+                    self.client.login(session_string=saved, fetch_bsky_profile=False)
+                except (ax.UnauthorizedError, ax.BadRequestError):
+                    saved = None  # expired beyond refresh: log in again below
+            if not saved:
+                self.client.login(
+                    self.handle, self.account.secret("app_password"), fetch_bsky_profile=False
+                )
+        if self._did is None:
+            raise AuthFailed(f"{WHAT} gave no session for @{self.handle}")
+        return self._did
+
+    def _changed(self, event: object, session: Any) -> None:
+        """Keep the session (tokens: mode 0600) so the next run does not log in again."""
+        self._did = str(session.did)
+        self.session_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.session_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(session.encode())
+
+    # -- publishing ----------------------------------------------------------------------------------
+    def _rkey(self, part: OutgoingPart) -> str:
+        due = datetime.fromisoformat(part.delivery_key.rsplit("|", 1)[1].replace("Z", "+00:00"))
+        return tid_for(part.delivery_key, part.index, due)
+
+    def publish(self, part: OutgoingPart) -> Published:
+        did = self._login()
+        rkey = self._rkey(part)
+        existing = self._get(did, rkey)
+        if existing is not None:  # a repeat after a crash: the record is already there
+            return existing
+        record: dict[str, Any] = {
+            "$type": POST,
+            "text": part.text,
+            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        facets = self._facets(part)
+        if facets:
+            record["facets"] = facets
+        if part.language:
+            record["langs"] = [part.language]
+        if part.reply_to:
+            record["reply"] = {
+                "root": self._ref(part.root or part.reply_to),
+                "parent": self._ref(part.reply_to),
+            }
+        if part.media:
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [self._image(m) for m in part.media],
+            }
+        with _mapped(sending=True):
+            self.client.com.atproto.repo.create_record(
+                {"repo": did, "collection": POST, "rkey": rkey, "record": record}
+            )
+        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
+
+    def _url(self, rkey: str) -> str:
+        return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+
+    def _get(self, did: str, rkey: str) -> Published | None:
+        try:
+            with _mapped(sending=False):
+                self.client.com.atproto.repo.get_record(
+                    {"repo": did, "collection": POST, "rkey": rkey}
+                )
+        except Rejected:
+            return None  # RecordNotFound
+        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
+
+    def _ref(self, uri: str) -> dict[str, str]:
+        _, _, rest = uri.partition("at://")
+        repo, _, rkey = rest.partition(f"/{POST}/")
+        with _mapped(sending=False):
+            got = self.client.com.atproto.repo.get_record(
+                {"repo": repo, "collection": POST, "rkey": rkey}
+            )
+        return {"uri": uri, "cid": str(got.cid)}
+
+    def _facets(self, part: OutgoingPart) -> list[dict[str, Any]]:
+        out = []
+        for facet in part.facets:
+            feature: dict[str, Any]
+            if facet.kind == "link":
+                feature = {"$type": "app.bsky.richtext.facet#link", "uri": facet.value}
+            elif facet.kind == "tag":
+                feature = {"$type": "app.bsky.richtext.facet#tag", "tag": facet.value}
+            else:
+                did = self._resolve(facet.value)
+                if did is None:
+                    continue  # an unknown handle stays plain text
+                feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+            out.append(
+                {
+                    "index": {"byteStart": facet.byte_start, "byteEnd": facet.byte_end},
+                    "features": [feature],
+                }
+            )
+        return out
+
+    def _resolve(self, handle: str) -> str | None:
+        try:
+            with _mapped(sending=False):
+                return str(self.client.com.atproto.identity.resolve_handle({"handle": handle}).did)
+        except (Rejected, Transient):
+            return None
+
+    def _image(self, item: Attachment) -> dict[str, Any]:
+        try:
+            data = item.path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
+        if len(data) > MAX_BLOB:
+            data = _downscale(data, item.path.name)
+        with _mapped(sending=False):
+            blob = self.client.upload_blob(data).blob
+        return {"alt": item.alt or "", "image": blob}
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        return self._get(self._login(), self._rkey(part))
+
+    def verify(self) -> str:
+        did = self._login()
+        return f"@{self.handle} ({did}) on {self.service}"
+
+
+def _downscale(data: bytes, name: str) -> bytes:
+    """Re-encode an image as JPEG until it is under Bluesky's 1 MB blob limit."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise Rejected(
+            f"{name} is over Bluesky's 1 MB limit: make it smaller (or install Pillow)"
+        ) from None
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3):
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        out = io.BytesIO()
+        image.resize(size).save(out, "JPEG", quality=82, optimize=True)
+        if out.tell() <= MAX_BLOB:
+            return out.getvalue()
+    raise Rejected(f"{name} stays over Bluesky's 1 MB limit even when downscaled")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+@contextmanager
+def _mapped(*, sending: bool) -> Iterator[None]:
+    """atproto's and httpx's exceptions → ours (httpx's RemoteProtocolError, a dropped
+    connection, is not wrapped by the SDK)."""
+    try:
+        yield
+    except ax.RateLimitExceededError as exc:
+        reset = getattr(exc, "reset_at", None)
+        retry_at = datetime.fromtimestamp(reset, UTC) if isinstance(reset, (int, float)) else reset
+        raise RateLimited(
+            f"{WHAT}'s rate limit: {exc}", retry_at if isinstance(retry_at, datetime) else None
+        ) from exc
+    except ax.UnauthorizedError as exc:
+        raise AuthFailed(
+            f"{WHAT} refused the login or session ({exc}): check the handle and create a new app password"
+        ) from exc
+    except ax.BadRequestError as exc:
+        raise Rejected(f"{WHAT} refused it: {exc}") from exc
+    except ax.InvokeTimeoutError as exc:
+        if sending:
+            raise InDoubt(f"{WHAT} did not answer in time while posting") from exc
+        raise Transient(f"{WHAT} did not answer in time") from exc
+    except ax.NetworkError as exc:
+        if sending and exc.response is None:
+            raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
+        raise Transient(f"cannot reach {WHAT}: {exc}") from exc
+    except ax.RequestException as exc:
+        if sending:
+            raise InDoubt(f"{WHAT} answered {exc} while posting") from exc
+        raise Transient(f"{WHAT} answered {exc}") from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        if sending:
+            raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
+        raise Transient(f"the connection to {WHAT} broke") from exc
+    except httpx.HTTPError as exc:
+        raise Transient(f"cannot reach {WHAT}: {type(exc).__name__}") from exc
