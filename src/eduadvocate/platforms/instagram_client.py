@@ -106,8 +106,8 @@ class InstagramPublisher(Publisher):
             )
         for entry in limit.get("data", []):
             used = int(entry.get("quota_usage", 0))
-            total = int(entry.get("config", {}).get("quota_total", 0) or 0)
-            if total and used >= total:
+            total = entry.get("config", {}).get("quota_total")
+            if total is not None and used >= int(total):
                 raise RateLimited(
                     f"Instagram's 24-hour publishing quota is used up ({used}/{total})",
                     datetime.now(UTC) + QUOTA_RECHECK,

@@ -1,0 +1,209 @@
+"""Facebook Page and Instagram adapters end to end, through the real facebook-sdk, against the
+loopback Graph API fake (tokens checked, containers, quotas, Graph error bodies, HTML 5xx pages)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eduadvocate.ledger import open_ledger
+from eduadvocate.publish import publish_due
+from eduadvocate.workspace import open_campaign
+from tests.conftest import REPO, Make
+from tests.fakes.graph_api import GraphFake, IgUser, Page
+from tests.test_cli import run
+
+BASE = "https://media.fundspringfieldschools.example/campaign/"
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphFake]:
+    with GraphFake() as fake:
+        fake.set_container_delay(0)
+        yield fake
+
+
+@pytest.fixture
+def page(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> Page:
+    page = graph.add_page(name="Springfield PTA")
+    monkeypatch.setenv("FB_TOKEN", page.access_token)
+    return page
+
+
+@pytest.fixture
+def ig(graph: GraphFake, page: Page) -> IgUser:
+    return graph.add_ig_user(page=page, media_base_url=BASE, username="springfieldpta")
+
+
+def _config(graph: GraphFake, page: Page, ig: IgUser | None = None) -> str:
+    text = (
+        "defaults: {timezone: UTC, accounts: [fb]}\naccounts:\n"
+        f"  fb: {{platform: facebook, page_id: '{page.id}', access_token: '${{FB_TOKEN}}', base_url: '{graph.base_url}'}}\n"
+    )
+    if ig is not None:
+        text += (
+            f"  ig: {{platform: instagram, ig_user_id: '{ig.id}', access_token: '${{FB_TOKEN}}',"
+            f" media_base_url: '{BASE}', base_url: '{graph.base_url}'}}\n"
+        )
+    return text
+
+
+def _media(root: Path, *names: str) -> None:
+    (root / "media").mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(REPO / "media" / "testimonial-garcia.jpg", root / "media" / name)
+
+
+def test_text_post_and_permalink(graph: GraphFake, page: Page, make_campaign: Make) -> None:
+    make_campaign(
+        "utm: false\nposts:\n  - id: p\n    at: now\n    text: Budget hearing Thursday https://example.org\n",
+        config=_config(graph, page),
+    )
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert outcome.state == "published", outcome.error
+    (post,) = graph.posts(page)
+    assert post.message == "Budget hearing Thursday https://example.org"
+    assert outcome.parts == [(post.id, f"https://www.facebook.com/{post.id}")]
+
+
+def test_photo_and_multi_photo_posts_keep_alt_text(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "posts:\n"
+        "  - id: one\n    at: now\n    text: One photo\n    media: [{path: media/a.jpg, alt: A teacher}]\n"
+        "  - id: two\n    at: now\n    text: Two photos\n"
+        "    media: [{path: media/a.jpg, alt: A teacher}, {path: media/b.jpg, alt: A classroom}]\n",
+        config=_config(graph, page),
+    )
+    _media(root, "a.jpg", "b.jpg")
+    outcomes = publish_due(open_campaign(None)).outcomes
+    assert sorted(o.state for o in outcomes) == ["published", "published"]
+    alts = sorted(p.alt_text_custom for p in graph.photos(page))
+    assert alts == ["A classroom", "A teacher", "A teacher"]
+    messages = sorted(p.message for p in graph.posts(page))
+    assert "Two photos" in messages
+
+
+def test_expired_token_fails_with_a_renewal_hint(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "posts:\n  - id: p\n    at: now\n    text: Hi\n", config=_config(graph, page)
+    )
+    graph.expire_token(page.access_token)
+    result = run("publish", "--format", "json")
+    assert result.returncode == 5
+    (d,) = json.loads(result.stdout)["deliveries"]
+    assert (d["state"], d["error_kind"]) == ("failed", "auth")
+    assert "renew the Page access token" in d["error"]
+    everything = (
+        result.stdout
+        + result.stderr
+        + (root / ".eduadvocate" / "ledger.sqlite3").read_bytes().decode("latin-1")
+    )
+    assert page.access_token not in everything
+
+
+def test_throttling_waits_as_the_usage_headers_say(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "posts:\n  - id: p\n    at: now\n    text: Hi\n", config=_config(graph, page)
+    )
+    graph.inject("POST", r"/feed$", "graph_error", code=32, regain_minutes=45)
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert (outcome.state, outcome.error_kind) == ("pending", "rate-limited")
+    ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+    held = ledger.account_deferred_until("fb", open_campaign(None).now)
+    ledger.close()
+    assert held is not None
+
+
+def test_html_error_page_is_in_doubt_then_reconciled(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    make_campaign(
+        "posts:\n  - id: p\n    at: now\n    text: Rally at noon\n", config=_config(graph, page)
+    )
+    graph.inject("POST", r"/feed$", "html_5xx", status=503)
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    # Nothing was stored, so the lookup finds nothing and it is sent again later.
+    assert (outcome.state, outcome.error_kind) == ("pending", "transient")
+    assert graph.posts(page) == []
+
+
+def test_stored_then_dropped_is_found_on_the_page(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    make_campaign(
+        "posts:\n  - id: p\n    at: now\n    text: Rally at noon\n", config=_config(graph, page)
+    )
+    graph.inject("POST", r"/feed$", "store_then_drop")
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert outcome.state == "published", outcome.error
+    assert len(graph.posts(page)) == 1
+
+
+def test_instagram_single_and_carousel(
+    graph: GraphFake, page: Page, ig: IgUser, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "defaults_ignored: 1\n"
+        if False
+        else "accounts: [ig]\nposts:\n"
+        "  - id: one\n    at: now\n    text: 'Thank a teacher #ThankATeacher'\n    media: [{path: media/a.jpg, alt: A teacher}]\n"
+        "  - id: car\n    at: now\n    text: Our classrooms\n"
+        "    media: [{path: media/a.jpg, alt: A teacher}, {path: media/b.jpg, alt: A classroom}]\n",
+        config=_config(graph, page, ig),
+    )
+    _media(root, "a.jpg", "b.jpg")
+    outcomes = {o.post: o for o in publish_due(open_campaign(None)).outcomes}
+    assert {k: o.state for k, o in outcomes.items()} == {"one": "published", "car": "published"}, (
+        outcomes
+    )
+    top = [m for m in graph.ig_media(ig) if m.parent_id is None]
+    assert sorted(m.caption for m in top) == ["Our classrooms", "Thank a teacher #ThankATeacher"]
+    urls = sorted(c.url for c in graph.containers(ig) if c.url)
+    assert urls[0] == BASE + "media/a.jpg"
+
+
+def test_instagram_quota_defers(
+    graph: GraphFake, page: Page, ig: IgUser, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "accounts: [ig]\nposts:\n  - id: one\n    at: now\n    text: Hi\n    media: [{path: media/a.jpg, alt: A}]\n",
+        config=_config(graph, page, ig),
+    )
+    _media(root, "a.jpg")
+    graph.set_publishing_limit(ig, 0)
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert (outcome.state, outcome.error_kind) == ("pending", "rate-limited")
+    assert graph.ig_media(ig) == []
+
+
+def test_instagram_in_doubt_publish_is_found_by_caption(
+    graph: GraphFake, page: Page, ig: IgUser, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "accounts: [ig]\nposts:\n  - id: one\n    at: now\n    text: Found by caption\n    media: [{path: media/a.jpg, alt: A}]\n",
+        config=_config(graph, page, ig),
+    )
+    _media(root, "a.jpg")
+    graph.inject("POST", r"/media_publish$", "store_then_drop")
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert outcome.state == "published", outcome.error
+    assert len(graph.ig_media(ig)) == 1
+
+
+def test_accounts_verify(graph: GraphFake, page: Page, ig: IgUser, make_campaign: Make) -> None:
+    make_campaign("posts: []\n", config=_config(graph, page, ig))
+    result = run("accounts", "verify", "--format", "json")
+    assert result.returncode == 0, result.stdout
+    details = {a["account"]: a["detail"] for a in json.loads(result.stdout)["accounts"]}
+    assert details["fb"].startswith("Page Springfield PTA")
+    assert details["ig"].startswith("@springfieldpta")
