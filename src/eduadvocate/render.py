@@ -99,6 +99,8 @@ class Renderer:
             return self._expand(text, variables, spec, loc, problem, 0)
 
         bodies = list(content.thread) if content.thread else [content.text or ""]
+        if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
+            bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
         utm = post.defaults.utm or UtmSettings()
         tag = _utm_tagger(utm, platform, post, account.name)

@@ -49,6 +49,7 @@ FAULT_OPTIONS = {
     "html_5xx": {"status"},
     "container_error": {"subcode"},
     "slow": {"seconds"},
+    "store_then_wait": {"seconds"},
     "store_then_drop": set(),
     "drop": set(),
 }
@@ -656,6 +657,7 @@ class GraphFake:
         usage headers at 100 %), ``"html_5xx"`` (a 502/503 HTML page, ``status`` default 503),
         ``"container_error"`` (the container is created but ends in ``ERROR`` with ``subcode``,
         default 2207001), ``"slow"`` (sleep ``seconds``, default 1, then act and answer),
+        ``"store_then_wait"`` (act, then sleep ``seconds`` before answering),
         ``"store_then_drop"`` (act, then close the connection unanswered) or ``"drop"`` (close
         without acting).  ``method`` may be ``"*"``; ``path_regex`` is searched in the path.
         """
@@ -711,6 +713,8 @@ class GraphFake:
             reply = self._respond(fault, method, path, query, headers, body, params)
             shown = {k: v for k, v in params.items() if k != "access_token"}
             self.requests.append(Seen(method, path, None if reply.drop else reply.status, shown))
+        if fault is not None and fault.kind == "store_then_wait":  # acted; the answer is late
+            time.sleep(float(fault.opts.get("seconds", 1.0)))
         return reply
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
