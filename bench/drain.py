@@ -124,6 +124,56 @@ def warm_up(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", probe], env=env, check=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One timed `eduadvocate publish --format json` in a fresh process."""
+
+    started: float  # time.time()
+    wall: float
+    cpu: float  # user + system seconds of the child
+    peak_mib: float  # max RSS of the largest child so far: this one (the warm-up is smaller)
+    returncode: int
+    states: Counter[str]
+
+
+def run_publish(root: Path, env: dict[str, str]) -> Run:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    proc = subprocess.run(
+        [EXE, "publish", "--format", "json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.time() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        states = Counter(d["state"] for d in json.loads(proc.stdout)["deliveries"])
+    except (ValueError, KeyError):
+        states = Counter({"(no JSON output)": 1})
+        print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
+    return Run(started, wall, cpu, after.ru_maxrss / 1024, proc.returncode, states)
+
+
+def timeline(log: list[Arrival], run: Run, bound: float) -> list[str]:
+    """When the accounts started and finished sending, relative to the command's start."""
+    spans: dict[str | None, tuple[float, float]] = {}
+    for a in log:
+        first, last = spans.get(a.account, (a.arrived, a.answered))
+        spans[a.account] = (min(first, a.arrived), max(last, a.answered))
+    starts = sorted(s - run.started for s, _ in spans.values())
+    ends = sorted(e - run.started for _, e in spans.values())
+    mean = sum(e - s for s, e in spans.values()) / len(spans)
+    return [
+        f"  timeline: first request +{starts[0]:5.2f} s, last answer +{ends[-1]:5.2f} s, exit +{run.wall:5.2f} s",
+        f"  accounts start sending +{starts[0]:5.2f} .. +{starts[-1]:5.2f} s, finish +{ends[0]:5.2f} .. "
+        f"+{ends[-1]:5.2f} s; mean sending span {mean:5.2f} s (serial floor {bound:5.2f} s)",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=1_000)
@@ -132,11 +182,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.latency <= 0:
         parser.error("--latency must be positive: the bound is a number of requests times it")
-    per_account = math.ceil(args.posts / args.accounts)
     with tempfile.TemporaryDirectory() as tmp, RecordingXFake() as fake:
         root = Path(tmp) / "campaign"
-        home = Path(tmp) / "home"
-        home.mkdir()
+        (Path(tmp) / "home").mkdir()
         now = datetime.now(UTC)
         wanted = [
             (
@@ -147,78 +195,46 @@ def main() -> None:
             )
             for n in range(args.posts)
         ]
-        env = child_env({"HOME": str(home), **x_campaign(root, fake, args.accounts, wanted)})
+        secrets = x_campaign(root, fake, args.accounts, wanted)
+        env = child_env({"HOME": str(Path(tmp) / "home"), **secrets})
         fake.inject("*", r".", "slow", times=None, seconds=args.latency)
         warm_up(env)
+        run = run_publish(root, env)
 
-        start = time.time()
-        proc = subprocess.run(
-            [EXE, "publish", "--format", "json"],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wall = time.time() - start
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-
-        try:
-            report = json.loads(proc.stdout)
-            states = Counter(d["state"] for d in report["deliveries"])
-        except (ValueError, KeyError):
-            states = Counter({"(no JSON output)": 1})
-            print(proc.stdout[-2000:], proc.stderr[-2000:], sep="\n")
         log = list(fake.log)
         requests = Counter(a.account for a in log)
-        slowest, slowest_count = max(requests.items(), key=lambda kv: kv[1])
+        slowest, slowest_count = max(requests.items(), key=lambda kv: kv[1], default=("-", 0))
         bound = slowest_count * args.latency
         submitted = Counter(p.submitted for p in fake.posts())
-        expected = Counter(text for *_, text in wanted)
         twice = sum(1 for c in submitted.values() if c > 1)
-        missing = sum(1 for text in expected if text not in submitted)
+        missing = sum(1 for *_, text in wanted if text not in submitted)
+        routes = Counter(f"{a.method} {a.path}" for a in log).most_common()
 
         print(
             f"drain: {args.posts:,} due deliveries over {args.accounts} X accounts "
-            f"(~{per_account} each), {args.latency * 1000:.0f} ms per request, exit {proc.returncode}"
+            f"(~{math.ceil(args.posts / args.accounts)} each), {args.latency * 1000:.0f} ms per request, "
+            f"exit {run.returncode}"
         )
-        print(f"  states: {', '.join(f'{k} {v}' for k, v in sorted(states.items()))}")
-        print(
-            f"  requests on the fake: {len(log):,} ({', '.join(f'{m} {p} {c}' for (m, p), c in Counter((a.method, a.path) for a in log).most_common())})"
-        )
+        print(f"  states: {', '.join(f'{k} {v}' for k, v in sorted(run.states.items()))}")
+        print(f"  requests on the fake: {len(log):,} ({', '.join(f'{r} {c}' for r, c in routes)})")
         print(
             f"  bound (slowest account {slowest}: {slowest_count} requests x {args.latency * 1000:.0f} ms): {bound:6.2f} s"
         )
+        ratio = f"{run.wall / bound:.2f}x" if bound else "n/a"
+        print(f"  wall time of publish:  {run.wall:6.2f} s   ratio {ratio} (target <= 1.25x)")
         print(
-            f"  wall time of publish:  {wall:6.2f} s   ratio {wall / bound:.2f}x (target <= 1.25x)"
+            f"  peak memory (max RSS of the child): {run.peak_mib:6.1f} MiB (reported; no target)"
         )
         print(
-            f"  peak memory (max RSS of the child): {peak_kib / 1024:6.1f} MiB (reported; no target)"
+            f"  CPU of the child: {run.cpu:5.2f} s ({run.cpu / run.wall:.0%} of the wall time; "
+            f"{1000 * run.cpu / args.posts:.1f} ms per delivery, start-up included)"
         )
         print(
             f"  posts on the fake: {sum(submitted.values()):,}, distinct {len(submitted):,}, "
             f"posted twice {twice}, missing {missing} (target: {args.posts:,} each once)"
         )
         if log:
-            spans = {
-                n: (
-                    min(a.arrived for a in log if a.account == n),
-                    max(a.answered for a in log if a.account == n),
-                )
-                for n in requests
-            }
-            starts = sorted(s for s, _ in spans.values())
-            ends = sorted(e for _, e in spans.values())
-            busy = sum(e - s for s, e in spans.values()) / len(spans)
-            print(
-                f"  timeline: first request +{starts[0] - start:5.2f} s, last answer +{ends[-1] - start:5.2f} s, "
-                f"exit +{wall:5.2f} s"
-            )
-            print(
-                f"  accounts start sending +{starts[0] - start:5.2f} .. +{starts[-1] - start:5.2f} s, "
-                f"finish +{ends[0] - start:5.2f} .. +{ends[-1] - start:5.2f} s; "
-                f"mean sending span {busy:5.2f} s (serial floor {bound:5.2f} s)"
-            )
+            print(*timeline(log, run, bound), sep="\n")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from eduadvocate.platforms.registry import spec_class
 from eduadvocate.render import Rendering
 from eduadvocate.workspace import Workspace, clock
 
-MAX_PARALLEL_ACCOUNTS = 16
+MAX_PARALLEL_ACCOUNTS = 64  # threads mostly wait on the network
 
 
 @dataclass(slots=True)

@@ -68,6 +68,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self._lock = threading.RLock()  # guards analysis, renderings and dispatchers
         self._account_locks: dict[str, threading.Lock] = {}
+        self._rerun: set[str] = set()  # accounts whose job fired while another was running
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
         self.worker = worker_id()
@@ -178,20 +179,23 @@ class Scheduler:
         """Publish what is due now for one account (None: every account)."""
         accounts = [account] if account else list(self.ws.config.accounts)
         for name in accounts:
-            if self.stopping.is_set():
-                return
             lock = self._account_locks.setdefault(name, threading.Lock())
-            if not lock.acquire(blocking=False):
-                continue  # a job for this account is running: it will pick this up too
-            try:
-                for outcome in self._dispatcher(name).run(
-                    self.analysis, self.renderings, accounts={name}
-                ):
-                    self.report(outcome)
-            except Exception as exc:  # keep running through anything a platform throws at us
-                self.notice(f"{name}: {type(exc).__name__}: {exc}")
-            finally:
-                lock.release()
+            while not self.stopping.is_set():
+                if not lock.acquire(blocking=False):
+                    self._rerun.add(name)  # the running job looks again before it lets go
+                    break
+                try:
+                    self._rerun.discard(name)
+                    for outcome in self._dispatcher(name).run(
+                        self.analysis, self.renderings, accounts={name}
+                    ):
+                        self.report(outcome)
+                except Exception as exc:  # keep running through anything a platform throws at us
+                    self.notice(f"{name}: {type(exc).__name__}: {exc}")
+                finally:
+                    lock.release()
+                if name not in self._rerun:
+                    break
 
     def _dispatcher(self, account: str) -> Dispatcher:
         with self._lock:

@@ -126,7 +126,7 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # the "Z" suffix parses to UTC on Python 3.11+
 
 
 class Ledger(ABC):

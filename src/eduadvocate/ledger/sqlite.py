@@ -196,22 +196,37 @@ class SQLiteLedger(Ledger):
     ) -> list[Delivery]:
         stamp, expires = iso(now), iso(now + lease)
         with self._tx() as db:
-            rows = db.execute(
-                "SELECT d.id, d.account FROM deliveries d"
-                " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
-                " WHERE h.account IS NULL AND d.due_at <= ? AND ("
-                "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
-                "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
-                " ORDER BY d.due_at, d.id",
-                (stamp, stamp, stamp, stamp),
-            ).fetchall()
-            ids = [r["id"] for r in rows if accounts is None or r["account"] in accounts][:limit]
+            only = ""
+            args: list[Any] = [stamp, stamp, stamp, stamp]
+            if accounts is not None:
+                only = f" AND d.account IN ({','.join('?' * len(accounts))})"
+                args += sorted(accounts)
+            ids = [
+                r["id"]
+                for r in db.execute(
+                    "SELECT d.id FROM deliveries d"
+                    " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
+                    " WHERE h.account IS NULL AND d.due_at <= ? AND ("
+                    "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
+                    "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
+                    + only
+                    + " ORDER BY d.due_at, d.id LIMIT ?",
+                    (*args, limit),
+                )
+            ]
             for delivery_id in ids:
                 db.execute(
                     "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
                     (worker, expires, stamp, delivery_id),
                 )
-        return [d for d in (self.get(i) for i in ids) if d is not None]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        found = {
+            r["id"]: r for r in self._rows(f"SELECT * FROM deliveries WHERE id IN ({marks})", ids)
+        }
+        parts = self._parts(ids)
+        return [self._delivery(found[i], parts.get(i, ())) for i in ids if i in found]
 
     def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
         with self._tx() as db:

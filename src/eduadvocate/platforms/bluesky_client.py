@@ -17,14 +17,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from atproto import Client
+from atproto import Client, models
 from atproto_client import exceptions as ax
 
 from eduadvocate.config import AccountConfig
@@ -40,6 +40,7 @@ from eduadvocate.platforms.publishing import (
     Transient,
 )
 
+T = TypeVar("T")
 POST = "app.bsky.feed.post"
 MAX_BLOB = 1_000_000
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -68,6 +69,7 @@ class BlueskyPublisher(Publisher):
         self.client = Client(base_url=self.service)
         self.client.on_session_change(self._changed)  # login, import and every refresh
         self._did: str | None = None
+        self._from_file = False  # the session came from the saved file (it may have been revoked)
 
     # -- session -----------------------------------------------------------------------------------
     def _login(self) -> str:
@@ -78,6 +80,7 @@ class BlueskyPublisher(Publisher):
             if saved:
                 try:
                     self.client.login(session_string=saved, fetch_bsky_profile=False)
+                    self._from_file = True
                 except (ax.UnauthorizedError, ax.BadRequestError):
                     saved = None  # expired beyond refresh: log in again below
             if not saved:
@@ -102,6 +105,20 @@ class BlueskyPublisher(Publisher):
         return tid_for(part.delivery_key, part.index, due)
 
     def publish(self, part: OutgoingPart) -> Published:
+        return self._fresh_on_revoke(lambda: self._publish(part))
+
+    def _fresh_on_revoke(self, call: Callable[[], T]) -> T:
+        """Run ``call``; if a saved session turns out revoked, log in with the password once more."""
+        try:
+            return call()
+        except AuthFailed:
+            if not self._from_file:
+                raise
+            self.session_file.unlink(missing_ok=True)
+            self._did, self._from_file = None, False
+            return call()
+
+    def _publish(self, part: OutgoingPart) -> Published:
         did = self._login()
         rkey = self._rkey(part)
         existing = self._get(did, rkey)
@@ -142,8 +159,8 @@ class BlueskyPublisher(Publisher):
                 self.client.com.atproto.repo.get_record(
                     {"repo": did, "collection": POST, "rkey": rkey}
                 )
-        except Rejected:
-            return None  # RecordNotFound
+        except NotFound:
+            return None
         return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
 
     def _ref(self, uri: str) -> dict[str, str]:
@@ -188,14 +205,19 @@ class BlueskyPublisher(Publisher):
             data = item.path.read_bytes()
         except OSError as exc:
             raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
+        mime = item.mime or "application/octet-stream"
         if len(data) > MAX_BLOB:
-            data = _downscale(data, item.path.name)
+            data, mime = _downscale(data, item.path.name), "image/jpeg"
+        # The SDK's upload_blob passes the bytes as httpx's deprecated data=; content= is the same.
         with _mapped(sending=False):
-            blob = self.client.upload_blob(data).blob
+            raw = self.client.invoke_procedure(
+                "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+            )
+        blob = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
         return {"alt": item.alt or "", "image": blob}
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
-        return self._get(self._login(), self._rkey(part))
+        return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
 
     def verify(self) -> str:
         did = self._login()
@@ -218,6 +240,23 @@ def _downscale(data: bytes, name: str) -> bytes:
         if out.tell() <= MAX_BLOB:
             return out.getvalue()
     raise Rejected(f"{name} stays over Bluesky's 1 MB limit even when downscaled")
+
+
+class NotFound(Rejected):
+    """getRecord of a record that is not there (the PDS answers 400 RecordNotFound)."""
+
+
+SESSION_ERRORS = frozenset(
+    {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"}
+)
+
+
+def _error_name(exc: ax.RequestErrorBase) -> str | None:
+    content = exc.response.content if exc.response is not None else None
+    error = getattr(content, "error", None)
+    if error is None and isinstance(content, dict):
+        error = content.get("error")
+    return str(error) if error else None
 
 
 def _read(path: Path) -> str | None:
@@ -244,6 +283,13 @@ def _mapped(*, sending: bool) -> Iterator[None]:
             f"{WHAT} refused the login or session ({exc}): check the handle and create a new app password"
         ) from exc
     except ax.BadRequestError as exc:
+        error = _error_name(exc)
+        if error == "RecordNotFound":
+            raise NotFound(str(exc)) from exc
+        if error in SESSION_ERRORS:
+            raise AuthFailed(
+                f"{WHAT} ended the session ({error}): log in again with the app password"
+            ) from exc
         raise Rejected(f"{WHAT} refused it: {exc}") from exc
     except ax.InvokeTimeoutError as exc:
         if sending:
@@ -257,7 +303,7 @@ def _mapped(*, sending: bool) -> Iterator[None]:
         if sending:
             raise InDoubt(f"{WHAT} answered {exc} while posting") from exc
         raise Transient(f"{WHAT} answered {exc}") from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+    except httpx.RemoteProtocolError as exc:  # a dropped connection: the SDK does not wrap it
         if sending:
             raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
         raise Transient(f"the connection to {WHAT} broke") from exc

@@ -26,7 +26,14 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from eduadvocate.config import AccountConfig
-from eduadvocate.platforms.publishing import AuthFailed, InDoubt, RateLimited, Rejected, Transient
+from eduadvocate.platforms.publishing import (
+    AuthFailed,
+    InDoubt,
+    RateLimited,
+    Rejected,
+    Transient,
+    settle_environment,
+)
 
 GRAPH_HOST = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
@@ -59,6 +66,7 @@ class Graph:
         transport = _Transport(account.get("base_url"))
         self.session.mount("https://", transport)
         self.session.mount("http://", transport)
+        settle_environment(self.session, account.get("base_url") or GRAPH_HOST)
         self._last = threading.local()
         self.session.hooks["response"].append(self._keep)
         self.api = facebook.GraphAPI(

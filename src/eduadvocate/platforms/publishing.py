@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import requests
 
 from eduadvocate.platforms.base import Facet
 
@@ -131,3 +134,18 @@ def opened(item: Attachment) -> Iterator[BinaryIO]:
         raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
     with fh:
         yield fh
+
+
+def settle_environment(session: requests.Session, url: str) -> None:
+    """Read proxy and CA settings from the environment once per session, not per request
+    (``requests`` scans the whole environment and ~/.netrc on every request while ``trust_env``
+    is on, which adds up over hundreds of posts)."""
+    import os
+
+    import requests as _requests
+
+    session.proxies.update(_requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False

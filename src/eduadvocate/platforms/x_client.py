@@ -36,6 +36,7 @@ from eduadvocate.platforms.publishing import (
     RateLimited,
     Rejected,
     Transient,
+    settle_environment,
 )
 from eduadvocate.platforms.textcount import twitter
 
@@ -69,6 +70,7 @@ def install_transport(session: requests.Session, base_url: str | None) -> None:
     transport = _Transport(base_url)
     session.mount("https://", transport)
     session.mount("http://", transport)
+    settle_environment(session, base_url or API_HOSTS[0])
 
 
 class XPublisher(Publisher):

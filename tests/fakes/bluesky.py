@@ -1,0 +1,265 @@
+"""The reference Bluesky PDS on loopback, for tests that go through the real ``atproto`` SDK.
+
+``tests/pds/launch.js`` runs ``@atproto/pds`` with an in-memory ``@did-plc/server`` beside it, so
+accounts get real ``did:plc`` identities without the internet. ``scripts/install-pds`` installs
+the npm packages once into a cache outside the clone; this module finds them by the same rule
+(the sha256 of ``tests/pds/package-lock.json``). Read-back (``records``) goes over plain HTTP,
+past the SDK, so a test sees what the PDS stored rather than what the SDK parsed. Load it as a
+pytest plugin (``pytest_plugins`` in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from atproto import Client
+
+PDS_DIR = Path(__file__).resolve().parent.parent / "pds"
+_STARTUP_SECONDS = 60.0
+_STOP_SECONDS = 10.0
+# Read when the plugin loads: tests/conftest.py points HOME at a temporary folder in every test.
+_HOME = Path.home()
+# Loopback only: never route the fixture's own calls through a proxy from the environment.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def install_dir() -> Path:
+    """Where ``scripts/install-pds`` puts the PDS for the current lockfile (same rule)."""
+    digest = hashlib.sha256((PDS_DIR / "package-lock.json").read_bytes()).hexdigest()
+    cache = os.environ.get("EDUADVOCATE_PDS_CACHE") or _HOME / ".cache" / "eduadvocate-pds"
+    return Path(cache) / digest
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account on the loopback PDS: ``client()`` logs in with the app password, as we do."""
+
+    handle: str
+    did: str
+    password: str
+    app_password: str
+
+
+class BlueskyPDS:
+    """The running PDS: its URL, accounts, logged-in SDK clients and read-back."""
+
+    def __init__(self, url: str, plc_url: str, admin_password: str) -> None:
+        self.url = url
+        self.plc_url = plc_url
+        self.admin_password = admin_password
+        self.accounts: dict[str, Account] = {}
+        self._clients: list[Client] = []
+        self._names = (f"user{n}" for n in itertools.count(1))
+
+    def create_account(self, name: str | None = None) -> Account:
+        """A new account ``<name>.test`` (``.test`` is the PDS's handle domain on localhost)."""
+        handle = f"{name or next(self._names)}.test"
+        password = f"{handle}-password"
+        body = {"handle": handle, "email": f"{handle}@example.com", "password": password}
+        created = self.xrpc("com.atproto.server.createAccount", body)
+        app = self.xrpc(
+            "com.atproto.server.createAppPassword",
+            {"name": "eduadvocate"},
+            token=created["accessJwt"],
+        )
+        account = Account(handle, created["did"], password, app["password"])
+        self.accounts[handle] = account
+        return account
+
+    def client(
+        self, handle: str | None = None, *, client_class: type[Client] | None = None
+    ) -> Client:
+        """An ``atproto.Client`` (or ``client_class``) for this PDS, logged in as ``handle`` with
+        its app password when a handle is given. It is closed when the session ends.
+
+        There is no AppView, so the login skips the profile fetch: ``client.me`` stays None.
+        """
+        from atproto import Client
+        from atproto_client.request import Request
+
+        client = (client_class or Client)(base_url=self.url, request=Request(trust_env=False))
+        self._clients.append(client)
+        if handle:
+            client.login(handle, self.accounts[handle].app_password, fetch_bsky_profile=False)
+        return client
+
+    def close_clients(self) -> None:
+        """Close every client handed out (their pooled connections would warn when collected)."""
+        for client in self._clients:
+            client.request.close()
+        self._clients.clear()
+
+    def records(self, did: str, collection: str) -> list[dict[str, Any]]:
+        """Every record of ``collection`` in the repo, newest first, as the PDS's JSON."""
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"repo": did, "collection": collection, "limit": "100"}
+            page = self.xrpc("com.atproto.repo.listRecords", params={**params, "cursor": cursor})
+            out += page["records"]
+            cursor = page.get("cursor")
+            if not cursor or not page["records"]:
+                return out
+
+    def xrpc(
+        self,
+        nsid: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str | None] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Call the PDS over plain HTTP: a procedure when ``body`` is given, else a query."""
+        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        request = urllib.request.Request(f"{self.url}/xrpc/{nsid}?{query}")
+        if body is not None:
+            request.data = json.dumps(body).encode()
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with _LOOPBACK.open(request, timeout=30) as response:
+                result: dict[str, Any] = json.load(response)
+                return result
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise RuntimeError(f"{nsid} answered {exc.code}: {detail}") from exc
+
+    @contextlib.contextmanager
+    def dropping(self, *, after: bool) -> Iterator[str]:
+        """A loopback URL whose every request ends with the connection closed and no answer.
+
+        ``after=True`` first passes the request on to the PDS (the write is stored, the client
+        never hears so); ``after=False`` drops it unseen. Point a logged-in client at it with
+        ``client.update_base_url(url)``.
+        """
+        server = _DropServer(("127.0.0.1", 0), _DropHandler)
+        server.target = self.url if after else None
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+class _DropServer(ThreadingHTTPServer):
+    daemon_threads = True
+    target: str | None = None
+
+
+class _DropHandler(BaseHTTPRequestHandler):
+    server: _DropServer
+
+    def do_GET(self) -> None:
+        self._drop()
+
+    def do_POST(self) -> None:
+        self._drop()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _drop(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.server.target:
+            skip = {"host", "connection", "content-length", "accept-encoding"}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+            data = body if self.command == "POST" else None
+            url = self.server.target + self.path
+            request = urllib.request.Request(url, data, headers, method=self.command)
+            with contextlib.suppress(urllib.error.HTTPError), _LOOPBACK.open(request, timeout=30):
+                pass
+        self.close_connection = True  # returning without a status line closes the socket
+
+
+def _launch(
+    modules: Path, data_dir: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """Start tests/pds/launch.js and wait for the one JSON line it prints when ready."""
+    env = {**os.environ, "NODE_PATH": str(modules / "node_modules")}
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            ["node", str(PDS_DIR / "launch.js"), str(data_dir), "--exit-with-stdin"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+        )
+    assert proc.stdout is not None
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([proc.stdout], [], [], _STARTUP_SECONDS)
+        chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
+        if not chunk:
+            _stop(proc)
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(
+                f"the PDS did not start (exit {proc.returncode}); its log ends:\n{tail}"
+            )
+        line += chunk
+    return proc, json.loads(line)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe:
+            pipe.close()
+
+
+@pytest.fixture(scope="session")
+def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyPDS]:
+    """One PDS per test session, with accounts ``alice.test`` and ``bob.test``."""
+    modules = install_dir()
+    reason = None
+    if not shutil.which("node"):
+        reason = "node is not on PATH: the reference Bluesky PDS needs Node 20"
+    elif not (modules / ".installed").is_file():
+        reason = f"the reference Bluesky PDS is not installed in {modules}: run scripts/install-pds"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must install it)")
+        pytest.skip(reason)
+    workdir = tmp_path_factory.mktemp("pds")
+    proc, urls = _launch(modules, workdir / "data", workdir / "pds.log")
+    try:
+        server = BlueskyPDS(urls["pds"], urls["plc"], urls["admin_password"])
+        server.create_account("alice")
+        server.create_account("bob")
+        yield server
+        server.close_clients()
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def bsky_account(pds: BlueskyPDS) -> Account:
+    """A new, empty account for one test."""
+    return pds.create_account()
