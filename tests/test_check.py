@@ -377,7 +377,7 @@ MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
             "bsky",
             {"a.jpg": _jpeg(10, 10, 1_000_001)},
             "[{path: a.jpg, alt: A}]",
-            ["media-too-large"],
+            ["media-downscaled"],
         ),
         ("bsky", {"a.mp4": MP4}, "[{path: a.mp4, alt: A clip}]", []),
     ],

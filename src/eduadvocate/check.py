@@ -381,13 +381,26 @@ def check_media(
             )
             continue
         limit = rules.max_video_bytes if info.is_video else rules.max_image_bytes
-        if info.size > limit:
+        if info.size > limit and not info.is_video and rules.downscale_images:
+            out.append(
+                Problem(
+                    "media-downscaled",
+                    "warning",
+                    f"{item.path} is {info.size:,} bytes: it will be shrunk to fit {spec.title}'s {limit:,}",
+                    item.loc,
+                    "make it smaller yourself to choose how it looks",
+                    post=post.id,
+                    account=rendering.account.name,
+                )
+            )
+        elif info.size > limit:
             add(
                 "media-too-large",
                 f"{item.path} is {info.size:,} bytes, {spec.title} takes {limit:,}",
                 item.loc,
                 "make it smaller",
             )
+
         aspect = info.aspect
         if (
             aspect is not None

@@ -43,6 +43,7 @@ class MediaRules:
     aspect_min: float | None = None  # width / height
     aspect_max: float | None = None
     required: bool = False
+    downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
 
 
 FacetKind = Literal["link", "mention", "tag"]

@@ -31,6 +31,7 @@ class BlueskyPlatform(PlatformSpec):
         image_types=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
         video_types=frozenset({"video/mp4"}),
         max_image_bytes=1_000_000,
+        downscale_images=True,
         max_video_bytes=100_000_000,
         alt_max=2000,
     )

@@ -219,6 +219,9 @@ class BlueskyPublisher(Publisher):
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
 
+    def close(self) -> None:
+        self.client.request.close()
+
     def verify(self) -> str:
         did = self._login()
         return f"@{self.handle} ({did}) on {self.service}"
