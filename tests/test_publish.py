@@ -388,3 +388,22 @@ def test_readme_first_command_publishes_the_example_into_the_outbox(tmp_path: Pa
     assert list((tmp_path / "outbox" / "outbox").glob("*--hearing-room-change.json"))
     again = run("publish", "--config", "config.example.yaml", "--account", "outbox", cwd=tmp_path)
     assert (again.returncode, again.stdout) == (0, "Nothing is due.\n")
+
+
+def test_many_accounts_publish_from_several_processes_exactly_once(make_campaign: Make) -> None:
+    """With enough accounts, publish forks one process per core; the ledger's claims keep the
+    processes apart and every delivery goes out once."""
+    names = [f"o{i}" for i in range(8)]
+    config = "defaults: {timezone: UTC, accounts: [%s]}\naccounts:\n" % ", ".join(names)
+    config += "".join(f"  {n}: {{platform: outbox, folder: out}}\n" for n in names)
+    posts = "posts:\n" + "".join(
+        f"  - id: p{i}\n    at: now\n    text: Post {i}\n" for i in range(10)
+    )
+    root = make_campaign(posts, config=config)
+    result = run("publish", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    deliveries = json.loads(result.stdout)["deliveries"]
+    assert len(deliveries) == 80
+    assert {d["state"] for d in deliveries} == {"published"}
+    assert sum(len(list((root / "out" / n).glob("*.json"))) for n in names) == 80
+    assert run("publish").stdout == "Nothing is due.\n"

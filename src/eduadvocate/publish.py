@@ -10,10 +10,12 @@ racing to report).
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import socket
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +24,7 @@ from pathlib import Path
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.config import Config
 from eduadvocate.dispatch import Dispatcher, Outcome, plan_due
-from eduadvocate.errors import ConfigError
+from eduadvocate.errors import ConfigError, EduError
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Ledger, State
 from eduadvocate.platforms.publishing import AuthFailed, Publisher
@@ -107,9 +109,7 @@ def publish_due(
             if not acquired:
                 return RunReport(locked=True)
             window = grace if grace is not None else ws.config.grace
-            return _run(
-                ws, analysis, ledger, accounts, dry_run, window, connect or connector(ws.config)
-            )
+            return _run(ws, analysis, ledger, accounts, dry_run, window, connect)
     finally:
         if own_ledger:
             ledger.close()
@@ -122,7 +122,7 @@ def _run(
     accounts: set[str] | None,
     dry_run: bool,
     grace: timedelta,
-    connect: Callable[[str], Publisher],
+    connect: Callable[[str], Publisher] | None,
 ) -> RunReport:
     now = ws.now
     plan = plan_due(analysis, ledger, now, grace, fix=not dry_run)
@@ -142,26 +142,79 @@ def _run(
         plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
     )
     renderings = renderings_by_delivery(analysis)
-    worker = worker_id()
+    names = sorted(accounts if accounts is not None else ws.config.accounts)
+    processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
+    if connect is None and processes > 1:
+        # Signing and parsing requests is CPU work the GIL serialises: spread the accounts over
+        # the cores. The children are forked, so they share the analysis without pickling it,
+        # and each opens its own ledger connection; claims keep them apart.
+        _FORKED[:] = [(ws, analysis, renderings, worker_id())]
+        context = multiprocessing.get_context("fork")
+        try:
+            with ProcessPoolExecutor(processes, mp_context=context) as pool:
+                for outcomes in pool.map(
+                    _publish_in_child, [names[i::processes] for i in range(processes)]
+                ):
+                    report.outcomes.extend(outcomes)
+        except BrokenProcessPool as exc:
+            raise EduError(
+                "a publishing process died; run publish again: it resumes exactly where it stopped"
+            ) from exc
+        finally:
+            _FORKED.clear()
+        return report
+    report.outcomes.extend(
+        _publish_accounts(ws, analysis, renderings, ledger, names, worker_id(), connect)
+    )
+    return report
+
+
+MAX_PROCESSES = 4
+MIN_ACCOUNTS_PER_PROCESS = 4
+# What forked children inherit (set just before the pool forks them).
+_FORKED: list[tuple[Workspace, Analysis, dict[tuple[str, str], Rendering], str]] = []
+
+
+def _publish_in_child(names: list[str]) -> list[Outcome]:
+    ((ws, analysis, renderings, worker),) = _FORKED
+    ledger = open_ledger(ws.config.ledger, ws.config.root)
+    try:
+        return _publish_accounts(
+            ws, analysis, renderings, ledger, names, f"{worker}/{os.getpid()}", None
+        )
+    finally:
+        ledger.close()
+
+
+def _publish_accounts(
+    ws: Workspace,
+    analysis: Analysis,
+    renderings: dict[tuple[str, str], Rendering],
+    ledger: Ledger,
+    names: list[str],
+    worker: str,
+    connect: Callable[[str], Publisher] | None,
+) -> list[Outcome]:
+    """Accounts in parallel threads (each platform call mostly waits on the network), each
+    account's deliveries in due order on one connection."""
+    link = connect or connector(ws.config)
 
     def publish_account(name: str) -> list[Outcome]:
         account = ws.config.accounts[name]
         cap = spec_class(account.platform)(account).daily_cap
         dispatcher = Dispatcher(
-            ws.config, ledger, worker, clock=clock, connect=connect, caps={name: cap} if cap else {}
+            ws.config, ledger, worker, clock=clock, connect=link, caps={name: cap} if cap else {}
         )
         try:
             return dispatcher.run(analysis, renderings, accounts={name})
         finally:
             dispatcher.close()
 
-    # Accounts in parallel (each platform call mostly waits on the network), each account's
-    # deliveries in due order on one connection.
-    names = sorted(accounts if accounts is not None else ws.config.accounts)
+    out: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool:
         for outcomes in pool.map(publish_account, names):
-            report.outcomes.extend(outcomes)
-    return report
+            out.extend(outcomes)
+    return out
 
 
 def _hours(delta: timedelta) -> str:
