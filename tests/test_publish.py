@@ -394,7 +394,7 @@ def test_many_accounts_publish_from_several_processes_exactly_once(make_campaign
     """With enough accounts, publish forks one process per core; the ledger's claims keep the
     processes apart and every delivery goes out once."""
     names = [f"o{i}" for i in range(8)]
-    config = "defaults: {timezone: UTC, accounts: [%s]}\naccounts:\n" % ", ".join(names)
+    config = "defaults: {{timezone: UTC, accounts: [{}]}}\naccounts:\n".format(", ".join(names))
     config += "".join(f"  {n}: {{platform: outbox, folder: out}}\n" for n in names)
     posts = "posts:\n" + "".join(
         f"  - id: p{i}\n    at: now\n    text: Post {i}\n" for i in range(10)
