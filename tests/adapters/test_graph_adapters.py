@@ -207,3 +207,16 @@ def test_accounts_verify(graph: GraphFake, page: Page, ig: IgUser, make_campaign
     details = {a["account"]: a["detail"] for a in json.loads(result.stdout)["accounts"]}
     assert details["fb"].startswith("Page Springfield PTA")
     assert details["ig"].startswith("@springfieldpta")
+
+
+def test_verify_refuses_a_token_that_cannot_post(
+    graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weak = graph.add_token(page, scopes=("pages_show_list",))
+    monkeypatch.setenv("FB_TOKEN", weak)
+    make_campaign("posts: []\n", config=_config(graph, page))
+    result = run("accounts", "verify", "--format", "json")
+    assert result.returncode == 3
+    (acc,) = json.loads(result.stdout)["accounts"]
+    assert "pages_manage_posts" in acc["detail"]
+    assert weak not in result.stdout

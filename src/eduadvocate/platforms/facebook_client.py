@@ -15,6 +15,7 @@ from eduadvocate.config import AccountConfig
 from eduadvocate.platforms.graph import Graph
 from eduadvocate.platforms.publishing import (
     Attachment,
+    AuthFailed,
     OutgoingPart,
     Published,
     Publisher,
@@ -22,6 +23,7 @@ from eduadvocate.platforms.publishing import (
 )
 
 WHAT = "Facebook"
+NEEDED = frozenset({"pages_manage_posts"})
 
 
 class FacebookPublisher(Publisher):
@@ -74,9 +76,19 @@ class FacebookPublisher(Publisher):
         return None
 
     def verify(self) -> str:
+        """The Page is reachable with this token, and the token may post (``pages_manage_posts``)."""
         with self.graph.mapped(sending=False, what=WHAT):
             page = self.graph.get(self.page, fields="id,name")
-        return f"Page {page.get('name', '?')} ({page.get('id')})"
+            info = self.graph.get("debug_token", input_token=self.graph.api.access_token).get(
+                "data", {}
+            )
+        missing = sorted(NEEDED - set(info.get("scopes") or []))
+        if not info.get("is_valid", True) or missing:
+            raise AuthFailed(
+                f"the token for Page {page.get('name', self.page)} lacks {', '.join(missing) or 'validity'}:"
+                " grant pages_manage_posts and create a new Page token"
+            )
+        return f"Page {page.get('name', '?')} ({page.get('id')}), may post"
 
     def close(self) -> None:
         self.graph.session.close()

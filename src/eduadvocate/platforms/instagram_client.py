@@ -133,9 +133,21 @@ class InstagramPublisher(Publisher):
         return None
 
     def verify(self) -> str:
+        """The Instagram account is reachable with this token; reports its 24-hour quota."""
         with self.graph.mapped(sending=False, what=WHAT):
             user = self.graph.get(self.user, fields="id,username")
-        return f"@{user.get('username', '?')} ({user.get('id')})"
+            limit = self.graph.get(
+                f"{self.user}/content_publishing_limit", fields="quota_usage,config"
+            )
+        quota = ""
+        for entry in limit.get("data", []):
+            total = entry.get("config", {}).get("quota_total")
+            quota = (
+                f", {entry.get('quota_usage', 0)} of {total} posts used in 24 h"
+                if total is not None
+                else ""
+            )
+        return f"@{user.get('username', '?')} ({user.get('id')}){quota}"
 
     def close(self) -> None:
         self.graph.session.close()
