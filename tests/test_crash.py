@@ -25,7 +25,7 @@ from eduadvocate.ledger.base import State
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
-from tests.fakes.x_api import XFake
+from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 
 POSTS = """\
 utm: false
@@ -122,17 +122,11 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     if request.param == "x":
         with XFake() as fake:
             account = fake.add_account("coalition")
-            for name, value in (
-                ("X_KEY", account.consumer_key),
-                ("X_SECRET", account.consumer_secret),
-                ("X_TOKEN", account.access_token),
-                ("X_TOKEN_SECRET", account.access_token_secret),
-            ):
+            for name, value in credentials_env(account).items():
                 monkeypatch.setenv(name, value)
             config = (
                 "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n  acct:\n    platform: x\n"
-                "    consumer_key: ${X_KEY}\n    consumer_secret: ${X_SECRET}\n    access_token: ${X_TOKEN}\n"
-                f"    access_token_secret: ${{X_TOKEN_SECRET}}\n    base_url: {fake.base_url}\n"
+                f"{X_CONFIG_KEYS}    base_url: {fake.base_url}\n"
             )
             yield Target(
                 config,

@@ -17,7 +17,7 @@ import pytest
 
 from eduadvocate.ledger import open_ledger
 from tests.conftest import Make
-from tests.fakes.x_api import XFake
+from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 
 CONFIG = """\
 defaults: {timezone: UTC, accounts: [outbox]}
@@ -105,17 +105,11 @@ def test_sigterm_mid_thread_finishes_the_part_in_flight(
 ) -> None:
     with XFake() as fake:
         account = fake.add_account("coalition")
-        for name, value in (
-            ("X_KEY", account.consumer_key),
-            ("X_SECRET", account.consumer_secret),
-            ("X_TOKEN", account.access_token),
-            ("X_TOKEN_SECRET", account.access_token_secret),
-        ):
+        for name, value in credentials_env(account).items():
             monkeypatch.setenv(name, value)
         config = (
             "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n  acct:\n    platform: x\n"
-            "    consumer_key: ${X_KEY}\n    consumer_secret: ${X_SECRET}\n    access_token: ${X_TOKEN}\n"
-            f"    access_token_secret: ${{X_TOKEN_SECRET}}\n    base_url: {fake.base_url}\n"
+            f"{X_CONFIG_KEYS}    base_url: {fake.base_url}\n"
         )
         root = make_campaign(
             f"posts:\n  - id: t\n    at: {_at(2)}\n    thread: [One, Two, Three]\n", config=config

@@ -14,7 +14,7 @@ from eduadvocate.platforms.x_client import comparable
 from eduadvocate.publish import publish_due
 from eduadvocate.workspace import open_campaign
 from tests.conftest import REPO, Make
-from tests.fakes.x_api import Account, XFake
+from tests.fakes.x_api import Account, XFake, credentials_env
 from tests.test_cli import run
 
 TWEETS = r"^/2/tweets$"
@@ -29,12 +29,7 @@ def x_fake() -> Iterator[XFake]:
 @pytest.fixture
 def x_account(x_fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Account:
     account = x_fake.add_account("FundSpfldSchools")
-    for name, value in (
-        ("X_KEY", account.consumer_key),
-        ("X_SECRET", account.consumer_secret),
-        ("X_TOKEN", account.access_token),
-        ("X_TOKEN_SECRET", account.access_token_secret),
-    ):
+    for name, value in credentials_env(account).items():
         monkeypatch.setenv(name, value)
     return account
 

@@ -120,6 +120,24 @@ class Account:
     oauth2_token: str
 
 
+X_ENV = ("X_KEY", "X_SECRET", "X_TOKEN", "X_TOKEN_SECRET")
+X_CONFIG_KEYS = (
+    "    consumer_key: ${X_KEY}\n    consumer_secret: ${X_SECRET}\n"
+    "    access_token: ${X_TOKEN}\n    access_token_secret: ${X_TOKEN_SECRET}\n"
+)
+
+
+def credentials_env(account: Account) -> dict[str, str]:
+    """The account's four OAuth 1.0a keys under the names ``X_CONFIG_KEYS`` refers to."""
+    values = (
+        account.consumer_key,
+        account.consumer_secret,
+        account.access_token,
+        account.access_token_secret,
+    )
+    return dict(zip(X_ENV, values, strict=True))
+
+
 @dataclass
 class Post:
     """A stored post: ``text`` as X keeps it (t.co links, not escaped), ``submitted`` as sent."""

@@ -23,16 +23,15 @@ from typing import Any
 
 import facebook
 import requests
-from requests.adapters import HTTPAdapter
 
 from eduadvocate.config import AccountConfig
+from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,
     RateLimited,
     Rejected,
     Transient,
-    settle_environment,
 )
 
 GRAPH_HOST = "https://graph.facebook.com"
@@ -45,28 +44,12 @@ AUTH = frozenset({102, 190, 200, 10, 3})
 DEFAULT_WAIT = timedelta(minutes=15)
 
 
-class _Transport(HTTPAdapter):
-    def __init__(self, base_url: str | None) -> None:
-        super().__init__(max_retries=0)
-        self.base_url = base_url.rstrip("/") if base_url else None
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = TIMEOUT_S
-        if self.base_url and request.url and request.url.startswith(GRAPH_HOST):
-            request.url = self.base_url + request.url[len(GRAPH_HOST) :]
-        return super().send(request, **kwargs)
-
-
 class Graph:
     """A GraphAPI client for one account, and the last HTTP response it saw (per thread)."""
 
     def __init__(self, account: AccountConfig, token_key: str = "access_token") -> None:
         self.session = requests.Session()
-        transport = _Transport(account.get("base_url"))
-        self.session.mount("https://", transport)
-        self.session.mount("http://", transport)
-        settle_environment(self.session, account.get("base_url") or GRAPH_HOST)
+        prepare_session(self.session, (GRAPH_HOST,), account.get("base_url"), TIMEOUT_S)
         self._last = threading.local()
         self.session.hooks["response"].append(self._keep)
         self.api = facebook.GraphAPI(

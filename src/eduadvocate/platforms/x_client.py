@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 
 from eduadvocate.config import AccountConfig
+from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -36,7 +36,6 @@ from eduadvocate.platforms.publishing import (
     RateLimited,
     Rejected,
     Transient,
-    settle_environment,
 )
 from eduadvocate.platforms.textcount import twitter
 
@@ -48,29 +47,8 @@ LOOKUP_PAGES = 3
 _URL_MARK = "\x00URL\x00"
 
 
-class _Transport(HTTPAdapter):
-    """No automatic retries, a default timeout, and (with ``base_url``) every X host rewritten."""
-
-    def __init__(self, base_url: str | None) -> None:
-        super().__init__(max_retries=0)
-        self.base_url = base_url.rstrip("/") if base_url else None
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = TIMEOUT_S
-        if self.base_url and request.url:
-            for host in API_HOSTS:
-                if request.url.startswith(host):
-                    request.url = self.base_url + request.url[len(host) :]
-                    break
-        return super().send(request, **kwargs)
-
-
 def install_transport(session: requests.Session, base_url: str | None) -> None:
-    transport = _Transport(base_url)
-    session.mount("https://", transport)
-    session.mount("http://", transport)
-    settle_environment(session, base_url or API_HOSTS[0])
+    prepare_session(session, API_HOSTS, base_url, TIMEOUT_S)
 
 
 class XPublisher(Publisher):
