@@ -79,6 +79,14 @@ class AccountConfig:
                 location=self.loc,
             ) from None
 
+    def get_bool(self, key: str) -> bool:
+        value = self.settings.get(key)
+        if isinstance(value, bool):
+            return value
+        return (
+            str(value).strip().lower() in ("true", "yes", "on", "1") if value is not None else False
+        )
+
     def secret(self, key: str) -> str:
         """A setting needed to publish: expanded from the environment, or a ConfigError naming the
         variable to set (never its value)."""

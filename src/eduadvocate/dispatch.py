@@ -56,6 +56,8 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
+NATIVE_MIN_AHEAD = timedelta(minutes=15)  # Facebook takes 10 minutes to 30 days ahead; keep margins
+NATIVE_MAX_AHEAD = timedelta(days=29)
 CRASH_ENV = "EDUADVOCATE_CRASH_AT"
 BATCH = 50
 
@@ -184,12 +186,19 @@ class Dispatcher:
         renderings: dict[tuple[str, str], Rendering],
         *,
         accounts: set[str] | None = None,
+        native_until: datetime | None = None,
     ) -> list[Outcome]:
-        """Claim everything due and publish it; one outcome per claimed delivery."""
+        """Claim everything due and publish it; one outcome per claimed delivery.
+        ``native_until``: also claim deliveries due until then, for the platform's scheduler."""
         outcomes: list[Outcome] = []
         while not self.stopping.is_set():
             batch = self.ledger.claim_due(
-                self.worker, self.clock(), self.lease, limit=BATCH, accounts=accounts
+                self.worker,
+                self.clock(),
+                self.lease,
+                limit=BATCH,
+                accounts=accounts,
+                due_by=native_until,
             )
             if not batch:
                 break
@@ -234,6 +243,9 @@ class Dispatcher:
             parts = self._outgoing(delivery, rendering)
             done = {p.index: p for p in delivery.parts}
             if not self._reconcile(delivery, parts, publisher, done, out):
+                return self._done(out, delivery.id)
+            if delivery.due_at > now and not done:
+                self._hand_over(delivery, parts, publisher)
                 return self._done(out, delivery.id)
             for planned in parts:
                 if planned.index in done:
@@ -436,14 +448,48 @@ class Dispatcher:
                 delivery.id, self.worker, State.FAILED, now, error=message, error_kind=exc.kind
             )
 
+    def _hand_over(
+        self, delivery: Delivery, parts: list[OutgoingPart], publisher: Publisher
+    ) -> None:
+        """A delivery claimed ahead of time goes to the platform's own scheduler; one it cannot
+        take there (media, a thread, too soon) waits in the ledger and is published when due."""
+        now = self.clock()
+        if len(parts) != 1 or parts[0].media or delivery.due_at < now + NATIVE_MIN_AHEAD:
+            self.ledger.release(
+                delivery.id,
+                self.worker,
+                delivery.due_at,
+                now,
+                error="published when due",
+                error_kind="waiting",
+            )
+            return
+        part = parts[0]
+        attempt = self.ledger.begin_attempt(delivery.id, 0, self.worker, part.idempotency_key, now)
+        try:
+            scheduled = publisher.schedule(part, delivery.due_at)
+        except PublishError as exc:
+            self.ledger.finish_attempt(attempt, "error", self.clock(), str(exc))
+            raise
+        self.ledger.record_part(delivery.id, 0, scheduled.remote_id, scheduled.url, self.clock())
+        self.ledger.finish_attempt(attempt, "ok", self.clock())
+        self.ledger.finish(
+            delivery.id,
+            self.worker,
+            State.PUBLISHED,
+            self.clock(),
+            published_hash=delivery.content_hash,
+            scheduled_for=delivery.due_at,
+        )
+
     def _done(self, out: Outcome, delivery_id: int) -> Outcome:
         row = self.ledger.get(delivery_id)
         if row is not None:
-            out.state = str(row.state)
             out.parts = [(p.remote_id, p.url) for p in row.parts]
             out.error = row.last_error if row.state != State.PUBLISHED else None
             out.error_kind = row.error_kind if row.state != State.PUBLISHED else None
             out.next_attempt = row.next_attempt_at
+            out.state = row.shown_state(self.clock())
         return out
 
 

@@ -18,15 +18,23 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.config import Config
-from eduadvocate.dispatch import Dispatcher, Outcome, plan_due
+from eduadvocate.dispatch import (
+    NATIVE_MAX_AHEAD,
+    NATIVE_MIN_AHEAD,
+    Dispatcher,
+    Outcome,
+    content_hash,
+    plan_due,
+)
 from eduadvocate.errors import ConfigError, EduError
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Ledger, State
+from eduadvocate.ledger.base import Delivery, Desired, Ledger, State
+from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.publishing import AuthFailed, Publisher
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.render import Rendering
@@ -46,7 +54,9 @@ class RunReport:
     @property
     def failed(self) -> bool:
         bad = {"failed", "unknown", "held", "pending"}
-        return any(o.state in bad for o in self.outcomes) or bool(self.skipped)
+        return any(o.state in bad and o.error_kind != "waiting" for o in self.outcomes) or bool(
+            self.skipped
+        )
 
 
 def worker_id() -> str:
@@ -136,13 +146,27 @@ def _run(
             if d.key not in published and d.key not in plan.missed
         )
         return report
-    sync = ledger.sync(plan.desired, now, until=now, scope=accounts)
-    report.cancelled, report.drifted = sync.cancelled, sync.drifted
+    names = sorted(accounts if accounts is not None else ws.config.accounts)
+    native = {n for n in names if _spec(ws, n).native_schedule}
+    if native:
+        # Accounts whose platform schedules natively also get what is due in the coming weeks.
+        others = set(names) - native
+        first = ledger.sync(
+            [d for d in plan.desired if d.account in others], now, until=now, scope=others
+        )
+        ahead = [d for d in plan.desired if d.account in native] + native_ahead(
+            analysis, now, native
+        )
+        second = ledger.sync(ahead, now, until=now + NATIVE_MAX_AHEAD, scope=native)
+        report.cancelled = first.cancelled + second.cancelled
+        report.drifted = first.drifted + second.drifted
+    else:
+        sync = ledger.sync(plan.desired, now, until=now, scope=accounts)
+        report.cancelled, report.drifted = sync.cancelled, sync.drifted
     report.skipped = ledger.mark_skipped(
         plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
     )
     renderings = renderings_by_delivery(analysis)
-    names = sorted(accounts if accounts is not None else ws.config.accounts)
     processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
     if connect is None and processes > 1:
         # Signing and parsing requests is CPU work the GIL serialises: spread the accounts over
@@ -200,13 +224,14 @@ def _publish_accounts(
     link = connect or connector(ws.config)
 
     def publish_account(name: str) -> list[Outcome]:
-        account = ws.config.accounts[name]
-        cap = spec_class(account.platform)(account).daily_cap
+        spec = _spec(ws, name)
+        cap = spec.daily_cap
         dispatcher = Dispatcher(
             ws.config, ledger, worker, clock=clock, connect=link, caps={name: cap} if cap else {}
         )
         try:
-            return dispatcher.run(analysis, renderings, accounts={name})
+            until = clock() + NATIVE_MAX_AHEAD if spec.native_schedule else None
+            return dispatcher.run(analysis, renderings, accounts={name}, native_until=until)
         finally:
             dispatcher.close()
 
@@ -214,6 +239,58 @@ def _publish_accounts(
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool:
         for outcomes in pool.map(publish_account, names):
             out.extend(outcomes)
+    return out
+
+
+def reconcile_scheduled(ws: Workspace, ledger: Ledger, rows: list[Delivery]) -> list[Delivery]:
+    """Compare posts waiting in a platform's scheduler with what the platform still has: one
+    deleted there is cancelled here. Returns the rows as they are afterwards."""
+    now = ws.now
+    waiting = [d for d in rows if d.shown_state(now) == "scheduled" and d.parts]
+    if not waiting:
+        return rows
+    link = connector(ws.config)
+    changed: dict[int, Delivery] = {}
+    for account in sorted({d.account for d in waiting}):
+        publisher = link(account)
+        try:
+            present = publisher.scheduled_ids()
+        finally:
+            publisher.close()
+        if present is None:
+            continue
+        for d in waiting:
+            if d.account == account and d.parts[0].remote_id not in present:
+                changed[d.id] = ledger.cancel(d.id, now)
+    return [changed.get(d.id, d) for d in rows]
+
+
+def cancel_delivery(ws: Workspace, ledger: Ledger, delivery: Delivery) -> Delivery:
+    """Cancel a delivery; one waiting in the platform's scheduler is deleted there first."""
+    if delivery.shown_state(ws.now) == "scheduled" and delivery.parts:
+        publisher = connector(ws.config)(delivery.account)
+        try:
+            publisher.delete(delivery.parts[0].remote_id)
+        finally:
+            publisher.close()
+    return ledger.cancel(delivery.id, ws.now)
+
+
+def _spec(ws: Workspace, name: str) -> PlatformSpec:
+    account = ws.config.accounts[name]
+    return spec_class(account.platform)(account)
+
+
+def native_ahead(analysis: Analysis, now: datetime, accounts: set[str]) -> list[Desired]:
+    """Deliveries of these accounts due far enough ahead for the platform's own scheduler."""
+    broken = {p.post for p in analysis.problems if p.severity == "error" and p.post}
+    out = []
+    for r in analysis.renderings:
+        schedule = analysis.schedules.get(r.post.id)
+        if r.account.name not in accounts or schedule is None or r.post.id in broken:
+            continue
+        for at in schedule.occurrences(now + NATIVE_MIN_AHEAD, now + NATIVE_MAX_AHEAD, now):
+            out.append(Desired(r.post.id, r.account.name, r.platform, at, content_hash(r)))
     return out
 
 

@@ -220,3 +220,69 @@ def test_verify_refuses_a_token_that_cannot_post(
     (acc,) = json.loads(result.stdout)["accounts"]
     assert "pages_manage_posts" in acc["detail"]
     assert weak not in result.stdout
+
+
+def _in(hours: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_native_scheduling_hands_posts_to_facebook_and_cancel_deletes_them(
+    graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDUADVOCATE_NOW")  # Facebook's window is judged on the real clock
+    config = _config(graph, page).replace("base_url:", "native_schedule: true, base_url:")
+    root = make_campaign(
+        "posts:\n"
+        f"  - id: later\n    at: {_in(2)}\n    text: Hearing in two hours\n"
+        f"  - id: photo\n    at: {_in(3)}\n    text: With a photo\n    media: [{{path: media/a.jpg, alt: A}}]\n"
+        f"  - id: soon\n    at: {_in(0.1)}\n    text: Too soon for Facebook's scheduler\n"
+        f"  - id: far\n    at: {_in(24 * 40)}\n    text: Beyond 30 days\n",
+        config=config,
+    )
+    _media(root, "a.jpg")
+    result = run("publish", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    states = {d["post"]: d["state"] for d in json.loads(result.stdout)["deliveries"]}
+    assert states == {"later": "scheduled", "photo": "pending"}  # photo: published when due
+    assert all(not p.published for p in graph.posts(page))
+    waiting = [p for p in graph.posts(page) if p.scheduled_publish_time]
+    assert [p.message for p in waiting] == ["Hearing in two hours"]
+
+    status = json.loads(run("status", "--format", "json").stdout)["deliveries"]
+    later = next(d for d in status if d["post"] == "later")
+    assert later["state"] == "scheduled"
+    assert later["scheduled_for"] is not None
+
+    again = run("publish", "--format", "json")
+    assert json.loads(again.stdout)["deliveries"] == []  # nothing handed over twice
+
+    assert run("cancel", str(later["id"])).returncode == 0
+    assert [p for p in graph.posts(page) if p.scheduled_publish_time] == []
+    after = {
+        d["post"]: d["state"]
+        for d in json.loads(run("status", "--format", "json").stdout)["deliveries"]
+    }
+    assert after["later"] == "cancelled"
+
+
+def test_status_notices_a_scheduled_post_deleted_on_facebook(
+    graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDUADVOCATE_NOW")
+    config = _config(graph, page).replace("base_url:", "native_schedule: true, base_url:")
+    make_campaign(
+        f"posts:\n  - id: later\n    at: {_in(5)}\n    text: Will be deleted there\n", config=config
+    )
+    assert run("publish").returncode == 0
+    (waiting,) = [p for p in graph.posts(page) if p.scheduled_publish_time]
+    import requests
+
+    requests.delete(
+        f"{graph.base_url}/v21.0/{waiting.id}",
+        params={"access_token": page.access_token},
+        timeout=10,
+    )
+    (d,) = json.loads(run("status", "--format", "json").stdout)["deliveries"]
+    assert d["state"] == "cancelled"

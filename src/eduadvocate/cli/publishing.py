@@ -14,10 +14,12 @@ from eduadvocate.dispatch import Outcome
 from eduadvocate.errors import ExitCode, UsageError
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
+from eduadvocate.platforms.publishing import PublishError
 from eduadvocate.workspace import Workspace, open_campaign
 
 _STYLE = {
     "published": "green",
+    "scheduled": "green",
     "would-publish": "cyan",
     "pending": "yellow",
     "claimed": "yellow",
@@ -118,7 +120,7 @@ def _ledger(config_path: str | None) -> tuple[Workspace, Ledger]:
         raise ConfigError(str(exc)) from None
 
 
-def delivery_dict(d: Delivery) -> dict[str, Any]:
+def delivery_dict(d: Delivery, now: datetime) -> dict[str, Any]:
     return {
         "id": d.id,
         "key": d.key,
@@ -126,7 +128,8 @@ def delivery_dict(d: Delivery) -> dict[str, Any]:
         "account": d.account,
         "platform": d.platform,
         "at": _iso(d.due_at),
-        "state": str(d.state),
+        "state": d.shown_state(now),
+        "scheduled_for": _iso(d.scheduled_for),
         "attempts": d.attempts,
         "parts": [{"index": p.index, "id": p.remote_id, "url": p.url} for p in d.parts],
         "error": d.last_error if d.state != State.PUBLISHED else None,
@@ -138,14 +141,19 @@ def delivery_dict(d: Delivery) -> dict[str, Any]:
 
 
 def status(config_path: str | None, post: str | None, state: str | None, fmt: str) -> int:
-    _, ledger = _ledger(config_path)
+    from eduadvocate.publish import reconcile_scheduled
+
+    ws, ledger = _ledger(config_path)
     try:
         rows = ledger.deliveries(post_id=post, state=State(state) if state else None)
+        rows = reconcile_scheduled(ws, ledger, rows)
+    except PublishError as exc:
+        raise UsageError(f"cannot compare with the platform's scheduler: {exc}") from None
     finally:
         ledger.close()
     if fmt == "json":
         output.print_json(
-            {"version": output.JSON_VERSION, "deliveries": [delivery_dict(d) for d in rows]}
+            {"version": output.JSON_VERSION, "deliveries": [delivery_dict(d, ws.now) for d in rows]}
         )
         return ExitCode.OK
     con = output.console()
@@ -173,7 +181,7 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
             d.post_id,
             d.account,
             _iso(d.due_at) or "",
-            Text(str(d.state), style=_STYLE.get(str(d.state), "")),
+            Text(d.shown_state(ws.now), style=_STYLE.get(d.shown_state(ws.now), "")),
             detail,
         )
     con.print(table)
@@ -181,9 +189,12 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
 
 
 def change(config_path: str | None, delivery_id: int, action: str) -> int:
+    from eduadvocate.publish import cancel_delivery
+
     ws, ledger = _ledger(config_path)
     try:
-        if ledger.get(delivery_id) is None:
+        found = ledger.get(delivery_id)
+        if found is None:
             raise UsageError(
                 f"no delivery with id {delivery_id}", hint="see the IDs with `eduadvocate status`"
             )
@@ -191,13 +202,13 @@ def change(config_path: str | None, delivery_id: int, action: str) -> int:
             row = (
                 ledger.retry(delivery_id, ws.now)
                 if action == "retry"
-                else ledger.cancel(delivery_id, ws.now)
+                else cancel_delivery(ws, ledger, found)
             )
-        except LedgerError as exc:
+        except (LedgerError, PublishError) as exc:
             raise UsageError(str(exc)) from None
     finally:
         ledger.close()
-    output.console().print(f"{row.post_id} → {row.account}: {row.state}")
+    output.console().print(f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}")
     return ExitCode.OK
 
 

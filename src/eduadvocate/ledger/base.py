@@ -98,6 +98,17 @@ class Delivery:
     error_kind: str | None
     updated_at: datetime
     parts: tuple[PartRow, ...] = ()
+    scheduled_for: datetime | None = None  # handed to the platform's own scheduler
+
+    def shown_state(self, now: datetime) -> str:
+        """The state as people see it: a post waiting in the platform's scheduler is "scheduled"."""
+        if (
+            self.state == State.PUBLISHED
+            and self.scheduled_for is not None
+            and self.scheduled_for > now
+        ):
+            return "scheduled"
+        return str(self.state)
 
     @property
     def drifted(self) -> bool:
@@ -176,9 +187,11 @@ class Ledger(ABC):
         *,
         limit: int = 100,
         accounts: set[str] | None = None,
+        due_by: datetime | None = None,
     ) -> list[Delivery]:
-        """Claim pending deliveries due by ``now`` (and whose next attempt time has come), and
-        expired claims of other workers, oldest first."""
+        """Claim pending deliveries due by ``due_by`` (default ``now``; later for platforms that
+        schedule natively) whose next attempt time has come, and expired claims of other
+        workers, oldest first."""
 
     @abstractmethod
     def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
@@ -212,8 +225,10 @@ class Ledger(ABC):
         error: str | None = None,
         error_kind: str | None = None,
         published_hash: str | None = None,
+        scheduled_for: datetime | None = None,
     ) -> None:
-        """Move a claimed delivery to a final state."""
+        """Move a claimed delivery to a final state (``scheduled_for``: handed to the platform's
+        own scheduler, to go live then)."""
 
     @abstractmethod
     def release(
@@ -250,7 +265,8 @@ class Ledger(ABC):
 
     @abstractmethod
     def cancel(self, delivery_id: int, now: datetime) -> Delivery:
-        """Cancel a delivery that has not been published."""
+        """Cancel a delivery that has not been published (or is waiting in the platform's
+        scheduler: the caller deletes it there first)."""
 
     # -- quotas learned from the platforms ----------------------------------------------------------
     @abstractmethod

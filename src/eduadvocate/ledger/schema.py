@@ -66,4 +66,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE account_holds (account TEXT PRIMARY KEY, until TEXT NOT NULL, reason TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        2,
+        "deliveries handed to the platform's own scheduler",
+        ("ALTER TABLE deliveries ADD COLUMN scheduled_for TEXT",),
+    ),
 )

@@ -193,11 +193,13 @@ class SQLiteLedger(Ledger):
         *,
         limit: int = 100,
         accounts: set[str] | None = None,
+        due_by: datetime | None = None,
     ) -> list[Delivery]:
         stamp, expires = iso(now), iso(now + lease)
+        horizon = iso(due_by or now)
         with self._tx() as db:
             only = ""
-            args: list[Any] = [stamp, stamp, stamp, stamp]
+            args: list[Any] = [stamp, horizon, stamp, stamp]
             if accounts is not None:
                 only = f" AND d.account IN ({','.join('?' * len(accounts))})"
                 args += sorted(accounts)
@@ -277,9 +279,15 @@ class SQLiteLedger(Ledger):
         error: str | None = None,
         error_kind: str | None = None,
         published_hash: str | None = None,
+        scheduled_for: datetime | None = None,
     ) -> None:
         with self._tx() as db:
             self._check_lease(db, delivery_id, worker)
+            if scheduled_for is not None:
+                db.execute(
+                    "UPDATE deliveries SET scheduled_for = ? WHERE id = ?",
+                    (iso(scheduled_for), delivery_id),
+                )
             db.execute(
                 "UPDATE deliveries SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?, error_kind = ?,"
                 " published_hash = COALESCE(?, published_hash), next_attempt_at = NULL, updated_at = ? WHERE id = ?",
@@ -365,10 +373,16 @@ class SQLiteLedger(Ledger):
 
     def cancel(self, delivery_id: int, now: datetime) -> Delivery:
         with self._tx() as db:
-            row = db.execute("SELECT state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, scheduled_for FROM deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
             if row is None:
                 raise LedgerError(f"no delivery {delivery_id}")
-            if row["state"] not in (State.PENDING, State.FAILED, State.UNKNOWN, State.SKIPPED):
+            waiting = row["state"] == State.PUBLISHED and (row["scheduled_for"] or "") > iso(now)
+            if (
+                row["state"] not in (State.PENDING, State.FAILED, State.UNKNOWN, State.SKIPPED)
+                and not waiting
+            ):
                 raise LedgerError(
                     f"delivery {delivery_id} is {row['state']} and cannot be cancelled"
                 )
@@ -437,6 +451,7 @@ class SQLiteLedger(Ledger):
             error_kind=r["error_kind"],
             updated_at=parse_iso(r["updated_at"]),
             parts=parts,
+            scheduled_for=parse_iso(r["scheduled_for"]) if r["scheduled_for"] else None,
         )
 
 

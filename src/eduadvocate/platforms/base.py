@@ -116,6 +116,11 @@ class PlatformSpec:
         return None
 
     @property
+    def native_schedule(self) -> bool:
+        """Posts due 10 minutes to 30 days ahead are handed to the platform's own scheduler."""
+        return False
+
+    @property
     def daily_cap(self) -> int | None:
         """Posts allowed per 24 hours (``daily_cap`` in the account's config), None: no cap."""
         value = self.account.get_int("daily_cap", 0)

@@ -44,6 +44,10 @@ class FacebookPlatform(PlatformSpec):
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name
 
+    @property
+    def native_schedule(self) -> bool:
+        return self.account.get_bool("native_schedule")
+
     def connect(self, root: Path) -> Publisher:
         from eduadvocate.platforms.facebook_client import FacebookPublisher
 

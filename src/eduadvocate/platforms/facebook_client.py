@@ -64,6 +64,26 @@ class FacebookPublisher(Publisher):
             )
         return str(result["id"])
 
+    def schedule(self, part: OutgoingPart, at: datetime) -> Published:
+        data = {
+            "message": part.text,
+            "published": "false",
+            "scheduled_publish_time": str(int(at.timestamp())),
+        }
+        with self.graph.mapped(sending=True, what=WHAT):
+            result = self.graph.post(f"{self.page}/feed", data)
+        post_id = str(result["id"])
+        return Published(post_id, _permalink(post_id))
+
+    def delete(self, remote_id: str) -> None:
+        with self.graph.mapped(sending=False, what=WHAT):
+            self.graph.delete(remote_id)
+
+    def scheduled_ids(self) -> set[str] | None:
+        with self.graph.mapped(sending=False, what=WHAT):
+            waiting = self.graph.get(f"{self.page}/scheduled_posts", fields="id", limit="100")
+        return {str(p["id"]) for p in waiting.get("data", [])}
+
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
         with self.graph.mapped(sending=False, what=WHAT):

@@ -121,6 +121,18 @@ class Publisher(ABC):
         """Check the credentials without posting; returns a description of the account."""
         return "ok"
 
+    def schedule(self, part: OutgoingPart, at: datetime) -> Published:
+        """Hand a post to the platform's own scheduler, to go live at ``at`` (Facebook Pages)."""
+        raise Rejected("this platform has no native scheduling")
+
+    def delete(self, remote_id: str) -> None:
+        """Delete a post (used to cancel one waiting in the platform's scheduler)."""
+        raise Rejected("deleting is not supported for this platform")
+
+    def scheduled_ids(self) -> set[str] | None:
+        """Ids of the posts waiting in the platform's scheduler (None: not supported)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
         """Release connections."""
 
