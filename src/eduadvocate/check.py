@@ -264,6 +264,12 @@ def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> lis
                 f'"{match.group(0)}…" looks like a broken web address{which}',
                 hint="write https://",
             )
+    if content.card and rendering.card_url is None:
+        add(
+            "card-without-link",
+            "card: true, but the post has no link to show",
+            hint="add link: https://…",
+        )
     out.extend(check_media(rendering, spec, root, content.media or (), content.loc or post.loc))
     return out
 

@@ -306,6 +306,7 @@ class Dispatcher:
                 facets=part.facets,
                 content_warning=rendering.content_warning,
                 language=rendering.post.language,
+                card_url=rendering.card_url if i == 0 else None,
             )
             for i, part in enumerate(rendering.parts)
         ]

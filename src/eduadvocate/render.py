@@ -56,6 +56,7 @@ class Rendering:
     parts: list[Part]
     content_warning: str | None = None
     split: bool = False  # the text was split automatically
+    card_url: str | None = None  # shown as a link card (Bluesky), from ``card: true``
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -111,6 +112,12 @@ class Renderer:
                 bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
         cw = expand(content.content_warning, content.loc) if content.content_warning else None
         out.content_warning = cw
+        if content.card:  # the link (or the first web address in the text) shown as a card
+            urls = [
+                u.value for b in bodies for u in twitter.extract_urls(b, without_protocol=False)
+            ]
+            first = urls[0] if urls else None
+            out.card_url = tag(expand(content.link, content.link_loc)) if content.link else first
 
         limit = spec.limit
 
@@ -272,6 +279,7 @@ def effective_content(post: Post, platform: str) -> Content:
         content_warning=over.content_warning
         if over.content_warning is not None
         else base.content_warning,
+        card=over.card if over.card is not None else base.card,
         loc=over.loc,
         text_loc=text_loc,
         link_loc=over.link_loc or base.link_loc,

@@ -139,3 +139,63 @@ def test_accounts_verify(pds: BlueskyPDS, account: Account, make_campaign: Make)
     result = run("accounts", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert account.did in result.stdout
+
+
+def test_link_card_from_the_pages_opengraph_tags(
+    pds: BlueskyPDS, account: Account, make_campaign: Make
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    png = (REPO / "media" / "budget-chart.png").read_bytes()
+    page = (
+        b"<html><head><title>Fallback</title><meta property='og:title' content='Sign the petition'>"
+        b"<meta property='og:description' content='2,000 names puts class sizes on the agenda'>"
+        b"<meta property='og:image' content='/card.png'></head><body></body></html>"
+    )
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, kind = (png, "image/png") if self.path == "/card.png" else (page, "text/html")
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{site.server_port}/petition"
+        make_campaign(
+            f"utm: false\nposts:\n  - id: c\n    at: now\n    text: Sign today\n    link: {url}\n    card: true\n",
+            config=_config(pds, account),
+        )
+        (outcome,) = publish_due(open_campaign(None)).outcomes
+    finally:
+        site.shutdown()
+        site.server_close()
+    assert outcome.state == "published", outcome.error
+    (record,) = pds.records(account.did, POST)
+    external = record["value"]["embed"]["external"]
+    assert (external["uri"], external["title"], external["description"]) == (
+        url,
+        "Sign the petition",
+        "2,000 names puts class sizes on the agenda",
+    )
+    assert external["thumb"]["mimeType"] == "image/png"
+
+
+def test_card_needs_a_link(make_campaign: Make) -> None:
+    from eduadvocate.check import analyse
+
+    make_campaign(
+        "posts:\n  - id: c\n    at: now\n    accounts: [bsky]\n    text: No link here\n    card: true\n"
+    )
+    ws = open_campaign(None)
+    assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == [
+        "card-without-link"
+    ]

@@ -228,6 +228,7 @@ def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:
         split=split,
         numbering=ctx.boolean(get("numbering"), "numbering"),
         content_warning=ctx.string(get("content_warning"), "content_warning"),
+        card=ctx.boolean(get("card"), "card"),
         loc=node.loc,
         text_loc=text_source.loc if text_source else None,
         link_loc=link_node.loc if link_node else None,

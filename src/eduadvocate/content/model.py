@@ -52,6 +52,7 @@ class Content:
     split: str | None = None  # "auto" | "never"
     numbering: bool | None = None
     content_warning: str | None = None
+    card: bool | None = None
     loc: Location | None = None
     text_loc: Location | None = None
     link_loc: Location | None = None

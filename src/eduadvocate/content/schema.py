@@ -47,6 +47,9 @@ _CONTENT: dict[str, Field] = {
     "content_warning": Field(
         "string", "Content warning (Mastodon spoiler text; it counts toward the limit)."
     ),
+    "card": Field(
+        "bool", "Bluesky: show the link as a card (title, description and image from the page)."
+    ),
 }
 
 OVERRIDE_FIELDS: dict[str, Field] = dict(_CONTENT)

@@ -20,8 +20,10 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import httpx
 from atproto import Client, models
@@ -144,6 +146,8 @@ class BlueskyPublisher(Publisher):
                 "$type": "app.bsky.embed.images",
                 "images": [self._image(m) for m in part.media],
             }
+        elif part.card_url:
+            record["embed"] = self._card(part.card_url)
         with _mapped(sending=True):
             self.client.com.atproto.repo.create_record(
                 {"repo": did, "collection": POST, "rkey": rkey, "record": record}
@@ -216,6 +220,32 @@ class BlueskyPublisher(Publisher):
         blob = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
         return {"alt": item.alt or "", "image": blob}
 
+    def _card(self, url: str) -> dict[str, Any]:
+        """A link card: title, description and image from the page's OpenGraph tags. A page that
+        cannot be read still gets a card (its address as the title): the post never fails on it."""
+        meta = page_meta(url)
+        external: dict[str, Any] = {
+            "uri": url,
+            "title": meta.get("og:title") or meta.get("title") or url,
+            "description": meta.get("og:description") or meta.get("description") or "",
+        }
+        image = meta.get("og:image")
+        if image:
+            data = fetch(urljoin(url, image), MAX_PAGE_BYTES)
+            if data:
+                if len(data) > MAX_BLOB:
+                    data = _downscale(data, "the card image")
+                with _mapped(sending=False):
+                    raw = self.client.invoke_procedure(
+                        "com.atproto.repo.uploadBlob",
+                        content=data,
+                        headers={"Content-Type": _sniff(data)},
+                    )
+                external["thumb"] = models.get_or_create(
+                    raw.content["blob"], models.blob_ref.BlobRef
+                )
+        return {"$type": "app.bsky.embed.external", "external": external}
+
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
 
@@ -225,6 +255,61 @@ class BlueskyPublisher(Publisher):
     def verify(self) -> str:
         did = self._login()
         return f"@{self.handle} ({did}) on {self.service}"
+
+
+MAX_PAGE_BYTES = 5_000_000
+CARD_TIMEOUT_S = 10.0
+
+
+def fetch(url: str, limit: int) -> bytes | None:
+    """GET a page or image for a link card; None when it cannot be had (never raises)."""
+    try:
+        with httpx.Client(timeout=CARD_TIMEOUT_S, follow_redirects=True) as http:
+            response = http.get(url, headers={"User-Agent": "eduadvocate (link card)"})
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200 or len(response.content) > limit:
+        return None
+    return response.content
+
+
+class _Meta(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, str] = {}
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "meta":
+            key = values.get("property") or values.get("name")
+            content = values.get("content")
+            if key and content and key.lower() not in self.found:
+                self.found[key.lower()] = content
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title and data.strip() and "title" not in self.found:
+            self.found["title"] = data.strip()
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+def page_meta(url: str) -> dict[str, str]:
+    """The page's <meta> tags (``og:title``, ``description``, …) and its <title>."""
+    data = fetch(url, MAX_PAGE_BYTES)
+    if not data:
+        return {}
+    parser = _Meta()
+    parser.feed(data.decode("utf-8", errors="replace"))
+    return parser.found
+
+
+def _sniff(data: bytes) -> str:
+    from eduadvocate.media import sniff
+
+    return sniff(data[:65536])[0] or "application/octet-stream"
 
 
 def _downscale(data: bytes, name: str) -> bytes:

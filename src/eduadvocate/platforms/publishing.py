@@ -45,6 +45,7 @@ class OutgoingPart:
     facets: tuple[Facet, ...] = ()
     content_warning: str | None = None
     language: str | None = None
+    card_url: str | None = None  # show this link as a card (Bluesky's external embed)
 
 
 @dataclass(frozen=True, slots=True)
