@@ -58,8 +58,26 @@ class Target:
     media: bool = False  # Instagram needs an image on every post
 
 
-@pytest.fixture(params=["x", "mastodon", "facebook", "instagram", "bluesky"])
-def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
+@pytest.fixture(params=["x", "mastodon", "facebook", "instagram", "bluesky", "outbox"])
+def target(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Target]:
+    if request.param == "outbox":
+        folder = tmp_path / "campaign" / "out" / "acct"
+
+        def written() -> list[tuple[str, str, str | None]]:
+            import json
+
+            entries = (
+                [json.loads(f.read_text()) for f in sorted(folder.glob("*.json"))]
+                if folder.exists()
+                else []
+            )
+            return [(p["id"], p["text"], p["reply_to"]) for e in entries for p in e["parts"]]
+
+        config = "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n  acct: {platform: outbox, folder: out}\n"
+        yield Target(config, written, _cannot_hold, _cannot_hold)
+        return
     if request.param == "bluesky":
         pds = request.getfixturevalue("pds")
         account = pds.create_account()
@@ -157,9 +175,9 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
 
 
 def _cannot_hold() -> None:
-    """The reference PDS cannot be told to keep an answer back; ``after-response`` leaves the
-    ledger in the same state (the record exists, its id was never recorded)."""
-    pytest.skip("the reference PDS cannot hold an answer back")
+    """The reference PDS (and the outbox, which has no answer to lose) cannot keep an answer
+    back; ``after-response`` leaves the ledger in the same state (stored, id never recorded)."""
+    pytest.skip("this target cannot hold an answer back")
 
 
 def _plain(content: str) -> str:

@@ -286,3 +286,23 @@ def test_status_notices_a_scheduled_post_deleted_on_facebook(
     )
     (d,) = json.loads(run("status", "--format", "json").stdout)["deliveries"]
     assert d["state"] == "cancelled"
+
+
+def test_instagram_video_goes_out_as_a_reel(
+    graph: GraphFake, page: Page, ig: IgUser, make_campaign: Make
+) -> None:
+    root = make_campaign(
+        "accounts: [ig]\nposts:\n  - id: reel\n    at: now\n    text: Our rally in 30 seconds\n"
+        "    media: [{path: media/rally.mp4, alt: Parents marching}]\n",
+        config=_config(graph, page, ig),
+    )
+    (root / "media").mkdir()
+    (root / "media" / "rally.mp4").write_bytes(
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2000
+    )
+    (outcome,) = publish_due(open_campaign(None)).outcomes
+    assert outcome.state == "published", outcome.error
+    (container,) = graph.containers(ig)
+    assert (container.media_type, container.url) == ("REELS", BASE + "media/rally.mp4")
+    (media,) = graph.ig_media(ig)
+    assert (media.product_type, media.caption) == ("REELS", "Our rally in 30 seconds")
