@@ -10,6 +10,7 @@ racing to report).
 from __future__ import annotations
 
 import fcntl
+import importlib
 import multiprocessing
 import os
 import socket
@@ -173,6 +174,12 @@ def _run(
         # the cores. The children are forked, so they share the analysis without pickling it,
         # and each opens its own ledger connection; claims keep them apart.
         _FORKED[:] = [(ws, analysis, renderings, worker_id())]
+        for platform in {
+            ws.config.accounts[n].platform for n in names
+        }:  # import SDKs once, pre-fork
+            client = CLIENT_MODULES.get(platform)
+            if client:
+                importlib.import_module(client)
         context = multiprocessing.get_context("fork")
         try:
             with ProcessPoolExecutor(processes, mp_context=context) as pool:
@@ -194,6 +201,13 @@ def _run(
 
 
 MAX_PROCESSES = 4
+CLIENT_MODULES = {
+    "x": "eduadvocate.platforms.x_client",
+    "mastodon": "eduadvocate.platforms.mastodon_client",
+    "bluesky": "eduadvocate.platforms.bluesky_client",
+    "facebook": "eduadvocate.platforms.facebook_client",
+    "instagram": "eduadvocate.platforms.instagram_client",
+}
 MIN_ACCOUNTS_PER_PROCESS = 4
 # What forked children inherit (set just before the pool forks them).
 _FORKED: list[tuple[Workspace, Analysis, dict[tuple[str, str], Rendering], str]] = []
