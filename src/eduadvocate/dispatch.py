@@ -182,7 +182,6 @@ class Dispatcher:
 
     def run(
         self,
-        analysis: Analysis,
         renderings: dict[tuple[str, str], Rendering],
         *,
         accounts: set[str] | None = None,

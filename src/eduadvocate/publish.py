@@ -245,7 +245,7 @@ def _publish_accounts(
         )
         try:
             until = clock() + NATIVE_MAX_AHEAD if spec.native_schedule else None
-            return dispatcher.run(analysis, renderings, accounts={name}, native_until=until)
+            return dispatcher.run(renderings, accounts={name}, native_until=until)
         finally:
             dispatcher.close()
 

@@ -186,9 +186,7 @@ class Scheduler:
                     break
                 try:
                     self._rerun.discard(name)
-                    for outcome in self._dispatcher(name).run(
-                        self.analysis, self.renderings, accounts={name}
-                    ):
+                    for outcome in self._dispatcher(name).run(self.renderings, accounts={name}):
                         self.report(outcome)
                 except Exception as exc:  # keep running through anything a platform throws at us
                     self.notice(f"{name}: {type(exc).__name__}: {exc}")
