@@ -199,7 +199,12 @@ def main() -> None:
         env = child_env({"HOME": str(Path(tmp) / "home"), **secrets})
         fake.inject("*", r".", "slow", times=None, seconds=args.latency)
         warm_up(env)
+        fake_before = resource.getrusage(resource.RUSAGE_SELF)
         run = run_publish(root, env)
+        fake_after = resource.getrusage(resource.RUSAGE_SELF)
+        fake_cpu = (fake_after.ru_utime - fake_before.ru_utime) + (
+            fake_after.ru_stime - fake_before.ru_stime
+        )
 
         log = list(fake.log)
         requests = Counter(a.account for a in log)
@@ -229,6 +234,7 @@ def main() -> None:
             f"  CPU of the child: {run.cpu:5.2f} s ({run.cpu / run.wall:.0%} of the wall time; "
             f"{1000 * run.cpu / args.posts:.1f} ms per delivery, start-up included)"
         )
+        print(f"  CPU of the fake (this process, sharing the cores): {fake_cpu:5.2f} s")
         print(
             f"  posts on the fake: {sum(submitted.values()):,}, distinct {len(submitted):,}, "
             f"posted twice {twice}, missing {missing} (target: {args.posts:,} each once)"

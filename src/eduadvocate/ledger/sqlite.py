@@ -72,6 +72,13 @@ class SQLiteLedger(Ledger):
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
+    def _write(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        """One statement in its own (implicit) transaction. The publishing hot path writes this
+        way: the write lock is then held inside one C call only, never while this thread waits
+        for the GIL, so workers in other processes are not kept waiting behind it."""
+        with self._lock:
+            return self._db.execute(sql, args)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -197,30 +204,24 @@ class SQLiteLedger(Ledger):
     ) -> list[Delivery]:
         stamp, expires = iso(now), iso(now + lease)
         horizon = iso(due_by or now)
-        with self._tx() as db:
-            only = ""
-            args: list[Any] = [stamp, horizon, stamp, stamp]
-            if accounts is not None:
-                only = f" AND d.account IN ({','.join('?' * len(accounts))})"
-                args += sorted(accounts)
-            ids = [
-                r["id"]
-                for r in db.execute(
-                    "SELECT d.id FROM deliveries d"
-                    " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
-                    " WHERE h.account IS NULL AND d.due_at <= ? AND ("
-                    "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
-                    "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
-                    + only
-                    + " ORDER BY d.due_at, d.id LIMIT ?",
-                    (*args, limit),
-                )
-            ]
-            for delivery_id in ids:
-                db.execute(
-                    "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                    (worker, expires, stamp, delivery_id),
-                )
+        only = ""
+        args: list[Any] = [worker, expires, stamp, stamp, horizon, stamp, stamp]
+        if accounts is not None:
+            only = f" AND d.account IN ({','.join('?' * len(accounts))})"
+            args += sorted(accounts)
+        # One statement: the rows are chosen and claimed under one write lock, held in C only.
+        claimed = self._rows(
+            "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE id IN (SELECT d.id FROM deliveries d"
+            " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
+            " WHERE h.account IS NULL AND d.due_at <= ? AND ("
+            "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
+            "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
+            + only
+            + " ORDER BY d.due_at, d.id LIMIT ?) RETURNING id, due_at",
+            (*args, limit),
+        )
+        ids = [r["id"] for r in sorted(claimed, key=lambda r: (r["due_at"], r["id"]))]
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
@@ -231,43 +232,39 @@ class SQLiteLedger(Ledger):
         return [self._delivery(found[i], parts.get(i, ())) for i in ids if i in found]
 
     def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE deliveries SET lease_expires = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-                (iso(until), delivery_id, worker),
-            )
-            if cur.rowcount != 1:
-                raise LeaseLost(f"delivery {delivery_id} is no longer claimed by {worker}")
+        cur = self._write(
+            "UPDATE deliveries SET lease_expires = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (iso(until), delivery_id, worker),
+        )
+        _held(cur, delivery_id, worker)
 
     def begin_attempt(
         self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
     ) -> int:
-        with self._tx() as db:
-            self._check_lease(db, delivery_id, worker)
-            cur = db.execute(
-                "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at) VALUES (?, ?, ?, ?, ?)",
-                (delivery_id, part_index, worker, idempotency_key, iso(now)),
-            )
-            return int(cur.lastrowid or 0)
+        cur = self._write(
+            "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at)"
+            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND state = 'claimed' AND lease_owner = ?)",
+            (delivery_id, part_index, worker, idempotency_key, iso(now), delivery_id, worker),
+        )
+        _held(cur, delivery_id, worker)
+        return int(cur.lastrowid or 0)
 
     def finish_attempt(
         self, attempt_id: int, outcome: str, now: datetime, error: str | None = None
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE attempts SET outcome = ?, error = ?, finished_at = ? WHERE id = ?",
-                (outcome, error, iso(now), attempt_id),
-            )
+        self._write(
+            "UPDATE attempts SET outcome = ?, error = ?, finished_at = ? WHERE id = ?",
+            (outcome, error, iso(now), attempt_id),
+        )
 
     def record_part(
         self, delivery_id: int, index: int, remote_id: str, url: str | None, now: datetime
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO parts (delivery_id, part_index, remote_id, url, published_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (delivery_id, part_index) DO UPDATE SET remote_id = excluded.remote_id, url = excluded.url",
-                (delivery_id, index, remote_id, url, iso(now)),
-            )
+        self._write(
+            "INSERT INTO parts (delivery_id, part_index, remote_id, url, published_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (delivery_id, part_index) DO UPDATE SET remote_id = excluded.remote_id, url = excluded.url",
+            (delivery_id, index, remote_id, url, iso(now)),
+        )
 
     def finish(
         self,
@@ -281,18 +278,22 @@ class SQLiteLedger(Ledger):
         published_hash: str | None = None,
         scheduled_for: datetime | None = None,
     ) -> None:
-        with self._tx() as db:
-            self._check_lease(db, delivery_id, worker)
-            if scheduled_for is not None:
-                db.execute(
-                    "UPDATE deliveries SET scheduled_for = ? WHERE id = ?",
-                    (iso(scheduled_for), delivery_id),
-                )
-            db.execute(
-                "UPDATE deliveries SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?, error_kind = ?,"
-                " published_hash = COALESCE(?, published_hash), next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-                (str(state), error, error_kind, published_hash, iso(now), delivery_id),
-            )
+        cur = self._write(
+            "UPDATE deliveries SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?, error_kind = ?,"
+            " published_hash = COALESCE(?, published_hash), scheduled_for = COALESCE(?, scheduled_for),"
+            " next_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (
+                str(state),
+                error,
+                error_kind,
+                published_hash,
+                iso(scheduled_for) if scheduled_for is not None else None,
+                iso(now),
+                delivery_id,
+                worker,
+            ),
+        )
+        _held(cur, delivery_id, worker)
 
     def release(
         self,
@@ -304,20 +305,12 @@ class SQLiteLedger(Ledger):
         error: str,
         error_kind: str,
     ) -> None:
-        with self._tx() as db:
-            self._check_lease(db, delivery_id, worker)
-            db.execute(
-                "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires = NULL, next_attempt_at = ?,"
-                " last_error = ?, error_kind = ?, updated_at = ? WHERE id = ?",
-                (iso(next_attempt_at), error, error_kind, iso(now), delivery_id),
-            )
-
-    def _check_lease(self, db: sqlite3.Connection, delivery_id: int, worker: str) -> None:
-        row = db.execute(
-            "SELECT state, lease_owner FROM deliveries WHERE id = ?", (delivery_id,)
-        ).fetchone()
-        if row is None or row["state"] != State.CLAIMED or row["lease_owner"] != worker:
-            raise LeaseLost(f"delivery {delivery_id} is no longer claimed by {worker}")
+        cur = self._write(
+            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires = NULL, next_attempt_at = ?,"
+            " last_error = ?, error_kind = ?, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (iso(next_attempt_at), error, error_kind, iso(now), delivery_id, worker),
+        )
+        _held(cur, delivery_id, worker)
 
     def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
         return [
@@ -467,3 +460,10 @@ def _attempt(r: sqlite3.Row) -> AttemptRow:
         outcome=r["outcome"],
         error=r["error"],
     )
+
+
+def _held(cur: sqlite3.Cursor, delivery_id: int, worker: str) -> None:
+    """A write guarded by ``state = 'claimed' AND lease_owner = worker`` touched nothing: the
+    claim is gone (expired and taken over, or cancelled)."""
+    if cur.rowcount != 1:
+        raise LeaseLost(f"delivery {delivery_id} is no longer claimed by {worker}")
