@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky"]
+pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky", "tests.fakes.postgres"]
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T12:00:00Z"

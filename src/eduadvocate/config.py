@@ -32,9 +32,16 @@ if TYPE_CHECKING:
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_KEYS = ("posts", "people", "ledger", "grace", "accounts", "defaults", "check")
+_TOP_KEYS = ("posts", "people", "ledger", "grace", "lease", "accounts", "defaults", "check")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 DEFAULT_GRACE = timedelta(hours=3)
+# How long a claim outlives its worker's last heartbeat (heartbeats come every third of it): a
+# worker that dies has its deliveries taken over by another after about this long.
+DEFAULT_LEASE = timedelta(seconds=60)
+MIN_LEASE = timedelta(seconds=3)
+_SECONDS = re.compile(
+    r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$", re.I
+)
 _DEFAULT_KEYS = (
     "campaign",
     "timezone",
@@ -132,6 +139,7 @@ class Config:
     defaults: Defaults
     severity: dict[str, str] = field(default_factory=dict)
     grace: timedelta = DEFAULT_GRACE  # how late a missed post may still go out
+    lease: timedelta = DEFAULT_LEASE  # how long a claim lasts without a heartbeat
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the current folder when possible."""
@@ -233,6 +241,7 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         defaults=defaults,
         severity=severity,
         grace=_grace(node.items.get("grace")),
+        lease=_lease(node.items.get("lease")),
     )
 
 
@@ -247,6 +256,24 @@ def _grace(node: YNode | None) -> timedelta:
         )
     hours, minutes = (int(g) if g else 0 for g in match.groups())
     return timedelta(hours=hours, minutes=minutes)
+
+
+def _lease(node: YNode | None) -> timedelta:
+    if node is None or node.is_null:
+        return DEFAULT_LEASE
+    text = node.text() or ""
+    match = _SECONDS.match(text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ConfigError(
+            f'lease must be a duration like "60s" or "2m", not "{text}"', location=node.loc
+        )
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    lease = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if lease < MIN_LEASE:
+        raise ConfigError(
+            f"lease must be at least {MIN_LEASE.seconds}s, not {text}", location=node.loc
+        )
+    return lease
 
 
 def _string(node: YNode, key: str, default: str) -> str:

@@ -50,7 +50,6 @@ from eduadvocate.platforms.publishing import (
 )
 from eduadvocate.render import Rendering
 
-DEFAULT_LEASE = timedelta(minutes=5)
 MAX_TRANSIENT_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -155,7 +154,7 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime],
         connect: Callable[[str], Publisher],
-        lease: timedelta = DEFAULT_LEASE,
+        lease: timedelta | None = None,
         rng: random.Random | None = None,
         caps: dict[str, int] | None = None,
     ) -> None:
@@ -164,7 +163,7 @@ class Dispatcher:
         self.worker = worker
         self.clock = clock
         self.connect = connect
-        self.lease = lease
+        self.lease = lease or config.lease  # kept alive by the worker's heartbeat
         self.rng = rng or random.Random()
         self.caps = caps or {}
         self.stopping = threading.Event()  # set by the scheduler on SIGTERM

@@ -13,6 +13,7 @@ import fcntl
 import importlib
 import multiprocessing
 import os
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -33,6 +34,7 @@ from eduadvocate.dispatch import (
     plan_due,
 )
 from eduadvocate.errors import ConfigError, EduError
+from eduadvocate.heartbeat import Heartbeat
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Desired, Ledger, State
 from eduadvocate.platforms.base import PlatformSpec
@@ -61,7 +63,10 @@ class RunReport:
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A name for this run of a worker: host and pid, for people, and a random suffix, because a
+    restarted worker can get the same pid (a container's pid 1) and must not pass for the one
+    that died, or its heartbeat would keep the dead run's claims alive."""
+    return f"{socket.gethostname()}:{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def connector(config: Config) -> Callable[[str], Publisher]:
@@ -250,7 +255,10 @@ def _publish_accounts(
             dispatcher.close()
 
     out: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool:
+    with (
+        Heartbeat(ledger, worker, ws.config.lease, clock=clock),
+        ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool,
+    ):
         for outcomes in pool.map(publish_account, names):
             out.extend(outcomes)
     return out

@@ -6,7 +6,10 @@
   ``max_instances=1``.
 - A job publishes what is due for its account through the same dispatcher as ``publish``;
   accounts run in parallel, one account's deliveries one at a time (in due order).
-- A sweep every ``SWEEP_S`` catches retries whose back-off has passed and holds that expired.
+- A sweep every ``SWEEP_S`` (or half the lease, if shorter) catches retries whose back-off has
+  passed, holds that expired, and claims a dead worker left behind; it runs each account as its
+  own job, so the pool works through them in parallel.
+- A heartbeat renews this worker's claims (see :mod:`eduadvocate.heartbeat`).
 - Platform errors never stop the loop; SIGTERM or Ctrl-C lets the part in flight finish and be
   recorded, releases what was claimed but not started, and exits 0.
 
@@ -16,6 +19,7 @@ only through the ledger's claims.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.dispatch import Dispatcher, Outcome, plan_due
+from eduadvocate.heartbeat import Heartbeat
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired, Ledger, State
 from eduadvocate.platforms.registry import spec_class
@@ -76,6 +81,9 @@ class Scheduler:
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
         self.analysis: Analysis = Analysis()
         self.renderings: dict[tuple[str, str], Rendering] = {}
+        # APScheduler's own log lines ("job skipped: already running") would reach stderr
+        # through logging's last-resort handler; what matters is reported by us.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.apscheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(MAX_PARALLEL_ACCOUNTS)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -195,6 +203,19 @@ class Scheduler:
                 if name not in self._rerun:
                     break
 
+    def sweep(self) -> None:
+        """Look at every account again, each as its own job on the pool (one at a time each)."""
+        for name in self.ws.config.accounts:
+            if self.stopping.is_set():
+                return
+            lock = self._account_locks.get(name)
+            if lock is not None and lock.locked():
+                self._rerun.add(name)  # running already: it looks again before it lets go
+                continue
+            self.apscheduler.add_job(
+                self.fire, args=[name], id=f"sweep:{name}", replace_existing=True
+            )
+
     def _dispatcher(self, account: str) -> Dispatcher:
         with self._lock:
             dispatcher = self._dispatchers.get(account)
@@ -222,16 +243,22 @@ class Scheduler:
             + (f" ({report.errors} errors: those posts are held)" if report.errors else "")
         )
         self.apscheduler.add_job(self.watch, "interval", seconds=WATCH_S, id="watch")
+        sweep_s = min(SWEEP_S, max(1.0, self.ws.config.lease.total_seconds() / 2))
         self.apscheduler.add_job(
-            self.fire, "interval", seconds=SWEEP_S, id="sweep", next_run_time=clock()
+            self.sweep, "interval", seconds=sweep_s, id="sweep", next_run_time=clock()
         )
         self.apscheduler.add_job(self.load, "interval", hours=1, id="replan")
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        heartbeat = Heartbeat(
+            self.ledger, self.worker, self.ws.config.lease, clock=clock, notice=self.notice
+        )
+        heartbeat.__enter__()
         self.apscheduler.start()
         try:
             self.stopping.wait()
         finally:
             self.apscheduler.shutdown(wait=True)  # the part in flight finishes and is recorded
+            heartbeat.__exit__()
             for dispatcher in self._dispatchers.values():
                 dispatcher.close()
             self.ledger.close()

@@ -1,5 +1,5 @@
-"""The ledger contract: every backend passes these unchanged (the PostgreSQL backend will join the
-``ledger`` fixture's parameters)."""
+"""The ledger contract: every backend passes these unchanged. PostgreSQL runs against a real
+server (tests/fakes/postgres.py starts a throwaway cluster), each test in a new database."""
 
 from __future__ import annotations
 
@@ -10,17 +10,31 @@ from pathlib import Path
 
 import pytest
 
+from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, State
-from eduadvocate.ledger.sqlite import SQLiteLedger
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
 
-@pytest.fixture(params=["sqlite"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    backend = SQLiteLedger(tmp_path / "ledger.sqlite3")
-    backend.migrate()
+BACKENDS = ["sqlite", "postgres"]
+
+
+def target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty ledger of this backend: a file path or a PostgreSQL URL."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "ledger.sqlite3")
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_target_(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return target(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def ledger(ledger_target_: str, tmp_path: Path) -> Iterator[Ledger]:
+    backend = open_ledger(ledger_target_, tmp_path)
     yield backend
     backend.close()
 
@@ -157,25 +171,26 @@ def test_fix_now_is_stable(ledger: Ledger) -> None:
     assert ledger.fix_now("urgent", T0 + timedelta(hours=1)) == T0
 
 
-def _claimer(path: str, worker: str, queue: multiprocessing.Queue[list[int]]) -> None:
-    ledger = SQLiteLedger(path)
+def _claimer(where: str, worker: str, queue: multiprocessing.Queue[list[int]]) -> None:
+    ledger = open_ledger(where, Path("."))
     got: list[int] = []
     while True:
         batch = ledger.claim_due(worker, T0, LEASE, limit=7)
         if not batch:
             break
         got.extend(d.id for d in batch)
+        for d in batch:  # done at once: the account is free for the next claimer
+            ledger.finish(d.id, worker, State.PUBLISHED, T0)
+    ledger.close()
     queue.put(got)
 
 
-def test_concurrent_processes_never_claim_the_same_delivery(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.sqlite3")
-    ledger = SQLiteLedger(path)
-    ledger.migrate()
-    ledger.sync([want(f"p{i}") for i in range(300)], T0)
+def test_concurrent_processes_never_claim_the_same_delivery(ledger_target_: str) -> None:
+    ledger = open_ledger(ledger_target_, Path("."))
+    ledger.sync([want(f"p{i}", account=f"a{i % 9}") for i in range(300)], T0)
     ctx = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[list[int]] = ctx.Queue()
-    procs = [ctx.Process(target=_claimer, args=(path, f"w{i}", queue)) for i in range(4)]
+    procs = [ctx.Process(target=_claimer, args=(ledger_target_, f"w{i}", queue)) for i in range(4)]
     for p in procs:
         p.start()
     claimed = [i for _ in procs for i in queue.get(timeout=60)]
@@ -183,6 +198,92 @@ def test_concurrent_processes_never_claim_the_same_delivery(tmp_path: Path) -> N
         p.join(timeout=60)
     assert sorted(claimed) == sorted(d.id for d in ledger.deliveries())
     assert len(claimed) == len(set(claimed)) == 300
+    ledger.close()
+
+
+def test_an_account_is_claimed_by_one_worker_at_a_time(ledger: Ledger) -> None:
+    ledger.sync([want("p1", account="a"), want("p2", account="a"), want("p3", account="b")], T0)
+    first = ledger.claim_due("w1", T0, LEASE, limit=1)
+    assert [d.post_id for d in first] == ["p1"]
+    # w2 may not take a's next post while w1 holds a's claim: one account posts in order.
+    assert [d.post_id for d in ledger.claim_due("w2", T0, LEASE)] == ["p3"]
+    # w1 itself may go on with a.
+    assert [d.post_id for d in ledger.claim_due("w1", T0, LEASE)] == ["p2"]
+
+
+def test_heartbeat_keeps_claims_alive_and_a_silent_worker_loses_them(ledger: Ledger) -> None:
+    ledger.sync([want("p1", account="a"), want("p2", account="b")], T0)
+    short = timedelta(seconds=30)
+    ledger.claim_due("w1", T0, short, limit=1, accounts={"a"})
+    ledger.claim_due("w2", T0, short, limit=1, accounts={"b"})
+    later = T0 + timedelta(seconds=20)
+    assert ledger.heartbeat("w1", later, later + short) == 1
+    assert ledger.heartbeat("w2", later, later + short) == 1
+    beyond = T0 + timedelta(seconds=45)  # w1 keeps beating, w2 went silent at +20 s
+    assert ledger.heartbeat("w1", beyond, beyond + short) == 1
+    assert ledger.claim_due("w3", beyond, short) == []  # both leases still run (+50 s, +75 s)
+    gone = T0 + timedelta(seconds=51)
+    ledger.heartbeat("w1", gone, gone + short)
+    taken = ledger.claim_due("w3", gone, short)
+    assert [(d.post_id, d.lease_owner) for d in taken] == [("p2", "w3")]
+    seen = {w.id: w for w in ledger.workers()}
+    assert seen["w1"].claims == 1 and seen["w1"].last_seen == gone
+    assert seen["w2"].claims == 0 and seen["w2"].last_seen == later
+    assert "w3" not in seen  # it holds p2 all the same; it shows once it beats
+    ledger.leave("w2")
+    assert "w2" not in {w.id for w in ledger.workers()}
+
+
+def _history(ledger: Ledger) -> None:
+    """A little of everything: published with parts, failed, an open attempt, a hold, a now-post."""
+    ledger.sync([want("p1"), want("p2", account="b"), want("p3", account="c")], T0)
+    ledger.fix_now("urgent", T0)
+    ledger.defer_account("d", T0 + timedelta(hours=1), "429 from X")
+    by_post = {d.post_id: d for d in ledger.claim_due("w1", T0, LEASE)}
+    a = ledger.begin_attempt(by_post["p1"].id, 0, "w1", "k0", T0)
+    ledger.record_part(by_post["p1"].id, 0, "111", "https://x.com/a/status/111", T0)
+    ledger.finish_attempt(a, "ok", T0)
+    ledger.finish(by_post["p1"].id, "w1", State.PUBLISHED, T0, published_hash="h1")
+    ledger.finish(
+        by_post["p2"].id, "w1", State.FAILED, T0, error="rejected: 403", error_kind="rejected"
+    )
+    ledger.begin_attempt(by_post["p3"].id, 0, "w1", "k3", T0)
+
+
+@pytest.mark.parametrize("source", BACKENDS)
+@pytest.mark.parametrize("dest", BACKENDS)
+def test_export_and_import_keep_the_whole_history(
+    source: str, dest: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    src = open_ledger(target(source, request, tmp_path / "src"), tmp_path)
+    _history(src)
+    rows = list(src.export_rows())
+    dst_target = target(dest, request, tmp_path / "dst")
+    if source == dest == "postgres":  # the fixture gives one database per test: make another
+        dst_target = request.getfixturevalue("postgres_server").new_database()
+    dst = open_ledger(dst_target, tmp_path)
+    counts = dst.import_rows(iter(rows))
+    assert counts == {
+        "deliveries": 3,
+        "parts": 1,
+        "attempts": 2,
+        "now_posts": 1,
+        "account_holds": 1,
+    }
+    assert list(dst.export_rows()) == rows
+    assert [(d.id, d.state, d.parts) for d in dst.deliveries()] == [
+        (d.id, d.state, d.parts) for d in src.deliveries()
+    ]
+    assert dst.fix_now("urgent", T0 + timedelta(hours=2)) == T0
+    assert dst.account_deferred_until("d", T0) == T0 + timedelta(hours=1)
+    # New rows continue after the imported ids.
+    dst.sync([want("p4", account="e")], T0)
+    (p4,) = dst.deliveries(post_id="p4")
+    assert p4.id > max(d.id for d in src.deliveries())
+    with pytest.raises(LedgerError, match="empty ledger"):
+        dst.import_rows(iter(rows))
+    src.close()
+    dst.close()
 
 
 def test_sync_until_keeps_future_pending_rows(ledger: Ledger) -> None:

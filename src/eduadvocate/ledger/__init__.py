@@ -1,22 +1,91 @@
 """The ledger: what was published, what is due, and every attempt in between.
 
-:func:`open_ledger` picks the backend from the config's ``ledger:`` value (a path: SQLite).
+:func:`open_ledger` picks the backend from the config's ``ledger:`` value (or the
+``EDUADVOCATE_LEDGER`` environment variable): a ``postgresql://`` URL selects PostgreSQL, anything
+else is an SQLite file path relative to the campaign folder. ``${VAR}`` in it is expanded from
+the environment, so a password can stay out of the file.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from eduadvocate.ledger.base import Ledger, LedgerError
 
+ENV = "EDUADVOCATE_LEDGER"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-def open_ledger(target: str, root: Path) -> Ledger:
-    """Open (creating and migrating as needed) the ledger named by ``target``."""
-    if target.startswith(("postgresql://", "postgres://")):
-        raise LedgerError("the PostgreSQL ledger is not available yet: use a file path for SQLite")
-    from eduadvocate.ledger.sqlite import SQLiteLedger
 
-    path = target if target == ":memory:" else str((root / target).resolve())
-    ledger = SQLiteLedger(path)
-    ledger.migrate()
+def ledger_target(configured: str) -> str:
+    """The ledger to use: ``EDUADVOCATE_LEDGER`` if set, else the config's, ``${VAR}`` expanded."""
+    raw = os.environ.get(ENV) or configured
+
+    def sub(match: re.Match[str]) -> str:
+        value = os.environ.get(match.group(1))
+        if value:
+            return value
+        if match.group(2) is not None:
+            return match.group(2)
+        raise LedgerError(
+            f"the ledger setting needs ${{{match.group(1)}}}, and it is not set: export it first"
+        )
+
+    return _VAR.sub(sub, raw)
+
+
+def is_postgres(target: str) -> bool:
+    return target.startswith(POSTGRES_SCHEMES)
+
+
+def shown(target: str) -> str:
+    """The target as it may be printed: a URL's password replaced by ``***``."""
+    if not is_postgres(target):
+        return target
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def open_ledger(target: str, root: Path, *, migrate: bool | None = None) -> Ledger:
+    """Open the ledger named by ``target`` (the config's value). SQLite is created and migrated
+    as needed. PostgreSQL is created in an empty database, but a shared one at an older schema is
+    only upgraded by ``eduadvocate ledger migrate`` (``migrate=True``)."""
+    from eduadvocate.ledger.schema import MIGRATIONS
+
+    resolved = ledger_target(target)
+    latest = MIGRATIONS[-1].version
+    if is_postgres(resolved):
+        from eduadvocate.ledger.postgres import PostgresLedger
+
+        ledger: Ledger = PostgresLedger(resolved, shown(resolved))
+        version = ledger.schema_version()
+        if migrate or version == 0:
+            ledger.migrate()
+        elif version < latest:
+            ledger.close()
+            raise LedgerError(
+                f"the ledger {shown(resolved)} has schema version {version} and this eduadvocate "
+                f"needs {latest}: run `eduadvocate ledger migrate` once (with the workers stopped)"
+            )
+    else:
+        from eduadvocate.ledger.sqlite import SQLiteLedger
+
+        path = resolved if resolved == ":memory:" else str((root / resolved).resolve())
+        ledger = SQLiteLedger(path)
+        version = ledger.schema_version()
+        if version <= latest and migrate is not False:
+            ledger.migrate()
+    if version > latest:
+        ledger.close()
+        raise LedgerError(
+            f"the ledger {shown(resolved)} was written by a newer eduadvocate (schema version "
+            f"{version}, this one knows {latest}): upgrade eduadvocate"
+        )
     return ledger

@@ -10,16 +10,21 @@ A delivery is one (post id, account, occurrence). Its state machine::
 (write-ahead); after it, its outcome. An attempt with no outcome whose lease has expired is *in
 doubt*: it is reconciled (looked up on the platform) before anything is retried.
 
-This module holds the interface and the row types; ``sqlite.py`` (and later ``postgres.py``)
-implement it, and ``tests/ledger/`` is the contract suite every backend passes unchanged.
+This module holds the interface and the row types; ``sql.py`` implements it once for both
+backends, ``sqlite.py`` and ``postgres.py`` supply their connections and dialects, and
+``tests/ledger/`` is the contract suite every backend passes unchanged.
 """
 
 from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eduadvocate.errors import EduError, ExitCode
 
 
 class State(enum.StrEnum):
@@ -35,8 +40,10 @@ class State(enum.StrEnum):
 FINAL = frozenset({State.PUBLISHED, State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED})
 
 
-class LedgerError(Exception):
+class LedgerError(EduError):
     """The ledger cannot be opened or used (a message for the user; never holds secrets)."""
+
+    exit_code = ExitCode.CONFIG
 
 
 class LeaseLost(LedgerError):
@@ -117,6 +124,16 @@ class Delivery:
             None,
             self.content_hash,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """A worker (one ``schedule`` or ``publish`` process) as its heartbeats left it."""
+
+    id: str  # host:pid
+    started_at: datetime
+    last_seen: datetime
+    claims: int  # deliveries it holds claimed now
 
 
 @dataclass(slots=True)
@@ -279,3 +296,25 @@ class Ledger(ABC):
     @abstractmethod
     def count_published_since(self, account: str, since: datetime) -> int:
         """How many parts went to the account since ``since`` (for per-tier daily caps)."""
+
+    # -- workers ---------------------------------------------------------------------------------
+    @abstractmethod
+    def heartbeat(self, worker: str, now: datetime, lease_until: datetime) -> int:
+        """This worker is alive: every claim it holds now lasts until ``lease_until``. Returns
+        how many it holds. A worker that stops beating loses its claims when they expire."""
+
+    @abstractmethod
+    def leave(self, worker: str) -> None:
+        """The worker stopped cleanly (its claims were released already)."""
+
+    @abstractmethod
+    def workers(self) -> list[WorkerRow]: ...
+
+    # -- moving a campaign between ledgers -----------------------------------------------------------
+    @abstractmethod
+    def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every row of the campaign's history, table by table, parents first."""
+
+    @abstractmethod
+    def import_rows(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+        """Load an export into this (empty) ledger, keeping ids; counts per table."""

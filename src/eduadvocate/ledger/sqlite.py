@@ -1,9 +1,8 @@
 """The embedded ledger: SQLite (stdlib ``sqlite3``) in WAL mode, created on first use.
 
-Every write is one explicit transaction (``BEGIN IMMEDIATE``, so two processes serialise instead
-of failing half-way); claims take the write lock before they read, so one delivery is never
-claimed twice. Schema changes are the numbered migrations in :mod:`eduadvocate.ledger.schema`,
-each applied in its own transaction and recorded in ``schema_migrations``.
+One connection per ledger object, shared by the process's threads under a lock. Transactions
+start with ``BEGIN IMMEDIATE``, so two processes serialise instead of failing half-way; single
+statements commit on their own. The logic is :class:`~eduadvocate.ledger.sql.SQLLedger`'s.
 """
 
 from __future__ import annotations
@@ -12,34 +11,26 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from eduadvocate.ledger.base import (
-    FINAL,
-    AttemptRow,
-    Delivery,
-    Desired,
-    LeaseLost,
-    Ledger,
-    LedgerError,
-    PartRow,
-    State,
-    SyncReport,
-    iso,
-    parse_iso,
-)
-from eduadvocate.ledger.schema import MIGRATIONS
+from eduadvocate.ledger.base import LedgerError
+from eduadvocate.ledger.schema import Migration
+from eduadvocate.ledger.sql import SQLLedger
 
 BUSY_TIMEOUT_S = 30.0
+MIN_VERSION = (3, 35)  # RETURNING
 
 
-class SQLiteLedger(Ledger):
+class SQLiteLedger(SQLLedger):
     """A ledger in one SQLite file (``:memory:`` for tests)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        if sqlite3.sqlite_version_info < MIN_VERSION:
+            raise LedgerError(
+                f"this Python's SQLite is {sqlite3.sqlite_version}; the ledger needs 3.35 or newer"
+            )
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -56,7 +47,6 @@ class SQLiteLedger(Ledger):
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
         self._lock = threading.RLock()
 
-    # -- plumbing ----------------------------------------------------------------------------------
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -72,398 +62,19 @@ class SQLiteLedger(Ledger):
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def _write(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
-        """One statement in its own (implicit) transaction. The publishing hot path writes this
-        way: the write lock is then held inside one C call only, never while this thread waits
-        for the GIL, so workers in other processes are not kept waiting behind it."""
+    def _write(self, sql: str, args: Sequence[Any]) -> int:
         with self._lock:
-            return self._db.execute(sql, args)
+            return self._db.execute(sql, args).rowcount
+
+    def _claim(self, sql: str, args: Sequence[Any]) -> list[sqlite3.Row]:
+        return self._rows(sql, args)  # one statement: SQLite's write lock serialises claimers
+
+    def _statements(self, migration: Migration) -> tuple[str, ...]:
+        return migration.sqlite
+
+    def _has_schema(self) -> bool:
+        return bool(self._rows("SELECT name FROM sqlite_master WHERE name = 'schema_migrations'"))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def migrate(self) -> list[int]:
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            done = {r[0] for r in self._db.execute("SELECT version FROM schema_migrations")}
-            applied = []
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                with self._tx() as db:
-                    for statement in migration.sqlite:
-                        db.execute(statement)
-                    db.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
-                        (migration.version, migration.name),
-                    )
-                applied.append(migration.version)
-            return applied
-
-    def schema_version(self) -> int:
-        rows = self._rows("SELECT MAX(version) FROM schema_migrations")
-        return int(rows[0][0] or 0)
-
-    # -- desired state -----------------------------------------------------------------------------
-    def fix_now(self, post_id: str, now: datetime) -> datetime:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO now_posts (post_id, fixed_at) VALUES (?, ?)",
-                (post_id, iso(now.replace(microsecond=0))),
-            )
-            row = db.execute(
-                "SELECT fixed_at FROM now_posts WHERE post_id = ?", (post_id,)
-            ).fetchone()
-        return parse_iso(row[0])
-
-    def sync(
-        self,
-        desired: list[Desired],
-        now: datetime,
-        *,
-        until: datetime | None = None,
-        scope: set[str] | None = None,
-    ) -> SyncReport:
-        report = SyncReport()
-        wanted = {d.key: d for d in desired}
-        stamp = iso(now)
-        with self._tx() as db:
-            existing = {
-                r["key"]: r
-                for r in db.execute(
-                    "SELECT key, state, content_hash, published_hash, account, due_at FROM deliveries"
-                )
-            }
-            for key, d in wanted.items():
-                row = existing.get(key)
-                if row is None:
-                    db.execute(
-                        "INSERT INTO deliveries (key, post_id, account, platform, due_at, state, content_hash, attempts, created_at, updated_at)"
-                        " VALUES (?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?)",
-                        (
-                            key,
-                            d.post_id,
-                            d.account,
-                            d.platform,
-                            iso(d.due_at),
-                            d.content_hash,
-                            stamp,
-                            stamp,
-                        ),
-                    )
-                    report.added.append(key)
-                elif row["content_hash"] != d.content_hash:
-                    db.execute(
-                        "UPDATE deliveries SET content_hash = ?, updated_at = ? WHERE key = ?",
-                        (d.content_hash, stamp, key),
-                    )
-                    if row["state"] == State.PUBLISHED:
-                        report.drifted.append(key)
-                    elif row["state"] not in FINAL:
-                        report.changed.append(key)
-            for key, row in existing.items():
-                if key in wanted or row["state"] != State.PENDING:
-                    continue
-                if scope is not None and row["account"] not in scope:
-                    continue
-                if until is not None and row["due_at"] > iso(until):
-                    continue
-                db.execute(
-                    "UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? WHERE key = ? AND state = 'pending'",
-                    ("the post was removed or rescheduled", stamp, key),
-                )
-                report.cancelled.append(key)
-        return report
-
-    def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
-        done = []
-        with self._tx() as db:
-            for key in keys:
-                cur = db.execute(
-                    "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?"
-                    " WHERE key = ? AND state = 'pending'",
-                    (reason, iso(now), key),
-                )
-                if cur.rowcount:
-                    done.append(key)
-        return done
-
-    # -- work --------------------------------------------------------------------------------------
-    def claim_due(
-        self,
-        worker: str,
-        now: datetime,
-        lease: timedelta,
-        *,
-        limit: int = 100,
-        accounts: set[str] | None = None,
-        due_by: datetime | None = None,
-    ) -> list[Delivery]:
-        stamp, expires = iso(now), iso(now + lease)
-        horizon = iso(due_by or now)
-        only = ""
-        args: list[Any] = [worker, expires, stamp, stamp, horizon, stamp, stamp]
-        if accounts is not None:
-            only = f" AND d.account IN ({','.join('?' * len(accounts))})"
-            args += sorted(accounts)
-        # One statement: the rows are chosen and claimed under one write lock, held in C only.
-        claimed = self._rows(
-            "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE id IN (SELECT d.id FROM deliveries d"
-            " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
-            " WHERE h.account IS NULL AND d.due_at <= ? AND ("
-            "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
-            "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
-            + only
-            + " ORDER BY d.due_at, d.id LIMIT ?) RETURNING id, due_at",
-            (*args, limit),
-        )
-        ids = [r["id"] for r in sorted(claimed, key=lambda r: (r["due_at"], r["id"]))]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        found = {
-            r["id"]: r for r in self._rows(f"SELECT * FROM deliveries WHERE id IN ({marks})", ids)
-        }
-        parts = self._parts(ids)
-        return [self._delivery(found[i], parts.get(i, ())) for i in ids if i in found]
-
-    def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
-        cur = self._write(
-            "UPDATE deliveries SET lease_expires = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-            (iso(until), delivery_id, worker),
-        )
-        _held(cur, delivery_id, worker)
-
-    def begin_attempt(
-        self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
-    ) -> int:
-        cur = self._write(
-            "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at)"
-            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND state = 'claimed' AND lease_owner = ?)",
-            (delivery_id, part_index, worker, idempotency_key, iso(now), delivery_id, worker),
-        )
-        _held(cur, delivery_id, worker)
-        return int(cur.lastrowid or 0)
-
-    def finish_attempt(
-        self, attempt_id: int, outcome: str, now: datetime, error: str | None = None
-    ) -> None:
-        self._write(
-            "UPDATE attempts SET outcome = ?, error = ?, finished_at = ? WHERE id = ?",
-            (outcome, error, iso(now), attempt_id),
-        )
-
-    def record_part(
-        self, delivery_id: int, index: int, remote_id: str, url: str | None, now: datetime
-    ) -> None:
-        self._write(
-            "INSERT INTO parts (delivery_id, part_index, remote_id, url, published_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (delivery_id, part_index) DO UPDATE SET remote_id = excluded.remote_id, url = excluded.url",
-            (delivery_id, index, remote_id, url, iso(now)),
-        )
-
-    def finish(
-        self,
-        delivery_id: int,
-        worker: str,
-        state: State,
-        now: datetime,
-        *,
-        error: str | None = None,
-        error_kind: str | None = None,
-        published_hash: str | None = None,
-        scheduled_for: datetime | None = None,
-    ) -> None:
-        cur = self._write(
-            "UPDATE deliveries SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?, error_kind = ?,"
-            " published_hash = COALESCE(?, published_hash), scheduled_for = COALESCE(?, scheduled_for),"
-            " next_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-            (
-                str(state),
-                error,
-                error_kind,
-                published_hash,
-                iso(scheduled_for) if scheduled_for is not None else None,
-                iso(now),
-                delivery_id,
-                worker,
-            ),
-        )
-        _held(cur, delivery_id, worker)
-
-    def release(
-        self,
-        delivery_id: int,
-        worker: str,
-        next_attempt_at: datetime,
-        now: datetime,
-        *,
-        error: str,
-        error_kind: str,
-    ) -> None:
-        cur = self._write(
-            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires = NULL, next_attempt_at = ?,"
-            " last_error = ?, error_kind = ?, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
-            (iso(next_attempt_at), error, error_kind, iso(now), delivery_id, worker),
-        )
-        _held(cur, delivery_id, worker)
-
-    def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
-        return [
-            _attempt(r)
-            for r in self._rows(
-                "SELECT * FROM attempts WHERE delivery_id = ? AND outcome IS NULL ORDER BY id",
-                (delivery_id,),
-            )
-        ]
-
-    # -- reading and user actions ------------------------------------------------------------------
-    def get(self, delivery_id: int) -> Delivery | None:
-        rows = self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-        return self._delivery(rows[0]) if rows else None
-
-    def deliveries(
-        self, *, post_id: str | None = None, state: State | None = None, account: str | None = None
-    ) -> list[Delivery]:
-        sql = "SELECT * FROM deliveries WHERE 1 = 1"
-        args: list[Any] = []
-        for column, value in (("post_id", post_id), ("state", state), ("account", account)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                args.append(str(value))
-        rows = self._rows(sql + " ORDER BY due_at, post_id, account", args)
-        parts = self._parts([r["id"] for r in rows])
-        return [self._delivery(r, parts.get(r["id"], ())) for r in rows]
-
-    def attempts(self, delivery_id: int) -> list[AttemptRow]:
-        return [
-            _attempt(r)
-            for r in self._rows(
-                "SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id", (delivery_id,)
-            )
-        ]
-
-    def retry(self, delivery_id: int, now: datetime) -> Delivery:
-        with self._tx() as db:
-            row = db.execute("SELECT state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-            if row is None:
-                raise LedgerError(f"no delivery {delivery_id}")
-            if row["state"] not in (State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED):
-                raise LedgerError(
-                    f"delivery {delivery_id} is {row['state']}: only failed, unknown, skipped or cancelled ones can be retried"
-                )
-            db.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = NULL, updated_at = ?, due_at = MIN(due_at, ?) WHERE id = ?",
-                (iso(now), iso(now), delivery_id),
-            )
-        result = self.get(delivery_id)
-        assert result is not None
-        return result
-
-    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT state, scheduled_for FROM deliveries WHERE id = ?", (delivery_id,)
-            ).fetchone()
-            if row is None:
-                raise LedgerError(f"no delivery {delivery_id}")
-            waiting = row["state"] == State.PUBLISHED and (row["scheduled_for"] or "") > iso(now)
-            if (
-                row["state"] not in (State.PENDING, State.FAILED, State.UNKNOWN, State.SKIPPED)
-                and not waiting
-            ):
-                raise LedgerError(
-                    f"delivery {delivery_id} is {row['state']} and cannot be cancelled"
-                )
-            db.execute(
-                "UPDATE deliveries SET state = 'cancelled', last_error = 'cancelled by the user', updated_at = ? WHERE id = ?",
-                (iso(now), delivery_id),
-            )
-        result = self.get(delivery_id)
-        assert result is not None
-        return result
-
-    # -- quotas ------------------------------------------------------------------------------------
-    def defer_account(self, account: str, until: datetime, reason: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO account_holds (account, until, reason) VALUES (?, ?, ?)"
-                " ON CONFLICT (account) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason",
-                (account, iso(until), reason),
-            )
-
-    def account_deferred_until(self, account: str, now: datetime) -> datetime | None:
-        rows = self._rows(
-            "SELECT until FROM account_holds WHERE account = ? AND until > ?", (account, iso(now))
-        )
-        return parse_iso(rows[0][0]) if rows else None
-
-    def count_published_since(self, account: str, since: datetime) -> int:
-        rows = self._rows(
-            "SELECT COUNT(*) FROM parts p JOIN deliveries d ON d.id = p.delivery_id WHERE d.account = ? AND p.published_at >= ?",
-            (account, iso(since)),
-        )
-        return int(rows[0][0])
-
-    # -- rows --------------------------------------------------------------------------------------
-    def _parts(self, ids: list[int]) -> dict[int, tuple[PartRow, ...]]:
-        out: dict[int, list[PartRow]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for r in self._rows(
-                f"SELECT * FROM parts WHERE delivery_id IN ({marks}) ORDER BY part_index", chunk
-            ):
-                out.setdefault(r["delivery_id"], []).append(
-                    PartRow(r["part_index"], r["remote_id"], r["url"], parse_iso(r["published_at"]))
-                )
-        return {k: tuple(v) for k, v in out.items()}
-
-    def _delivery(self, r: sqlite3.Row, parts: tuple[PartRow, ...] | None = None) -> Delivery:
-        if parts is None:
-            parts = self._parts([r["id"]]).get(r["id"], ())
-        return Delivery(
-            id=r["id"],
-            key=r["key"],
-            post_id=r["post_id"],
-            account=r["account"],
-            platform=r["platform"],
-            due_at=parse_iso(r["due_at"]),
-            state=State(r["state"]),
-            content_hash=r["content_hash"],
-            published_hash=r["published_hash"],
-            lease_owner=r["lease_owner"],
-            lease_expires=parse_iso(r["lease_expires"]) if r["lease_expires"] else None,
-            attempts=r["attempts"],
-            next_attempt_at=parse_iso(r["next_attempt_at"]) if r["next_attempt_at"] else None,
-            last_error=r["last_error"],
-            error_kind=r["error_kind"],
-            updated_at=parse_iso(r["updated_at"]),
-            parts=parts,
-            scheduled_for=parse_iso(r["scheduled_for"]) if r["scheduled_for"] else None,
-        )
-
-
-def _attempt(r: sqlite3.Row) -> AttemptRow:
-    return AttemptRow(
-        id=r["id"],
-        delivery_id=r["delivery_id"],
-        part_index=r["part_index"],
-        worker=r["worker"],
-        idempotency_key=r["idempotency_key"],
-        started_at=parse_iso(r["started_at"]),
-        finished_at=parse_iso(r["finished_at"]) if r["finished_at"] else None,
-        outcome=r["outcome"],
-        error=r["error"],
-    )
-
-
-def _held(cur: sqlite3.Cursor, delivery_id: int, worker: str) -> None:
-    """A write guarded by ``state = 'claimed' AND lease_owner = worker`` touched nothing: the
-    claim is gone (expired and taken over, or cancelled)."""
-    if cur.rowcount != 1:
-        raise LeaseLost(f"delivery {delivery_id} is no longer claimed by {worker}")

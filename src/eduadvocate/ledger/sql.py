@@ -1,0 +1,539 @@
+"""The ledger's logic in SQL, shared by the SQLite and PostgreSQL backends.
+
+Each backend supplies a connection and its dialect (:class:`SQLLedger`'s few abstract methods);
+everything else (the state machine, claims, leases, attempts, sync, export and import) is written
+once here, in SQL both understand (``?`` placeholders; PostgreSQL's backend translates them).
+
+Writes on the publishing hot path are single statements guarded by the lease (``WHERE state =
+'claimed' AND lease_owner = ?``): atomic on their own, and a lost claim shows as no row touched.
+Schema changes are the numbered migrations in :mod:`eduadvocate.ledger.schema`, each applied in
+its own transaction and recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from eduadvocate.ledger.base import (
+    FINAL,
+    AttemptRow,
+    Delivery,
+    Desired,
+    LeaseLost,
+    Ledger,
+    LedgerError,
+    PartRow,
+    State,
+    SyncReport,
+    WorkerRow,
+    iso,
+    parse_iso,
+)
+from eduadvocate.ledger.schema import EXPORTED_TABLES, MIGRATIONS, Migration
+
+Row = Any  # sqlite3.Row or psycopg's dict row: both are read by column name
+
+
+class Tx(Protocol):
+    """What a transaction offers: ``execute`` returning a cursor (fetchone, fetchall, rowcount)."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> Any: ...
+
+
+class SQLLedger(Ledger):
+    """The ledger over a SQL connection; subclasses give the connection and the dialect."""
+
+    GREATEST = "MAX"  # the two-argument maximum: MAX in SQLite, GREATEST in PostgreSQL
+    LEAST = "MIN"
+    CLAIM_LOCK = ""  # row locking for the claim's selection (PostgreSQL: FOR UPDATE SKIP LOCKED)
+
+    # -- what a backend provides -----------------------------------------------------------------
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Tx]:
+        """One transaction that takes the write lock at once (rolled back on an exception)."""
+
+    @abstractmethod
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """One statement outside any explicit transaction; its rows."""
+
+    @abstractmethod
+    def _write(self, sql: str, args: Sequence[Any]) -> int:
+        """One statement in its own transaction; the number of rows it touched. The write lock
+        is held for that statement only (never while the thread waits for the GIL)."""
+
+    @abstractmethod
+    def _claim(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        """Run the claim statement (an UPDATE … RETURNING) so no two workers claim at once."""
+
+    @abstractmethod
+    def _statements(self, migration: Migration) -> tuple[str, ...]: ...
+
+    def _lock_migrations(self, db: Tx) -> None:
+        """Inside a migration's transaction: keep other processes from migrating at once."""
+
+    def _after_import(self, db: Tx) -> None:
+        """After rows were imported with their ids: let new rows continue after them."""
+
+    # -- schema ----------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        applied = []
+        for migration in MIGRATIONS:
+            with self._tx() as db:
+                self._lock_migrations(db)
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                done = db.execute(
+                    "SELECT 1 AS done FROM schema_migrations WHERE version = ?",
+                    (migration.version,),
+                ).fetchone()
+                if done:
+                    continue
+                for statement in self._statements(migration):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, iso(datetime.now().astimezone())),
+                )
+            applied.append(migration.version)
+        return applied
+
+    @abstractmethod
+    def _has_schema(self) -> bool:
+        """Whether ``schema_migrations`` exists (a ledger never migrated has none)."""
+
+    def schema_version(self) -> int:
+        if not self._has_schema():
+            return 0
+        rows = self._rows("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(rows[0]["v"] or 0)
+
+    # -- desired state -----------------------------------------------------------------------------
+    def fix_now(self, post_id: str, now: datetime) -> datetime:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO now_posts (post_id, fixed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (post_id, iso(now.replace(microsecond=0))),
+            )
+            row = db.execute(
+                "SELECT fixed_at FROM now_posts WHERE post_id = ?", (post_id,)
+            ).fetchone()
+        return parse_iso(row["fixed_at"])
+
+    def sync(
+        self,
+        desired: list[Desired],
+        now: datetime,
+        *,
+        until: datetime | None = None,
+        scope: set[str] | None = None,
+    ) -> SyncReport:
+        report = SyncReport()
+        wanted = {d.key: d for d in desired}
+        stamp = iso(now)
+        with self._tx() as db:
+            existing = {
+                r["key"]: r
+                for r in db.execute(
+                    "SELECT key, state, content_hash, published_hash, account, due_at FROM deliveries"
+                )
+            }
+            # In key order, so workers syncing the same files at once take row locks in one order.
+            for key, d in sorted(wanted.items()):
+                row = existing.get(key)
+                if row is None:
+                    added = db.execute(
+                        "INSERT INTO deliveries (key, post_id, account, platform, due_at, state, content_hash, attempts, created_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?) ON CONFLICT (key) DO NOTHING",
+                        (
+                            key,
+                            d.post_id,
+                            d.account,
+                            d.platform,
+                            iso(d.due_at),
+                            d.content_hash,
+                            stamp,
+                            stamp,
+                        ),
+                    )
+                    if added.rowcount:  # else another worker added it a moment ago
+                        report.added.append(key)
+                elif row["content_hash"] != d.content_hash:
+                    db.execute(
+                        "UPDATE deliveries SET content_hash = ?, updated_at = ? WHERE key = ?",
+                        (d.content_hash, stamp, key),
+                    )
+                    if row["state"] == State.PUBLISHED:
+                        report.drifted.append(key)
+                    elif row["state"] not in FINAL:
+                        report.changed.append(key)
+            for key, row in existing.items():
+                if key in wanted or row["state"] != State.PENDING:
+                    continue
+                if scope is not None and row["account"] not in scope:
+                    continue
+                if until is not None and row["due_at"] > iso(until):
+                    continue
+                db.execute(
+                    "UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? WHERE key = ? AND state = 'pending'",
+                    ("the post was removed or rescheduled", stamp, key),
+                )
+                report.cancelled.append(key)
+        return report
+
+    def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
+        done = []
+        with self._tx() as db:
+            for key in keys:
+                cur = db.execute(
+                    "UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?"
+                    " WHERE key = ? AND state = 'pending'",
+                    (reason, iso(now), key),
+                )
+                if cur.rowcount:
+                    done.append(key)
+        return done
+
+    # -- work --------------------------------------------------------------------------------------
+    def claim_due(
+        self,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 100,
+        accounts: set[str] | None = None,
+        due_by: datetime | None = None,
+    ) -> list[Delivery]:
+        stamp, expires = iso(now), iso(now + lease)
+        horizon = iso(due_by or now)
+        only = ""
+        args: list[Any] = [worker, expires, stamp, stamp, horizon, stamp, stamp, worker, stamp]
+        if accounts is not None:
+            only = f" AND d.account IN ({','.join('?' * len(accounts))})"
+            args += sorted(accounts)
+        # Chosen and claimed in one statement. An account another live worker holds claims of is
+        # left to that worker, so one account's posts still go out one at a time, in order.
+        claimed = self._claim(
+            "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE id IN (SELECT d.id FROM deliveries d"
+            " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
+            " WHERE h.account IS NULL AND d.due_at <= ? AND ("
+            "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
+            "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.account = d.account AND o.state = 'claimed'"
+            "   AND o.lease_owner <> ? AND o.lease_expires > ?)"
+            + only
+            + f" ORDER BY d.due_at, d.id LIMIT ?{self.CLAIM_LOCK}) RETURNING id, due_at",
+            (*args, limit),
+        )
+        ids = [r["id"] for r in sorted(claimed, key=lambda r: (r["due_at"], r["id"]))]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        found = {
+            r["id"]: r for r in self._rows(f"SELECT * FROM deliveries WHERE id IN ({marks})", ids)
+        }
+        parts = self._parts(ids)
+        return [self._delivery(found[i], parts.get(i, ())) for i in ids if i in found]
+
+    def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
+        touched = self._write(
+            "UPDATE deliveries SET lease_expires = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (iso(until), delivery_id, worker),
+        )
+        _held(touched, delivery_id, worker)
+
+    def begin_attempt(
+        self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
+    ) -> int:
+        rows = self._rows(
+            "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at)"
+            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND state = 'claimed' AND lease_owner = ?)"
+            " RETURNING id",
+            (delivery_id, part_index, worker, idempotency_key, iso(now), delivery_id, worker),
+        )
+        _held(len(rows), delivery_id, worker)
+        return int(rows[0]["id"])
+
+    def finish_attempt(
+        self, attempt_id: int, outcome: str, now: datetime, error: str | None = None
+    ) -> None:
+        self._write(
+            "UPDATE attempts SET outcome = ?, error = ?, finished_at = ? WHERE id = ?",
+            (outcome, error, iso(now), attempt_id),
+        )
+
+    def record_part(
+        self, delivery_id: int, index: int, remote_id: str, url: str | None, now: datetime
+    ) -> None:
+        self._write(
+            "INSERT INTO parts (delivery_id, part_index, remote_id, url, published_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (delivery_id, part_index) DO UPDATE SET remote_id = excluded.remote_id, url = excluded.url",
+            (delivery_id, index, remote_id, url, iso(now)),
+        )
+
+    def finish(
+        self,
+        delivery_id: int,
+        worker: str,
+        state: State,
+        now: datetime,
+        *,
+        error: str | None = None,
+        error_kind: str | None = None,
+        published_hash: str | None = None,
+        scheduled_for: datetime | None = None,
+    ) -> None:
+        touched = self._write(
+            "UPDATE deliveries SET state = ?, lease_owner = NULL, lease_expires = NULL, last_error = ?, error_kind = ?,"
+            " published_hash = COALESCE(?, published_hash), scheduled_for = COALESCE(?, scheduled_for),"
+            " next_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (
+                str(state),
+                error,
+                error_kind,
+                published_hash,
+                iso(scheduled_for) if scheduled_for is not None else None,
+                iso(now),
+                delivery_id,
+                worker,
+            ),
+        )
+        _held(touched, delivery_id, worker)
+
+    def release(
+        self,
+        delivery_id: int,
+        worker: str,
+        next_attempt_at: datetime,
+        now: datetime,
+        *,
+        error: str,
+        error_kind: str,
+    ) -> None:
+        touched = self._write(
+            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires = NULL, next_attempt_at = ?,"
+            " last_error = ?, error_kind = ?, updated_at = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?",
+            (iso(next_attempt_at), error, error_kind, iso(now), delivery_id, worker),
+        )
+        _held(touched, delivery_id, worker)
+
+    def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
+        return [
+            _attempt(r)
+            for r in self._rows(
+                "SELECT * FROM attempts WHERE delivery_id = ? AND outcome IS NULL ORDER BY id",
+                (delivery_id,),
+            )
+        ]
+
+    # -- reading and user actions ------------------------------------------------------------------
+    def get(self, delivery_id: int) -> Delivery | None:
+        rows = self._rows("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return self._delivery(rows[0]) if rows else None
+
+    def deliveries(
+        self, *, post_id: str | None = None, state: State | None = None, account: str | None = None
+    ) -> list[Delivery]:
+        sql = "SELECT * FROM deliveries WHERE 1 = 1"
+        args: list[Any] = []
+        for column, value in (("post_id", post_id), ("state", state), ("account", account)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(str(value))
+        rows = self._rows(sql + " ORDER BY due_at, post_id, account", args)
+        parts = self._parts([r["id"] for r in rows])
+        return [self._delivery(r, parts.get(r["id"], ())) for r in rows]
+
+    def attempts(self, delivery_id: int) -> list[AttemptRow]:
+        return [
+            _attempt(r)
+            for r in self._rows(
+                "SELECT * FROM attempts WHERE delivery_id = ? ORDER BY id", (delivery_id,)
+            )
+        ]
+
+    def retry(self, delivery_id: int, now: datetime) -> Delivery:
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if row is None:
+                raise LedgerError(f"no delivery {delivery_id}")
+            if row["state"] not in (State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED):
+                raise LedgerError(
+                    f"delivery {delivery_id} is {row['state']}: only failed, unknown, skipped or cancelled ones can be retried"
+                )
+            db.execute(
+                f"UPDATE deliveries SET state = 'pending', next_attempt_at = NULL, updated_at = ?, due_at = {self.LEAST}(due_at, ?) WHERE id = ?",
+                (iso(now), iso(now), delivery_id),
+            )
+        result = self.get(delivery_id)
+        assert result is not None
+        return result
+
+    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT state, scheduled_for FROM deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"no delivery {delivery_id}")
+            waiting = row["state"] == State.PUBLISHED and (row["scheduled_for"] or "") > iso(now)
+            if (
+                row["state"] not in (State.PENDING, State.FAILED, State.UNKNOWN, State.SKIPPED)
+                and not waiting
+            ):
+                raise LedgerError(
+                    f"delivery {delivery_id} is {row['state']} and cannot be cancelled"
+                )
+            db.execute(
+                "UPDATE deliveries SET state = 'cancelled', last_error = 'cancelled by the user', updated_at = ? WHERE id = ?",
+                (iso(now), delivery_id),
+            )
+        result = self.get(delivery_id)
+        assert result is not None
+        return result
+
+    # -- quotas ------------------------------------------------------------------------------------
+    def defer_account(self, account: str, until: datetime, reason: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO account_holds (account, until, reason) VALUES (?, ?, ?)"
+                f" ON CONFLICT (account) DO UPDATE SET until = {self.GREATEST}(account_holds.until, excluded.until), reason = excluded.reason",
+                (account, iso(until), reason),
+            )
+
+    def account_deferred_until(self, account: str, now: datetime) -> datetime | None:
+        rows = self._rows(
+            "SELECT until FROM account_holds WHERE account = ? AND until > ?", (account, iso(now))
+        )
+        return parse_iso(rows[0]["until"]) if rows else None
+
+    def count_published_since(self, account: str, since: datetime) -> int:
+        rows = self._rows(
+            "SELECT COUNT(*) AS n FROM parts p JOIN deliveries d ON d.id = p.delivery_id WHERE d.account = ? AND p.published_at >= ?",
+            (account, iso(since)),
+        )
+        return int(rows[0]["n"])
+
+    # -- workers ---------------------------------------------------------------------------------
+    def heartbeat(self, worker: str, now: datetime, lease_until: datetime) -> int:
+        stamp = iso(now)
+        self._write(
+            "INSERT INTO workers (id, started_at, last_seen) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
+            (worker, stamp, stamp),
+        )
+        return self._write(
+            "UPDATE deliveries SET lease_expires = ? WHERE state = 'claimed' AND lease_owner = ?",
+            (iso(lease_until), worker),
+        )
+
+    def leave(self, worker: str) -> None:
+        self._write("DELETE FROM workers WHERE id = ?", (worker,))
+
+    def workers(self) -> list[WorkerRow]:
+        rows = self._rows(
+            "SELECT w.id, w.started_at, w.last_seen, COUNT(d.id) AS claims FROM workers w"
+            " LEFT JOIN deliveries d ON d.lease_owner = w.id AND d.state = 'claimed'"
+            " GROUP BY w.id, w.started_at, w.last_seen ORDER BY w.id"
+        )
+        return [
+            WorkerRow(
+                r["id"], parse_iso(r["started_at"]), parse_iso(r["last_seen"]), int(r["claims"])
+            )
+            for r in rows
+        ]
+
+    # -- moving a campaign between ledgers -----------------------------------------------------------
+    def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for table, order in EXPORTED_TABLES:
+            for r in self._rows(f"SELECT * FROM {table} ORDER BY {order}"):
+                yield table, dict(r)
+
+    def import_rows(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+        counts = {table: 0 for table, _ in EXPORTED_TABLES}
+        with self._tx() as db:
+            if db.execute("SELECT id FROM deliveries LIMIT 1").fetchone() is not None:
+                raise LedgerError(
+                    "this ledger already holds deliveries: import only into a new, empty ledger"
+                )
+            columns: dict[str, list[str]] = {}
+            for table, row in rows:
+                if table not in counts:
+                    raise LedgerError(f'unknown table "{table}" in the export')
+                known = columns.get(table)
+                if known is None:
+                    probe = db.execute(f"SELECT * FROM {table} LIMIT 0")
+                    known = columns[table] = [c[0] for c in probe.description]
+                names = [c for c in row if c in known]
+                db.execute(
+                    f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                    [row[c] for c in names],
+                )
+                counts[table] += 1
+            self._after_import(db)
+        return counts
+
+    # -- rows --------------------------------------------------------------------------------------
+    def _parts(self, ids: list[int]) -> dict[int, tuple[PartRow, ...]]:
+        out: dict[int, list[PartRow]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._rows(
+                f"SELECT * FROM parts WHERE delivery_id IN ({marks}) ORDER BY part_index", chunk
+            ):
+                out.setdefault(r["delivery_id"], []).append(
+                    PartRow(r["part_index"], r["remote_id"], r["url"], parse_iso(r["published_at"]))
+                )
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _delivery(self, r: Row, parts: tuple[PartRow, ...] | None = None) -> Delivery:
+        if parts is None:
+            parts = self._parts([r["id"]]).get(r["id"], ())
+        return Delivery(
+            id=r["id"],
+            key=r["key"],
+            post_id=r["post_id"],
+            account=r["account"],
+            platform=r["platform"],
+            due_at=parse_iso(r["due_at"]),
+            state=State(r["state"]),
+            content_hash=r["content_hash"],
+            published_hash=r["published_hash"],
+            lease_owner=r["lease_owner"],
+            lease_expires=parse_iso(r["lease_expires"]) if r["lease_expires"] else None,
+            attempts=r["attempts"],
+            next_attempt_at=parse_iso(r["next_attempt_at"]) if r["next_attempt_at"] else None,
+            last_error=r["last_error"],
+            error_kind=r["error_kind"],
+            updated_at=parse_iso(r["updated_at"]),
+            parts=parts,
+            scheduled_for=parse_iso(r["scheduled_for"]) if r["scheduled_for"] else None,
+        )
+
+
+def _attempt(r: Row) -> AttemptRow:
+    return AttemptRow(
+        id=r["id"],
+        delivery_id=r["delivery_id"],
+        part_index=r["part_index"],
+        worker=r["worker"],
+        idempotency_key=r["idempotency_key"],
+        started_at=parse_iso(r["started_at"]),
+        finished_at=parse_iso(r["finished_at"]) if r["finished_at"] else None,
+        outcome=r["outcome"],
+        error=r["error"],
+    )
+
+
+def _held(touched: int, delivery_id: int, worker: str) -> None:
+    """A write guarded by ``state = 'claimed' AND lease_owner = worker`` touched nothing: the
+    claim is gone (expired and taken over, or cancelled)."""
+    if touched != 1:
+        raise LeaseLost(f"delivery {delivery_id} is no longer claimed by {worker}")
