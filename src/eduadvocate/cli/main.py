@@ -244,6 +244,58 @@ def accounts_verify(
     raise typer.Exit(publishing.verify_accounts(config, account or [], fmt.value))
 
 
+ledger_app = typer.Typer(
+    help="The ledger: upgrade a shared one, move a campaign's history between ledgers.",
+    no_args_is_help=True,
+)
+app.add_typer(ledger_app, name="ledger")
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        "-l",
+        help="This ledger instead of the config's: a file path or a postgresql:// URL.",
+        show_default=False,
+    ),
+]
+
+
+@ledger_app.command("migrate")
+def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
+    """Upgrade the ledger's schema. A shared PostgreSQL ledger is only upgraded this way: stop
+    the workers, migrate once, then start the new version."""
+    from eduadvocate.cli import ledgers
+
+    raise typer.Exit(ledgers.migrate(config, ledger))
+
+
+@ledger_app.command("export")
+def ledger_export(
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write here instead of stdout.", show_default=False),
+    ] = None,
+) -> None:
+    """Write the ledger's whole history (deliveries, parts, attempts) as JSON Lines."""
+    from eduadvocate.cli import ledgers
+
+    raise typer.Exit(ledgers.export(config, ledger, out))
+
+
+@ledger_app.command("import")
+def ledger_import(
+    file: Annotated[str, typer.Argument(help="An export, or - for stdin.")],
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+) -> None:
+    """Load an export into a new, empty ledger (all or nothing), keeping delivery IDs."""
+    from eduadvocate.cli import ledgers
+
+    raise typer.Exit(ledgers.import_(config, ledger, file))
+
+
 @app.command()
 def init(
     folder: Annotated[str, typer.Argument(help="Where to create the campaign.")] = ".",

@@ -136,6 +136,7 @@ def delivery_dict(d: Delivery, now: datetime) -> dict[str, Any]:
         "error_kind": d.error_kind if d.state != State.PUBLISHED else None,
         "next_attempt": _iso(d.next_attempt_at),
         "claimed_by": d.lease_owner,
+        "lease_expires": _iso(d.lease_expires),
         "drifted": d.drifted,
     }
 
@@ -147,13 +148,26 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
     try:
         rows = ledger.deliveries(post_id=post, state=State(state) if state else None)
         rows = reconcile_scheduled(ws, ledger, rows)
+        workers = ledger.workers()
     except PublishError as exc:
         raise UsageError(f"cannot compare with the platform's scheduler: {exc}") from None
     finally:
         ledger.close()
     if fmt == "json":
         output.print_json(
-            {"version": output.JSON_VERSION, "deliveries": [delivery_dict(d, ws.now) for d in rows]}
+            {
+                "version": output.JSON_VERSION,
+                "deliveries": [delivery_dict(d, ws.now) for d in rows],
+                "workers": [
+                    {
+                        "id": w.id,
+                        "started_at": _iso(w.started_at),
+                        "last_seen": _iso(w.last_seen),
+                        "claims": w.claims,
+                    }
+                    for w in workers
+                ],
+            }
         )
         return ExitCode.OK
     con = output.console()
@@ -185,6 +199,18 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
             detail,
         )
     con.print(table)
+    if workers:
+        con.print()
+        shown = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
+        for column in ("Worker", "Started", "Last heartbeat", "Claims"):
+            shown.add_column(column)
+        for w in workers:
+            silent = (ws.now - w.last_seen).total_seconds()
+            seen = _iso(w.last_seen) or ""
+            if silent > ws.config.lease.total_seconds():
+                seen += " (silent: its claims expire, others take them over)"
+            shown.add_row(w.id, _iso(w.started_at) or "", seen, str(w.claims))
+        con.print(shown)
     return ExitCode.OK
 
 

@@ -56,19 +56,25 @@ def shown(target: str) -> str:
 def open_ledger(target: str, root: Path, *, migrate: bool | None = None) -> Ledger:
     """Open the ledger named by ``target`` (the config's value). SQLite is created and migrated
     as needed. PostgreSQL is created in an empty database, but a shared one at an older schema is
-    only upgraded by ``eduadvocate ledger migrate`` (``migrate=True``)."""
+    refused: only ``eduadvocate ledger migrate`` upgrades it. ``migrate``: True to upgrade now,
+    False to open as it is (the migrate command, which reports before it upgrades)."""
     from eduadvocate.ledger.schema import MIGRATIONS
 
     resolved = ledger_target(target)
     latest = MIGRATIONS[-1].version
     if is_postgres(resolved):
-        from eduadvocate.ledger.postgres import PostgresLedger
+        try:
+            from eduadvocate.ledger.postgres import PostgresLedger
+        except ImportError:
+            raise LedgerError(
+                "a PostgreSQL ledger needs psycopg: pip install 'eduadvocate[postgres]'"
+            ) from None
 
         ledger: Ledger = PostgresLedger(resolved, shown(resolved))
         version = ledger.schema_version()
-        if migrate or version == 0:
+        if migrate or (migrate is None and version == 0):
             ledger.migrate()
-        elif version < latest:
+        elif migrate is None and version < latest:
             ledger.close()
             raise LedgerError(
                 f"the ledger {shown(resolved)} has schema version {version} and this eduadvocate "

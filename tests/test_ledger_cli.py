@@ -1,0 +1,105 @@
+"""`eduadvocate ledger migrate | export | import`, and choosing the ledger from the command line
+or the environment: a campaign moved from SQLite to a real PostgreSQL keeps its whole history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+
+from tests.conftest import Make
+from tests.test_cli import run
+
+OUTBOX = "defaults: {timezone: UTC, accounts: [outbox]}\naccounts:\n  outbox: {platform: outbox}\n"
+POSTS = "posts:\n  - id: first\n    at: now\n    text: Fund our schools\n  - id: second\n    at: now\n    thread: [One, Two]\n"
+
+
+def _status(root: Path, **env: str) -> dict:  # type: ignore[type-arg]
+    result = run("status", "--format", "json", cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_campaign_moves_from_sqlite_to_postgres_with_its_history(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    assert run("publish", cwd=root).returncode == 0
+    before = _status(root)
+    assert {d["state"] for d in before["deliveries"]} == {"published"}
+
+    exported = run("ledger", "export", "-o", "history.jsonl", cwd=root)
+    assert exported.returncode == 0, exported.stderr
+    assert "exported 2 deliveries, 3 parts" in exported.stderr
+    imported = run("ledger", "import", "history.jsonl", "--ledger", postgres_url, cwd=root)
+    assert imported.returncode == 0, imported.stderr
+
+    after = _status(root, EDUADVOCATE_LEDGER=postgres_url)
+    assert after["deliveries"] == before["deliveries"]
+    # Nothing is published again from the new ledger: the history says it all went out.
+    again = run("publish", "--format", "json", cwd=root, env={"EDUADVOCATE_LEDGER": postgres_url})
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["deliveries"] == []
+    assert len(list((root / "outbox").rglob("*.json"))) == 2
+
+    twice = run("ledger", "import", "history.jsonl", "--ledger", postgres_url, cwd=root)
+    assert twice.returncode == 3
+    assert twice.stderr.count("\n") == 1
+    assert "new, empty ledger" in twice.stderr
+
+
+def test_bad_export_files_are_one_line_errors(make_campaign: Make) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    (root / "junk.jsonl").write_text(
+        '{"format": "eduadvocate-ledger", "version": 1, "schema": 3}\nnot json\n'
+    )
+    (root / "other.jsonl").write_text('{"hello": 1}\n')
+    for name, expected in (
+        ("junk.jsonl", "junk.jsonl:2: not a line of a ledger export"),
+        ("other.jsonl", "other.jsonl:1: not a ledger export"),
+        ("missing.jsonl", "cannot read missing.jsonl"),
+    ):
+        result = run("ledger", "import", name, "--ledger", "new.sqlite3", cwd=root)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+    # All or nothing: the failed imports left the new ledger empty.
+    assert _status(root, EDUADVOCATE_LEDGER="new.sqlite3")["deliveries"] == []
+
+
+def test_workers_refuse_an_old_shared_schema_until_migrated(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    env = {"EDUADVOCATE_LEDGER": postgres_url}
+    assert run("ledger", "migrate", cwd=root, env=env).returncode == 0
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # as the previous release left it
+        conn.execute("DROP TABLE workers")
+        conn.execute("DROP INDEX parts_published")
+        conn.execute("DROP INDEX deliveries_account")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+    refused = run("publish", cwd=root, env=env)
+    assert refused.returncode == 3
+    assert "run `eduadvocate ledger migrate` once" in refused.stderr
+    migrated = run("ledger", "migrate", cwd=root, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema 2 → 3 (applied 3)" in migrated.stdout
+    assert run("publish", cwd=root, env=env).returncode == 0
+    assert {d["state"] for d in _status(root, **env)["deliveries"]} == {"published"}
+
+
+def test_the_password_in_a_ledger_url_is_never_shown(make_campaign: Make) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    env = {
+        "EDUADVOCATE_LEDGER": "postgresql://edu:${LEDGER_PW}@127.0.0.1:1/c",
+        "LEDGER_PW": "pw-9f8e7d",
+    }
+    for args in (("status",), ("publish",), ("ledger", "migrate"), ("ledger", "export")):
+        result = run(*args, cwd=root, env=env)
+        assert result.returncode == 3, (args, result.stderr)
+        assert "pw-9f8e7d" not in result.stdout + result.stderr
+        assert "postgresql://edu:***@127.0.0.1:1/c" in result.stderr
+    unset = run("status", cwd=root, env={"EDUADVOCATE_LEDGER": "postgresql://edu:${NOPE_PW}@h/c"})
+    assert unset.returncode == 3
+    assert "${NOPE_PW}" in unset.stderr
