@@ -33,15 +33,14 @@ ENV_CONFIG = "EDUADVOCATE_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_KEYS = ("posts", "people", "ledger", "grace", "lease", "accounts", "defaults", "check")
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(
+    r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$", re.IGNORECASE
+)
 DEFAULT_GRACE = timedelta(hours=3)
 # How long a claim outlives its worker's last heartbeat (heartbeats come every third of it): a
 # worker that dies has its deliveries taken over by another after about this long.
 DEFAULT_LEASE = timedelta(seconds=60)
 MIN_LEASE = timedelta(seconds=3)
-_SECONDS = re.compile(
-    r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$", re.I
-)
 _DEFAULT_KEYS = (
     "campaign",
     "timezone",
@@ -240,38 +239,30 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         accounts=accounts,
         defaults=defaults,
         severity=severity,
-        grace=_grace(node.items.get("grace")),
+        grace=_duration(node.items.get("grace"), "grace", DEFAULT_GRACE, '"3h" or "90m"'),
         lease=_lease(node.items.get("lease")),
     )
 
 
-def _grace(node: YNode | None) -> timedelta:
+def _duration(node: YNode | None, key: str, default: timedelta, examples: str) -> timedelta:
+    """A duration setting: hours, minutes and seconds, as in "3h", "90m", "1h30m" or "60s"."""
     if node is None or node.is_null:
-        return DEFAULT_GRACE
+        return default
     text = node.text() or ""
     match = _DURATION.match(text)
     if not text.strip() or match is None or not any(match.groups()):
         raise ConfigError(
-            f'grace must be a duration like "3h" or "90m", not "{text}"', location=node.loc
+            f'{key} must be a duration like {examples}, not "{text}"', location=node.loc
         )
-    hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(hours=hours, minutes=minutes)
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
 def _lease(node: YNode | None) -> timedelta:
-    if node is None or node.is_null:
-        return DEFAULT_LEASE
-    text = node.text() or ""
-    match = _SECONDS.match(text)
-    if not text.strip() or match is None or not any(match.groups()):
+    lease = _duration(node, "lease", DEFAULT_LEASE, '"60s" or "2m"')
+    if node is not None and lease < MIN_LEASE:
         raise ConfigError(
-            f'lease must be a duration like "60s" or "2m", not "{text}"', location=node.loc
-        )
-    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    lease = timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    if lease < MIN_LEASE:
-        raise ConfigError(
-            f"lease must be at least {MIN_LEASE.seconds}s, not {text}", location=node.loc
+            f"lease must be at least {MIN_LEASE.seconds}s, not {node.text()}", location=node.loc
         )
     return lease
 
