@@ -62,15 +62,14 @@ def test_a_wrong_password_is_one_line_without_the_password(postgres_server: obje
 def test_a_shared_database_is_upgraded_only_on_request(postgres_url: str, tmp_path: Path) -> None:
     open_ledger(postgres_url, tmp_path).close()  # an empty database gets the whole schema
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # as an older release left it
-        conn.execute("DROP TABLE workers")
-        conn.execute("DROP INDEX parts_published")
-        conn.execute("DROP INDEX deliveries_account")
+        conn.execute("DROP TABLE snapshots")
+        conn.execute("DROP TABLE metrics_refusals")
         conn.execute("DELETE FROM schema_migrations WHERE version = %s", (LATEST,))
     with pytest.raises(LedgerError, match="eduadvocate ledger migrate"):
         open_ledger(postgres_url, tmp_path)
     upgraded = open_ledger(postgres_url, tmp_path, migrate=True)
     assert upgraded.schema_version() == LATEST
-    assert upgraded.workers() == []
+    assert upgraded.snapshots() == []
     upgraded.close()
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from eduadvocate.counts import Counts
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, State
+from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, Snapshot, State
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -248,6 +249,13 @@ def _history(ledger: Ledger) -> None:
         by_post["p2"].id, "w1", State.FAILED, T0, error="rejected: 403", error_kind="rejected"
     )
     ledger.begin_attempt(by_post["p3"].id, 0, "w1", "k3", T0)
+    ledger.add_snapshots(
+        [
+            Snapshot(by_post["p1"].id, 0, T0 + timedelta(hours=1), Counts(likes=3, reposts=1)),
+            Snapshot(by_post["p1"].id, 0, T0 + timedelta(hours=24), Counts(likes=9, reach=120)),
+        ]
+    )
+    ledger.refuse_metrics("b", "403 from X: client-not-enrolled", T0)
 
 
 @pytest.mark.parametrize("source", BACKENDS)
@@ -269,6 +277,8 @@ def test_export_and_import_keep_the_whole_history(
         "attempts": 2,
         "now_posts": 1,
         "account_holds": 1,
+        "snapshots": 2,
+        "metrics_refusals": 1,
     }
     assert list(dst.export_rows()) == rows
     assert [(d.id, d.state, d.parts) for d in dst.deliveries()] == [
@@ -300,3 +310,40 @@ def test_mark_skipped_only_pending(ledger: Ledger) -> None:
     done = ledger.mark_skipped([want("a").key, want("b").key], T0, "missed")
     assert done == [want("b").key]
     assert ledger.deliveries(post_id="b")[0].last_error == "missed"
+
+
+def test_snapshots_and_refusals(ledger: Ledger) -> None:
+    ledger.sync([want("p1"), want("p2")], T0)
+    p1, p2 = ledger.claim_due("w", T0, LEASE)
+    hour, day = T0 + timedelta(hours=1), T0 + timedelta(hours=24)
+    ledger.add_snapshots(
+        [
+            Snapshot(p1.id, 0, hour, Counts(likes=3, reposts=1, replies=0, impressions=150)),
+            Snapshot(p1.id, 1, hour, Counts(likes=1)),
+            Snapshot(p2.id, 0, day, Counts(likes=2, quotes=1, saves=4, reach=90)),
+            Snapshot(p1.id, 0, day, Counts(likes=12, reposts=3, replies=2, impressions=900)),
+        ]
+    )
+    everything = ledger.snapshots()
+    assert [(s.delivery_id, s.part_index, s.taken_at) for s in everything] == [
+        (p1.id, 0, hour),
+        (p1.id, 1, hour),
+        (p2.id, 0, day),
+        (p1.id, 0, day),
+    ]
+    assert everything[0].counts == Counts(likes=3, reposts=1, replies=0, impressions=150)
+    assert everything[2].counts.reach == 90 and everything[2].counts.impressions is None
+    assert [s.delivery_id for s in ledger.snapshots(since=day)] == [p2.id, p1.id]
+    assert ledger.last_snapshot_at() == {p1.id: day, p2.id: day}
+
+    ledger.refuse_metrics("x-main", "403: client-not-enrolled", T0)
+    ledger.refuse_metrics("x-main", "403 again", hour)  # the first time is kept
+    ledger.refuse_metrics("ig", "missing instagram_manage_insights", T0)
+    assert ledger.metrics_refusals() == {
+        "x-main": ("403 again", T0),
+        "ig": ("missing instagram_manage_insights", T0),
+    }
+    ledger.clear_metrics_refusals({"ig"})
+    assert set(ledger.metrics_refusals()) == {"x-main"}
+    ledger.clear_metrics_refusals()
+    assert ledger.metrics_refusals() == {}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eduadvocate.counts import Counts
 from eduadvocate.errors import EduError, ExitCode
 
 
@@ -134,6 +135,16 @@ class WorkerRow:
     started_at: datetime
     last_seen: datetime
     claims: int  # deliveries it holds claimed now
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One part's engagement counts at one moment (``metrics pull``)."""
+
+    delivery_id: int
+    part_index: int
+    taken_at: datetime
+    counts: Counts
 
 
 @dataclass(slots=True)
@@ -309,6 +320,28 @@ class Ledger(ABC):
 
     @abstractmethod
     def workers(self) -> list[WorkerRow]: ...
+
+    # -- engagement ------------------------------------------------------------------------------
+    @abstractmethod
+    def add_snapshots(self, snapshots: list[Snapshot]) -> None: ...
+
+    @abstractmethod
+    def snapshots(self, *, since: datetime | None = None) -> list[Snapshot]:
+        """Snapshots taken since ``since`` (all if None), oldest first."""
+
+    @abstractmethod
+    def last_snapshot_at(self) -> dict[int, datetime]:
+        """For each delivery with snapshots: when the latest was taken."""
+
+    @abstractmethod
+    def refuse_metrics(self, account: str, reason: str, now: datetime) -> None:
+        """The platform refused this account's counts: not asked again until cleared."""
+
+    @abstractmethod
+    def metrics_refusals(self) -> dict[str, tuple[str, datetime]]: ...
+
+    @abstractmethod
+    def clear_metrics_refusals(self, accounts: set[str] | None = None) -> None: ...
 
     # -- moving a campaign between ledgers -----------------------------------------------------------
     @abstractmethod

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from eduadvocate.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import (
     FINAL,
     AttemptRow,
@@ -27,6 +28,7 @@ from eduadvocate.ledger.base import (
     Ledger,
     LedgerError,
     PartRow,
+    Snapshot,
     State,
     SyncReport,
     WorkerRow,
@@ -448,6 +450,61 @@ class SQLLedger(Ledger):
             )
             for r in rows
         ]
+
+    # -- engagement ------------------------------------------------------------------------------
+    def add_snapshots(self, snapshots: list[Snapshot]) -> None:
+        with self._tx() as db:
+            for snap in snapshots:
+                c = snap.counts
+                db.execute(
+                    f"INSERT INTO snapshots (delivery_id, part_index, taken_at, {', '.join(COUNT_FIELDS)})"
+                    f" VALUES (?, ?, ?, {', '.join('?' * len(COUNT_FIELDS))})",
+                    (
+                        snap.delivery_id,
+                        snap.part_index,
+                        iso(snap.taken_at),
+                        *(getattr(c, name) for name in COUNT_FIELDS),
+                    ),
+                )
+
+    def snapshots(self, *, since: datetime | None = None) -> list[Snapshot]:
+        rows = self._rows(
+            "SELECT * FROM snapshots WHERE taken_at >= ? ORDER BY taken_at, id",
+            (iso(since) if since else "",),
+        )
+        return [
+            Snapshot(
+                r["delivery_id"],
+                r["part_index"],
+                parse_iso(r["taken_at"]),
+                Counts(**{name: r[name] for name in COUNT_FIELDS}),
+            )
+            for r in rows
+        ]
+
+    def last_snapshot_at(self) -> dict[int, datetime]:
+        rows = self._rows(
+            "SELECT delivery_id, MAX(taken_at) AS latest FROM snapshots GROUP BY delivery_id"
+        )
+        return {r["delivery_id"]: parse_iso(r["latest"]) for r in rows}
+
+    def refuse_metrics(self, account: str, reason: str, now: datetime) -> None:
+        self._write(
+            "INSERT INTO metrics_refusals (account, reason, since) VALUES (?, ?, ?)"
+            " ON CONFLICT (account) DO UPDATE SET reason = excluded.reason",
+            (account, reason, iso(now)),
+        )
+
+    def metrics_refusals(self) -> dict[str, tuple[str, datetime]]:
+        rows = self._rows("SELECT account, reason, since FROM metrics_refusals")
+        return {r["account"]: (r["reason"], parse_iso(r["since"])) for r in rows}
+
+    def clear_metrics_refusals(self, accounts: set[str] | None = None) -> None:
+        if accounts is None:
+            self._write("DELETE FROM metrics_refusals", ())
+            return
+        for account in sorted(accounts):
+            self._write("DELETE FROM metrics_refusals WHERE account = ?", (account,))
 
     # -- moving a campaign between ledgers -----------------------------------------------------------
     def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -9,7 +9,7 @@ error text and status, never from request headers or the client's repr.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:
     import requests
 
+from eduadvocate.counts import Counts
 from eduadvocate.platforms.base import Facet
 
 
@@ -104,6 +105,13 @@ class InDoubt(PublishError):
     kind = "in-doubt"
 
 
+class MetricsRefused(PublishError):
+    """The platform will not give counts to this account (its tier or a missing permission):
+    reported once, then not asked again until the user says so."""
+
+    kind = "refused"
+
+
 class Publisher(ABC):
     """A connected client for one account."""
 
@@ -133,6 +141,14 @@ class Publisher(ABC):
     def scheduled_ids(self) -> set[str] | None:
         """Ids of the posts waiting in the platform's scheduler (None: not supported)."""
         return None
+
+    metrics_batch = 1  # how many ids one ``metrics`` call can take
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Current counts of these published posts (at most ``metrics_batch``); a post the
+        platform no longer has is left out. Raises :class:`MetricsRefused` if the account may not
+        read them, or the usual errors (rate limits: :class:`RateLimited`)."""
+        raise MetricsRefused("this platform reports no engagement counts")
 
     def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
         """Release connections."""
