@@ -32,15 +32,27 @@ if TYPE_CHECKING:
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_KEYS = ("posts", "people", "ledger", "grace", "lease", "accounts", "defaults", "check")
+_TOP_KEYS = (
+    "posts",
+    "people",
+    "ledger",
+    "grace",
+    "lease",
+    "metrics",
+    "accounts",
+    "defaults",
+    "check",
+)
 _DURATION = re.compile(
-    r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$", re.IGNORECASE
+    r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$",
+    re.IGNORECASE,
 )
 DEFAULT_GRACE = timedelta(hours=3)
 # How long a claim outlives its worker's last heartbeat (heartbeats come every third of it): a
 # worker that dies has its deliveries taken over by another after about this long.
 DEFAULT_LEASE = timedelta(seconds=60)
 MIN_LEASE = timedelta(seconds=3)
+DEFAULT_METRICS_AGES = (timedelta(hours=1), timedelta(hours=24), timedelta(days=7))
 _DEFAULT_KEYS = (
     "campaign",
     "timezone",
@@ -139,6 +151,8 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     grace: timedelta = DEFAULT_GRACE  # how late a missed post may still go out
     lease: timedelta = DEFAULT_LEASE  # how long a claim lasts without a heartbeat
+    # When `schedule` pulls engagement counts, after publishing (empty: never by itself).
+    metrics_ages: tuple[timedelta, ...] = DEFAULT_METRICS_AGES
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the current folder when possible."""
@@ -241,21 +255,54 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         severity=severity,
         grace=_duration(node.items.get("grace"), "grace", DEFAULT_GRACE, '"3h" or "90m"'),
         lease=_lease(node.items.get("lease")),
+        metrics_ages=_metrics(node.items.get("metrics")),
     )
 
 
 def _duration(node: YNode | None, key: str, default: timedelta, examples: str) -> timedelta:
-    """A duration setting: hours, minutes and seconds, as in "3h", "90m", "1h30m" or "60s"."""
+    """A duration setting: days, hours, minutes and seconds, as in "3h", "90m", "7d" or "60s"."""
     if node is None or node.is_null:
         return default
     text = node.text() or ""
-    match = _DURATION.match(text)
-    if not text.strip() or match is None or not any(match.groups()):
+    duration = parse_duration(text)
+    if duration is None:
         raise ConfigError(
             f'{key} must be a duration like {examples}, not "{text}"', location=node.loc
         )
-    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return duration
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """ "7d", "24h", "1h30m", "90s" → a timedelta; None if the text is not a duration."""
+    match = _DURATION.match(text)
+    if not text.strip() or match is None or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _metrics(node: YNode | None) -> tuple[timedelta, ...]:
+    """``metrics: {pull_after: [1h, 24h, 7d]}``, or ``metrics: {pull_after: []}`` for never."""
+    if node is None or node.is_null:
+        return DEFAULT_METRICS_AGES
+    if node.kind != "map":
+        raise ConfigError(
+            "metrics must be a mapping, like {pull_after: [1h, 24h, 7d]}", location=node.loc
+        )
+    _reject_unknown(node, ("pull_after",), "metrics")
+    ages = node.items.get("pull_after")
+    if ages is None or ages.is_null:
+        return DEFAULT_METRICS_AGES
+    if ages.kind != "seq":
+        raise ConfigError(
+            "metrics.pull_after must be a list of durations, like [1h, 24h, 7d]", location=ages.loc
+        )
+    return tuple(
+        sorted(
+            _duration(a, "each of metrics.pull_after", timedelta(0), '"1h" or "7d"')
+            for a in ages.seq
+        )
+    )
 
 
 def _lease(node: YNode | None) -> timedelta:

@@ -10,6 +10,8 @@
   passed, holds that expired, and claims a dead worker left behind; it runs each account as its
   own job, so the pool works through them in parallel.
 - A heartbeat renews this worker's claims (see :mod:`eduadvocate.heartbeat`).
+- Every ``METRICS_S`` it pulls the engagement counts of posts that reached an age in the
+  config's ``metrics.pull_after`` (default 1 h, 24 h, 7 days) since their last snapshot.
 - Platform errors never stop the loop; SIGTERM or Ctrl-C lets the part in flight finish and be
   recorded, releases what was claimed but not started, and exits 0.
 
@@ -44,6 +46,7 @@ from eduadvocate.workspace import clock, open_campaign
 HORIZON = timedelta(days=2)
 WATCH_S = 3.0
 SWEEP_S = 30.0
+METRICS_S = 600.0  # how often to look for posts due for engagement counts
 MAX_PARALLEL_ACCOUNTS = 8
 
 
@@ -76,6 +79,7 @@ class Scheduler:
         self._rerun: set[str] = set()  # accounts whose job fired while another was running
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
+        self._said: set[str] = set()  # metrics notices already given
         self.worker = worker_id()
         self.ws = open_campaign(config_path)
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
@@ -203,6 +207,30 @@ class Scheduler:
                 if name not in self._rerun:
                     break
 
+    def pull_metrics(self) -> None:
+        """Counts of the posts that reached an age mark (``metrics.pull_after``) since their last
+        snapshot. A refusal or failure is said once per account and reason."""
+        from eduadvocate.metrics import pull
+
+        try:
+            report = pull(
+                self.ledger,
+                connector(self.ws.config),
+                clock(),
+                ages=self.ws.config.metrics_ages,
+                clock=clock,
+            )
+        except Exception as exc:  # counts are a bonus: never let them stop publishing
+            self.notice(f"metrics: {type(exc).__name__}: {exc}")
+            return
+        if report.snapshots:
+            self.notice(f"metrics: counted {report.posts} posts")
+        for account, reason in {**report.refused, **report.failed}.items():
+            said = f"{account}: {reason}"
+            if said not in self._said:
+                self._said.add(said)
+                self.notice(f"metrics: {said}")
+
     def sweep(self) -> None:
         """Look at every account again, each as its own job on the pool (one at a time each)."""
         for name in self.ws.config.accounts:
@@ -248,6 +276,14 @@ class Scheduler:
             self.sweep, "interval", seconds=sweep_s, id="sweep", next_run_time=clock()
         )
         self.apscheduler.add_job(self.load, "interval", hours=1, id="replan")
+        if self.ws.config.metrics_ages:
+            self.apscheduler.add_job(
+                self.pull_metrics,
+                "interval",
+                seconds=METRICS_S,
+                id="metrics",
+                next_run_time=clock(),
+            )
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         heartbeat = Heartbeat(
             self.ledger, self.worker, self.ws.config.lease, clock=clock, notice=self.notice

@@ -244,6 +244,75 @@ def accounts_verify(
     raise typer.Exit(publishing.verify_accounts(config, account or [], fmt.value))
 
 
+metrics_app = typer.Typer(help="Engagement counts of published posts.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help='Only posts published since then: a duration back ("7d", "24h") or a date (2026-11-01).',
+        show_default=False,
+    ),
+]
+
+
+@metrics_app.command("pull")
+def metrics_pull(
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+    ] = None,
+    retry_refused: Annotated[
+        bool,
+        typer.Option(
+            "--retry-refused", help="Ask accounts whose platform refused before (tier, permission)."
+        ),
+    ] = False,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = DataFormat.text,
+) -> None:
+    """Fetch likes, reposts, replies, reach… of published posts into the ledger, as a snapshot
+    for `report`. `schedule` does this by itself 1 hour, 24 hours and 7 days after each post.
+    Exit 5 if an account could not be asked (rate limit, network): the next pull tries again."""
+    from eduadvocate.cli import reports
+
+    raise typer.Exit(reports.pull(config, since, account or [], retry_refused, fmt.value))
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="Only this campaign.", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="text (tables and charts), csv or json.")
+    ] = ReportFormat.text,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            help="Also write one self-contained HTML page with charts.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """What worked: engagement by campaign, platform, account, hashtag, weekday and hour; the
+    best and worst posts; growth since the pull before. Run `metrics pull` first."""
+    from eduadvocate.cli import reports
+
+    raise typer.Exit(reports.report(config, since, campaign, fmt.value, html))
+
+
 ledger_app = typer.Typer(
     help="The ledger: upgrade a shared one, move a campaign's history between ledgers.",
     no_args_is_help=True,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -30,6 +30,7 @@ from atproto import Client, models
 from atproto_client import exceptions as ax
 
 from eduadvocate.config import AccountConfig
+from eduadvocate.counts import Counts
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -248,6 +249,28 @@ class BlueskyPublisher(Publisher):
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
+
+    metrics_batch = 25  # URIs per app.bsky.feed.getPosts
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Like, repost, reply and quote counts from ``app.bsky.feed.getPosts``, which the PDS
+        answers through the AppView; a deleted post is left out."""
+
+        def get() -> dict[str, Counts]:
+            self._login()
+            with _mapped(sending=False):
+                found = self.client.app.bsky.feed.get_posts({"uris": list(remote_ids)})
+            return {
+                post.uri: Counts(
+                    likes=post.like_count,
+                    reposts=post.repost_count,
+                    replies=post.reply_count,
+                    quotes=post.quote_count,
+                )
+                for post in found.posts
+            }
+
+        return self._fresh_on_revoke(get)
 
     def close(self) -> None:
         self.client.request.close()

@@ -9,16 +9,21 @@ the Page's recent posts by its exact message.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from eduadvocate.config import AccountConfig
-from eduadvocate.platforms.graph import Graph
+from eduadvocate.counts import Counts
+from eduadvocate.platforms.graph import Graph, denied
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
+    Rejected,
     opened,
 )
 
@@ -95,6 +100,33 @@ class FacebookPublisher(Publisher):
                 return Published(str(post["id"]), _permalink(str(post["id"])))
         return None
 
+    # -- engagement -------------------------------------------------------------------------------
+    metrics_batch = 50  # ids per multi-object GET (Graph's limit)
+    _insights = True  # False once the token turned out to lack read_insights
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Reactions, comments and shares, and impressions and reach from the post's insights
+        (those need ``read_insights``: without it the counts come without them)."""
+        basic = (
+            "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+        )
+        insights = ",insights.metric(post_impressions,post_impressions_unique)"
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                found = self.graph.get(
+                    "",
+                    ids=",".join(remote_ids),
+                    fields=basic + (insights if self._insights else ""),
+                )
+        except (AuthFailed, Rejected) as exc:
+            if not denied(exc):
+                raise
+            if not self._insights:
+                raise MetricsRefused(f"cannot read the Page's posts: {exc}") from exc
+            self._insights = False  # try once more without impressions and reach
+            return self.metrics(remote_ids)
+        return {str(key): _counts(post) for key, post in found.items() if isinstance(post, dict)}
+
     def verify(self) -> str:
         """The Page is reachable with this token, and the token may post (``pages_manage_posts``)."""
         with self.graph.mapped(sending=False, what=WHAT):
@@ -116,3 +148,23 @@ class FacebookPublisher(Publisher):
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
+
+
+def _counts(post: dict[str, Any]) -> Counts:
+    def total(name: str) -> int | None:
+        summary = (post.get(name) or {}).get("summary") or {}
+        value = summary.get("total_count")
+        return int(value) if value is not None else None
+
+    insights = {
+        item.get("name"): (item.get("values") or [{}])[0].get("value")
+        for item in (post.get("insights") or {}).get("data", [])
+    }
+    impressions, reach = insights.get("post_impressions"), insights.get("post_impressions_unique")
+    return Counts(
+        likes=total("reactions"),
+        replies=total("comments"),
+        reposts=int((post.get("shares") or {}).get("count", 0)),  # left out until someone shares
+        impressions=int(impressions) if isinstance(impressions, int) else None,
+        reach=int(reach) if isinstance(reach, int) else None,
+    )

@@ -135,6 +135,16 @@ class Graph:
         return Rejected(f"{what} refused it ({code}{f'/{subcode}' if subcode else ''}): {message}")
 
 
+def denied(exc: Exception) -> bool:
+    """An error we mapped from Graph's permission errors (code 10, or 200-299): the token lacks a
+    permission, such as ``read_insights``, rather than being wrong."""
+    cause = exc.__cause__
+    result = getattr(cause, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return isinstance(code, int) and (code == 10 or 200 <= code <= 299)
+
+
 def retry_at(response: requests.Response | None) -> datetime:
     """When to try again, from Graph's usage headers (``estimated_time_to_regain_access`` minutes)."""
     now = datetime.now(UTC)

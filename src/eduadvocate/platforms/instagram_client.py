@@ -11,13 +11,17 @@ the delivery instead of failing it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from eduadvocate.config import AccountConfig
-from eduadvocate.platforms.graph import Graph
+from eduadvocate.counts import Counts
+from eduadvocate.platforms.graph import Graph, denied
 from eduadvocate.platforms.instagram import media_url
 from eduadvocate.platforms.publishing import (
     Attachment,
+    AuthFailed,
+    MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
@@ -27,6 +31,7 @@ from eduadvocate.platforms.publishing import (
 )
 
 WHAT = "Instagram"
+IG_METRICS = "reach,likes,comments,saved,shares"  # valid for feed posts and reels (v21)
 POLL_LIMIT_S = 300
 QUOTA_RECHECK = timedelta(hours=1)
 
@@ -131,6 +136,37 @@ class InstagramPublisher(Publisher):
             if (media.get("caption") or "").strip() == part.text.strip():
                 return Published(str(media["id"]), media.get("permalink"))
         return None
+
+    # -- engagement -------------------------------------------------------------------------------
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Each media's insights (reach, likes, comments, saves, shares): one request each, and
+        the token needs ``instagram_manage_insights``."""
+        out = {}
+        for media_id in remote_ids:
+            try:
+                with self.graph.mapped(sending=False, what=WHAT):
+                    found = self.graph.get(f"{media_id}/insights", metric=IG_METRICS)
+            except (AuthFailed, Rejected) as exc:
+                if denied(exc):
+                    raise MetricsRefused(f"cannot read the account's insights: {exc}") from exc
+                raise
+            values = {
+                item.get("name"): (item.get("values") or [{}])[0].get("value")
+                for item in found.get("data", [])
+            }
+
+            def number(name: str, values: dict[object, object] = values) -> int | None:
+                value = values.get(name)
+                return int(value) if isinstance(value, int) else None
+
+            out[media_id] = Counts(
+                likes=number("likes"),
+                replies=number("comments"),
+                reposts=number("shares"),
+                saves=number("saved"),
+                reach=number("reach"),
+            )
+        return out
 
     def verify(self) -> str:
         """The Instagram account is reachable with this token; reports its 24-hour quota."""

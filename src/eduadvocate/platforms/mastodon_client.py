@@ -12,7 +12,7 @@ sending. Mastodon.py's exceptions are mapped to the project's here, and nothing 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from mastodon.errors import (
 )
 
 from eduadvocate.config import AccountConfig
+from eduadvocate.counts import Counts
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,
@@ -127,6 +128,23 @@ class MastodonPublisher(Publisher):
                 if source.text == part.text:
                     return Published(str(status.id), getattr(status, "url", None))
         return None
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Favourites, boosts and replies, one status at a time (``metrics_batch`` 1); a status
+        deleted on the instance is left out."""
+        out = {}
+        for remote_id in remote_ids:
+            try:
+                with _mapped(self.client, sending=False):
+                    status = self.client.status(remote_id)
+            except Rejected:  # 404: gone
+                continue
+            out[remote_id] = Counts(
+                likes=status.favourites_count,
+                reposts=status.reblogs_count,
+                replies=status.replies_count,
+            )
+        return out
 
     def verify(self) -> str:
         with _mapped(self.client, sending=False):

@@ -10,10 +10,12 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eduadvocate.counts import Counts
 from eduadvocate.platforms.publishing import OutgoingPart, Published, Publisher, Transient
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -71,6 +73,12 @@ class OutboxPublisher(Publisher):
             if entry["index"] == part.index and entry["text"] == part.text:
                 return Published(remote_id=entry["id"], url=json_path.as_uri())
         return None
+
+    metrics_batch = 1000
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """The outbox has no audience: its posts count, with no engagement."""
+        return {remote_id: Counts() for remote_id in remote_ids}
 
     def verify(self) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)

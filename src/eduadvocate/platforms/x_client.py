@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,11 +25,13 @@ import requests
 import tweepy
 
 from eduadvocate.config import AccountConfig
+from eduadvocate.counts import Counts
 from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
     InDoubt,
+    MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
@@ -163,6 +165,37 @@ class XPublisher(Publisher):
         if info and info.get("state") == "failed":
             error = info.get("error", {}).get("message", "processing failed")
             raise Rejected(f"X could not process the media: {error}")
+
+    # -- engagement -------------------------------------------------------------------------------
+    metrics_batch = 100  # ids per GET /2/tweets
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """``public_metrics`` of up to 100 posts. X's free tier may not read posts at all (403,
+        "client-not-enrolled"): that is a refusal, reported once. Deleted posts come back as
+        errors and are left out."""
+        try:
+            with _mapped(sending=False):
+                response = self.client.get_tweets(
+                    ids=list(remote_ids), tweet_fields=["public_metrics"], user_auth=self.user_auth
+                )
+        except (Rejected, AuthFailed) as exc:
+            if "(403)" in str(exc):
+                raise MetricsRefused(
+                    f"X does not let this account read posts' counts (its API tier?): {exc}"
+                ) from exc
+            raise
+        out = {}
+        for tweet in response.json().get("data") or []:
+            m = tweet.get("public_metrics") or {}
+            out[str(tweet["id"])] = Counts(
+                likes=m.get("like_count"),
+                reposts=m.get("retweet_count"),
+                replies=m.get("reply_count"),
+                quotes=m.get("quote_count"),
+                saves=m.get("bookmark_count"),
+                impressions=m.get("impression_count"),
+            )
+        return out
 
     # -- reconciliation ---------------------------------------------------------------------------
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:

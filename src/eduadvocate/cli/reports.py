@@ -1,0 +1,257 @@
+"""``eduadvocate metrics pull`` and ``eduadvocate report``: output for people (Rich tables and
+bar charts), spreadsheets (CSV) and programs (JSON), and the HTML page."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+from rich.text import Text
+
+from eduadvocate.cli import output
+from eduadvocate.config import parse_duration
+from eduadvocate.errors import ExitCode, UsageError
+from eduadvocate.report import CSV_COLUMNS, WEEKDAYS, Group, Report, as_dict, post_dict
+from eduadvocate.workspace import Workspace, open_campaign
+
+BAR = 28
+
+
+def parse_since(text: str | None, now: datetime, zone: str) -> datetime | None:
+    """``--since``: a duration back from now ("7d", "24h") or a date or time ("2026-11-01")."""
+    if text is None:
+        return None
+    back = parse_duration(text)
+    if back is not None:
+        return now - back
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time())
+        except ValueError:
+            raise UsageError(
+                f'--since "{text}" is neither a duration nor a date',
+                hint='write "7d", "24h" or a date like 2026-11-01',
+            ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def _zone(ws: Workspace) -> str:
+    return ws.config.defaults.timezone or "UTC"
+
+
+def pull(
+    config_path: str | None, since: str | None, accounts: list[str], retry_refused: bool, fmt: str
+) -> int:
+    from eduadvocate.ledger import open_ledger
+    from eduadvocate.metrics import pull as pull_counts
+    from eduadvocate.publish import connector
+    from eduadvocate.workspace import clock
+
+    ws = open_campaign(config_path)
+    for name in accounts:
+        ws.config.account(name)  # an unknown account is a usage error, with a suggestion
+    ledger = open_ledger(ws.config.ledger, ws.config.root)
+    try:
+        if retry_refused:
+            ledger.clear_metrics_refusals(set(accounts) or None)
+        report = pull_counts(
+            ledger,
+            connector(ws.config),
+            ws.now,
+            since=parse_since(since, ws.now, _zone(ws)),
+            accounts=set(accounts) or None,
+            clock=clock,
+        )
+    finally:
+        ledger.close()
+    failed = bool(report.failed)
+    if fmt == "json":
+        output.print_json(
+            {
+                "version": output.JSON_VERSION,
+                "snapshots": report.snapshots,
+                "posts": report.posts,
+                "accounts": report.accounts,
+                "missing": report.missing,
+                "refused": report.refused,
+                "skipped_refused": report.skipped_refused,
+                "failed": report.failed,
+            }
+        )
+        return ExitCode.DELIVERIES_FAILED if failed else ExitCode.OK
+    con = output.console()
+    con.print(
+        f"Counted {report.posts} published post{'s' if report.posts != 1 else ''} "
+        f"({report.snapshots} part{'s' if report.snapshots != 1 else ''}) on "
+        f"{len(report.accounts)} account{'s' if len(report.accounts) != 1 else ''}."
+    )
+    if report.missing:
+        con.print(f"{report.missing} no longer on their platform (deleted there).")
+    for account, reason in report.refused.items():
+        con.print(
+            Text.assemble(
+                ("refused ", "yellow"),
+                f"{account}: {reason}. ",
+                ("Not asked again; ", "dim"),
+                ("`metrics pull --retry-refused` once it is allowed.", "dim"),
+            )
+        )
+    if report.skipped_refused:
+        names = ", ".join(sorted(report.skipped_refused))
+        con.print(
+            f"Not asked (refused before): {names}. `--retry-refused` asks again.", style="dim"
+        )
+    for account, reason in report.failed.items():
+        con.print(
+            Text.assemble(("failed ", "red"), f"{account}: {reason} (the next pull tries again)")
+        )
+    return ExitCode.DELIVERIES_FAILED if failed else ExitCode.OK
+
+
+def report(
+    config_path: str | None, since: str | None, campaign: str | None, fmt: str, html: str | None
+) -> int:
+    from eduadvocate.check import analyse
+    from eduadvocate.ledger import open_ledger
+    from eduadvocate.publish import renderings_by_delivery
+    from eduadvocate.report import build
+
+    ws = open_campaign(config_path)
+    zone = _zone(ws)
+    start = parse_since(since, ws.now, zone)
+    analysis = analyse(ws.config, ws.campaign, ws.now)
+    ledger = open_ledger(ws.config.ledger, ws.config.root)
+    try:
+        data = build(
+            ledger.deliveries(),
+            ledger.snapshots(),
+            renderings_by_delivery(analysis),
+            ws.now,
+            timezone=zone,
+            since=start,
+            campaign=campaign,
+        )
+    finally:
+        ledger.close()
+    if html is not None:
+        from eduadvocate.report_html import render_html
+
+        try:
+            Path(html).write_text(render_html(data), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {html}: {exc.strerror}") from None
+        print(f"wrote {html}", file=sys.stderr)
+    if fmt == "json":
+        output.print_json(as_dict(data))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in data.posts:
+            values = post_dict(row)
+            values["hashtags"] = " ".join(row.hashtags)
+            writer.writerow(values)
+    elif html is None or fmt == "text":
+        _print(data)
+    return ExitCode.OK
+
+
+def _print(data: Report) -> None:
+    con = output.console()
+    scope = f" for {data.campaign}" if data.campaign else ""
+    period = f" since {data.since:%Y-%m-%d %H:%M}" if data.since else ""
+    if not data.posts:
+        con.print(
+            f"Nothing to report{scope}{period} yet: publish, then run `eduadvocate metrics pull`."
+            + (
+                f" ({data.unmeasured} published posts have no counts yet.)"
+                if data.unmeasured
+                else ""
+            )
+        )
+        return
+    t = data.total
+    rate = f", rate {t.rate:.1%}" if t.rate is not None else ""
+    growth = f", +{t.growth} since the pull before" if t.growth else ""
+    con.print(
+        Text.assemble(
+            (f"{t.posts} posts{scope}{period}", "bold"),
+            f": {t.engagement} engagements, {t.per_post:.1f} per post{rate}{growth}",
+        )
+    )
+    if data.unmeasured:
+        con.print(
+            f"{data.unmeasured} published posts have no counts yet: `eduadvocate metrics pull`.",
+            style="dim",
+        )
+    for title, groups in (
+        ("Campaign", data.by_campaign),
+        ("Platform", data.by_platform),
+        ("Account", data.by_account),
+        ("Hashtag", data.by_hashtag[:15]),
+    ):
+        if title == "Campaign" and len(groups) < 2:
+            continue
+        con.print()
+        con.print(_groups_table(title, groups))
+    con.print()
+    con.print(_heatmap(data))
+    for title, rows in (("Best posts", data.best), ("Worst posts", data.worst)):
+        if not rows:
+            continue
+        con.print()
+        table = Table(
+            title=title, title_justify="left", box=None, pad_edge=False, header_style="bold"
+        )
+        for column in ("Engagement", "Post", "Account", "When", "Link"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(
+                str(r.engagement), r.post, r.account, f"{r.local:%a %d %b %H:%M}", r.url or ""
+            )
+        con.print(table)
+
+
+def _groups_table(title: str, groups: list[Group]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column, justify in ((title, "left"), ("Posts", "right"), ("Engagement", "right"),
+                            ("Per post", "right"), ("Rate", "right"), ("", "left")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    top = max((g.per_post for g in groups), default=0.0) or 1.0
+    for g in groups:
+        table.add_row(
+            g.key,
+            str(g.posts),
+            str(g.engagement),
+            f"{g.per_post:.1f}",
+            f"{g.rate:.1%}" if g.rate is not None else "",
+            Text("█" * max(1 if g.per_post else 0, round(BAR * g.per_post / top)), style="cyan"),
+        )
+    return table
+
+
+def _heatmap(data: Report) -> Table:
+    """Engagement per post by weekday and hour (local time), as shaded cells."""
+    cells = {(c.weekday, c.hour): c for c in data.heatmap}
+    top = max((c.per_post for c in data.heatmap), default=0.0) or 1.0
+    shades = " ░▒▓█"
+    table = Table(title=f"Engagement per post by weekday and hour ({data.timezone})", title_justify="left",
+                  box=None, pad_edge=False, header_style="bold", padding=(0, 0))  # fmt: skip
+    table.add_column("")
+    for hour in range(24):
+        table.add_column("" if hour % 3 else f"{hour:02d}", justify="left", width=2)
+    for day, name in enumerate(WEEKDAYS):
+        row = [f"{name} "]
+        for hour in range(24):
+            cell = cells.get((day, hour))
+            if cell is None:
+                row.append("· ")
+            else:
+                row.append(shades[max(1, round(4 * cell.per_post / top))] * 2)
+        table.add_row(*row)
+    return table
