@@ -71,6 +71,9 @@ def test_deployment_examples_use_real_commands() -> None:
     assert "eduadvocate publish --config config.yaml" in line
     unit = (REPO / "examples" / "eduadvocate.service").read_text()
     assert "eduadvocate schedule --config config.yaml --quiet" in unit
+    worker = (REPO / "examples" / "eduadvocate@.service").read_text()
+    assert "eduadvocate schedule --config config.yaml --quiet" in worker
+    assert "EDUADVOCATE_LEDGER=postgresql://" in worker
     workflow = yaml.safe_load((REPO / "examples" / "github-actions.yml").read_text())
     steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
     assert "eduadvocate check --config config.yaml --format github" in steps
