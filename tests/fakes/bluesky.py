@@ -1,11 +1,13 @@
 """The reference Bluesky PDS on loopback, for tests that go through the real ``atproto`` SDK.
 
 ``tests/pds/launch.js`` runs ``@atproto/pds`` with an in-memory ``@did-plc/server`` beside it, so
-accounts get real ``did:plc`` identities without the internet. ``scripts/install-pds`` installs
-the npm packages once into a cache outside the clone; this module finds them by the same rule
-(the sha256 of ``tests/pds/package-lock.json``). Read-back (``records``) goes over plain HTTP,
-past the SDK, so a test sees what the PDS stored rather than what the SDK parsed. Load it as a
-pytest plugin (``pytest_plugins`` in tests/conftest.py).
+accounts get real ``did:plc`` identities without the internet, and the PDS proxies ``app.bsky.*``
+calls to the fake AppView of tests/fakes/bluesky_appview.py, which counts engagement from the
+PDS's records. ``scripts/install-pds`` installs the npm packages once into a cache outside the
+clone; this module finds them by the same rule (the sha256 of ``tests/pds/package-lock.json``).
+Read-back (``records``) and the engagement other accounts make (``like``, ``repost``, ``reply``,
+``quote``) go over plain HTTP, past the SDK, so a test sees what the PDS stored rather than what
+the SDK parsed. Load it as a pytest plugin (``pytest_plugins`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -25,16 +27,20 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.fakes.bluesky_appview import FakeAppView
+
 if TYPE_CHECKING:
     from atproto import Client
 
 PDS_DIR = Path(__file__).resolve().parent.parent / "pds"
+POST, LIKE, REPOST = "app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost"
 _STARTUP_SECONDS = 60.0
 _STOP_SECONDS = 10.0
 # Read when the plugin loads: tests/conftest.py points HOME at a temporary folder in every test.
@@ -60,14 +66,24 @@ class Account:
     app_password: str
 
 
-class BlueskyPDS:
-    """The running PDS: its URL, accounts, logged-in SDK clients and read-back."""
+@dataclass(frozen=True)
+class StrongRef:
+    """A record as written (a ``com.atproto.repo.strongRef``): its AT URI and its CID."""
 
-    def __init__(self, url: str, plc_url: str, admin_password: str) -> None:
+    uri: str
+    cid: str
+
+
+class BlueskyPDS:
+    """The running PDS: its URL, accounts, logged-in SDK clients, read-back and engagement."""
+
+    def __init__(self, url: str, plc_url: str, admin_password: str, appview: FakeAppView) -> None:
         self.url = url
         self.plc_url = plc_url
         self.admin_password = admin_password
+        self.appview = appview
         self.accounts: dict[str, Account] = {}
+        self._tokens: dict[str, str] = {}  # DID → access token of the account's own session
         self._clients: list[Client] = []
         self._names = (f"user{n}" for n in itertools.count(1))
 
@@ -84,6 +100,7 @@ class BlueskyPDS:
         )
         account = Account(handle, created["did"], password, app["password"])
         self.accounts[handle] = account
+        self._tokens[account.did] = created["accessJwt"]
         return account
 
     def client(
@@ -92,7 +109,7 @@ class BlueskyPDS:
         """An ``atproto.Client`` (or ``client_class``) for this PDS, logged in as ``handle`` with
         its app password when a handle is given. It is closed when the session ends.
 
-        There is no AppView, so the login skips the profile fetch: ``client.me`` stays None.
+        The login skips the profile fetch, as the Bluesky adapter does: ``client.me`` stays None.
         """
         from atproto import Client
         from atproto_client.request import Request
@@ -120,6 +137,47 @@ class BlueskyPDS:
             cursor = page.get("cursor")
             if not cursor or not page["records"]:
                 return out
+
+    def post(self, by: Account, text: str, **fields: Any) -> StrongRef:
+        """A post by ``by``; ``fields`` (``reply``, ``embed``, ...) go into the record as given."""
+        return self.write(by, POST, {"text": text, **fields})
+
+    def like(self, by: Account, uri: str, cid: str) -> StrongRef:
+        """``by`` likes the record at ``uri`` (version ``cid``)."""
+        return self.write(by, LIKE, {"subject": {"uri": uri, "cid": cid}})
+
+    def repost(self, by: Account, uri: str, cid: str) -> StrongRef:
+        """``by`` reposts the post at ``uri``."""
+        return self.write(by, REPOST, {"subject": {"uri": uri, "cid": cid}})
+
+    def reply(self, by: Account, uri: str, cid: str, text: str = "A reply") -> StrongRef:
+        """``by`` replies to the post at ``uri``, in its thread (the root is the parent's root)."""
+        did, collection, rkey = uri.removeprefix("at://").split("/")
+        params: dict[str, str | None] = {"repo": did, "collection": collection, "rkey": rkey}
+        parent = self.xrpc("com.atproto.repo.getRecord", params=params)["value"]
+        ref = {"uri": uri, "cid": cid}
+        return self.post(
+            by, text, reply={"root": parent.get("reply", {}).get("root", ref), "parent": ref}
+        )
+
+    def quote(self, by: Account, uri: str, cid: str, text: str = "A quote") -> StrongRef:
+        """``by`` quotes the post at ``uri`` (an ``app.bsky.embed.record`` embed)."""
+        embed = {"$type": "app.bsky.embed.record", "record": {"uri": uri, "cid": cid}}
+        return self.post(by, text, embed=embed)
+
+    def write(self, by: Account, collection: str, record: dict[str, Any]) -> StrongRef:
+        """Create a record in ``by``'s repo, stamped with ``$type`` and ``createdAt`` (now)."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        value = {"$type": collection, "createdAt": now, **record}
+        body = {"repo": by.did, "collection": collection, "record": value}
+        created = self.xrpc("com.atproto.repo.createRecord", body, token=self._tokens[by.did])
+        return StrongRef(created["uri"], created["cid"])
+
+    def delete(self, by: Account, uri: str) -> None:
+        """Delete one of ``by``'s records: an unlike, an undone repost, a deleted reply."""
+        did, collection, rkey = uri.removeprefix("at://").split("/")
+        body = {"repo": did, "collection": collection, "rkey": rkey}
+        self.xrpc("com.atproto.repo.deleteRecord", body, token=self._tokens[by.did])
 
     def xrpc(
         self,
@@ -194,13 +252,14 @@ class _DropHandler(BaseHTTPRequestHandler):
 
 
 def _launch(
-    modules: Path, data_dir: Path, log: Path
+    modules: Path, data_dir: Path, log: Path, appview_url: str
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """Start tests/pds/launch.js and wait for the one JSON line it prints when ready."""
     env = {**os.environ, "NODE_PATH": str(modules / "node_modules")}
+    args = [str(data_dir), "--appview", appview_url, "--exit-with-stdin"]
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
-            ["node", str(PDS_DIR / "launch.js"), str(data_dir), "--exit-with-stdin"],
+            ["node", str(PDS_DIR / "launch.js"), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -236,7 +295,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyPDS]:
-    """One PDS per test session, with accounts ``alice.test`` and ``bob.test``."""
+    """One PDS per test session, its fake AppView, and accounts ``alice.test`` and ``bob.test``."""
     modules = install_dir()
     reason = None
     if not shutil.which("node"):
@@ -248,15 +307,17 @@ def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyPDS]:
             pytest.fail(f"{reason} (CI must install it)")
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("pds")
-    proc, urls = _launch(modules, workdir / "data", workdir / "pds.log")
-    try:
-        server = BlueskyPDS(urls["pds"], urls["plc"], urls["admin_password"])
-        server.create_account("alice")
-        server.create_account("bob")
-        yield server
-        server.close_clients()
-    finally:
-        _stop(proc)
+    with FakeAppView() as appview:  # the PDS is told its URL when it starts
+        proc, urls = _launch(modules, workdir / "data", workdir / "pds.log", appview.url)
+        try:
+            appview.pds_url = urls["pds"]
+            server = BlueskyPDS(urls["pds"], urls["plc"], urls["admin_password"], appview)
+            server.create_account("alice")
+            server.create_account("bob")
+            yield server
+            server.close_clients()
+        finally:
+            _stop(proc)
 
 
 @pytest.fixture

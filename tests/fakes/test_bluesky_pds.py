@@ -1,7 +1,8 @@
 """What the reference Bluesky PDS (tests/fakes/bluesky.py) does, seen through the ``atproto`` SDK.
 
-These pin what the Bluesky adapter has to live with: login without an AppView, facets at UTF-8
-byte offsets, blobs, reply refs, and above all what a retry meets. A ``createRecord`` with an
+These pin what the Bluesky adapter has to live with: login, facets at UTF-8 byte offsets, blobs,
+reply refs, engagement counts from getPosts (the PDS proxies it to the fake AppView of
+tests/fakes/bluesky_appview.py), and above all what a retry meets. A ``createRecord`` with an
 rkey that is already taken is an HTTP 500 ``InternalServerError`` (the repo's "There is already
 a value at key"), not a conflict; ``putRecord`` with ``swapRecord: null`` is the create-if-absent
 that answers "already there", but the SDK drops the null, so only a raw call can send it. A
@@ -24,6 +25,7 @@ from atproto.exceptions import (
     AtProtocolError,
     BadRequestError,
     LoginRequiredError,
+    ModelError,
     NetworkError,
     RequestException,
     UnauthorizedError,
@@ -89,7 +91,7 @@ def test_tid_helper_matches_the_spec() -> None:
 
 
 def test_login_with_app_password_skipping_the_profile(pds: BlueskyPDS) -> None:
-    """The fixture's client logs in with an app password; with no AppView, ``me`` stays None."""
+    """The fixture's client logs in with an app password and no profile fetch: ``me`` stays None."""
     alice = pds.accounts["alice.test"]
     client = pds.client("alice.test")
     assert client.me is None
@@ -98,16 +100,14 @@ def test_login_with_app_password_skipping_the_profile(pds: BlueskyPDS) -> None:
     assert alice.did.startswith("did:plc:")
 
 
-def test_login_fetching_the_profile_raises_without_an_appview(pds: BlueskyPDS) -> None:
-    """Surprise: the default login fetches app.bsky.actor.getProfile, and the PDS's answer (400
-    InvalidRequest, not 501/MethodNotImplemented) is not one the SDK turns into a warning."""
+def test_login_fetching_the_profile_goes_through_the_appview(pds: BlueskyPDS) -> None:
+    """The default login also fetches app.bsky.actor.getProfile, which the PDS proxies to the
+    AppView. (A PDS with no AppView answers 400 InvalidRequest "No service configured for
+    app.bsky.actor.getProfile", which the SDK raises rather than warns about.)"""
+    alice = pds.accounts["alice.test"]
     client = pds.client()
-    with pytest.raises(BadRequestError) as caught:
-        client.login("alice.test", pds.accounts["alice.test"].app_password)
-    assert caught.value.response is not None
-    assert caught.value.response.status_code == 400
-    assert caught.value.response.content.error == "InvalidRequest"
-    assert "No service configured for app.bsky.actor.getProfile" in str(caught.value)
+    me = client.login("alice.test", alice.app_password)
+    assert client.me is me and (me.did, me.handle) == (alice.did, "alice.test")
 
 
 def test_send_post_needs_profile_identify_when_me_is_none(
@@ -327,11 +327,12 @@ def test_session_string_logs_in_again_without_a_password(
     assert events == [SessionEvent.IMPORT]
 
 
-class _ThreeHoursLater(Client):
+class _ThreeHoursLater(Client):  # type: ignore[misc]  # atproto has no type hints for mypy
     """A client whose clock says the 2-hour access token is near its end, so it refreshes."""
 
     def get_current_time(self) -> datetime:
-        return super().get_current_time() + timedelta(hours=3)
+        later: datetime = super().get_current_time() + timedelta(hours=3)
+        return later
 
 
 def test_session_refresh_and_revocation(pds: BlueskyPDS, bsky_account: Account) -> None:
@@ -411,3 +412,96 @@ def test_refused_connection_is_a_network_error(pds: BlueskyPDS, bsky_account: Ac
         get(client, bsky_account.did, tid(NOON))
     assert caught.value.response is None
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def counts(client: Client, *uris: str) -> list[tuple[int, int, int, int]]:
+    """(likes, reposts, replies, quotes) of each post getPosts returns, asked as production asks."""
+    posts = client.app.bsky.feed.get_posts({"uris": list(uris)}).posts
+    return [(p.like_count, p.repost_count, p.reply_count, p.quote_count) for p in posts]
+
+
+def test_get_posts_counts_engagement_from_the_records(
+    pds: BlueskyPDS, bsky_account: Account
+) -> None:
+    """getPosts through the PDS reaches the AppView, whose counts are the records other accounts
+    wrote: two likes, a repost, a reply, a quote; a later like shows on the next call."""
+    client = pds.client(bsky_account.handle)
+    post = create(client, bsky_account.did, record("Vote on Tuesday"))
+    first, second, third = (pds.create_account() for _ in range(3))
+    pds.like(first, post.uri, post.cid)
+    pds.like(second, post.uri, post.cid)
+    pds.repost(first, post.uri, post.cid)
+    pds.reply(second, post.uri, post.cid)
+    pds.quote(second, post.uri, post.cid)
+
+    (view,) = client.app.bsky.feed.get_posts(params={"uris": [post.uri]}).posts
+    assert (view.like_count, view.repost_count, view.reply_count, view.quote_count) == (2, 1, 1, 1)
+    assert (view.uri, view.cid, view.record.text) == (post.uri, post.cid, "Vote on Tuesday")
+    assert (view.author.did, view.author.handle) == (bsky_account.did, bsky_account.handle)
+    pds.like(third, post.uri, post.cid)
+    assert counts(client, post.uri) == [(3, 1, 1, 1)]
+
+
+def test_counts_follow_the_appview_rules(pds: BlueskyPDS, bsky_account: Account) -> None:
+    """One like per account however many it writes, and an unlike takes it back; a reply to a
+    reply counts on its parent only (and keeps the thread's root); a quote with media counts."""
+    client = pds.client(bsky_account.handle)
+    post = create(client, bsky_account.did, record("Budget hearing"))
+    fan = pds.create_account()
+    likes = [pds.like(fan, post.uri, post.cid) for _ in range(2)]
+    reply = pds.reply(fan, post.uri, post.cid)
+    answer = pds.reply(bsky_account, reply.uri, reply.cid, "Thanks")
+    link = {"uri": "https://example.org/budget", "title": "Budget", "description": ""}
+    quoted = {"$type": "app.bsky.embed.record", "record": {"uri": post.uri, "cid": post.cid}}
+    media = {"$type": "app.bsky.embed.external", "external": link}
+    pds.post(
+        fan,
+        "Read this",
+        embed={"$type": "app.bsky.embed.recordWithMedia", "record": quoted, "media": media},
+    )
+
+    assert counts(client, post.uri, reply.uri) == [(1, 0, 1, 1), (0, 0, 1, 0)]
+    (stored,) = (r["value"] for r in pds.records(bsky_account.did, POST) if r["uri"] == answer.uri)
+    assert (stored["reply"]["root"]["uri"], stored["reply"]["parent"]["uri"]) == (
+        post.uri,
+        reply.uri,
+    )
+    for like in likes:
+        pds.delete(fan, like.uri)
+    assert counts(client, post.uri) == [(0, 0, 1, 1)]
+
+
+def test_get_posts_keeps_order_and_leaves_out_unknown_uris(
+    pds: BlueskyPDS, bsky_account: Account
+) -> None:
+    """Posts come back in the order asked, once each; a URI with no post is simply missing.
+    Naming the real AppView in an atproto-proxy header reaches the same fake."""
+    client = pds.client(bsky_account.handle)
+    first, second = (create(client, bsky_account.did, record(t)) for t in ("1", "2"))
+    missing = f"at://{bsky_account.did}/{POST}/{tid(NOON)}"
+    uris = [second.uri, missing, first.uri, second.uri]
+    assert [p.uri for p in client.app.bsky.feed.get_posts({"uris": uris}).posts] == [
+        second.uri,
+        first.uri,
+    ]
+    proxied = client.with_proxy("bsky_appview", "did:web:api.bsky.app")
+    try:
+        assert counts(proxied, missing, first.uri) == [(0, 0, 0, 0)]
+    finally:
+        proxied.request.close()
+
+
+def test_get_posts_takes_at_most_25_uris(pds: BlueskyPDS, bsky_account: Account) -> None:
+    """The SDK refuses a 26th URI before sending (ModelError); sent anyway, the AppView answers
+    400 InvalidRequest. 25 is fine."""
+    client = pds.client(bsky_account.handle)
+    post = create(client, bsky_account.did, record("x"))
+    assert len(client.app.bsky.feed.get_posts({"uris": [post.uri] * 25}).posts) == 1
+    with pytest.raises(ModelError, match="at most 25 items"):
+        client.app.bsky.feed.get_posts({"uris": [post.uri] * 26})
+    unchecked = models.AppBskyFeedGetPosts.Params.model_construct(uris=[post.uri] * 26)
+    with pytest.raises(BadRequestError) as caught:
+        client.invoke_query("app.bsky.feed.getPosts", params=unchecked)
+    assert str(caught.value) == (
+        "400 InvalidRequest: Error: Params/uris must not have more than 25 elements"
+    )

@@ -1,7 +1,9 @@
 // The reference Bluesky PDS and an in-memory PLC directory on loopback, for the Bluesky tests.
 //
-// Usage: NODE_PATH=<install>/node_modules node launch.js DATA_DIR [--exit-with-stdin]
-// (scripts/install-pds prints <install>). Prints one JSON line on stdout once both answer,
+// Usage: NODE_PATH=<install>/node_modules node launch.js DATA_DIR [--appview URL] [--exit-with-stdin]
+// (scripts/install-pds prints <install>). With --appview the PDS proxies app.bsky.* calls to URL
+// (tests/fakes/bluesky_appview.py), which must already be listening. Prints one JSON line on
+// stdout once both servers answer,
 // {"pds": URL, "plc": URL, "admin_password": ...}, and shuts both down on SIGTERM or SIGINT, or
 // when stdin closes if asked (so a test run that is killed outright leaves no server behind).
 // Secrets are new on every start.
@@ -16,6 +18,11 @@ const path = require('node:path')
 process.env.LOG_DESTINATION = process.env.LOG_DESTINATION || '/dev/stderr'
 
 const HOST = '127.0.0.1'
+// The DID Bluesky's own PDSes name their AppView by. The PDS never resolves the DID of the AppView
+// it is configured with (a call without an atproto-proxy header, or with "<this DID>#bsky_appview",
+// goes straight to --appview), so a client that names the real AppView explicitly reaches the
+// fake too, and nothing leaves loopback.
+const APPVIEW_DID = 'did:web:api.bsky.app'
 
 // Both servers call app.listen(port) with no host, i.e. on every interface: pin them to loopback.
 function loopbackOnly(app) {
@@ -33,6 +40,11 @@ function freePort() {
       server.close(() => resolve(port))
     })
   })
+}
+
+function option(name) {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? undefined : process.argv[at + 1]
 }
 
 function k256PrivateKeyHex() {
@@ -66,6 +78,10 @@ async function main() {
     PDS_INVITE_REQUIRED: 'false',
     PDS_CRAWLERS: '',
   })
+  const appview = option('--appview')
+  if (appview) {
+    Object.assign(process.env, { PDS_BSKY_APP_VIEW_URL: appview, PDS_BSKY_APP_VIEW_DID: APPVIEW_DID })
+  }
   const env = readEnv()
   const pds = await PDS.create(envToCfg(env), envToSecrets(env))
   loopbackOnly(pds.app)
