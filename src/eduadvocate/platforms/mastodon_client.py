@@ -33,6 +33,7 @@ from eduadvocate.counts import Counts
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,
+    MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
@@ -139,6 +140,10 @@ class MastodonPublisher(Publisher):
                     status = self.client.status(remote_id)
             except Rejected:  # 404: gone
                 continue
+            except AuthFailed as exc:
+                if "(403)" in str(exc):  # the token lacks the read:statuses scope
+                    raise MetricsRefused(f"cannot read the account's posts: {exc}") from exc
+                raise
             out[remote_id] = Counts(
                 likes=status.favourites_count,
                 reposts=status.reblogs_count,
