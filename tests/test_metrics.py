@@ -131,6 +131,12 @@ def test_two_pulls_then_the_report_shows_counts_and_growth(
         "delivery,post,account,platform,campaign,hashtags"
     )
     assert len(rows.stdout.splitlines()) == 7
+    page = run("report", "--html", "report.html", cwd=root, env={"EDUADVOCATE_NOW": TWO})
+    assert page.returncode == 0, page.stderr
+    assert "wrote report.html" in page.stderr
+    html = (root / "report.html").read_text()
+    assert all(f'id="{i}"' in html for i in ("chart-platform", "chart-heatmap", "posts-table"))
+    assert "Read this" not in html and "The levy vote is Tuesday." in html
     only = _json(
         run("report", "-f", "json", "--campaign", "Other", cwd=root, env={"EDUADVOCATE_NOW": TWO})
     )

@@ -106,7 +106,7 @@ def render_html(report: Report) -> str:
             _chart(
                 "chart-hashtag",
                 f"Engagement per post by hashtag (top {HASHTAGS_SHOWN})"
-                if more
+                if more > 0
                 else "Engagement per post by hashtag",
                 _bars(tags, "hashtag") if tags else '<p class="meta">No post used a hashtag.</p>',
                 f"{more} more hashtags are left out here; the JSON output lists them all."
