@@ -83,7 +83,7 @@ def generate(root: Path, posts: int, pulls: int, seed: int = 11) -> int:
                             replies=likes // 6,
                             reach=likes * 30 if d.platform == "instagram" else None,
                         ),
-                    )  # fmt: skip
+                    )
                 )
             count += pulls
         ledger.add_snapshots(batch)
