@@ -12,6 +12,35 @@ and a settable clock.  The server is standard library only; ``rewrite_session`` 
 Error bodies follow Graph's ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}`` with HTTP 400; Instagram errors carry the documented code/subcode pairs.  The fake
 fetches nothing: a media URL is "fetched" when it starts with the IG user's ``media_base_url``.
+
+Engagement: counts grow with age (:func:`engagement`) plus whatever :meth:`GraphFake.engage`
+added.  A Page post answers ``reactions.summary(true)``, ``comments.summary(true)``, ``shares``
+(left out until someone shares, as Graph does) and ``insights.metric(post_impressions,...)`` in
+``fields``, and ``GET /{post-id}/insights?metric=...`` (:data:`POST_METRICS`).  Instagram media
+(``add_ig_media(..., product_type="FEED" | "REELS" | "STORY")``) answer ``like_count`` and
+``comments_count`` in ``fields``, and their insights (:data:`IG_METRICS`) through
+``GET /{ig-media-id}/insights?metric=...`` or ``insights.metric(...)`` in ``fields``:
+``reach,likes,comments,saved,shares`` works for FEED and REELS.  A metric the product type lacks
+is ``(#100) The Media Insights API does not support the M metric for this media product type.``;
+one the version lacks (``impressions``, ``plays``... from v22.0) or that never existed is
+``(#100) metric[i] must be one of the following values: ...``.  Reading insights needs
+``read_insights`` (Page posts) or ``instagram_manage_insights`` (Instagram), which the default
+scopes include; a token without it fails the whole request, insights field or edge alike, with
+``(#10) Application does not have permission for this action``.
+
+Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
+answers ``{"ID1": {...}, "ID2": {...}}`` in one request, each object rendered with the same
+``fields`` (a field one of them lacks fails the request, as Graph does), and counts as one call per
+id in the usage headers.  More than 50 ids: ``(#100) Too many IDs. Maximum: 50. Provided: N.``;
+any id the fake does not have (never existed or deleted): HTTP 404 ``(#803) Some of the aliases you
+requested do not exist: ID,...`` for the whole request; another Page's object: the single-object
+``Unsupported get request`` error.  Unversioned paths (``graph.request("123/insights")``) are
+served as ``v21.0``.
+
+Test API over HTTP (for a fake in another process): ``POST /_fake/pages``, ``/_fake/ig_users``,
+``/_fake/engage`` (``object_id`` and counts), ``/_fake/faults``, ``/_fake/clock`` (``seconds``),
+``/_fake/reset``, ``/_fake/container_delay``, ``/_fake/publishing_limit``, ``/_fake/usage``;
+``GET /_fake/state``.
 """
 
 from __future__ import annotations
@@ -42,8 +71,10 @@ SCHEDULE_MIN, SCHEDULE_MAX = 600, 30 * DAY  # Pages accept 10 minutes to 30 days
 DEFAULT_QUOTA = 100  # API-published Instagram posts per rolling 24 hours
 HOURLY_CALLS = 200  # Graph's platform budget is 200 calls an hour per user of the app
 CAPTION_MAX = 2200
-DEFAULT_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts",
-                  "instagram_basic", "instagram_content_publish", "business_management")  # fmt: skip
+MAX_IDS = 50  # ids in one ``?ids=`` lookup
+DEFAULT_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights",
+                  "instagram_basic", "instagram_content_publish", "instagram_manage_insights",
+                  "business_management")  # fmt: skip
 FAULT_OPTIONS = {
     "graph_error": {"code", "subcode", "message", "status", "type", "regain_minutes"},
     "html_5xx": {"status"},
@@ -418,8 +449,8 @@ def engagement(object_id: str, created_at: float, now: float) -> dict[str, int]:
     seed = int(re.sub(r"\D", "", object_id)[-6:] or "0") % 5 + 1
     reactions = int(seed * 4 * grown)
     return {"reactions": reactions, "comments": reactions // 5, "shares": reactions // 8,
-            "impressions": int(seed * 120 * grown), "reach": int(seed * 85 * grown),
-            "clicks": int(seed * 6 * grown)}  # fmt: skip
+            "saves": reactions // 6, "impressions": int(seed * 120 * grown),
+            "reach": int(seed * 85 * grown), "clicks": int(seed * 6 * grown)}  # fmt: skip
 
 
 POST_METRICS = {  # name → (engagement key, title, description)
@@ -432,6 +463,52 @@ POST_METRICS = {  # name → (engagement key, title, description)
     "post_reactions_by_type_total": ("reactions", "Lifetime Total post Reactions by Type.",
                                      "Lifetime: Total post reactions by type."),
 }  # fmt: skip
+FEED, REELS, STORY = "FEED", "REELS", "STORY"
+# Instagram media insights (Graph v21 names): name → (media product types, last API version that
+# has it or 0 for all, title); values come from ``ig_metric_value``.
+IG_METRICS: dict[str, tuple[frozenset[str], int, str]] = {
+    "comments": (frozenset({FEED, REELS}), 0, "Comments"),
+    "follows": (frozenset({FEED, STORY}), 0, "Follows"),
+    "ig_reels_avg_watch_time": (frozenset({REELS}), 0, "Average watch time"),
+    "ig_reels_video_view_total_time": (frozenset({REELS}), 0, "Watch time"),
+    "likes": (frozenset({FEED, REELS}), 0, "Likes"),
+    "navigation": (frozenset({STORY}), 0, "Navigation"),
+    "profile_activity": (frozenset({FEED, STORY}), 0, "Profile activity"),
+    "profile_visits": (frozenset({FEED, STORY}), 0, "Profile visits"),
+    "reach": (frozenset({FEED, REELS, STORY}), 0, "Accounts reached"),
+    "replies": (frozenset({STORY}), 0, "Replies"),
+    "saved": (frozenset({FEED, REELS}), 0, "Saved"),
+    "shares": (frozenset({FEED, REELS, STORY}), 0, "Shares"),
+    "total_interactions": (frozenset({FEED, REELS, STORY}), 0, "Interactions"),
+    "views": (frozenset({FEED, REELS, STORY}), 0, "Views"),
+    # Deprecated in v22.0 (Graph's Instagram changelog): older versions still answer them.
+    "impressions": (frozenset({FEED, STORY}), 21, "Impressions"),
+    "plays": (frozenset({REELS}), 21, "Plays"),
+    "clips_replays_count": (frozenset({REELS}), 21, "Replays"),
+    "ig_reels_aggregated_all_plays_count": (frozenset({REELS}), 21, "Plays"),
+}
+
+
+def ig_metric_value(name: str, counts: dict[str, int]) -> int:
+    """One Instagram media metric from the object's counts."""
+    watch_ms = (counts["impressions"] % 7 + 3) * 1000 if counts["impressions"] else 0
+    interactions = counts["reactions"] + counts["comments"] + counts["shares"] + counts["saves"]
+    values = {"comments": counts["comments"], "replies": counts["comments"],
+              "likes": counts["reactions"], "saved": counts["saves"], "shares": counts["shares"],
+              "reach": counts["reach"], "views": counts["impressions"],
+              "impressions": counts["impressions"], "plays": counts["impressions"],
+              "clips_replays_count": counts["impressions"] // 10,
+              "ig_reels_aggregated_all_plays_count": counts["impressions"] * 11 // 10,
+              "navigation": counts["impressions"] // 3, "follows": counts["clicks"] // 4,
+              "profile_visits": counts["clicks"] // 2, "profile_activity": counts["clicks"] // 2,
+              "total_interactions": interactions, "ig_reels_avg_watch_time": watch_ms,
+              "ig_reels_video_view_total_time": watch_ms * counts["impressions"]}  # fmt: skip
+    return values[name]
+
+
+def _major(version: str) -> int:
+    found = re.match(r"v(\d+)", version)
+    return int(found.group(1)) if found else 21
 
 
 class GraphFake:
@@ -460,6 +537,7 @@ class GraphFake:
         self._containers: dict[str, Container] = {}
         self._media: dict[str, IgMedia] = {}
         self._published: dict[str, list[float]] = {}  # IG user id → media_publish times
+        self._engaged: dict[str, dict[str, int]] = {}  # post or media id → count → added
         self._calls: list[float] = []
         self._usage: dict[str, int] = {}
         self._container_fault: int | None = None
@@ -605,15 +683,56 @@ class GraphFake:
             return post
 
     def add_ig_media(
-        self, ig_user: IgUser | str, caption: str, *, created_at: float | None = None
+        self,
+        ig_user: IgUser | str,
+        caption: str,
+        *,
+        created_at: float | None = None,
+        product_type: str = FEED,
     ) -> IgMedia:
-        """Store published Instagram media without HTTP (it does not count against the quota)."""
+        """Store published Instagram media without HTTP (it does not count against the quota):
+        an image, or a video for ``product_type`` ``REELS`` (``FEED``, ``REELS`` or ``STORY``)."""
+        if product_type not in {FEED, REELS, STORY}:
+            raise ValueError(f"unknown media product type {product_type!r}")
         with self._lock:
             user = self._ig(ig_user)
-            media = IgMedia(self._new_id(17_900_000_000_000_000), user.id, None, "IMAGE", "FEED",
+            kind = "VIDEO" if product_type == REELS else "IMAGE"
+            media = IgMedia(self._new_id(17_900_000_000_000_000), user.id, None, kind, product_type,
                             caption, self.now() if created_at is None else created_at)  # fmt: skip
             self._media[media.id] = media
             return media
+
+    def engage(
+        self,
+        object_id: str,
+        *,
+        reactions: int = 0,
+        comments: int = 0,
+        shares: int = 0,
+        saves: int = 0,
+        impressions: int = 0,
+        reach: int = 0,
+        clicks: int = 0,
+    ) -> dict[str, int]:
+        """Add to a Page post's or Instagram media's counts on top of what its age gives
+        (negative numbers take away; a count never shows below 0); returns its counts now.
+
+        ``reactions`` are Facebook reactions or Instagram likes, ``impressions`` Instagram views;
+        ``saves`` exist on Instagram only, ``clicks`` on Facebook only."""
+        added = {"reactions": reactions, "comments": comments, "shares": shares, "saves": saves,
+                 "impressions": impressions, "reach": reach, "clicks": clicks}  # fmt: skip
+        with self._lock:
+            found = self._posts.get(object_id) or self._media.get(object_id)
+            if found is None:
+                raise KeyError(f"no stored Page post or Instagram media {object_id}")
+            lacking = "saves" if isinstance(found, Post) else "clicks"
+            if added[lacking]:
+                raise ValueError(f"{type(found).__name__} {object_id} has no {lacking}")
+            extra = self._engaged.setdefault(object_id, {})
+            for name, amount in added.items():
+                extra[name] = extra.get(name, 0) + int(amount)
+            created = found.shown_at(self.now()) if isinstance(found, Post) else found.created_at
+            return self._counts(object_id, created)
 
     def posts(self, page: Page | str | None = None) -> list[Post]:
         """Stored posts (published, scheduled and unpublished; deleted ones are gone), oldest first."""
@@ -688,6 +807,7 @@ class GraphFake:
                 "photos": [asdict(p) for p in self._photos.values()],
                 "containers": [asdict(c) for c in self._containers.values()],
                 "ig_media": [asdict(m) for m in self._media.values()],
+                "engaged": self._engaged,
                 "clock_offset": self.clock_offset,
                 "requests": [r._asdict() for r in self.requests],
             }
@@ -853,6 +973,7 @@ class GraphFake:
             return Reply(201, asdict(made))
         actions: dict[str, Callable[..., Any]] = {
             "faults": self.inject,
+            "engage": self.engage,
             "clock": self.advance,
             "reset": self.reset,
             "container_delay": self.set_container_delay,
@@ -870,6 +991,8 @@ class GraphFake:
     def _dispatch(self, call: _Call, segments: list[str]) -> Reply:
         if segments == ["debug_token"] and call.method == "GET":
             return Reply(200, self._debug_token(call))
+        if not segments and call.method == "GET" and "ids" in call.params:
+            return Reply(200, self._objects(call))
         if not 1 <= len(segments) <= 2:
             raise GraphError(2500, f"Unknown path components: /{'/'.join(segments[1:])}")
         node = self._node(call, segments[0])
@@ -890,7 +1013,13 @@ class GraphFake:
                     "An active access token must be used to query information about the current user.",
                 )
             return self.pages[call.token.page_id]
-        found = (
+        found = self._find(object_id)
+        if found is None or self._owner(found) != call.token.page_id:
+            raise unsupported(call.method, object_id)
+        return found
+
+    def _find(self, object_id: str) -> Any:
+        return (
             self.pages.get(object_id)
             or self.ig_users.get(object_id)
             or self._posts.get(object_id)
@@ -898,9 +1027,32 @@ class GraphFake:
             or self._containers.get(object_id)
             or self._media.get(object_id)
         )
-        if found is None or self._owner(found) != call.token.page_id:
-            raise unsupported(call.method, object_id)
-        return found
+
+    def _objects(self, call: _Call) -> dict[str, Any]:
+        """``GET /?ids=a,b``: each object as ``GET /{id}`` renders it, keyed by the id asked."""
+        ids = list(dict.fromkeys(i.strip() for i in call.params["ids"].split(",") if i.strip()))
+        if not ids:
+            raise GraphError(100, "Cannot specify an empty identifier")
+        if len(ids) > MAX_IDS:
+            raise invalid(f"Too many IDs. Maximum: {MAX_IDS}. Provided: {len(ids)}.")
+        if missing := [i for i in ids if i != "me" and self._find(i) is None]:
+            message = f"(#803) Some of the aliases you requested do not exist: {','.join(missing)}"
+            raise GraphError(803, message, status=404)
+        self._calls += [self._calls[-1]] * (len(ids) - 1)  # Graph counts each id as a call
+        out = {}
+        for object_id in ids:
+            node = self._node(call, object_id)
+            handler = _ROUTES.get(("GET", type(node).__name__, ""))
+            if handler is None:
+                raise unsupported(call.method, object_id)
+            out[object_id] = handler(self, call, node)
+        return out
+
+    def _counts(self, object_id: str, since: float) -> dict[str, int]:
+        """What :func:`engagement` gives for the age, plus what :meth:`engage` added."""
+        grown = engagement(object_id, since, self.now())
+        extra = self._engaged.get(object_id, {})
+        return {k: max(v + extra.get(k, 0), 0) for k, v in grown.items()}
 
     def _owner(self, node: Any) -> str:
         if isinstance(node, Page):
@@ -978,9 +1130,15 @@ class GraphFake:
         until = _epoch(call.params["until"], "until") if "until" in call.params else math.inf
         return since, until
 
+    def _post_fields(self, call: _Call) -> dict[str, str]:
+        fields = call.fields("PagePost", ("created_time", "message", "id"), POST_FIELDS)
+        if "insights" in fields:
+            self._need(call, "read_insights", 10)
+        return fields
+
     def _feed(self, call: _Call, page: Page) -> dict[str, Any]:
         now, (since, until) = self.now(), self._window(call)
-        fields = call.fields("PagePost", ("created_time", "message", "id"), POST_FIELDS)
+        fields = self._post_fields(call)
         live = [p for p in self._posts.values() if p.page_id == page.id and p.live(now)]
         live = [p for p in live if since <= p.shown_at(now) < until]
         live.sort(key=lambda p: (p.shown_at(now), int(p.id.split("_")[1])), reverse=True)
@@ -989,7 +1147,7 @@ class GraphFake:
 
     def _scheduled_posts(self, call: _Call, page: Page) -> dict[str, Any]:
         now = self.now()
-        fields = call.fields("PagePost", ("created_time", "message", "id"), POST_FIELDS)
+        fields = self._post_fields(call)
         waiting = [
             p
             for p in self._posts.values()
@@ -1089,7 +1247,7 @@ class GraphFake:
 
     def _post_of(self, post: Post, fields: dict[str, str]) -> dict[str, Any]:
         now = self.now()
-        counts = engagement(post.id, post.shown_at(now), now) if post.live(now) else None
+        counts = self._counts(post.id, post.shown_at(now)) if post.live(now) else None
         zero = dict.fromkeys(("reactions", "comments", "shares"), 0)
         counts = counts or zero
         photos = [self._photos[p] for p in post.photo_ids if p in self._photos]
@@ -1125,12 +1283,11 @@ class GraphFake:
         return _pick(values, fields)
 
     def _get_post(self, call: _Call, post: Post) -> dict[str, Any]:
-        fields = call.fields("PagePost", ("created_time", "message", "id"), POST_FIELDS)
-        return self._post_of(post, fields)
+        return self._post_of(post, self._post_fields(call))
 
     def _metrics(self, post: Post, names: list[str]) -> list[dict[str, Any]]:
         now = self.now()
-        counts = engagement(post.id, post.shown_at(now), now) if post.live(now) else {}
+        counts = self._counts(post.id, post.shown_at(now)) if post.live(now) else {}
         out = []
         for name in (n.strip() for n in names if n.strip()):
             if name not in POST_METRICS:
@@ -1145,6 +1302,7 @@ class GraphFake:
         return out
 
     def _post_insights(self, call: _Call, post: Post) -> dict[str, Any]:
+        self._need(call, "read_insights", 10)
         names = call.params.get("metric", "post_impressions").split(",")
         return {"data": self._metrics(post, names)}
 
@@ -1296,9 +1454,10 @@ class GraphFake:
                   "config": {"quota_total": user.quota, "quota_duration": DAY}}  # fmt: skip
         return {"data": [{k: v for k, v in values.items() if k in fields}]}
 
-    def _ig_media_of(self, media: IgMedia, fields: dict[str, str]) -> dict[str, Any]:
-        now = self.now()
-        counts = engagement(media.id, media.created_at, now)
+    def _ig_media_of(
+        self, media: IgMedia, fields: dict[str, str], version: str = DEFAULT_VERSION
+    ) -> dict[str, Any]:
+        counts = self._counts(media.id, media.created_at)
         kind = "reel" if media.product_type == "REELS" else "p"
         user = self.ig_users[media.ig_user_id]
         values = {
@@ -1307,7 +1466,7 @@ class GraphFake:
             "timestamp": graph_time(media.created_at),
             "permalink": f"https://www.instagram.com/{kind}/{media.shortcode}/",
             "shortcode": media.shortcode,
-            "like_count": counts["reactions"] + counts["shares"],
+            "like_count": counts["reactions"],
             "comments_count": counts["comments"],
             "media_type": media.media_type,
             "media_product_type": media.product_type,
@@ -1318,17 +1477,54 @@ class GraphFake:
             "is_comment_enabled": True,
             "children": {"data": [{"id": c} for c in media.children]} if media.children else None,
         }
+        if "insights" in fields:
+            wanted = re.search(r"metric\(([^)]*)\)", fields["insights"])
+            names = wanted.group(1) if wanted else ""
+            values["insights"] = {"data": self._ig_insights(media, names, version)}
         return _pick(values, fields)
 
+    def _ig_media_fields(self, call: _Call) -> dict[str, str]:
+        fields = call.fields("IGMedia", ("id",), IG_MEDIA_FIELDS)
+        if "insights" in fields:
+            self._need(call, "instagram_manage_insights", 10)
+        return fields
+
     def _get_ig_media(self, call: _Call, media: IgMedia) -> dict[str, Any]:
-        return self._ig_media_of(media, call.fields("IGMedia", ("id",), IG_MEDIA_FIELDS))
+        return self._ig_media_of(media, self._ig_media_fields(call), call.version)
+
+    def _ig_insights(self, media: IgMedia, names: str, version: str) -> list[dict[str, Any]]:
+        """Instagram media insights as Graph lists them; the first bad metric fails them all."""
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        if not wanted:
+            raise invalid("The parameter metric is required")
+        major = _major(version)
+        offered = [n for n, (_, last, _) in IG_METRICS.items() if not last or major <= last]
+        for index, name in enumerate(wanted):
+            if name not in offered:
+                choices = ", ".join(offered)
+                raise invalid(f"metric[{index}] must be one of the following values: {choices}")
+            if media.product_type not in IG_METRICS[name][0]:
+                raise invalid(
+                    f"The Media Insights API does not support the {name} metric for this media "
+                    "product type."
+                )
+        counts = self._counts(media.id, media.created_at)
+        return [{"name": name, "period": "lifetime",
+                 "values": [{"value": ig_metric_value(name, counts)}],
+                 "title": IG_METRICS[name][2], "description": f"{IG_METRICS[name][2]} (lifetime)",
+                 "id": f"{media.id}/insights/{name}/lifetime"} for name in wanted]  # fmt: skip
+
+    def _ig_media_insights(self, call: _Call, media: IgMedia) -> dict[str, Any]:
+        self._need(call, "instagram_manage_insights", 10)
+        return {"data": self._ig_insights(media, call.params.get("metric", ""), call.version)}
 
     def _list_ig_media(self, call: _Call, user: IgUser) -> dict[str, Any]:
-        fields = call.fields("IGMedia", ("id",), IG_MEDIA_FIELDS)
+        fields = self._ig_media_fields(call)
         since, until = self._window(call)
         found = [m for m in self.ig_media(user) if since <= m.created_at < until]
         found.sort(key=lambda m: (m.created_at, int(m.id)), reverse=True)
-        return self._listing(call, user.id, "media", [self._ig_media_of(m, fields) for m in found])
+        items = [self._ig_media_of(m, fields, call.version) for m in found]
+        return self._listing(call, user.id, "media", items)
 
     def _get_ig_user(self, call: _Call, user: IgUser) -> dict[str, Any]:
         known = {"id", "username", "name", "media_count", "followers_count", "biography"}
@@ -1343,7 +1539,7 @@ POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "attachments", "reactions", "likes", "comments", "shares", "insights"}  # fmt: skip
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
-                   "username", "owner", "is_comment_enabled", "children"}  # fmt: skip
+                   "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
 
 _Route = Callable[[GraphFake, _Call, Any], dict[str, Any]]
 _ROUTES: dict[tuple[str, str, str], _Route] = {
@@ -1366,6 +1562,7 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "IgUser", "content_publishing_limit"): GraphFake._publishing_limit,
     ("GET", "Container", ""): GraphFake._get_container,
     ("GET", "IgMedia", ""): GraphFake._get_ig_media,
+    ("GET", "IgMedia", "insights"): GraphFake._ig_media_insights,
 }
 
 
@@ -1469,7 +1666,7 @@ def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = GRAPH_H
     class RewritingAdapter(HTTPAdapter):
         sent: list[str]
 
-        def send(self, request: Any, **kwargs: Any) -> Any:
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             url = urlsplit(request.url)
             if url.netloc != target.netloc:
                 if url.hostname not in hosts:
@@ -1477,7 +1674,7 @@ def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = GRAPH_H
                 request.url = urlunsplit((target.scheme, target.netloc, url.path, url.query, ""))
             kwargs["proxies"] = {}  # loopback never goes through a proxy from the environment
             self.sent.append(request.url)
-            return super().send(request, **kwargs)
+            return super().send(request, *args, **kwargs)
 
     adapter = RewritingAdapter(max_retries=0)
     adapter.sent = []

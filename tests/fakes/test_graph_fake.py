@@ -3,7 +3,9 @@
 These pin the behaviour the Facebook and Instagram adapters' tests rely on: Page posts, photos
 with alt text, multi-photo posts, native scheduling and its window, Graph's error bodies (190,
 506, 324, 2207xxx), Instagram containers, publishing and its quota, the faults, and how an
-adapter reads the HTTP status and usage headers facebook-sdk drops.  Every client is built the
+adapter reads the HTTP status and usage headers facebook-sdk drops; and for ``metrics pull``:
+``get_objects`` over several ids, Page post and Instagram media insights with their permissions,
+metric rules per media product type and version, and ``engage``.  Every client is built the
 way the adapter builds it (version "3.1", then ``v21.0``) on a session sent through
 ``rewrite_session``; teardown checks the fake saw every request.
 """
@@ -710,3 +712,196 @@ def test_page_reports_its_instagram_account(
     found = graph.get_object(page.id, fields="instagram_business_account")
     assert found["instagram_business_account"] == {"id": ig.id}
     assert graph.get_object(ig.id, fields="username")["username"] == "springfieldpta"
+
+
+# -- engagement: several objects at once, insights, engage -----------------------------------
+
+COUNTS = "reactions.summary(true).limit(0),comments.summary(true).limit(0),shares"
+FB_INSIGHTS = "insights.metric(post_impressions,post_impressions_unique)"
+IG_INSIGHTS = "reach,likes,comments,saved,shares"
+NO_PERMISSION = "(#10) Application does not have permission for this action"
+
+
+def _totals(post: dict[str, Any]) -> tuple[int, int, int]:
+    """Reactions, comments and shares (Graph leaves ``shares`` out while there are none)."""
+    reactions = post["reactions"]["summary"]["total_count"]
+    comments = post["comments"]["summary"]["total_count"]
+    return reactions, comments, post.get("shares", {}).get("count", 0)
+
+
+def _insight_values(answer: dict[str, Any]) -> dict[str, int]:
+    return {m["name"]: m["values"][0]["value"] for m in answer["data"]}
+
+
+def test_get_objects_reads_several_posts_with_counts_and_insights_in_one_request(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, last: LastResponse
+) -> None:
+    ids = [fake.add_post(page, f"post {n}").id for n in range(3)]
+    fresh = graph.get_objects(ids, fields=f"{COUNTS},{FB_INSIGHTS}")
+    assert list(fresh) == ids and all(fresh[i]["id"] == i for i in ids)
+    assert [_totals(fresh[i]) for i in ids] == [(0, 0, 0)] * 3
+    assert fake.requests[-1].path == "/v21.0/" and fake.requests[-1].params["ids"] == ",".join(ids)
+    assert last.usage()["x-app-usage"]["call_count"] == round(100 * 3 / 200)  # one call per id
+    fake.advance(6 * 3600)
+    grown = graph.get_objects(ids, fields=f"{COUNTS},{FB_INSIGHTS}")
+    assert all(_totals(grown[i])[0] > 0 for i in ids)
+    insights = grown[ids[0]]["insights"]["data"]
+    assert [m["name"] for m in insights] == ["post_impressions", "post_impressions_unique"]
+    assert insights[0]["period"] == "lifetime" and insights[0]["values"][0]["value"] > 0
+
+
+def test_engage_changes_facebook_counts_by_exactly_what_was_added(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    post_id = graph.put_object(page.id, "feed", message="Levy vote Tuesday")["id"]
+    fake.advance(49 * 3600)  # settled: age adds no more, so the sums below are exact
+    fields = f"{COUNTS},{FB_INSIGHTS}"
+    before = graph.get_objects([post_id], fields=fields)[post_id]
+    counts = fake.engage(post_id, reactions=7, comments=2, shares=1, impressions=50, reach=30)
+    after = graph.get_objects([post_id], fields=fields)[post_id]
+    reactions, comments, shares = _totals(before)
+    assert _totals(after) == (reactions + 7, comments + 2, shares + 1)
+    assert _totals(after) == (counts["reactions"], counts["comments"], counts["shares"])
+    impressions = [m["values"][0]["value"] for m in after["insights"]["data"]]
+    assert impressions == [counts["impressions"], counts["reach"]]
+    edge = graph.get_connections(post_id, "insights", metric="post_impressions")
+    assert _insight_values(edge) == {"post_impressions": counts["impressions"]}
+    with pytest.raises(ValueError, match="no saves"):
+        fake.engage(post_id, saves=1)
+    with pytest.raises(KeyError):
+        fake.engage(f"{page.id}_1", reactions=1)
+
+
+def test_get_objects_refuses_more_than_50_ids_and_unknown_ids_fail_the_request(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, last: LastResponse
+) -> None:
+    kept = fake.add_post(page, "kept").id
+    gone = graph.put_object(page.id, "feed", message="deleted")["id"]
+    graph.delete_object(gone)
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.get_objects([kept] + [f"{page.id}_{n}" for n in range(50)], fields="message")
+    assert _error(caught)["code"] == 100
+    assert caught.value.message == "(#100) Too many IDs. Maximum: 50. Provided: 51."
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.get_objects([kept, gone, "999"], fields="message")
+    assert (_error(caught)["code"], last.status_code) == (803, 404)
+    assert caught.value.message == (
+        f"(#803) Some of the aliases you requested do not exist: {gone},999"
+    )
+    other = fake.add_page(name="Other PTA")
+    theirs = fake.add_post(other, "not yours").id
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.get_objects([kept, theirs], fields="message")
+    assert (_error(caught)["code"], _error(caught)["error_subcode"]) == (100, 33)
+    assert graph.get_objects([kept], fields="message") == {kept: {"id": kept, "message": "kept"}}
+
+
+def test_insights_need_read_insights_and_without_it_the_whole_request_fails(
+    fake: GraphFake, connect: Connect, page: Page
+) -> None:
+    post_id = fake.add_post(page, "Counts, not insights").id
+    scopes = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
+    reader = connect(fake.add_token(page, scopes=scopes))
+    for read in (
+        lambda: reader.get_objects([post_id], fields=f"{COUNTS},{FB_INSIGHTS}"),
+        lambda: reader.get_object(post_id, fields=FB_INSIGHTS),
+        lambda: reader.get_connections(post_id, "insights", metric="post_impressions"),
+    ):
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            read()
+        assert (_error(caught)["code"], caught.value.message) == (10, NO_PERMISSION)
+    counted = reader.get_objects([post_id], fields=COUNTS)[post_id]
+    assert set(counted) == {"id", "reactions", "comments"}  # no shares yet, and no insights
+
+
+def test_instagram_counts_and_insights_grow_with_age_and_engage(
+    fake: GraphFake, graph: facebook.GraphAPI, ig: IgUser
+) -> None:
+    media_id = fake.add_ig_media(ig, "Back to school night").id
+
+    def insights() -> dict[str, int]:
+        path = f"{graph.version}/{media_id}/insights"  # the version in the path, as Graph wants
+        return _insight_values(graph.request(path, {"metric": IG_INSIGHTS}))
+
+    fresh = graph.get_object(media_id, fields="like_count,comments_count")
+    assert (fresh["like_count"], fresh["comments_count"]) == (0, 0)
+    assert insights() == dict.fromkeys(IG_INSIGHTS.split(","), 0)
+    fake.advance(49 * 3600)  # settled
+    before = insights()
+    assert before["reach"] > 0 and before["likes"] > 0
+    fake.engage(media_id, reactions=3, comments=2, saves=4, shares=1, reach=10)
+    added = {"reach": 10, "likes": 3, "comments": 2, "saved": 4, "shares": 1}
+    assert insights() == {k: v + added[k] for k, v in before.items()}
+    answer = graph.get_connections(media_id, "insights", metric="likes")["data"][0]
+    assert (answer["period"], answer["id"]) == ("lifetime", f"{media_id}/insights/likes/lifetime")
+    both = graph.get_objects(
+        [media_id], fields="like_count,comments_count,insights.metric(reach,saved)"
+    )[media_id]
+    assert (both["like_count"], both["comments_count"]) == (
+        before["likes"] + 3,
+        before["comments"] + 2,
+    )
+    assert _insight_values(both["insights"]) == {
+        "reach": before["reach"] + 10,
+        "saved": before["saved"] + 4,
+    }
+    with pytest.raises(ValueError, match="no clicks"):
+        fake.engage(media_id, clicks=1)
+
+
+def test_instagram_metrics_follow_the_media_product_type_and_the_version(
+    fake: GraphFake, page: Page, ig: IgUser
+) -> None:
+    v21, _ = graph_api(page.access_token, fake.base_url)
+    v22, _ = graph_api(page.access_token, fake.base_url)
+    v22.version = "v22.0"
+    feed = fake.add_ig_media(ig, "a photo").id
+    reel = fake.add_ig_media(ig, "a reel", product_type="REELS").id
+    story = fake.add_ig_media(ig, "a story", product_type="STORY").id
+
+    def fails(graph: facebook.GraphAPI, media_id: str, metric: str) -> str:
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            graph.get_connections(media_id, "insights", metric=metric)
+        assert _error(caught)["code"] == 100
+        return str(caught.value.message)
+
+    reel_insights = v21.get_connections(reel, "insights", metric=IG_INSIGHTS)
+    assert [m["name"] for m in reel_insights["data"]] == IG_INSIGHTS.split(",")
+    v21.get_connections(feed, "insights", metric="impressions,views")  # v21 still has impressions
+    unsupported = (
+        "The Media Insights API does not support the {} metric for this media product type."
+    )
+    assert fails(v21, reel, "reach,impressions") == "(#100) " + unsupported.format("impressions")
+    assert fails(v21, story, "reach,saved") == "(#100) " + unsupported.format("saved")
+    message = fails(v22, feed, "reach,impressions")
+    assert message.startswith("(#100) metric[1] must be one of the following values: comments, ")
+    assert "views" in message and "impressions" not in message
+    assert fails(v21, feed, "vibes").startswith("(#100) metric[0] must be one of the following")
+    assert fails(v21, feed, "").startswith("(#100) The parameter metric is required")
+
+
+def test_instagram_insights_need_instagram_manage_insights(
+    fake: GraphFake, connect: Connect, page: Page, ig: IgUser
+) -> None:
+    media_id = fake.add_ig_media(ig, "No insights for you").id
+    reader = connect(fake.add_token(page, scopes=("instagram_basic",)))
+    for read in (
+        lambda: reader.get_connections(media_id, "insights", metric="reach"),
+        lambda: reader.get_objects([media_id], fields="like_count,insights.metric(reach)"),
+    ):
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            read()
+        assert (_error(caught)["code"], caught.value.message) == (10, NO_PERMISSION)
+    assert reader.get_object(media_id, fields="like_count")["like_count"] == 0
+
+
+def test_engage_works_over_http(fake: GraphFake, page: Page) -> None:
+    post_id = fake.add_post(page, "From another process").id
+    request = urllib.request.Request(
+        f"{fake.base_url}/_fake/engage",
+        data=json.dumps({"object_id": post_id, "reactions": 2}).encode(),
+        method="POST",
+    )
+    with _LOOPBACK.open(request, timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True}
+    assert fake.engage(post_id)["reactions"] == 2

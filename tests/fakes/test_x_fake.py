@@ -2,8 +2,10 @@
 
 These pin the behaviour the X adapter's tests rely on: posting and threads, X's error bodies
 (duplicate, too long, bad signature), t.co links and HTML entities in reads, v2 media upload with
-alt text, rate-limit and 24-hour cap headers, the faults, persistence in another process.  Every
-test's client goes through ``rewrite_session``, and teardown checks the fake saw every request.
+alt text, rate-limit and 24-hour cap headers, the faults, persistence in another process, and for
+``metrics pull``: the 100-id ``get_tweets`` lookup with ``public_metrics`` and its not-found
+errors, ``engage``, and the free tier's ``client-not-enrolled`` 403 on reads.  Every test's
+client goes through ``rewrite_session``, and teardown checks the fake saw every request.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import requests
 import tweepy
 
 from tests.fakes.x_api import (
+    CLIENT_FORBIDDEN,
     DAY,
     DUPLICATE,
     REPLY_GONE,
@@ -395,6 +398,122 @@ def test_public_metrics_grow_with_age_and_settle(fake: XFake, client: tweepy.Cli
     assert settled["impression_count"] > later["impression_count"]
     fake.advance(48 * 3600)
     assert metrics() == settled
+
+
+# -- engagement: batch lookup, engage, tiers ----------------------------------------------------
+
+
+def test_get_tweets_takes_100_ids_and_reports_missing_ones_as_errors(
+    fake: XFake, client: tweepy.Client, account: Account
+) -> None:
+    sent = client.create_tweet(text="through the API").data["id"]
+    gone = client.create_tweet(text="deleted later").data["id"]
+    client.delete_tweet(gone, user_auth=True)
+    stored = [fake.add_post(account, f"stored {n}").id for n in range(97)]
+    never = "1999999999999999999"
+    ids = [sent, gone, *stored, never]
+    answer = client.get_tweets(ids, tweet_fields=["public_metrics"], user_auth=True)
+    assert [str(t.id) for t in answer.data] == [sent, *stored]
+    assert set(answer.data[0].public_metrics) == {
+        "retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count",
+        "impression_count",
+    }  # fmt: skip
+    assert [e["resource_id"] for e in answer.errors] == [gone, never]
+    assert answer.errors[0] == {
+        "value": gone,
+        "detail": f"Could not find tweet with ids: [{gone}].",
+        "title": "Not Found Error",
+        "resource_type": "tweet",
+        "parameter": "ids",
+        "resource_id": gone,
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+
+
+def test_more_than_100_ids_is_an_invalid_request(fake: XFake, client: tweepy.Client) -> None:
+    ids = [str(10**15 + n) for n in range(101)]
+    with pytest.raises(tweepy.BadRequest) as caught:
+        client.get_tweets(ids, tweet_fields=["public_metrics"], user_auth=True)
+    body = caught.value.response.json()
+    assert (body["title"], body["type"]) == (
+        "Invalid Request",
+        "https://api.twitter.com/2/problems/invalid-request",
+    )
+    assert caught.value.api_messages == [
+        "The number of values in the `ids` query parameter list [101] is not between 1 and 100"
+    ]
+
+
+def test_engage_adds_to_what_age_gives_and_counts_never_go_below_zero(
+    fake: XFake, client: tweepy.Client
+) -> None:
+    post = client.create_tweet(text="Thank a bus driver").data["id"]
+
+    def metrics() -> dict[str, int]:
+        answer = client.get_tweets([post], tweet_fields=["public_metrics"], user_auth=True)
+        return dict(answer.data[0].public_metrics)
+
+    fresh = fake.engage(post, likes=5)
+    assert fresh["like_count"] == metrics()["like_count"] == 5  # nothing from age in minute one
+    fake.advance(49 * 3600)  # settled: age adds no more, so the sums below are exact
+    before = metrics()
+    assert before["like_count"] > 5
+    now = fake.engage(post, likes=5, retweets=2, replies=1, quotes=1, bookmarks=3, impressions=40)
+    added = {"like_count": 5, "retweet_count": 2, "reply_count": 1, "quote_count": 1,
+             "bookmark_count": 3, "impression_count": 40}  # fmt: skip
+    assert metrics() == now == {k: v + added[k] for k, v in before.items()}
+    assert _control(fake.base_url, "engage", {"tweet_id": post, "likes": -(10**6)}) == (
+        200,
+        {"ok": True},
+    )
+    assert metrics()["like_count"] == 0
+    with pytest.raises(KeyError):
+        fake.engage("1999999999999999999", likes=1)
+
+
+def test_free_tier_posts_but_reading_posts_is_client_forbidden(
+    fake: XFake, connect: Connect
+) -> None:
+    account = fake.add_account("shoestring", tier="free")
+    client = connect(account)
+    post = client.create_tweet(text="Free tier can post").data["id"]
+    assert str(client.get_me().data.id) == account.user_id
+    reads: list[Callable[[], Any]] = [
+        lambda: client.get_tweet(post, user_auth=True),
+        lambda: client.get_tweets([post], tweet_fields=["public_metrics"], user_auth=True),
+        lambda: client.get_users_tweets(account.user_id, user_auth=True),
+    ]
+    for read in reads:
+        with pytest.raises(tweepy.Forbidden) as caught:
+            read()
+        body = caught.value.response.json()
+        assert body == {"client_id": body["client_id"], **CLIENT_FORBIDDEN}
+        assert body["client_id"].isdigit() and body["reason"] == "client-not-enrolled"
+        assert caught.value.api_messages == [CLIENT_FORBIDDEN["detail"]]
+    assert client.delete_tweet(post, user_auth=True).data == {"deleted": True}
+    assert _control(fake.base_url, "tier", {"account": "shoestring", "tier": "basic"})[0] == 200
+    assert client.get_tweets([post], user_auth=True).errors[0]["resource_id"] == post
+
+
+def test_accounts_default_to_basic_and_tiers_are_checked(fake: XFake, account: Account) -> None:
+    assert account.tier == "basic"
+    fake.set_tier(account, "pro")
+    assert fake.account("springfieldpta").tier == "pro"
+    with pytest.raises(ValueError, match="unknown tier"):
+        fake.add_account("gold", tier="enterprise")
+    status, created = _control(fake.base_url, "accounts", {"username": "lean", "tier": "free"})
+    assert (status, created["tier"]) == (201, "free")
+
+
+def test_tier_and_added_engagement_persist_in_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "x.json"
+    first = XFake(state_path=state)
+    account = first.add_account("shoestring", tier="free")
+    post = first.add_post(account, "Saved with its likes").id
+    counts = first.engage(post, likes=4)
+    again = XFake(state_path=state)
+    assert again.account("shoestring").tier == "free"
+    assert again.engage(post) == counts
 
 
 def test_get_me_answers_the_signed_in_account(client: tweepy.Client, account: Account) -> None:

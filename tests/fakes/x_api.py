@@ -1,14 +1,37 @@
 """A stateful fake of the X API v2 on loopback, for tests that go through the real ``tweepy``.
 
 Owns: accounts and their credentials (OAuth 1.0a HMAC-SHA1 signatures verified, or OAuth 2.0 user
-bearer tokens), posts (``/2/tweets``, user timelines), chunked media upload with alt text, rate
-limit and 24-hour post cap headers, fault injection, a settable clock, and JSON persistence so a
-fake in another process (``python -m tests.fakes.x_api --port N --state FILE``) can be inspected.
-The server is standard library only; ``rewrite_session`` points a ``requests`` session at it.
+bearer tokens) and access tier, posts (``/2/tweets``, user timelines), chunked media upload with
+alt text, engagement counts, rate limit and 24-hour post cap headers, fault injection, a settable
+clock, and JSON persistence so a fake in another process (``python -m tests.fakes.x_api --port N
+--state FILE``) can be inspected.  The server is standard library only; ``rewrite_session`` points
+a ``requests`` session at it.
 
 Shapes and messages follow what X sends: RFC 7807 problem bodies, ``200`` with an ``errors`` list
 for missing posts, ``t.co`` links and ``&amp;``/``&lt;``/``&gt;`` in returned text.  Times in
 headers, posts and ids come from the fake's clock (real time plus ``clock_offset``).
+
+Engagement: ``GET /2/tweets?ids=1,2,3&tweet.fields=public_metrics`` (tweepy's ``get_tweets``)
+takes 1 to 100 ids (a repeated id is answered once) and answers, with HTTP 200, ``data`` for the
+posts it has, in the order asked, and an ``errors`` entry for each missing or deleted one
+(``"title": "Not Found Error"``, ``"detail": "Could not find tweet with ids: [ID]."``,
+``"parameter": "ids"``, ``resource_type``, ``resource_id``, ``value``).  More than 100 ids is a
+400 "Invalid Request" with X's message "The number of values in the `ids` query parameter list
+[N] is not between 1 and 100".  ``public_metrics`` (``retweet_count``, ``reply_count``,
+``like_count``, ``quote_count``, ``bookmark_count``, ``impression_count``) grow with the post's
+age (:func:`public_metrics`) plus what :meth:`XFake.engage` added; ``reply_count`` also counts
+stored replies.
+
+Access tiers: an account is ``free``, ``basic`` (the default) or ``pro``.  A ``free`` account may
+post, delete, upload and call ``/2/users/me``, but reading posts (``GET /2/tweets``,
+``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``) answers 403 with X's ``client-not-enrolled``
+body (:data:`CLIENT_FORBIDDEN`); ``basic`` and ``pro`` read alike.  The tier does not change the
+24-hour post cap: set that with :meth:`XFake.set_daily_limit`.
+
+Test API over HTTP (for a fake in another process): ``POST /_fake/accounts`` (``add_account``
+arguments, ``tier`` included), ``/_fake/tier`` (``account``, ``tier``), ``/_fake/engage``
+(``tweet_id`` and counts), ``/_fake/faults``, ``/_fake/daily_limit``, ``/_fake/clock``
+(``seconds``), ``/_fake/reset``; ``GET /_fake/state``.
 """
 
 from __future__ import annotations
@@ -51,6 +74,25 @@ FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seco
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+TIERS = ("free", "basic", "pro")
+DEFAULT_TIER = "basic"
+MAX_LOOKUP_IDS = 100
+READ_ROUTES = frozenset({"get_tweets", "get_tweet", "user_tweets"})  # what the free tier may not do
+# X's 403 for an endpoint the app's access level does not include (``client_id`` is added per app).
+CLIENT_FORBIDDEN = {
+    "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
+    "tokens from a Twitter developer App that is attached to a Project. You can create a project "
+    "via the developer portal.",
+    "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+    "title": "Client Forbidden",
+    "required_enrollment": "Appropriate Level of API Access",
+    "reason": "client-not-enrolled",
+    "type": "https://api.twitter.com/2/problems/client-forbidden",
+}
+# ``XFake.engage`` keyword → ``public_metrics`` key.
+ENGAGEMENT = {"likes": "like_count", "retweets": "retweet_count", "replies": "reply_count",
+              "quotes": "quote_count", "bookmarks": "bookmark_count",
+              "impressions": "impression_count"}  # fmt: skip
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 TOO_LONG = (
     "Your Tweet text is too long. For more information on how Twitter determines text length "
@@ -99,10 +141,18 @@ def invalid(parameter: str, value: Any, message: str) -> ApiError:
     return ApiError(400, body)
 
 
-def not_found(kind: str, value: str) -> dict[str, str]:
-    """One entry of the ``errors`` list X returns, with status 200, for a missing post or user."""
-    return {"value": value, "detail": f"Could not find {kind} with id: [{value}].",
-            "title": "Not Found Error", "resource_type": kind, "parameter": "id",
+def client_forbidden(account: Account) -> ApiError:
+    """X's 403 when the app's access level does not include the endpoint (the free tier reading)."""
+    digest = hashlib.sha256(account.consumer_key.encode()).hexdigest()
+    client_id = str(int(digest[:12], 16) % 90_000_000 + 10_000_000)  # X's app ids are numbers
+    return ApiError(403, {"client_id": client_id, **CLIENT_FORBIDDEN})
+
+
+def not_found(kind: str, value: str, parameter: str = "id") -> dict[str, str]:
+    """One entry of the ``errors`` list X returns, with status 200, for a missing post or user
+    (``parameter``: ``id`` for a lookup by path, ``ids`` for the ``?ids=`` batch)."""
+    return {"value": value, "detail": f"Could not find {kind} with {parameter}: [{value}].",
+            "title": "Not Found Error", "resource_type": kind, "parameter": parameter,
             "resource_id": value, "type": NOT_FOUND}  # fmt: skip
 
 
@@ -118,6 +168,7 @@ class Account:
     access_token: str
     access_token_secret: str
     oauth2_token: str
+    tier: str = DEFAULT_TIER  # free | basic | pro: free may post but not read posts
 
 
 X_ENV = ("X_KEY", "X_SECRET", "X_TOKEN", "X_TOKEN_SECRET")
@@ -258,7 +309,8 @@ def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], key: 
 
 
 def public_metrics(post: Post, now: float, replies: int) -> dict[str, int]:
-    """Engagement that grows with the post's age and settles after two days, the same every run."""
+    """Engagement that grows with the post's age and settles after two days, the same every run
+    (``replies``: the stored replies; :meth:`XFake.engage` adds to all of these)."""
     minutes = max(now - post.created_at, 0.0) // 60  # nothing in the first minute
     grown = math.sqrt(min(minutes / 60, 48.0))
     seed = int(post.id) % 5 + 1
@@ -298,6 +350,7 @@ class XFake:
         self._posts: dict[str, Post] = {}
         self._seq = 0
         self._daily_limits: dict[str, int] = {}
+        self._engaged: dict[str, dict[str, int]] = {}  # post id → public_metrics key → added
         self._created: dict[str, list[float]] = {}  # user id → post times, deleted ones too
         self._windows: dict[str, list[float]] = {}  # "user route" → [window start, count]
         self._faults.clear()
@@ -353,8 +406,12 @@ class XFake:
         access_token: str | None = None,
         access_token_secret: str | None = None,
         oauth2_token: str | None = None,
+        tier: str = DEFAULT_TIER,
     ) -> Account:
-        """A user; unset credentials are derived from the name, so they differ per account."""
+        """A user; unset credentials are derived from the name, so they differ per account.
+
+        ``tier``: ``free`` (may post, may not read posts), ``basic`` or ``pro``."""
+        _check_tier(tier)
         with self._lock:
             uid = user_id or self._snowflake(self.now())
             secret = hashlib.sha256(f"{username}:{uid}".encode()).hexdigest()
@@ -367,6 +424,7 @@ class XFake:
                 access_token=access_token or f"{uid}-{secret[40:56]}",
                 access_token_secret=access_token_secret or f"ats{secret[:16]}",
                 oauth2_token=oauth2_token or f"o2{secret[16:40]}",
+                tier=tier,
             )
             self.accounts[uid] = account
             self._save()
@@ -401,6 +459,38 @@ class XFake:
             post = self._create_post(self.account(account), text, in_reply_to, [], created_at)
             self._save()
             return post
+
+    def set_tier(self, account: Account | str, tier: str) -> None:
+        """Move the account to another access tier (``free``, ``basic`` or ``pro``)."""
+        _check_tier(tier)
+        with self._lock:
+            self.account(account).tier = tier
+            self._save()
+
+    def engage(
+        self,
+        tweet_id: str,
+        *,
+        likes: int = 0,
+        retweets: int = 0,
+        replies: int = 0,
+        quotes: int = 0,
+        bookmarks: int = 0,
+        impressions: int = 0,
+    ) -> dict[str, int]:
+        """Add to a stored post's ``public_metrics`` on top of what its age gives (negative
+        numbers take away; a count never shows below 0).  Returns the counts as of now."""
+        added = {"likes": likes, "retweets": retweets, "replies": replies, "quotes": quotes,
+                 "bookmarks": bookmarks, "impressions": impressions}  # fmt: skip
+        with self._lock:
+            post = self._posts.get(str(tweet_id))
+            if post is None:
+                raise KeyError(f"no stored post {tweet_id}")
+            extra = self._engaged.setdefault(post.id, {})
+            for name, amount in added.items():
+                extra[ENGAGEMENT[name]] = extra.get(ENGAGEMENT[name], 0) + int(amount)
+            self._save()
+            return self._metrics(post)
 
     def set_daily_limit(self, account: Account | str, limit: int) -> None:
         """The account's 24-hour post cap (X's per-tier limit, e.g. 17 on the free tier)."""
@@ -450,6 +540,7 @@ class XFake:
                 "seq": self._seq,
                 "clock_offset": self.clock_offset,
                 "daily_limits": self._daily_limits,
+                "engaged": self._engaged,
                 "created": self._created,
                 "windows": self._windows,
                 "requests": [list(r) for r in self.requests],
@@ -462,6 +553,7 @@ class XFake:
         self._seq = data.get("seq", 0)
         self.clock_offset = data.get("clock_offset", 0.0)
         self._daily_limits = data.get("daily_limits", {})
+        self._engaged = data.get("engaged", {})
         self._created = data.get("created", {})
         self._windows = data.get("windows", {})
         self.requests = [Seen(*r) for r in data.get("requests", [])]
@@ -527,6 +619,8 @@ class XFake:
                 page = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
                 raise ApiError(404, page)
             account = self._authenticate(method, path, query, headers, body)
+            if account.tier == "free" and route in READ_ROUTES:
+                raise client_forbidden(account)
             rate = self._count(account.user_id, route, limit, now)
             params = dict(parse_qsl(query, keep_blank_values=True))
             call = _Call(account, args, params, headers.get("content-type", ""), body)
@@ -548,15 +642,15 @@ class XFake:
                     return account
         elif auth.startswith("OAuth "):
             oauth = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', auth)}
-            account = next(
+            signer = next(
                 (a for a in self.accounts.values() if a.access_token == oauth.get("oauth_token")),
                 None,
             )
             required = {"oauth_consumer_key", "oauth_nonce", "oauth_timestamp", "oauth_signature"}
             if (
-                account is not None
+                signer is not None
                 and required <= oauth.keys()
-                and oauth["oauth_consumer_key"] == account.consumer_key
+                and oauth["oauth_consumer_key"] == signer.consumer_key
                 and oauth.get("oauth_signature_method") == "HMAC-SHA1"
                 and oauth.get("oauth_version", "1.0") == "1.0"
             ):
@@ -564,12 +658,12 @@ class XFake:
                 params += parse_qsl(query, keep_blank_values=True)
                 if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                     params += parse_qsl(body.decode(), keep_blank_values=True)
-                key = f"{_enc(account.consumer_secret)}&{_enc(account.access_token_secret)}"
+                key = f"{_enc(signer.consumer_secret)}&{_enc(signer.access_token_secret)}"
                 # The client signed X's public URL; the transport rewrote it only afterwards.
                 for base in self.public_bases:
                     expected = oauth1_signature(method, base + path, params, key)
                     if hmac.compare_digest(expected, oauth["oauth_signature"]):
-                        return account
+                        return signer
         raise problem(401)
 
     def _count(self, user_id: str, route: str, limit: int, now: float) -> dict[str, str]:
@@ -592,9 +686,11 @@ class XFake:
             return Reply(405, {"error": "use POST, or GET /_fake/state"})
         if name == "accounts":
             return Reply(201, asdict(self.add_account(**args)))
-        actions: dict[str, Callable[..., None]] = {
+        actions: dict[str, Callable[..., object]] = {
             "faults": self.inject,
             "daily_limit": self.set_daily_limit,
+            "tier": self.set_tier,
+            "engage": self.engage,
             "clock": self.advance,
             "reset": self.reset,
         }
@@ -723,9 +819,14 @@ class XFake:
         if "entities" in fields and post.urls:
             out["entities"] = {"urls": post.urls}
         if "public_metrics" in fields:
-            replies = sum(p.in_reply_to_tweet_id == post.id for p in self._posts.values())
-            out["public_metrics"] = public_metrics(post, self.now(), replies)
+            out["public_metrics"] = self._metrics(post)
         return out
+
+    def _metrics(self, post: Post) -> dict[str, int]:
+        replies = sum(p.in_reply_to_tweet_id == post.id for p in self._posts.values())
+        grown = public_metrics(post, self.now(), replies)
+        extra = self._engaged.get(post.id, {})
+        return {k: max(v + extra.get(k, 0), 0) for k, v in grown.items()}
 
     def _create_tweet(self, call: _Call) -> Reply:
         body = call.json()
@@ -746,9 +847,9 @@ class XFake:
         del self._posts[post.id]
         return Reply(200, {"data": {"deleted": True}})
 
-    def _lookup(self, ids: list[str], fields: set[str]) -> dict[str, Any]:
+    def _lookup(self, ids: list[str], fields: set[str], parameter: str = "id") -> dict[str, Any]:
         found = [self._render(self._posts[i], fields) for i in ids if i in self._posts]
-        errors = [not_found("tweet", i) for i in ids if i not in self._posts]
+        errors = [not_found("tweet", i, parameter) for i in ids if i not in self._posts]
         return ({"data": found} if found else {}) | ({"errors": errors} if errors else {})
 
     def _get_tweet(self, call: _Call) -> Reply:
@@ -758,10 +859,23 @@ class XFake:
         return Reply(200, result)
 
     def _get_tweets(self, call: _Call) -> Reply:
-        ids = [i for i in call.query.get("ids", "").split(",") if i]
-        if not 1 <= len(ids) <= 100:
-            raise invalid("ids", call.query.get("ids", ""), "`ids` must list 1 to 100 ids")
-        return Reply(200, self._lookup(ids, _fields(call.query)))
+        raw = call.query.get("ids", "")
+        ids = [i.strip() for i in raw.split(",") if i.strip()]
+        if not ids:
+            raise invalid("ids", raw, "The `ids` query parameter can not be empty")
+        if len(ids) > MAX_LOOKUP_IDS:
+            message = (
+                f"The number of values in the `ids` query parameter list [{len(ids)}] "
+                f"is not between 1 and {MAX_LOOKUP_IDS}"
+            )
+            raise invalid("ids", raw, message)
+        for value in ids:
+            if not re.fullmatch(r"[0-9]{1,19}", value):
+                message = (
+                    f"The `ids` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
+                )
+                raise invalid("ids", value, message)
+        return Reply(200, self._lookup(list(dict.fromkeys(ids)), _fields(call.query), "ids"))
 
     def _get_me(self, call: _Call) -> Reply:
         me = call.account
@@ -956,6 +1070,11 @@ _ROUTES = [
 ]
 
 
+def _check_tier(tier: str) -> None:
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
+
+
 def _route(method: str, path: str) -> tuple[str, tuple[str, ...]]:
     for verb, pattern, name in _ROUTES:
         found = re.fullmatch(pattern, path)
@@ -1058,7 +1177,7 @@ def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = X_HOSTS
     class RewritingAdapter(HTTPAdapter):
         sent: list[str]
 
-        def send(self, request: Any, **kwargs: Any) -> Any:
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             url = urlsplit(request.url)
             if url.netloc != target.netloc:
                 if url.hostname not in hosts:
@@ -1066,7 +1185,7 @@ def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = X_HOSTS
                 request.url = urlunsplit((target.scheme, target.netloc, url.path, url.query, ""))
             kwargs["proxies"] = {}  # loopback never goes through a proxy from the environment
             self.sent.append(request.url)
-            return super().send(request, **kwargs)
+            return super().send(request, *args, **kwargs)
 
     adapter = RewritingAdapter()
     adapter.sent = []
