@@ -5,14 +5,19 @@ what they grew by. Refusals are recorded once; rate limits only skip one pull.""
 from __future__ import annotations
 
 import json
+import shutil
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Make
+from tests.conftest import REPO, Make
 from tests.fakes.bluesky import Account, BlueskyPDS
+from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
+from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 from tests.test_cli import run
 
 POSTS = """\
@@ -184,3 +189,94 @@ def test_a_rate_limit_skips_the_account_for_one_pull(
     assert data["posts"] == 4
     later = _json(run("metrics", "pull", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": TWO}))
     assert later["failed"] == {} and later["posts"] == 6
+
+
+@pytest.fixture
+def graph_and_x(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, XFake, GraphFake, Any, Any]]:
+    with XFake() as x, GraphFake() as graph:
+        account = x.add_account("coalition")
+        for name, value in credentials_env(account).items():
+            monkeypatch.setenv(name, value)
+        page = graph.add_page(name="PTA")
+        ig = graph.add_ig_user(page=page, media_base_url="https://m.example/c/")
+        monkeypatch.setenv("FB_TOKEN", page.access_token)
+        config = (
+            "defaults: {timezone: UTC, accounts: [x-main, fb, ig]}\naccounts:\n"
+            f"  x-main:\n    platform: x\n{X_CONFIG_KEYS}    base_url: {x.base_url}\n"
+            f"  fb: {{platform: facebook, page_id: '{page.id}', access_token: '${{FB_TOKEN}}', base_url: '{graph.base_url}'}}\n"
+            f"  ig: {{platform: instagram, ig_user_id: '{ig.id}', access_token: '${{FB_TOKEN}}',"
+            f" media_base_url: 'https://m.example/c/', base_url: '{graph.base_url}'}}\n"
+        )
+        posts = (
+            "posts:\n"
+            "  - id: hearing\n    at: now\n    text: Budget hearing Thursday #FundOurSchools\n"
+            "    media: [{path: m.jpg, alt: A full hearing room}]\n"
+            "  - id: thanks\n    at: now\n    text: Thank you, teachers #TeachersRock\n"
+            "    media: [{path: m.jpg, alt: Teachers at the rally}]\n"
+        )
+        root = make_campaign(posts, config=config)
+        shutil.copy(REPO / "media" / "testimonial-okoro.jpg", root / "m.jpg")
+        published = run("publish", cwd=root)
+        assert published.returncode == 0, published.stderr + published.stdout
+        yield root, x, graph, account, page
+
+
+def test_x_facebook_and_instagram_counts(
+    graph_and_x: tuple[Path, XFake, GraphFake, Any, Any],
+) -> None:
+    root, x, graph, account, page = graph_and_x
+    tweets = {p.submitted.split(" #")[0]: p.id for p in x.posts(account)}
+    fb = {p.message.split(" #")[0]: p.id for p in graph.posts(page)}
+    ig = {m.caption.split(" #")[0]: m.id for m in graph.ig_media() if m.parent_id is None}
+    x.engage(
+        tweets["Budget hearing Thursday"], likes=7, retweets=2, replies=1, quotes=1, impressions=500
+    )
+    graph.engage(
+        fb["Budget hearing Thursday"], reactions=9, comments=3, shares=2, impressions=400, reach=300
+    )
+    graph.engage(ig["Thank you, teachers"], reactions=12, comments=4, saves=5, reach=250)
+    first = _json(run("metrics", "pull", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": ONE}))
+    assert (first["posts"], first["refused"], first["failed"]) == (6, {}, {})
+
+    x.engage(tweets["Budget hearing Thursday"], likes=3)
+    graph.engage(fb["Budget hearing Thursday"], reactions=1)
+    _json(run("metrics", "pull", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": TWO}))
+    report = _json(run("report", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": TWO}))
+    posts = {(p["post"], p["account"]): p for p in report["posts"]}
+    tweet = posts[("hearing", "x-main")]
+    assert (tweet["likes"], tweet["reposts"], tweet["replies"], tweet["quotes"]) == (10, 2, 1, 1)
+    assert tweet["impressions"] == 500 and tweet["growth"] == 3
+    assert tweet["rate"] == round(14 / 500, 4)
+    page_post = posts[("hearing", "fb")]
+    assert (page_post["likes"], page_post["replies"], page_post["reposts"]) == (10, 3, 2)
+    assert (page_post["impressions"], page_post["reach"]) == (400, 300)
+    assert page_post["rate"] == round(15 / 300, 4)
+    media = posts[("thanks", "ig")]
+    assert (media["likes"], media["replies"], media["saves"], media["reach"]) == (12, 4, 5, 250)
+
+
+def test_x_free_tier_is_refused_and_facebook_without_insights_still_counts(
+    graph_and_x: tuple[Path, XFake, GraphFake, Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, x, graph, account, page = graph_and_x
+    x.set_tier(account, "free")
+    monkeypatch.setenv(
+        "FB_TOKEN", graph.add_token(page, scopes=("pages_manage_posts", "pages_read_engagement"))
+    )
+    doomed = graph.posts(page)[0].id  # deleted on Facebook: Graph then fails a whole batch
+    request = urllib.request.Request(
+        f"{graph.base_url}/v21.0/{doomed}?access_token={page.access_token}", method="DELETE"
+    )
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as answer:
+        assert json.load(answer) == {"success": True}
+    pulled = _json(run("metrics", "pull", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": ONE}))
+    assert set(pulled["refused"]) == {"x-main", "ig"}
+    assert "client" in pulled["refused"]["x-main"].lower() or "403" in pulled["refused"]["x-main"]
+    assert pulled["failed"] == {}
+    report = _json(run("report", "-f", "json", cwd=root, env={"EDUADVOCATE_NOW": ONE}))
+    fb_rows = [p for p in report["posts"] if p["account"] == "fb"]
+    assert len(fb_rows) == 1  # the other one is gone from the Page
+    assert fb_rows[0]["impressions"] is None and fb_rows[0]["likes"] is not None
+    assert pulled["missing"] == 1

@@ -119,6 +119,9 @@ class FacebookPublisher(Publisher):
                     fields=basic + (insights if self._insights else ""),
                 )
         except (AuthFailed, Rejected) as exc:
+            rest = [r for r in remote_ids if r not in _missing(exc)]
+            if len(rest) < len(remote_ids):  # Graph fails a whole batch for one deleted post
+                return self.metrics(rest) if rest else {}
             if not denied(exc):
                 raise
             if not self._insights:
@@ -148,6 +151,16 @@ class FacebookPublisher(Publisher):
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
+
+
+def _missing(exc: Exception) -> set[str]:
+    """The ids of Graph's "(#803) Some of the aliases you requested do not exist: A,B"."""
+    result = getattr(exc.__cause__, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict) or error.get("code") != 803:
+        return set()
+    listed = str(error.get("message", "")).rpartition(":")[2]
+    return {part.strip() for part in listed.split(",") if part.strip()}
 
 
 def _counts(post: dict[str, Any]) -> Counts:
