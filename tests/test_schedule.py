@@ -146,3 +146,36 @@ def test_sigterm_mid_thread_finishes_the_part_in_flight(
         assert [p.submitted for p in posts] == ["One", "Two", "Three"]
         assert posts[2].in_reply_to_tweet_id == posts[1].id
         assert json.loads(result.stdout)["deliveries"][0]["state"] == "published"
+
+
+def test_pulls_engagement_counts_as_posts_reach_their_ages(
+    realtime: None, make_campaign: Make, stop: list[subprocess.Popen[str]]
+) -> None:
+    config = CONFIG + "metrics: {pull_after: [3s, 1h]}\n"
+    root = make_campaign(
+        f"posts:\n  - id: soon\n    at: {_at(1)}\n    text: Due in a second\n", config=config
+    )
+    proc = _start(root)
+    stop.append(proc)
+    _wait_for(lambda: len(_outbox(root)) == 1)
+
+    def snapshots() -> int:
+        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+        try:
+            return len(ledger.snapshots())
+        finally:
+            ledger.close()
+
+    # The pull job runs at start and every few minutes: restart so it looks again now.
+    time.sleep(3.5)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    again = _start(root)
+    stop.append(again)
+    _wait_for(lambda: snapshots() == 1)
+    time.sleep(1)
+    again.send_signal(signal.SIGTERM)
+    out, err = again.communicate(timeout=30)
+    assert again.returncode == 0, err
+    assert "metrics: counted 1 post" in out
+    assert snapshots() == 1  # the next mark (1 h) has not come: not pulled twice

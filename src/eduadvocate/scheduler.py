@@ -224,7 +224,7 @@ class Scheduler:
             self.notice(f"metrics: {type(exc).__name__}: {exc}")
             return
         if report.snapshots:
-            self.notice(f"metrics: counted {report.posts} posts")
+            self.notice(f"metrics: counted {report.posts} post{'s' if report.posts != 1 else ''}")
         for account, reason in {**report.refused, **report.failed}.items():
             said = f"{account}: {reason}"
             if said not in self._said:
