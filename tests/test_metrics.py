@@ -19,6 +19,7 @@ from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 from tests.test_cli import run
+from tests.test_report_html import CHARTS, load_in_chromium
 
 POSTS = """\
 posts:
@@ -142,6 +143,11 @@ def test_two_pulls_then_the_report_shows_counts_and_growth(
     html = (root / "report.html").read_text()
     assert all(f'id="{i}"' in html for i in ("chart-platform", "chart-heatmap", "posts-table"))
     assert "Read this" not in html and "The levy vote is Tuesday." in html
+    # The page this campaign produced, in the real browser: it loads clean and draws its charts.
+    (root / "browser").mkdir()
+    seen = load_in_chromium(root / "report.html", root / "browser")
+    assert seen.errors == [] and all(u.startswith("file://") for u in seen.requests)
+    assert all(seen.boxes[i]["shown"] and seen.boxes[i]["height"] >= 100 for i in CHARTS)
     only = _json(
         run("report", "-f", "json", "--campaign", "Other", cwd=root, env={"EDUADVOCATE_NOW": TWO})
     )

@@ -279,7 +279,7 @@ def _problems(events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _load(page: Path, work: Path) -> Loaded:
+def load_in_chromium(page: Path, work: Path) -> Loaded:
     home = work / "home"
     home.mkdir()
     env = {
@@ -371,7 +371,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     work = tmp_path_factory.mktemp("chromium")
     page = work / "report.html"
     page.write_text(render_html(sample_report()), encoding="utf-8")
-    return _load(page, work)
+    return load_in_chromium(page, work)
 
 
 def test_browser_loads_the_page_without_errors_or_requests(loaded: Loaded) -> None:
