@@ -3,7 +3,9 @@ upgrade of a shared database, and passwords kept out of every message."""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -86,3 +88,28 @@ def test_a_newer_schema_is_refused(
     ledger.close()
     with pytest.raises(LedgerError, match="newer eduadvocate"):
         open_ledger(where, tmp_path)
+
+
+def _open_and_report(url: str, queue: multiprocessing.Queue[str]) -> None:
+    try:
+        ledger = open_ledger(url, Path("."))
+        queue.put(f"ok {ledger.schema_version()}")
+        ledger.close()
+    except LedgerError as exc:
+        queue.put(f"error {exc}")
+
+
+def test_workers_starting_together_on_an_empty_database_all_see_the_whole_schema(
+    postgres_server: Any,
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    for _ in range(3):
+        url = postgres_server.new_database()
+        queue: multiprocessing.Queue[str] = ctx.Queue()
+        procs = [ctx.Process(target=_open_and_report, args=(url, queue)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        results = [queue.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert results == [f"ok {LATEST}"] * len(procs)

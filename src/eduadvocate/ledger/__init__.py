@@ -73,7 +73,8 @@ def open_ledger(target: str, root: Path, *, migrate: bool | None = None) -> Ledg
         ledger: Ledger = PostgresLedger(resolved, shown(resolved))
         version = ledger.schema_version()
         if migrate or (migrate is None and version == 0):
-            ledger.migrate()
+            ledger.migrate()  # one transaction: workers starting together wait, then see it all
+            version = ledger.schema_version()
         elif migrate is None and version < latest:
             ledger.close()
             raise LedgerError(

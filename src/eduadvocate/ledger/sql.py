@@ -82,18 +82,19 @@ class SQLLedger(Ledger):
 
     # -- schema ----------------------------------------------------------------------------------
     def migrate(self) -> list[int]:
+        """Apply every pending migration in one transaction, under a lock: another process
+        sees the schema as it was or as it is after all of them, never half-way."""
         applied = []
-        for migration in MIGRATIONS:
-            with self._tx() as db:
-                self._lock_migrations(db)
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
-                done = db.execute(
-                    "SELECT 1 AS done FROM schema_migrations WHERE version = ?",
-                    (migration.version,),
-                ).fetchone()
-                if done:
+        with self._tx() as db:
+            self._lock_migrations(db)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {
+                r["version"] for r in db.execute("SELECT version FROM schema_migrations").fetchall()
+            }
+            for migration in MIGRATIONS:
+                if migration.version in done:
                     continue
                 for statement in self._statements(migration):
                     db.execute(statement)
@@ -101,7 +102,7 @@ class SQLLedger(Ledger):
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, iso(datetime.now().astimezone())),
                 )
-            applied.append(migration.version)
+                applied.append(migration.version)
         return applied
 
     @abstractmethod
