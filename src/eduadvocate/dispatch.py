@@ -55,6 +55,7 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
+RECOUNT = timedelta(minutes=1)  # how long a daily-cap count read from the ledger is trusted
 NATIVE_MIN_AHEAD = timedelta(minutes=15)  # Facebook takes 10 minutes to 30 days ahead; keep margins
 NATIVE_MAX_AHEAD = timedelta(days=29)
 CRASH_ENV = "EDUADVOCATE_CRASH_AT"
@@ -168,6 +169,7 @@ class Dispatcher:
         self.caps = caps or {}
         self.stopping = threading.Event()  # set by the scheduler on SIGTERM
         self._publishers: dict[str, Publisher] = {}
+        self._counted: dict[str, tuple[int, datetime]] = {}  # daily caps: (parts sent, read at)
 
     def publisher(self, account: str) -> Publisher:
         if account not in self._publishers:
@@ -240,7 +242,8 @@ class Dispatcher:
             publisher = self.publisher(delivery.account)
             parts = self._outgoing(delivery, rendering)
             done = {p.index: p for p in delivery.parts}
-            if not self._reconcile(delivery, parts, publisher, done, out):
+            # A first claim has no attempts yet; later ones may have left some open.
+            if delivery.attempts > 1 and not self._reconcile(delivery, parts, publisher, done, out):
                 return self._done(out, delivery.id)
             if delivery.due_at > now and not done:
                 self._hand_over(delivery, parts, publisher)
@@ -278,6 +281,9 @@ class Dispatcher:
                 self.clock(),
                 published_hash=delivery.content_hash,
             )
+            out.state = "published"  # what the ledger now says, without reading it back
+            out.parts = [(p.remote_id, p.url) for _, p in sorted(done.items())]
+            return out
         except LeaseLost as exc:
             out.state, out.error = "claimed", f"lost the claim to another worker: {exc}"
             return out
@@ -352,7 +358,7 @@ class Dispatcher:
         cap = self.caps.get(delivery.account)
         if cap is not None:
             now = self.clock()
-            used = self.ledger.count_published_since(delivery.account, now - timedelta(hours=24))
+            used = self._used(delivery.account, now)
             if used >= cap:
                 raise RateLimited(
                     f"{used} posts in the last 24 hours: the account's quota is {cap}",
@@ -392,11 +398,23 @@ class Dispatcher:
             delivery.id, part.index, published.remote_id, published.url, self.clock()
         )
         self.ledger.finish_attempt(attempt, "ok", self.clock())
+        if delivery.account in self._counted:
+            used, at = self._counted[delivery.account]
+            self._counted[delivery.account] = (used + 1, at)
         if published.hold_until is not None:
             self.ledger.defer_account(
                 delivery.account, published.hold_until, "the platform's daily cap is used up"
             )
         return published
+
+    def _used(self, account: str, now: datetime) -> int:
+        """Parts sent to the account in the last 24 hours: read from the ledger, then counted
+        here as they go (this worker holds the account's claims), read again after a while."""
+        cached = self._counted.get(account)
+        if cached is None or now - cached[1] > RECOUNT or now < cached[1]:
+            cached = (self.ledger.count_published_since(account, now - timedelta(hours=24)), now)
+            self._counted[account] = cached
+        return cached[0]
 
     def _settle_in_doubt(
         self,

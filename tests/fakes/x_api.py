@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from eduadvocate.platforms.textcount.twitter import extract_urls, parse_tweet
@@ -373,8 +373,9 @@ class XFake:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> XFake:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
