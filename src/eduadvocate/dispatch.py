@@ -248,6 +248,7 @@ class Dispatcher:
             if delivery.due_at > now and not done:
                 self._hand_over(delivery, parts, publisher)
                 return self._done(out, delivery.id)
+            finished = False  # the last part's write marks the delivery published too
             for planned in parts:
                 if planned.index in done:
                     continue
@@ -272,15 +273,19 @@ class Dispatcher:
                         )
                         return self._done(out, delivery.id)
                     self.ledger.renew(delivery.id, self.worker, self.clock() + self.lease)
-                published = self._send(delivery, part, publisher)
+                last = planned is parts[-1]
+                published, finished = self._send(
+                    delivery, part, publisher, finish=delivery.content_hash if last else None
+                )
                 done[part.index] = _part_row(part.index, published, self.clock())
-            self.ledger.finish(
-                delivery.id,
-                self.worker,
-                State.PUBLISHED,
-                self.clock(),
-                published_hash=delivery.content_hash,
-            )
+            if not finished:
+                self.ledger.finish(
+                    delivery.id,
+                    self.worker,
+                    State.PUBLISHED,
+                    self.clock(),
+                    published_hash=delivery.content_hash,
+                )
             out.state = "published"  # what the ledger now says, without reading it back
             out.parts = [(p.remote_id, p.url) for _, p in sorted(done.items())]
             return out
@@ -354,7 +359,16 @@ class Dispatcher:
                 done[part.index] = _part_row(part.index, found, now)
         return True
 
-    def _send(self, delivery: Delivery, part: OutgoingPart, publisher: Publisher) -> Published:
+    def _send(
+        self,
+        delivery: Delivery,
+        part: OutgoingPart,
+        publisher: Publisher,
+        *,
+        finish: str | None = None,
+    ) -> tuple[Published, bool]:
+        """Send one part. With ``finish`` (the content hash; for the last part) a clean success
+        also marks the delivery published; the flag says whether that happened."""
         cap = self.caps.get(delivery.account)
         if cap is not None:
             now = self.clock()
@@ -379,7 +393,7 @@ class Dispatcher:
                 raise Transient(
                     f"{exc}; it is not on the platform, so it will be sent again"
                 ) from exc
-            return found
+            return found, False
         except Rejected as exc:
             if exc.duplicate:
                 found = publisher.lookup(part, started - timedelta(days=1))
@@ -388,16 +402,22 @@ class Dispatcher:
                         delivery.id, part.index, found.remote_id, found.url, self.clock()
                     )
                     self.ledger.finish_attempt(attempt, "found", self.clock(), str(exc))
-                    return found
+                    return found, False
             self.ledger.finish_attempt(attempt, "error", self.clock(), str(exc))
             raise
         except PublishError as exc:
             self.ledger.finish_attempt(attempt, "error", self.clock(), str(exc))
             raise
-        self.ledger.record_part(
-            delivery.id, part.index, published.remote_id, published.url, self.clock()
+        self.ledger.part_sent(
+            delivery.id,
+            part.index,
+            published.remote_id,
+            published.url,
+            self.clock(),
+            attempt,
+            worker=self.worker,
+            published_hash=finish,
         )
-        self.ledger.finish_attempt(attempt, "ok", self.clock())
         if delivery.account in self._counted:
             used, at = self._counted[delivery.account]
             self._counted[delivery.account] = (used + 1, at)
@@ -405,7 +425,7 @@ class Dispatcher:
             self.ledger.defer_account(
                 delivery.account, published.hold_until, "the platform's daily cap is used up"
             )
-        return published
+        return published, finish is not None
 
     def _used(self, account: str, now: datetime) -> int:
         """Parts sent to the account in the last 24 hours: read from the ledger, then counted

@@ -242,6 +242,25 @@ class Ledger(ABC):
     ) -> None:
         """A part went out: keep its remote id and URL at once, so a resumed thread continues."""
 
+    def part_sent(
+        self,
+        delivery_id: int,
+        index: int,
+        remote_id: str,
+        url: str | None,
+        now: datetime,
+        attempt_id: int,
+        *,
+        worker: str,
+        published_hash: str | None = None,
+    ) -> None:
+        """A part went out: record it and close its attempt, and with ``published_hash`` (the
+        last part) mark the delivery published, in one turn at the ledger."""
+        self.record_part(delivery_id, index, remote_id, url, now)
+        self.finish_attempt(attempt_id, "ok", now)
+        if published_hash is not None:
+            self.finish(delivery_id, worker, State.PUBLISHED, now, published_hash=published_hash)
+
     @abstractmethod
     def finish(
         self,

@@ -12,6 +12,7 @@ its own transaction and recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -49,6 +50,7 @@ class Tx(Protocol):
 class SQLLedger(Ledger):
     """The ledger over a SQL connection; subclasses give the connection and the dialect."""
 
+    _lock: threading.RLock  # guards the connection; the subclass makes it
     GREATEST = "MAX"  # the two-argument maximum: MAX in SQLite, GREATEST in PostgreSQL
     LEAST = "MIN"
     CLAIM_LOCK = ""  # row locking for the claim's selection (PostgreSQL: FOR UPDATE SKIP LOCKED)
@@ -262,6 +264,31 @@ class SQLLedger(Ledger):
         )
         _held(len(rows), delivery_id, worker)
         return int(rows[0]["id"])
+
+    def part_sent(
+        self,
+        delivery_id: int,
+        index: int,
+        remote_id: str,
+        url: str | None,
+        now: datetime,
+        attempt_id: int,
+        *,
+        worker: str,
+        published_hash: str | None = None,
+    ) -> None:
+        # One turn at the connection: other threads of this process wait once, not thrice.
+        with self._lock:
+            super().part_sent(
+                delivery_id,
+                index,
+                remote_id,
+                url,
+                now,
+                attempt_id,
+                worker=worker,
+                published_hash=published_hash,
+            )
 
     def finish_attempt(
         self, attempt_id: int, outcome: str, now: datetime, error: str | None = None
