@@ -347,3 +347,25 @@ def test_snapshots_and_refusals(ledger: Ledger) -> None:
     assert set(ledger.metrics_refusals()) == {"x-main"}
     ledger.clear_metrics_refusals()
     assert ledger.metrics_refusals() == {}
+
+
+def test_part_sent_records_closes_and_finishes_in_one_go(ledger: Ledger) -> None:
+    ledger.sync([want("thread")], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    a0 = ledger.begin_attempt(d.id, 0, "w1", "k0", T0)
+    ledger.part_sent(d.id, 0, "111", "https://x.com/a/status/111", T0, a0, worker="w1")
+    a1 = ledger.begin_attempt(d.id, 1, "w1", "k1", T0)
+    ledger.part_sent(d.id, 1, "112", None, T0, a1, worker="w1", published_hash="h1")
+    got = ledger.get(d.id)
+    assert got is not None and got.state == State.PUBLISHED and got.published_hash == "h1"
+    assert [(p.index, p.remote_id) for p in got.parts] == [(0, "111"), (1, "112")]
+    assert [a.outcome for a in ledger.attempts(d.id)] == ["ok", "ok"]
+    # A worker that lost the claim still records what it sent, and learns it lost the claim.
+    ledger.sync([want("other")], T0)
+    (o,) = ledger.claim_due("w1", T0, LEASE)
+    a = ledger.begin_attempt(o.id, 0, "w1", "k", T0)
+    later = T0 + LEASE + timedelta(seconds=1)
+    ledger.claim_due("w2", later, LEASE)
+    with pytest.raises(LeaseLost):
+        ledger.part_sent(o.id, 0, "113", None, later, a, worker="w1", published_hash="h1")
+    assert [p.remote_id for p in ledger.deliveries(post_id="other")[0].parts] == ["113"]
