@@ -6,34 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from eduadvocate.counts import Counts
-from eduadvocate.ledger.base import Delivery, PartRow, Snapshot, State
+from eduadvocate.ledger.base import Delivery, Snapshot
 from eduadvocate.metrics import due_for_pull, total
 from eduadvocate.report import PULL_GAP, as_dict, build
+from tests.rows import published
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 
 
 def delivery(i: int, account: str, platform: str, at: datetime, parts: int = 1) -> Delivery:
-    return Delivery(
-        id=i,
-        key=f"p{i}|{account}|x",
-        post_id=f"p{i}",
-        account=account,
-        platform=platform,
-        due_at=at,
-        state=State.PUBLISHED,
-        content_hash="h",
-        published_hash="h",
-        lease_owner=None,
-        lease_expires=None,
-        attempts=1,
-        next_attempt_at=None,
-        last_error=None,
-        error_kind=None,
-        updated_at=at,
-        parts=tuple(
-            PartRow(n, f"r{i}-{n}", f"https://example.org/{i}/{n}", at) for n in range(parts)
-        ),
+    return published(
+        i, f"p{i}", account, platform, at, [f"https://example.org/{i}/{n}" for n in range(parts)]
     )
 
 

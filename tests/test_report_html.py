@@ -26,10 +26,11 @@ from eduadvocate.config import AccountConfig
 from eduadvocate.content.model import Content, Defaults, Post
 from eduadvocate.counts import Counts
 from eduadvocate.errors import Location
-from eduadvocate.ledger.base import Delivery, PartRow, Snapshot, State
+from eduadvocate.ledger.base import Delivery, Snapshot
 from eduadvocate.render import Part, Rendering
 from eduadvocate.report import Report, build
 from eduadvocate.report_html import render_html
+from tests.rows import published
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,25 +94,7 @@ def _rendering(post_id: str, account: str, platform: str, text: str) -> Renderin
 def _delivery(
     id_: int, post_id: str, account: str, platform: str, at: datetime, url: str | None
 ) -> Delivery:
-    return Delivery(
-        id=id_,
-        key=f"{post_id}|{account}",
-        post_id=post_id,
-        account=account,
-        platform=platform,
-        due_at=at,
-        state=State.PUBLISHED,
-        content_hash="h",
-        published_hash="h",
-        lease_owner=None,
-        lease_expires=None,
-        attempts=1,
-        next_attempt_at=None,
-        last_error=None,
-        error_kind=None,
-        updated_at=at,
-        parts=(PartRow(0, f"r{id_}", url, at),),
-    )
+    return published(id_, post_id, account, platform, at, [url])
 
 
 def sample_report() -> Report:
