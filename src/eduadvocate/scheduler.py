@@ -12,6 +12,9 @@
 - A heartbeat renews this worker's claims (see :mod:`eduadvocate.heartbeat`).
 - Every ``METRICS_S`` it pulls the engagement counts of posts that reached an age in the
   config's ``metrics.pull_after`` (default 1 h, 24 h, 7 days) since their last snapshot.
+- Accounts whose platform schedules posts itself (``native_schedule: true`` on a Facebook Page)
+  get what is due in the coming weeks handed to that scheduler at the first sweep, as
+  ``publish`` does; what it cannot take is published when due.
 - Platform errors never stop the loop; SIGTERM or Ctrl-C lets the part in flight finish and be
   recorded, releases what was claimed but not started, and exits 0.
 
@@ -34,12 +37,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from eduadvocate.check import Analysis, analyse
-from eduadvocate.dispatch import Dispatcher, Outcome, plan_due
+from eduadvocate.dispatch import NATIVE_MAX_AHEAD, Dispatcher, Outcome, plan_due
 from eduadvocate.heartbeat import Heartbeat
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired, Ledger, State
 from eduadvocate.platforms.registry import spec_class
-from eduadvocate.publish import connector, renderings_by_delivery, worker_id
+from eduadvocate.publish import connector, native_ahead, renderings_by_delivery, worker_id
 from eduadvocate.render import Rendering
 from eduadvocate.workspace import clock, open_campaign
 
@@ -80,6 +83,7 @@ class Scheduler:
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
         self._said: set[str] = set()  # metrics notices already given
+        self.native: set[str] = set()  # accounts whose platform schedules natively
         self.worker = worker_id()
         self.ws = open_campaign(config_path)
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
@@ -106,7 +110,24 @@ class Scheduler:
             grace = self.ws.config.grace
             plan = plan_due(self.analysis, self.ledger, now, grace)
             ahead = [*plan.desired, *self._upcoming(now)]
-            sync = self.ledger.sync(ahead, now, until=now + HORIZON)
+            self.native = {
+                name
+                for name, acc in self.ws.config.accounts.items()
+                if spec_class(acc.platform)(acc).native_schedule
+            }
+            others = set(self.ws.config.accounts) - self.native
+            sync = self.ledger.sync(
+                [d for d in ahead if d.account in others], now, until=now + HORIZON, scope=others
+            )
+            if self.native:
+                # Their platform schedules posts itself: the coming weeks are handed over early.
+                native = [d for d in plan.desired if d.account in self.native]
+                native += native_ahead(self.analysis, now, self.native)
+                more = self.ledger.sync(
+                    native, now, until=now + NATIVE_MAX_AHEAD, scope=self.native
+                )
+                sync.cancelled += more.cancelled
+                sync.drifted += more.drifted
             skipped = self.ledger.mark_skipped(
                 plan.missed, now, "missed: due before the grace window"
             )
@@ -198,7 +219,10 @@ class Scheduler:
                     break
                 try:
                     self._rerun.discard(name)
-                    for outcome in self._dispatcher(name).run(self.renderings, accounts={name}):
+                    until = clock() + NATIVE_MAX_AHEAD if name in self.native else None
+                    for outcome in self._dispatcher(name).run(
+                        self.renderings, accounts={name}, native_until=until
+                    ):
                         self.report(outcome)
                 except Exception as exc:  # keep running through anything a platform throws at us
                     self.notice(f"{name}: {type(exc).__name__}: {exc}")

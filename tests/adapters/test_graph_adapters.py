@@ -306,3 +306,48 @@ def test_instagram_video_goes_out_as_a_reel(
     assert (container.media_type, container.url) == ("REELS", BASE + "media/rally.mp4")
     (media,) = graph.ig_media(ig)
     assert (media.product_type, media.caption) == ("REELS", "Our rally in 30 seconds")
+
+
+def test_schedule_hands_posts_to_facebook_ahead_too(
+    graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.delenv("EDUADVOCATE_NOW")  # a long-running worker on the real clock
+    config = _config(graph, page).replace("base_url:", "native_schedule: true, base_url:")
+    root = make_campaign(
+        "posts:\n"
+        f"  - id: later\n    at: {_in(2)}\n    text: Hearing in two hours\n"
+        f"  - id: next-week\n    at: {_in(24 * 7)}\n    text: A week from now\n",
+        config=config,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eduadvocate", "schedule"],
+        cwd=root,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len([p for p in graph.posts(page) if p.scheduled_publish_time]) < 2:
+            assert time.monotonic() < deadline, "nothing handed to Facebook's scheduler"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert sorted(p.message for p in graph.posts(page) if p.scheduled_publish_time) == [
+        "A week from now",
+        "Hearing in two hours",
+    ]
+    status = json.loads(run("status", "--format", "json").stdout)["deliveries"]
+    assert {d["post"]: d["state"] for d in status} == {
+        "later": "scheduled",
+        "next-week": "scheduled",
+    }
