@@ -4,10 +4,13 @@ or the environment: a campaign moved from SQLite to a real PostgreSQL keeps its 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
+from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger.base import Desired
 from tests.conftest import Make
 from tests.test_cli import run
 
@@ -102,3 +105,28 @@ def test_the_password_in_a_ledger_url_is_never_shown(make_campaign: Make) -> Non
     unset = run("status", cwd=root, env={"EDUADVOCATE_LEDGER": "postgresql://edu:${NOPE_PW}@h/c"})
     assert unset.returncode == 3
     assert "${NOPE_PW}" in unset.stderr
+
+
+def test_status_shows_which_worker_holds_which_claim(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    env = {"EDUADVOCATE_LEDGER": postgres_url}
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    ledger = open_ledger(postgres_url, root)
+    ledger.sync([Desired("first", "outbox", "outbox", now, "h")], now)
+    ledger.heartbeat("host-a:4242-abc123", now, now + timedelta(seconds=60))
+    ledger.heartbeat("host-b:99-def456", now - timedelta(minutes=5), now - timedelta(minutes=4))
+    assert len(ledger.claim_due("host-a:4242-abc123", now, timedelta(seconds=60))) == 1
+    ledger.close()
+
+    data = _status(root, **env)
+    (row,) = data["deliveries"]
+    assert row["state"] == "claimed" and row["claimed_by"] == "host-a:4242-abc123"
+    assert row["lease_expires"] == "2026-11-28T12:01:00Z"
+    workers = {w["id"]: w for w in data["workers"]}
+    assert workers["host-a:4242-abc123"]["claims"] == 1
+    assert workers["host-b:99-def456"]["last_seen"] == "2026-11-28T11:55:00Z"
+    text = run("status", cwd=root, env=env)
+    assert "(claimed by host-a:4242-abc123)" in text.stdout
+    assert "host-b:99-def456" in text.stdout and "silent" in text.stdout
