@@ -170,6 +170,8 @@ class Dispatcher:
         self.stopping = threading.Event()  # set by the scheduler on SIGTERM
         self._publishers: dict[str, Publisher] = {}
         self._counted: dict[str, tuple[int, datetime]] = {}  # daily caps: (parts sent, read at)
+        self._holds: dict[str, datetime] = {}  # accounts told to wait, until when
+        self._hold_reasons: dict[str, tuple[str, str]] = {}
 
     def publisher(self, account: str) -> Publisher:
         if account not in self._publishers:
@@ -213,10 +215,39 @@ class Dispatcher:
                         error_kind="stopped",
                     )
                     continue
+                held = self._holds.get(delivery.account)
+                if held is not None and held > self.clock():
+                    # The account's limit was reached earlier in this batch: wait, never hammer.
+                    outcomes.append(
+                        self._wait(delivery, held, *self._hold_reasons[delivery.account])
+                    )
+                    continue
                 outcomes.append(
                     self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
                 )
         return outcomes
+
+    def _hold(self, account: str, until: datetime, reason: str, kind: str) -> None:
+        """Nothing more to this account before ``until``: in the ledger (for every worker) and
+        here (for the rest of what this run has claimed)."""
+        self.ledger.defer_account(account, until, reason)
+        self._holds[account] = until
+        self._hold_reasons[account] = (reason, kind)
+
+    def _wait(self, delivery: Delivery, until: datetime, reason: str, kind: str) -> Outcome:
+        now = self.clock()
+        self.ledger.release(delivery.id, self.worker, until, now, error=reason, error_kind=kind)
+        out = Outcome(
+            delivery.key,
+            delivery.post_id,
+            delivery.account,
+            delivery.platform,
+            delivery.due_at,
+            "pending",
+        )
+        out.error, out.error_kind, out.next_attempt = reason, kind, until
+        out.parts = [(p.remote_id, p.url) for p in delivery.parts]
+        return out
 
     def deliver(self, delivery: Delivery, rendering: Rendering | None) -> Outcome:
         """Publish one claimed delivery (resuming after the parts already recorded)."""
@@ -422,8 +453,11 @@ class Dispatcher:
             used, at = self._counted[delivery.account]
             self._counted[delivery.account] = (used + 1, at)
         if published.hold_until is not None:
-            self.ledger.defer_account(
-                delivery.account, published.hold_until, "the platform's daily cap is used up"
+            self._hold(
+                delivery.account,
+                published.hold_until,
+                "the platform's rate limit is used up until then",
+                "rate-limited",
             )
         return published, finish is not None
 
@@ -462,7 +496,7 @@ class Dispatcher:
         message = str(exc)
         if isinstance(exc, RateLimited):
             until = exc.retry_at or now + timedelta(minutes=15)
-            self.ledger.defer_account(delivery.account, until, message)
+            self._hold(delivery.account, until, message, exc.kind)
             self.ledger.release(
                 delivery.id, self.worker, until, now, error=message, error_kind=exc.kind
             )

@@ -141,3 +141,38 @@ def test_accounts_verify_reads_the_account_and_limit(
 
 
 _ = Path
+
+
+THREE = "posts:\n" + "".join(
+    f"  - id: p{i}\n    at: now\n    text: Post number {i}\n" for i in range(3)
+)
+
+
+def _posts_sent(fake: MastodonFake) -> int:
+    return sum(1 for s in fake.seen if s.method == "POST" and s.path == "/api/v1/statuses")
+
+
+def test_a_used_up_window_holds_the_rest_without_asking_again(
+    masto: MastodonFake, make_campaign: Make
+) -> None:
+    """X-RateLimit-Remaining: 0 on a success: the account waits for the reset, proactively."""
+    make_campaign(THREE, config=_config(masto))
+    masto.inject("POST", STATUSES, "exhaust_after", reset_in=900)
+    outcomes = publish_due(open_campaign(None)).outcomes
+    assert [(o.post, o.state) for o in outcomes] == [
+        ("p0", "published"),
+        ("p1", "pending"),
+        ("p2", "pending"),
+    ]
+    assert {o.error_kind for o in outcomes[1:]} == {"rate-limited"}
+    assert all(o.next_attempt is not None for o in outcomes[1:])
+    assert _posts_sent(masto) == 1
+    assert _texts(masto) == ["<p>Post number 0</p>"]
+
+
+def test_a_429_in_a_batch_is_not_hammered(masto: MastodonFake, make_campaign: Make) -> None:
+    make_campaign(THREE, config=_config(masto))
+    masto.inject("POST", STATUSES, "ratelimit", reset_in=600)
+    outcomes = publish_due(open_campaign(None)).outcomes
+    assert {(o.state, o.error_kind) for o in outcomes} == {("pending", "rate-limited")}
+    assert _posts_sent(masto) == 1  # the first answer said wait: the other two never asked

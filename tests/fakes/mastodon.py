@@ -36,7 +36,7 @@ TOKEN = "advocate-token"
 TOKEN2 = "ally-token"
 DEFAULT_MAX_CHARACTERS = 500
 # before the mock sees the request: status, ratelimit, drop; after it has stored it: the rest
-KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after")
+KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after", "exhaust_after")
 _OPTIONS = {"status", "seconds", "reset_in", "limit"}
 # content-length is recomputed because the proxy may rewrite a body
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
@@ -256,6 +256,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 return
             if kind == "delay":
                 time.sleep(float(options.get("seconds", 1.0)))
+            if kind == "exhaust_after":  # it went through, and that used up the window
+                reset = datetime.now(UTC) + timedelta(seconds=float(options.get("reset_in", 300)))
+                headers = [(k, v) for k, v in headers if not k.lower().startswith("x-ratelimit-")]
+                headers += [("X-RateLimit-Limit", str(options.get("limit", 300))),
+                            ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", _iso(reset))]  # fmt: skip
             if status == 200 and _INSTANCE.match(path):
                 data = _with_max_characters(data, fake.max_characters)
             self._relay(status, headers, data)
