@@ -50,6 +50,7 @@ HORIZON = timedelta(days=2)
 WATCH_S = 3.0
 SWEEP_S = 30.0
 METRICS_S = 600.0  # how often to look for posts due for engagement counts
+METRICS_LEASE = timedelta(minutes=30)  # a pull that takes longer may be repeated by another
 MAX_PARALLEL_ACCOUNTS = 8
 
 
@@ -236,14 +237,21 @@ class Scheduler:
         snapshot. A refusal or failure is said once per account and reason."""
         from eduadvocate.metrics import pull
 
+        now = clock()
         try:
-            report = pull(
-                self.ledger,
-                connector(self.ws.config),
-                clock(),
-                ages=self.ws.config.metrics_ages,
-                clock=clock,
-            )
+            # One worker at a time: the others would ask the platforms for the same counts.
+            if not self.ledger.take_lease("metrics", self.worker, now, now + METRICS_LEASE):
+                return
+            try:
+                report = pull(
+                    self.ledger,
+                    connector(self.ws.config),
+                    now,
+                    ages=self.ws.config.metrics_ages,
+                    clock=clock,
+                )
+            finally:
+                self.ledger.drop_lease("metrics", self.worker)
         except Exception as exc:  # counts are a bonus: never let them stop publishing
             self.notice(f"metrics: {type(exc).__name__}: {exc}")
             return

@@ -4,6 +4,7 @@ upgrade of a shared database, and passwords kept out of every message."""
 from __future__ import annotations
 
 import multiprocessing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from eduadvocate.ledger.schema import MIGRATIONS
 from eduadvocate.ledger.sqlite import SQLiteLedger
 
 LATEST = MIGRATIONS[-1].version
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def test_a_url_selects_postgres_and_a_path_sqlite(postgres_url: str, tmp_path: Path) -> None:
@@ -64,14 +66,13 @@ def test_a_wrong_password_is_one_line_without_the_password(postgres_server: obje
 def test_a_shared_database_is_upgraded_only_on_request(postgres_url: str, tmp_path: Path) -> None:
     open_ledger(postgres_url, tmp_path).close()  # an empty database gets the whole schema
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # as an older release left it
-        conn.execute("DROP TABLE snapshots")
-        conn.execute("DROP TABLE metrics_refusals")
+        conn.execute("DROP TABLE leases")
         conn.execute("DELETE FROM schema_migrations WHERE version = %s", (LATEST,))
     with pytest.raises(LedgerError, match="eduadvocate ledger migrate"):
         open_ledger(postgres_url, tmp_path)
     upgraded = open_ledger(postgres_url, tmp_path, migrate=True)
     assert upgraded.schema_version() == LATEST
-    assert upgraded.snapshots() == []
+    assert upgraded.take_lease("metrics", "w1", T0, T0 + timedelta(minutes=5))
     upgraded.close()
 
 

@@ -369,3 +369,16 @@ def test_part_sent_records_closes_and_finishes_in_one_go(ledger: Ledger) -> None
     with pytest.raises(LeaseLost):
         ledger.part_sent(o.id, 0, "113", None, later, a, worker="w1", published_hash="h1")
     assert [p.remote_id for p in ledger.deliveries(post_id="other")[0].parts] == ["113"]
+
+
+def test_a_named_lease_has_one_holder_until_it_expires(ledger: Ledger) -> None:
+    five = timedelta(minutes=5)
+    assert ledger.take_lease("metrics", "w1", T0, T0 + five)
+    assert not ledger.take_lease("metrics", "w2", T0 + timedelta(minutes=1), T0 + five * 2)
+    assert ledger.take_lease("metrics", "w1", T0 + timedelta(minutes=1), T0 + five)  # renewed
+    assert ledger.take_lease("other", "w2", T0, T0 + five)  # names are separate
+    assert ledger.take_lease("metrics", "w2", T0 + five, T0 + five * 2)  # expired: taken over
+    ledger.drop_lease("metrics", "w1")  # not w1's any more: nothing happens
+    assert not ledger.take_lease("metrics", "w3", T0 + five, T0 + five * 2)
+    ledger.drop_lease("metrics", "w2")
+    assert ledger.take_lease("metrics", "w3", T0 + five, T0 + five * 2)

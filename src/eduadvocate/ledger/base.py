@@ -340,6 +340,14 @@ class Ledger(ABC):
     @abstractmethod
     def workers(self) -> list[WorkerRow]: ...
 
+    @abstractmethod
+    def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Hold the named lease until ``until`` if it is free (or expired, or already ours);
+        False if another holder has it."""
+
+    @abstractmethod
+    def drop_lease(self, name: str, holder: str) -> None: ...
+
     # -- engagement ------------------------------------------------------------------------------
     @abstractmethod
     def add_snapshots(self, snapshots: list[Snapshot]) -> None: ...

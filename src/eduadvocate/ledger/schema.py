@@ -123,6 +123,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _V4,
         _postgres(_V4),
     ),
+    Migration(
+        5,
+        "named leases, so one worker at a time does a shared chore (pulling metrics)",
+        ("CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL)",),
+    ),
 )
 
 # What `ledger export` writes, parents before children, each in a stable order.
@@ -134,4 +139,4 @@ EXPORTED_TABLES: tuple[tuple[str, str], ...] = (
     ("account_holds", "account"),
     ("snapshots", "id"),
     ("metrics_refusals", "account"),
-)
+)  # leases (named chores held for minutes) and workers are a running system's, not history

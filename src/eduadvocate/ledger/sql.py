@@ -479,6 +479,18 @@ class SQLLedger(Ledger):
             for r in rows
         ]
 
+    def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        taken = self._write(
+            "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+            " WHERE leases.until <= ? OR leases.holder = excluded.holder",
+            (name, holder, iso(until), iso(now)),
+        )
+        return taken == 1
+
+    def drop_lease(self, name: str, holder: str) -> None:
+        self._write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
     # -- engagement ------------------------------------------------------------------------------
     def add_snapshots(self, snapshots: list[Snapshot]) -> None:
         with self._tx() as db:
