@@ -85,6 +85,7 @@ class Scheduler:
         self._snapshot: dict[str, tuple[int, int]] = {}
         self._said: set[str] = set()  # metrics notices already given
         self.native: set[str] = set()  # accounts whose platform schedules natively
+        self._queued: set[str] = set()  # accounts a sweep put on the pool, not started yet
         self.worker = worker_id()
         self.ws = open_campaign(config_path)
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
@@ -264,17 +265,29 @@ class Scheduler:
                 self.notice(f"metrics: {said}")
 
     def sweep(self) -> None:
-        """Look at every account again, each as its own job on the pool (one at a time each)."""
-        for name in self.ws.config.accounts:
+        """Run each account that has something to claim as its own job on the pool, the one
+        waiting longest first (a dead worker's deliveries are the oldest); accounts that
+        schedule natively are looked at every time (their window is weeks long)."""
+        due = [a for a in self.ledger.due_accounts(clock()) if a in self.ws.config.accounts]
+        for name in [*due, *sorted(self.native - set(due))]:
             if self.stopping.is_set():
                 return
             lock = self._account_locks.get(name)
             if lock is not None and lock.locked():
                 self._rerun.add(name)  # running already: it looks again before it lets go
                 continue
+            with self._lock:
+                if name in self._queued:  # waiting for a thread already
+                    continue
+                self._queued.add(name)
             self.apscheduler.add_job(
-                self.fire, args=[name], id=f"sweep:{name}", replace_existing=True
+                self._fire_queued, args=[name], id=f"sweep:{name}", replace_existing=True
             )
+
+    def _fire_queued(self, name: str) -> None:
+        with self._lock:
+            self._queued.discard(name)
+        self.fire(name)
 
     def _dispatcher(self, account: str) -> Dispatcher:
         with self._lock:

@@ -382,3 +382,24 @@ def test_a_named_lease_has_one_holder_until_it_expires(ledger: Ledger) -> None:
     assert not ledger.take_lease("metrics", "w3", T0 + five, T0 + five * 2)
     ledger.drop_lease("metrics", "w2")
     assert ledger.take_lease("metrics", "w3", T0 + five, T0 + five * 2)
+
+
+def test_due_accounts_oldest_first(ledger: Ledger) -> None:
+    hour = timedelta(hours=1)
+    ledger.sync(
+        [
+            want("a1", account="a", due=T0),
+            want("b1", account="b", due=T0 - hour),
+            want("c1", account="c", due=T0 + hour),  # not due yet
+            want("d1", account="d", due=T0 - 2 * hour),  # held by a rate limit
+            want("e1", account="e", due=T0 - 3 * hour),
+        ],
+        T0,
+    )
+    ledger.defer_account("d", T0 + hour, "429")
+    (e,) = ledger.claim_due("w1", T0, LEASE, accounts={"e"})
+    assert ledger.due_accounts(T0) == ["b", "a"]  # e is claimed and its lease runs
+    # w1 dies: once its lease has expired, e's delivery is the oldest thing to do.
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert ledger.due_accounts(later) == ["e", "b", "a"]
+    assert e.account == "e"

@@ -222,6 +222,11 @@ class Ledger(ABC):
         workers, oldest first."""
 
     @abstractmethod
+    def due_accounts(self, now: datetime) -> list[str]:
+        """Accounts with something to claim now (due, or a claim whose lease expired), the one
+        whose oldest such delivery is oldest first."""
+
+    @abstractmethod
     def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
         """Extend this worker's lease; LeaseLost if it no longer holds it."""
 

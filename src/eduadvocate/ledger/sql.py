@@ -52,6 +52,13 @@ class SQLLedger(Ledger):
 
     _lock: threading.RLock  # guards the connection; the subclass makes it
     GREATEST = "MAX"  # the two-argument maximum: MAX in SQLite, GREATEST in PostgreSQL
+    # Deliveries ``d`` that may be claimed; parameters: now, due by, now, now.
+    _CLAIMABLE = (
+        "LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
+        " WHERE h.account IS NULL AND d.due_at <= ? AND ("
+        "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
+        "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
+    )
     LEAST = "MIN"
     CLAIM_LOCK = ""  # row locking for the claim's selection (PostgreSQL: FOR UPDATE SKIP LOCKED)
 
@@ -225,11 +232,7 @@ class SQLLedger(Ledger):
         # left to that worker, so one account's posts still go out one at a time, in order.
         claimed = self._claim(
             "UPDATE deliveries SET state = 'claimed', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE id IN (SELECT d.id FROM deliveries d"
-            " LEFT JOIN account_holds h ON h.account = d.account AND h.until > ?"
-            " WHERE h.account IS NULL AND d.due_at <= ? AND ("
-            "   (d.state = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
-            "   OR (d.state = 'claimed' AND d.lease_expires <= ?))"
+            f" WHERE id IN (SELECT d.id FROM deliveries d {self._CLAIMABLE}"
             " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.account = d.account AND o.state = 'claimed'"
             "   AND o.lease_owner <> ? AND o.lease_expires > ?)"
             + only
@@ -245,6 +248,15 @@ class SQLLedger(Ledger):
         }
         parts = self._parts(ids)
         return [self._delivery(found[i], parts.get(i, ())) for i in ids if i in found]
+
+    def due_accounts(self, now: datetime) -> list[str]:
+        stamp = iso(now)
+        rows = self._rows(
+            "SELECT d.account, MIN(d.due_at) AS oldest FROM deliveries d"
+            f" {self._CLAIMABLE} GROUP BY d.account ORDER BY oldest, d.account",
+            (stamp, stamp, stamp, stamp),
+        )
+        return [r["account"] for r in rows]
 
     def renew(self, delivery_id: int, worker: str, until: datetime) -> None:
         touched = self._write(
