@@ -77,6 +77,18 @@ class Outcome:
     error_kind: str | None = None
     next_attempt: datetime | None = None
 
+    @classmethod
+    def of(cls, delivery: Delivery, state: str) -> Outcome:
+        return cls(
+            delivery.key,
+            delivery.post_id,
+            delivery.account,
+            delivery.platform,
+            delivery.due_at,
+            state,
+            [(p.remote_id, p.url) for p in delivery.parts],
+        )
+
 
 def content_hash(rendering: Rendering) -> str:
     """A fingerprint of exactly what would be sent, to notice edits after publishing."""
@@ -237,28 +249,13 @@ class Dispatcher:
     def _wait(self, delivery: Delivery, until: datetime, reason: str, kind: str) -> Outcome:
         now = self.clock()
         self.ledger.release(delivery.id, self.worker, until, now, error=reason, error_kind=kind)
-        out = Outcome(
-            delivery.key,
-            delivery.post_id,
-            delivery.account,
-            delivery.platform,
-            delivery.due_at,
-            "pending",
-        )
+        out = Outcome.of(delivery, "pending")
         out.error, out.error_kind, out.next_attempt = reason, kind, until
-        out.parts = [(p.remote_id, p.url) for p in delivery.parts]
         return out
 
     def deliver(self, delivery: Delivery, rendering: Rendering | None) -> Outcome:
         """Publish one claimed delivery (resuming after the parts already recorded)."""
-        out = Outcome(
-            delivery.key,
-            delivery.post_id,
-            delivery.account,
-            delivery.platform,
-            delivery.due_at,
-            "claimed",
-        )
+        out = Outcome.of(delivery, "claimed")
         now = self.clock()
         if rendering is None:
             self.ledger.finish(
