@@ -118,14 +118,22 @@ class AccountConfig:
         return _expand(str(value), self, key, required=True)
 
 
-def _expand(text: str, account: AccountConfig, key: str, *, required: bool) -> str:
+def expand_env(text: str, missing: Callable[[str], str]) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` references filled from the environment; an unset
+    (or empty) one without a default is ``missing(name)`` (which may raise instead)."""
+
     def sub(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         value = os.environ.get(name)
         if value:
             return value
-        if default is not None:
-            return default
+        return default if default is not None else missing(name)
+
+    return _VAR.sub(sub, text)
+
+
+def _expand(text: str, account: AccountConfig, key: str, *, required: bool) -> str:
+    def missing(name: str) -> str:
         if required:
             raise ConfigError(
                 f'account "{account.name}" needs ${{{name}}} for {key}, and it is not set',
@@ -134,7 +142,7 @@ def _expand(text: str, account: AccountConfig, key: str, *, required: bool) -> s
             )
         return ""
 
-    return _VAR.sub(sub, text)
+    return expand_env(text, missing)
 
 
 @dataclass(frozen=True)

@@ -9,32 +9,25 @@ the environment, so a password can stay out of the file.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from eduadvocate.ledger.base import Ledger, LedgerError
 
 ENV = "EDUADVOCATE_LEDGER"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def ledger_target(configured: str) -> str:
     """The ledger to use: ``EDUADVOCATE_LEDGER`` if set, else the config's, ``${VAR}`` expanded."""
-    raw = os.environ.get(ENV) or configured
+    from eduadvocate.config import expand_env
 
-    def sub(match: re.Match[str]) -> str:
-        value = os.environ.get(match.group(1))
-        if value:
-            return value
-        if match.group(2) is not None:
-            return match.group(2)
+    def missing(name: str) -> str:
         raise LedgerError(
-            f"the ledger setting needs ${{{match.group(1)}}}, and it is not set: export it first"
+            f"the ledger setting needs ${{{name}}}, and it is not set: export it first"
         )
 
-    return _VAR.sub(sub, raw)
+    return expand_env(os.environ.get(ENV) or configured, missing)
 
 
 def is_postgres(target: str) -> bool:
