@@ -344,6 +344,7 @@ class Dispatcher:
                 content_warning=rendering.content_warning,
                 language=rendering.post.language,
                 card_url=rendering.card_url if i == 0 else None,
+                link=rendering.link if i == 0 else None,
             )
             for i, part in enumerate(rendering.parts)
         ]

@@ -57,6 +57,7 @@ class Rendering:
     content_warning: str | None = None
     split: bool = False  # the text was split automatically
     card_url: str | None = None  # shown as a link card (Bluesky), from ``card: true``
+    link: str | None = None  # the post's ``link:``, expanded and tagged (Facebook's link field)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -107,7 +108,7 @@ class Renderer:
         tag = _utm_tagger(utm, platform, post, account.name)
         bodies = [tag_links(b, tag) for b in bodies]
         if content.link:
-            link = tag(expand(content.link, content.link_loc))
+            link = out.link = tag(expand(content.link, content.link_loc))
             if not any(link in b or content.link in b for b in bodies):
                 bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
         cw = expand(content.content_warning, content.loc) if content.content_warning else None

@@ -80,9 +80,10 @@ class FacebookPublisher(Publisher):
         post_id = str(result["id"])
         return Published(post_id, _permalink(post_id))
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str) -> bool:
         with self.graph.mapped(sending=False, what=WHAT):
             self.graph.delete(remote_id)
+        return True
 
     def scheduled_ids(self) -> set[str] | None:
         with self.graph.mapped(sending=False, what=WHAT):

@@ -47,6 +47,7 @@ class OutgoingPart:
     content_warning: str | None = None
     language: str | None = None
     card_url: str | None = None  # show this link as a card (Bluesky's external embed)
+    link: str | None = None  # the post's link (first part only): Facebook sends it as ``link``
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +135,9 @@ class Publisher(ABC):
         """Hand a post to the platform's own scheduler, to go live at ``at`` (Facebook Pages)."""
         raise Rejected("this platform has no native scheduling")
 
-    def delete(self, remote_id: str) -> None:
-        """Delete a post (used to cancel one waiting in the platform's scheduler)."""
+    def delete(self, remote_id: str) -> bool:
+        """Delete a post (used to cancel or move one waiting in the platform's scheduler).
+        Returns False when the platform no longer had it (someone deleted it there already)."""
         raise Rejected("deleting is not supported for this platform")
 
     def scheduled_ids(self) -> set[str] | None:
