@@ -673,12 +673,22 @@ class GraphFake:
         with self._lock:
             self._usage = dict(percent)
 
-    def add_post(self, page: Page | str, message: str, *, created_at: float | None = None) -> Post:
-        """Store a published post without HTTP, e.g. one that went out before a crash."""
+    def add_post(
+        self,
+        page: Page | str,
+        message: str,
+        *,
+        created_at: float | None = None,
+        scheduled_for: float | None = None,
+    ) -> Post:
+        """Store a post without HTTP: a published one (e.g. one that went out before a crash), or
+        with ``scheduled_for`` (a Unix time) one waiting in the Page's scheduler."""
         with self._lock:
             pid = self._page(page).id
             post = Post(f"{pid}_{self._new_id(122_000_000_000_000_000)}", pid, message,
-                        self.now() if created_at is None else created_at)  # fmt: skip
+                        self.now() if created_at is None else created_at,
+                        published=scheduled_for is None,
+                        scheduled_publish_time=scheduled_for)  # fmt: skip
             self._posts[post.id] = post
             return post
 

@@ -361,6 +361,32 @@ def test_deleting_a_scheduled_post_unschedules_it(
     assert graph.get_connections(page.id, "feed")["data"] == []
 
 
+def test_scheduled_posts_page_with_cursors_at_most_100_at_a_time(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    """Graph's cursor paging: ``limit`` (at most 100), ``paging.cursors.after`` and a ``next``
+    link on every page but the last."""
+    start = fake.now() + 3600
+    made = [fake.add_post(page, f"waiting {i}", scheduled_for=start + i * 60) for i in range(250)]
+    first = graph.get_connections(page.id, "scheduled_posts", fields="id", limit=500)
+    assert len(first["data"]) == 100  # the limit is capped at 100
+    assert first["paging"]["next"].startswith(f"https://graph.facebook.com/v21.0/{page.id}/")
+    seen, after, pages = [p["id"] for p in first["data"]], first["paging"]["cursors"]["after"], 1
+    while True:
+        more = graph.get_connections(
+            page.id, "scheduled_posts", fields="id", after=after, limit=100
+        )
+        seen += [p["id"] for p in more["data"]]
+        pages += 1
+        if "next" not in more["paging"]:
+            break
+        after = more["paging"]["cursors"]["after"]
+    assert (pages, len(more["data"])) == (3, 50)
+    assert seen == [p.id for p in made]  # soonest first, each once
+    walked = list(graph.get_all_connections(page.id, "scheduled_posts", fields="id", limit=100))
+    assert len(walked) == 250
+
+
 # -- tokens and errors ----------------------------------------------------------------------
 
 

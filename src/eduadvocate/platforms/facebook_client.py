@@ -24,11 +24,13 @@ from eduadvocate.platforms.publishing import (
     Published,
     Publisher,
     Rejected,
+    Transient,
     opened,
 )
 
 WHAT = "Facebook"
 NEEDED = frozenset({"pages_manage_posts"})
+MAX_PAGES = 100  # of the scheduler's listing: 10,000 waiting posts
 
 
 class FacebookPublisher(Publisher):
@@ -86,9 +88,22 @@ class FacebookPublisher(Publisher):
         return True
 
     def scheduled_ids(self) -> set[str] | None:
-        with self.graph.mapped(sending=False, what=WHAT):
-            waiting = self.graph.get(f"{self.page}/scheduled_posts", fields="id", limit="100")
-        return {str(p["id"]) for p in waiting.get("data", [])}
+        """Every post waiting in the Page's scheduler: Graph gives at most 100 a page, and pages
+        go on while ``paging.next`` is there (an empty page may still have one: Graph API
+        "Paginated Results", developers.facebook.com/docs/graph-api/results)."""
+        found: set[str] = set()
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            args = {"fields": "id", "limit": "100"} | ({"after": after} if after else {})
+            with self.graph.mapped(sending=False, what=WHAT):
+                waiting = self.graph.get(f"{self.page}/scheduled_posts", **args)
+            found.update(str(p["id"]) for p in waiting.get("data", []))
+            paging = waiting.get("paging") or {}
+            following = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not following or following == after:
+                return found
+            after = str(following)
+        raise Transient(f"{WHAT}'s scheduler lists more than {MAX_PAGES * 100} posts")
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
