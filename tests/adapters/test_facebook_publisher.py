@@ -11,7 +11,14 @@ import pytest
 from eduadvocate.config import AccountConfig
 from eduadvocate.errors import Location
 from eduadvocate.platforms.facebook_client import FacebookPublisher
-from eduadvocate.platforms.publishing import Attachment, OutgoingPart
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    AuthFailed,
+    OutgoingPart,
+    RateLimited,
+    Rejected,
+    Transient,
+)
 from tests.fakes.graph_api import GraphFake, Page
 
 
@@ -52,3 +59,51 @@ def test_scheduled_ids_reads_every_page_of_the_scheduler(graph: GraphFake, page:
     fb.close()
     asked = [r for r in graph.requests if r.path.endswith("/scheduled_posts")]
     assert len(asked) == 3 and all(r.params["limit"] == "100" for r in asked)
+
+
+def test_delete_is_true_then_false_once_the_post_is_gone(graph: GraphFake, page: Page) -> None:
+    """Graph answers deleting a post that is not there (any more) with ``(#100)`` subcode 33,
+    "Unsupported delete request. Object with ID … does not exist": that is "already gone"."""
+    waiting = graph.add_post(page, "Hearing moved", scheduled_for=graph.now() + 7200)
+    fb = publisher(graph, page)
+    assert fb.delete(waiting.id) is True
+    assert graph.posts(page) == []
+    assert fb.delete(waiting.id) is False  # deleted already (here: by us; or by hand on the Page)
+    assert fb.delete(f"{page.id}_122000000000000001") is False  # never existed
+    fb.close()
+
+
+def test_delete_with_another_pages_token_is_not_taken_for_gone(
+    graph: GraphFake, page: Page
+) -> None:
+    """Subcode 33 also means "cannot be loaded due to missing permissions": when the Page itself
+    cannot be read with the token, the post is not declared gone."""
+    post = graph.add_post(page, "Still scheduled", scheduled_for=graph.now() + 7200)
+    other = graph.add_page(name="Another Page")
+    fb = publisher(graph, page, token=other.access_token)
+    with pytest.raises(Rejected):
+        fb.delete(post.id)
+    fb.close()
+    assert [p.id for p in graph.posts(page)] == [post.id]
+
+
+@pytest.mark.parametrize(
+    ("code", "subcode", "expected"),
+    [
+        pytest.param(190, 463, AuthFailed, id="190/463 token expired"),
+        pytest.param(200, None, AuthFailed, id="200 permission"),
+        pytest.param(2, None, Transient, id="2 service unavailable"),
+        pytest.param(32, None, RateLimited, id="32 page request limit"),
+        pytest.param(100, None, Rejected, id="100 without subcode 33"),
+    ],
+)
+def test_other_delete_errors_still_map(
+    graph: GraphFake, page: Page, code: int, subcode: int | None, expected: type[Exception]
+) -> None:
+    post = graph.add_post(page, "Scheduled", scheduled_for=graph.now() + 7200)
+    graph.inject("DELETE", post.id, "graph_error", code=code, subcode=subcode)
+    fb = publisher(graph, page)
+    with pytest.raises(expected):
+        fb.delete(post.id)
+    fb.close()
+    assert len(graph.posts(page)) == 1

@@ -187,6 +187,18 @@ def test_delete_removes_the_post_and_a_second_delete_is_unsupported(
     assert error["message"].startswith(f"Unsupported delete request. Object with ID '{post_id}'")
 
 
+def test_deleting_an_id_that_never_existed_is_the_same_unsupported_delete(
+    graph: facebook.GraphAPI, page: Page, last: LastResponse
+) -> None:
+    """What Graph answers for a post that is not there: HTTP 400, ``GraphMethodException``, code
+    100, subcode 33 (as for one deleted already)."""
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.delete_object(f"{page.id}_122000000000000001")
+    error = _error(caught)
+    assert (last.status_code, error["code"], error["error_subcode"]) == (400, 100, 33)
+    assert "does not exist, cannot be loaded due to missing permissions" in error["message"]
+
+
 def test_engagement_and_insights_grow_with_age(
     fake: GraphFake, graph: facebook.GraphAPI, page: Page
 ) -> None:

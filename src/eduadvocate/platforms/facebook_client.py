@@ -15,7 +15,7 @@ from typing import Any
 
 from eduadvocate.config import AccountConfig
 from eduadvocate.counts import Counts
-from eduadvocate.platforms.graph import Graph, denied
+from eduadvocate.platforms.graph import Graph, denied, missing_object
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -83,8 +83,17 @@ class FacebookPublisher(Publisher):
         return Published(post_id, _permalink(post_id))
 
     def delete(self, remote_id: str) -> bool:
-        with self.graph.mapped(sending=False, what=WHAT):
-            self.graph.delete(remote_id)
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                self.graph.delete(remote_id)
+        except Rejected as exc:
+            if not missing_object(exc):
+                raise
+            # Subcode 33 also stands for "missing permissions": only when the token still reads
+            # the Page is the post gone rather than out of this token's sight.
+            with self.graph.mapped(sending=False, what=WHAT):
+                self.graph.get(self.page, fields="id")
+            return False
         return True
 
     def scheduled_ids(self) -> set[str] | None:

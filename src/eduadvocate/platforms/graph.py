@@ -42,6 +42,7 @@ THROTTLING = frozenset(
 )
 AUTH = frozenset({102, 190, 200, 10, 3})
 DEFAULT_WAIT = timedelta(minutes=15)
+OBJECT_MISSING = 33  # subcode of (#100) "Object with ID … does not exist" (GraphMethodException)
 
 
 class Graph:
@@ -143,6 +144,18 @@ def denied(exc: Exception) -> bool:
     error = result.get("error") if isinstance(result, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return isinstance(code, int) and (code == 10 or 200 <= code <= 299)
+
+
+def missing_object(exc: Exception) -> bool:
+    """An error we mapped from Graph's "Unsupported … request. Object with ID '…' does not exist,
+    cannot be loaded due to missing permissions, or does not support this operation": code 100,
+    subcode 33 (``GraphMethodException``), what deleting a post that is already gone answers."""
+    cause = exc.__cause__
+    result = getattr(cause, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return error.get("code") == 100 and error.get("error_subcode") == OBJECT_MISSING
 
 
 def retry_at(response: requests.Response | None) -> datetime:
