@@ -19,6 +19,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from tests.conftest import REPO
 from tests.fakes.graph_api import GraphFake, Page
 
 
@@ -107,3 +108,59 @@ def test_other_delete_errors_still_map(
         fb.delete(post.id)
     fb.close()
     assert len(graph.posts(page)) == 1
+
+
+LINK = "https://fundspringfieldschools.org/testify?utm_source=facebook"
+TEXT = f"Testify at the budget hearing {LINK}"
+
+
+def test_a_text_post_sends_its_link_in_the_link_field(graph: GraphFake, page: Page) -> None:
+    """Graph shows a preview card for ``link``; the message stays as rendered."""
+    fb = publisher(graph, page)
+    published = fb.publish(part(TEXT, link=LINK))
+    fb.close()
+    (post,) = graph.posts(page)
+    assert (post.id, post.message, post.link) == (published.remote_id, TEXT, LINK)
+    (sent,) = [r for r in graph.requests if r.method == "POST"]
+    assert (sent.path.endswith("/feed"), sent.params["link"]) == (True, LINK)
+
+
+def test_a_post_without_a_link_sends_no_link_field(graph: GraphFake, page: Page) -> None:
+    fb = publisher(graph, page)
+    fb.publish(part("No link today"))
+    fb.close()
+    (sent,) = [r for r in graph.requests if r.method == "POST"]
+    assert "link" not in sent.params
+    assert graph.posts(page)[0].link is None
+
+
+def test_natively_scheduled_post_sends_its_link_too(graph: GraphFake, page: Page) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    fb = publisher(graph, page)
+    at = datetime.now(UTC) + timedelta(hours=2)
+    scheduled = fb.schedule(part(TEXT, link=LINK), at)
+    fb.close()
+    (post,) = graph.posts(page)
+    assert (post.id, post.message, post.link, post.published) == (
+        scheduled.remote_id,
+        TEXT,
+        LINK,
+        False,
+    )
+    assert post.scheduled_publish_time == int(at.timestamp())
+
+
+@pytest.mark.parametrize("photos", [1, 2])
+def test_photo_posts_keep_the_link_in_the_message_only(
+    graph: GraphFake, page: Page, photos: int
+) -> None:
+    """The photos endpoint has no ``link`` field, and a link on a multi-photo feed post would
+    replace the photos with a link card."""
+    image = Attachment(REPO / "media" / "testimonial-garcia.jpg", "A teacher", "image/jpeg")
+    fb = publisher(graph, page)
+    fb.publish(part(TEXT, link=LINK, media=(image,) * photos))
+    fb.close()
+    assert all("link" not in r.params for r in graph.requests)
+    (post,) = graph.posts(page)
+    assert (post.message, post.link, len(post.photo_ids)) == (TEXT, None, photos)

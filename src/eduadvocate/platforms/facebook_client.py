@@ -1,8 +1,10 @@
 """Publishing to a Facebook Page through facebook-sdk (imported only here).
 
-Text and links go to ``/{page-id}/feed``; one photo to ``/{page-id}/photos`` with its caption and
+Text goes to ``/{page-id}/feed``, with the post's link in Graph's ``link`` field (the preview card;
+the message keeps the link as rendered); one photo to ``/{page-id}/photos`` with its caption and
 ``alt_text_custom``; several photos are uploaded unpublished and attached to one feed post
-(``attached_media``). Facebook has no idempotency key: an attempt in doubt is looked up among
+(``attached_media``). Photo posts carry their link in the message only: the photos endpoint has no
+``link`` field. Facebook has no idempotency key: an attempt in doubt is looked up among
 the Page's recent posts by its exact message.
 """
 
@@ -47,6 +49,8 @@ class FacebookPublisher(Publisher):
             ids = [self._unpublished_photo(item) for item in part.media]
             for i, media_id in enumerate(ids):
                 data[f"attached_media[{i}]"] = json.dumps({"media_fbid": media_id})
+        elif part.link:
+            data["link"] = part.link  # a preview card; with photos it would replace them
         with self.graph.mapped(sending=True, what=WHAT):
             result = self.graph.post(f"{self.page}/feed", data)
         post_id = str(result["id"])
@@ -77,6 +81,8 @@ class FacebookPublisher(Publisher):
             "published": "false",
             "scheduled_publish_time": str(int(at.timestamp())),
         }
+        if part.link and not part.media:
+            data["link"] = part.link
         with self.graph.mapped(sending=True, what=WHAT):
             result = self.graph.post(f"{self.page}/feed", data)
         post_id = str(result["id"])
