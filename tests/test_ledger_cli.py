@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import pytest
 
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired
@@ -129,3 +131,110 @@ def test_status_shows_which_worker_holds_which_claim(
     text = run("status", cwd=root, env=env)
     assert "(claimed by host-a:4242-abc123)" in text.stdout
     assert "host-b:99-def456" in text.stdout and "silent" in text.stdout
+
+
+def _with_password(url: str, password: str) -> str:
+    """The test server trusts loopback, so a URL with any password still connects."""
+    parts = urlsplit(url)
+    user, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+
+def test_ledger_flag_beats_the_environment_which_beats_the_config(make_campaign: Make) -> None:
+    root = make_campaign(POSTS, config="ledger: from-config.sqlite3\n" + OUTBOX)
+
+    def migrated(*args: str, **env: str) -> str:
+        result = run("ledger", "migrate", *args, cwd=root, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split(":")[0]
+
+    assert migrated() == "from-config.sqlite3"
+    assert migrated(EDUADVOCATE_LEDGER="from-env.sqlite3") == "from-env.sqlite3"
+    assert migrated(EDUADVOCATE_LEDGER="") == "from-config.sqlite3"  # empty is unset (CI secrets)
+    flagged = migrated("--ledger", "from-flag.sqlite3", EDUADVOCATE_LEDGER="from-env.sqlite3")
+    assert flagged == "from-flag.sqlite3"
+    assert sorted(p.name for p in root.glob("*.sqlite3")) == [
+        "from-config.sqlite3",
+        "from-env.sqlite3",
+        "from-flag.sqlite3",
+    ]
+
+
+def test_the_readme_recipe_exports_sqlite_while_the_environment_names_postgres(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    """README "Several workers": EDUADVOCATE_LEDGER already points at PostgreSQL, and
+    `ledger export --ledger <the SQLite file>` must read that file, not the empty database."""
+    root = make_campaign(POSTS, config=OUTBOX)
+    assert run("publish", cwd=root).returncode == 0
+    before = _status(root)["deliveries"]
+    env = {"EDUADVOCATE_LEDGER": postgres_url}
+    assert run("ledger", "migrate", cwd=root, env=env).returncode == 0
+
+    exported = run(
+        "ledger", "export", "--ledger", ".eduadvocate/ledger.sqlite3", "-o", "history.jsonl",
+        cwd=root, env=env,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr == (
+        "exported 2 deliveries, 3 parts, 3 attempts, 2 now_posts from .eduadvocate/ledger.sqlite3\n"
+    )
+    imported = run("ledger", "import", "history.jsonl", cwd=root, env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert _status(root, **env)["deliveries"] == before
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "why"),
+    [
+        ((), {}, "it is the config's `ledger:`; pass --ledger to export another"),
+        (
+            (),
+            {"EDUADVOCATE_LEDGER": "empty.sqlite3"},
+            "it was chosen by EDUADVOCATE_LEDGER; pass --ledger to export another",
+        ),
+        (("--ledger", "empty.sqlite3"), {}, "it was chosen by --ledger"),
+    ],
+)
+def test_exporting_a_ledger_without_deliveries_says_which_ledger_and_why(
+    make_campaign: Make, args: tuple[str, ...], env: dict[str, str], why: str
+) -> None:
+    root = make_campaign(POSTS, config="ledger: empty.sqlite3\n" + OUTBOX)
+    result = run("ledger", "export", *args, "-o", "history.jsonl", cwd=root, env=env)
+    assert result.returncode == 3
+    assert result.stderr == (
+        "eduadvocate: error: the ledger empty.sqlite3 holds no deliveries: nothing to export"
+        f" ({why})\n"
+    )
+    assert not (root / "history.jsonl").exists()
+
+
+def test_exporting_an_empty_postgres_ledger_names_it_without_its_password(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    assert run("publish", cwd=root).returncode == 0  # the SQLite ledger is not empty
+    url = _with_password(postgres_url, "pw-5e4d3c")
+    result = run("ledger", "export", cwd=root, env={"EDUADVOCATE_LEDGER": url})
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"eduadvocate: error: the ledger {_with_password(postgres_url, '***')} holds no"
+        " deliveries: nothing to export (it was chosen by EDUADVOCATE_LEDGER; pass --ledger to"
+        " export another)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "content", ["", '{"format": "eduadvocate-ledger", "version": 1, "schema": 5}\n\n']
+)
+def test_importing_a_file_without_rows_is_an_error(make_campaign: Make, content: str) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    (root / "history.jsonl").write_text(content)
+    result = run("ledger", "import", "history.jsonl", "--ledger", "new.sqlite3", cwd=root)
+    assert result.returncode == 3
+    assert result.stderr == (
+        "eduadvocate: error: history.jsonl holds no rows: nothing to import into new.sqlite3"
+        " (export the ledger that holds the history with `eduadvocate ledger export --ledger …`)\n"
+    )
+    assert not (root / "new.sqlite3").exists()

@@ -8,6 +8,7 @@ insert as it reads, in one transaction (all or nothing).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import IO, Any
 
 from eduadvocate.cli import output
 from eduadvocate.errors import ExitCode, UsageError
-from eduadvocate.ledger import ledger_target, open_ledger, shown
+from eduadvocate.ledger import FLAG, LedgerChoice, choose_ledger, open_ledger, shown
 from eduadvocate.ledger.base import Ledger, LedgerError
 from eduadvocate.ledger.schema import MIGRATIONS
 from eduadvocate.workspace import open_campaign
@@ -27,21 +28,22 @@ FORMAT_VERSION = 1
 
 
 def _open(
-    config_path: str | None, target: str | None, *, migrate: bool | None = None
-) -> tuple[str, Ledger]:
+    config_path: str | None, flag: str | None, *, migrate: bool | None = None
+) -> tuple[LedgerChoice, Ledger]:
     ws = open_campaign(config_path)
-    where = target or ws.config.ledger
-    return shown(ledger_target(where)), open_ledger(where, ws.config.root, migrate=migrate)
+    choice = choose_ledger(ws.config.ledger, flag)
+    return choice, open_ledger(ws.config.ledger, ws.config.root, flag=flag, migrate=migrate)
 
 
-def migrate(config_path: str | None, target: str | None) -> int:
-    where, ledger = _open(config_path, target, migrate=False)
+def migrate(config_path: str | None, flag: str | None) -> int:
+    choice, ledger = _open(config_path, flag, migrate=False)
     try:
         before = ledger.schema_version()
         applied = ledger.migrate()
     finally:
         ledger.close()
     latest = MIGRATIONS[-1].version
+    where = shown(choice.target)
     con = output.console()
     if applied:
         con.print(f"{where}: schema {before} → {latest} (applied {', '.join(map(str, applied))})")
@@ -50,10 +52,18 @@ def migrate(config_path: str | None, target: str | None) -> int:
     return ExitCode.OK
 
 
-def export(config_path: str | None, target: str | None, out_path: str | None) -> int:
-    where, ledger = _open(config_path, target)
+def export(config_path: str | None, flag: str | None, out_path: str | None) -> int:
+    choice, ledger = _open(config_path, flag)
     counts: dict[str, int] = {}
     try:
+        rows = ledger.export_rows()
+        first = next(rows, None)  # deliveries come first: none means there is no history
+        if first is None or first[0] != "deliveries":
+            another = "" if choice.source == FLAG else "; pass --ledger to export another"
+            raise LedgerError(
+                f"the ledger {shown(choice.target)} holds no deliveries: nothing to export"
+                f" ({choice.why()}{another})"
+            )
         with _writer(out_path) as out:
             header = {
                 "format": FORMAT,
@@ -61,50 +71,72 @@ def export(config_path: str | None, target: str | None, out_path: str | None) ->
                 "schema": ledger.schema_version(),
             }
             out.write(json.dumps(header) + "\n")
-            for table, row in ledger.export_rows():
+            for table, row in itertools.chain([first], rows):
                 out.write(json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n")
                 counts[table] = counts.get(table, 0) + 1
     finally:
         ledger.close()
-    summary = ", ".join(f"{n} {t}" for t, n in counts.items()) or "nothing"
-    print(f"exported {summary} from {where}", file=sys.stderr)
-    return ExitCode.OK
-
-
-def import_(config_path: str | None, target: str | None, in_path: str) -> int:
-    where, ledger = _open(config_path, target)
-    try:
-        with _reader(in_path) as lines:
-            counts = ledger.import_rows(_rows(lines, in_path, ledger.schema_version()))
-    finally:
-        ledger.close()
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
-    output.console().print(f"imported into {where}: {summary}")
+    print(f"exported {summary} from {shown(choice.target)}", file=sys.stderr)
     return ExitCode.OK
 
 
-def _rows(lines: IO[str], name: str, schema: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def import_(config_path: str | None, flag: str | None, in_path: str) -> int:
+    with _reader(in_path) as lines:
+        items = _items(lines, in_path)
+        schema = _header(next(items, None), in_path)
+        first = next(items, None)
+        if first is None:  # found before the ledger is opened: an SQLite one is not created
+            ws = open_campaign(config_path)
+            where = shown(choose_ledger(ws.config.ledger, flag).target)
+            raise LedgerError(
+                f"{in_path} holds no rows: nothing to import into {where} (export the ledger that"
+                " holds the history with `eduadvocate ledger export --ledger …`)"
+            )
+        choice, ledger = _open(config_path, flag)
+        try:
+            if schema > ledger.schema_version():
+                raise LedgerError(
+                    f"{in_path} comes from a newer ledger (schema {schema}, this one has"
+                    f" {ledger.schema_version()}): upgrade eduadvocate, or run `eduadvocate"
+                    " ledger migrate` on the target first"
+                )
+            counts = ledger.import_rows(_rows(itertools.chain([first], items), in_path))
+        finally:
+            ledger.close()
+    summary = ", ".join(f"{n} {t}" for t, n in counts.items())
+    output.console().print(f"imported into {shown(choice.target)}: {summary}")
+    return ExitCode.OK
+
+
+def _items(lines: IO[str], name: str) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line, parsed, with its line number."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            yield number, json.loads(line)
         except ValueError:
             raise UsageError(
                 f"{name}:{number}: not a line of a ledger export (invalid JSON)"
             ) from None
-        if number == 1:
-            if not isinstance(item, dict) or item.get("format") != FORMAT:
-                raise UsageError(
-                    f"{name}:1: not a ledger export",
-                    hint="make one with `eduadvocate ledger export`",
-                )
-            if int(item.get("schema", 0)) > schema:
-                raise LedgerError(
-                    f"{name} comes from a newer ledger (schema {item['schema']}, this one has {schema}):"
-                    " upgrade eduadvocate, or run `eduadvocate ledger migrate` on the target first"
-                )
-            continue
+
+
+def _header(item: tuple[int, Any] | None, name: str) -> int:
+    """The schema version the first line names (0 for an empty file)."""
+    if item is None:
+        return 0
+    number, header = item
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise UsageError(
+            f"{name}:{number}: not a ledger export",
+            hint="make one with `eduadvocate ledger export`",
+        )
+    return int(header.get("schema", 0))
+
+
+def _rows(items: Iterator[tuple[int, Any]], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, item in items:
         if not isinstance(item, dict) or not isinstance(item.get("row"), dict):
             raise UsageError(f'{name}:{number}: expected {{"table": …, "row": {{…}}}}')
         yield str(item.get("table")), item["row"]

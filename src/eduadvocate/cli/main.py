@@ -323,7 +323,8 @@ LedgerOpt = Annotated[
     typer.Option(
         "--ledger",
         "-l",
-        help="This ledger instead of the config's: a file path or a postgresql:// URL.",
+        help="The ledger to use: an SQLite file (relative to the campaign folder) or a"
+        " postgresql:// URL. It beats $EDUADVOCATE_LEDGER, which beats the config's `ledger:`.",
         show_default=False,
     ),
 ]
