@@ -4,6 +4,9 @@ or the environment: a campaign moved from SQLite to a real PostgreSQL keeps its 
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -238,3 +241,80 @@ def test_importing_a_file_without_rows_is_an_error(make_campaign: Make, content:
         " (export the ledger that holds the history with `eduadvocate ledger export --ledger …`)\n"
     )
     assert not (root / "new.sqlite3").exists()
+
+
+def test_checkpoint_folds_a_killed_runs_wal_into_the_file_and_leaves_no_wal_or_shm(
+    make_campaign: Make, tmp_path: Path
+) -> None:
+    """After `ledger checkpoint`, the ledger file alone (what a git commit takes) holds every
+    record, including those of a run that was SIGKILLed with its write-ahead log still open."""
+    root = make_campaign(POSTS, config=OUTBOX)
+    killed = run("publish", cwd=root, env={"EDUADVOCATE_CRASH_AT": "after-response"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    ledger = root / ".eduadvocate" / "ledger.sqlite3"
+    assert Path(f"{ledger}-wal").exists()
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(ledger, alone / "before.sqlite3")  # without its WAL, the file misses the run
+
+    result = run("ledger", "checkpoint", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        ".eduadvocate/ledger.sqlite3: the write-ahead log is folded in and no -wal or -shm file"
+        " is left: ready to commit\n"
+    )
+    assert sorted(p.name for p in ledger.parent.glob("ledger.sqlite3*")) == [
+        "ledger.sqlite3",
+        "ledger.sqlite3.lock",
+    ]
+    shutil.copy(ledger, alone / "after.sqlite3")
+    deliveries = _status(root)["deliveries"]
+    assert [d["state"] for d in deliveries] == ["claimed", "claimed"]  # the killed run's claims
+    assert (
+        _status(root, EDUADVOCATE_LEDGER=str(alone / "after.sqlite3"))["deliveries"] == deliveries
+    )
+    assert _status(root, EDUADVOCATE_LEDGER=str(alone / "before.sqlite3"))["deliveries"] == []
+
+
+def test_checkpoint_refuses_while_another_process_has_the_ledger_open(make_campaign: Make) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    assert run("publish", cwd=root).returncode == 0
+    other = sqlite3.connect(root / ".eduadvocate" / "ledger.sqlite3")
+    try:
+        other.execute("SELECT count(*) FROM deliveries").fetchone()
+        result = run("ledger", "checkpoint", cwd=root)
+    finally:
+        other.close()
+    assert result.returncode == 3
+    assert result.stderr == (
+        "eduadvocate: error: .eduadvocate/ledger.sqlite3-wal and .eduadvocate/ledger.sqlite3-shm"
+        " are still there: another process has the ledger open (a running `schedule` or"
+        " `publish`?); stop it, then run `eduadvocate ledger checkpoint` again\n"
+    )
+    assert run("ledger", "checkpoint", cwd=root).returncode == 0
+
+
+def test_checkpoint_names_a_missing_ledger_and_what_chose_it(make_campaign: Make) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    result = run("ledger", "checkpoint", "--ledger", "nowhere.sqlite3", cwd=root)
+    assert result.returncode == 3
+    assert result.stderr == (
+        "eduadvocate: error: there is no ledger at nowhere.sqlite3 (it was chosen by --ledger):"
+        " nothing to checkpoint\n"
+    )
+    assert not (root / "nowhere.sqlite3").exists()
+
+
+def test_checkpoint_of_a_postgres_ledger_has_nothing_to_do(
+    make_campaign: Make, postgres_url: str
+) -> None:
+    root = make_campaign(POSTS, config=OUTBOX)
+    env = {"EDUADVOCATE_LEDGER": _with_password(postgres_url, "pw-1a2b3c")}
+    assert run("publish", cwd=root, env=env).returncode == 0
+    result = run("ledger", "checkpoint", cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"{_with_password(postgres_url, '***')}: a PostgreSQL ledger has no file to checkpoint:"
+        " nothing to do\n"
+    )
+    assert not (root / ".eduadvocate" / "ledger.sqlite3").exists()

@@ -18,13 +18,22 @@ from typing import IO, Any
 
 from eduadvocate.cli import output
 from eduadvocate.errors import ExitCode, UsageError
-from eduadvocate.ledger import FLAG, LedgerChoice, choose_ledger, open_ledger, shown
+from eduadvocate.ledger import (
+    FLAG,
+    LedgerChoice,
+    choose_ledger,
+    is_postgres,
+    open_ledger,
+    shown,
+    sqlite_path,
+)
 from eduadvocate.ledger.base import Ledger, LedgerError
 from eduadvocate.ledger.schema import MIGRATIONS
 from eduadvocate.workspace import open_campaign
 
 FORMAT = "eduadvocate-ledger"
 FORMAT_VERSION = 1
+CHECKPOINT_WAIT_S = 10.0  # a writer finishing its transaction; a running process fails it anyway
 
 
 def _open(
@@ -50,6 +59,47 @@ def migrate(config_path: str | None, flag: str | None) -> int:
     else:
         con.print(f"{where}: schema {latest}, up to date")
     return ExitCode.OK
+
+
+def checkpoint(config_path: str | None, flag: str | None) -> int:
+    """Fold an SQLite ledger's write-ahead log into its file, so that the file alone (what a git
+    commit takes) holds everything; a PostgreSQL ledger has no file, so nothing to do."""
+    ws = open_campaign(config_path)
+    choice = choose_ledger(ws.config.ledger, flag)
+    where = shown(choice.target)
+    con = output.console()
+    if is_postgres(choice.target) or choice.target == ":memory:":
+        con.print(f"{where}: a PostgreSQL ledger has no file to checkpoint: nothing to do")
+        return ExitCode.OK
+    path = Path(sqlite_path(choice.target, ws.config.root))
+    if not path.is_file():
+        raise LedgerError(f"there is no ledger at {where} ({choice.why()}): nothing to checkpoint")
+    _fold_wal(path, where)
+    con.print(
+        f"{where}: the write-ahead log is folded in and no -wal or -shm file is left:"
+        " ready to commit"
+    )
+    return ExitCode.OK
+
+
+def _fold_wal(path: Path, where: str) -> None:
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(path, timeout=CHECKPOINT_WAIT_S, isolation_level=None)
+        try:
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            db.close()  # the last connection to close removes the -wal and -shm files
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot checkpoint the ledger {where}: {exc}") from None
+    left = [f"{where}{suffix}" for suffix in ("-wal", "-shm") if Path(f"{path}{suffix}").exists()]
+    if busy or left:
+        raise LedgerError(
+            f"{' and '.join(left) or where} {'are' if len(left) > 1 else 'is'} still there:"
+            " another process has the ledger open (a running `schedule` or `publish`?); stop it,"
+            " then run `eduadvocate ledger checkpoint` again"
+        )
 
 
 def export(config_path: str | None, flag: str | None, out_path: str | None) -> int:

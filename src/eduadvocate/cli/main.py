@@ -314,7 +314,8 @@ def report(
 
 
 ledger_app = typer.Typer(
-    help="The ledger: upgrade a shared one, move a campaign's history between ledgers.",
+    help="The ledger: upgrade a shared one, move a campaign's history between ledgers,"
+    " checkpoint an SQLite one before committing it.",
     no_args_is_help=True,
 )
 app.add_typer(ledger_app, name="ledger")
@@ -337,6 +338,15 @@ def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     from eduadvocate.cli import ledgers
 
     raise typer.Exit(ledgers.migrate(config, ledger))
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
+    """Fold an SQLite ledger's write-ahead log into its file and leave no -wal or -shm file, so
+    the file alone can be committed (CI). Nothing to do on PostgreSQL."""
+    from eduadvocate.cli import ledgers
+
+    raise typer.Exit(ledgers.checkpoint(config, ledger))
 
 
 @ledger_app.command("export")
