@@ -78,13 +78,18 @@ DEFAULT_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_post
 FAULT_OPTIONS = {
     "graph_error": {"code", "subcode", "message", "status", "type", "regain_minutes"},
     "html_5xx": {"status"},
-    "container_error": {"subcode"},
+    "container_error": {"subcode", "status"},
     "slow": {"seconds"},
     "store_then_wait": {"seconds"},
     "store_then_drop": set(),
+    "store_then_malformed": set(),
     "drop": set(),
 }
-THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006})
+# Graph's throttling codes ("Rate Limiting" and "Handling Errors" in the Graph API docs): app and
+# user limits, Page and Instagram business use case limits, and the other BUC families.
+THROTTLE_CODES = frozenset(
+    {4, 17, 32, 341, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
+)
 MESSAGES = {
     1: "An unknown error occurred",
     2: "An unexpected error has occurred. Please retry your request later.",
@@ -97,17 +102,25 @@ MESSAGES = {
     "pages_manage_posts as an admin with sufficient administrative permission",
     368: "(#368) The action attempted has been deemed abusive or is otherwise disallowed",
     506: "(#506) Duplicate status message",
+    341: "(#341) Application limit reached",
     613: "(#613) Calls to this api have exceeded the rate limit.",
+    1609005: "(#1609005) Error Posting Link",
     80001: "(#80001) There have been too many calls to this Page account. Wait a bit and try "
     "again. For more info, please refer to "
+    "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    80002: "(#80002) There have been too many calls to this Instagram account. Wait a bit and "
+    "try again. For more info, please refer to "
     "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
 }
 # Instagram's documented code and user message for each subcode (Graph API error-codes page).
 IG_ERRORS = {
     2207001: (-1, "Instagram server error. Try again."),
     2207003: (-2, "It takes too long to download the media."),
+    2207004: (36000, "The image is too large to download. It should be less than 8 MiB."),
+    2207005: (36001, "The image format is not supported. Supported formats are: JPEG"),
     2207006: (24, "The media with {id} cannot be found"),
     2207008: (24, "The media builder with creation id = {id} does not exist or has been expired."),
+    2207009: (36003, "The submitted image with aspect ratio 0.5 cannot be published."),
     2207010: (
         36004,
         "The submitted image's caption was {length} characters long. The maximum "
@@ -140,6 +153,10 @@ IG_ERRORS = {
     ),
     2207052: (9004, "The media could not be fetched from this uri: {uri}"),
     2207053: (-1, "unknown upload error"),
+    2207057: (
+        1,
+        "Thumbnail offset must be greater than or equal to 0 and less than video duration",
+    ),
 }
 HTML_5XX = (
     "<!DOCTYPE html><html><head><title>Facebook | Error</title></head><body>"
@@ -540,7 +557,7 @@ class GraphFake:
         self._engaged: dict[str, dict[str, int]] = {}  # post or media id → count → added
         self._calls: list[float] = []
         self._usage: dict[str, int] = {}
-        self._container_fault: int | None = None
+        self._container_fault: tuple[int, str] | None = None  # subcode, ERROR or EXPIRED
         self._traces = 0
         self._faults.clear()
 
@@ -785,10 +802,14 @@ class GraphFake:
         ``type``, ``regain_minutes``; throttling codes such as 4, 17, 32, 613 and 80001 send the
         usage headers at 100 %), ``"html_5xx"`` (a 502/503 HTML page, ``status`` default 503),
         ``"container_error"`` (the container is created but ends in ``ERROR`` with ``subcode``,
-        default 2207001), ``"slow"`` (sleep ``seconds``, default 1, then act and answer),
+        default 2207001, or with ``status="EXPIRED"`` is already 24 hours old),
+        ``"slow"`` (sleep ``seconds``, default 1, then act and answer),
         ``"store_then_wait"`` (act, then sleep ``seconds`` before answering),
-        ``"store_then_drop"`` (act, then close the connection unanswered) or ``"drop"`` (close
-        without acting).  ``method`` may be ``"*"``; ``path_regex`` is searched in the path.
+        ``"store_then_drop"`` (act, then close the connection unanswered),
+        ``"store_then_malformed"`` (act, then answer HTTP 200 with ``{}``: no id) or ``"drop"``
+        (close without acting).  ``method`` may be ``"*"``; ``path_regex`` is searched in the path.
+        A ``graph_error`` with an Instagram ``subcode`` (2207xxx) carries that subcode's documented
+        code and user message unless ``code`` or ``message`` is given.
         """
         if kind not in FAULT_OPTIONS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(FAULT_OPTIONS)}")
@@ -899,7 +920,7 @@ class GraphFake:
                 raise self._fault_error(fault.opts)
             token = self._authenticate(params, headers)
             self._container_fault = (
-                int(fault.opts.get("subcode", 2207001))
+                (int(fault.opts.get("subcode", 2207001)), str(fault.opts.get("status", "ERROR")))
                 if fault is not None and kind == "container_error"
                 else None
             )
@@ -915,20 +936,22 @@ class GraphFake:
             self._container_fault = None
         reply.headers |= {"x-fb-trace-id": trace, "facebook-api-version": DEFAULT_VERSION}
         reply.drop = kind == "store_then_drop"
+        if kind == "store_then_malformed" and reply.status < 400:  # acted; the answer lacks the id
+            reply.body = {}
         return reply
 
     def _fault_error(self, opts: dict[str, Any]) -> GraphError:
-        code, subcode = int(opts.get("code", 1)), opts.get("subcode")
-        message = opts.get("message")
-        if subcode is not None and int(subcode) in IG_ERRORS and message is None:
+        code, subcode, message = opts.get("code"), opts.get("subcode"), opts.get("message")
+        if subcode is not None and int(subcode) in IG_ERRORS:  # its documented code and message
             error = ig_error(int(subcode), id="0", uri="", media_type="", length=0)
-            error.code = code if "code" in opts else error.code
+            error.code = error.code if code is None else int(code)
         else:
-            error = GraphError(code, message, subcode=None if subcode is None else int(subcode))
+            sub = None if subcode is None else int(subcode)
+            error = GraphError(1 if code is None else int(code), message, subcode=sub)
         error.message = message or error.message
         error.type = opts.get("type", error.type)
         error.status = int(opts.get("status", 400))
-        if code in THROTTLE_CODES:
+        if error.code in THROTTLE_CODES:
             error.is_transient = True
             error.headers["regain"] = str(opts.get("regain_minutes", 5))
         return error
@@ -1383,7 +1406,11 @@ class GraphFake:
                     raise error
                 container.error_subcode = 2207052  # videos are fetched afterwards
         if self._container_fault is not None:
-            container.error_subcode = self._container_fault
+            subcode, status = self._container_fault
+            if status == "EXPIRED":  # as if 24 hours had passed since it was made
+                container.created_at = container.ready_at = now - DAY - 1
+            else:
+                container.error_subcode = subcode
         self._containers[container.id] = container
         return {"id": container.id}
 

@@ -530,6 +530,30 @@ def test_store_then_drop_loses_the_answer_but_keeps_the_post(
     assert [p["message"] for p in recent] == ["Did it go out?"]
 
 
+def test_store_then_malformed_stores_the_post_and_answers_200_without_an_id(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, last: LastResponse
+) -> None:
+    fake.inject("POST", r"/feed$", "store_then_malformed")
+    assert graph.put_object(page.id, "feed", message="Acted on") == {}
+    assert last.status_code == 200
+    (post,) = fake.posts(page)
+    assert post.message == "Acted on"
+    recent = graph.get_connections(page.id, "feed", fields="message")["data"]
+    assert recent == [{"message": "Acted on", "id": post.id}]
+    assert graph.get_object(post.id, fields="message")["message"] == "Acted on"
+
+
+def test_store_then_malformed_on_media_publish_publishes_the_media(
+    fake: GraphFake, graph: facebook.GraphAPI, ig: IgUser
+) -> None:
+    container = graph.put_object(ig.id, "media", image_url=MEDIA + "a.jpg", caption="Ours")
+    fake.inject("POST", r"/media_publish$", "store_then_malformed")
+    assert graph.put_object(ig.id, "media_publish", creation_id=container["id"]) == {}
+    (media,) = fake.ig_media(ig)
+    listed = graph.get_connections(ig.id, "media", fields="caption")["data"]
+    assert listed == [{"caption": "Ours", "id": media.id}]
+
+
 def test_drop_loses_the_request(fake: GraphFake, graph: facebook.GraphAPI, page: Page) -> None:
     fake.inject("*", r"/feed$", "drop")
     with pytest.raises(requests.exceptions.ConnectionError):
@@ -698,6 +722,50 @@ def test_injected_container_error_ends_the_container_in_error(
     with pytest.raises(facebook.GraphAPIError) as caught:
         graph.put_object(ig.id, "media_publish", creation_id=container["id"])
     assert _error(caught)["code"] == 9007
+
+
+def test_injected_container_expiry_makes_an_expired_container(
+    fake: GraphFake, graph: facebook.GraphAPI, ig: IgUser
+) -> None:
+    fake.inject("POST", r"/media$", "container_error", status="EXPIRED")
+    container = graph.put_object(ig.id, "media", image_url=MEDIA + "a.jpg")
+    status = graph.get_object(container["id"], fields="status_code,status")
+    assert status["status_code"] == "EXPIRED"
+    assert status["status"] == "Expired: Media was not published within 24 hours."
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.put_object(ig.id, "media_publish", creation_id=container["id"])
+    assert (_error(caught)["code"], _error(caught)["error_subcode"]) == (24, 2207008)
+
+
+@pytest.mark.parametrize(
+    ("subcode", "code", "message"),
+    [
+        (2207042, 9, "You reached maximum number of posts that is allowed to be published by "
+         "Content Publishing API."),
+        (2207027, 9007, "The media is not ready for publishing, please wait for a moment"),
+        (2207001, -1, "Instagram server error. Try again."),
+        (2207051, 4, "We restrict certain activity to protect our community. Tell us if you "
+         "think we made a mistake."),
+        (2207009, 36003, "The submitted image with aspect ratio 0.5 cannot be published."),
+    ],
+)  # fmt: skip
+def test_an_instagram_subcode_fault_carries_its_documented_code_and_message(
+    fake: GraphFake,
+    graph: facebook.GraphAPI,
+    ig: IgUser,
+    last: LastResponse,
+    subcode: int,
+    code: int,
+    message: str,
+) -> None:
+    fake.inject("POST", r"/media_publish$", "graph_error", subcode=subcode)
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.put_object(ig.id, "media_publish", creation_id="1")
+    error = _error(caught)
+    assert (last.status_code, error["code"], error["error_subcode"]) == (400, code, subcode)
+    assert error["message"] == error["error_user_msg"] == message
+    throttled = last.usage()["x-app-usage"]["call_count"] == 100
+    assert throttled == (code == 4)  # code 4 is an app-level throttle: usage at 100 %
 
 
 def test_publishing_limit_is_a_rolling_24_hour_quota(

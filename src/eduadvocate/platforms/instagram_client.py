@@ -10,13 +10,14 @@ the delivery instead of failing it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from eduadvocate.config import AccountConfig
 from eduadvocate.counts import Counts
-from eduadvocate.platforms.graph import Graph, denied
+from eduadvocate.platforms.graph import QUOTA_RECHECK, Graph, denied, instagram_error
 from eduadvocate.platforms.instagram import media_url
 from eduadvocate.platforms.publishing import (
     Attachment,
@@ -33,7 +34,7 @@ from eduadvocate.platforms.publishing import (
 WHAT = "Instagram"
 IG_METRICS = "reach,likes,comments,saved,shares"  # valid for feed posts and reels (v21)
 POLL_LIMIT_S = 300
-QUOTA_RECHECK = timedelta(hours=1)
+_STATUS_CODE = re.compile(r"\b(2207\d{3})\b")  # "Error: Media upload has failed with error code N"
 
 
 class InstagramPublisher(Publisher):
@@ -96,10 +97,15 @@ class InstagramPublisher(Publisher):
             code = status.get("status_code")
             if code in ("FINISHED", "PUBLISHED"):
                 return
-            if code in ("ERROR", "EXPIRED"):
-                raise Rejected(
-                    f"Instagram could not process the media: {status.get('status') or code}"
-                )
+            if code == "EXPIRED":  # not published within 24 hours: a new one on the next try
+                raise Transient("Instagram's media container expired before it was published")
+            if code == "ERROR":  # "failed to complete the publishing process"; status says why
+                detail = str(status.get("status") or code)
+                found = _STATUS_CODE.search(detail)
+                label = f"Instagram could not process the media: {detail}"
+                if found is None:
+                    raise Rejected(label)
+                raise instagram_error(int(found.group(1)), label, sending=False)
             if time.monotonic() > deadline:
                 raise Transient("Instagram is still processing the media")
             time.sleep(self.poll_interval)
