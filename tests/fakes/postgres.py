@@ -7,8 +7,10 @@ The binaries are found under ``/usr/lib/postgresql/<highest version>/bin`` (Debi
 on PATH, and ``scripts/install-postgres`` installs them. PostgreSQL refuses to run as root, so as
 root the server runs as the ``postgres`` user (or ``nobody``). ``postgres_url`` is a new empty
 database for one test. To use a server of your own instead, set ``EDUADVOCATE_TEST_POSTGRES``
-to its admin URL (``postgresql://...``). Load it as a pytest plugin (``pytest_plugins`` in
-tests/conftest.py).
+to its admin URL (``postgresql://...``). ``restartable_postgres`` is a second cluster, always
+started here, that a test may stop and start again on the same port and data folder (an
+operator's ``pg_ctl restart``, an outage) without disturbing the session's server. Load it as a
+pytest plugin (``pytest_plugins`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -134,9 +136,13 @@ def _accepts(proc: subprocess.Popen[bytes], url: str) -> bool:
 
 
 def _stop(
-    bindir: Path, user: pwd.struct_passwd | None, data: Path, proc: subprocess.Popen[bytes]
+    bindir: Path,
+    user: pwd.struct_passwd | None,
+    data: Path,
+    proc: subprocess.Popen[bytes],
+    mode: str = "immediate",
 ) -> None:
-    stop = [str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate", "-s", "-t", "10"]
+    stop = [str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", mode, "-s", "-t", "10"]
     with contextlib.suppress(subprocess.TimeoutExpired):
         subprocess.run(
             _as(user, stop),
@@ -159,12 +165,13 @@ def _env() -> dict[str, str]:
 
 
 def _start(
-    bindir: Path, user: pwd.struct_passwd | None, data: Path, log: Path
+    bindir: Path, user: pwd.struct_passwd | None, data: Path, log: Path, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the postmaster on a free port and wait until it takes connections."""
+    """Start the postmaster on ``port`` (default: a free one) and wait until it takes
+    connections."""
     settings = [arg for k, v in _SETTINGS.items() for arg in ("-c", f"{k}={v}")]
-    for _ in range(_STARTS):
-        port = _free_port()
+    for _ in range(_STARTS if port is None else 1):
+        port = port or _free_port()
         server = [
             str(bindir / "postgres"),
             "-D",
@@ -194,8 +201,42 @@ def _start(
     raise RuntimeError(f"PostgreSQL in {bindir} did not start; its log ends:\n{tail}")
 
 
+class Cluster:
+    """A running cluster that may be stopped and started again on the same port and data folder,
+    as an operator's ``pg_ctl restart`` would; ``server`` makes its databases."""
+
+    def __init__(self, bindir: Path, user: pwd.struct_passwd | None, data: Path, log: Path) -> None:
+        self._bindir, self._user, self._data, self._log = bindir, user, data, log
+        proc, admin_url = _start(bindir, user, data, log)
+        self._proc: subprocess.Popen[bytes] | None = proc
+        self.server = PostgresServer(admin_url, data)
+        port = urllib.parse.urlsplit(admin_url).port
+        assert port is not None
+        self.port = port
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, mode: str = "fast") -> None:
+        """Shut the server down: ``fast`` ends every session, as ``pg_ctl stop -m fast`` does;
+        ``immediate`` is as abrupt as a crash."""
+        if self._proc is not None:
+            _stop(self._bindir, self._user, self._data, self._proc, mode)
+            self._proc = None
+
+    def start(self) -> None:
+        """Start it again (if stopped) on the same port; returns once it takes connections."""
+        if self._proc is None:
+            self._proc, _ = _start(self._bindir, self._user, self._data, self._log, self.port)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+
 @contextlib.contextmanager
-def running_cluster(bindir: Path) -> Iterator[PostgresServer]:
+def cluster_in_tempdir(bindir: Path) -> Iterator[Cluster]:
     """A new cluster in a temporary folder, running until the block ends, then deleted."""
     user = _server_user()
     # Not tmp_path_factory: its folders are 0700 to us, so the postgres user could not enter
@@ -213,13 +254,31 @@ def running_cluster(bindir: Path) -> Iterator[PostgresServer]:
         if done.returncode:
             output = (done.stdout + done.stderr).decode(errors="replace")
             raise RuntimeError(f"initdb failed (exit {done.returncode}):\n{output}")
-        proc, admin_url = _start(bindir, user, data, log)
+        cluster = Cluster(bindir, user, data, log)
         try:
-            yield PostgresServer(admin_url, data)
+            yield cluster
         finally:
-            _stop(bindir, user, data, proc)
+            cluster.stop("immediate")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_cluster(bindir: Path) -> Iterator[PostgresServer]:
+    """A new cluster in a temporary folder, running until the block ends, then deleted."""
+    with cluster_in_tempdir(bindir) as cluster:
+        yield cluster.server
+
+
+def _bindir() -> Path:
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.fail(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) under "
+            "/usr/lib/postgresql/*/bin or on PATH: run `bash scripts/install-postgres`",
+            pytrace=False,
+        )
+    return bindir
 
 
 @pytest.fixture(scope="session")
@@ -229,14 +288,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     if external:
         yield PostgresServer(external)
         return
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.fail(
-            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) under "
-            "/usr/lib/postgresql/*/bin or on PATH: run `bash scripts/install-postgres`",
-            pytrace=False,
-        )
-    with running_cluster(bindir) as server:
+    with running_cluster(_bindir()) as server:
         yield server
 
 
@@ -246,3 +298,19 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     url = postgres_server.new_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A second server, of this session's own even with ``EDUADVOCATE_TEST_POSTGRES``, for tests
+    that stop and restart it (use it through ``restartable_postgres``)."""
+    with cluster_in_tempdir(_bindir()) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def restartable_postgres(postgres_cluster: Cluster) -> Iterator[Cluster]:
+    """The cluster a test may stop, start and restart; running again after the test."""
+    postgres_cluster.start()
+    yield postgres_cluster
+    postgres_cluster.start()
