@@ -701,6 +701,43 @@ def test_store_then_drop_loses_the_answer_but_keeps_the_post(
         client.create_tweet(text="Did this go out?")
 
 
+def test_store_then_malformed_keeps_the_post_and_answers_200_without_an_id(
+    fake: XFake, client: tweepy.Client, account: Account
+) -> None:
+    fake.inject("POST", TWEETS, "store_then_malformed")
+    answer = client.create_tweet(text="Acted on, answered badly")
+    assert answer.data == {}  # HTTP 200 with {"data": {}}: no id to record
+    assert fake.requests == [("POST", "/2/tweets", 200)]
+    (post,) = fake.posts(account)
+    assert post.submitted == "Acted on, answered badly"
+    assert client.get_tweet(post.id, user_auth=True).data.text == "Acted on, answered badly"
+    timeline = client.get_users_tweets(account.user_id, user_auth=True).data
+    assert [t.id for t in timeline] == [int(post.id)]
+
+
+def test_injected_error_answers_the_given_status_body_and_reset(
+    fake: XFake, client: tweepy.Client
+) -> None:
+    body = {"title": "Client Forbidden", "type": "https://api.twitter.com/2/problems/client-forbidden",
+            "detail": "not enrolled", "reason": "client-not-enrolled"}  # fmt: skip
+    fake.inject("POST", TWEETS, "error", status=403, body=body)
+    with pytest.raises(tweepy.Forbidden) as forbidden:
+        client.create_tweet(text="hello")
+    assert forbidden.value.response.json() == body
+    fake.inject("POST", TWEETS, "error", status=429, reset_in=120)
+    with pytest.raises(tweepy.TooManyRequests) as limited:
+        client.create_tweet(text="hello")
+    headers = limited.value.response.headers
+    assert headers["x-rate-limit-remaining"] == "0"
+    assert abs(int(headers["x-rate-limit-reset"]) - (fake.now() + 120)) <= 2
+    assert limited.value.response.json()["title"] == "Too Many Requests"
+    fake.inject("GET", "^/2/users/me$", "error", status=502)
+    with pytest.raises(tweepy.TwitterServerError) as bad_gateway:
+        client.get_me()
+    assert bad_gateway.value.response.json()["title"] == "Bad Gateway"
+    assert fake.posts() == []
+
+
 def test_drop_loses_the_request(fake: XFake, client: tweepy.Client) -> None:
     fake.inject("POST", TWEETS, "drop")
     with pytest.raises(requests.exceptions.ConnectionError):

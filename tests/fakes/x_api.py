@@ -70,7 +70,8 @@ RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_twee
 DEFAULT_RATE_LIMIT = 500
 TWITTER_EPOCH_MS = 1_288_834_974_657
 FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
-                 "store_then_wait": {"seconds"}, "store_then_drop": set(), "drop": set()}  # fmt: skip
+                 "error": {"status", "body", "reset_in"}, "store_then_wait": {"seconds"},
+                 "store_then_drop": set(), "store_then_malformed": set(), "drop": set()}  # fmt: skip
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
@@ -99,8 +100,9 @@ TOO_LONG = (
     "see https://github.com/twitter/twitter-text."
 )
 REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-          429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+          409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
+          502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
 MEDIA_KEY_PREFIX = {
     "tweet_image": "3",
     "tweet_gif": "16",
@@ -504,10 +506,13 @@ class XFake:
     ) -> None:
         """Answer the next ``times`` matching requests (``None``: all) with a fault.
 
-        ``kind``: ``"429"`` (``reset_in`` seconds, default 60), ``"500"``, ``"503"``, ``"slow"``
+        ``kind``: ``"429"`` (``reset_in`` seconds, default 60), ``"500"``, ``"503"``, ``"error"``
+        (answer ``status``, default 400, with ``body``, default X's generic problem body for the
+        status; ``reset_in`` also sends ``x-rate-limit-remaining: 0`` and that reset), ``"slow"``
         (sleep ``seconds``, default 1, then act and answer), ``"store_then_wait"`` (act, then
         sleep ``seconds`` before answering: a client killed meanwhile never hears of it),
-        ``"store_then_drop"`` (act, then close the connection without an answer) or ``"drop"``
+        ``"store_then_drop"`` (act, then close the connection without an answer),
+        ``"store_then_malformed"`` (act, then answer 200 ``{"data": {}}``: no id) or ``"drop"``
         (close without acting).
         ``method`` may be ``"*"``; ``path_regex`` is searched in the path without the query.
         """
@@ -612,10 +617,15 @@ class XFake:
             return Reply(0, None, drop=True)
         rate = _rate_headers(limit, limit, now + WINDOW)
         try:
-            if fault is not None and kind in {"429", "500", "503"}:
+            if fault is not None and kind in {"429", "500", "503", "error"}:
+                status = int(fault.opts.get("status", 400) if kind == "error" else kind)
                 reset_in = float(fault.opts.get("reset_in", 60))
-                remaining, reset = (0, now + reset_in) if kind == "429" else (limit, now + WINDOW)
-                raise problem(int(kind), headers=_rate_headers(limit, remaining, reset))
+                throttled = kind == "429" or (kind == "error" and "reset_in" in fault.opts)
+                remaining, reset = (0, now + reset_in) if throttled else (limit, now + WINDOW)
+                headers = _rate_headers(limit, remaining, reset)
+                if kind == "error" and fault.opts.get("body") is not None:
+                    raise ApiError(status, dict(fault.opts["body"]), headers)
+                raise problem(status, headers=headers)
             if route == "unknown":
                 page = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
                 raise ApiError(404, page)
@@ -630,6 +640,8 @@ class XFake:
             reply = Reply(exc.status, exc.body, exc.headers)
         reply.headers = {**rate, **reply.headers}
         reply.drop = kind == "store_then_drop"
+        if kind == "store_then_malformed" and reply.status < 400:  # acted; the answer lacks the id
+            reply.status, reply.body = 200, {"data": {}}
         return reply
 
     def _authenticate(

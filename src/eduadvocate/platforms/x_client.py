@@ -273,11 +273,15 @@ def _retry_at(headers: Mapping[str, str]) -> datetime | None:
     return datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
 
 
-def _detail(response: requests.Response) -> str:
+def _body(response: requests.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        return f"HTTP {response.status_code}"
+        return None
+
+
+def _detail(response: requests.Response) -> str:
+    body = _body(response)
     if isinstance(body, dict):
         if body.get("detail"):
             return str(body["detail"])
@@ -285,6 +289,19 @@ def _detail(response: requests.Response) -> str:
         if errors and isinstance(errors[0], dict):
             return str(errors[0].get("message") or errors[0].get("detail") or errors[0])
     return f"HTTP {response.status_code}"
+
+
+def _problem(response: requests.Response) -> str:
+    """The last part of an RFC 7807 ``type``, e.g. ``client-forbidden`` (``""`` if none)."""
+    body = _body(response)
+    kind = body.get("type") if isinstance(body, dict) else None
+    return str(kind).rstrip("/").rpartition("/")[2] if kind else ""
+
+
+# X API "Response codes and errors" (docs.x.com/x-api/fundamentals/response-codes-and-errors):
+# 403s that a person must fix in the developer portal (the app's Project, access level, or the
+# kind of authentication), not the content.
+AUTH_PROBLEMS = frozenset({"client-forbidden", "unsupported-authentication"})
 
 
 def _raise_for(response: requests.Response) -> None:
@@ -303,7 +320,8 @@ def _raise_for(response: requests.Response) -> None:
         if duplicate:
             raise Rejected(f"X refused a duplicate: {detail}", duplicate=True)
         if (
-            "oauth" in detail.lower()
+            _problem(response) in AUTH_PROBLEMS
+            or "oauth" in detail.lower()
             or "permission" in detail.lower()
             or "not permitted" in detail.lower()
         ):
