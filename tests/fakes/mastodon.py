@@ -36,8 +36,9 @@ TOKEN = "advocate-token"
 TOKEN2 = "ally-token"
 DEFAULT_MAX_CHARACTERS = 500
 # before the mock sees the request: status, ratelimit, drop; after it has stored it: the rest
-KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after", "exhaust_after")
-_OPTIONS = {"status", "seconds", "reset_in", "limit"}
+KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after", "exhaust_after",
+         "store_then_malformed")  # fmt: skip
+_OPTIONS = {"status", "seconds", "reset_in", "limit", "error"}
 # content-length is recomputed because the proxy may rewrite a body
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 _STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
@@ -148,8 +149,10 @@ class MastodonFake:
         """Make the next ``times`` matching requests (``None``: all of them) fail as ``kind``.
 
         ``method`` is an HTTP method or ``*``; ``path_regex`` is searched in the path without
-        the query. Options: ``status`` for the status kinds, ``seconds`` for ``delay``,
-        ``reset_in`` (seconds) and ``limit`` for ``ratelimit``.
+        the query. Options: ``status`` for the status kinds (and ``error``, the message of the
+        body ``{"error": …}``, by default the status's reason phrase), ``seconds`` for ``delay``,
+        ``reset_in`` (seconds) and ``limit`` for ``ratelimit``. ``store_then_malformed`` lets the
+        mock act, then answers 200 with ``{}`` (no id) instead of what it said.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(KINDS)}")
@@ -240,7 +243,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if kind == "drop":
             return  # no answer: the server closes the connection
         if kind == "status":
-            self._send_error(int(options.get("status", 503)))
+            self._send_error(int(options.get("status", 503)), options.get("error"))
         elif kind == "ratelimit":
             self._send_ratelimit(
                 float(options.get("reset_in", 1.0)), int(options.get("limit", 300))
@@ -252,8 +255,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if kind == "drop_after":
                 return
             if kind == "status_after":
-                self._send_error(int(options.get("status", 504)))
+                self._send_error(int(options.get("status", 504)), options.get("error"))
                 return
+            if kind == "store_then_malformed" and 200 <= status < 300:  # acted; no id in the answer
+                headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+                headers.append(("Content-Type", "application/json; charset=utf-8"))
+                status, data = 200, b"{}"
             if kind == "delay":
                 time.sleep(float(options.get("seconds", 1.0)))
             if kind == "exhaust_after":  # it went through, and that used up the window
@@ -315,8 +322,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_error(self, status: int) -> None:
-        self._send_json(status, {"error": HTTPStatus(status).phrase})
+    def _send_error(self, status: int, error: str | None = None) -> None:
+        self._send_json(status, {"error": error or HTTPStatus(status).phrase})
 
     def _send_ratelimit(self, reset_in: float, limit: int) -> None:
         reset = _iso(datetime.now(UTC) + timedelta(seconds=reset_in))

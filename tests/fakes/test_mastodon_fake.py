@@ -220,6 +220,27 @@ def test_status_after_fault_stores_then_answers_an_error(mastodon_fresh: Mastodo
     assert len(mastodon_fresh.statuses()) == 1
 
 
+def test_store_then_malformed_stores_then_answers_200_without_an_id(
+    mastodon_fresh: MastodonFake,
+) -> None:
+    client = mastodon_fresh.client()
+    mastodon_fresh.inject("POST", STATUSES, "store_then_malformed")
+    answer = client.status_post("acted on", idempotency_key="k-1")
+    assert answer.id is None  # HTTP 200 with {}: Mastodon.py fills every field with None
+    (stored,) = mastodon_fresh.statuses()
+    assert stored.content == "<p>acted on</p>"
+    assert [s.id for s in client.account_statuses(client.me())] == [stored.id]
+    assert client.status_post("acted on", idempotency_key="k-1").id == stored.id  # reconciles
+
+
+def test_status_fault_carries_the_given_error_message(mastodon_fresh: MastodonFake) -> None:
+    mastodon_fresh.inject("POST", STATUSES, "status", status=422, error="Validation failed: x")
+    with pytest.raises(MastodonAPIError) as caught:
+        mastodon_fresh.client().status_post("refused")
+    assert caught.value.args[1:] == (422, "Unprocessable Entity", "Validation failed: x")
+    assert mastodon_fresh.statuses() == []
+
+
 def test_drop_fault_stores_nothing(mastodon_fresh: MastodonFake) -> None:
     mastodon_fresh.inject("POST", STATUSES, "drop")
     with pytest.raises(MastodonNetworkError):
