@@ -407,7 +407,16 @@ def _mapped(*, sending: bool) -> Iterator[None]:
             raise InDoubt(f"{WHAT} did not answer in time while posting") from exc
         raise Transient(f"{WHAT} did not answer in time") from exc
     except ax.NetworkError as exc:
-        if sending and exc.response is None:
+        # The SDK also raises this for answers it deems worth retrying: 409, 413 and 502. Of
+        # those, 413 PayloadTooLarge (XRPC spec) cannot get better by sending the same again.
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 413:
+            raise Rejected(f"{WHAT} refused it as too large: {exc}") from exc
+        if status is not None:
+            if sending:
+                raise InDoubt(f"{WHAT} answered {exc} while posting") from exc
+            raise Transient(f"{WHAT} answered {exc}") from exc
+        if sending:
             raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
         raise Transient(f"cannot reach {WHAT}: {exc}") from exc
     except ax.RequestException as exc:
