@@ -168,3 +168,32 @@ def test_container_states_from_polling_are_classified_as_documented(
     assert type(error) is expected, error
     assert not any(r.path.endswith("/media_publish") for r in graph.requests)
     assert graph.ig_media(ig) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "where", "code", "subcode", "expected"),
+    [
+        # Graph's own codes on Instagram's calls ("Handling Errors", Graph API): the token ...
+        pytest.param("GET", r"/content_publishing_limit$", 190, 463, AuthFailed, id="190/463 quota"),
+        pytest.param("POST", CONTAINER, 10, None, AuthFailed, id="10 permission on container"),
+        # ... temporary trouble: transient while reading or making a container, in doubt on
+        # media_publish (it may have published) ...
+        pytest.param("GET", r"/\d+$", 2, None, Transient, id="2 while polling"),
+        pytest.param("POST", CONTAINER, 1, None, Transient, id="1 on container"),
+        pytest.param("POST", PUBLISH, 2, None, InDoubt, id="2 on media_publish"),
+        # ... and the app-level throttle.
+        pytest.param("POST", CONTAINER, 4, None, RateLimited, id="4 on container"),
+    ],
+)  # fmt: skip
+def test_graph_codes_on_instagram_calls_are_classified_as_documented(
+    graph: GraphFake,
+    ig: IgUser,
+    method: str,
+    where: str,
+    code: int,
+    subcode: int | None,
+    expected: type[PublishError],
+) -> None:
+    graph.inject(method, where, "graph_error", code=code, subcode=subcode)
+    error = publish(graph, ig)
+    assert type(error) is expected, error
