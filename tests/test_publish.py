@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.dispatch import Outcome
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import State
+from eduadvocate.planning import Outcome
 from eduadvocate.platforms.publishing import (
     InDoubt,
     OutgoingPart,
@@ -291,8 +291,9 @@ def test_posts_with_errors_are_held_not_dropped(make_campaign: Make) -> None:
         "posts:\n  - id: p\n    at: now\n    text: Tell {@nobody}\n", config=CONFIG
     )
     report = _publish(root, Platform())
-    assert [(o.post, o.state) for o in report.outcomes] == [("p", "held")]
-    assert report.failed
+    assert [(o.post, o.state) for o in report.held] == [("p", "held")]
+    assert report.outcomes == []
+    assert report.exit_code == 4  # a due post with content errors
 
 
 def test_lock_keeps_overlapping_runs_apart(make_campaign: Make) -> None:

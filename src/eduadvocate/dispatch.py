@@ -8,37 +8,42 @@ continues after the last part that went out; and an attempt left open by a crash
 one) before anything is sent again. What cannot be decided becomes ``unknown``: reported, never
 re-sent blindly.
 
-One delivery's failure never aborts the batch: :func:`publish_due` returns one outcome per
-delivery and the CLI derives the exit status from them.
+One delivery's failure never aborts the batch, and nothing raised inside a delivery leaves it
+claimed: :func:`publish_due` returns one outcome per delivery and the CLI derives the exit
+status from them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
 import random
+import re
 import signal
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from eduadvocate.check import Analysis
 from eduadvocate.config import Config
+from eduadvocate.heartbeat import Held
 from eduadvocate.ledger.base import (
+    REMOVED,
+    REMOVED_MESSAGE,
     Delivery,
-    Desired,
     LeaseLost,
     Ledger,
+    LedgerError,
     PartRow,
     State,
-    delivery_key,
 )
 from eduadvocate.media import MediaUnreadable, inspect
+from eduadvocate.planning import NATIVE_MIN_AHEAD, Outcome
 from eduadvocate.platforms.publishing import (
     Attachment,
+    AuthFailed,
     InDoubt,
     OutgoingPart,
     Published,
@@ -56,47 +61,8 @@ BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
 RECOUNT = timedelta(minutes=1)  # how long a daily-cap count read from the ledger is trusted
-NATIVE_MIN_AHEAD = timedelta(minutes=15)  # Facebook takes 10 minutes to 30 days ahead; keep margins
-NATIVE_MAX_AHEAD = timedelta(days=29)
 CRASH_ENV = "EDUADVOCATE_CRASH_AT"
 BATCH = 50
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What happened to one delivery in this run."""
-
-    key: str
-    post: str
-    account: str
-    platform: str
-    at: datetime
-    state: str  # a ledger state, or "held" (not attempted: the post has errors) / "would-publish" (dry run)
-    parts: list[tuple[str, str | None]] = field(default_factory=list)
-    error: str | None = None
-    error_kind: str | None = None
-    next_attempt: datetime | None = None
-
-    @classmethod
-    def of(cls, delivery: Delivery, state: str) -> Outcome:
-        return cls(
-            delivery.key,
-            delivery.post_id,
-            delivery.account,
-            delivery.platform,
-            delivery.due_at,
-            state,
-            [(p.remote_id, p.url) for p in delivery.parts],
-        )
-
-
-def content_hash(rendering: Rendering) -> str:
-    """A fingerprint of exactly what would be sent, to notice edits after publishing."""
-    payload = {
-        "cw": rendering.content_warning,
-        "parts": [[p.text, [[m.path, m.alt] for m in p.media]] for p in rendering.parts],
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def idempotency_key(key: str, index: int) -> str:
@@ -104,60 +70,14 @@ def idempotency_key(key: str, index: int) -> str:
     return hashlib.sha256(f"{key}#{index}".encode()).hexdigest()[:40]
 
 
-@dataclass(slots=True)
-class Plan:
-    desired: list[Desired]
-    missed: list[str]  # keys due before the grace window
-    held: list[Outcome]  # deliveries of posts with errors, not attempted
-
-
-def plan_due(
-    analysis: Analysis, ledger: Ledger, now: datetime, grace: timedelta, *, fix: bool = True
-) -> Plan:
-    """The deliveries due by ``now``: one-shot and ``now`` posts, and each recurring post's
-    occurrences inside the grace window. ``fix`` records the instant of ``at: now`` posts the
-    first time they are seen (a dry run does not)."""
-    broken = {p.post for p in analysis.problems if p.severity == "error" and p.post}
-    desired: list[Desired] = []
-    missed: list[str] = []
-    held: list[Outcome] = []
-    fixed_now: dict[str, datetime] = {}
-    for r in analysis.renderings:
-        schedule = analysis.schedules.get(r.post.id)
-        if schedule is None:
-            continue
-        if schedule.when == "now":
-            if r.post.id not in broken and r.post.id not in fixed_now:
-                fixed_now[r.post.id] = ledger.fix_now(r.post.id, now) if fix else now
-            instants = [fixed_now.get(r.post.id, now)]
-        elif schedule.when == "once":
-            instants = [schedule.at] if schedule.at is not None and schedule.at <= now else []
-        else:
-            instants = list(schedule.occurrences(now - grace, now + timedelta(microseconds=1), now))
-        for at in instants:
-            if r.post.id in broken:
-                held.append(
-                    Outcome(
-                        delivery_key(r.post.id, r.account.name, at),
-                        r.post.id,
-                        r.account.name,
-                        r.platform,
-                        at,
-                        "held",
-                        error="the post has errors: run `eduadvocate check`",
-                        error_kind="invalid",
-                    )
-                )
-                continue
-            d = Desired(r.post.id, r.account.name, r.platform, at, content_hash(r))
-            desired.append(d)
-            if at < now - grace:
-                missed.append(d.key)
-    return Plan(desired, missed, held)
-
-
 class Dispatcher:
-    """Claims due deliveries and publishes them through the accounts' publishers."""
+    """Claims due deliveries and publishes them through the accounts' publishers.
+
+    Whatever is raised while a delivery is handled, it ends in a recorded state: published,
+    failed with the reason, in doubt (left for reconciliation, or ``unknown`` when that cannot
+    decide), or released back to pending. Only when the ledger itself cannot be written is a
+    claim left as it is: it is no longer renewed, so it expires and the next run takes it over.
+    """
 
     def __init__(
         self,
@@ -170,6 +90,8 @@ class Dispatcher:
         lease: timedelta | None = None,
         rng: random.Random | None = None,
         caps: dict[str, int] | None = None,
+        held: Held | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
@@ -179,11 +101,14 @@ class Dispatcher:
         self.lease = lease or config.lease  # kept alive by the worker's heartbeat
         self.rng = rng or random.Random()
         self.caps = caps or {}
-        self.stopping = threading.Event()  # set by the scheduler on SIGTERM
+        self.held = held if held is not None else Held()  # what the heartbeat renews
+        self.stopping = stopping or threading.Event()  # set on SIGTERM/SIGINT
         self._publishers: dict[str, Publisher] = {}
         self._counted: dict[str, tuple[int, datetime]] = {}  # daily caps: (parts sent, read at)
         self._holds: dict[str, datetime] = {}  # accounts told to wait, until when
         self._hold_reasons: dict[str, tuple[str, str]] = {}
+        self._refused: dict[str, str] = {}  # accounts whose credentials failed in this run
+        self._secrets = secret_values(config)
 
     def publisher(self, account: str) -> Publisher:
         if account not in self._publishers:
@@ -192,7 +117,8 @@ class Dispatcher:
 
     def close(self) -> None:
         for publisher in self._publishers.values():
-            publisher.close()
+            with contextlib.suppress(Exception):  # closing is a courtesy
+                publisher.close()
         self._publishers.clear()
 
     def run(
@@ -201,10 +127,13 @@ class Dispatcher:
         *,
         accounts: set[str] | None = None,
         native_until: datetime | None = None,
+        hold_posts: Collection[str] = (),
     ) -> list[Outcome]:
         """Claim everything due and publish it; one outcome per claimed delivery.
-        ``native_until``: also claim deliveries due until then, for the platform's scheduler."""
+        ``native_until``: also claim deliveries due until then, for the platform's scheduler.
+        ``hold_posts``: never claim these posts' deliveries (their file cannot be read)."""
         outcomes: list[Outcome] = []
+        self._refused.clear()  # credentials are tried again once per run
         while not self.stopping.is_set():
             batch = self.ledger.claim_due(
                 self.worker,
@@ -213,31 +142,43 @@ class Dispatcher:
                 limit=BATCH,
                 accounts=accounts,
                 due_by=native_until,
+                exclude_posts=hold_posts,
             )
             if not batch:
                 break
-            for delivery in batch:
-                if self.stopping.is_set():  # give back what we claimed but did not start
-                    self.ledger.release(
-                        delivery.id,
-                        self.worker,
-                        self.clock(),
-                        self.clock(),
-                        error="the worker stopped",
-                        error_kind="stopped",
-                    )
-                    continue
-                held = self._holds.get(delivery.account)
-                if held is not None and held > self.clock():
-                    # The account's limit was reached earlier in this batch: wait, never hammer.
-                    outcomes.append(
-                        self._wait(delivery, held, *self._hold_reasons[delivery.account])
-                    )
-                    continue
-                outcomes.append(
-                    self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
-                )
+            self.held.add([d.id for d in batch])
+            try:
+                for delivery in batch:
+                    if self.stopping.is_set():
+                        break
+                    outcomes.append(self._one(delivery, renderings))
+            finally:
+                self.release_unstarted(batch, "the worker stopped")
         return outcomes
+
+    def _one(self, delivery: Delivery, renderings: dict[tuple[str, str], Rendering]) -> Outcome:
+        held = self._holds.get(delivery.account)
+        if held is not None and held > self.clock():
+            # The account's limit was reached earlier in this batch: wait, never hammer.
+            return self._wait(delivery, held, *self._hold_reasons[delivery.account])
+        return self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
+
+    def release_unstarted(self, batch: list[Delivery], why: str) -> int:
+        """Give back what was claimed but not started (best effort: a claim that cannot be
+        given back expires)."""
+        mine = set(self.held.unstarted())
+        released = 0
+        for delivery in batch:
+            if delivery.id not in mine:
+                continue
+            self.held.discard(delivery.id)
+            now = self.clock()
+            with contextlib.suppress(LedgerError):
+                self.ledger.release(
+                    delivery.id, self.worker, now, now, error=why, error_kind="stopped"
+                )
+                released += 1
+        return released
 
     def _hold(self, account: str, until: datetime, reason: str, kind: str) -> None:
         """Nothing more to this account before ``until``: in the ledger (for every worker) and
@@ -248,22 +189,50 @@ class Dispatcher:
 
     def _wait(self, delivery: Delivery, until: datetime, reason: str, kind: str) -> Outcome:
         now = self.clock()
+        self.held.discard(delivery.id)
         self.ledger.release(delivery.id, self.worker, until, now, error=reason, error_kind=kind)
         out = Outcome.of(delivery, "pending")
         out.error, out.error_kind, out.next_attempt = reason, kind, until
         return out
 
     def deliver(self, delivery: Delivery, rendering: Rendering | None) -> Outcome:
-        """Publish one claimed delivery (resuming after the parts already recorded)."""
+        """Publish one claimed delivery (resuming after the parts already recorded); whatever
+        is raised, the delivery ends in a recorded state."""
         out = Outcome.of(delivery, "claimed")
+        self.held.start(delivery.id)
+        try:
+            return self._deliver(delivery, rendering, out)
+        except LeaseLost as exc:
+            return self._lost(delivery, out, exc)
+        except LedgerError as exc:
+            # Nothing can be recorded. The claim is not renewed any more: it expires, and the
+            # next run takes it over and reconciles any attempt left open.
+            out.state, out.error, out.error_kind = "claimed", f"the ledger failed: {exc}", "ledger"
+            return out
+        except Exception as exc:
+            return self._unexpected(delivery, out, exc)
+        except BaseException:
+            self._abandon(delivery)
+            raise
+        finally:
+            self.held.discard(delivery.id)
+
+    def _deliver(self, delivery: Delivery, rendering: Rendering | None, out: Outcome) -> Outcome:
         now = self.clock()
-        if rendering is None:
+        if rendering is None:  # the post left files that all loaded (else it is not claimed)
             self.ledger.finish(
                 delivery.id,
                 self.worker,
                 State.CANCELLED,
                 now,
-                error="the post is no longer in the files",
+                error=REMOVED_MESSAGE,
+                error_kind=REMOVED,
+            )
+            return self._done(out, delivery.id)
+        refused = self._refused.get(delivery.account)
+        if refused is not None:  # one try per account and run: the others fail the same way
+            self.ledger.finish(
+                delivery.id, self.worker, State.FAILED, now, error=refused, error_kind="auth"
             )
             return self._done(out, delivery.id)
         try:
@@ -317,12 +286,63 @@ class Dispatcher:
             out.state = "published"  # what the ledger now says, without reading it back
             out.parts = [(p.remote_id, p.url) for _, p in sorted(done.items())]
             return out
-        except LeaseLost as exc:
-            out.state, out.error = "claimed", f"lost the claim to another worker: {exc}"
-            return out
         except PublishError as exc:
             self._failed(delivery, exc, out)
         return self._done(out, delivery.id)
+
+    def _lost(self, delivery: Delivery, out: Outcome, exc: LeaseLost) -> Outcome:
+        """A guarded write touched nothing: another worker took the claim, or a write whose
+        answer was lost (the database restarted) had already gone through. Read what is so."""
+        try:
+            return self._done(out, delivery.id)
+        except LedgerError:
+            out.state, out.error = "claimed", f"lost the claim: {exc}"
+            return out
+        finally:
+            if out.state == "claimed":
+                out.error = out.error or f"lost the claim to another worker: {exc}"
+
+    def _unexpected(self, delivery: Delivery, out: Outcome, exc: Exception) -> Outcome:
+        """Something no one planned for (a bug, a library's surprise) outside any platform
+        call: the delivery fails with the reason, and the run goes on."""
+        message = (
+            f"unexpected error: {self.redact(describe(exc))} (a bug: please report it; after a"
+            " fix, `eduadvocate retry` sends it)"
+        )
+        try:
+            self.ledger.finish(
+                delivery.id,
+                self.worker,
+                State.FAILED,
+                self.clock(),
+                error=message,
+                error_kind="internal",
+            )
+            return self._done(out, delivery.id)
+        except LeaseLost as lost:
+            return self._lost(delivery, out, lost)
+        except LedgerError:
+            out.state, out.error, out.error_kind = "claimed", message, "internal"
+            return out
+
+    def _abandon(self, delivery: Delivery) -> None:
+        """Interrupted from outside (the process is going down): give the delivery back unless
+        a platform call of it may be in flight (then it is reconciled by the next run)."""
+        with contextlib.suppress(Exception):
+            if not self.ledger.open_attempts(delivery.id):
+                now = self.clock()
+                self.ledger.release(
+                    delivery.id,
+                    self.worker,
+                    now,
+                    now,
+                    error="the worker stopped",
+                    error_kind="stopped",
+                )
+
+    def redact(self, text: str) -> str:
+        """A message with every secret the config references masked, and URL queries cut."""
+        return redact(text, self._secrets)
 
     # -- steps ---------------------------------------------------------------------------------
     def _outgoing(self, delivery: Delivery, rendering: Rendering) -> list[OutgoingPart]:
@@ -368,7 +388,8 @@ class Dispatcher:
                 self.ledger.finish_attempt(attempt.id, "absent", now, "the post changed")
                 continue
             try:
-                found = publisher.lookup(part, attempt.started_at - LOOKUP_SLACK)
+                with self._surprises("looking it up"):
+                    found = publisher.lookup(part, attempt.started_at - LOOKUP_SLACK)
             except InDoubt as exc:
                 self.ledger.finish_attempt(attempt.id, "in_doubt", now, str(exc))
                 self.ledger.finish(
@@ -413,7 +434,8 @@ class Dispatcher:
         started = self.clock()
         crash_point("before-call")
         try:
-            published = publisher.publish(part)
+            with self._surprises("while posting"):
+                published = publisher.publish(part)
             crash_point("after-response")
         except InDoubt as exc:
             # The platform may have acted: look before anything else.
@@ -425,7 +447,8 @@ class Dispatcher:
             return found, False
         except Rejected as exc:
             if exc.duplicate:
-                found = publisher.lookup(part, started - timedelta(days=1))
+                with self._surprises("looking it up"):
+                    found = publisher.lookup(part, started - timedelta(days=1))
                 if found is not None:  # an earlier in-doubt attempt did go out
                     self.ledger.record_part(
                         delivery.id, part.index, found.remote_id, found.url, self.clock()
@@ -478,7 +501,8 @@ class Dispatcher:
         error: str,
     ) -> Published | None:
         try:
-            found = publisher.lookup(part, started - LOOKUP_SLACK)
+            with self._surprises("looking it up"):
+                found = publisher.lookup(part, started - LOOKUP_SLACK)
         except InDoubt:
             self.ledger.finish_attempt(attempt, "in_doubt", self.clock(), error)
             raise  # cannot tell: the delivery becomes unknown, never re-sent blindly
@@ -489,9 +513,26 @@ class Dispatcher:
         self.ledger.finish_attempt(attempt, "found", self.clock(), error)
         return found
 
+    @contextlib.contextmanager
+    def _surprises(self, doing: str) -> Iterator[None]:
+        """Around a platform call: anything but our own errors (an answer without the id we
+        expect, a library's own exception) means the platform may have acted. In doubt."""
+        try:
+            yield
+        except PublishError:
+            raise
+        except Exception as exc:
+            raise InDoubt(f"unexpected answer {doing}: {self.redact(describe(exc))}") from exc
+
     def _failed(self, delivery: Delivery, exc: PublishError, out: Outcome) -> None:
         now = self.clock()
-        message = str(exc)
+        message = self.redact(str(exc))
+        if isinstance(exc, AuthFailed):
+            self._refused[delivery.account] = message
+            self.ledger.finish(
+                delivery.id, self.worker, State.FAILED, now, error=message, error_kind=exc.kind
+            )
+            return
         if isinstance(exc, RateLimited):
             until = exc.retry_at or now + timedelta(minutes=15)
             self._hold(delivery.account, until, message, exc.kind)
@@ -536,7 +577,8 @@ class Dispatcher:
         part = parts[0]
         attempt = self.ledger.begin_attempt(delivery.id, 0, self.worker, part.idempotency_key, now)
         try:
-            scheduled = publisher.schedule(part, delivery.due_at)
+            with self._surprises("while handing it to the platform's scheduler"):
+                scheduled = publisher.schedule(part, delivery.due_at)
         except PublishError as exc:
             self.ledger.finish_attempt(attempt, "error", self.clock(), str(exc))
             raise
@@ -567,6 +609,37 @@ def crash_point(name: str) -> None:
     (SIGKILL: no cleanup, no flush) the first time it reaches that point. Costs one lookup."""
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def secret_values(config: Config) -> frozenset[str]:
+    """The values of every ``${VAR}`` the accounts' settings name: never to be shown."""
+    values: set[str] = set()
+    for account in config.accounts.values():
+        for raw in account.settings.values():
+            for name in _ENV_REF.findall(str(raw)):
+                value = os.environ.get(name, "")
+                if len(value) >= MIN_SECRET:
+                    values.add(value)
+    return frozenset(values)
+
+
+MIN_SECRET = 6  # shorter values (a port, "true") would mask ordinary words
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s]*")
+
+
+def redact(text: str, secrets: Collection[str]) -> str:
+    """``text`` with URL query strings cut (Graph carries tokens there) and secrets masked."""
+    text = _URL_QUERY.sub(r"\1?…", text)
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _with_thread(part: OutgoingPart, previous: str | None, root: str | None) -> OutgoingPart:

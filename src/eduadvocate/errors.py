@@ -22,6 +22,8 @@ class ExitCode(enum.IntEnum):
     CONFIG = 3
     INVALID_POSTS = 4
     DELIVERIES_FAILED = 5
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 @dataclass(frozen=True, slots=True, order=True)

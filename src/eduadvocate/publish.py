@@ -20,27 +20,22 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.config import Config
-from eduadvocate.dispatch import (
-    NATIVE_MAX_AHEAD,
-    NATIVE_MIN_AHEAD,
-    Dispatcher,
-    Outcome,
-    content_hash,
-    plan_due,
-)
-from eduadvocate.errors import ConfigError, EduError
-from eduadvocate.heartbeat import Heartbeat
+from eduadvocate.dispatch import Dispatcher
+from eduadvocate.errors import ConfigError, EduError, ExitCode, Problem
+from eduadvocate.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Delivery, Desired, Ledger, State
+from eduadvocate.ledger.base import ClaimRow, Delivery, Ledger, State
+from eduadvocate.planning import NATIVE_MAX_AHEAD, Outcome, Plan, plan, record
 from eduadvocate.platforms.base import PlatformSpec
-from eduadvocate.platforms.publishing import AuthFailed, Publisher
+from eduadvocate.platforms.publishing import AuthFailed, Publisher, PublishError
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.render import Rendering
+from eduadvocate.stopping import Stop
 from eduadvocate.workspace import Workspace, clock
 
 MAX_PARALLEL_ACCOUNTS = 64  # threads mostly wait on the network
@@ -49,17 +44,40 @@ MAX_PARALLEL_ACCOUNTS = 64  # threads mostly wait on the network
 @dataclass(slots=True)
 class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
+    held: list[Outcome] = field(default_factory=list)  # due, not attempted (errors, unreadable)
+    unreadable: list[Problem] = field(default_factory=list)  # files that could not be loaded
     skipped: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    reinstated: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    taken_over: list[ClaimRow] = field(default_factory=list)  # claims of workers that are gone
+    elsewhere: list[Delivery] = field(default_factory=list)  # claimed by other live workers
     locked: bool = False  # another run holds the lock: nothing was done
+    interrupted: int | None = None  # the signal that stopped the run
+    released: int = 0  # claimed, not started, given back because the run stopped
 
     @property
     def failed(self) -> bool:
-        bad = {"failed", "unknown", "held", "pending"}
-        return any(o.state in bad and o.error_kind != "waiting" for o in self.outcomes) or bool(
-            self.skipped
+        """A delivery failed, is in doubt, could not be recorded, or was skipped."""
+        return bool(self.skipped) or any(
+            o.state in ("failed", "unknown") or (o.state == "claimed" and o.error_kind == "ledger")
+            for o in self.outcomes
         )
+
+    @property
+    def exit_code(self) -> int:
+        """The one exit-code contract (README "Exit codes")."""
+        if self.interrupted:
+            return 128 + self.interrupted
+        if self.unreadable:
+            return ExitCode.CONFIG
+        if any(h.error_kind == "invalid" for h in self.held):
+            return ExitCode.INVALID_POSTS
+        if self.failed:
+            return ExitCode.DELIVERIES_FAILED
+        return ExitCode.OK
 
 
 def worker_id() -> str:
@@ -115,8 +133,10 @@ def publish_due(
     grace: timedelta | None = None,
     connect: Callable[[str], Publisher] | None = None,
     ledger: Ledger | None = None,
+    stop: Stop | None = None,
 ) -> RunReport:
-    """Publish everything due now; returns one outcome per delivery handled."""
+    """Publish everything due now; returns one outcome per delivery handled. ``stop``: set
+    (by a signal) to finish the part in flight, give back the rest and return."""
     analysis = analyse(ws.config, ws.campaign, ws.now, accounts=accounts)
     own_ledger = ledger is None
     ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
@@ -125,7 +145,7 @@ def publish_due(
             if not acquired:
                 return RunReport(locked=True)
             window = grace if grace is not None else ws.config.grace
-            return _run(ws, analysis, ledger, accounts, dry_run, window, connect)
+            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop or Stop())
     finally:
         if own_ledger:
             ledger.close()
@@ -139,70 +159,88 @@ def _run(
     dry_run: bool,
     grace: timedelta,
     connect: Callable[[str], Publisher] | None,
+    stop: Stop,
 ) -> RunReport:
     now = ws.now
-    plan = plan_due(analysis, ledger, now, grace, fix=not dry_run)
+    me = worker_id()
     report = RunReport()
-    report.outcomes.extend(plan.held)
+    the_plan = plan(
+        ws, analysis, now, grace=grace, accounts=accounts, ledger=None if dry_run else ledger
+    )
+    report.held.extend(the_plan.held)
+    report.unreadable = the_plan.unreadable
     if dry_run:
         published = {d.key for d in ledger.deliveries() if d.state != State.PENDING}
+        missed = set(the_plan.missed)
         report.outcomes.extend(
             Outcome(d.key, d.post_id, d.account, d.platform, d.due_at, "would-publish")
-            for d in plan.desired
-            if d.key not in published and d.key not in plan.missed
+            for d in the_plan.desired
+            if d.due_at <= now and d.key not in published and d.key not in missed
         )
         return report
+    report.taken_over = take_over(ledger, now, me=me)
+    link = connect or connector(ws.config)
+    recorded = record(the_plan, ledger, grace=grace, connect=link)
+    report.held.extend(recorded.held)
+    report.skipped = recorded.skipped
+    report.cancelled = recorded.cancelled
+    report.reinstated = recorded.reinstated
+    report.drifted = recorded.drifted
+    report.withdrawn = recorded.withdrawn
+    report.warnings = recorded.warnings
     names = sorted(accounts if accounts is not None else ws.config.accounts)
-    native = {n for n in names if _spec(ws, n).native_schedule}
-    if native:
-        # Accounts whose platform schedules natively also get what is due in the coming weeks.
-        others = set(names) - native
-        first = ledger.sync(
-            [d for d in plan.desired if d.account in others], now, until=now, scope=others
-        )
-        ahead = [d for d in plan.desired if d.account in native] + native_ahead(
-            analysis, now, native
-        )
-        second = ledger.sync(ahead, now, until=now + NATIVE_MAX_AHEAD, scope=native)
-        report.cancelled = first.cancelled + second.cancelled
-        report.drifted = first.drifted + second.drifted
-    else:
-        sync = ledger.sync(plan.desired, now, until=now, scope=accounts)
-        report.cancelled, report.drifted = sync.cancelled, sync.drifted
-    report.skipped = ledger.mark_skipped(
-        plan.missed, now, f"missed: it was due more than {_hours(grace)} ago"
-    )
-    renderings = renderings_by_delivery(analysis)
+    job = _Job(ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop)
     processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
     if connect is None and processes > 1:
-        # Signing and parsing requests is CPU work the GIL serialises: spread the accounts over
-        # the cores. The children are forked, so they share the analysis without pickling it,
-        # and each opens its own ledger connection; claims keep them apart.
-        _FORKED[:] = [(ws, analysis, renderings, worker_id())]
-        for platform in {
-            ws.config.accounts[n].platform for n in names
-        }:  # import SDKs once, pre-fork
-            client = CLIENT_MODULES.get(platform)
-            if client:
-                importlib.import_module(client)
-        context = multiprocessing.get_context("fork")
-        try:
-            with ProcessPoolExecutor(processes, mp_context=context) as pool:
-                for outcomes in pool.map(
-                    _publish_in_child, [names[i::processes] for i in range(processes)]
-                ):
-                    report.outcomes.extend(outcomes)
-        except BrokenProcessPool as exc:
-            raise EduError(
-                "a publishing process died; run publish again: it resumes exactly where it stopped"
-            ) from exc
-        finally:
-            _FORKED.clear()
-        return report
-    report.outcomes.extend(
-        _publish_accounts(ws, analysis, renderings, ledger, names, worker_id(), connect)
-    )
+        report.outcomes.extend(_in_processes(job, names, processes))
+    else:
+        report.outcomes.extend(_publish_accounts(job, ledger, names, me, connect))
+    if stop.requested:
+        report.interrupted = stop.signum
+        report.released = sum(1 for o in report.outcomes if o.error_kind == "stopped")
+    scope = set(names)
+    report.elsewhere = [d for d in ledger.deliveries(state=State.CLAIMED) if d.account in scope]
     return report
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every publishing thread and process of one run shares."""
+
+    ws: Workspace
+    plan: Plan
+    renderings: dict[tuple[str, str], Rendering]
+    hold_posts: set[str]
+    worker: str
+    stop: Stop
+
+
+def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
+    """Signing and parsing requests is CPU work the GIL serialises: spread the accounts over the
+    cores. The children are forked, so they share the plan without pickling it, and each opens
+    its own ledger connection; claims keep them apart."""
+    _FORKED[:] = [job]
+    for platform in {job.ws.config.accounts[n].platform for n in names}:  # import SDKs once
+        client = CLIENT_MODULES.get(platform)
+        if client:
+            importlib.import_module(client)
+    context = multiprocessing.get_context("fork")
+    out: list[Outcome] = []
+    try:
+        with ProcessPoolExecutor(
+            processes, mp_context=context, initializer=job.stop.install_in_child
+        ) as pool:
+            for outcomes in pool.map(
+                _publish_in_child, [names[i::processes] for i in range(processes)]
+            ):
+                out.extend(outcomes)
+    except BrokenProcessPool as exc:
+        raise EduError(
+            "a publishing process died; run publish again: it resumes exactly where it stopped"
+        ) from exc
+    finally:
+        _FORKED.clear()
+    return out
 
 
 MAX_PROCESSES = 4
@@ -215,24 +253,20 @@ CLIENT_MODULES = {
 }
 MIN_ACCOUNTS_PER_PROCESS = 4
 # What forked children inherit (set just before the pool forks them).
-_FORKED: list[tuple[Workspace, Analysis, dict[tuple[str, str], Rendering], str]] = []
+_FORKED: list[_Job] = []
 
 
 def _publish_in_child(names: list[str]) -> list[Outcome]:
-    ((ws, analysis, renderings, worker),) = _FORKED
-    ledger = open_ledger(ws.config.ledger, ws.config.root)
+    (job,) = _FORKED
+    ledger = open_ledger(job.ws.config.ledger, job.ws.config.root)
     try:
-        return _publish_accounts(
-            ws, analysis, renderings, ledger, names, f"{worker}/{os.getpid()}", None
-        )
+        return _publish_accounts(job, ledger, names, f"{job.worker}/{os.getpid()}", None)
     finally:
         ledger.close()
 
 
 def _publish_accounts(
-    ws: Workspace,
-    analysis: Analysis,
-    renderings: dict[tuple[str, str], Rendering],
+    job: _Job,
     ledger: Ledger,
     names: list[str],
     worker: str,
@@ -240,23 +274,43 @@ def _publish_accounts(
 ) -> list[Outcome]:
     """Accounts in parallel threads (each platform call mostly waits on the network), each
     account's deliveries in due order on one connection."""
+    ws = job.ws
     link = connect or connector(ws.config)
+    held = Held()
+
+    def give_back() -> None:  # a second signal: what was not started goes back at once
+        for delivery_id in held.unstarted():
+            now = clock()
+            ledger.release(
+                delivery_id, worker, now, now, error="the worker stopped", error_kind="stopped"
+            )
+
+    job.stop.on_abandon(give_back)
 
     def publish_account(name: str) -> list[Outcome]:
         spec = _spec(ws, name)
         cap = spec.daily_cap
         dispatcher = Dispatcher(
-            ws.config, ledger, worker, clock=clock, connect=link, caps={name: cap} if cap else {}
+            ws.config,
+            ledger,
+            worker,
+            clock=clock,
+            connect=link,
+            caps={name: cap} if cap else {},
+            held=held,
+            stopping=job.stop.event,
         )
         try:
             until = clock() + NATIVE_MAX_AHEAD if spec.native_schedule else None
-            return dispatcher.run(renderings, accounts={name}, native_until=until)
+            return dispatcher.run(
+                job.renderings, accounts={name}, native_until=until, hold_posts=job.hold_posts
+            )
         finally:
             dispatcher.close()
 
     out: list[Outcome] = []
     with (
-        Heartbeat(ledger, worker, ws.config.lease, clock=clock),
+        Heartbeat(ledger, worker, ws.config.lease, clock=clock, held=held),
         ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool,
     ):
         for outcomes in pool.map(publish_account, names):
@@ -264,61 +318,64 @@ def _publish_accounts(
     return out
 
 
-def reconcile_scheduled(ws: Workspace, ledger: Ledger, rows: list[Delivery]) -> list[Delivery]:
+def reconcile_scheduled(
+    ws: Workspace, ledger: Ledger, rows: list[Delivery]
+) -> tuple[list[Delivery], list[str]]:
     """Compare posts waiting in a platform's scheduler with what the platform still has: one
-    deleted there is cancelled here. Returns the rows as they are afterwards."""
+    deleted there is cancelled here. Returns the rows as they are afterwards, and a warning
+    per account that could not be asked (offline, an expired token): its rows are shown as the
+    ledger last knew them."""
     now = ws.now
     waiting = [d for d in rows if d.shown_state(now) == "scheduled" and d.parts]
     if not waiting:
-        return rows
+        return rows, []
     link = connector(ws.config)
     changed: dict[int, Delivery] = {}
+    warnings: list[str] = []
     for account in sorted({d.account for d in waiting}):
-        publisher = link(account)
+        if account not in ws.config.accounts:
+            continue
         try:
-            present = publisher.scheduled_ids()
-        finally:
-            publisher.close()
+            publisher = link(account)
+            try:
+                present = publisher.scheduled_ids()
+            finally:
+                publisher.close()
+        except PublishError as exc:
+            warnings.append(
+                f"{account}: could not refresh the posts waiting in the platform's scheduler"
+                f" ({exc}); showing what the ledger last knew"
+            )
+            continue
         if present is None:
             continue
         for d in waiting:
             if d.account == account and d.parts[0].remote_id not in present:
-                changed[d.id] = ledger.cancel(d.id, now)
-    return [changed.get(d.id, d) for d in rows]
+                changed[d.id] = ledger.cancel(
+                    d.id, now, "deleted in the platform's scheduler by someone"
+                )
+    return [changed.get(d.id, d) for d in rows], warnings
 
 
-def cancel_delivery(ws: Workspace, ledger: Ledger, delivery: Delivery) -> Delivery:
-    """Cancel a delivery; one waiting in the platform's scheduler is deleted there first."""
+def cancel_delivery(ws: Workspace, ledger: Ledger, delivery: Delivery) -> tuple[Delivery, str]:
+    """Cancel a delivery; one waiting in the platform's scheduler is deleted there first.
+    Returns the delivery and a note for the user ("" when there is nothing to add)."""
+    note = ""
     if delivery.shown_state(ws.now) == "scheduled" and delivery.parts:
         publisher = connector(ws.config)(delivery.account)
         try:
-            publisher.delete(delivery.parts[0].remote_id)
+            if not publisher.delete(delivery.parts[0].remote_id):
+                note = "it had already been deleted in the platform's scheduler"
+            else:
+                note = "deleted from the platform's scheduler"
         finally:
             publisher.close()
-    return ledger.cancel(delivery.id, ws.now)
+    return ledger.cancel(delivery.id, ws.now), note
 
 
 def _spec(ws: Workspace, name: str) -> PlatformSpec:
     account = ws.config.accounts[name]
     return spec_class(account.platform)(account)
-
-
-def native_ahead(analysis: Analysis, now: datetime, accounts: set[str]) -> list[Desired]:
-    """Deliveries of these accounts due far enough ahead for the platform's own scheduler."""
-    broken = {p.post for p in analysis.problems if p.severity == "error" and p.post}
-    out = []
-    for r in analysis.renderings:
-        schedule = analysis.schedules.get(r.post.id)
-        if r.account.name not in accounts or schedule is None or r.post.id in broken:
-            continue
-        for at in schedule.occurrences(now + NATIVE_MIN_AHEAD, now + NATIVE_MAX_AHEAD, now):
-            out.append(Desired(r.post.id, r.account.name, r.platform, at, content_hash(r)))
-    return out
-
-
-def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
 __all__ = ["RunReport", "connector", "publish_due", "run_lock", "worker_id"]

@@ -25,26 +25,34 @@ only through the ledger's claims.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from eduadvocate.check import Analysis, analyse
-from eduadvocate.dispatch import NATIVE_MAX_AHEAD, Dispatcher, Outcome, plan_due
-from eduadvocate.heartbeat import Heartbeat
+from eduadvocate.dispatch import Dispatcher, describe
+from eduadvocate.errors import Problem
+from eduadvocate.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Desired, Ledger, State
+from eduadvocate.ledger.base import Ledger, State
+from eduadvocate.planning import (
+    NATIVE_MAX_AHEAD,
+    Outcome,
+    Recorded,
+    plan,
+    record,
+)
 from eduadvocate.platforms.registry import spec_class
-from eduadvocate.publish import connector, native_ahead, renderings_by_delivery, worker_id
+from eduadvocate.publish import connector, worker_id
 from eduadvocate.render import Rendering
-from eduadvocate.workspace import clock, open_campaign
+from eduadvocate.stopping import Stop
+from eduadvocate.workspace import campaign_files, clock, open_campaign
 
 HORIZON = timedelta(days=2)
 WATCH_S = 3.0
@@ -59,9 +67,8 @@ class LoadReport:
     posts: int
     jobs: int
     errors: int
-    skipped: list[str] = field(default_factory=list)
-    cancelled: list[str] = field(default_factory=list)
-    drifted: list[str] = field(default_factory=list)
+    unreadable: list[Problem] = field(default_factory=list)
+    recorded: Recorded = field(default_factory=Recorded)
 
 
 class Scheduler:
@@ -73,92 +80,89 @@ class Scheduler:
         *,
         report: Callable[[Outcome], None],
         notice: Callable[[str], None],
+        warn: Callable[[str], None] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.config_path = config_path
         self.report = report
-        self.notice = notice
-        self.stopping = threading.Event()
+        self.notice = notice  # what it is doing (quiet mode drops these)
+        self.warn = warn or notice  # what someone must know or fix: always shown
+        self.stop = stop or Stop()
+        self.stopping = self.stop.event
         self._lock = threading.RLock()  # guards analysis, renderings and dispatchers
         self._account_locks: dict[str, threading.Lock] = {}
         self._rerun: set[str] = set()  # accounts whose job fired while another was running
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
+        self._seen: dict[str, tuple[int, int]] | None = None  # a change not yet settled
         self._said: set[str] = set()  # metrics notices already given
+        self._held_said: set[str] = set()  # held deliveries already reported
         self.native: set[str] = set()  # accounts whose platform schedules natively
         self._queued: set[str] = set()  # accounts a sweep put on the pool, not started yet
+        self.hold_posts: set[str] = set()  # not to be claimed: their file cannot be read
+        self.held = Held()  # what this worker is working on: the heartbeat renews these
         self.worker = worker_id()
-        self.ws = open_campaign(config_path)
+        self.ws = open_campaign(config_path, settle=True, require=True)
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
         self.analysis: Analysis = Analysis()
         self.renderings: dict[tuple[str, str], Rendering] = {}
-        # APScheduler's own log lines ("job skipped: already running") would reach stderr
-        # through logging's last-resort handler; what matters is reported by us.
-        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+        # APScheduler's own log lines ("job skipped: already running", a job's traceback) would
+        # reach stderr through logging's last-resort handler; a failed job is reported by
+        # ``_job_failed`` in one line instead.
+        logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
         self.apscheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(MAX_PARALLEL_ACCOUNTS)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
+        self.apscheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
 
     # -- loading -------------------------------------------------------------------------------
     def load(self) -> LoadReport:
-        """(Re)read the files, sync the ledger for the horizon, and reschedule the jobs."""
+        """(Re)read the files, sync the ledger for the horizon, and reschedule the jobs. Posts
+        of a file that cannot be read keep what the ledger holds of them (see planning)."""
         with self._lock:
-            self.ws = open_campaign(self.config_path)
+            self.ws = open_campaign(self.config_path, settle=True, require=True)
             now = clock()
-            self.analysis = analyse(self.ws.config, self.ws.campaign, now)
-            self.renderings = renderings_by_delivery(self.analysis)
             self._snapshot = self._files()
-            grace = self.ws.config.grace
-            plan = plan_due(self.analysis, self.ledger, now, grace)
-            ahead = [*plan.desired, *self._upcoming(now)]
-            self.native = {
-                name
-                for name, acc in self.ws.config.accounts.items()
-                if spec_class(acc.platform)(acc).native_schedule
-            }
-            others = set(self.ws.config.accounts) - self.native
-            sync = self.ledger.sync(
-                [d for d in ahead if d.account in others], now, until=now + HORIZON, scope=others
+            self.analysis = analyse(self.ws.config, self.ws.campaign, now)
+            the_plan = plan(
+                self.ws,
+                self.analysis,
+                now,
+                grace=self.ws.config.grace,
+                horizon=HORIZON,
+                ledger=self.ledger,
             )
-            if self.native:
-                # Their platform schedules posts itself: the coming weeks are handed over early.
-                native = [d for d in plan.desired if d.account in self.native]
-                native += native_ahead(self.analysis, now, self.native)
-                more = self.ledger.sync(
-                    native, now, until=now + NATIVE_MAX_AHEAD, scope=self.native
-                )
-                sync.cancelled += more.cancelled
-                sync.drifted += more.drifted
-            skipped = self.ledger.mark_skipped(
-                plan.missed, now, "missed: due before the grace window"
+            take_over(self.ledger, now, me=self.worker)
+            recorded = record(
+                the_plan, self.ledger, grace=self.ws.config.grace, connect=connector(self.ws.config)
             )
-            for held in plan.held:
-                self.report(held)
+            self.renderings = the_plan.renderings()
+            self.native = the_plan.native
+            self.hold_posts = recorded.hold_posts
+            for problem in the_plan.unreadable:
+                self.warn(f"cannot load {problem.one_line()}: its posts wait until it is fixed")
+            for warning in recorded.warnings:
+                self.warn(warning)
+            for held in [*the_plan.held, *recorded.held]:
+                self._report_held(held)
             self._dispatchers.clear()  # new config: new connections
             jobs = self._reschedule(now)
             return LoadReport(
                 posts=len(self.ws.campaign.posts),
                 jobs=jobs,
                 errors=self.analysis.errors,
-                skipped=skipped,
-                cancelled=sync.cancelled,
-                drifted=sync.drifted,
+                unreadable=the_plan.unreadable,
+                recorded=recorded,
             )
 
-    def _upcoming(self, now: datetime) -> list[Desired]:
-        from eduadvocate.dispatch import content_hash
-
-        broken = {p.post for p in self.analysis.problems if p.severity == "error" and p.post}
-        out = []
-        for r in self.analysis.renderings:
-            schedule = self.analysis.schedules.get(r.post.id)
-            if schedule is None or r.post.id in broken or schedule.when == "now":
-                continue
-            for at in schedule.occurrences(now, now + HORIZON, now):
-                if at > now:
-                    out.append(Desired(r.post.id, r.account.name, r.platform, at, content_hash(r)))
-        return out
+    def _report_held(self, held: Outcome) -> None:
+        """A held delivery is reported once per reason (a changed reason is news)."""
+        said = f"{held.key}|{held.error}"
+        if said not in self._held_said:
+            self._held_said.add(said)
+            self.report(held)
 
     def _reschedule(self, now: datetime) -> int:
         for job in self.apscheduler.get_jobs():
@@ -182,14 +186,8 @@ class Scheduler:
         return len(instants)
 
     def _files(self) -> dict[str, tuple[int, int]]:
-        config = self.ws.config
-        paths = [config.people_path]
-        if config.path is not None:
-            paths.append(config.path)
-        if config.posts_dir.is_dir():
-            paths += sorted(config.posts_dir.rglob("*.y*ml"))
         out = {}
-        for path in paths:
+        for path in campaign_files(self.ws.config):
             try:
                 stat = Path(path).stat()
             except OSError:
@@ -198,16 +196,36 @@ class Scheduler:
         return out
 
     def watch(self) -> None:
-        """Reload when a config, people or posts file changed (or one was added or removed)."""
-        if self.stopping.is_set() or self._files() == self._snapshot:
+        """Reload when a config, people or posts file changed (or one was added or removed),
+        once the change has settled (the same at two looks in a row: an editor or a
+        ``git checkout`` writing a file is not read half-way)."""
+        if self.stopping.is_set():
             return
+        files = self._files()
+        if files == self._snapshot:
+            self._seen = None
+            return
+        if files != self._seen:
+            self._seen = files  # look again next time
+            return
+        self._seen = None
         try:
             report = self.load()
-        except Exception as exc:  # a broken edit must not stop the loop: keep the last good plan
-            self.notice(f"not reloaded: {exc}")
-            self._snapshot = self._files()
+        except Exception as exc:  # a broken config must not stop the loop: keep the last plan
+            self.warn(f"not reloaded, the last good plan stays: {describe(exc)}")
+            self._snapshot = files
             return
-        self.notice(f"files changed: reloaded {report.posts} posts, {report.jobs} upcoming jobs")
+        changes = report.recorded
+        what = [
+            f"{len(changes.added)} new" if changes.added else "",
+            f"{len(changes.cancelled)} cancelled" if changes.cancelled else "",
+            f"{len(changes.reinstated)} back" if changes.reinstated else "",
+        ]
+        detail = ", ".join(w for w in what if w)
+        self.notice(
+            f"files changed: reloaded {report.posts} posts, {report.jobs} upcoming jobs"
+            + (f" ({detail})" if detail else "")
+        )
 
     # -- publishing ----------------------------------------------------------------------------
     def fire(self, account: str | None = None) -> None:
@@ -223,11 +241,14 @@ class Scheduler:
                     self._rerun.discard(name)
                     until = clock() + NATIVE_MAX_AHEAD if name in self.native else None
                     for outcome in self._dispatcher(name).run(
-                        self.renderings, accounts={name}, native_until=until
+                        self.renderings,
+                        accounts={name},
+                        native_until=until,
+                        hold_posts=self.hold_posts,
                     ):
                         self.report(outcome)
-                except Exception as exc:  # keep running through anything a platform throws at us
-                    self.notice(f"{name}: {type(exc).__name__}: {exc}")
+                except Exception as exc:  # keep running through anything (the ledger away...)
+                    self.warn(f"{name}: {describe(exc)}")
                 finally:
                     lock.release()
                 if name not in self._rerun:
@@ -268,7 +289,11 @@ class Scheduler:
         """Run each account that has something to claim as its own job on the pool, the one
         waiting longest first (a dead worker's deliveries are the oldest); accounts that
         schedule natively are looked at every time (their window is weeks long)."""
-        due = [a for a in self.ledger.due_accounts(clock()) if a in self.ws.config.accounts]
+        now = clock()
+        for row in take_over(self.ledger, now, me=self.worker):
+            if row.lease_expires > now:  # its process is gone: said once, taken at once
+                self.notice(f"taking over {row.claims} claim(s) of {row.worker}: it has stopped")
+        due = [a for a in self.ledger.due_accounts(now) if a in self.ws.config.accounts]
         for name in [*due, *sorted(self.native - set(due))]:
             if self.stopping.is_set():
                 return
@@ -302,14 +327,16 @@ class Scheduler:
                     clock=clock,
                     connect=connector(self.ws.config),
                     caps=caps,
+                    held=self.held,
+                    stopping=self.stopping,
                 )
-                dispatcher.stopping = self.stopping
                 self._dispatchers[account] = dispatcher
             return dispatcher
 
     # -- the loop --------------------------------------------------------------------------------
-    def run(self) -> None:
-        """Load, start the jobs and block until SIGTERM/SIGINT; then finish cleanly."""
+    def run(self) -> int:
+        """Load, start the jobs and block until SIGTERM/SIGINT; then finish cleanly. Returns
+        the exit status: 143 after SIGTERM, 130 after SIGINT."""
         report = self.load()
         self.notice(
             f"scheduling {report.posts} posts: {report.jobs} jobs in the next {HORIZON.days} days"
@@ -329,24 +356,45 @@ class Scheduler:
                 id="metrics",
                 next_run_time=clock(),
             )
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.stop.on_abandon(self._give_back)
         heartbeat = Heartbeat(
-            self.ledger, self.worker, self.ws.config.lease, clock=clock, notice=self.notice
+            self.ledger,
+            self.worker,
+            self.ws.config.lease,
+            clock=clock,
+            held=self.held,
+            notice=self.notice,
         )
-        heartbeat.__enter__()
-        self.apscheduler.start()
-        try:
-            self.stopping.wait()
-        finally:
-            self.apscheduler.shutdown(wait=True)  # the part in flight finishes and is recorded
-            heartbeat.__exit__()
-            for dispatcher in self._dispatchers.values():
-                dispatcher.close()
-            self.ledger.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.notice("stopped")
+        with self.stop.installed(), heartbeat:
+            self.apscheduler.start()
+            try:
+                self.stopping.wait()
+            finally:
+                self.apscheduler.shutdown(wait=True)  # the part in flight finishes and is recorded
+                for dispatcher in self._dispatchers.values():
+                    dispatcher.close()
+        left = self._pending_count()
+        self.ledger.close()
+        self.notice(
+            "stopped" + (f": {left} post(s) wait in the ledger for the next run" if left else "")
+        )
+        return self.stop.exit_code()
 
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
-        self.notice("stopping: finishing the post in flight")
-        self.stopping.set()
+    def _pending_count(self) -> int:
+        try:
+            return len(self.ledger.deliveries(state=State.PENDING))
+        except Exception:  # the ledger is away: the count is only a courtesy
+            return 0
+
+    def _give_back(self) -> None:
+        """A second signal: what was claimed but not started goes back now."""
+        for delivery_id in self.held.unstarted():
+            now = clock()
+            self.ledger.release(
+                delivery_id, self.worker, now, now, error="the worker stopped", error_kind="stopped"
+            )
+
+    def _job_failed(self, event: JobExecutionEvent) -> None:
+        """A job raised (the ledger unreachable, say): one line, and the loop goes on."""
+        if event.exception is not None:
+            self.warn(f"{event.job_id.partition(':')[0]}: {describe(event.exception)}")

@@ -215,16 +215,16 @@ def test_an_account_is_claimed_by_one_worker_at_a_time(ledger: Ledger) -> None:
 def test_heartbeat_keeps_claims_alive_and_a_silent_worker_loses_them(ledger: Ledger) -> None:
     ledger.sync([want("p1", account="a"), want("p2", account="b")], T0)
     short = timedelta(seconds=30)
-    ledger.claim_due("w1", T0, short, limit=1, accounts={"a"})
-    ledger.claim_due("w2", T0, short, limit=1, accounts={"b"})
+    (a,) = ledger.claim_due("w1", T0, short, limit=1, accounts={"a"})
+    (b,) = ledger.claim_due("w2", T0, short, limit=1, accounts={"b"})
     later = T0 + timedelta(seconds=20)
-    assert ledger.heartbeat("w1", later, later + short) == 1
-    assert ledger.heartbeat("w2", later, later + short) == 1
+    assert ledger.heartbeat("w1", later, later + short, [a.id]) == 1
+    assert ledger.heartbeat("w2", later, later + short, [b.id]) == 1
     beyond = T0 + timedelta(seconds=45)  # w1 keeps beating, w2 went silent at +20 s
-    assert ledger.heartbeat("w1", beyond, beyond + short) == 1
+    assert ledger.heartbeat("w1", beyond, beyond + short, [a.id]) == 1
     assert ledger.claim_due("w3", beyond, short) == []  # both leases still run (+50 s, +75 s)
     gone = T0 + timedelta(seconds=51)
-    ledger.heartbeat("w1", gone, gone + short)
+    ledger.heartbeat("w1", gone, gone + short, [a.id])
     taken = ledger.claim_due("w3", gone, short)
     assert [(d.post_id, d.lease_owner) for d in taken] == [("p2", "w3")]
     seen = {w.id: w for w in ledger.workers()}
@@ -233,6 +233,101 @@ def test_heartbeat_keeps_claims_alive_and_a_silent_worker_loses_them(ledger: Led
     assert "w3" not in seen  # it holds p2 all the same; it shows once it beats
     ledger.leave("w2")
     assert "w2" not in {w.id for w in ledger.workers()}
+
+
+def test_heartbeat_renews_only_the_claims_being_worked_on(ledger: Ledger) -> None:
+    """A claim no dispatcher works on any more (whatever went wrong) is not kept alive."""
+    ledger.sync([want("p1", account="a"), want("p2", account="b")], T0)
+    short = timedelta(seconds=30)
+    first, _second = ledger.claim_due("w1", T0, short)
+    later = T0 + timedelta(seconds=20)
+    assert ledger.heartbeat("w1", later, later + short, [first.id]) == 1
+    # Past the first lease: the forgotten claim is taken over, the live one is not.
+    taken = ledger.claim_due("w2", T0 + timedelta(seconds=31), short)
+    assert [d.post_id for d in taken] == ["p2"]
+    assert ledger.heartbeat("w1", later, later + short, []) == 0  # nothing to renew: fine
+
+
+def test_claims_and_expiring_a_gone_worker(ledger: Ledger) -> None:
+    ledger.sync([want("p1", account="a"), want("p2", account="b"), want("p3", account="b")], T0)
+    ledger.claim_due("w1", T0, LEASE, accounts={"a"})
+    ledger.claim_due("w2", T0, LEASE, accounts={"b"})
+    ledger.heartbeat("w2", T0, T0 + LEASE, [])
+    rows = {r.worker: r for r in ledger.claims()}
+    assert (rows["w1"].claims, rows["w2"].claims) == (1, 2)
+    assert rows["w1"].lease_expires == T0 + LEASE and rows["w1"].started_at is None
+    assert rows["w2"].started_at == T0
+    assert ledger.claim_due("w3", T0, LEASE) == []
+    assert ledger.expire_claims("w2", T0) == 2  # its process is gone: taken over at once
+    assert sorted(d.post_id for d in ledger.claim_due("w3", T0, LEASE)) == ["p2", "p3"]
+
+
+def test_sync_keeps_what_it_is_told_to_and_reinstates_what_comes_back(ledger: Ledger) -> None:
+    ledger.sync([want("p1"), want("p2"), want("p3")], T0)
+    # p2's file cannot be read: it is missing from the files, and kept as it is.
+    report = ledger.sync([want("p1")], T0, keep=lambda post, account: post == "p2")
+    assert report.cancelled == [want("p3").key]
+    assert {d.post_id: str(d.state) for d in ledger.deliveries()} == {
+        "p1": "pending",
+        "p2": "pending",
+        "p3": "cancelled",
+    }
+    # p3 comes back (the file was saved half-way before): pending again, new content.
+    report = ledger.sync([want("p1"), want("p2"), want("p3", content="h9")], T0)
+    assert report.reinstated == [want("p3").key]
+    (p3,) = ledger.deliveries(post_id="p3")
+    assert (str(p3.state), p3.content_hash, p3.last_error) == ("pending", "h9", None)
+    # Cancelled by a person: it stays cancelled even though the post is in the files.
+    ledger.cancel(p3.id, T0)
+    report = ledger.sync([want("p1"), want("p2"), want("p3")], T0)
+    assert report.reinstated == []
+    assert str(ledger.get(p3.id).state) == "cancelled"  # type: ignore[union-attr]
+
+
+def test_claims_leave_out_held_posts(ledger: Ledger) -> None:
+    ledger.sync([want("p1"), want("p2"), want("p3")], T0)
+    claimed = ledger.claim_due("w1", T0, LEASE, exclude_posts={"p2", "p3"})
+    assert [d.post_id for d in claimed] == ["p1"]
+    assert ledger.claim_due("w1", T0, LEASE, exclude_posts={"p2", "p3"}) == []
+
+
+def test_a_post_waiting_in_the_platforms_scheduler_is_withdrawn_when_it_moves(
+    ledger: Ledger,
+) -> None:
+    ahead = T0 + timedelta(days=3)
+    ledger.sync([want("fb", due=ahead)], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE, due_by=T0 + timedelta(days=29))
+    ledger.record_part(d.id, 0, "page_1", None, T0)
+    ledger.finish(d.id, "w1", State.PUBLISHED, T0, published_hash="h1", scheduled_for=ahead)
+    # Unchanged: nothing to do.
+    assert ledger.sync([want("fb", due=ahead)], T0, until=T0 + timedelta(days=29)).withdraw == []
+    # Edited while waiting: withdraw it, to hand the new text over.
+    edited = ledger.sync([want("fb", due=ahead, content="h2")], T0, until=T0 + timedelta(days=29))
+    assert edited.withdraw == [d.id] and edited.drifted == []
+    # Moved: the old one is to be withdrawn, the new one is added.
+    moved = ledger.sync(
+        [want("fb", due=ahead + timedelta(hours=1))], T0, until=T0 + timedelta(days=29)
+    )
+    assert moved.withdraw == [d.id]
+    assert moved.added == [want("fb", due=ahead + timedelta(hours=1)).key]
+    # Kept (its file cannot be read): left alone.
+    kept = ledger.sync([], T0, until=T0 + timedelta(days=29), keep=lambda p, a: True)
+    assert kept.withdraw == []
+    # Withdrawn (deleted there): pending again without its remote id, or cancelled as removed.
+    assert ledger.unschedule(d.id, T0, cancel=False)
+    again = ledger.get(d.id)
+    assert again is not None and (str(again.state), again.parts, again.scheduled_for) == (
+        "pending",
+        (),
+        None,
+    )
+    assert not ledger.unschedule(d.id, T0, cancel=True)  # no longer waiting there
+    # Close to going live it is left alone: deleting it there would race the platform.
+    (d2,) = ledger.claim_due("w1", T0, LEASE, due_by=T0 + timedelta(days=29), limit=1)
+    soon = T0 + timedelta(minutes=1)
+    ledger.record_part(d2.id, 0, "page_2", None, T0)
+    ledger.finish(d2.id, "w1", State.PUBLISHED, T0, published_hash="h1", scheduled_for=soon)
+    assert ledger.sync([], T0, until=T0 + timedelta(days=29)).withdraw == []
 
 
 def _history(ledger: Ledger) -> None:

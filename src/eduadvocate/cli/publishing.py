@@ -3,19 +3,23 @@ open the campaign and the ledger, call the core, and print."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
 from eduadvocate.cli import output
-from eduadvocate.dispatch import Outcome
 from eduadvocate.errors import ExitCode, UsageError
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
+from eduadvocate.planning import Outcome
 from eduadvocate.platforms.publishing import PublishError
 from eduadvocate.workspace import Workspace, open_campaign
+
+if TYPE_CHECKING:
+    from eduadvocate.publish import RunReport
 
 _STYLE = {
     "published": "green",
@@ -37,32 +41,58 @@ def _iso(moment: datetime | None) -> str | None:
 
 def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: str) -> int:
     from eduadvocate.publish import publish_due
+    from eduadvocate.stopping import Stop
 
-    ws = open_campaign(config_path)
+    ws = open_campaign(config_path, settle=True, require=True)
     _known_accounts(ws, accounts)
-    report = publish_due(ws, accounts=set(accounts) or None, dry_run=dry_run)
+    stop = Stop()
+    with stop.installed():
+        report = publish_due(ws, accounts=set(accounts) or None, dry_run=dry_run, stop=stop)
     if fmt == "json":
         output.print_json(
             {
                 "version": output.JSON_VERSION,
                 "dry_run": dry_run,
                 "locked": report.locked,
+                "exit_code": int(report.exit_code),
                 "deliveries": [_outcome_dict(o) for o in report.outcomes],
+                "held": [_outcome_dict(o) for o in report.held],
+                "unreadable": [output.problem_dict(p) for p in report.unreadable],
                 "skipped": report.skipped,
                 "cancelled": report.cancelled,
+                "reinstated": report.reinstated,
                 "drifted": report.drifted,
+                "withdrawn": report.withdrawn,
+                "warnings": report.warnings,
+                "taken_over": [{"worker": r.worker, "claims": r.claims} for r in report.taken_over],
+                "interrupted": _signal_name(report.interrupted),
             }
         )
-        return ExitCode.DELIVERIES_FAILED if report.failed else ExitCode.OK
+        _interrupted_line(report)
+        return report.exit_code
     con = output.console()
+    err = output.console(stderr=True)
     if report.locked:
         con.print("Another publish run holds the lock on this ledger; nothing to do.")
         return ExitCode.OK
-    if report.outcomes:
+    for problem in report.unreadable:
+        err.print(
+            Text(f"cannot load {problem.one_line()}: its posts wait until it is fixed", style="red")
+        )
+    for row in report.taken_over:
+        con.print(
+            Text(
+                f"took over {row.claims} claim(s) of {row.worker}, which had stopped"
+                " (anything it left in flight was looked up first)",
+                style="yellow",
+            )
+        )
+    rows = [*report.held, *report.outcomes]
+    if rows:
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("Post", "Account", "Due", "State", "Link or error"):
             table.add_column(column, overflow="fold")
-        for o in report.outcomes:
+        for o in rows:
             detail = o.error or ", ".join(url or rid for rid, url in o.parts) or ""
             if o.next_attempt:
                 detail += f" (next try {_iso(o.next_attempt)})"
@@ -74,7 +104,13 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
                 detail,
             )
         con.print(table)
-    else:
+    elif report.elsewhere:
+        workers = sorted({d.lease_owner or "?" for d in report.elsewhere})
+        con.print(
+            f"Nothing for this run: {len(report.elsewhere)} deliveries are being published by"
+            f" {', '.join(workers)} (see `eduadvocate status`)."
+        )
+    elif not report.unreadable:
         con.print("Nothing is due.")
     for key in report.skipped:
         con.print(Text(f"skipped (missed beyond the grace window): {key}", style="magenta"))
@@ -82,7 +118,30 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
         con.print(Text(f"edited after publishing, not re-posted: {key}", style="yellow"))
     for key in report.cancelled:
         con.print(Text(f"cancelled (no longer in the files): {key}", style="dim"))
-    return ExitCode.DELIVERIES_FAILED if report.failed else ExitCode.OK
+    for key in report.reinstated:
+        con.print(Text(f"back in the files, pending again: {key}", style="dim"))
+    for warning in report.warnings:
+        err.print(Text(f"warning: {warning}", style="yellow"))
+    _interrupted_line(report)
+    return report.exit_code
+
+
+def _signal_name(signum: int | None) -> str | None:
+    import signal
+
+    return signal.Signals(signum).name if signum else None
+
+
+def _interrupted_line(report: RunReport) -> None:
+    """One line on stderr: what an interrupted run left, and how to resume."""
+    if not report.interrupted:
+        return
+    left = f"{report.released} not started were given back; " if report.released else ""
+    print(
+        f"eduadvocate: interrupted ({_signal_name(report.interrupted)}): the post in flight was"
+        f" finished and recorded; {left}run `eduadvocate publish` again to resume",
+        file=sys.stderr,
+    )
 
 
 def _known_accounts(ws: Workspace, accounts: list[str]) -> None:
@@ -111,7 +170,7 @@ def _outcome_dict(o: Outcome) -> dict[str, Any]:
 
 
 def _ledger(config_path: str | None) -> tuple[Workspace, Ledger]:
-    ws = open_campaign(config_path)
+    ws = open_campaign(config_path, require=True)
     try:
         return ws, open_ledger(ws.config.ledger, ws.config.root)
     except LedgerError as exc:
@@ -120,7 +179,7 @@ def _ledger(config_path: str | None) -> tuple[Workspace, Ledger]:
         raise ConfigError(str(exc)) from None
 
 
-def delivery_dict(d: Delivery, now: datetime) -> dict[str, Any]:
+def delivery_dict(d: Delivery, now: datetime, stranded: bool = False) -> dict[str, Any]:
     return {
         "id": d.id,
         "key": d.key,
@@ -128,7 +187,7 @@ def delivery_dict(d: Delivery, now: datetime) -> dict[str, Any]:
         "account": d.account,
         "platform": d.platform,
         "at": _iso(d.due_at),
-        "state": d.shown_state(now),
+        "state": "stranded" if stranded else d.shown_state(now),
         "scheduled_for": _iso(d.scheduled_for),
         "attempts": d.attempts,
         "parts": [{"index": p.index, "id": p.remote_id, "url": p.url} for p in d.parts],
@@ -141,23 +200,41 @@ def delivery_dict(d: Delivery, now: datetime) -> dict[str, Any]:
     }
 
 
+def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> set[int]:
+    """Claims whose worker is gone (its lease ran out, or its process on this host died)."""
+    from eduadvocate.heartbeat import gone
+
+    started = {c.worker: c.started_at for c in ledger.claims()}
+    return {
+        d.id
+        for d in rows
+        if d.state == State.CLAIMED
+        and d.lease_owner is not None
+        and (
+            (d.lease_expires is not None and d.lease_expires <= now)
+            or gone(d.lease_owner, started.get(d.lease_owner), me=me)
+        )
+    }
+
+
 def status(config_path: str | None, post: str | None, state: str | None, fmt: str) -> int:
-    from eduadvocate.publish import reconcile_scheduled
+    from eduadvocate.planning import unreadable
+    from eduadvocate.publish import reconcile_scheduled, worker_id
 
     ws, ledger = _ledger(config_path)
     try:
         rows = ledger.deliveries(post_id=post, state=State(state) if state else None)
-        rows = reconcile_scheduled(ws, ledger, rows)
+        rows, warnings = reconcile_scheduled(ws, ledger, rows)
         workers = ledger.workers()
-    except PublishError as exc:
-        raise UsageError(f"cannot compare with the platform's scheduler: {exc}") from None
+        stranded = _stranded(ledger, rows, ws.now, worker_id())
     finally:
         ledger.close()
+    problems = unreadable(ws)
     if fmt == "json":
         output.print_json(
             {
                 "version": output.JSON_VERSION,
-                "deliveries": [delivery_dict(d, ws.now) for d in rows],
+                "deliveries": [delivery_dict(d, ws.now, d.id in stranded) for d in rows],
                 "workers": [
                     {
                         "id": w.id,
@@ -167,10 +244,19 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
                     }
                     for w in workers
                 ],
+                "unreadable": [output.problem_dict(p) for p in problems],
+                "warnings": warnings,
             }
         )
         return ExitCode.OK
     con = output.console()
+    err = output.console(stderr=True)
+    for problem in problems:
+        err.print(
+            Text(f"cannot load {problem.one_line()}: its posts wait until it is fixed", style="red")
+        )
+    for warning in warnings:
+        err.print(Text(f"warning: {warning}", style="yellow"))
     if not rows:
         con.print(
             "The ledger has no deliveries yet"
@@ -181,6 +267,7 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
     for column in ("ID", "Post", "Account", "Due", "State", "Link, error or next try"):
         table.add_column(column, overflow="fold")
     for d in rows:
+        shown = "stranded" if d.id in stranded else d.shown_state(ws.now)
         detail = ", ".join(p.url or p.remote_id for p in d.parts)
         if d.state != State.PUBLISHED and d.last_error:
             detail = d.last_error
@@ -188,29 +275,34 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
             detail += f" (next try {_iso(d.next_attempt_at)})"
         if d.drifted:
             detail += " (edited since: not re-posted)"
-        if d.lease_owner:
-            detail += f" (claimed by {d.lease_owner})"
+        if d.id in stranded:
+            detail = (
+                f"claimed by {d.lease_owner}, which has stopped (lease until"
+                f" {_iso(d.lease_expires)}): the next run takes it over"
+            )
+        elif d.lease_owner:
+            detail += f" (claimed by {d.lease_owner} until {_iso(d.lease_expires)})"
         table.add_row(
             str(d.id),
             d.post_id,
             d.account,
             _iso(d.due_at) or "",
-            Text(d.shown_state(ws.now), style=_STYLE.get(d.shown_state(ws.now), "")),
+            Text(shown, style=_STYLE.get(shown, "")),
             detail,
         )
     con.print(table)
     if workers:
         con.print()
-        shown = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
+        listed = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
         for column in ("Worker", "Started", "Last heartbeat", "Claims"):
-            shown.add_column(column)
+            listed.add_column(column)
         for w in workers:
             silent = (ws.now - w.last_seen).total_seconds()
             seen = _iso(w.last_seen) or ""
             if silent > ws.config.lease.total_seconds():
                 seen += " (silent: its claims expire, others take them over)"
-            shown.add_row(w.id, _iso(w.started_at) or "", seen, str(w.claims))
-        con.print(shown)
+            listed.add_row(w.id, _iso(w.started_at) or "", seen, str(w.claims))
+        con.print(listed)
     return ExitCode.OK
 
 
@@ -218,6 +310,7 @@ def change(config_path: str | None, delivery_id: int, action: str) -> int:
     from eduadvocate.publish import cancel_delivery
 
     ws, ledger = _ledger(config_path)
+    note = ""
     try:
         found = ledger.get(delivery_id)
         if found is None:
@@ -225,16 +318,17 @@ def change(config_path: str | None, delivery_id: int, action: str) -> int:
                 f"no delivery with id {delivery_id}", hint="see the IDs with `eduadvocate status`"
             )
         try:
-            row = (
-                ledger.retry(delivery_id, ws.now)
-                if action == "retry"
-                else cancel_delivery(ws, ledger, found)
-            )
+            if action == "retry":
+                row = ledger.retry(delivery_id, ws.now)
+            else:
+                row, note = cancel_delivery(ws, ledger, found)
         except (LedgerError, PublishError) as exc:
             raise UsageError(str(exc)) from None
     finally:
         ledger.close()
-    output.console().print(f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}")
+    output.console().print(
+        f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}" + (f" ({note})" if note else "")
+    )
     return ExitCode.OK
 
 
@@ -301,5 +395,7 @@ def schedule(config_path: str | None, quiet: bool) -> int:
         if not quiet:
             con.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="dim"))
 
-    Scheduler(config_path, report=report, notice=notice).run()
-    return ExitCode.OK
+    def warn(message: str) -> None:
+        err.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="yellow"))
+
+    return Scheduler(config_path, report=report, notice=notice, warn=warn).run()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +39,13 @@ class State(enum.StrEnum):
 
 
 FINAL = frozenset({State.PUBLISHED, State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED})
+
+# ``error_kind`` of a delivery cancelled because its post left the files (or moved): such a
+# cancellation is undone if the post comes back, so a file saved half-way (an editor or a
+# ``git checkout`` writing it) can never lose a post for good. One cancelled by a person
+# (``cancel``) stays cancelled.
+REMOVED = "removed"
+REMOVED_MESSAGE = "the post was removed from the files or moved to another time"
 
 
 class LedgerError(EduError):
@@ -147,12 +154,26 @@ class Snapshot:
     counts: Counts
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """The claims one worker holds: how many, and when the first of their leases ends."""
+
+    worker: str
+    claims: int
+    lease_expires: datetime
+    started_at: datetime | None  # from the workers table (None: it never beat)
+
+
 @dataclass(slots=True)
 class SyncReport:
     added: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # pending, content updated
     drifted: list[str] = field(default_factory=list)  # published, then edited: not re-posted
+    reinstated: list[str] = field(default_factory=list)  # cancelled as removed; back in the files
+    # Waiting in a platform's own scheduler, and moved, removed or edited since: to be deleted
+    # there (then ``unschedule``); ids of the deliveries.
+    withdraw: list[int] = field(default_factory=list)
 
 
 def delivery_key(post_id: str, account: str, due_at: datetime) -> str:
@@ -194,11 +215,15 @@ class Ledger(ABC):
         *,
         until: datetime | None = None,
         scope: set[str] | None = None,
+        keep: Callable[[str, str], bool] | None = None,
     ) -> SyncReport:
         """Make the ledger's pending deliveries match the files: add new ones, update the content
         of unpublished ones, cancel pending ones no longer wanted (those due by ``until``, of the
-        ``scope`` accounts, if given), and report published ones whose post changed (never
-        re-posted)."""
+        ``scope`` accounts, if given, and that ``keep(post_id, account)`` does not protect: a
+        post whose file cannot be read is left as it is), reinstate ones cancelled as removed whose post
+        is back, and report published ones whose post changed (never re-posted). Posts waiting
+        in a platform's scheduler that were moved, removed or edited are listed in
+        ``withdraw``, not changed."""
 
     @abstractmethod
     def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
@@ -216,10 +241,12 @@ class Ledger(ABC):
         limit: int = 100,
         accounts: set[str] | None = None,
         due_by: datetime | None = None,
+        exclude_posts: Collection[str] = (),
     ) -> list[Delivery]:
         """Claim pending deliveries due by ``due_by`` (default ``now``; later for platforms that
         schedule natively) whose next attempt time has come, and expired claims of other
-        workers, oldest first."""
+        workers, oldest first; never those of ``exclude_posts`` (held: their file cannot be
+        read, or the post has errors)."""
 
     @abstractmethod
     def due_accounts(self, now: datetime) -> list[str]:
@@ -296,6 +323,12 @@ class Ledger(ABC):
         """Give a claimed delivery back (a retryable error): pending again, not before ``next_attempt_at``."""
 
     @abstractmethod
+    def unschedule(self, delivery_id: int, now: datetime, *, cancel: bool) -> bool:
+        """A post waiting in the platform's scheduler was deleted there: forget its remote id
+        and make it pending again (to be handed over anew: it moved or changed) or, with
+        ``cancel``, cancelled as removed. False if it was no longer waiting (it went live)."""
+
+    @abstractmethod
     def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
         """Attempts of this delivery with no outcome yet (in doubt once their claim was lost)."""
 
@@ -316,9 +349,11 @@ class Ledger(ABC):
         """Put a failed/unknown/skipped delivery back to pending (the user says so)."""
 
     @abstractmethod
-    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
+    def cancel(
+        self, delivery_id: int, now: datetime, reason: str = "cancelled by the user"
+    ) -> Delivery:
         """Cancel a delivery that has not been published (or is waiting in the platform's
-        scheduler: the caller deletes it there first)."""
+        scheduler: the caller deletes it there first). It stays cancelled."""
 
     # -- quotas learned from the platforms ----------------------------------------------------------
     @abstractmethod
@@ -334,9 +369,20 @@ class Ledger(ABC):
 
     # -- workers ---------------------------------------------------------------------------------
     @abstractmethod
-    def heartbeat(self, worker: str, now: datetime, lease_until: datetime) -> int:
-        """This worker is alive: every claim it holds now lasts until ``lease_until``. Returns
-        how many it holds. A worker that stops beating loses its claims when they expire."""
+    def heartbeat(
+        self, worker: str, now: datetime, lease_until: datetime, held: Collection[int]
+    ) -> int:
+        """This worker is alive: the claims it holds among ``held`` (the deliveries it is
+        actually working on) now last until ``lease_until``. Returns how many were renewed.
+        A claim outside ``held`` is not renewed: it expires and another run takes it over."""
+
+    @abstractmethod
+    def claims(self) -> list[ClaimRow]:
+        """Who holds claims now: one row per worker."""
+
+    @abstractmethod
+    def expire_claims(self, worker: str, now: datetime) -> int:
+        """The worker is gone (its process died): its claims may be taken over at once."""
 
     @abstractmethod
     def leave(self, worker: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,10 @@ from typing import Any, Protocol
 from eduadvocate.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import (
     FINAL,
+    REMOVED,
+    REMOVED_MESSAGE,
     AttemptRow,
+    ClaimRow,
     Delivery,
     Desired,
     LeaseLost,
@@ -39,6 +42,7 @@ from eduadvocate.ledger.base import (
 from eduadvocate.ledger.schema import EXPORTED_TABLES, MIGRATIONS, Migration
 
 Row = Any  # sqlite3.Row or psycopg's dict row: both are read by column name
+WITHDRAW_MARGIN = timedelta(minutes=2)
 
 
 class Tx(Protocol):
@@ -143,15 +147,20 @@ class SQLLedger(Ledger):
         *,
         until: datetime | None = None,
         scope: set[str] | None = None,
+        keep: Callable[[str, str], bool] | None = None,
     ) -> SyncReport:
         report = SyncReport()
         wanted = {d.key: d for d in desired}
         stamp = iso(now)
+        # A post waiting in the platform's scheduler this close to going live is left alone:
+        # deleting it there would race the platform.
+        waiting_after = iso(now + WITHDRAW_MARGIN)
         with self._tx() as db:
             existing = {
                 r["key"]: r
                 for r in db.execute(
-                    "SELECT key, state, content_hash, published_hash, account, due_at FROM deliveries"
+                    "SELECT id, key, post_id, state, content_hash, published_hash, account, due_at,"
+                    " error_kind, last_error, scheduled_for FROM deliveries"
                 )
             }
             # In key order, so workers syncing the same files at once take row locks in one order.
@@ -174,27 +183,49 @@ class SQLLedger(Ledger):
                     )
                     if added.rowcount:  # else another worker added it a moment ago
                         report.added.append(key)
-                elif row["content_hash"] != d.content_hash:
+                    continue
+                if row["state"] == State.CANCELLED and _removed(row):
+                    # Cancelled because the post had left the files: it is back.
                     db.execute(
-                        "UPDATE deliveries SET content_hash = ?, updated_at = ? WHERE key = ?",
-                        (d.content_hash, stamp, key),
+                        "UPDATE deliveries SET state = 'pending', content_hash = ?, next_attempt_at = NULL,"
+                        " last_error = NULL, error_kind = NULL, updated_at = ? WHERE id = ? AND state = 'cancelled'",
+                        (d.content_hash, stamp, row["id"]),
                     )
-                    if row["state"] == State.PUBLISHED:
-                        report.drifted.append(key)
-                    elif row["state"] not in FINAL:
-                        report.changed.append(key)
+                    report.reinstated.append(key)
+                    continue
+                if row["content_hash"] == d.content_hash:
+                    continue
+                if _waiting(row, waiting_after):  # edited while in the platform's scheduler
+                    report.withdraw.append(row["id"])
+                    continue
+                db.execute(
+                    "UPDATE deliveries SET content_hash = ?, updated_at = ? WHERE key = ?",
+                    (d.content_hash, stamp, key),
+                )
+                if row["state"] == State.PUBLISHED:
+                    report.drifted.append(key)
+                elif row["state"] not in FINAL:
+                    report.changed.append(key)
             for key, row in existing.items():
-                if key in wanted or row["state"] != State.PENDING:
+                if key in wanted or row["state"] not in (State.PENDING, State.PUBLISHED):
                     continue
                 if scope is not None and row["account"] not in scope:
                     continue
                 if until is not None and row["due_at"] > iso(until):
                     continue
+                if keep is not None and keep(row["post_id"], row["account"]):
+                    continue
+                if row["state"] == State.PUBLISHED:
+                    if _waiting(row, waiting_after):  # moved or removed: delete it there first
+                        report.withdraw.append(row["id"])
+                    continue
                 db.execute(
-                    "UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? WHERE key = ? AND state = 'pending'",
-                    ("the post was removed or rescheduled", stamp, key),
+                    "UPDATE deliveries SET state = 'cancelled', last_error = ?, error_kind = ?, updated_at = ?"
+                    " WHERE key = ? AND state = 'pending'",
+                    (REMOVED_MESSAGE, REMOVED, stamp, key),
                 )
                 report.cancelled.append(key)
+        report.withdraw.sort()
         return report
 
     def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
@@ -220,6 +251,7 @@ class SQLLedger(Ledger):
         limit: int = 100,
         accounts: set[str] | None = None,
         due_by: datetime | None = None,
+        exclude_posts: Collection[str] = (),
     ) -> list[Delivery]:
         stamp, expires = iso(now), iso(now + lease)
         horizon = iso(due_by or now)
@@ -228,6 +260,9 @@ class SQLLedger(Ledger):
         if accounts is not None:
             only = f" AND d.account IN ({','.join('?' * len(accounts))})"
             args += sorted(accounts)
+        if exclude_posts:
+            only += f" AND d.post_id NOT IN ({','.join('?' * len(exclude_posts))})"
+            args += sorted(exclude_posts)
         # Chosen and claimed in one statement. An account another live worker holds claims of is
         # left to that worker, so one account's posts still go out one at a time, in order.
         claimed = self._claim(
@@ -365,6 +400,26 @@ class SQLLedger(Ledger):
         )
         _held(touched, delivery_id, worker)
 
+    def unschedule(self, delivery_id: int, now: datetime, *, cancel: bool) -> bool:
+        stamp = iso(now)
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE deliveries SET state = ?, published_hash = NULL, scheduled_for = NULL,"
+                " last_error = ?, error_kind = ?, next_attempt_at = NULL, updated_at = ?"
+                " WHERE id = ? AND state = 'published' AND scheduled_for > ?",
+                (
+                    "cancelled" if cancel else "pending",
+                    REMOVED_MESSAGE if cancel else None,
+                    REMOVED if cancel else None,
+                    stamp,
+                    delivery_id,
+                    stamp,
+                ),
+            ).rowcount
+            if changed:
+                db.execute("DELETE FROM parts WHERE delivery_id = ?", (delivery_id,))
+        return bool(changed)
+
     def open_attempts(self, delivery_id: int) -> list[AttemptRow]:
         return [
             _attempt(r)
@@ -417,7 +472,9 @@ class SQLLedger(Ledger):
         assert result is not None
         return result
 
-    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
+    def cancel(
+        self, delivery_id: int, now: datetime, reason: str = "cancelled by the user"
+    ) -> Delivery:
         with self._tx() as db:
             row = db.execute(
                 "SELECT state, scheduled_for FROM deliveries WHERE id = ?", (delivery_id,)
@@ -433,8 +490,8 @@ class SQLLedger(Ledger):
                     f"delivery {delivery_id} is {row['state']} and cannot be cancelled"
                 )
             db.execute(
-                "UPDATE deliveries SET state = 'cancelled', last_error = 'cancelled by the user', updated_at = ? WHERE id = ?",
-                (iso(now), delivery_id),
+                "UPDATE deliveries SET state = 'cancelled', last_error = ?, error_kind = 'cancelled', updated_at = ? WHERE id = ?",
+                (reason, iso(now), delivery_id),
             )
         result = self.get(delivery_id)
         assert result is not None
@@ -463,16 +520,46 @@ class SQLLedger(Ledger):
         return int(rows[0]["n"])
 
     # -- workers ---------------------------------------------------------------------------------
-    def heartbeat(self, worker: str, now: datetime, lease_until: datetime) -> int:
+    def heartbeat(
+        self, worker: str, now: datetime, lease_until: datetime, held: Collection[int]
+    ) -> int:
         stamp = iso(now)
         self._write(
             "INSERT INTO workers (id, started_at, last_seen) VALUES (?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
             (worker, stamp, stamp),
         )
+        ids = sorted(held)
+        renewed = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            renewed += self._write(
+                "UPDATE deliveries SET lease_expires = ? WHERE state = 'claimed' AND lease_owner = ?"
+                f" AND id IN ({','.join('?' * len(chunk))})",
+                (iso(lease_until), worker, *chunk),
+            )
+        return renewed
+
+    def claims(self) -> list[ClaimRow]:
+        rows = self._rows(
+            "SELECT d.lease_owner AS worker, COUNT(*) AS n, MIN(d.lease_expires) AS expires,"
+            " MIN(w.started_at) AS started FROM deliveries d LEFT JOIN workers w ON w.id = d.lease_owner"
+            " WHERE d.state = 'claimed' GROUP BY d.lease_owner ORDER BY d.lease_owner"
+        )
+        return [
+            ClaimRow(
+                r["worker"],
+                int(r["n"]),
+                parse_iso(r["expires"]),
+                parse_iso(r["started"]) if r["started"] else None,
+            )
+            for r in rows
+        ]
+
+    def expire_claims(self, worker: str, now: datetime) -> int:
         return self._write(
-            "UPDATE deliveries SET lease_expires = ? WHERE state = 'claimed' AND lease_owner = ?",
-            (iso(lease_until), worker),
+            "UPDATE deliveries SET lease_expires = ? WHERE state = 'claimed' AND lease_owner = ? AND lease_expires > ?",
+            (iso(now), worker, iso(now)),
         )
 
     def leave(self, worker: str) -> None:
@@ -639,6 +726,22 @@ def _attempt(r: Row) -> AttemptRow:
         outcome=r["outcome"],
         error=r["error"],
     )
+
+
+def _removed(row: Row) -> bool:
+    """Cancelled because the post left the files (not by a person): undone when it is back.
+    Ledgers from before ``error_kind`` was set for this say it in ``last_error`` only."""
+    return bool(
+        row["error_kind"] == REMOVED
+        or (
+            row["error_kind"] is None and row["last_error"] == "the post was removed or rescheduled"
+        )
+    )
+
+
+def _waiting(row: Row, after: str) -> bool:
+    """Handed to the platform's own scheduler, and not going live in the next moments."""
+    return bool(row["state"] == State.PUBLISHED and (row["scheduled_for"] or "") > after)
 
 
 def _held(touched: int, delivery_id: int, worker: str) -> None:

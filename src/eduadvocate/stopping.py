@@ -1,0 +1,95 @@
+"""Stopping a run on SIGINT (Ctrl-C) or SIGTERM, the same way for ``publish`` and ``schedule``.
+
+The first signal asks the run to stop: the part in flight finishes and is recorded, what was
+claimed but not started is given back, and the command exits 130 (SIGINT) or 143 (SIGTERM) after
+one line saying what was left. A second signal abandons at once: what was not started is given
+back (best effort, for a moment), the part in flight is left for the next run to reconcile (its
+worker is gone, so the next run on this host takes it over at once), and the process exits.
+
+Forked publishing processes ignore Ctrl-C themselves (the terminal sends it to all of them):
+the parent tells them with SIGUSR1 (stop) and SIGUSR2 (abandon).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+ABANDON_WAIT_S = 3.0  # how long a second signal waits for claims to be given back
+
+
+class Stop:
+    """A run's stop request: ``event`` is set by the first signal; ``signum`` says which."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self._abandon: list[Callable[[], None]] = []
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+    def on_abandon(self, callback: Callable[[], None]) -> None:
+        """Run (briefly, best effort) before the process exits on a second signal."""
+        self._abandon.append(callback)
+
+    def request(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+            self.event.set()
+            _tell_children(signal.SIGUSR1)
+            return
+        self.abandon()
+
+    def abandon(self) -> None:
+        _tell_children(signal.SIGUSR2)
+        worker = threading.Thread(target=self._run_abandon, daemon=True)
+        worker.start()
+        worker.join(ABANDON_WAIT_S)
+        os._exit(self.exit_code())
+
+    def _run_abandon(self) -> None:
+        for callback in self._abandon:
+            with contextlib.suppress(Exception):
+                callback()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.request(signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Stop]:
+        """SIGINT and SIGTERM handled by this object while the block runs (main thread only)."""
+        previous = {
+            sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def install_in_child(self) -> None:
+        """In a forked publishing process: Ctrl-C is the parent's to decide; SIGUSR1 and
+        SIGTERM stop, SIGUSR2 abandons."""
+        self.signum = None
+        self.event.clear()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, lambda s, f: self.event.set())
+        signal.signal(signal.SIGTERM, lambda s, f: self.event.set())
+        signal.signal(signal.SIGUSR2, lambda s, f: self.abandon())
+
+
+def _tell_children(signum: int) -> None:
+    for child in multiprocessing.active_children():
+        if child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signum)
