@@ -1,0 +1,529 @@
+"""The deployment examples work as written. The GitHub Actions workflow: its triggers, concurrency,
+permissions, secrets and pinned install, and its shell steps run for real with bash against a
+bare git "origin" (a normal run, a merge racing the ledger push, an origin that refuses pushes,
+a failed publish, a PostgreSQL ledger). The crontab line runs for real too; every eduadvocate
+command in the examples exists with the options they give it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from eduadvocate.timespec import parse_every
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "examples"
+WORKFLOW: dict[Any, Any] = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
+JOBS = WORKFLOW["jobs"]
+STEPS = {s["id"]: s for s in JOBS["publish"]["steps"] if "id" in s}
+LEDGER = ".eduadvocate/ledger.sqlite3"
+RUN_ID = "4242"
+BIN = Path(sys.executable).parent  # the venv's bin: the installed `eduadvocate` command
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+}
+CONFIG = "defaults: {timezone: UTC, accounts: [outbox]}\naccounts:\n  outbox: {platform: outbox}\n"
+DUE_NOW = "posts:\n  - id: hearing\n    at: now\n    text: The budget hearing is Thursday.\n"
+MISSED = "posts:\n  - id: missed\n    at: 2026-11-28 06:00\n    text: Six hours late.\n"
+
+
+# -- GitHub's expressions, enough of them for this workflow ------------------------------------------
+class _Context(dict[str, Any]):
+    """A context object: a missing property is null (falsy, formats as ''), as in GitHub's."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name, {})
+        return _Context(value) if isinstance(value, dict) else value
+
+    def __format__(self, spec: str) -> str:
+        return ""
+
+
+def _evaluate(expression: str, github: dict[str, Any]) -> Any:
+    python = expression.replace("&&", " and ").replace("||", " or ").replace("format(", "fmt(")
+    assert "!(" not in python and "contains(" not in python, "teach _evaluate this operator"
+    scope = {"github": _Context(github), "fmt": lambda text, *args: text.format(*args)}
+    return eval(python, {"__builtins__": {}}, scope)  # our own file's expressions only
+
+
+def _event(name: str, branch: str = "main", **extra: Any) -> dict[str, Any]:
+    ref = "refs/pull/7/merge" if name == "pull_request" else f"refs/heads/{branch}"
+    event = {} if name == "schedule" else {"repository": {"default_branch": "main"}}
+    return {"event_name": name, "ref": ref, "ref_name": ref.rsplit("/", 1)[1], "event": event}
+
+
+def _group(github: dict[str, Any]) -> str:
+    template = WORKFLOW["concurrency"]["group"]
+    return re.sub(
+        r"\$\{\{\s*(.*?)\s*\}\}",
+        lambda m: str(_evaluate(m[1], {**github, "workflow": WORKFLOW["name"]})),
+        template,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "checked", "published"),
+    [
+        (_event("pull_request"), True, False),
+        (_event("push"), True, True),
+        (_event("push", "feature"), True, False),
+        (_event("schedule"), False, True),  # GitHub sends no repository with a schedule event
+        (_event("workflow_dispatch"), False, True),
+        (_event("workflow_dispatch", "feature"), False, False),  # its ledger would be stale
+    ],
+)
+def test_checks_run_on_pull_requests_and_pushes_and_publishing_only_on_the_default_branch(
+    event: dict[str, Any], checked: bool, published: bool
+) -> None:
+    assert bool(_evaluate(JOBS["check"]["if"], event)) is checked
+    assert bool(_evaluate(JOBS["publish"]["if"], event)) is published
+    # Every publishing run shares one group; nothing else waits in it.
+    assert (_group(event) == "campaign-publish") is published
+
+
+def test_the_triggers_and_the_schedule() -> None:
+    on = WORKFLOW.get("on", WORKFLOW.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert set(on) == {"pull_request", "push", "schedule", "workflow_dispatch"}
+    (schedule,) = on["schedule"]
+    parse_every(schedule["cron"])
+
+
+def test_publish_runs_queue_and_are_never_cancelled_and_read_the_branch_as_it_is_now() -> None:
+    assert WORKFLOW["concurrency"]["cancel-in-progress"] is False
+    assert (
+        "concurrency" not in JOBS["publish"]
+    )  # the workflow's: held before anything is checked out
+    checkout = JOBS["publish"]["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    # A run that waited behind another must not check out the commit that triggered it: the
+    # ledger the other run pushed is newer.
+    assert checkout["with"]["ref"] == "${{ github.ref_name }}"
+
+
+def test_only_the_publish_job_may_write_and_only_it_sees_secrets() -> None:
+    assert WORKFLOW["permissions"] == {"contents": "read"}
+    assert JOBS["publish"]["permissions"] == {"contents": "write"}
+    assert "permissions" not in JOBS["check"]
+    assert "secrets." not in yaml.safe_dump(JOBS["check"])  # pull requests from forks get none
+
+
+def _documented_secrets() -> set[str]:
+    readme = (REPO / "README.md").read_text()
+    credentials = readme.split("## Getting each platform's credentials", 1)[1].split("\n## ", 1)[0]
+    config = (REPO / "config.example.yaml").read_text()
+    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", credentials + config)) - {"VAR"}
+
+
+def test_every_secret_the_readme_and_the_example_config_name_is_mapped() -> None:
+    documented = _documented_secrets()
+    assert {"X_CONSUMER_KEY", "BLUESKY_APP_PASSWORD", "MASTODON_ACCESS_TOKEN"} <= documented
+    assert "FACEBOOK_PAGE_TOKEN" in documented  # Facebook and Instagram
+    env = {**JOBS["publish"]["env"], **STEPS["publish"]["env"]}
+    for name in documented:
+        assert env.get(name) == f"${{{{ secrets.{name} }}}}", name
+    assert JOBS["publish"]["env"]["EDUADVOCATE_LEDGER"] == "${{ secrets.DATABASE_URL }}"
+
+
+def test_eduadvocate_is_installed_from_its_git_repository_at_a_pinned_ref() -> None:
+    requirement = Requirement(WORKFLOW["env"]["EDUADVOCATE_PACKAGE"])
+    assert requirement.name == "eduadvocate"
+    assert requirement.extras == {"postgres"}
+    assert requirement.url is not None
+    assert requirement.url.startswith("git+https://github.com/")
+    ref = requirement.url.rsplit("@", 1)[1]
+    assert re.fullmatch(r"v\d+\.\d+\.\d+|[0-9a-f]{40}", ref), "a tag or a commit, never a branch"
+    runs = [s.get("run", "") for job in JOBS.values() for s in job["steps"]]
+    installs = [r for r in runs if "pip install" in r]
+    assert installs == ['pip install "$EDUADVOCATE_PACKAGE"'] * 2
+
+
+def test_the_ledger_is_checkpointed_and_committed_whatever_publish_did() -> None:
+    for step in ("checkpoint", "commit"):
+        assert STEPS[step]["if"] == "always() && steps.publish.outcome != 'skipped'"
+    assert STEPS["checkpoint"]["run"] == "eduadvocate ledger checkpoint --config config.yaml"
+    upload = JOBS["publish"]["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["if"] == "failure() && steps.commit.outcome == 'failure'"
+    assert upload["with"]["include-hidden-files"] is True  # .eduadvocate/ is a hidden folder
+    assert WORKFLOW["defaults"]["run"]["shell"] == "bash"
+
+
+# -- the steps, run for real ------------------------------------------------------------------------
+def _git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@dataclass
+class Runner:
+    """A runner's workspace after actions/checkout: a shallow clone of a bare "origin"."""
+
+    tmp: Path
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> Path:
+        return self.tmp / "origin.git"
+
+    @property
+    def work(self) -> Path:
+        return self.tmp / "work"
+
+    @property
+    def summary(self) -> Path:
+        return self.tmp / "step-summary.md"
+
+    @property
+    def ledger(self) -> Path:
+        return self.work / LEDGER
+
+    def _value(self, expression: str) -> str:
+        if expression.startswith("secrets."):
+            return self.secrets.get(expression.removeprefix("secrets."), "")
+        values = {"github.ref_name": "main", "github.run_id": RUN_ID}
+        assert expression in values, f"the test has no value for ${{{{ {expression} }}}}"
+        return values[expression]
+
+    def _expand(self, text: str) -> str:
+        return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: self._value(m[1]), text)
+
+    def step(self, step_id: str, work: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one step's script as GitHub does for `shell: bash`."""
+        step = STEPS[step_id]
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "RUNNER_TEMP": str(self.tmp),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+        }
+        for block in (WORKFLOW["env"], JOBS["publish"]["env"], step.get("env", {})):
+            env.update({k: self._expand(str(v)) for k, v in block.items()})
+        script = self.tmp / f"{step_id}.sh"
+        script.write_text(self._expand(step["run"]))
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=work or self.work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def push_elsewhere(self, path: str, text: str, message: str) -> None:
+        """Someone merges a commit into origin's main (while a run is publishing)."""
+        other = self.tmp / "elsewhere"
+        if not other.exists():
+            _git("clone", "-q", str(self.origin), str(other), cwd=self.tmp)
+        (other / path).parent.mkdir(parents=True, exist_ok=True)
+        (other / path).write_text(text)
+        _git("add", path, cwd=other)
+        _git("commit", "-q", "-m", message, cwd=other)
+        _git("push", "-q", "origin", "main", cwd=other)
+
+    def refuse_pushes(self, refs: str) -> None:
+        """Origin's pre-receive hook rejects every push to refs matching the shell pattern."""
+        hook = self.origin / "hooks" / "pre-receive"
+        hook.write_text(
+            "#!/bin/sh\nwhile read old new ref; do\n"
+            f'  case "$ref" in {refs}) echo "$ref is protected" >&2; exit 1 ;; esac\n'
+            "done\n"
+        )
+        hook.chmod(0o755)
+
+    def on_origin(self, ref: str, path: str = LEDGER) -> bytes:
+        return subprocess.run(
+            ["git", "--git-dir", str(self.origin), "show", f"{ref}:{path}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+
+    def origin_log(self, ref: str = "main") -> list[str]:
+        return _git("--git-dir", str(self.origin), "log", "--format=%s", ref, cwd=self.tmp).split(
+            "\n"
+        )[:-1]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Callable[..., Runner]:
+    def make(posts: str = DUE_NOW, secrets: dict[str, str] | None = None) -> Runner:
+        r = Runner(tmp_path, secrets or {})
+        _git("init", "-q", "--bare", "-b", "main", str(r.origin), cwd=tmp_path)
+        seed = tmp_path / "seed"
+        (seed / "posts").mkdir(parents=True)
+        (seed / "config.yaml").write_text(CONFIG)
+        (seed / "posts" / "posts.yaml").write_text(posts)
+        (seed / ".gitignore").write_text("*.sqlite3\n*.sqlite3-*\n")  # as in this repository
+        _git("init", "-q", "-b", "main", cwd=seed)
+        _git("add", ".", cwd=seed)
+        _git("commit", "-q", "-m", "campaign", cwd=seed)
+        _git("push", "-q", str(r.origin), "main", cwd=seed)
+        _git("clone", "-q", "--depth", "1", f"file://{r.origin}", str(r.work), cwd=tmp_path)
+        return r
+
+    return make
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_a_run_publishes_reports_and_pushes_the_checkpointed_ledger_alone(
+    runner: Callable[..., Runner],
+) -> None:
+    r = runner()
+    _ok(r.step("guard"))
+    log = _ok(r.step("publish"))
+    assert "hearing" in log and "published" in log  # the normal text report, in the job log
+    summary = r.summary.read_text()
+    assert summary.startswith("### eduadvocate publish: exit 0\n\n```text\n")
+    assert "hearing" in summary and "published" in summary
+    _ok(r.step("checkpoint"))
+    assert "The ledger is pushed to main." in _ok(r.step("commit"))
+
+    assert r.on_origin("main") == r.ledger.read_bytes()
+    assert r.origin_log() == [f"ledger: publish run {RUN_ID} [skip ci]", "campaign"]
+    changed = _git(
+        "--git-dir", str(r.origin), "show", "--name-only", "--format=", "main", cwd=r.tmp
+    )
+    assert changed.split() == [LEDGER]  # not the outbox, the lock or a -wal/-shm file
+
+
+def test_a_merge_during_the_run_is_rebased_under_the_ledger_commit(
+    runner: Callable[..., Runner],
+) -> None:
+    r = runner()
+    _ok(r.step("publish"))
+    r.push_elsewhere("posts/later.yaml", "posts: []\n", "more posts")
+    _ok(r.step("checkpoint"))
+    out = _ok(r.step("commit"))
+    assert "::warning::The ledger push was rejected (try 1 of 5)" in out
+    assert r.origin_log() == [f"ledger: publish run {RUN_ID} [skip ci]", "more posts", "campaign"]
+    assert r.on_origin("main") == r.ledger.read_bytes()
+    assert r.on_origin("main", "posts/later.yaml") == b"posts: []\n"
+
+
+def test_an_origin_that_refuses_every_push_fails_loudly_and_keeps_the_ledger(
+    runner: Callable[..., Runner],
+) -> None:
+    r = runner()
+    _ok(r.step("publish"))
+    _ok(r.step("checkpoint"))
+    before = r.ledger.read_bytes()
+    r.refuse_pushes("*")
+    result = r.step("commit")
+    assert result.returncode == 1
+    assert (
+        "::error::The ledger could not be pushed to main (the push kept failing); it is only in"
+        " this run's artifact" in result.stdout
+    )
+    assert r.ledger.read_bytes() == before
+    assert r.origin_log() == ["campaign"]
+
+
+def test_a_protected_branch_strands_the_ledger_on_a_branch_and_later_runs_refuse_to_publish(
+    runner: Callable[..., Runner],
+) -> None:
+    r = runner()
+    _ok(r.step("publish"))
+    _ok(r.step("checkpoint"))
+    r.refuse_pushes("refs/heads/main")
+    result = r.step("commit")
+    assert result.returncode == 1
+    rescue = f"eduadvocate/unpushed-ledger-{RUN_ID}"
+    assert f"it is on the branch {rescue}" in result.stdout
+    assert r.on_origin(rescue) == r.ledger.read_bytes()
+
+    later = r.tmp / "later"  # the next run, on a fresh runner
+    _git("clone", "-q", "--depth", "1", f"file://{r.origin}", str(later), cwd=r.tmp)
+    refused = r.step("guard", work=later)
+    assert refused.returncode == 1
+    assert f"::error::An earlier run could not push its ledger ({rescue})" in refused.stdout
+
+
+def test_a_failed_publish_still_commits_the_ledger_and_keeps_its_exit_code(
+    runner: Callable[..., Runner],
+) -> None:
+    r = runner(MISSED)  # six hours late: skipped, which is exit 5
+    published = r.step("publish")
+    assert published.returncode == 5
+    assert "::error::publish exited 5: a delivery failed or is in doubt" in published.stdout
+    assert r.summary.read_text().startswith("### eduadvocate publish: exit 5\n")
+    _ok(r.step("checkpoint"))
+    _ok(r.step("commit"))
+    assert r.on_origin("main") == r.ledger.read_bytes()
+
+
+def test_with_a_database_url_the_ledger_is_in_postgres_and_nothing_is_committed(
+    runner: Callable[..., Runner], postgres_url: str
+) -> None:
+    r = runner(secrets={"DATABASE_URL": postgres_url})
+    _ok(r.step("guard"))
+    assert "published" in _ok(r.step("publish"))
+    assert "a PostgreSQL ledger has no file to checkpoint" in _ok(r.step("checkpoint"))
+    assert "nothing to commit" in _ok(r.step("commit"))
+    assert not r.ledger.exists()
+    assert r.origin_log() == ["campaign"]
+
+
+# -- cron and systemd -------------------------------------------------------------------------------
+CRONTAB = (EXAMPLES / "crontab").read_text()
+CRON_LINE = next(line for line in CRONTAB.splitlines() if line.startswith("*/"))
+
+
+def _cron_command(root: Path, secrets: Path) -> str:
+    command = " ".join(CRON_LINE.split()[5:])
+    assert "%" not in command  # cron turns % into a newline
+    return command.replace("/srv/fund-our-schools", str(root)).replace(
+        "/etc/eduadvocate/secrets.env", str(secrets)
+    )
+
+
+def test_the_crontab_line_is_silent_when_all_is_well_and_says_why_when_not(
+    tmp_path: Path,
+) -> None:
+    """Cron mails whatever a job prints: the line prints nothing unless publish failed, and then
+    one line with the exit code; a run overlapping another exits 0 and does nothing."""
+    root = tmp_path / "campaign"
+    (root / "posts").mkdir(parents=True)
+    (root / "config.yaml").write_text(CONFIG)
+    (root / "posts" / "posts.yaml").write_text(DUE_NOW)
+    (root / ".venv").symlink_to(BIN.parent)
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("X_CONSUMER_KEY=not-used-by-the-outbox\n")
+    command = _cron_command(root, secrets)
+
+    def cron() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["/bin/sh", "-c", command], capture_output=True, text=True, check=False, timeout=60
+        )
+
+    def published() -> int:
+        return len(list((root / "outbox").rglob("*.json")))
+
+    quiet = cron()  # the first run, in a folder without .eduadvocate/ yet
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert published() == 1
+
+    (root / "posts" / "more.yaml").write_text(DUE_NOW.replace("hearing", "rally"))
+    with (root / f"{LEDGER}.lock").open("a") as held:  # another run is still going
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        overlapping = cron()
+    assert (overlapping.returncode, overlapping.stdout, overlapping.stderr) == (0, "", "")
+    assert published() == 1
+    assert cron().returncode == 0
+    assert published() == 2
+
+    (root / "posts" / "posts.yaml").write_text(MISSED)
+    failed = cron()
+    assert failed.stdout.count("\n") == 1
+    assert failed.stdout.startswith("eduadvocate publish exited 5 ")
+    log = (Path(os.environ["HOME"]) / "eduadvocate-publish.log").read_text()
+    assert "Another publish run holds the lock" in log
+    assert "skipped" in log
+
+
+def test_the_crontab_documents_the_exit_codes_and_the_lock() -> None:
+    for code in ("0", "3", "4", "5", "130", "143"):
+        assert re.search(rf"\b{code}\b", CRONTAB), code
+    assert "lock" in CRONTAB
+
+
+@pytest.mark.parametrize("name", ["eduadvocate.service", "eduadvocate@.service"])
+def test_the_systemd_units_treat_a_clean_stop_as_success(name: str) -> None:
+    unit = (EXAMPLES / name).read_text()
+    service = unit.split("[Service]", 1)[1].split("\n[", 1)[0]
+    settings = dict(
+        line.split("=", 1) for line in service.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["ExecStart"].endswith("eduadvocate schedule --config config.yaml --quiet")
+    assert settings["KillSignal"] == "SIGTERM"
+    assert settings["SuccessExitStatus"] == "143 130"
+    assert "SIGTERM" in unit and "143" in unit.split("[Unit]", 1)[0]
+
+
+def test_the_worker_unit_says_several_run_at_once_safely() -> None:
+    unit = (EXAMPLES / "eduadvocate@.service").read_text()
+    assert "EDUADVOCATE_LEDGER=postgresql://" in unit
+    assert "at once" in unit and "twice" in unit
+
+
+# -- every command in the examples exists -----------------------------------------------------------
+def _invocations(path: Path) -> Iterator[list[str]]:
+    """`eduadvocate …` as the example runs it (a `run:` line, the cron line, ExecStart=), and as
+    its comments quote it in backticks."""
+    text = path.read_text()
+    if path.suffix == ".yml":
+        scripts = (s.get("run", "") for job in JOBS.values() for s in job["steps"])
+        lines = [x.strip() for run in scripts for x in run.splitlines()]
+        lines = [x for x in lines if x.startswith("eduadvocate ")]
+    elif path.suffix == ".service":
+        lines = [x for x in text.splitlines() if x.startswith("ExecStart=")]
+    else:
+        lines = [x for x in text.splitlines() if x[:1] in "*0123456789"]  # crontab jobs
+    for line in [*lines, *re.findall(r"`([^`\n]+)`", text)]:
+        for match in re.finditer(r"(?:^|[\s/=])eduadvocate((?: [^\s|;&>]+)*)", line):
+            yield match[1].split()
+
+
+@pytest.mark.parametrize(
+    "name", ["github-actions.yml", "crontab", "eduadvocate.service", "eduadvocate@.service"]
+)
+def test_every_eduadvocate_command_in_the_examples_exists_with_its_options(name: str) -> None:
+    import typer.main
+
+    from eduadvocate.cli.main import app
+
+    root = typer.main.get_command(app)
+    seen = 0
+    for words in _invocations(EXAMPLES / name):
+        command: Any = root
+        for word in words:
+            if word.startswith("-"):
+                options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+                assert word.split("=", 1)[0] in options, (name, words, word)
+            elif hasattr(command, "commands"):
+                assert word in command.commands, (name, words)
+                command = command.commands[word]
+                seen += 1
+    assert seen, f"{name} runs no eduadvocate command"
+
+
+def test_the_readme_explains_the_examples_and_the_race() -> None:
+    readme = (REPO / "README.md").read_text()
+    running = readme.split("## Running it", 1)[1].split("\n## ", 1)[0]
+    for needle in (
+        "examples/crontab",
+        "examples/eduadvocate.service",
+        "examples/github-actions.yml",
+        "`eduadvocate ledger checkpoint`",
+        "SuccessExitStatus=143 130",
+        "DATABASE_URL",
+        "eduadvocate/unpushed-ledger-",
+        "rebases its ledger commit",
+    ):
+        assert needle in running, needle
