@@ -342,8 +342,10 @@ def _withdraw(
 
 def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
     """Pending deliveries this run must not send: frozen posts, and (while a file is unreadable)
-    posts missing from the files. Those due now are reported as held."""
-    reason = (
+    posts missing from the files. Those due now are reported as held (once: ``plan`` reported
+    the due occurrences it could still read)."""
+    reported = {h.key for h in result.held}
+    missing = (
         f"not in the files that could be read ({result.unreadable[0].one_line()}):"
         " it waits until they all load"
         if result.unreadable
@@ -355,10 +357,10 @@ def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
         if not result.keep(d.post_id):
             continue
         out.hold_posts.add(d.post_id)
-        if d.due_at > result.now or d.post_id in result.frozen:
-            continue  # frozen posts that are due were reported by plan()
+        if d.due_at > result.now or d.key in reported:
+            continue
         held = Outcome.of(d, "held")
-        held.error, held.error_kind = reason, "unreadable"
+        held.error, held.error_kind = result.frozen.get(d.post_id, (missing, "unreadable"))
         out.held.append(held)
     out.hold_posts |= set(result.frozen)
 

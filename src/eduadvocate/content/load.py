@@ -318,7 +318,16 @@ def load_file(
     except YamlFileError as exc:
         problems.append(Problem(exc.code, "error", exc.message, exc.location, exc.hint))
         return []
-    if node is None:
+    if node is None:  # also what an editor or `git checkout` leaves for a moment while writing
+        problems.append(
+            Problem(
+                "empty-file",
+                "error",
+                "this posts file is empty",
+                Location(display),
+                "add posts: with one entry per post, or delete the file",
+            )
+        )
         return []
     ctx = _Ctx(problems)
     if node.kind == "seq":
