@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Delivery, State
+from eduadvocate.ledger.base import Delivery
 from tests.conftest import Make
 from tests.fakes.x_api import X_CONFIG_KEYS, Account, XFake, credentials_env
 
@@ -265,7 +265,7 @@ def test_a_wrong_secret_costs_one_try_and_the_run_goes_on(
 def test_a_missing_secret_fails_that_account_only(
     x: tuple[XFake, Account], make_campaign: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake, account = x
+    fake, _ = x
     monkeypatch.delenv("X_SECRET")
     root = make_campaign(
         {"x.yaml": posts("x1", "x2"), "box.yaml": posts("b1", accounts="box")},
