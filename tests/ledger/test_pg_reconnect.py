@@ -177,11 +177,12 @@ def test_threads_wait_through_an_outage_and_reconnect_once(
     waited = time.monotonic() - began
     results = [result for _, result in running]
     assert not [r for r in results if not r or isinstance(r[0], Exception)], results
-    assert 2.5 <= waited < 10
+    assert 2.5 <= waited < 15
     assert sorted(len(r[0]) for r in results[1::4]) == [0, 2]  # one thread claimed both
     lines = said()
     one_outage(lines, url)
-    assert re.search(r" after [2-6] s$", lines[1]), lines  # back-off: up to a few s more
+    back = re.search(r" after (\d+) s$", lines[1])
+    assert back and 2 <= int(back[1]) < 15, lines  # the back-off may wait a few seconds more
 
 
 def test_claims_held_through_an_outage_longer_than_the_lease_are_renewed_first(
@@ -189,21 +190,24 @@ def test_claims_held_through_an_outage_longer_than_the_lease_are_renewed_first(
     open_ledger: Callable[..., PostgresLedger],
 ) -> None:
     """The worker's missed beats are made up as soon as its ledger is back, before anything
-    else it does: a worker that reconnected sooner cannot take over the claims it works on."""
+    else it does: a worker that reconnected sooner cannot take over the claims it works on,
+    even one claimed after its last beat."""
     lease = timedelta(seconds=1)
     mine, theirs = open_ledger(), open_ledger()
     now = datetime.now(UTC)
-    mine.sync([want("p1")], now)
-    (claimed,) = mine.claim_due("a", now, lease)
-    mine.heartbeat("a", now, now + lease, [claimed.id])
+    mine.sync([want("p1"), want("p2")], now)
+    (first,) = mine.claim_due("a", now, lease, limit=1)
+    mine.heartbeat("a", now, now + lease, [first.id])
+    (second,) = mine.claim_due("a", datetime.now(UTC), lease, limit=1)
     restartable_postgres.stop()
     time.sleep(1.5)
     restartable_postgres.start()
-    assert mine.get(claimed.id) is not None  # its first call after the outage
+    assert mine.get(first.id) is not None  # its first call after the outage
     assert theirs.claim_due("b", datetime.now(UTC), lease) == []
-    row = mine.get(claimed.id)
-    assert row is not None and row.lease_owner == "a"
-    assert row.lease_expires is not None and row.lease_expires > datetime.now(UTC)
+    for delivery in (first, second):
+        row = mine.get(delivery.id)
+        assert row is not None and row.lease_owner == "a"
+        assert row.lease_expires is not None and row.lease_expires > datetime.now(UTC)
 
 
 def test_an_outage_beyond_the_limit_is_one_line_without_the_password(

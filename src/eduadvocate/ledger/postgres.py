@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from eduadvocate.ledger.base import LedgerError
+from eduadvocate.ledger.base import LedgerError, iso
 from eduadvocate.ledger.schema import Migration
 from eduadvocate.ledger.sql import SQLLedger
 
@@ -78,18 +78,6 @@ class _Outage:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Beat:
-    """A worker's last heartbeat through this ledger, to be made up after an outage."""
-
-    at: float  # time.monotonic()
-    now: datetime
-    lease_until: datetime
-    # The rest of the call (the claims it renews), passed on as it was.
-    more: tuple[Any, ...]
-    named: dict[str, Any]
-
-
 class PostgresLedger(SQLLedger):
     GREATEST = "GREATEST"
     LEAST = "LEAST"
@@ -101,7 +89,8 @@ class PostgresLedger(SQLLedger):
         self.outage_limit = outage_limit
         self._lock = threading.RLock()
         self._outage: _Outage | None = None
-        self._beats: dict[str, _Beat] = {}
+        # Each worker's last heartbeat through this ledger: when, and until when its lease ran.
+        self._beats: dict[str, tuple[float, datetime]] = {}
         self._conn = self._connect()
 
     # -- the connection ------------------------------------------------------------------------
@@ -267,7 +256,7 @@ class PostgresLedger(SQLLedger):
         self, worker: str, now: datetime, lease_until: datetime, *more: Any, **named: Any
     ) -> int:
         with self._lock:
-            self._beats[worker] = _Beat(time.monotonic(), now, lease_until, more, named)
+            self._beats[worker] = (time.monotonic(), lease_until)
             return super().heartbeat(worker, now, lease_until, *more, **named)
 
     def leave(self, worker: str) -> None:
@@ -276,13 +265,16 @@ class PostgresLedger(SQLLedger):
         super().leave(worker)
 
     def _make_up_beats(self) -> None:
-        """Right after an outage, before the call that found the ledger back: each worker's beat
-        again, as late as the outage was long. A lease that ran out meanwhile is still ours
-        unless another worker took it (the heartbeat only renews the worker's own claims)."""
-        for worker, beat in list(self._beats.items()):
-            late = timedelta(seconds=time.monotonic() - beat.at)
-            self.heartbeat(
-                worker, beat.now + late, beat.lease_until + late, *beat.more, **beat.named
+        """Right after an outage, before the call that found the ledger back: every claim of
+        each worker that beats through this ledger lasts again as long as its last beat gave it,
+        counted from now. A lease that ran out meanwhile is still the worker's unless another
+        worker took it; one made after the last beat is renewed too. A claim no dispatcher works
+        on any more gets this one lease more, then the beats leave it to expire."""
+        for worker, (at, lease_until) in list(self._beats.items()):
+            late = timedelta(seconds=time.monotonic() - at)
+            self._write(
+                "UPDATE deliveries SET lease_expires = ? WHERE state = 'claimed' AND lease_owner = ?",
+                (iso(lease_until + late), worker),
             )
 
     # -- schema and import ---------------------------------------------------------------------
