@@ -60,7 +60,7 @@ def _evaluate(expression: str, github: dict[str, Any]) -> Any:
     return eval(python, {"__builtins__": {}}, scope)  # our own file's expressions only
 
 
-def _event(name: str, branch: str = "main", **extra: Any) -> dict[str, Any]:
+def _event(name: str, branch: str = "main") -> dict[str, Any]:
     ref = "refs/pull/7/merge" if name == "pull_request" else f"refs/heads/{branch}"
     event = {} if name == "schedule" else {"repository": {"default_branch": "main"}}
     return {"event_name": name, "ref": ref, "ref_name": ref.rsplit("/", 1)[1], "event": event}
@@ -104,9 +104,8 @@ def test_the_triggers_and_the_schedule() -> None:
 
 def test_publish_runs_queue_and_are_never_cancelled_and_read_the_branch_as_it_is_now() -> None:
     assert WORKFLOW["concurrency"]["cancel-in-progress"] is False
-    assert (
-        "concurrency" not in JOBS["publish"]
-    )  # the workflow's: held before anything is checked out
+    # The workflow's group, not the job's: it is held before anything is checked out.
+    assert "concurrency" not in JOBS["publish"]
     checkout = JOBS["publish"]["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@")
     # A run that waited behind another must not check out the commit that triggered it: the
@@ -262,9 +261,8 @@ class Runner:
         ).stdout
 
     def origin_log(self, ref: str = "main") -> list[str]:
-        return _git("--git-dir", str(self.origin), "log", "--format=%s", ref, cwd=self.tmp).split(
-            "\n"
-        )[:-1]
+        log = _git("--git-dir", str(self.origin), "log", "--format=%s", ref, cwd=self.tmp)
+        return log.splitlines()
 
 
 @pytest.fixture

@@ -118,11 +118,14 @@ def test_status_shows_which_worker_holds_which_claim(
     env = {"EDUADVOCATE_LEDGER": postgres_url}
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     ledger = open_ledger(postgres_url, root)
-    ledger.sync([Desired("first", "outbox", "outbox", now, "h")], now)
-    ledger.heartbeat("host-a:4242-abc123", now, now + timedelta(seconds=60))
-    ledger.heartbeat("host-b:99-def456", now - timedelta(minutes=5), now - timedelta(minutes=4))
-    assert len(ledger.claim_due("host-a:4242-abc123", now, timedelta(seconds=60))) == 1
-    ledger.close()
+    try:
+        ledger.sync([Desired("first", "outbox", "outbox", now, "h")], now)
+        ledger.heartbeat("host-a:4242-abc123", now, now + timedelta(seconds=60), ())
+        five_ago = now - timedelta(minutes=5)
+        ledger.heartbeat("host-b:99-def456", five_ago, five_ago + timedelta(minutes=1), ())
+        assert len(ledger.claim_due("host-a:4242-abc123", now, timedelta(seconds=60))) == 1
+    finally:
+        ledger.close()
 
     data = _status(root, **env)
     (row,) = data["deliveries"]
@@ -132,7 +135,7 @@ def test_status_shows_which_worker_holds_which_claim(
     assert workers["host-a:4242-abc123"]["claims"] == 1
     assert workers["host-b:99-def456"]["last_seen"] == "2026-11-28T11:55:00Z"
     text = run("status", cwd=root, env=env)
-    assert "(claimed by host-a:4242-abc123)" in text.stdout
+    assert "(claimed by host-a:4242-abc123 until 2026-11-28T12:01:00Z)" in text.stdout
     assert "host-b:99-def456" in text.stdout and "silent" in text.stdout
 
 
@@ -269,7 +272,7 @@ def test_checkpoint_folds_a_killed_runs_wal_into_the_file_and_leaves_no_wal_or_s
     ]
     shutil.copy(ledger, alone / "after.sqlite3")
     deliveries = _status(root)["deliveries"]
-    assert [d["state"] for d in deliveries] == ["claimed", "claimed"]  # the killed run's claims
+    assert [d["post"] for d in deliveries] == ["first", "second"]  # the killed run's claims
     assert (
         _status(root, EDUADVOCATE_LEDGER=str(alone / "after.sqlite3"))["deliveries"] == deliveries
     )
