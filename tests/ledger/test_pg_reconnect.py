@@ -236,6 +236,24 @@ def test_an_outage_beyond_the_limit_is_one_line_without_the_password(
     one_outage(said(), url)
 
 
+def test_a_stopping_process_stops_waiting_at_once(
+    restartable_postgres: Cluster, open_ledger: Callable[..., PostgresLedger]
+) -> None:
+    ledger = open_ledger()
+    restartable_postgres.stop()
+    thread, result = in_thread(ledger.deliveries)
+    time.sleep(0.5)
+    assert thread.is_alive()
+    began = time.monotonic()
+    ledger.stop_waiting()  # what a worker does on SIGTERM
+    thread.join(5)
+    assert time.monotonic() - began < 1
+    assert isinstance(result[0], LedgerError) and "unreachable" in str(result[0])
+    with pytest.raises(LedgerError, match="unreachable"):
+        ledger.deliveries()  # one try, no wait
+    assert time.monotonic() - began < 2
+
+
 def test_a_transaction_cut_off_in_the_middle_fails_in_one_line_and_is_undone(
     url: str, open_ledger: Callable[..., PostgresLedger], said: Callable[[], list[str]]
 ) -> None:

@@ -91,6 +91,7 @@ class PostgresLedger(SQLLedger):
         self._outage: _Outage | None = None
         # Each worker's last heartbeat through this ledger: when, and until when its lease ran.
         self._beats: dict[str, tuple[float, datetime]] = {}
+        self._stop_waiting = threading.Event()
         self._conn = self._connect()
 
     # -- the connection ------------------------------------------------------------------------
@@ -150,13 +151,13 @@ class PostgresLedger(SQLLedger):
                 break
             except psycopg.OperationalError as exc:
                 left = outage.since + self.outage_limit - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._stop_waiting.is_set():
                     raise LedgerError(
                         f"the ledger {self.shown} has been unreachable for"
                         f" {_seconds(time.monotonic() - outage.since)} ({_reason(exc)}):"
                         " is the server running and reachable?"
                     ) from None
-            time.sleep(min(left, delay * (0.5 + random.random())))  # jitter: workers spread out
+            self._stop_waiting.wait(min(left, delay * (0.5 + random.random())))  # jitter
             delay = min(delay * 2, BACKOFF_MAX_S)
         self._conn, self._outage = conn, None
         log.warning(
@@ -164,6 +165,12 @@ class PostgresLedger(SQLLedger):
         )
         self._make_up_beats()
         return self._conn
+
+    def stop_waiting(self) -> None:
+        """The process is stopping: a call waiting for an unreachable ledger fails now, and
+        later ones try once instead of waiting (else a stop during an outage waits out the
+        limit). Not under the lock: the waiting thread holds it."""
+        self._stop_waiting.set()
 
     def _again(self, work: Callable[[Conn], T]) -> T:
         """``work`` (one statement) on the connection; if the connection is gone, on a new one
@@ -176,10 +183,13 @@ class PostgresLedger(SQLLedger):
                     return work(conn)
                 except psycopg.Error as exc:
                     self._lost(conn, exc)
-            raise LedgerError(
-                f"the ledger {self.shown} lost the connection {RERUNS} times in a row while running"
-                " one statement: see the server's log"
-            )
+            raise self._flapping()
+
+    def _flapping(self) -> LedgerError:
+        return LedgerError(
+            f"the ledger {self.shown} lost the connection {RERUNS} times in a row during one"
+            " call: see the server's log"
+        )
 
     # -- what SQLLedger needs ------------------------------------------------------------------
     @contextmanager
@@ -214,7 +224,7 @@ class PostgresLedger(SQLLedger):
         the cut came while its commit was on the way, the server says whether it took effect
         (then the rows are ours already, and claiming again would find none of them)."""
         with self._lock:
-            while True:
+            for _ in range(RERUNS):
                 conn = self._again(_begin)
                 mark: dict[str, Any] | None = None
                 rows: list[dict[str, Any]] = []
@@ -234,6 +244,7 @@ class PostgresLedger(SQLLedger):
                     self._lost(conn, exc)
                 if rows and mark is not None and self._committed(mark["xid"], mark["pid"]):
                     return rows
+            raise self._flapping()
 
     def _committed(self, xid: str, pid: int) -> bool:
         """Whether transaction ``xid``, whose connection broke as it committed, took effect. If
