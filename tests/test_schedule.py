@@ -179,3 +179,40 @@ def test_pulls_engagement_counts_as_posts_reach_their_ages(
     assert again.returncode == 143, err
     assert "metrics: counted 1 post" in out
     assert snapshots() == 1  # the next mark (1 h) has not come: not pulled twice
+
+
+def test_a_broken_file_keeps_its_posts_and_the_others_go_out(
+    realtime: None, make_campaign: Make, stop: list[subprocess.Popen[str]]
+) -> None:
+    """A posts file saved broken while schedule runs: its posts wait (not cancelled), the error
+    is shown with file:line, other files' posts go out; once fixed, the waiting post goes out."""
+    a_text = f"posts:\n  - id: a\n    at: {_at(7)}\n    text: From file a\n"
+    root = make_campaign(
+        {"a.yaml": a_text, "b.yaml": f"posts:\n  - id: b\n    at: {_at(6)}\n    text: From b\n"},
+        config=CONFIG,
+    )
+    proc = _start(root, "--quiet")
+    stop.append(proc)
+
+    def state(post: str) -> str | None:
+        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+        try:
+            found = ledger.deliveries(post_id=post)
+            return str(found[0].state) if found else None
+        finally:
+            ledger.close()
+
+    _wait_for(lambda: state("a") == "pending")
+    (root / "posts" / "a.yaml").write_text("posts:\n  - id: a\n    text: [unclosed\n")
+    _wait_for(lambda: len(_outbox(root)) == 1)  # b, on time
+    time.sleep(3)  # a's time has passed: it waits for its file
+    assert state("a") == "pending"
+    assert [p.name.split("--")[1] for p in _outbox(root)] == ["b.json"]
+    (root / "posts" / "a.yaml").write_text(a_text)
+    _wait_for(lambda: len(_outbox(root)) == 2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "cannot load posts/a.yaml:" in err  # even with --quiet
+    assert "Traceback" not in err
+    assert state("a") == "published"

@@ -378,7 +378,12 @@ class Dispatcher:
         out: Outcome,
     ) -> bool:
         """Settle attempts a crashed run left open. False when the delivery cannot go on."""
-        for attempt in self.ledger.open_attempts(delivery.id):
+        open_attempts = self.ledger.open_attempts(delivery.id)
+        # Parts the previous holder recorded after this claim was read count too.
+        latest = self.ledger.get(delivery.id)
+        if latest is not None:
+            done.update({p.index: p for p in latest.parts})
+        for attempt in open_attempts:
             now = self.clock()
             if attempt.part_index in done:
                 self.ledger.finish_attempt(attempt.id, "found", now)
@@ -428,14 +433,15 @@ class Dispatcher:
                     f"{used} posts in the last 24 hours: the account's quota is {cap}",
                     now + CAP_RECHECK,
                 )
+        now = self.clock()
         attempt = self.ledger.begin_attempt(
-            delivery.id, part.index, self.worker, part.idempotency_key, self.clock()
+            delivery.id, part.index, self.worker, part.idempotency_key, now, now + self.lease
         )
         started = self.clock()
         crash_point("before-call")
         try:
             with self._surprises("while posting"):
-                published = publisher.publish(part)
+                published = _checked(publisher.publish(part))
             crash_point("after-response")
         except InDoubt as exc:
             # The platform may have acted: look before anything else.
@@ -575,10 +581,12 @@ class Dispatcher:
             )
             return
         part = parts[0]
-        attempt = self.ledger.begin_attempt(delivery.id, 0, self.worker, part.idempotency_key, now)
+        attempt = self.ledger.begin_attempt(
+            delivery.id, 0, self.worker, part.idempotency_key, now, now + self.lease
+        )
         try:
             with self._surprises("while handing it to the platform's scheduler"):
-                scheduled = publisher.schedule(part, delivery.due_at)
+                scheduled = _checked(publisher.schedule(part, delivery.due_at))
         except PublishError as exc:
             self.ledger.finish_attempt(attempt, "error", self.clock(), str(exc))
             raise
@@ -640,6 +648,15 @@ def describe(exc: BaseException) -> str:
     """An exception as one line: its type and the first line of its message."""
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _checked(published: Published) -> Published:
+    """An answer must name the post: one without an id (a client library that turned a
+    malformed answer into empty fields) means the platform may have acted, unseen."""
+    rid = published.remote_id
+    if not isinstance(rid, str) or not rid.strip() or rid.strip() in ("None", "null"):
+        raise ValueError(f"the platform's answer has no id (got {rid!r})")
+    return published
 
 
 def _with_thread(part: OutgoingPart, previous: str | None, root: str | None) -> OutgoingPart:

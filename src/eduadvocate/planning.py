@@ -197,7 +197,16 @@ def plan(
                     out.error, out.error_kind = frozen
                     result.held.append(out)
                 continue
-            result.desired.append(Desired(post.id, name, r.platform, at, content_hash(r)))
+            result.desired.append(
+                Desired(
+                    post.id,
+                    name,
+                    r.platform,
+                    at,
+                    content_hash(r),
+                    repeats=schedule.when == "recurring",
+                )
+            )
             if at < now - grace:
                 result.missed.append(occurrence.key)
     result.occurrences.sort(key=lambda o: (o.at, o.rendering.post.id, o.rendering.account.name))

@@ -145,7 +145,9 @@ def publish_due(
             if not acquired:
                 return RunReport(locked=True)
             window = grace if grace is not None else ws.config.grace
-            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop or Stop())
+            stop = stop or Stop()
+            stop.on_stop(ledger.stop_waiting)
+            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop)
     finally:
         if own_ledger:
             ledger.close()
@@ -259,6 +261,7 @@ _FORKED: list[_Job] = []
 def _publish_in_child(names: list[str]) -> list[Outcome]:
     (job,) = _FORKED
     ledger = open_ledger(job.ws.config.ledger, job.ws.config.root)
+    job.stop.on_stop(ledger.stop_waiting)
     try:
         return _publish_accounts(job, ledger, names, f"{job.worker}/{os.getpid()}", None)
     finally:

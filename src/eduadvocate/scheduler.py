@@ -1,6 +1,7 @@
 """``eduadvocate schedule``: the long-running loop, on APScheduler 3.x (imported only here).
 
-- The files are analysed once and again only when they change (polled every few seconds); each
+- The files are analysed once and again only when they change (polled every second, read once
+  nothing has been written for a second, so a file being saved is not read half-way); each
   (re)load syncs the ledger for the coming ``HORIZON`` and schedules one job per due instant and
   account, with an explicit ``misfire_grace_time`` (the config's grace window), ``coalesce`` and
   ``max_instances=1``.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,10 +54,10 @@ from eduadvocate.platforms.registry import spec_class
 from eduadvocate.publish import connector, worker_id
 from eduadvocate.render import Rendering
 from eduadvocate.stopping import Stop
-from eduadvocate.workspace import campaign_files, clock, open_campaign
+from eduadvocate.workspace import SETTLE_S, campaign_files, clock, open_campaign
 
 HORIZON = timedelta(days=2)
-WATCH_S = 3.0
+WATCH_S = 1.0  # how often the files are looked at (a stat of each)
 SWEEP_S = 30.0
 METRICS_S = 600.0  # how often to look for posts due for engagement counts
 METRICS_LEASE = timedelta(minutes=30)  # a pull that takes longer may be repeated by another
@@ -94,7 +96,6 @@ class Scheduler:
         self._rerun: set[str] = set()  # accounts whose job fired while another was running
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
-        self._seen: dict[str, tuple[int, int]] | None = None  # a change not yet settled
         self._said: set[str] = set()  # metrics notices already given
         self._held_said: set[str] = set()  # held deliveries already reported
         self.native: set[str] = set()  # accounts whose platform schedules natively
@@ -197,18 +198,16 @@ class Scheduler:
 
     def watch(self) -> None:
         """Reload when a config, people or posts file changed (or one was added or removed),
-        once the change has settled (the same at two looks in a row: an editor or a
+        once the change has settled: nothing written in the last ``SETTLE_S`` (an editor or a
         ``git checkout`` writing a file is not read half-way)."""
         if self.stopping.is_set():
             return
         files = self._files()
         if files == self._snapshot:
-            self._seen = None
             return
-        if files != self._seen:
-            self._seen = files  # look again next time
-            return
-        self._seen = None
+        newest = max((mtime for mtime, _ in files.values()), default=0) / 1e9
+        if time.time() - newest < SETTLE_S:
+            return  # still being written: look again next time
         try:
             report = self.load()
         except Exception as exc:  # a broken config must not stop the loop: keep the last plan
@@ -357,6 +356,7 @@ class Scheduler:
                 next_run_time=clock(),
             )
         self.stop.on_abandon(self._give_back)
+        self.stop.on_stop(self.ledger.stop_waiting)  # a stop during an outage does not wait it out
         heartbeat = Heartbeat(
             self.ledger,
             self.worker,

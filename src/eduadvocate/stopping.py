@@ -30,6 +30,7 @@ class Stop:
         self.event = threading.Event()
         self.signum: int | None = None
         self._abandon: list[Callable[[], None]] = []
+        self._stopping: list[Callable[[], None]] = []
 
     @property
     def requested(self) -> bool:
@@ -37,6 +38,11 @@ class Stop:
 
     def exit_code(self) -> int:
         return 128 + (self.signum or signal.SIGINT)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run at the first signal (quick and thread-safe: it runs in the signal handler), e.g.
+        to stop waiting for a ledger that is away."""
+        self._stopping.append(callback)
 
     def on_abandon(self, callback: Callable[[], None]) -> None:
         """Run (briefly, best effort) before the process exits on a second signal."""
@@ -46,6 +52,9 @@ class Stop:
         if self.signum is None:
             self.signum = signum
             self.event.set()
+            for callback in self._stopping:
+                with contextlib.suppress(Exception):
+                    callback()
             _tell_children(signal.SIGUSR1)
             return
         self.abandon()
@@ -83,9 +92,16 @@ class Stop:
         self.signum = None
         self.event.clear()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGUSR1, lambda s, f: self.event.set())
-        signal.signal(signal.SIGTERM, lambda s, f: self.event.set())
+        signal.signal(signal.SIGUSR1, self._child_stop)
+        signal.signal(signal.SIGTERM, self._child_stop)
         signal.signal(signal.SIGUSR2, lambda s, f: self.abandon())
+
+    def _child_stop(self, signum: int, frame: FrameType | None) -> None:
+        if not self.event.is_set():
+            self.event.set()
+            for callback in self._stopping:
+                with contextlib.suppress(Exception):
+                    callback()
 
 
 def _tell_children(signum: int) -> None:

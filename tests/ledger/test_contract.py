@@ -498,3 +498,51 @@ def test_due_accounts_oldest_first(ledger: Ledger) -> None:
     later = T0 + LEASE + timedelta(seconds=1)
     assert ledger.due_accounts(later) == ["e", "b", "a"]
     assert e.account == "e"
+
+
+def test_a_one_shot_post_moved_after_it_went_out_is_not_sent_again(ledger: Ledger) -> None:
+    """Editing the time of a post that went out is an edit after publishing: reported, not
+    re-posted; nor does a reverted time bring back the cancelled first time (both went out)."""
+    later = T0 + timedelta(minutes=30)
+    ledger.sync([want("p1")], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    ledger.finish(d.id, "w1", State.PUBLISHED, T0, published_hash="h1")
+    moved = ledger.sync([want("p1", due=later)], later)
+    assert moved.added == [] and moved.drifted == [want("p1", due=later).key]
+    assert {x.key: str(x.state) for x in ledger.deliveries()} == {
+        d.key: "published",
+        want("p1", due=later).key: "cancelled",  # recorded, so it is said once
+    }
+    assert ledger.sync([want("p1", due=later)], later).drifted == []
+    # A recurring post's occurrences are each their own.
+    recurring = Desired("r", "x-main", "x", later, "h1", repeats=True)
+    ledger.sync([Desired("r", "x-main", "x", T0, "h1", repeats=True)], T0)
+    assert ledger.sync([recurring], later).added == [recurring.key]
+
+
+def test_a_time_edit_reverted_after_the_new_time_went_out_is_not_sent_again(
+    ledger: Ledger,
+) -> None:
+    early, late = T0, T0 + timedelta(minutes=10)
+    ledger.sync([want("p1", due=late)], T0)  # pending at the later time
+    ledger.sync([want("p1", due=early)], T0)  # moved earlier: the later time is cancelled
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    ledger.finish(d.id, "w1", State.PUBLISHED, T0, published_hash="h1")
+    back = ledger.sync([want("p1", due=late)], late)  # the edit is undone
+    assert back.reinstated == [] and back.drifted == [want("p1", due=late).key]
+    assert {x.key: str(x.state) for x in ledger.deliveries()} == {
+        want("p1", due=early).key: "published",
+        want("p1", due=late).key: "cancelled",
+    }
+
+
+def test_an_attempt_needs_a_lease_that_still_runs_and_extends_it(ledger: Ledger) -> None:
+    """Else another worker could take the delivery over (its lease ran out) and reconcile it
+    while this worker's platform call is still in flight: twice on the platform."""
+    ledger.sync([want()], T0)
+    short = timedelta(seconds=30)
+    (d,) = ledger.claim_due("w1", T0, short)
+    with pytest.raises(LeaseLost):
+        ledger.begin_attempt(d.id, 0, "w1", "k", T0 + short)
+    ledger.begin_attempt(d.id, 0, "w1", "k", T0 + timedelta(seconds=29), T0 + timedelta(minutes=5))
+    assert ledger.claim_due("w2", T0 + timedelta(minutes=1), short) == []  # extended

@@ -40,6 +40,9 @@ class State(enum.StrEnum):
 
 FINAL = frozenset({State.PUBLISHED, State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED})
 
+# ``error_kind`` of a one-shot post's delivery not sent because the post already went out (or
+# is going out) at another time: its time was edited after publishing. Never reinstated.
+ALREADY_OUT = "already-out"
 # ``error_kind`` of a delivery cancelled because its post left the files (or moved): such a
 # cancellation is undone if the post comes back, so a file saved half-way (an editor or a
 # ``git checkout`` writing it) can never lose a post for good. One cancelled by a person
@@ -67,6 +70,7 @@ class Desired:
     platform: str
     due_at: datetime
     content_hash: str
+    repeats: bool = False  # an occurrence of a recurring post (a one-shot post goes out once)
 
     @property
     def key(self) -> str:
@@ -217,13 +221,19 @@ class Ledger(ABC):
         scope: set[str] | None = None,
         keep: Callable[[str, str], bool] | None = None,
     ) -> SyncReport:
-        """Make the ledger's pending deliveries match the files: add new ones, update the content
-        of unpublished ones, cancel pending ones no longer wanted (those due by ``until``, of the
-        ``scope`` accounts, if given, and that ``keep(post_id, account)`` does not protect: a
-        post whose file cannot be read is left as it is), reinstate ones cancelled as removed whose post
-        is back, and report published ones whose post changed (never re-posted). Posts waiting
-        in a platform's scheduler that were moved, removed or edited are listed in
-        ``withdraw``, not changed."""
+        """Make the ledger's pending deliveries match the files.
+
+        - Add new ones; update the content of unpublished ones.
+        - Cancel pending ones no longer wanted: those due by ``until``, of the ``scope``
+          accounts if given, and not protected by ``keep(post_id, account)`` (a post whose file
+          cannot be read is left as it is).
+        - Reinstate ones cancelled as removed whose post is back.
+        - Report published ones whose post changed (never re-posted). A one-shot post (not
+          ``repeats``) that went out, or is going out, at one time is not sent again at
+          another: its new time is reported as drift.
+        - List posts waiting in a platform's scheduler that were moved, removed or edited in
+          ``withdraw`` (not changed here).
+        """
 
     @abstractmethod
     def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
@@ -259,9 +269,20 @@ class Ledger(ABC):
 
     @abstractmethod
     def begin_attempt(
-        self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
+        self,
+        delivery_id: int,
+        part_index: int,
+        worker: str,
+        idempotency_key: str,
+        now: datetime,
+        lease_until: datetime | None = None,
     ) -> int:
-        """Record, before calling the platform, that this part is being sent (write-ahead)."""
+        """Record, before calling the platform, that this part is being sent (write-ahead).
+        LeaseLost unless this worker's lease still runs at ``now``; ``lease_until`` extends it
+        for the call."""
+
+    def stop_waiting(self) -> None:  # noqa: B027 - optional: only a networked ledger waits
+        """Give up any wait for the ledger to come back (the process is stopping)."""
 
     @abstractmethod
     def finish_attempt(

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from eduadvocate.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import (
+    ALREADY_OUT,
     FINAL,
     REMOVED,
     REMOVED_MESSAGE,
@@ -163,9 +164,23 @@ class SQLLedger(Ledger):
                     " error_kind, last_error, scheduled_for FROM deliveries"
                 )
             }
+            # One-shot posts that went out (or are going out) already, at whatever time.
+            out_once = {
+                (r["post_id"], r["account"]): key
+                for key, r in existing.items()
+                if r["state"] in _OUT and not _waiting(r, waiting_after)
+            }
             # In key order, so workers syncing the same files at once take row locks in one order.
             for key, d in sorted(wanted.items()):
                 row = existing.get(key)
+                went = out_once.get((d.post_id, d.account))
+                if not d.repeats and went is not None and went != key:
+                    # Its time was edited after it went out: not again. Recorded as cancelled
+                    # (once: reported as drift like an edit after publishing, then quiet).
+                    if row is None or row["error_kind"] != ALREADY_OUT:
+                        self._already_out(db, d, row, went, stamp)
+                        report.drifted.append(key)
+                    continue
                 if row is None:
                     added = db.execute(
                         "INSERT INTO deliveries (key, post_id, account, platform, due_at, state, content_hash, attempts, created_at, updated_at)"
@@ -227,6 +242,36 @@ class SQLLedger(Ledger):
                 report.cancelled.append(key)
         report.withdraw.sort()
         return report
+
+    def _already_out(self, db: Tx, d: Desired, row: Row | None, went: str, stamp: str) -> None:
+        reason = (
+            f"it went out at another time already ({went.rpartition('|')[2]}):"
+            " edited after publishing, not re-posted"
+        )
+        if row is None:
+            db.execute(
+                "INSERT INTO deliveries (key, post_id, account, platform, due_at, state, content_hash, attempts,"
+                " last_error, error_kind, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, 'cancelled', ?, 0, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (
+                    d.key,
+                    d.post_id,
+                    d.account,
+                    d.platform,
+                    iso(d.due_at),
+                    d.content_hash,
+                    reason,
+                    ALREADY_OUT,
+                    stamp,
+                    stamp,
+                ),
+            )
+        elif row["state"] in (State.PENDING, State.CANCELLED):
+            db.execute(
+                "UPDATE deliveries SET state = 'cancelled', last_error = ?, error_kind = ?, updated_at = ?"
+                " WHERE id = ? AND state IN ('pending', 'cancelled')",
+                (reason, ALREADY_OUT, stamp, row["id"]),
+            )
 
     def mark_skipped(self, keys: list[str], now: datetime, reason: str) -> list[str]:
         done = []
@@ -301,14 +346,29 @@ class SQLLedger(Ledger):
         _held(touched, delivery_id, worker)
 
     def begin_attempt(
-        self, delivery_id: int, part_index: int, worker: str, idempotency_key: str, now: datetime
+        self,
+        delivery_id: int,
+        part_index: int,
+        worker: str,
+        idempotency_key: str,
+        now: datetime,
+        lease_until: datetime | None = None,
     ) -> int:
-        rows = self._rows(
-            "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at)"
-            " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND state = 'claimed' AND lease_owner = ?)"
-            " RETURNING id",
-            (delivery_id, part_index, worker, idempotency_key, iso(now), delivery_id, worker),
-        )
+        with self._lock:  # one turn at the connection for both statements
+            # The lease must still run (else another worker may take the delivery over and
+            # reconcile while this call is in flight), and it is extended for the call.
+            touched = self._write(
+                "UPDATE deliveries SET lease_expires = COALESCE(?, lease_expires)"
+                " WHERE id = ? AND state = 'claimed' AND lease_owner = ? AND lease_expires > ?",
+                (iso(lease_until) if lease_until else None, delivery_id, worker, iso(now)),
+            )
+            _held(touched, delivery_id, worker)
+            rows = self._rows(
+                "INSERT INTO attempts (delivery_id, part_index, worker, idempotency_key, started_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND state = 'claimed' AND lease_owner = ?)"
+                " RETURNING id",
+                (delivery_id, part_index, worker, idempotency_key, iso(now), delivery_id, worker),
+            )
         _held(len(rows), delivery_id, worker)
         return int(rows[0]["id"])
 
@@ -726,6 +786,9 @@ def _attempt(r: Row) -> AttemptRow:
         outcome=r["outcome"],
         error=r["error"],
     )
+
+
+_OUT = frozenset({State.PUBLISHED, State.CLAIMED, State.UNKNOWN})  # out, going out, maybe out
 
 
 def _removed(row: Row) -> bool:
