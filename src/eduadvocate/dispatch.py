@@ -231,9 +231,7 @@ class Dispatcher:
             return self._done(out, delivery.id)
         refused = self._refused.get(delivery.account)
         if refused is not None:  # one try per account and run: the others fail the same way
-            self.ledger.finish(
-                delivery.id, self.worker, State.FAILED, now, error=refused, error_kind="auth"
-            )
+            self._give_up(delivery, refused, "auth")
             return self._done(out, delivery.id)
         try:
             publisher = self.publisher(delivery.account)
@@ -310,14 +308,7 @@ class Dispatcher:
             " fix, `eduadvocate retry` sends it)"
         )
         try:
-            self.ledger.finish(
-                delivery.id,
-                self.worker,
-                State.FAILED,
-                self.clock(),
-                error=message,
-                error_kind="internal",
-            )
+            self._give_up(delivery, message, "internal")
             return self._done(out, delivery.id)
         except LeaseLost as lost:
             return self._lost(delivery, out, lost)
@@ -393,8 +384,7 @@ class Dispatcher:
                 self.ledger.finish_attempt(attempt.id, "absent", now, "the post changed")
                 continue
             try:
-                with self._surprises("looking it up"):
-                    found = publisher.lookup(part, attempt.started_at - LOOKUP_SLACK)
+                found = self._lookup(publisher, part, attempt.started_at - LOOKUP_SLACK)
             except InDoubt as exc:
                 self.ledger.finish_attempt(attempt.id, "in_doubt", now, str(exc))
                 self.ledger.finish(
@@ -453,8 +443,7 @@ class Dispatcher:
             return found, False
         except Rejected as exc:
             if exc.duplicate:
-                with self._surprises("looking it up"):
-                    found = publisher.lookup(part, started - timedelta(days=1))
+                found = self._lookup(publisher, part, started - timedelta(days=1))
                 if found is not None:  # an earlier in-doubt attempt did go out
                     self.ledger.record_part(
                         delivery.id, part.index, found.remote_id, found.url, self.clock()
@@ -507,8 +496,7 @@ class Dispatcher:
         error: str,
     ) -> Published | None:
         try:
-            with self._surprises("looking it up"):
-                found = publisher.lookup(part, started - LOOKUP_SLACK)
+            found = self._lookup(publisher, part, started - LOOKUP_SLACK)
         except InDoubt:
             self.ledger.finish_attempt(attempt, "in_doubt", self.clock(), error)
             raise  # cannot tell: the delivery becomes unknown, never re-sent blindly
@@ -530,15 +518,25 @@ class Dispatcher:
         except Exception as exc:
             raise InDoubt(f"unexpected answer {doing}: {self.redact(describe(exc))}") from exc
 
+    def _lookup(
+        self, publisher: Publisher, part: OutgoingPart, since: datetime
+    ) -> Published | None:
+        """Whether a part went out. Network trouble or a rate limit: ask again later (the
+        attempt stays open and the delivery is retried, reconciling first). Any other failure
+        to look: in doubt (``unknown``), never a guess."""
+        try:
+            with self._surprises("looking it up"):
+                return publisher.lookup(part, since)
+        except (InDoubt, Transient, RateLimited):
+            raise
+        except PublishError as exc:
+            raise InDoubt(f"cannot look it up on the platform: {self.redact(str(exc))}") from exc
+
     def _failed(self, delivery: Delivery, exc: PublishError, out: Outcome) -> None:
         now = self.clock()
         message = self.redact(str(exc))
         if isinstance(exc, AuthFailed):
             self._refused[delivery.account] = message
-            self.ledger.finish(
-                delivery.id, self.worker, State.FAILED, now, error=message, error_kind=exc.kind
-            )
-            return
         if isinstance(exc, RateLimited):
             until = exc.retry_at or now + timedelta(minutes=15)
             self._hold(delivery.account, until, message, exc.kind)
@@ -560,8 +558,24 @@ class Dispatcher:
             )
             out.next_attempt = until
         else:
+            self._give_up(delivery, message, exc.kind)
+
+    def _give_up(self, delivery: Delivery, message: str, kind: str) -> None:
+        """Failed, unless a call of it may have reached the platform and was never settled:
+        then failed would say it did not go out, and ``unknown`` says what is so."""
+        now = self.clock()
+        if self.ledger.open_attempts(delivery.id):
             self.ledger.finish(
-                delivery.id, self.worker, State.FAILED, now, error=message, error_kind=exc.kind
+                delivery.id,
+                self.worker,
+                State.UNKNOWN,
+                now,
+                error=f"cannot tell whether it went out, after: {message}",
+                error_kind="in-doubt",
+            )
+        else:
+            self.ledger.finish(
+                delivery.id, self.worker, State.FAILED, now, error=message, error_kind=kind
             )
 
     def _hand_over(
