@@ -28,7 +28,7 @@ from eduadvocate.config import Config
 from eduadvocate.dispatch import Dispatcher
 from eduadvocate.errors import ConfigError, EduError, ExitCode, Problem
 from eduadvocate.heartbeat import Heartbeat, Held, take_over
-from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger import ledger_target, open_ledger
 from eduadvocate.ledger.base import ClaimRow, Delivery, Ledger, State
 from eduadvocate.planning import NATIVE_MAX_AHEAD, Outcome, Plan, plan, record
 from eduadvocate.platforms.base import PlatformSpec
@@ -102,12 +102,13 @@ def connector(config: Config) -> Callable[[str], Publisher]:
 
 
 @contextmanager
-def run_lock(ledger_target: str, root: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock beside an SQLite ledger; yields False if another run has it."""
-    if "://" in ledger_target or ledger_target == ":memory:":
+def run_lock(target: str, root: Path) -> Iterator[bool]:
+    """An exclusive, non-blocking lock beside an SQLite ledger (the one actually used, wherever
+    it was chosen); yields False if another run has it."""
+    if "://" in target or target == ":memory:":
         yield True
         return
-    path = (root / (ledger_target + ".lock")).resolve()
+    path = (root / (target + ".lock")).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
         try:
@@ -141,7 +142,7 @@ def publish_due(
     own_ledger = ledger is None
     ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
     try:
-        with run_lock(ws.config.ledger, ws.config.root) as acquired:
+        with run_lock(ledger_target(ws.config.ledger), ws.config.root) as acquired:
             if not acquired:
                 return RunReport(locked=True)
             window = grace if grace is not None else ws.config.grace

@@ -19,8 +19,9 @@ from eduadvocate import __version__
 HELP = """Run education-advocacy social media campaigns from a folder of YAML files.
 
 Posts live in posts/*.yaml; accounts in config.yaml. Start with `eduadvocate init`, then
-`eduadvocate check` and `eduadvocate calendar`. Exit codes: 0 ok, 1 unexpected error, 2 usage,
-3 config, 4 invalid posts, 5 some deliveries failed."""
+`eduadvocate check` and `eduadvocate calendar`. Exit codes: 0 ok (or only waiting), 1 unexpected
+error, 2 usage, 3 config or posts files unreadable, 4 content errors, 5 a delivery failed, was
+skipped or is in doubt, 130/143 interrupted (SIGINT/SIGTERM)."""
 
 app = typer.Typer(
     help=HELP,
@@ -152,7 +153,10 @@ def publish(
 ) -> None:
     """Publish everything due now, once, and exit (for cron and CI).
 
-    Exit 0 when every delivery went out, 5 when any failed, is unknown, or was skipped.
+    Exit 0 when everything due went out or nothing was due (posts waiting for a retry or a
+    rate limit are not failures), 3 while a posts file cannot be read (its posts wait; the others
+    go out), 4 when a due post has errors, 5 when a delivery failed, was skipped or is in doubt,
+    130/143 on Ctrl-C/SIGTERM (the post in flight finishes; run again to resume).
     """
     from eduadvocate.cli import publishing
 
@@ -168,7 +172,9 @@ def schedule(
 ) -> None:
     """Run until stopped, publishing each post when it is due (reloads when the files change).
 
-    SIGTERM or Ctrl-C finishes the post in flight, records it and exits 0.
+    A posts file that cannot be read keeps its posts waiting (said on stderr, even with --quiet).
+    SIGTERM or Ctrl-C finishes the post in flight, records it and exits 143 or 130; a second
+    signal stops at once.
     """
     from eduadvocate.cli import publishing
 
@@ -401,6 +407,21 @@ def schema() -> None:
     from eduadvocate.cli import commands
 
     raise typer.Exit(commands.schema())
+
+
+def _unwrapped(doc: str) -> str:
+    """A docstring's paragraphs each on one line: this Typer keeps single line breaks after the
+    first paragraph, which wrap raggedly at 80 columns."""
+    import inspect
+
+    return "\n\n".join(p.replace("\n", " ") for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+for _group in (app, accounts_app, metrics_app, ledger_app):
+    for _info in _group.registered_commands:
+        if _info.help is None and _info.callback is not None and _info.callback.__doc__:
+            _info.help = _unwrapped(_info.callback.__doc__)
+app.info.help = _unwrapped(HELP)
 
 
 def run(argv: list[str] | None = None) -> NoReturn:
