@@ -174,24 +174,3 @@ def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
         )
         return None
     return Schedule("recurring", zone, recurrence=recurrence, start=start, until=until)
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    post: Post
-    at: datetime
-    when: When
-
-
-def upcoming(
-    posts: list[Post], schedules: dict[str, Schedule], start: datetime, end: datetime, now: datetime
-) -> list[Occurrence]:
-    """Every occurrence of every post in [start, end), in time order (then post id)."""
-    out = [
-        Occurrence(post, at, schedules[post.id].when)
-        for post in posts
-        if post.id in schedules
-        for at in schedules[post.id].occurrences(start, end, now)
-    ]
-    out.sort(key=lambda o: (o.at, o.post.id))
-    return out

@@ -178,34 +178,34 @@ def _local_label(iso: str, zone: ZoneInfo | None) -> str:
 
 
 def calendar(config_path: str | None, folder: str | None, days: int, fmt: str) -> int:
-    from eduadvocate.plan import upcoming
+    from eduadvocate.planning import plan
 
     ws = _opened(config_path, folder)
     result = analyse(ws.config, ws.campaign, ws.now)
 
     zone = _display_zone(ws, result)
     end = ws.now + timedelta(days=days)
-    posts = [p for p in ws.campaign.posts if p.id in result.schedules]
-    occurrences = upcoming(posts, result.schedules, ws.now, end, ws.now)
+    # The same plan publish and schedule follow; every account in the calendar's window.
+    planned = plan(
+        ws, result, ws.now, grace=ws.config.grace, horizon=timedelta(days=days), native=False
+    )
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    accounts_of = {(r.post.id, r.account.name): r for r in result.renderings}
-    for occ in occurrences:
+    for occ in planned.occurrences:
+        if occ.at < ws.now or occ.at >= end:
+            continue
+        r = occ.rendering
         local = occ.at.astimezone(zone)
-        for name in occ.post.account_names:
-            r = accounts_of.get((occ.post.id, name))
-            if r is None:
-                continue
-            by_day[local.date().isoformat()].append(
-                {
-                    "account": name,
-                    "platform": r.platform,
-                    "post": occ.post.id,
-                    "at": _iso(occ.at),
-                    "local": local.strftime("%H:%M"),
-                    "when": occ.when,
-                    "text": r.parts[0].text if r.parts else "",
-                }
-            )
+        by_day[local.date().isoformat()].append(
+            {
+                "account": r.account.name,
+                "platform": r.platform,
+                "post": r.post.id,
+                "at": _iso(occ.at),
+                "local": local.strftime("%H:%M"),
+                "when": occ.when,
+                "text": r.parts[0].text if r.parts else "",
+            }
+        )
     for rows in by_day.values():
         rows.sort(key=lambda d: (d["account"], d["at"], d["post"]))
     if fmt == "json":
