@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Delivery
+from eduadvocate.ledger.base import Delivery, State
 from tests.conftest import Make
 from tests.fakes.x_api import X_CONFIG_KEYS, Account, XFake, credentials_env
 
@@ -347,6 +347,56 @@ def test_ctrl_c_stops_forked_publishers_too(
         assert len(texts) == len(set(texts)) == 32
 
 
+def test_a_second_ctrl_c_stops_at_once_and_the_next_run_reconciles(
+    x: tuple[XFake, Account], make_campaign: Make
+) -> None:
+    """Ctrl-C twice: out now, without waiting for the slow part in flight. What was not started
+    is given back; the part in flight is left to the next run, which looks it up first."""
+    fake, account = x
+    ids = [f"p{i}" for i in range(4)]
+    root = make_campaign(posts(*ids), config=x_config(fake))
+    fake.inject("POST", r"^/2/tweets$", "store_then_wait", times=1, seconds=8)
+    proc = start("publish")
+    wait_for(lambda: len(fake.posts(account)) == 1)  # stored; the answer is 8 s away
+    began = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert time.monotonic() - began < 5
+    after = rows(root)
+    claimed = [p for p, d in after.items() if d.state == State.CLAIMED]
+    assert len(claimed) == 1  # the one in flight, for the next run to look up
+    assert all(d.state == State.PENDING for p, d in after.items() if p not in claimed)
+    fake.clear_faults()
+    time.sleep(8.5)  # let the held answer go (no one listens any more)
+    again = cli("publish")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "freed" in again.stdout
+    assert sent(fake, account) == sorted(f"Post {i}" for i in ids)
+
+
+def test_a_run_for_one_account_does_not_say_nothing_is_due_over_a_stranded_claim(
+    x: tuple[XFake, Account], make_campaign: Make
+) -> None:
+    fake, account = x
+    make_campaign(
+        {
+            "x.yaml": posts("x1", "x2"),
+            "box.yaml": posts("b1", at="2026-11-28 13:00", accounts="box"),
+        },
+        config=x_config(fake, outbox=True),
+    )
+    killed = cli("publish", "--account", "acct", env={"EDUADVOCATE_CRASH_AT": "after-response"})
+    assert killed.returncode == -signal.SIGKILL
+    other = cli("publish", "--account", "box")
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "Nothing is due" not in other.stdout and "claimed by" in other.stdout
+    assert cli("publish").returncode == 0
+    assert sent(fake, account) == ["Post x1", "Post x2"]
+
+
 # -- a dead run's claims are taken over at once -------------------------------------------------
 def test_a_killed_run_is_shown_stranded_and_taken_over_at_once(
     x: tuple[XFake, Account], make_campaign: Make
@@ -363,7 +413,7 @@ def test_a_killed_run_is_shown_stranded_and_taken_over_at_once(
     # Same instant: no lease has expired, yet the worker is certainly gone.
     again = cli("publish")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "took over" in again.stdout and "Nothing is due" not in again.stdout
+    assert "freed" in again.stdout and "Nothing is due" not in again.stdout
     assert states(root) == {"p1": "published", "p2": "published", "p3": "published"}
     assert sent(fake, account) == ["Post p1", "Post p2", "Post p3"]
 

@@ -53,7 +53,7 @@ class RunReport:
     withdrawn: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     taken_over: list[ClaimRow] = field(default_factory=list)  # claims of workers that are gone
-    elsewhere: list[Delivery] = field(default_factory=list)  # claimed by other live workers
+    elsewhere: list[Delivery] = field(default_factory=list)  # still claimed after the run
     locked: bool = False  # another run holds the lock: nothing was done
     interrupted: int | None = None  # the signal that stopped the run
     released: int = 0  # claimed, not started, given back because the run stopped
@@ -201,8 +201,9 @@ def _run(
     if stop.requested:
         report.interrupted = stop.signum
         report.released = sum(1 for o in report.outcomes if o.error_kind == "stopped")
-    scope = set(names)
-    report.elsewhere = [d for d in ledger.deliveries(state=State.CLAIMED) if d.account in scope]
+    # Whatever is still claimed (by other workers, for this or other accounts): "Nothing is
+    # due" would hide it.
+    report.elsewhere = ledger.deliveries(state=State.CLAIMED)
     return report
 
 

@@ -82,8 +82,8 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
     for row in report.taken_over:
         con.print(
             Text(
-                f"took over {row.claims} claim(s) of {row.worker}, which had stopped"
-                " (anything it left in flight was looked up first)",
+                f"freed {row.claims} claim(s) of {row.worker}, which had stopped; anything it"
+                " left in flight is looked up before it is sent again",
                 style="yellow",
             )
         )
@@ -107,8 +107,9 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
     elif report.elsewhere:
         workers = sorted({d.lease_owner or "?" for d in report.elsewhere})
         con.print(
-            f"Nothing for this run: {len(report.elsewhere)} deliveries are being published by"
-            f" {', '.join(workers)} (see `eduadvocate status`)."
+            f"Nothing for this run: {len(report.elsewhere)} deliveries are claimed by"
+            f" {', '.join(workers)} (see `eduadvocate status`; a run for their accounts takes"
+            " over any whose worker has stopped)."
         )
     elif not report.unreadable:
         con.print("Nothing is due.")
