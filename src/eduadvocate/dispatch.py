@@ -153,7 +153,7 @@ class Dispatcher:
                         break
                     outcomes.append(self._one(delivery, renderings))
             finally:
-                self.release_unstarted(batch, "the worker stopped")
+                outcomes.extend(self.release_unstarted(batch, "the worker stopped"))
         return outcomes
 
     def _one(self, delivery: Delivery, renderings: dict[tuple[str, str], Rendering]) -> Outcome:
@@ -163,11 +163,11 @@ class Dispatcher:
             return self._wait(delivery, held, *self._hold_reasons[delivery.account])
         return self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
 
-    def release_unstarted(self, batch: list[Delivery], why: str) -> int:
+    def release_unstarted(self, batch: list[Delivery], why: str) -> list[Outcome]:
         """Give back what was claimed but not started (best effort: a claim that cannot be
-        given back expires)."""
+        given back expires); an outcome for each given back."""
         mine = set(self.held.unstarted())
-        released = 0
+        released = []
         for delivery in batch:
             if delivery.id not in mine:
                 continue
@@ -177,7 +177,9 @@ class Dispatcher:
                 self.ledger.release(
                     delivery.id, self.worker, now, now, error=why, error_kind="stopped"
                 )
-                released += 1
+                out = Outcome.of(delivery, "pending")
+                out.error, out.error_kind = why, "stopped"
+                released.append(out)
         return released
 
     def _hold(self, account: str, until: datetime, reason: str, kind: str) -> None:
