@@ -135,7 +135,7 @@ def test_a_posts_file_that_fails_to_load_cancels_nothing_and_exits_3(
         assert states(root) == {"a1": "pending", "a2": "pending", "b1": "published"}
         assert sent(fake, account) == ["Post b1"]  # the other file's post went out
         again = cli("publish", now="2026-11-28T12:10:30Z")
-        assert "cannot load posts/a.yaml" in again.stderr  # said on every run until fixed
+        assert "cannot read posts/a.yaml:" in again.stderr  # said on every run until fixed
     else:
         assert [h["post"] for h in report["held"]] == ["a2"]
         assert states(root) == {"a1": "published", "a2": "pending", "b1": "published"}

@@ -41,8 +41,13 @@ def config(graph: GraphFake, page: Page) -> str:
     )
 
 
+START = datetime.now(UTC).replace(second=0, microsecond=0)
+
+
 def hours(n: float) -> datetime:
-    return (datetime.now(UTC) + timedelta(hours=n)).replace(second=0, microsecond=0)
+    """A time ``n`` hours after the tests' start (fixed: a test that crosses a minute boundary
+    still compares the same instants), whole minutes."""
+    return START + timedelta(hours=n)
 
 
 def post(at: datetime, text: str = "Budget hearing next week", post_id: str = "hearing") -> str:

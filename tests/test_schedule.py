@@ -213,6 +213,6 @@ def test_a_broken_file_keeps_its_posts_and_the_others_go_out(
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
-    assert "cannot load posts/a.yaml:" in err  # even with --quiet
+    assert "cannot read posts/a.yaml:" in err  # even with --quiet
     assert "Traceback" not in err
     assert state("a") == "published"

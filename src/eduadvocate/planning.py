@@ -140,6 +140,16 @@ def unreadable(ws: Workspace) -> list[Problem]:
     return [p for p in ws.campaign.problems if p.severity == "error"]
 
 
+def cannot_read(problem: Problem) -> str:
+    """A load error as one line for people: where, what, that its posts wait, and the hint."""
+    where = f"{problem.location}" if problem.location else "a campaign file"
+    hint = f" ({problem.hint})" if problem.hint else ""
+    return (
+        f"cannot read {where}: {problem.message}{hint}. Its posts wait (nothing of them is sent"
+        " or cancelled) until it is fixed"
+    )
+
+
 def plan(
     ws: Workspace,
     analysis: Analysis,
@@ -229,8 +239,9 @@ def _freeze(ws: Workspace, analysis: Analysis, result: Plan) -> None:
     for post in ws.campaign.posts:
         found = everything or bad_files.get(post.loc.file)
         if found is not None:
+            at = found.location or post.loc
             result.frozen[post.id] = (
-                f"cannot read {found.one_line()}: it waits until the file is fixed",
+                f"its file cannot be read ({at}: {found.message}): it waits until it is fixed",
                 "unreadable",
             )
         elif post.id in broken:

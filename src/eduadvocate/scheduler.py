@@ -47,6 +47,7 @@ from eduadvocate.planning import (
     NATIVE_MAX_AHEAD,
     Outcome,
     Recorded,
+    cannot_read,
     plan,
     record,
 )
@@ -143,7 +144,7 @@ class Scheduler:
             self.native = the_plan.native
             self.hold_posts = recorded.hold_posts
             for problem in the_plan.unreadable:
-                self.warn(f"cannot load {problem.one_line()}: its posts wait until it is fixed")
+                self.warn(cannot_read(problem))
             for warning in recorded.warnings:
                 self.warn(warning)
             for held in [*the_plan.held, *recorded.held]:

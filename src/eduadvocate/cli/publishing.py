@@ -14,7 +14,7 @@ from eduadvocate.cli import output
 from eduadvocate.errors import ExitCode, UsageError
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
-from eduadvocate.planning import Outcome
+from eduadvocate.planning import Outcome, cannot_read
 from eduadvocate.platforms.publishing import PublishError
 from eduadvocate.workspace import Workspace, open_campaign
 
@@ -76,9 +76,7 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
         con.print("Another publish run holds the lock on this ledger; nothing to do.")
         return ExitCode.OK
     for problem in report.unreadable:
-        err.print(
-            Text(f"cannot load {problem.one_line()}: its posts wait until it is fixed", style="red")
-        )
+        err.print(Text(cannot_read(problem), style="red"))
     for row in report.taken_over:
         con.print(
             Text(
@@ -111,7 +109,9 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
             f" {', '.join(workers)} (see `eduadvocate status`; a run for their accounts takes"
             " over any whose worker has stopped)."
         )
-    elif not report.unreadable:
+    elif report.unreadable:
+        con.print("Nothing else is due.")
+    else:
         con.print("Nothing is due.")
     for key in report.skipped:
         con.print(Text(f"skipped (missed beyond the grace window): {key}", style="magenta"))
@@ -253,9 +253,7 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
     con = output.console()
     err = output.console(stderr=True)
     for problem in problems:
-        err.print(
-            Text(f"cannot load {problem.one_line()}: its posts wait until it is fixed", style="red")
-        )
+        err.print(Text(cannot_read(problem), style="red"))
     for warning in warnings:
         err.print(Text(f"warning: {warning}", style="yellow"))
     if not rows:
