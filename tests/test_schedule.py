@@ -211,7 +211,7 @@ def test_a_broken_file_keeps_its_posts_and_the_others_go_out(
     (root / "posts" / "a.yaml").write_text(a_text)
     _wait_for(lambda: len(_outbox(root)) == 2)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert "cannot read posts/a.yaml:" in err  # even with --quiet
     assert "Traceback" not in err
