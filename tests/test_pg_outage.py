@@ -206,3 +206,34 @@ def test_workers_outlive_a_restart_and_an_outage_and_publish_each_post_once(
         assert "LedgerError" not in err + w.out.read_text(), w.tail()  # no job failed meanwhile
         said = [line for line in err.splitlines() if any(s in line for s in OUTAGE_LINES)]
         assert 1 <= len(said) <= 6, w.tail()
+
+
+def test_a_worker_stopped_while_the_database_is_away_stops_at_once(
+    campaign: tuple[Path, dict[str, str], dict[str, str]],
+    restartable_postgres: Cluster,
+    ledger_url: str,
+    workers: list[Worker],
+    x_fake: XFake,
+) -> None:
+    """SIGTERM during an outage does not wait out the 2-minute limit: the stop ends the wait.
+    What it held expires and is taken over by the next worker, which publishes it once."""
+    root, env, texts = campaign
+    worker = _start(root, env, 0)
+    workers.append(worker)
+    _wait_for(lambda: _published(ledger_url) >= 5, DRAIN_S, workers, "it publishes")
+    restartable_postgres.stop("immediate")
+    time.sleep(1.0)  # it notices and waits for the server
+    began = time.monotonic()
+    worker.proc.send_signal(signal.SIGTERM)
+    status = worker.proc.wait(STOP_S)
+    assert time.monotonic() - began < 10, worker.tail()
+    assert status in CLEAN_STOP or status == 3, worker.tail()  # 3: the ledger is unreachable
+    assert "Traceback" not in worker.stderr()
+    restartable_postgres.start()
+    again = _start(root, env, 1)
+    workers.append(again)
+    _wait_for(lambda: _published(ledger_url) == POSTS, DRAIN_S, workers, "all published")
+    again.proc.send_signal(signal.SIGTERM)
+    again.proc.wait(STOP_S)
+    sent = Counter(p.submitted for p in x_fake.posts())
+    assert max(sent.values()) == 1 and set(sent) == set(texts)
