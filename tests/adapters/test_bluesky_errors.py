@@ -41,6 +41,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from tests.adapters.raised import raised
 from tests.conftest import REPO
 from tests.fakes.bluesky import Account, BlueskyPDS
 
@@ -139,13 +140,7 @@ def publish_error(service: str, root: Path, *, handle: str = "pta.stub.test", pa
                                              "service": service}  # fmt: skip
     bsky = BlueskyPublisher(AccountConfig("bsky", "bluesky", settings, Location("c.yaml")), root)
     part = OutgoingPart("p|bsky|2026-11-28T12:00:00Z", 0, 1, "Budget hearing", "k", media=media)
-    try:
-        bsky.publish(part)
-    except PublishError as exc:
-        return exc
-    finally:
-        bsky.close()
-    raise AssertionError("published without an error")
+    return raised(bsky, lambda b: b.publish(part))
 
 
 def error(status: int, name: str, message: str = "") -> tuple[int, dict[str, Any]]:

@@ -29,6 +29,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from tests.adapters.raised import raised
 from tests.fakes.graph_api import GraphFake, Page
 
 FEED = r"/feed$"
@@ -57,26 +58,13 @@ def publisher(graph: GraphFake, page: Page) -> FacebookPublisher:
 
 def post_error(graph: GraphFake, page: Page) -> PublishError:
     """Publish one text post (``POST /{page}/feed``: it may create a post)."""
-    fb = publisher(graph, page)
-    try:
-        fb.publish(OutgoingPart("p|fb|2026-11-28T12:00:00Z", 0, 1, "Budget hearing", "k"))
-    except PublishError as exc:
-        return exc
-    finally:
-        fb.close()
-    raise AssertionError("published without an error")
+    part = OutgoingPart("p|fb|2026-11-28T12:00:00Z", 0, 1, "Budget hearing", "k")
+    return raised(publisher(graph, page), lambda fb: fb.publish(part))
 
 
 def read_error(graph: GraphFake, page: Page) -> PublishError:
     """Read the Page's scheduler (a GET: it cannot create anything)."""
-    fb = publisher(graph, page)
-    try:
-        fb.scheduled_ids()
-    except PublishError as exc:
-        return exc
-    finally:
-        fb.close()
-    raise AssertionError("read without an error")
+    return raised(publisher(graph, page), lambda fb: fb.scheduled_ids())
 
 
 # (options of the injected graph_error, class when posting, class when reading, minutes to wait)

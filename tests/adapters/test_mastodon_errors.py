@@ -30,6 +30,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from tests.adapters.raised import raised
 from tests.fakes.mastodon import MastodonFake
 
 STATUSES, INSTANCE = r"^/api/v1/statuses$", r"^/api/v2/instance/?$"
@@ -43,11 +44,8 @@ def publish_error(fake: MastodonFake, token: str | None = None) -> PublishError:
         "access_token": token or fake.token,
     }
     masto = MastodonPublisher(AccountConfig("masto", "mastodon", settings, Location("c.yaml")))
-    try:
-        masto.publish(OutgoingPart("p|masto|2026-11-28T12:00:00Z", 0, 1, "Budget hearing", "k"))
-    except PublishError as exc:
-        return exc
-    raise AssertionError("published without an error")
+    part = OutgoingPart("p|masto|2026-11-28T12:00:00Z", 0, 1, "Budget hearing", "k")
+    return raised(masto, lambda m: m.publish(part))
 
 
 # (the injected fault's options, class when posting, class when reading)

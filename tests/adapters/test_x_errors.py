@@ -32,6 +32,7 @@ from eduadvocate.platforms.publishing import (
     Transient,
 )
 from eduadvocate.platforms.x_client import XPublisher
+from tests.adapters.raised import raised
 from tests.fakes.x_api import DUPLICATE, REPLY_GONE, TOO_LONG, Account, XFake
 
 TWEETS, ME = r"^/2/tweets$", r"^/2/users/me$"
@@ -64,26 +65,13 @@ def publisher(fake: XFake, account: Account, **override: str) -> XPublisher:
 
 def post_error(fake: XFake, account: Account, text: str = "Budget hearing Thursday", **kw: Any) -> PublishError:  # fmt: skip
     """Create a post (``POST /2/tweets``: it may create one)."""
-    x = publisher(fake, account)
-    try:
-        x.publish(OutgoingPart("p|x|2026-11-28T12:00:00Z", 0, 1, text, "k", **kw))
-    except PublishError as exc:
-        return exc
-    finally:
-        x.close()
-    raise AssertionError("published without an error")
+    part = OutgoingPart("p|x|2026-11-28T12:00:00Z", 0, 1, text, "k", **kw)
+    return raised(publisher(fake, account), lambda x: x.publish(part))
 
 
 def read_error(fake: XFake, account: Account) -> PublishError:
     """Read the signed-in account (``GET /2/users/me``: it cannot create anything)."""
-    x = publisher(fake, account)
-    try:
-        x.verify()
-    except PublishError as exc:
-        return exc
-    finally:
-        x.close()
-    raise AssertionError("read without an error")
+    return raised(publisher(fake, account), lambda x: x.verify())
 
 
 def problem(kind: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
