@@ -71,12 +71,12 @@ class Outcome:
 
 def content_hash(rendering: Rendering) -> str:
     """A fingerprint of exactly what would be sent, to notice edits after publishing."""
-    payload: dict[str, object] = {
+    # The link is in the text already (render appends it), so it needs no field of its own:
+    # ledgers from before keep their hashes.
+    payload = {
         "cw": rendering.content_warning,
         "parts": [[p.text, [[m.path, m.alt] for m in p.media]] for p in rendering.parts],
     }
-    if rendering.link:  # sent as its own field where the platform has one
-        payload["link"] = rendering.link
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
