@@ -528,7 +528,8 @@ class Dispatcher:
         to look: in doubt (``unknown``), never a guess."""
         try:
             with self._surprises("looking it up"):
-                return publisher.lookup(part, since)
+                found = publisher.lookup(part, since)
+                return _checked(found) if found is not None else None
         except (InDoubt, Transient, RateLimited):
             raise
         except PublishError as exc:

@@ -16,12 +16,13 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from eduadvocate.check import Analysis, analyse
 from eduadvocate.config import Config
@@ -234,9 +235,8 @@ def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
         with ProcessPoolExecutor(
             processes, mp_context=context, initializer=job.stop.install_in_child
         ) as pool:
-            for outcomes in pool.map(
-                _publish_in_child, [names[i::processes] for i in range(processes)]
-            ):
+            shares = [names[i::processes] for i in range(processes)]
+            for outcomes in gathered([pool.submit(_publish_in_child, share) for share in shares]):
                 out.extend(outcomes)
     except BrokenProcessPool as exc:
         raise EduError(
@@ -318,9 +318,23 @@ def _publish_accounts(
         Heartbeat(ledger, worker, ws.config.lease, clock=clock, held=held),
         ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool,
     ):
-        for outcomes in pool.map(publish_account, names):
+        for outcomes in gathered([pool.submit(publish_account, name) for name in names]):
             out.extend(outcomes)
     return out
+
+
+T = TypeVar("T")
+WAKE_S = 0.25  # how often a waiting main thread wakes to run signal handlers
+
+
+def gathered(futures: list[Future[T]]) -> list[T]:
+    """Results in order, waited for in short steps: a SIGTERM the kernel hands to one of the
+    publishing threads is only acted on when the main thread next runs (a plain ``map`` would
+    sleep through it until every account is done)."""
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=WAKE_S)
+    return [f.result() for f in futures]
 
 
 def reconcile_scheduled(

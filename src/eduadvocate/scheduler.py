@@ -52,7 +52,7 @@ from eduadvocate.planning import (
     record,
 )
 from eduadvocate.platforms.registry import spec_class
-from eduadvocate.publish import connector, worker_id
+from eduadvocate.publish import WAKE_S, connector, worker_id
 from eduadvocate.render import Rendering
 from eduadvocate.stopping import Stop
 from eduadvocate.workspace import SETTLE_S, campaign_files, clock, open_campaign
@@ -369,7 +369,10 @@ class Scheduler:
         with self.stop.installed(), heartbeat:
             self.apscheduler.start()
             try:
-                self.stopping.wait()
+                # In short steps: a signal the kernel hands to another thread is only acted on
+                # when this (the main) thread next runs.
+                while not self.stopping.wait(WAKE_S):
+                    pass
             finally:
                 self.apscheduler.shutdown(wait=True)  # the part in flight finishes and is recorded
                 for dispatcher in self._dispatchers.values():
