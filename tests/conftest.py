@@ -3,7 +3,9 @@ builder for small campaign folders."""
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,6 +73,11 @@ def make_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Make:
             path = root / "posts" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(textwrap.dedent(text), encoding="utf-8")
+        # Dated a minute back: publish and schedule wait for files written in the last second
+        # to settle (an editor may still be writing them), which would slow every test down.
+        past = time.time() - 60
+        for path in root.rglob("*.y*ml"):
+            os.utime(path, (past, past))
         monkeypatch.chdir(root)
         return root
 
