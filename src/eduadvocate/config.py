@@ -42,6 +42,7 @@ _TOP_KEYS = (
     "accounts",
     "defaults",
     "check",
+    "media_root",
 )
 _DURATION = re.compile(
     r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?\s*$",
@@ -161,6 +162,12 @@ class Config:
     lease: timedelta = DEFAULT_LEASE  # how long a claim lasts without a heartbeat
     # When `schedule` pulls engagement counts, after publishing (empty: never by itself).
     metrics_ages: tuple[timedelta, ...] = DEFAULT_METRICS_AGES
+    media_root: Path | None = None  # where media may live (default: the campaign folder)
+
+    @property
+    def media_folder(self) -> Path:
+        """The folder media files must stay inside (``media_root``, else the campaign)."""
+        return self.media_root or self.root
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to the current folder when possible."""
@@ -264,6 +271,7 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         grace=_duration(node.items.get("grace"), "grace", DEFAULT_GRACE, '"3h" or "90m"'),
         lease=_lease(node.items.get("lease")),
         metrics_ages=_metrics(node.items.get("metrics")),
+        media_root=(root / media).resolve() if (media := _string(node, "media_root", "")) else None,
     )
 
 

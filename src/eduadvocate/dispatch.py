@@ -275,6 +275,8 @@ class Dispatcher:
                     delivery, part, publisher, finish=delivery.content_hash if last else None
                 )
                 done[part.index] = _part_row(part.index, published, self.clock())
+                if published.warning:
+                    out.warning = self.redact(published.warning)
             if not finished:
                 self.ledger.finish(
                     delivery.id,
@@ -467,6 +469,8 @@ class Dispatcher:
             worker=self.worker,
             published_hash=finish,
         )
+        if published.warning:
+            self.ledger.warn(delivery.id, self.redact(published.warning))
         if delivery.account in self._counted:
             used, at = self._counted[delivery.account]
             self._counted[delivery.account] = (used + 1, at)

@@ -55,6 +55,7 @@ class Outcome:
     error: str | None = None
     error_kind: str | None = None
     next_attempt: datetime | None = None
+    warning: str | None = None  # went out with something left out
 
     @classmethod
     def of(cls, delivery: Delivery, state: str) -> Outcome:

@@ -546,3 +546,13 @@ def test_an_attempt_needs_a_lease_that_still_runs_and_extends_it(ledger: Ledger)
         ledger.begin_attempt(d.id, 0, "w1", "k", T0 + short)
     ledger.begin_attempt(d.id, 0, "w1", "k", T0 + timedelta(seconds=29), T0 + timedelta(minutes=5))
     assert ledger.claim_due("w2", T0 + timedelta(minutes=1), short) == []  # extended
+
+
+def test_a_warning_is_kept_on_a_delivery(ledger: Ledger) -> None:
+    ledger.sync([want()], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    ledger.warn(d.id, "the link card was left out: the page did not answer")
+    again = ledger.get(d.id)
+    assert (
+        again is not None and again.warning == "the link card was left out: the page did not answer"
+    )

@@ -92,6 +92,8 @@ def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: st
             table.add_column(column, overflow="fold")
         for o in rows:
             detail = o.error or ", ".join(url or rid for rid, url in o.parts) or ""
+            if o.warning:
+                detail += f" (warning: {o.warning})"
             if o.next_attempt:
                 detail += f" (next try {_iso(o.next_attempt)})"
             table.add_row(
@@ -167,6 +169,7 @@ def _outcome_dict(o: Outcome) -> dict[str, Any]:
         "error": o.error,
         "error_kind": o.error_kind,
         "next_attempt": _iso(o.next_attempt),
+        "warning": o.warning,
     }
 
 
@@ -198,6 +201,7 @@ def delivery_dict(d: Delivery, now: datetime, stranded: bool = False) -> dict[st
         "claimed_by": d.lease_owner,
         "lease_expires": _iso(d.lease_expires),
         "drifted": d.drifted,
+        "warning": d.warning,
     }
 
 
@@ -274,6 +278,8 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
             detail += f" (next try {_iso(d.next_attempt_at)})"
         if d.drifted:
             detail += " (edited since: not re-posted)"
+        if d.warning:
+            detail += f" (warning: {d.warning})"
         if d.id in stranded:
             detail = (
                 f"claimed by {d.lease_owner}, which has stopped (lease until"

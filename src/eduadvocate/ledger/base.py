@@ -118,6 +118,7 @@ class Delivery:
     updated_at: datetime
     parts: tuple[PartRow, ...] = ()
     scheduled_for: datetime | None = None  # handed to the platform's own scheduler
+    warning: str | None = None  # it went out with something left out (a link card, say)
 
     def shown_state(self, now: datetime) -> str:
         """The state as people see it: a post waiting in the platform's scheduler is "scheduled"."""
@@ -342,6 +343,10 @@ class Ledger(ABC):
         error_kind: str,
     ) -> None:
         """Give a claimed delivery back (a retryable error): pending again, not before ``next_attempt_at``."""
+
+    @abstractmethod
+    def warn(self, delivery_id: int, warning: str) -> None:
+        """Keep a warning on a delivery (it went out, without its link card, say)."""
 
     @abstractmethod
     def unschedule(self, delivery_id: int, now: datetime, *, cancel: bool) -> bool:

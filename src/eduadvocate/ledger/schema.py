@@ -128,6 +128,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "named leases, so one worker at a time does a shared chore (pulling metrics)",
         ("CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL)",),
     ),
+    Migration(
+        6,
+        "a warning on a delivery that went out with something left out (a link card, say)",
+        ("ALTER TABLE deliveries ADD COLUMN warning TEXT",),
+    ),
 )
 
 # What `ledger export` writes, parents before children, each in a stable order.

@@ -460,6 +460,9 @@ class SQLLedger(Ledger):
         )
         _held(touched, delivery_id, worker)
 
+    def warn(self, delivery_id: int, warning: str) -> None:
+        self._write("UPDATE deliveries SET warning = ? WHERE id = ?", (warning, delivery_id))
+
     def unschedule(self, delivery_id: int, now: datetime, *, cancel: bool) -> bool:
         stamp = iso(now)
         with self._tx() as db:
@@ -771,6 +774,7 @@ class SQLLedger(Ledger):
             updated_at=parse_iso(r["updated_at"]),
             parts=parts,
             scheduled_for=parse_iso(r["scheduled_for"]) if r["scheduled_for"] else None,
+            warning=r["warning"],
         )
 
 

@@ -57,6 +57,7 @@ class Published:
     hold_until: datetime | None = (
         None  # the platform said this was the last post allowed until then
     )
+    warning: str | None = None  # it went out, but something was left out (a link card, say)
 
 
 class PublishError(Exception):
