@@ -296,3 +296,35 @@ def test_whatever_ledger_call_fails_the_next_runs_finish_once(fail_at: int, afte
         final = rows(root)
         assert {p: str(d.state) for p, d in final.items()} == dict.fromkeys(IDS, "published")
         assert {post for post, _ in platform.sent()} == set(IDS)
+
+
+def test_a_media_path_outside_the_campaign_is_never_sent(tmp_path: Path) -> None:
+    """Even if a post with one reached the dispatcher (check holds it), the file is not read."""
+    from eduadvocate.check import analyse
+    from eduadvocate.dispatch import Dispatcher
+    from eduadvocate.ledger.base import Desired
+
+    text = FULL.replace(
+        "    text: Budget hearing Thursday, come early\n",
+        "    text: Budget hearing Thursday, come early\n    media: [{path: ../secret.jpg, alt: A}]\n",
+    )
+    with campaign({"a.yaml": text}) as root:
+        (root.parent / "secret.jpg").write_bytes(b"not for the public")
+        platform = Platform()
+        os.environ["EDUADVOCATE_NOW"] = T0.isoformat()
+        ws = open_campaign(str(root / "config.yaml"))
+        renderings = {
+            (r.post.id, r.account.name): r for r in analyse(ws.config, ws.campaign, T0).renderings
+        }
+        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+        try:
+            ledger.sync([Desired("a1", "box", "outbox", T0, "h")], T0)
+            dispatcher = Dispatcher(
+                ws.config, ledger, "w", clock=lambda: T0, connect=lambda n: platform
+            )
+            (outcome,) = dispatcher.run(renderings)
+        finally:
+            ledger.close()
+            (root.parent / "secret.jpg").unlink()
+        assert outcome.state == "failed" and "outside the campaign" in (outcome.error or "")
+        assert platform.posts == []

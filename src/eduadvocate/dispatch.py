@@ -350,10 +350,9 @@ class Dispatcher:
                 text=part.text,
                 idempotency_key=idempotency_key(delivery.key, i),
                 media=tuple(
-                    Attachment(
-                        self.config.root / m.path, m.alt, _mime(self.config.root / m.path), m.path
-                    )
+                    Attachment(path, m.alt, _mime(path), m.path)
                     for m in part.media
+                    for path in (self._media_path(m.path),)
                 ),
                 facets=part.facets,
                 content_warning=rendering.content_warning,
@@ -363,6 +362,15 @@ class Dispatcher:
             )
             for i, part in enumerate(rendering.parts)
         ]
+
+    def _media_path(self, relative: str) -> Path:
+        """A media file, which must stay inside the media folder (``check`` refuses others, so
+        a post with one is held; this is the second lock on the door)."""
+        folder = self.config.media_folder.resolve()
+        path = (self.config.root / relative).resolve()
+        if not path.is_relative_to(folder):
+            raise Rejected(f"the media file {relative} is outside the campaign folder: not sent")
+        return path
 
     def _reconcile(
         self,
