@@ -15,6 +15,29 @@ pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky", "tests.fakes.po
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T12:00:00Z"
+# Modules that start many processes or servers (the crash harness, workers, outages, browsers):
+# `pytest -m "not slow"` leaves them out for a quick edit-test loop; CI runs everything.
+SLOW_MODULES = frozenset(
+    {
+        "test_crash",
+        "test_workers",
+        "test_pg_outage",
+        "test_pg_reconnect",
+        "test_guarantees",
+        "test_schedule",
+        "test_native_schedule",
+        "test_report_html",
+        "test_examples",
+        "test_secrets",
+        "test_twitter_vs_npm",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
