@@ -12,6 +12,7 @@ with none set, and no resolved secret is ever stored on these objects (or shown 
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import stat
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# Account names become file names (Bluesky's session file, the outbox's folder) and ledger keys.
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+ACCOUNT_NAME_RULE = (
+    'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters'
+)
 _TOP_KEYS = (
     "posts",
     "people",
@@ -256,6 +262,7 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
         if acc_node.kind != "map":
             raise ConfigError("accounts must map names to account settings", location=acc_node.loc)
         for name, item in acc_node.items.items():
+            _check_account_name(name, acc_node.key_locs[name])
             accounts[name] = _account(name, item, known, spec_class)
     defaults = _defaults(node.items.get("defaults"), accounts)
     severity = _severity(node.items.get("check"))
@@ -346,6 +353,16 @@ def _reject_unknown(node: YNode, allowed: tuple[str, ...] | list[str], what: str
             raise ConfigError(
                 f'unknown key "{key}" in {what}', location=loc, hint=did_you_mean(key, allowed)
             )
+
+
+def _check_account_name(name: str, loc: Location) -> None:
+    if ACCOUNT_NAME.fullmatch(name) is None:
+        shown = json.dumps(name, ensure_ascii=False)  # a tab or newline stays on one line
+        raise ConfigError(
+            f"the account name {shown} may only use {ACCOUNT_NAME_RULE}",
+            location=loc,
+            hint="rename the account here and in the posts that name it",
+        )
 
 
 def _account(
