@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from eduadvocate.config import DEFAULT_GRACE, DEFAULT_LEASE, load_config
 from eduadvocate.errors import ConfigError
-from tests.conftest import Make
+from eduadvocate.platforms.registry import BUILTINS
+from tests.conftest import REPO, Make
 from tests.test_cli import run
 
 ACCOUNTS = "accounts: {o: {platform: outbox}}\n"
@@ -104,3 +106,160 @@ def test_safe_account_names_are_taken(tmp_path: Path, name: str) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(f"accounts:\n  {name}: {{platform: outbox}}\n")
     assert list(load_config(str(path)).accounts) == [name]
+
+
+# -- where ${VAR} is read from the environment ------------------------------------------------------
+SECRET = "SECRET-env-value-4f1c"
+X_ALLOWED = (
+    "consumer_key, consumer_secret, access_token, access_token_secret, oauth2_token, base_url"
+)
+
+
+@pytest.mark.parametrize(
+    ("account", "line", "where"),
+    [
+        (
+            "  x-main: {platform: x, username: '${LEAKED}'}\n",
+            3,
+            f'account "x-main": ${{LEAKED}} in username is not read from the environment: only'
+            f" ledger and, on x accounts, {X_ALLOWED} may use ${{VAR}}",
+        ),
+        (
+            "  o:\n    platform: outbox\n    folder: out-${LEAKED:-x}\n",
+            5,
+            'account "o": ${LEAKED} in folder is not read from the environment: only ledger may'
+            " use ${VAR} (outbox accounts have no secrets)",
+        ),
+        (
+            "  ig: {platform: instagram, ig_user_id: '1', media_base_url: 'https://m.example/${LEAKED}/'}\n",
+            3,
+            'account "ig": ${LEAKED} in media_base_url is not read from the environment: only'
+            " ledger and, on instagram accounts, access_token, base_url may use ${VAR}",
+        ),
+        (
+            "  m: {platform: mastodon, instance: https://m.example, limit: '${LEAKED}'}\n",
+            3,
+            'account "m": ${LEAKED} in limit is not read from the environment: only ledger and,'
+            " on mastodon accounts, access_token, instance may use ${VAR}",
+        ),
+    ],
+)
+def test_var_in_a_display_setting_of_an_account_is_a_config_error(
+    make_campaign: Make, account: str, line: int, where: str
+) -> None:
+    """A setting that ends up in links, file names or public text cannot pull in a secret."""
+    make_campaign("posts: []\n", config=f"defaults: {{timezone: UTC}}\naccounts:\n{account}")
+    result = run("check", env={"LEAKED": SECRET})
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr == (
+        f"eduadvocate: error: config.yaml:{line}: {where}. write the value itself, or see"
+        ' "The config" in the README\n'
+    )
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "setting"),
+    [
+        ("defaults:\n  campaign: 'Fund ${LEAKED}'\n", 2, "defaults.campaign"),
+        ("defaults:\n  vars: {signup: 'https://e.org/?k=${LEAKED}'}\n", 2, "defaults.vars.signup"),
+        ("defaults:\n  hashtags: [a, '${LEAKED}']\n", 2, "defaults.hashtags"),
+        ("posts: '${LEAKED}'\n", 1, "posts"),
+        ("media_root: ${LEAKED}\n", 1, "media_root"),
+        ("check: {severity: {time-past: '${LEAKED}'}}\n", 1, "check.severity.time-past"),
+        ("metrics: {pull_after: ['${LEAKED}']}\n", 1, "metrics.pull_after"),
+    ],
+)
+def test_var_anywhere_else_in_the_config_is_a_config_error(
+    make_campaign: Make, text: str, line: int, setting: str
+) -> None:
+    make_campaign("posts: []\n", config=text + "accounts: {o: {platform: outbox}}\n")
+    result = run("check", env={"LEAKED": SECRET})
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.startswith(
+        f"eduadvocate: error: config.yaml:{line}: ${{LEAKED}} in {setting} is not read from the"
+        " environment: only ledger and the accounts' secret and address settings may use ${VAR}."
+    )
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_secret_and_address_settings_and_the_ledger_read_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "ledger: ${LEDGER_FILE:-ledger.sqlite3}\naccounts:\n"
+        "  x-main: {platform: x, consumer_key: '${K}', consumer_secret: '${K}', access_token:"
+        " '${K}', access_token_secret: '${K}', base_url: '${X_PROXY}'}\n"
+        "  m: {platform: mastodon, instance: '${MASTODON_INSTANCE}', access_token: '${K}'}\n"
+        "  b: {platform: bluesky, handle: pta.bsky.social, app_password: '${K}', service: '${PDS}'}\n"
+        "  f: {platform: facebook, page_id: '1', access_token: '${K}', base_url: '${GRAPH}'}\n"
+        "  i: {platform: instagram, ig_user_id: '2', access_token: '${K}', base_url: '${GRAPH}',"
+        " media_base_url: https://m.example/}\n"
+    )
+    monkeypatch.setenv("K", SECRET)
+    monkeypatch.setenv("MASTODON_INSTANCE", "https://social.example")
+    config = load_config(str(path))
+    assert config.accounts["m"].get("instance") == "https://social.example"
+    assert config.accounts["x-main"].secret("consumer_key") == SECRET
+    assert SECRET not in repr(config)
+
+
+def test_env_settings_are_the_secrets_and_the_addresses_each_adapter_connects_to() -> None:
+    from eduadvocate.platforms.registry import env_settings
+
+    assert {name: sorted(env_settings(name)) for name in sorted(BUILTINS)} == {
+        "bluesky": ["app_password", "service"],
+        "facebook": ["access_token", "base_url"],
+        "instagram": ["access_token", "base_url"],
+        "mastodon": ["access_token", "instance"],
+        "outbox": [],
+        "x": sorted([*X_ALLOWED.split(", ")]),
+    }
+
+
+POSTS = """\
+vars: {X_CONSUMER_SECRET: plain}
+posts:
+  - id: a
+    at: now
+    accounts: [outbox]
+    text: "Key ${X_CONSUMER_SECRET} and {@lopez}, ${HOME}"
+"""
+
+
+def test_posts_files_and_people_never_read_the_environment(make_campaign: Make) -> None:
+    """`${VAR}` in a posts file is a `$` and a `{variable}`; in people.yaml plain text."""
+    root = make_campaign(
+        POSTS,
+        config="defaults: {timezone: UTC}\naccounts:\n  outbox: {platform: outbox}\n",
+        people="lopez: {name: 'Chair ${X_CONSUMER_SECRET}'}\n",
+    )
+    env = {"X_CONSUMER_SECRET": SECRET, "HOME": SECRET}
+    checked = run("check", env=env)
+    assert checked.returncode == 4  # {HOME} is no variable of the campaign
+    assert "unknown-variable" in checked.stdout and "{HOME} is not a variable" in checked.stdout
+    assert SECRET not in checked.stdout + checked.stderr
+    (root / "posts" / "posts.yaml").write_text(POSTS.replace(", ${HOME}", ""))
+    rendered = run("render", "--format", "json", env=env)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    (delivery,) = json.loads(rendered.stdout)["deliveries"]
+    assert delivery["parts"][0]["text"] == "Key $plain and Chair ${X_CONSUMER_SECRET}"
+    published = run("publish", env={**env, "EDUADVOCATE_NOW": ""})
+    assert published.returncode == 0, published.stdout + published.stderr
+    written = "".join(p.read_text() for p in (root / "outbox").rglob("*.json"))
+    assert "Key $plain and Chair ${X_CONSUMER_SECRET}" in written
+    for text in (rendered.stdout, published.stdout, published.stderr, written):
+        assert SECRET not in text
+
+
+def test_the_readme_lists_exactly_where_var_is_read() -> None:
+    from eduadvocate.platforms.registry import env_settings
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## The config", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `platform: (\w+)` \| (.*) \|$", section, re.MULTILINE))
+    assert set(rows) == set(BUILTINS)
+    for name, cell in rows.items():
+        assert re.findall(r"`(\w+)`", cell) == list(env_settings(name)), name
+    assert "| top level | `ledger` |" in section

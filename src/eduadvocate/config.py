@@ -7,6 +7,9 @@ posts) so a new user can try everything without an account.
 Secrets are written as ``${VAR}`` (or ``${VAR:-default}``) and stay unresolved until an adapter
 asks for them with :meth:`AccountConfig.secret`, so ``check``, ``render`` and ``calendar`` work
 with none set, and no resolved secret is ever stored on these objects (or shown by ``repr``).
+``${VAR}`` is allowed only in ``ledger:`` and in each account's secret and address settings
+(:func:`eduadvocate.platforms.registry.env_settings`); anywhere else it is a ConfigError, so a
+display setting cannot pull a secret into public text, a link or a file name.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ _DEFAULT_KEYS = (
     "language",
 )
 SEVERITY_CHOICES = ("error", "warning", "off")
+ENV_HINT = 'write the value itself, or see "The config" in the README'
 
 
 @dataclass(frozen=True)
@@ -227,7 +231,7 @@ def find_config(explicit: str | None) -> Path | None:
 
 def load_config(explicit: str | None = None, platforms: frozenset[str] | None = None) -> Config:
     """Load the config (or the embedded default). ``platforms`` are the known platform names."""
-    from eduadvocate.platforms.registry import platform_names, spec_class
+    from eduadvocate.platforms.registry import env_settings, platform_names, spec_class
 
     known = platforms if platforms is not None else platform_names()
     path = find_config(explicit)
@@ -255,6 +259,9 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
     if node.kind != "map":
         raise ConfigError("the config must be a mapping of settings", location=node.loc)
     _reject_unknown(node, _TOP_KEYS, "config")
+    for key, item in node.items.items():
+        if key not in ("ledger", "accounts"):  # accounts: checked setting by setting
+            _no_env(item, key)
     root = path.resolve().parent
     accounts: dict[str, AccountConfig] = {}
     acc_node = node.items.get("accounts")
@@ -263,7 +270,7 @@ def load_config(explicit: str | None = None, platforms: frozenset[str] | None = 
             raise ConfigError("accounts must map names to account settings", location=acc_node.loc)
         for name, item in acc_node.items.items():
             _check_account_name(name, acc_node.key_locs[name])
-            accounts[name] = _account(name, item, known, spec_class)
+            accounts[name] = _account(name, item, known, spec_class, env_settings)
     defaults = _defaults(node.items.get("defaults"), accounts)
     severity = _severity(node.items.get("check"))
     return Config(
@@ -365,8 +372,31 @@ def _check_account_name(name: str, loc: Location) -> None:
         )
 
 
+def _no_env(node: YNode, where: str) -> None:
+    """A ConfigError for the first ``${VAR}`` in ``node``: outside ``ledger`` and the accounts'
+    secret and address settings, nothing is read from the environment (a value there would end
+    up in public text, links or file names)."""
+    if node.kind == "scalar":
+        ref = _VAR.search(node.raw)
+        if ref is not None:
+            raise ConfigError(
+                f"${{{ref.group(1)}}} in {where} is not read from the environment: only ledger and"
+                " the accounts' secret and address settings may use ${VAR}",
+                location=node.loc,
+                hint=ENV_HINT,
+            )
+    for key, item in node.items.items():
+        _no_env(item, f"{where}.{key}")
+    for item in node.seq:
+        _no_env(item, where)
+
+
 def _account(
-    name: str, node: YNode, known: frozenset[str], spec_class: Callable[[str], type[PlatformSpec]]
+    name: str,
+    node: YNode,
+    known: frozenset[str],
+    spec_class: Callable[[str], type[PlatformSpec]],
+    env_settings: Callable[[str], tuple[str, ...]],
 ) -> AccountConfig:
     if node.kind != "map":
         raise ConfigError(f'account "{name}" must be a mapping with a platform', location=node.loc)
@@ -387,12 +417,24 @@ def _account(
         ) from None
     allowed = ["platform", "limit", "daily_cap", *spec.settings]  # limit, daily_cap: every platform
     _reject_unknown(node, allowed, f'account "{name}" ({platform})')
+    from_env = env_settings(platform)
     settings: dict[str, str | int | bool] = {}
     for key, item in node.items.items():
         if key == "platform":
             continue
         if item.kind != "scalar" or item.is_null:
             raise ConfigError(f'account "{name}": {key} must be a single value', location=item.loc)
+        if key not in from_env and (ref := _VAR.search(item.raw)):
+            only = (
+                f"only ledger and, on {platform} accounts, {', '.join(from_env)} may use ${{VAR}}"
+                if from_env
+                else f"only ledger may use ${{VAR}} ({platform} accounts have no secrets)"
+            )
+            raise ConfigError(
+                f'account "{name}": ${{{ref.group(1)}}} in {key} is not read from the environment: {only}',
+                location=item.loc,
+                hint=ENV_HINT,
+            )
         setting = spec.settings.get(key)
         value = item.value if isinstance(item.value, (int, bool)) and not item.quoted else item.raw
         if (

@@ -26,6 +26,19 @@ BUILTINS: dict[str, str] = {
     "outbox": "eduadvocate.platforms.outbox:OutboxPlatform",
 }
 
+# The settings of the built-in platforms that give the address the adapter connects to (a
+# self-hosted server, a proxy). With the secret ones they are the only account settings where
+# ``${VAR}`` is read from the environment. Instagram's ``media_base_url`` is not one: Instagram
+# fetches from it, so it must be a public address, written out.
+ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "x": ("base_url",),
+    "bluesky": ("service",),
+    "mastodon": ("instance",),
+    "facebook": ("base_url",),
+    "instagram": ("base_url",),
+    "outbox": (),
+}
+
 # Names people write for a platform; only used to suggest the right one.
 ALIASES = {
     "twitter": "x",
@@ -47,6 +60,19 @@ def _entry_points() -> dict[str, str]:
 def platform_names() -> frozenset[str]:
     """Every platform name that can be used in the config."""
     return frozenset(BUILTINS) | frozenset(_entry_points())
+
+
+def env_settings(name: str) -> tuple[str, ...]:
+    """The settings of platform ``name`` where ``${VAR}`` is read from the environment: its
+    secrets, then the addresses it connects to (for a platform from another package, its
+    settings of kind ``url``)."""
+    settings = spec_class(name).settings
+    secrets = [key for key, setting in settings.items() if setting.secret]
+    if name in BUILTINS:  # a built-in name always means the built-in (see spec_class)
+        addresses = [key for key in settings if key in ENDPOINTS[name]]
+    else:
+        addresses = [key for key, s in settings.items() if s.kind == "url" and not s.secret]
+    return (*secrets, *addresses)
 
 
 @functools.cache
