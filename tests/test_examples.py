@@ -114,10 +114,40 @@ def test_publish_runs_queue_and_are_never_cancelled_and_read_the_branch_as_it_is
 
 
 def test_only_the_publish_job_may_write_and_only_it_sees_secrets() -> None:
-    assert WORKFLOW["permissions"] == {"contents": "read"}
+    """Least privilege: the workflow grants nothing; each job asks for what it needs."""
+    assert WORKFLOW["permissions"] == {}
+    assert JOBS["check"]["permissions"] == {"contents": "read"}
     assert JOBS["publish"]["permissions"] == {"contents": "write"}
-    assert "permissions" not in JOBS["check"]
     assert "secrets." not in yaml.safe_dump(JOBS["check"])  # pull requests from forks get none
+
+
+def test_the_secrets_are_behind_an_environment_only_the_publishing_job_uses() -> None:
+    """An environment's secrets reach only jobs that name it, and it can be limited to the
+    default branch (Settings > Environments > Deployment branches)."""
+    assert JOBS["publish"]["environment"] == "publishing"
+    assert "environment" not in JOBS["check"]
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_every_job_has_a_timeout(job: str) -> None:
+    assert 0 < JOBS[job]["timeout-minutes"] <= 30
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it() -> None:
+    """A tag can be moved to other code; a commit cannot. The comment says which release it is
+    (and lets Dependabot update both)."""
+    text = (EXAMPLES / "github-actions.yml").read_text()
+    uses = [line.strip() for line in text.splitlines() if re.match(r"\s*(- )?uses:", line)]
+    assert len(uses) == sum(1 for job in JOBS.values() for s in job["steps"] if "uses" in s)
+    for line in uses:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
+
+
+def test_only_the_job_that_pushes_keeps_its_git_credentials() -> None:
+    for name, job in JOBS.items():
+        checkout = job["steps"][0]
+        assert checkout["uses"].startswith("actions/checkout@")
+        assert checkout["with"]["persist-credentials"] is (name == "publish"), name
 
 
 def _documented_secrets() -> set[str]:
@@ -523,5 +553,11 @@ def test_the_readme_explains_the_examples_and_the_race() -> None:
         "DATABASE_URL",
         "eduadvocate/unpushed-ledger-",
         "rebases its ledger commit",
+        "`permissions: {}`",
+        "commit SHA",
+        "`timeout-minutes:`",
+        "`environment: publishing`",
+        "`persist-credentials: false`",
+        "`pull_request_target`",
     ):
         assert needle in running, needle
