@@ -3,6 +3,7 @@
 - Logs in with the handle and an app password against the account's ``service`` (PDS), then
   reuses the session: it is kept in ``.eduadvocate/sessions/<account>.session`` (mode 0600; it
   holds tokens) and refreshed by the SDK, because logins are rate-limited (~30 per 5 minutes).
+  A session file others can read is tightened, with a warning.
 - Exactly once by construction: each part is created with a deterministic record key (a valid
   TID derived from the delivery and the part), and is looked up with ``getRecord`` before being
   sent, so a repeat after a crash finds the record instead of creating another. (A second
@@ -10,6 +11,9 @@
 - Facets (links, mentions resolved to DIDs, tags) at UTF-8 byte offsets, images with alt text
   (downscaled below 1 MB with Pillow when it is installed), replies with root and parent refs,
   language tags.
+- Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
+  within the account's ``card_max_html``, ``card_max_image``, ``card_timeout`` and
+  ``card_ports``: a card that cannot be made is left out, and the post goes out with a warning.
 """
 
 from __future__ import annotations
@@ -17,20 +21,23 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
+import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 import httpx
 from atproto import Client, models
 from atproto_client import exceptions as ax
 
-from eduadvocate.config import AccountConfig
+from eduadvocate.config import AccountConfig, ConfigWarning
 from eduadvocate.counts import Counts
+from eduadvocate.errors import ConfigError
+from eduadvocate.platforms.linkcard import CardLimits, read_card
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -42,6 +49,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from eduadvocate.platforms.safefetch import Guard, Refused
 
 T = TypeVar("T")
 POST = "app.bsky.feed.post"
@@ -73,12 +81,19 @@ class BlueskyPublisher(Publisher):
         self.client.on_session_change(self._changed)  # login, import and every refresh
         self._did: str | None = None
         self._from_file = False  # the session came from the saved file (it may have been revoked)
+        self.card_guard = Guard.from_environment(ports=_ports(account, "card_ports"))
+        defaults = CardLimits()
+        self.card_limits = CardLimits(
+            max_html=_positive(account, "card_max_html", defaults.max_html),
+            max_image=_positive(account, "card_max_image", defaults.max_image),
+            timeout=_positive(account, "card_timeout", int(defaults.timeout)),
+        )
 
     # -- session -----------------------------------------------------------------------------------
     def _login(self) -> str:
         if self._did is not None:
             return self._did
-        saved = _read(self.session_file)
+        saved = _read_private(self.session_file)
         with _mapped(sending=False):
             if saved:
                 try:
@@ -97,10 +112,7 @@ class BlueskyPublisher(Publisher):
     def _changed(self, event: object, session: Any) -> None:
         """Keep the session (tokens: mode 0600) so the next run does not log in again."""
         self._did = str(session.did)
-        self.session_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.session_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(session.encode())
+        _write_private(self.session_file, session.encode())
 
     # -- publishing ----------------------------------------------------------------------------------
     def _rkey(self, part: OutgoingPart) -> str:
@@ -142,18 +154,22 @@ class BlueskyPublisher(Publisher):
                 "root": self._ref(part.root or part.reply_to),
                 "parent": self._ref(part.reply_to),
             }
+        warning = None
         if part.media:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
                 "images": [self._image(m) for m in part.media],
             }
         elif part.card_url:
-            record["embed"] = self._card(part.card_url)
+            try:
+                record["embed"] = self._card(part.card_url)
+            except (Refused, Rejected) as exc:  # the post goes out; the delivery keeps why
+                warning = f"the link card was left out: {exc}"
         with _mapped(sending=True):
             self.client.com.atproto.repo.create_record(
                 {"repo": did, "collection": POST, "rkey": rkey, "record": record}
             )
-        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
+        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey), warning=warning)
 
     def _url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
@@ -222,29 +238,24 @@ class BlueskyPublisher(Publisher):
         return {"alt": item.alt or "", "image": blob}
 
     def _card(self, url: str) -> dict[str, Any]:
-        """A link card: title, description and image from the page's OpenGraph tags. A page that
-        cannot be read still gets a card (its address as the title): the post never fails on it."""
-        meta = page_meta(url)
+        """A link card: title, description and picture from the page's OpenGraph tags. Raises
+        Refused (or Rejected, for a picture that cannot be made small enough or that the PDS
+        refuses): the caller then posts without it."""
+        card = read_card(url, self.card_guard, self.card_limits)
         external: dict[str, Any] = {
-            "uri": url,
-            "title": meta.get("og:title") or meta.get("title") or url,
-            "description": meta.get("og:description") or meta.get("description") or "",
+            "uri": card.url,
+            "title": card.title,
+            "description": card.description,
         }
-        image = meta.get("og:image")
-        if image:
-            data = fetch(urljoin(url, image), MAX_PAGE_BYTES)
-            if data:
-                if len(data) > MAX_BLOB:
-                    data = _downscale(data, "the card image")
-                with _mapped(sending=False):
-                    raw = self.client.invoke_procedure(
-                        "com.atproto.repo.uploadBlob",
-                        content=data,
-                        headers={"Content-Type": _sniff(data)},
-                    )
-                external["thumb"] = models.get_or_create(
-                    raw.content["blob"], models.blob_ref.BlobRef
+        if card.picture is not None and card.picture_type is not None:
+            data, mime = card.picture, card.picture_type
+            if len(data) > MAX_BLOB:
+                data, mime = _downscale(data, "the card's picture"), "image/jpeg"
+            with _mapped(sending=False):
+                raw = self.client.invoke_procedure(
+                    "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
                 )
+            external["thumb"] = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
         return {"$type": "app.bsky.embed.external", "external": external}
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
@@ -280,61 +291,6 @@ class BlueskyPublisher(Publisher):
         return f"@{self.handle} ({did}) on {self.service}"
 
 
-MAX_PAGE_BYTES = 5_000_000
-CARD_TIMEOUT_S = 10.0
-
-
-def fetch(url: str, limit: int) -> bytes | None:
-    """GET a page or image for a link card; None when it cannot be had (never raises)."""
-    try:
-        with httpx.Client(timeout=CARD_TIMEOUT_S, follow_redirects=True) as http:
-            response = http.get(url, headers={"User-Agent": "eduadvocate (link card)"})
-    except httpx.HTTPError:
-        return None
-    if response.status_code != 200 or len(response.content) > limit:
-        return None
-    return response.content
-
-
-class _Meta(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: dict[str, str] = {}
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "meta":
-            key = values.get("property") or values.get("name")
-            content = values.get("content")
-            if key and content and key.lower() not in self.found:
-                self.found[key.lower()] = content
-        self._in_title = tag == "title"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title and data.strip() and "title" not in self.found:
-            self.found["title"] = data.strip()
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-
-def page_meta(url: str) -> dict[str, str]:
-    """The page's <meta> tags (``og:title``, ``description``, …) and its <title>."""
-    data = fetch(url, MAX_PAGE_BYTES)
-    if not data:
-        return {}
-    parser = _Meta()
-    parser.feed(data.decode("utf-8", errors="replace"))
-    return parser.found
-
-
-def _sniff(data: bytes) -> str:
-    from eduadvocate.media import sniff
-
-    return sniff(data[:65536])[0] or "application/octet-stream"
-
-
 def _downscale(data: bytes, name: str) -> bytes:
     """Re-encode an image as JPEG until it is under Bluesky's 1 MB blob limit."""
     try:
@@ -343,7 +299,10 @@ def _downscale(data: bytes, name: str) -> bytes:
         raise Rejected(
             f"{name} is over Bluesky's 1 MB limit: make it smaller (or install Pillow)"
         ) from None
-    image = Image.open(io.BytesIO(data)).convert("RGB")
+    try:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+    except (OSError, SyntaxError, EOFError, ValueError, Image.DecompressionBombError) as exc:
+        raise Rejected(f"{name} cannot be read as an image ({type(exc).__name__}: {exc})") from exc
     for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3):
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
         out = io.BytesIO()
@@ -370,11 +329,73 @@ def _error_name(exc: ax.RequestErrorBase) -> str | None:
     return str(error) if error else None
 
 
-def _read(path: Path) -> str | None:
+def _ports(account: AccountConfig, key: str) -> list[int]:
+    """``card_ports: 8080, 8443``: ports a card may be fetched from besides 80 and 443."""
+    text = account.get(key) or ""
     try:
-        return path.read_text().strip() or None
+        ports = [int(p) for p in text.replace(",", " ").split()]
+    except ValueError:
+        ports = [0]
+    if any(not 0 < p < 65536 for p in ports):
+        raise ConfigError(
+            f'account "{account.name}": {key} must be port numbers, like "8080, 8443", not "{text}"',
+            location=account.loc,
+        )
+    return ports
+
+
+def _positive(account: AccountConfig, key: str, default: int) -> int:
+    value = account.get_int(key, default)
+    if value < 1:
+        raise ConfigError(
+            f'account "{account.name}": {key} must be at least 1, not {value}', location=account.loc
+        )
+    return value
+
+
+def _tighten(path: Path) -> None:
+    """A session file others may read (it holds tokens) is made 0600, with a warning."""
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+    except OSError:
+        return
+    if path.is_symlink() or not mode & 0o077:
+        return
+    path.chmod(0o600)
+    warnings.warn(
+        f"{path} could be read by other users (mode {mode:04o}) and holds the account's tokens:"
+        " it is 0600 now. If others could use this machine, revoke the app password and make a new one",
+        ConfigWarning,
+        stacklevel=2,
+    )
+
+
+def _read_private(path: Path) -> str | None:
+    """The saved session; a symlink in its place is not followed (the campaign folder comes from
+    other people) and counts as no session."""
+    _tighten(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
+    with os.fdopen(fd) as fh:
+        return fh.read().strip() or None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write tokens for the owner's eyes only: a new file created 0600 (mkstemp), then renamed
+    over the old one, so no moment shows them to others, a crash never leaves half a session,
+    and a symlink planted there is replaced instead of written through."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _tighten(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
