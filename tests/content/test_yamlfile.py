@@ -126,3 +126,40 @@ def test_empty_file_is_none(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("# nothing yet\n")
     assert read_yaml(path, "empty.yaml") is None
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 300 + "]" * 300 + "\n",
+        "a: " + "{b: " * 300 + "}" * 300 + "\n",
+        "".join("  " * i + "-\n" for i in range(300)),
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",  # past libyaml's own limit of 1,000
+    ],
+)
+def test_deep_nesting_is_refused_on_both_parsers(
+    monkeypatch: pytest.MonkeyPatch, loader: str, text: str
+) -> None:
+    import yaml
+
+    monkeypatch.setattr(yamlfile, "_Loader", getattr(yaml, loader, yaml.SafeLoader))
+    with pytest.raises(YamlFileError) as info:
+        parse_yaml(text, "deep.yaml")
+    assert info.value.code == "nesting-too-deep"
+    assert info.value.location.file == "deep.yaml"
+    assert info.value.location.line >= 1
+
+
+def test_nesting_built_up_through_aliases_is_refused() -> None:
+    lines = ["l0: &l0 " + "[" * 30 + "]" * 30]
+    lines += [f"l{i}: &l{i} " + "[" * 30 + f"*l{i - 1}" + "]" * 30 for i in range(1, 4)]
+    with pytest.raises(YamlFileError) as info:
+        parse_yaml("\n".join(lines) + "\n", "alias.yaml")
+    assert info.value.code == "nesting-too-deep"
+
+
+def test_nesting_up_to_the_limit_is_fine() -> None:
+    depth = yamlfile.MAX_DEPTH
+    node = parse_yaml("[" * depth + "]" * depth + "\n", "ok.yaml")
+    assert node is not None and node.kind == "seq"

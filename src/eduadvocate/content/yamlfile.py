@@ -6,8 +6,10 @@ turn it into :class:`YNode` trees that keep each value's location and its source
 validators can name file:line and read a plain scalar exactly as the volunteer typed it.
 
 Hostile or broken input is refused with a :class:`YamlFileError` naming file and line: invalid
-UTF-8, a file over :data:`MAX_FILE_BYTES`, malformed YAML, duplicate keys, recursive aliases, and
-alias "bombs" that would expand past :data:`MAX_NODES` values.
+UTF-8, a file over :data:`MAX_FILE_BYTES`, malformed YAML, duplicate keys, recursive aliases,
+alias "bombs" that would expand past :data:`MAX_NODES` values, and nesting deeper than
+:data:`MAX_DEPTH` (as written, or built up through aliases), which would otherwise end in a
+``RecursionError``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ from eduadvocate.errors import Location
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
+# A posts file nests 6 levels (posts, post, override, media list, item); the config 4. Deeper is a
+# mistake or an attack: each level costs a few Python frames here and in PyYAML's pure composer.
+MAX_DEPTH = 64
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit (1,000 levels)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 class YamlFileError(Exception):
@@ -109,11 +117,15 @@ def decode_utf8(data: bytes, display: str) -> str:
 def parse_yaml(text: str, display: str) -> YNode | None:
     """Parse YAML text into a :class:`YNode` tree (None for an empty document)."""
     try:
+        if _Loader is not getattr(yaml, "CSafeLoader", None):
+            _refuse_deep_events(text, display)  # PyYAML's pure-Python composer recurses per level
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if _LIBYAML_TOO_DEEP in problem:
+            raise _too_deep(loc) from None
         lines = text.splitlines()
         line = min(loc.line, len(lines))
         while line > 1 and not lines[line - 1].strip():  # an error at the end: name the last line
@@ -132,11 +144,34 @@ def parse_yaml(text: str, display: str) -> YNode | None:
     return _Converter(display, text.splitlines()).convert(root)
 
 
+def _too_deep(loc: Location) -> YamlFileError:
+    return YamlFileError(
+        f"values are nested more than {MAX_DEPTH} levels deep",
+        loc,
+        "a posts file needs a handful of levels: remove the extra brackets or indentation",
+        code="nesting-too-deep",
+    )
+
+
+def _refuse_deep_events(text: str, display: str) -> None:
+    """Count nesting in PyYAML's event stream (a loop, no recursion) before composing."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise _too_deep(Location(display, mark.line + 1, mark.column + 1))
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+
+
 class _Converter:
     def __init__(self, display: str, lines: list[str]) -> None:
         self.display = display
         self.lines = lines
         self.count = 0
+        self.depth = 0  # of the value being converted, aliases expanded
         self.active: set[int] = set()
 
     def loc(self, node: yaml.Node) -> Location:
@@ -158,15 +193,19 @@ class _Converter:
                 "remove the recursive alias",
                 "alias-bomb",
             )
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if self.depth >= MAX_DEPTH:
+            raise _too_deep(self.loc(node))
         self.active.add(id(node))
+        self.depth += 1
         try:
             if isinstance(node, yaml.MappingNode):
                 return self._map(node)
-            if isinstance(node, yaml.SequenceNode):
-                return YNode("seq", self.loc(node), seq=[self.convert(n) for n in node.value])
-            assert isinstance(node, yaml.ScalarNode)
-            return self._scalar(node)
+            assert isinstance(node, yaml.SequenceNode)
+            return YNode("seq", self.loc(node), seq=[self.convert(n) for n in node.value])
         finally:
+            self.depth -= 1
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> YNode:
