@@ -161,7 +161,8 @@ def _refuse_deep_events(text: str, display: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
-                raise _too_deep(Location(display, mark.line + 1, mark.column + 1))
+                where = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+                raise _too_deep(Location(display, *where))
         elif isinstance(event, _CLOSE):
             depth -= 1
 
