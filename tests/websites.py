@@ -171,6 +171,26 @@ def trickle(every: float, for_at_most: float) -> Route:
     return route
 
 
+def pauses(*gaps: float) -> Route:
+    """An HTML page that sends a byte after each of ``gaps`` seconds (then hangs up)."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        try:
+            h.wfile.write(b"<html>")
+            h.wfile.flush()
+            for gap in gaps:
+                time.sleep(gap)
+                h.wfile.write(b" ")
+                h.wfile.flush()
+        except OSError:
+            pass
+
+    return route
+
+
 # -- images ---------------------------------------------------------------------------------------
 def png_bomb(width: int, height: int) -> bytes:
     """A small PNG (1-bit grey, all black) that claims ``width`` x ``height`` pixels."""
@@ -269,7 +289,9 @@ def counting(answers: dict[str, list[str]]) -> tuple[Callable[[str, int], list[s
 
     def resolve(host: str, port: int) -> list[str]:
         asked.append(host)
-        queue = answers[host]
+        queue = answers.get(host)
+        if not queue:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in this test's answers")
         return [queue.pop(0) if len(queue) > 1 else queue[0]]
 
     return resolve, asked
