@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -283,3 +284,20 @@ def test_pillows_own_bomb_check_is_the_second_line() -> None:
 @given(st.binary(max_size=2000) | st.text(max_size=500).map(str.encode))
 def test_the_page_parser_never_raises(html: bytes) -> None:
     page_meta(b"<html><head><meta property='og:title' content='T'>" + html, "utf-8")
+
+
+def _nowhere(host: str, port: int) -> list[str]:
+    raise socket.gaierror(socket.EAI_NONAME, "no names in this test")
+
+
+@settings(max_examples=400)
+@given(
+    st.text(max_size=60)
+    | st.from_regex(r"(?i)(https?|ftp|file|gopher|data):(//)?[^\s]{0,50}", fullmatch=True)
+)
+def test_any_address_at_all_ends_in_a_refusal_never_a_crash(url: str) -> None:
+    """Whatever a campaign file or a page says the address is, the answer is a fetch or a
+    Refused with the reason; here nothing is public and no name resolves, so always Refused."""
+    guard = Guard(resolver=_nowhere, refuse=lambda ip: "nothing is public in this test")
+    with pytest.raises(Refused):
+        _get(url, guard, deadline=Deadline(2))

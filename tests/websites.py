@@ -68,7 +68,7 @@ class Site(ThreadingHTTPServer):
         pass  # a client that hangs up mid-body (the cap working) is not an error here
 
     def __enter__(self) -> Site:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -402,3 +402,13 @@ def test_a_new_session_file_is_private_from_its_first_byte(
     assert victim.read_text() == "keep me"
     assert not adapter.session_file.is_symlink()
     assert stat.S_IMODE(adapter.session_file.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("where", ["http://[::1", "http://[oops]/", "//[x", "http://a:99999/"])
+def test_a_malformed_og_image_or_redirect_leaves_the_card_out(card: Card, where: str) -> None:
+    """Addresses Python's URL parser rejects (an unclosed IPv6 bracket, a port out of range), in
+    the page's og:image or in a redirect's Location: a warning, never a crash."""
+    with Site({"/p": og_page("Vote", image=where), "/r": redirect(where)}) as site:
+        for path in ("/p", "/r"):
+            published, value = card(site.url(path))
+            _left_out(published, value, "not a valid web address")

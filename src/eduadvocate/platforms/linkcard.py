@@ -14,10 +14,9 @@ import codecs
 import io
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin
 
 from eduadvocate.media import sniff
-from eduadvocate.platforms.safefetch import Deadline, Guard, Refused, fetch
+from eduadvocate.platforms.safefetch import Deadline, Guard, Refused, fetch, join
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PICTURE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -57,7 +56,7 @@ def read_card(url: str, guard: Guard, limits: CardLimits) -> LinkCard:
     image = meta.get("og:image", "").strip()
     if not image:
         return card
-    where = urljoin(page.url, image)  # relative to the page as found, after its redirects
+    where = join(page.url, image)  # relative to the page as found, after its redirects
     got = fetch(where, guard, accept=PICTURE_TYPES, max_bytes=limits.max_image, deadline=deadline)
     kind = checked_picture(got.body, limits.max_pixels, where)
     return LinkCard(card.url, card.title, card.description, got.body, kind)

@@ -148,9 +148,8 @@ def fetch(
     body must be one of the ``accept`` content types; over ``max_bytes`` it is refused, or cut
     there with ``truncate`` (for a page whose head is all we need). Raises :class:`Refused`."""
     backend = _GuardedBackend(guard, deadline)
-    context = guard.ssl_context or httpcore.default_ssl_context()
-    with httpcore.ConnectionPool(
-        ssl_context=context, network_backend=backend, retries=0, max_connections=1
+    with httpcore.ConnectionPool(  # ssl_context None: httpcore's, made per https connection
+        ssl_context=guard.ssl_context, network_backend=backend, retries=0, max_connections=1
     ) as pool:
         current = url
         for _ in range(guard.max_redirects + 1):
@@ -176,8 +175,16 @@ def fetch(
                     location = _header(r, b"location")
             if not location:
                 raise Refused(f"{current} answered a redirect without saying where to")
-            current = urljoin(current, location)
+            current = join(current, location)
         raise Refused(f"{url} led through more than {guard.max_redirects} redirects")
+
+
+def join(base: str, ref: str) -> str:
+    """``ref`` (a redirect's Location, a page's og:image) read relative to ``base``."""
+    try:
+        return urljoin(base, ref.strip())
+    except ValueError as exc:  # an unclosed IPv6 bracket, a bracketed non-address
+        raise Refused(f"{ref} is not a valid web address ({exc})") from None
 
 
 def _checked(url: str, guard: Guard) -> tuple[httpcore.URL, bytes]:
