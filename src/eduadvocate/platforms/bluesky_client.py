@@ -361,10 +361,14 @@ def _tighten(path: Path) -> None:
         return
     if path.is_symlink() or not mode & 0o077:
         return
-    path.chmod(0o600)
+    try:
+        path.chmod(0o600)
+        done = "it is 0600 now"
+    except OSError as exc:  # not ours to change: say so, and still go on
+        done = f"it could not be made 0600 ({exc.strerror}): chmod 600 it"
     warnings.warn(
         f"{path} could be read by other users (mode {mode:04o}) and holds the account's tokens:"
-        " it is 0600 now. If others could use this machine, revoke the app password and make a new one",
+        f" {done}. If others could use this machine, revoke the app password and make a new one",
         ConfigWarning,
         stacklevel=2,
     )

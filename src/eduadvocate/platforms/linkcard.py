@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from eduadvocate.media import sniff
-from eduadvocate.platforms.safefetch import Deadline, Guard, Refused, fetch, join
+from eduadvocate.platforms.safefetch import Deadline, Guard, Refused, display, fetch, join
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PICTURE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -58,7 +58,7 @@ def read_card(url: str, guard: Guard, limits: CardLimits) -> LinkCard:
         return card
     where = join(page.url, image)  # relative to the page as found, after its redirects
     got = fetch(where, guard, accept=PICTURE_TYPES, max_bytes=limits.max_image, deadline=deadline)
-    kind = checked_picture(got.body, limits.max_pixels, where)
+    kind = checked_picture(got.body, limits.max_pixels, display(where))
     return LinkCard(card.url, card.title, card.description, got.body, kind)
 
 

@@ -10,7 +10,8 @@
   the same checks.
 - A size cap on what is read (streamed, never the whole answer first), the expected content type,
   no compression (``Accept-Encoding: identity``: nothing to inflate), connect and read timeouts,
-  and one deadline for the whole fetch, DNS included.
+  and one deadline for the whole job (a card: page and picture), DNS included. No proxy from the
+  environment: through a proxy, the address the socket reaches could not be checked.
 
 ``EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES=1`` lifts the address and port checks. It exists for the
 test suite, whose sites listen on loopback at random ports (tests/conftest.py sets it); it is
@@ -19,17 +20,19 @@ never set by default and must not be set where campaign files come from other pe
 Why this and not a library: ``advocate`` (the known requests wrapper) has not been released since
 2020 and pins urllib3 below 2, which this project has. The check must happen where the socket is
 opened, not on the URL beforehand (a parser differential, or a second lookup, defeats a check
-made earlier). httpcore, already installed under httpx and atproto, documents that seam as a
-public interface: a ``NetworkBackend`` is handed the host and port of each new connection, while
-httpcore itself still verifies TLS for the host name (SNI and certificate) and writes the Host
-header. So the guard is a small backend that resolves, checks, and connects to the checked
-address; redirects are followed here, one checked hop at a time.
+made earlier). urllib3, under the project's requests transport (platforms/http.py), has no public
+seam there (advocate overrides its private ``_new_conn``). httpcore, already installed under httpx
+and atproto, documents one: a ``NetworkBackend`` is handed the host and port of each new
+connection, while httpcore itself still verifies TLS for the host name (SNI and certificate) and
+writes the Host header. So the guard is a small backend that resolves, checks, and connects to the
+checked address; redirects are followed here, one checked hop at a time.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import threading
@@ -52,6 +55,7 @@ READ_TIMEOUT_S = 5.0
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
 _UNIQUE_LOCAL = ipaddress.IPv6Network("fc00::/7")
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
 
 
 class Refused(Exception):
@@ -174,9 +178,15 @@ def fetch(
                         return _body(current, r, accept, max_bytes, deadline, truncate)
                     location = _header(r, b"location")
             if not location:
-                raise Refused(f"{current} answered a redirect without saying where to")
+                raise Refused(f"{display(current)} answered a redirect without saying where to")
             current = join(current, location)
-        raise Refused(f"{url} led through more than {guard.max_redirects} redirects")
+        raise Refused(f"{display(url)} led through more than {guard.max_redirects} redirects")
+
+
+def display(url: str) -> str:
+    """``url`` for a message: without a user name or password, and not endless."""
+    url = _USERINFO.sub(r"\1", url)
+    return url if len(url) <= 120 else url[:119] + "…"
 
 
 def join(base: str, ref: str) -> str:
@@ -184,7 +194,7 @@ def join(base: str, ref: str) -> str:
     try:
         return urljoin(base, ref.strip())
     except ValueError as exc:  # an unclosed IPv6 bracket, a bracketed non-address
-        raise Refused(f"{ref} is not a valid web address ({exc})") from None
+        raise Refused(f"{display(ref)} is not a valid web address ({exc})") from None
 
 
 def _checked(url: str, guard: Guard) -> tuple[httpcore.URL, bytes]:
@@ -193,15 +203,15 @@ def _checked(url: str, guard: Guard) -> tuple[httpcore.URL, bytes]:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise Refused(f"{url} is not a valid web address ({exc})") from None
+        raise Refused(f"{display(url)} is not a valid web address ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise Refused(f"only http and https addresses are fetched, not {scheme or 'this'}: {url}")
+        raise Refused(f"only http and https addresses are fetched, not {display(url)}")
     if parts.username is not None or parts.password is not None:
         raise Refused(f"{scheme}://… has a user name or password in it: not fetched")
     host = parts.hostname or ""
     if not host:
-        raise Refused(f"{url} names no host")
+        raise Refused(f"{display(url)} names no host")
     default = DEFAULT_PORTS[scheme]
     port = port or default
     if port != default and port not in guard.ports and not guard.allow_private:
@@ -232,26 +242,26 @@ def _body(
     truncate: bool,
 ) -> Fetched:
     if response.status != 200:
-        raise Refused(f"{url} answered {response.status}")
+        raise Refused(f"{display(url)} answered {response.status}")
     content_type, _, params = (_header(response, b"content-type") or "").partition(";")
     content_type = content_type.strip().lower()
     if not content_type:
-        raise Refused(f"{url} gave no content type")
+        raise Refused(f"{display(url)} gave no content type")
     if content_type not in accept:
-        raise Refused(f"{url} is {content_type}, not {' or '.join(sorted(accept))}")
+        raise Refused(f"{display(url)} is {content_type}, not {' or '.join(sorted(accept))}")
     encoding = (_header(response, b"content-encoding") or "identity").strip().lower()
     if encoding != "identity":
-        raise Refused(f"{url} came compressed ({encoding}) although asked not to be")
+        raise Refused(f"{display(url)} came compressed ({encoding}) although asked not to be")
     length = _header(response, b"content-length")
     if not truncate and length and length.isdigit() and int(length) > max_bytes:
-        raise Refused(f"{url} is {int(length):,} bytes, over the limit of {max_bytes:,}")
+        raise Refused(f"{display(url)} is {int(length):,} bytes, over the limit of {max_bytes:,}")
     body = bytearray()
     cut = False
     for chunk in response.iter_stream():
         body += chunk
         if len(body) > max_bytes:
             if not truncate:
-                raise Refused(f"{url} is over the limit of {max_bytes:,} bytes")
+                raise Refused(f"{display(url)} is over the limit of {max_bytes:,} bytes")
             del body[max_bytes:]
             cut = True
             break  # leaving the stream closes the connection: the rest is never read
@@ -286,7 +296,7 @@ def _mapped(url: str, deadline: Deadline) -> Iterator[None]:
     except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
         raise Refused(f"{host} broke off or answered something that is not HTTP: {exc}") from None
     except httpcore.UnsupportedProtocol as exc:  # _checked allows only http and https
-        raise Refused(f"{url}: {exc}") from None
+        raise Refused(f"{display(url)}: {exc}") from None
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
