@@ -208,6 +208,14 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
+def gif_far_frame(offset: int) -> bytes:
+    """A GIF whose header says 4 x 4 pixels but whose one 100 x 100 frame sits at (``offset``,
+    ``offset``): Pillow grows the picture to hold it, so only Pillow sees the real size."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 4, 4, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    frame = b"," + struct.pack("<HHHHB", offset, offset, 100, 100, 0)
+    return screen + frame + b"\x02\x02\x4c\x01\x00\x00;"
+
+
 # -- TLS ------------------------------------------------------------------------------------------
 def certificate_authority(tmp: Path, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A throwaway CA and a certificate for ``host`` signed by it: (server context, client

@@ -36,6 +36,7 @@ from tests.websites import (
     Site,
     counting,
     endless,
+    gif_far_frame,
     image,
     og_page,
     page,
@@ -304,11 +305,21 @@ def _noise_png(size: tuple[int, int]) -> bytes:
     [
         (png_bomb(20_000, 20_000), "pixels"),  # Pillow's DecompressionBombError (over 2 x 89 MP)
         (png_bomb(5_000, 5_000), "pixels"),  # 25 MP: under Pillow's limit, over ours
+        (gif_far_frame(60_000), "DecompressionBombError"),  # 3.6 GP that the header hides
+        (gif_far_frame(4_900), "pixels"),  # 25 MP that the header hides: our check after Pillow's
         (b"\x00not an image\xff" * 1000, "not a picture"),
         (PNG[:33] + b"\x00garbage" * 100, "picture"),  # a PNG header, then no image data
         (b"\x89PNG\r\n\x1a\n" + b"\xff" * 2_000_000, "picture"),  # over 1 MB: Pillow must read it
     ],
-    ids=["bomb-400MP", "bomb-25MP", "garbage", "truncated-png", "big-garbage"],
+    ids=[
+        "bomb-400MP",
+        "bomb-25MP",
+        "gif-3.6GP",
+        "gif-25MP",
+        "garbage",
+        "truncated-png",
+        "big-garbage",
+    ],
 )
 def test_an_image_that_cannot_be_read_safely_leaves_the_card_out(
     card: Card, data: bytes, reason: str
