@@ -444,10 +444,15 @@ def test_missing_posts_folder(make_campaign: Make) -> None:
 
 
 def test_instagram_media_must_map_under_media_base_url(make_campaign: Make, tmp_path: Path) -> None:
+    """A file outside the campaign folder is refused everywhere (media-outside); one that a
+    wider media_root allows still has no address under Instagram's media_base_url."""
     root = make_campaign({})
     (tmp_path / "outside.jpg").write_bytes(_jpeg(1080, 1080))
     (root / "posts" / "p.yaml").write_text(
         "posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [ig]\n    text: Hi\n    media: [{path: ../outside.jpg, alt: A}]\n"
     )
+    ws = open_campaign(None)
+    assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == ["media-outside"]
+    (root / "config.yaml").write_text((root / "config.yaml").read_text() + "media_root: ..\n")
     ws = open_campaign(None)
     assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == ["media-url"]

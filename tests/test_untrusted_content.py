@@ -375,7 +375,7 @@ def test_link_from_a_template_is_validated_after_expansion(
     )
     status, found, _ = _check()
     assert (status, found) == (
-        (0, []) if ok else (4, [("link-malformed", "error", "posts/posts.yaml:7")])
+        (0, []) if ok else (4, [("link-malformed", "error", "posts/posts.yaml:8")])
     )
 
 
@@ -387,3 +387,82 @@ def test_a_huge_link_is_checked_quickly(make_campaign: Make) -> None:
     status, found, _ = _check()
     assert time.monotonic() - started < 20
     assert (status, found) == (4, [("link-malformed", "error", "posts/posts.yaml:6")])
+
+
+# -- Unit rules behind the checks above ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "good", "bad"),
+    [
+        (
+            "x",
+            ["ChairLopez", "@sup_okafor", "a" * 15],
+            ["a" * 16, "chair.lopez", "ChairLopez\n", ""],
+        ),
+        (
+            "bluesky",
+            ["lopez.bsky.social", "@pta.example.org", "4chan.org", "a.test"],
+            ["lopez", "lopez.bsky.social.", "-a.bsky.social", "a.123", "a.local", "lopéz.social"],
+        ),
+        (
+            "mastodon",
+            ["lopez@mastodon.education", "@lo.pez@m.example", "x@bücher.example"],
+            ["lopez", "lopez@", "@lopez@", "lo pez@m.example", "lopez@m", "a@b@c.org"],
+        ),
+        ("instagram", ["chair.lopez", "_lopez_", "a" * 30], ["a" * 31, "lopez.", "a..b", "lo-pez"]),
+        (
+            "facebook",
+            ["Springfield School Board", "springfield.schools"],
+            ["a" * 76, "Board\nhttps://evil.example", "#Board", "@Board", "www.example.org"],
+        ),
+        ("outbox", ["anything-goes_here"], ["two words", "https://x.example", "a#b"]),
+    ],
+)
+def test_handle_syntax_per_platform(platform: str, good: list[str], bad: list[str]) -> None:
+    from eduadvocate.platforms.registry import spec_class
+
+    spec = spec_class(platform)
+    assert [h for h in good if spec.handle_problem(h) is not None] == []
+    assert [h for h in bad if spec.handle_problem(h) is None] == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "good", "bad"),
+    [
+        ("x", ["Fund_Our_Schools", "学校", "é2026"], ["2026", "Fund-Schools", "Fund.", "a b"]),
+        (
+            "bluesky",
+            ["Fund-Schools", "🦋fly", "t_a-g"],
+            ["2026", "Fund.", "tag_", "a" * 65],
+        ),
+        ("mastodon", ["Fund_Schools", "Fund·Schools", "学校"], ["2026", "Fund-Schools", "_"]),
+        ("instagram", ["FundOurSchools", "fund_2026"], ["2026", "Fund-Schools", "Fund!"]),
+    ],
+)
+def test_hashtag_syntax_per_platform(platform: str, good: list[str], bad: list[str]) -> None:
+    from eduadvocate.platforms.registry import spec_class
+
+    spec = spec_class(platform)
+    assert [t for t in good if spec.hashtag_problem(t) is not None] == []
+    assert [t for t in bad if spec.hashtag_problem(t) is None] == []
+
+
+def test_utm_templates_fill_known_fields_only() -> None:
+    from eduadvocate.content.templates import fill_utm, utm_template_problems
+
+    values = {"platform": "x", "post": "a"}
+    assert fill_utm("{platform}-{{post}}-{post}", values) == "x-{post}-a"
+    assert fill_utm("{post.__class__}{x:>9}", values) == "{post.__class__}{x:>9}"
+    assert utm_template_problems("{platform}{{ }}") == []
+    assert len(utm_template_problems("{a}{b.c}{d!r}{e[0]}{f:>9}}")) == 6
+
+
+def test_mixed_scripts_follow_uts39() -> None:
+    from eduadvocate.content.textsafety import mixed_scripts
+
+    assert mixed_scripts("FundОurSchools") == ["Cyrillic", "Latin"]
+    assert mixed_scripts("ΣχολείαΤώρα") == []
+    assert mixed_scripts("学校をFundしよう") == []  # Japanese with Latin
+    assert mixed_scripts("Schoolथा") == []  # Latin with one other script that looks unlike it
+    assert mixed_scripts("Αlpha") == ["Greek", "Latin"]  # a Greek capital alpha

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from eduadvocate.config import Config, did_you_mean
 from eduadvocate.content.model import Campaign, Media, Post
+from eduadvocate.content.textsafety import identifier_warning, shown, text_warnings
 from eduadvocate.errors import Location, Problem, Severity
-from eduadvocate.media import MediaUnreadable, inspect
+from eduadvocate.media import MediaUnreadable, inspect, outside_reason
 from eduadvocate.plan import Schedule, schedule_of
 from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.platforms.textcount import twitter
-from eduadvocate.render import Renderer, Rendering, effective_content
+from eduadvocate.render import Renderer, Rendering, effective_content, is_web_address
 
 # Problems that do not depend on the account: reported once per post, not once per account.
 _ACCOUNT_FREE = frozenset(
@@ -34,10 +35,18 @@ _ACCOUNT_FREE = frozenset(
         "alt-missing",
         "alt-empty",
         "link-malformed",
+        "media-outside",
+        "bidi-control",
+        "invisible-character",
+        "mixed-script",
     }
 )
 _MALFORMED_URL = re.compile(r"\b(?:https?:/(?!/)|https?//|htps?://|htt?p?s?:\\\\)", re.IGNORECASE)
-_GOOD_LINK = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+[^\s]*$", re.IGNORECASE)
+_SAFETY_HINTS = {
+    "bidi-control": "remove it: retype that part, or paste the text as plain text",
+    "invisible-character": "remove it (it often comes along with text pasted from elsewhere)",
+    "mixed-script": "retype it in one alphabet, or make sure it is the account or address you mean",
+}
 _SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning"}
 CAMEL_MIN_LOWER = 10  # an all-lowercase tag this long is almost surely several words
 CAMEL_MIN_UPPER = 7  # shorter all-caps tags are usually acronyms (#NEA, #AFT, #STEM)
@@ -101,8 +110,9 @@ def analyse(
             spec = specs[name]
             rendering = renderer.render(post, spec)
             problems.extend(rendering.problems)
-            problems.extend(check_rendering(rendering, spec, config.root))
+            problems.extend(check_rendering(rendering, spec, config.root, config.media_folder))
             result.renderings.append(rendering)
+    problems.extend(_check_people(campaign, problems))
     problems.extend(_duplicate_texts(result.renderings))
     result.problems = _finish(problems, config.severity)
     return result
@@ -168,12 +178,12 @@ def _check_content(post: Post, problems: list[Problem]) -> None:
     for link, loc in [(content.link, content.link_loc)] + [
         (o.link, o.link_loc) for o in post.overrides.values()
     ]:
-        if link and "{" not in link and not _GOOD_LINK.match(link):
+        if link and "{" not in link and not is_web_address(link):
             problems.append(
                 Problem(
                     "link-malformed",
                     "error",
-                    f'"{link}" is not a web address',
+                    f'"{shown(link, 80)}" is not a web address',
                     loc,
                     "write it in full, starting with https://",
                     post=post.id,
@@ -181,8 +191,41 @@ def _check_content(post: Post, problems: list[Problem]) -> None:
             )
 
 
-def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> list[Problem]:
-    """The rules about a rendered post: lengths, platform rules, hashtags, links, media."""
+def _check_people(campaign: Campaign, found: list[Problem]) -> list[Problem]:
+    """Each handle in people.yaml the platform would not take (an error, unless a post that
+    mentions it already reported it), or that mixes look-alike scripts (a warning)."""
+    reported = {p.location for p in found if p.code == "invalid-handle"}
+    out: list[Problem] = []
+    for person in campaign.people.values():
+        for platform, handle in person.handles.items():
+            loc = person.handle_locs.get(platform, person.loc)
+            spec = spec_class(platform)
+            why = spec.handle_problem(handle)
+            if why is not None:
+                if loc not in reported:
+                    out.append(
+                        Problem(
+                            "invalid-handle",
+                            "error",
+                            f'{person.key}: the {spec.title} handle "{shown(handle)}" {why}',
+                            loc,
+                            "write the account name as the platform shows it",
+                        )
+                    )
+                continue
+            warning = identifier_warning(handle)
+            if warning is not None:
+                out.append(
+                    Problem("mixed-script", "warning", warning, loc, _SAFETY_HINTS["mixed-script"])
+                )
+    return out
+
+
+def check_rendering(
+    rendering: Rendering, spec: PlatformSpec, root: Path, media_folder: Path | None = None
+) -> list[Problem]:
+    """The rules about a rendered post: lengths, platform rules, hashtags, links, deceptive
+    characters, media (which must stay inside ``media_folder``, by default ``root``)."""
     post = rendering.post
     content = effective_content(post, spec.name)
     loc = content.text_loc or post.loc
@@ -264,13 +307,20 @@ def check_rendering(rendering: Rendering, spec: PlatformSpec, root: Path) -> lis
                 f'"{match.group(0)}…" looks like a broken web address{which}',
                 hint="write https://",
             )
+        for code, message in text_warnings(part.text):
+            add(code, message, hint=_SAFETY_HINTS[code], severity="warning")
+    for code, message in text_warnings(rendering.content_warning or ""):
+        add(code, "content_warning: " + message, hint=_SAFETY_HINTS[code], severity="warning")
     if content.card and rendering.card_url is None:
         add(
             "card-without-link",
             "card: true, but the post has no link to show",
             hint="add link: https://…",
         )
-    out.extend(check_media(rendering, spec, root, content.media or (), content.loc or post.loc))
+    media = content.media or ()
+    out.extend(
+        check_media(rendering, spec, root, media, content.loc or post.loc, media_folder or root)
+    )
     return out
 
 
@@ -292,9 +342,15 @@ def is_readable_hashtag(tag: str) -> bool:
 
 
 def check_media(
-    rendering: Rendering, spec: PlatformSpec, root: Path, media: tuple[Media, ...], loc: Location
+    rendering: Rendering,
+    spec: PlatformSpec,
+    root: Path,
+    media: tuple[Media, ...],
+    loc: Location,
+    media_folder: Path | None = None,
 ) -> list[Problem]:
-    """Alt text and the platform's media rules for each attached file."""
+    """Alt text and the platform's media rules for each attached file; a file outside
+    ``media_folder`` (default: ``root``) is refused and not even read."""
     rules = spec.media
     post = rendering.post
     out: list[Problem] = []
@@ -327,26 +383,17 @@ def check_media(
         )
     kinds: list[bool] = []
     for item in media:
-        if item.alt is None:
+        for code, message, where, hint in _alt_text(item, spec):
+            add(code, message, where, hint)
+        outside = outside_reason(item.path, root, media_folder or root)
+        if outside is not None:
             add(
-                "alt-missing",
-                f"{item.path} has no alt text",
+                "media-outside",
+                f"{shown(item.path, 80)} {outside}, so it is not published",
                 item.loc,
-                "add alt: describing what it shows, for people using screen readers",
+                "keep media inside the campaign folder (or set media_root in the config)",
             )
-        elif not item.alt.strip():
-            add(
-                "alt-empty",
-                f"{item.path} has empty alt text",
-                item.alt_loc or item.loc,
-                "describe what it shows",
-            )
-        elif len(item.alt) > rules.alt_max:
-            add(
-                "alt-too-long",
-                f"alt text of {item.path} is {len(item.alt)} characters, {spec.title} takes {rules.alt_max}",
-                item.alt_loc,
-            )
+            continue
         problem = spec.media_problem(item.path)
         if problem:
             add(
@@ -429,6 +476,38 @@ def check_media(
     if True in kinds and False in kinds and not rules.mix_images_and_video:
         add("media-mix", f"{spec.title} takes images or a video in one post, not both", loc)
     return out
+
+
+def _alt_text(item: Media, spec: PlatformSpec) -> list[tuple[str, str, Location | None, str]]:
+    """Alt text must be there, say something, and fit the platform."""
+    if item.alt is None:
+        return [
+            (
+                "alt-missing",
+                f"{item.path} has no alt text",
+                item.loc,
+                "add alt: describing what it shows, for people using screen readers",
+            )
+        ]
+    if not item.alt.strip():
+        return [
+            (
+                "alt-empty",
+                f"{item.path} has empty alt text",
+                item.alt_loc or item.loc,
+                "describe what it shows",
+            )
+        ]
+    if len(item.alt) > spec.media.alt_max:
+        return [
+            (
+                "alt-too-long",
+                f"alt text of {item.path} is {len(item.alt)} characters, {spec.title} takes {spec.media.alt_max}",
+                item.alt_loc,
+                "",
+            )
+        ]
+    return []
 
 
 def _duplicate_texts(renderings: list[Rendering]) -> list[Problem]:

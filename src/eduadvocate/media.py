@@ -1,10 +1,13 @@
 """What a media file really is: its type from its first bytes (not its name), its size, and for
-images its pixel dimensions, read from the headers with the standard library.
+images its pixel dimensions, read from the headers with the standard library; and whether a
+media path from a posts file stays inside the folder media may come from.
 """
 
 from __future__ import annotations
 
 import functools
+import ntpath
+import posixpath
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,27 @@ class MediaInfo:
 
 class MediaUnreadable(Exception):
     """The file exists but cannot be read."""
+
+
+def outside_reason(path: str, root: Path, folder: Path) -> str | None:
+    """Why the media ``path`` (relative to the campaign folder ``root``) may not be published:
+    it is absolute, or it resolves (``..``, symbolic links followed) outside ``folder``. None when
+    it stays inside. Posts files are untrusted: this keeps a pull request from publishing
+    ``/home/…/.ssh/id_rsa`` or what a link in the folder points at."""
+    if "\0" in path:
+        return "has a NUL character in it"
+    if posixpath.isabs(path) or ntpath.isabs(path) or ntpath.splitdrive(path)[0]:
+        return "is an absolute path"
+    try:
+        inside = folder.resolve()
+        resolved = (root / path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return "cannot be resolved to a file"
+    if resolved.is_relative_to(inside):
+        return None
+    if ".." in Path(path).parts:
+        return "climbs out of the media folder with .."
+    return "leads outside the media folder through a symbolic link"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,8 +6,14 @@ append the ``link``, split text over the limit into a thread (sentence, then wor
 never inside a URL, mention or hashtag; optional ``1/3`` numbering), add campaign hashtags where
 they fit, and measure every part with the platform's own rule.
 
-Problems met on the way (unknown variable, dropped hashtag, …) are returned with the rendering,
-located at the line they come from; :mod:`eduadvocate.check` adds the rules about the result.
+Problems met on the way (unknown variable, dropped hashtag, a person's handle or a hashtag the
+platform would not take, a templated link that is no web address, …) are returned with the
+rendering, located at the line they come from; :mod:`eduadvocate.check` adds the rules about the
+result.
+
+Templates are filled by substitution only (see :mod:`eduadvocate.content.templates`), and filling
+``{var}`` is bounded: variables that refer to each other many times over cannot multiply a text
+past :data:`MAX_TEMPLATE_WORK` characters.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from eduadvocate.config import AccountConfig, did_you_mean
 from eduadvocate.content.model import Content, Media, Person, Post, UtmSettings
+from eduadvocate.content.templates import fill_utm
+from eduadvocate.content.textsafety import shown
 from eduadvocate.errors import Location, Problem, Severity
 from eduadvocate.platforms.base import Facet, PlatformSpec
 from eduadvocate.platforms.textcount import twitter
@@ -28,6 +37,32 @@ _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
 _WORD_GAP = re.compile(r"\s+")
 _MAX_VAR_DEPTH = 5
+# Characters that filling in {variables} may produce for one text (nested ones included), beyond
+# the text's own length: far above any real campaign, far below a memory problem.
+MAX_TEMPLATE_WORK = 200_000
+_WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
+_SPACE = re.compile(r"\s")
+
+
+def is_web_address(link: str) -> bool:
+    """An http(s) address with a dotted host and no whitespace (checked in linear time: links
+    are untrusted and may be megabytes long)."""
+    match = _WEB_ADDRESS.match(link)
+    if match is None or _SPACE.search(link):
+        return False
+    host = match.group(1)
+    return "." in host[1:-1]
+
+
+class _Budget:
+    """What is left of :data:`MAX_TEMPLATE_WORK` while filling one text."""
+
+    __slots__ = ("left", "over", "reported")
+
+    def __init__(self, text: str) -> None:
+        self.left = len(text) + MAX_TEMPLATE_WORK
+        self.over = False
+        self.reported: set[str] = set()  # each unknown name once
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +133,7 @@ class Renderer:
         }
 
         def expand(text: str, loc: Location | None) -> str:
-            return self._expand(text, variables, spec, loc, problem, 0)
+            return self._fill(text, variables, spec, loc, problem)
 
         bodies = list(content.thread) if content.thread else [content.text or ""]
         if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
@@ -108,7 +143,8 @@ class Renderer:
         tag = _utm_tagger(utm, platform, post, account.name)
         bodies = [tag_links(b, tag) for b in bodies]
         if content.link:
-            link = out.link = tag(expand(content.link, content.link_loc))
+            expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
+            link = out.link = tag(expanded)
             if not any(link in b or content.link in b for b in bodies):
                 bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
         cw = expand(content.content_warning, content.loc) if content.content_warning else None
@@ -118,7 +154,7 @@ class Renderer:
                 u.value for b in bodies for u in twitter.extract_urls(b, without_protocol=False)
             ]
             first = urls[0] if urls else None
-            out.card_url = tag(expand(content.link, content.link_loc)) if content.link else first
+            out.card_url = out.link if content.link else first
 
         limit = spec.limit
 
@@ -164,6 +200,54 @@ class Renderer:
             )
         return out
 
+    def _fill(
+        self,
+        text: str,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+    ) -> str:
+        """``text`` with its ``{var}``, ``{@person}`` and braces filled in, within the budget."""
+        budget = _Budget(text)
+        filled = self._expand(text, variables, spec, loc, problem, 0, budget)
+        if not budget.over:
+            return filled
+        problem(
+            "template-too-large",
+            f"filling in its {{variables}} makes the text over {MAX_TEMPLATE_WORK:,}"
+            " characters longer",
+            loc,
+            "variables that refer to other variables many times over multiply: simplify them",
+        )
+        return text
+
+    def _fill_link(
+        self,
+        link: str,
+        loc: Location | None,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        problem: Callable[..., None],
+    ) -> str:
+        """The ``link:`` filled in, and checked like a literal one when a template made it (a
+        literal link is checked once per post, in check)."""
+        found: list[str] = []
+
+        def noted(code: str, *args: Any, **kwargs: Any) -> None:
+            found.append(code)
+            problem(code, *args, **kwargs)
+
+        filled = self._fill(link, variables, spec, loc, noted)
+        if filled != link and not found and not is_web_address(filled):
+            problem(
+                "link-malformed",
+                f'link: "{shown(link)}" becomes "{shown(filled, 80)}", which is not a web address',
+                loc,
+                "make the variable a full address starting with https://",
+            )
+        return filled
+
     def _expand(
         self,
         text: str,
@@ -172,6 +256,7 @@ class Renderer:
         loc: Location | None,
         problem: Callable[..., None],
         depth: int,
+        budget: _Budget,
     ) -> str:
         def sub(match: re.Match[str]) -> str:
             whole = match.group(0)
@@ -179,34 +264,74 @@ class Renderer:
                 return "{"
             if whole == "}}":
                 return "}"
+            if budget.over:
+                return ""
             at, name = match.group(1), match.group(2)
             if at:
-                person = self.people.get(name)
-                if person is None:
-                    problem(
-                        "unknown-person",
-                        f"{{@{name}}} is not in people.yaml",
-                        loc,
-                        did_you_mean(name, self.people, list_choices=False)
-                        or "add them to people.yaml",
-                    )
-                    return whole
-                return spec.mention(person)
-            value = variables.get(name)
-            if value is None:
-                problem(
-                    "unknown-variable",
-                    f"{{{name}}} is not a variable of this campaign",
-                    loc,
-                    did_you_mean(name, variables, list_choices=False)
-                    or f"add {name}: … under vars:, or write {{{{{name}}}}} for literal braces",
-                )
-                return whole
-            if depth < _MAX_VAR_DEPTH and "{" in value:
-                return self._expand(value, variables, spec, loc, problem, depth + 1)
-            return value
+                result = self._mention(name, spec, loc, problem, budget)
+            else:
+                result = self._variable(name, variables, loc, problem, budget)
+                if result is not None and depth < _MAX_VAR_DEPTH and "{" in result:
+                    result = self._expand(result, variables, spec, loc, problem, depth + 1, budget)
+            result = whole if result is None else result
+            budget.left -= len(result) + 1  # +1: a value that fills in nothing still costs
+            if budget.left < 0:
+                budget.over = True
+                return ""
+            return result
 
         return _TEMPLATE.sub(sub, text)
+
+    def _mention(
+        self,
+        name: str,
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+        budget: _Budget,
+    ) -> str | None:
+        person = self.people.get(name)
+        if person is None:
+            if "@" + name not in budget.reported:
+                budget.reported.add("@" + name)
+                problem(
+                    "unknown-person",
+                    f"{{@{name}}} is not in people.yaml",
+                    loc,
+                    did_you_mean(name, self.people, list_choices=False)
+                    or "add them to people.yaml",
+                )
+            return None
+        handle = person.handles.get(spec.name)
+        why = spec.handle_problem(handle) if handle else None
+        if handle and why:
+            problem(
+                "invalid-handle",
+                f'{{@{name}}}: the {spec.title} handle "{shown(handle)}" {why}',
+                person.handle_locs.get(spec.name, person.loc),
+                f"fix {name}'s {spec.name}: in people.yaml (the post waits until then)",
+            )
+        return spec.mention(person)
+
+    def _variable(
+        self,
+        name: str,
+        variables: dict[str, str],
+        loc: Location | None,
+        problem: Callable[..., None],
+        budget: _Budget,
+    ) -> str | None:
+        value = variables.get(name)
+        if value is None and name not in budget.reported:
+            budget.reported.add(name)
+            problem(
+                "unknown-variable",
+                f"{{{name}}} is not a variable of this campaign",
+                loc,
+                did_you_mean(name, variables, list_choices=False)
+                or f"add {name}: … under vars:, or write {{{{{name}}}}} for literal braces",
+            )
+        return value
 
     def _add_hashtags(
         self,
@@ -218,9 +343,21 @@ class Renderer:
         limit: int,
         problem: Callable[..., None],
     ) -> list[str]:
-        wanted = [
+        own = {normalise_hashtag(t) for t in content.hashtags or ()}
+        wanted = []
+        for tag in dict.fromkeys(
             normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
-        ]
+        ):
+            why = spec.hashtag_problem(tag[1:])
+            if why is None:
+                wanted.append(tag)
+                continue
+            problem(
+                "invalid-hashtag",
+                f'the hashtag "{shown(tag[1:])}" {why}',
+                (content.hashtags_loc if tag in own else post.defaults.hashtags_loc) or post.loc,
+                "write one word per hashtag, without spaces, links, # or @ inside",
+            )
         if not wanted:
             return parts
         present = {e.value.casefold() for p in parts for e in twitter.extract_hashtags(p)}
@@ -311,7 +448,7 @@ def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Ca
         "account": account,
     }
     params = {
-        key: template.format_map(fields)
+        key: fill_utm(template, fields)
         for key, template in (
             ("utm_source", utm.source),
             ("utm_medium", utm.medium),

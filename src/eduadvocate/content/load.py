@@ -22,12 +22,16 @@ from eduadvocate.content.schema import (
     UTM_FIELDS,
     Field,
 )
+from eduadvocate.content.templates import UTM_HINT, utm_template_problems
+from eduadvocate.content.textsafety import shown
 from eduadvocate.content.yamlfile import YamlFileError, YNode, read_yaml
 from eduadvocate.errors import Location, Problem
 
+# Every pattern over user input is used with fullmatch: "$" also matches before a final newline.
 _ID = re.compile(ID_PATTERN)
 _PROSE = frozenset({"text", "each thread part", "content_warning", "link"})
-_PERSON_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_PERSON_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # what {name} in a text can refer to
 
 
 class _Ctx:
@@ -107,6 +111,14 @@ class _Ctx:
             return {}
         out: dict[str, str] = {}
         for key, item in node.items.items():
+            if what == "vars" and not VAR_NAME.fullmatch(key):
+                self.error(
+                    "invalid-id",
+                    f'the variable name "{shown(key)}" cannot be used as {{name}} in a text',
+                    node.key_locs[key],
+                    "start with a letter or _, then letters, digits, _ . -",
+                )
+                continue
             text = self.string(item, f"{what}.{key}")
             if text is not None:
                 out[key] = text
@@ -151,9 +163,12 @@ def _utm(ctx: _Ctx, node: YNode | None) -> UtmSettings | None:
     base = UtmSettings()
     values: dict[str, object] = {}
     for key in ("source", "medium", "campaign", "content"):
-        text = ctx.string(node.items.get(key), f"utm.{key}")
+        item = node.items.get(key)
+        text = ctx.string(item, f"utm.{key}")
         if text is not None:
             values[key] = text
+            for why in utm_template_problems(text):
+                ctx.error("utm-template", f"utm.{key}: {why}", item.loc if item else None, UTM_HINT)
     enabled = ctx.boolean(node.items.get("enabled"), "utm.enabled")
     domains = ctx.strings(node.items.get("domains"), "utm.domains")
     return UtmSettings(
@@ -253,11 +268,11 @@ def _post(
             "add id: a-short-unique-name (it must never change)",
         )
         return None
-    if not _ID.match(post_id):
+    if not _ID.fullmatch(post_id):
         assert id_node is not None
         ctx.error(
             "invalid-id",
-            f'the id "{post_id}" may only hold letters, digits, ".", "_" and "-"',
+            f'the id "{shown(post_id)}" may only hold letters, digits, ".", "_" and "-"',
             id_node.loc,
             "e.g. id: hearing-reminder-1",
         )
@@ -384,10 +399,10 @@ def load_people(
         return {}
     people: dict[str, Person] = {}
     for key, item in node.items.items():
-        if not _PERSON_KEY.match(key):
+        if not _PERSON_KEY.fullmatch(key):
             ctx.error(
                 "invalid-id",
-                f'"{key}" cannot be used as {{@{key}}}',
+                f'"{shown(key)}" cannot be used as {{@{shown(key)}}}',
                 node.key_locs[key],
                 "use letters, digits, _ . -",
             )
@@ -405,7 +420,8 @@ def load_people(
             )
             name = key
         handles = {p: h for p, h in ctx.string_map(item, key).items() if p in platforms}
-        people[key] = Person(key=key, name=name, handles=handles, loc=item.loc)
+        locs = {p: item.items[p].loc for p in handles}
+        people[key] = Person(key=key, name=name, handles=handles, loc=item.loc, handle_locs=locs)
     return people
 
 

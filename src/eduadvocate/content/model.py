@@ -130,6 +130,7 @@ class Person:
     name: str
     handles: dict[str, str]
     loc: Location
+    handle_locs: dict[str, Location] = field(default_factory=dict)  # where each handle is written
 
 
 @dataclass(slots=True)

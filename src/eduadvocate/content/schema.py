@@ -11,6 +11,8 @@ Kind = Literal[
     "string", "bool", "strings", "string-map", "media", "thread", "utm", "enum", "posts", "override"
 ]
 
+# For JSON Schema (ECMA-262: "$" is the end of input). Python must use it with re.fullmatch, since
+# there "$" also matches before a final newline and "trail\n" would pass.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SCHEMA_ID = "https://eduadvocate.example/schema/posts.schema.json"
 

@@ -7,6 +7,7 @@ adapters import their client libraries inside the methods that need them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -44,6 +45,49 @@ class MediaRules:
     aspect_max: float | None = None
     required: bool = False
     downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
+
+
+# An identifier longer than any post cannot be meant; refusing it first also keeps every
+# platform's pattern below cheap on a multi-megabyte value.
+MAX_IDENTIFIER = 280
+_JOINERS = frozenset("\u200c\u200d")  # parts of emoji and of some scripts' words
+
+
+def identifier_problem(value: str, *, at_inside: bool = False) -> str | None:
+    """What no platform takes in a handle or (without its #) a hashtag: emptiness, whitespace,
+    a web address, a control or invisible character, ``#`` or ``@`` inside. None: none of them."""
+    if not value:
+        return "is empty"
+    if len(value) > MAX_IDENTIFIER:
+        return f"is {len(value):,} characters long"
+    if any(ch.isspace() for ch in value):
+        return "has a space or line break in it"
+    if "://" in value or value.lower().startswith("www."):
+        return "is a web address"
+    for ch in value:
+        if unicodedata.category(ch)[0] == "C" and ch not in _JOINERS:
+            return f"has an invisible or control character in it (U+{ord(ch):04X})"
+    if any(ch in "#＃" for ch in value) or (not at_inside and any(ch in "@＠" for ch in value)):
+        return "has # or @ inside"
+    return None
+
+
+def word_hashtag_problem(tag: str, title: str) -> str | None:
+    """Facebook's and Instagram's tags: letters, digits and _, at least one letter (neither
+    publishes a pattern; this is what both link)."""
+    import regex
+
+    problem = identifier_problem(tag)
+    if problem is None and not (
+        regex.fullmatch(r"[\p{L}\p{M}\p{Nd}_]+", tag) and regex.search(r"[\p{L}\p{M}]", tag)
+    ):
+        problem = f"would not become a hashtag on {title} (letters, digits and _, with a letter)"
+    return problem
+
+
+def strip_sign(value: str, signs: str) -> str:
+    """``value`` without one leading ``#``/``@`` (as people write them either way)."""
+    return value[1:] if value[:1] and value[0] in signs else value
 
 
 FacetKind = Literal["link", "mention", "tag"]
@@ -106,6 +150,17 @@ class PlatformSpec:
     def facets(self, text: str) -> tuple[Facet, ...]:
         """Rich-text facets for the text, for platforms that need them sent explicitly."""
         return ()
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        """Why ``handle`` (a person's, from people.yaml) is no account name here; None if it is.
+        The sentence continues 'the handle "…" ', e.g. "has a space in it"."""
+        return identifier_problem(strip_sign(handle, "@＠"))
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        """Why ``tag`` (without its #) would not become one hashtag here; None if it would."""
+        return identifier_problem(tag)
 
     def findings(self, text: str, part_index: int) -> list[Finding]:
         """Extra rules for one rendered part (hashtag caps and the like)."""

@@ -5,10 +5,19 @@ Publishing through atproto is added by the platform adapter issue; atproto is im
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from eduadvocate.platforms.base import Facet, Finding, MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.base import (
+    Facet,
+    Finding,
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    strip_sign,
+)
 from eduadvocate.platforms.textcount.unicode import (
     BSKY_TAG_MAX,
     bluesky_facets,
@@ -19,6 +28,17 @@ from eduadvocate.platforms.textcount.unicode import (
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
+
+# atproto's handle syntax (atproto.com/specs/handle): ASCII labels of 1-63 letters, digits and
+# inner hyphens, at least two, the last not starting with a digit; 253 characters at most.
+_HANDLE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+HANDLE_MAX = 253
+# Valid syntax, but refused for registration across atproto (@atproto/syntax DISALLOWED_TLDS).
+DISALLOWED_TLDS = frozenset(
+    {"local", "arpa", "invalid", "localhost", "internal", "example", "alt", "onion"}
+)
 
 
 class BlueskyPlatform(PlatformSpec):
@@ -46,6 +66,33 @@ class BlueskyPlatform(PlatformSpec):
 
     def facets(self, text: str) -> tuple[Facet, ...]:
         return bluesky_facets(text)
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        name = strip_sign(handle, "@＠")
+        problem = identifier_problem(name)
+        if problem is None and (len(name) > HANDLE_MAX or not _HANDLE.fullmatch(name)):
+            problem = "is not a Bluesky handle (a domain name such as name.bsky.social)"
+        tld = name.rsplit(".", 1)[-1].lower()
+        if problem is None and tld in DISALLOWED_TLDS:
+            problem = f"ends in .{tld}, which no Bluesky handle can use"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        """What Bluesky's facet detection makes a tag: starts with a letter or emoji, no trailing
+        punctuation, at most 64 characters (hashtags.md in bluesky-social/atproto)."""
+        problem = identifier_problem(tag)
+        if problem is None and len(tag) > BSKY_TAG_MAX:
+            problem = f"is over {BSKY_TAG_MAX} characters, so Bluesky would not make it a tag"
+        if problem is None:
+            found = bluesky_facets("#" + tag)
+            if [(f.kind, f.value) for f in found] != [("tag", tag)]:
+                problem = (
+                    "would not become a hashtag on Bluesky (it must start with a letter or emoji"
+                    " and not end in punctuation)"
+                )
+        return problem
 
     def findings(self, text: str, part_index: int) -> list[Finding]:
         """Check the facets: an @name that is not a Bluesky handle stays plain text (no link, no

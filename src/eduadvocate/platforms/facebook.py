@@ -10,10 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.content.model import Person
-from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.base import (
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    word_hashtag_problem,
+)
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
+
+NAME_MAX = 75  # Facebook's limit for a Page name; usernames are shorter
 
 
 class FacebookPlatform(PlatformSpec):
@@ -43,6 +51,19 @@ class FacebookPlatform(PlatformSpec):
 
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        """The value is written as is, as plain text (tagging needs a numeric id): a username
+        or a Page's name, so spaces are fine, but no line break, link, # or @."""
+        problem = identifier_problem(handle.strip().replace(" ", "_"))
+        if problem is None and len(handle) > NAME_MAX:
+            problem = f"is over {NAME_MAX} characters, longer than a Facebook name"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        return word_hashtag_problem(tag, cls.title)
 
     @property
     def native_schedule(self) -> bool:

@@ -4,14 +4,25 @@ mentions, no threads, and every post needs an image or a video at a public URL.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from eduadvocate.platforms.base import Finding, MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.base import (
+    Finding,
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    strip_sign,
+    word_hashtag_problem,
+)
 from eduadvocate.platforms.textcount import twitter
 
 MAX_MENTIONS = 20
 DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
+# Instagram usernames: up to 30 letters, digits, _ and ., no two periods together, none at the end.
+_USERNAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9._]{0,29}[A-Za-z0-9_]")
 
 
 def media_url(base: str, path: str) -> str | None:
@@ -61,6 +72,18 @@ class InstagramPlatform(PlatformSpec):
     @property
     def max_hashtags(self) -> int:
         return self.account.get_int("max_hashtags", DEFAULT_MAX_HASHTAGS)
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        name = strip_sign(handle, "@＠")
+        problem = identifier_problem(name)
+        if problem is None and not _USERNAME.fullmatch(name):
+            problem = "is not an Instagram username (up to 30 letters, digits, _ and .)"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        return word_hashtag_problem(tag, cls.title)
 
     def media_problem(self, path: str) -> str | None:
         if media_url(self.account.get("media_base_url") or "", path) is None:

@@ -5,16 +5,24 @@ Publishing through tweepy is added by the publishing engine; tweepy is imported 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from eduadvocate.platforms.base import MediaRules, PlatformSpec, Setting
+from eduadvocate.platforms.base import (
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    strip_sign,
+)
 from eduadvocate.platforms.textcount import twitter
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
 
 TIER_CAPS = {"free": 17, "basic": 100, "pro": 10_000}
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")  # X's rule for usernames (used with fullmatch)
 
 
 class XPlatform(PlatformSpec):
@@ -47,6 +55,22 @@ class XPlatform(PlatformSpec):
 
     def length(self, text: str, content_warning: str | None = None) -> int:
         return twitter.weighted_length(text)
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        name = strip_sign(handle, "@＠")
+        problem = identifier_problem(name)
+        if problem is None and not _USERNAME.fullmatch(name):
+            problem = "is not an X username (1 to 15 letters A-Z, digits or _)"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        """twitter-text's rule: letters, marks, digits, _ and a few joiners, at least one letter."""
+        problem = identifier_problem(tag)
+        if problem is None and not twitter.is_valid_hashtag("#" + tag):
+            problem = "would not become a hashtag on X (letters, digits and _, with a letter)"
+        return problem
 
     @property
     def daily_cap(self) -> int | None:

@@ -1,0 +1,63 @@
+"""UTM templates: ``{platform}``, ``{campaign}``, ``{post}`` and ``{account}`` in the ``utm``
+values, ``{{``/``}}`` for literal braces, and nothing else.
+
+Filled by plain substitution, never ``str.format``: a volunteer's file must not reach format specs
+(``{platform:>30000000}`` allocates gigabytes), conversions or attribute access
+(``{post.__class__}`` would print object internals into a public post). The loader reports what
+is refused with its file:line (:func:`utm_template_problems`); :func:`fill_utm` leaves anything
+it does not know as written and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+
+UTM_FIELDS = ("platform", "campaign", "post", "account")
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_SHOWN = 40  # characters of a refused field quoted back in a message
+
+
+def utm_template_problems(template: str) -> list[str]:
+    """Why each refused ``{…}`` in the template cannot be filled (empty: the template is fine)."""
+    out: list[str] = []
+    for match in _TOKEN.finditer(template):
+        whole, name = match.group(0), match.group(1)
+        if whole in ("{{", "}}") or name in UTM_FIELDS:
+            continue
+        if name is None:
+            out.append(f'an unmatched brace "{whole}": write {{{{ or }}}} for a literal one')
+        else:
+            out.append(_refused(name))
+    return out
+
+
+def _refused(name: str) -> str:
+    shown = "{" + (name if len(name) <= _SHOWN else name[:_SHOWN] + "…") + "}"
+    if ":" in name:
+        return f"{shown} has a format spec, which UTM values do not take"
+    if "!" in name:
+        return f"{shown} has a conversion (!…), which UTM values do not take"
+    if "." in name:
+        return f"{shown} uses attribute access (.…), which UTM values do not take"
+    if "[" in name:
+        return f"{shown} uses index access ([…]), which UTM values do not take"
+    return f"{shown} is not a UTM field"
+
+
+UTM_HINT = "use {platform}, {campaign}, {post} or {account}, and {{ or }} for a literal brace"
+
+
+def fill_utm(template: str, values: dict[str, str]) -> str:
+    """The template with its known fields filled in; anything refused stays as written."""
+
+    def sub(match: re.Match[str]) -> str:
+        whole, name = match.group(0), match.group(1)
+        if whole == "{{":
+            return "{"
+        if whole == "}}":
+            return "}"
+        if name is not None and name in values:
+            return values[name]
+        return whole
+
+    return _TOKEN.sub(sub, template)
