@@ -15,6 +15,13 @@ twemoji-parser 11.0.2's emoji regex), translated mechanically from the npm packa
 after ``npm ci --prefix tests/js``.  They are compiled on first use: the URL pattern holds every
 TLD and takes tens of milliseconds to compile, which the CLI should not pay at import time.
 
+Linear time.  Every text is untrusted (volunteers' pull requests, checked in CI), so no scan may
+be super-linear.  The URL and ASCII-domain patterns backtrack quadratically on runs of dotted
+labels (``a.a.a.…``), so ``_urlscan.py`` finds their matches in one pass instead, from pieces of
+the same patterns; the other patterns are linear as they are (bounded quantifiers, or one
+candidate per ``@``/``#``/``$``).  Lengths that twitter-text bounds are checked before any work
+that grows with them (a URL is at most 4,096 characters, a DNS label 63).
+
 Exactness.  The conformance suite and a comparison against node (``tests/platforms``) pin this
 to npm, quirks included (for example a protocol-less URL after a non-ASCII prefix, whose start
 twitter-text misplaces with ``indexOf``).  URL matching runs on UTF-16 code units like the
@@ -37,6 +44,7 @@ from functools import lru_cache
 from typing import Literal
 
 from eduadvocate.platforms.textcount import _twitter_patterns as _p
+from eduadvocate.platforms.textcount import _urlscan
 
 __all__ = [
     "CONFIG_V1",
@@ -125,8 +133,6 @@ class _Lazy:
         return compiled
 
 
-_URL = _Lazy(_p.EXTRACT_URL)
-_ASCII_DOMAIN = _Lazy(_p.VALID_ASCII_DOMAIN)
 _ASCII_DOMAIN_CHARS = _Lazy(_p.ASCII_DOMAIN_CHARS)
 _TCO_URL = _Lazy(_p.VALID_TCO_URL)
 _HASHTAG = _Lazy(_p.VALID_HASHTAG)
@@ -187,11 +193,15 @@ def _from_utf16_units(units: str) -> str:
     return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def _punycode_len(label: str) -> int:
-    """Length of node's ``punycode.toASCII(label)``, as twitter-text's ``idna.toAscii`` checks."""
+def _label_fits(label: str) -> bool:
+    """Whether node's ``punycode.toASCII(label)`` has 1 to 63 characters (``idna.toAscii``)."""
     if label.isascii() and "\x7f" not in label:
-        return len(label)
-    return _encoded_label_len(label)
+        return 1 <= len(label) <= _MAX_DOMAIN_LABEL_LENGTH
+    # Every code point (at least half a unit each) encodes to at least one character, so a
+    # longer label cannot fit; this keeps the pure-Python punycode codec off long input.
+    if len(label) > 2 * _MAX_DOMAIN_LABEL_LENGTH:
+        return False
+    return 1 <= _encoded_label_len(label) <= _MAX_DOMAIN_LABEL_LENGTH
 
 
 @lru_cache(maxsize=1024)
@@ -209,18 +219,22 @@ def _encoded_label_len(label: str) -> int:
 
 
 def _is_valid_url(url: str, protocol: str, domain: str) -> bool:
-    """twitter-text's ``isValidUrl`` on UTF-16 units: DNS label lengths and the length cap."""
-    if (
-        domain.startswith("xn--")
-        and not _ASCII_DOMAIN_CHARS.get().fullmatch(domain)
-        and not _ASCII_DOMAIN.get().search(domain)
-    ):
-        return False  # a punycode domain with no ASCII domain in it
-    for label in domain.split("."):
-        if not 1 <= _punycode_len(label) <= _MAX_DOMAIN_LABEL_LENGTH:
-            return False
+    """twitter-text's ``isValidUrl`` on UTF-16 units: DNS label lengths and the length cap.
+
+    Its three conditions are checked cheapest first (twitter-text's order does not change the
+    answer), so the label and domain checks only ever see a domain of at most 4,096 units.
+    """
     # The protocol is counted twice (it is also part of ``url``), exactly as twitter-text does.
-    return len(protocol) + len(url) <= _MAX_URL_LENGTH
+    if len(protocol) + len(url) > _MAX_URL_LENGTH:
+        return False
+    if not all(map(_label_fits, domain.split("."))):
+        return False
+    # A punycode domain needs an ASCII domain in it.
+    return (
+        not domain.startswith("xn--")
+        or _ASCII_DOMAIN_CHARS.get().fullmatch(domain) is not None
+        or bool(_urlscan.ascii_domains(domain))
+    )
 
 
 def _ascii_domains(domain: str) -> list[tuple[int, str]]:
@@ -231,12 +245,12 @@ def _ascii_domains(domain: str) -> list[tuple[int, str]]:
         return [(0, domain)]
     found = []
     end = 0
-    for m in _ASCII_DOMAIN.get().finditer(domain):
+    for _, ascii_domain in _urlscan.ascii_domains(domain):
         # twitter-text locates each match with indexOf from the previous end, which can land
         # on an earlier copy of the same text; reproduce that.
-        start = domain.find(m.group(), end)
-        end = start + len(m.group())
-        found.append((start, m.group()))
+        start = domain.find(ascii_domain, end)
+        end = start + len(ascii_domain)
+        found.append((start, ascii_domain))
     return found
 
 
@@ -279,20 +293,16 @@ def _match_urls(text: str, without_protocol: bool) -> list[_Span]:
     """The extraction proper, on a text whose characters are all UTF-16 code units."""
     tco_re = _TCO_URL.get()
     urls: list[_Span] = []
-    for m in _URL.get().finditer(text):
-        before, url, protocol, domain, path = m.group(2, 3, 4, 5, 7)
-        start = m.start(3)
-        end = m.end()
+    for before, url, protocol, domain, path, start, end in _urlscan.url_matches(text):
         if not _is_valid_url(url, protocol or "https://", domain):
             continue
         if protocol:
             tco = tco_re.match(url)
-            if tco:
-                if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
-                    continue
-                url = tco.group()  # t.co URLs take no further path characters
-                end = start + len(url)
-            urls.append((start, end, url))
+            if not tco:
+                urls.append((start, end, url))
+            elif len(tco.group(1)) <= _MAX_TCO_SLUG_LENGTH:
+                # t.co URLs take no further path characters
+                urls.append((start, start + len(tco.group()), tco.group()))
             continue
         if not without_protocol or before[-1:] in ("-", "_", ".", "/"):
             continue

@@ -4,6 +4,10 @@ detection with UTF-8 byte offsets.
 Graphemes follow the current Unicode rules as the ``regex`` module's ``\\X`` implements them (the
 ``grapheme`` package on PyPI, which Mastodon.py uses, is stuck at Unicode 13 and miscounts newer
 emoji sequences).
+
+Every scan here is linear in the text, which is untrusted (see ``twitter.py``): ``\\X`` is
+quadratic on a run of regional indicators (flag halves), so those are paired up first, and the
+Bluesky rules avoid patterns that retry a run from each of its characters.
 """
 
 from __future__ import annotations
@@ -35,7 +39,12 @@ _BSKY_TAG = regex.compile(
     r"[^\d\s\p{P}\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]+"
     r"[^\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]*)"
 )
-_TRAILING_PUNCT = regex.compile(r"\p{P}+$")
+# Punctuation at the start of the reversed tag: "\p{P}+$" would retry a long inner run of
+# punctuation from each of its characters.
+_LEADING_PUNCT = regex.compile(r"\p{P}*")
+# A flag is a pair of regional indicators, paired from the start of their run; "\X" finds the
+# pairs by counting back to the run's start at each one, quadratic in a long run.
+_REGIONAL_INDICATORS = regex.compile(r"\p{GCB=Regional_Indicator}{1,2}")
 _HANDLE = regex.compile(
     r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
 )
@@ -49,7 +58,9 @@ def graphemes(text: str) -> int:
         return len(text) - text.count("\r\n")  # CR LF is one cluster
     if _JOINERS.search(text) is None:
         return len(text)
-    return len(_GRAPHEME.findall(text))
+    # A pair (or a lone one at the end of a run) joins its neighbours exactly as a letter
+    # would: Extend, ZWJ and SpacingMark after it, Prepend before it.
+    return len(_GRAPHEME.findall(_REGIONAL_INDICATORS.sub("a", text)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,17 +104,18 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
         if _HANDLE.match(handle):
             found.append((m.start(), m.start() + 1 + len(handle), "mention", handle))
     for m in _BSKY_TAG.finditer(text):
-        tag = _TRAILING_PUNCT.sub("", m.group(1))
+        tag = _without_trailing_punct(m.group(1))
         if tag and len(tag) <= BSKY_TAG_MAX:
             found.append((m.start(), m.start(1) + len(tag), "tag", tag))
     found.sort()
     facets: list[Facet] = []
     last_end = -1
+    bytes_to = _ByteIndex(text)
     for start, end, kind, value in found:
         if start < last_end:
             continue
         last_end = end
-        facets.append(Facet(kind, _byte_index(text, start), _byte_index(text, end), value))
+        facets.append(Facet(kind, bytes_to(start), bytes_to(end), value))
     return tuple(facets)
 
 
@@ -116,10 +128,31 @@ def long_tags(text: str) -> list[str]:
     return [
         t
         for m in _BSKY_TAG.finditer(text)
-        if len(t := _TRAILING_PUNCT.sub("", m.group(1))) > BSKY_TAG_MAX
+        if len(t := _without_trailing_punct(m.group(1))) > BSKY_TAG_MAX
     ]
 
 
-def _byte_index(text: str, index: int) -> int:
-    prefix = text[:index]
-    return len(prefix) if prefix.isascii() else len(prefix.encode("utf-8"))
+def _without_trailing_punct(tag: str) -> str:
+    """``tag`` less its trailing punctuation (as ``\\p{P}+$`` would remove: a tag holds no line
+    break, so ``$`` matching before a final one does not arise)."""
+    return tag[: len(tag) - _LEADING_PUNCT.match(tag[::-1]).end()]
+
+
+class _ByteIndex:
+    """UTF-8 offsets of code-point indices asked for in increasing order (each byte counted
+    once: measuring every prefix anew is quadratic in a text with many facets)."""
+
+    __slots__ = ("_bytes", "_index", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._index = 0
+        self._bytes = 0
+
+    def __call__(self, index: int) -> int:
+        if index < self._index:  # not in order: count from the start
+            self._index = self._bytes = 0
+        piece = self._text[self._index : index]
+        self._bytes += len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+        self._index = index
+        return self._bytes
