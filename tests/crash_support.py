@@ -506,7 +506,8 @@ class _PdsProxyHandler(BaseHTTPRequestHandler):
 
 class CardPage(ThreadingHTTPServer):
     """A loopback web page for a Bluesky link card: ``/page`` names ``/img`` as its og:image;
-    ``image`` is what ``/img`` serves (by default over 1 MB of bytes that are no image)."""
+    ``image`` is what ``/img`` serves as image/png (by default over 1 MB of bytes that are no
+    image)."""
 
     daemon_threads = True
     block_on_close = False
@@ -531,7 +532,7 @@ class _CardHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         image = self.server.image
         if self.path == "/img" and image is not None:
-            self._send("application/octet-stream", image)
+            self._send("image/png", image)  # says it is a picture: Pillow finds out it is not
         else:
             meta = '<meta property="og:image" content="/img">' if image is not None else ""
             page = f"<html><head><title>Vote</title>{meta}</head><body>Vote</body></html>"
