@@ -163,3 +163,17 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
     depth = yamlfile.MAX_DEPTH
     node = parse_yaml("[" * depth + "]" * depth + "\n", "ok.yaml")
     assert node is not None and node.kind == "seq"
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_a_lone_surrogate_escape_is_refused(monkeypatch: pytest.MonkeyPatch, loader: str) -> None:
+    """libyaml refuses "\\ud800"; PyYAML's pure-Python parser returns it, and it would break
+    every UTF-8 encoding later (byte counts, facets, the ledger)."""
+    import yaml
+
+    monkeypatch.setattr(yamlfile, "_Loader", getattr(yaml, loader, yaml.SafeLoader))
+    for text in ('a: "x\\ud800"\n', '"\\udc80": 1\n'):
+        with pytest.raises(YamlFileError) as info:
+            parse_yaml(text, "s.yaml")
+        assert info.value.code == "invalid-yaml"
+        assert info.value.location.line == 1

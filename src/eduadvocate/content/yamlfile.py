@@ -33,6 +33,7 @@ _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit (1,000 levels)
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -209,8 +210,20 @@ class _Converter:
             self.depth -= 1
             self.active.discard(id(node))
 
-    def _scalar(self, node: yaml.ScalarNode) -> YNode:
+    def text(self, node: yaml.ScalarNode) -> str:
+        """A scalar's text; PyYAML's pure-Python parser lets "\\ud800" through as a lone
+        surrogate, which no UTF-8 encoder takes later (libyaml refuses it, as we do)."""
         raw: str = node.value
+        if not raw.isascii() and _SURROGATE.search(raw):
+            raise YamlFileError(
+                "invalid YAML: a \\u escape names half of a character (a lone surrogate)",
+                self.loc(node),
+                "write the character itself, or its \\U escape",
+            )
+        return raw
+
+    def _scalar(self, node: yaml.ScalarNode) -> YNode:
+        raw = self.text(node)
         quoted = node.style in ("'", '"', "|", ">")
         tag = node.tag
         value: Any = raw
@@ -235,7 +248,7 @@ class _Converter:
             key_loc = self.loc(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlFileError("a key must be a plain name", key_loc)
-            key = str(key_node.value)
+            key = self.text(key_node)
             if key in out.items:
                 first = out.key_locs[key]
                 raise YamlFileError(
