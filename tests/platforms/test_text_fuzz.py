@@ -145,6 +145,8 @@ def _exercise(text: str) -> None:
     count = _timed("graphemes", unicode.graphemes.__wrapped__, text)
     assert 0 <= count <= len(text)
     assert (count == 0) == (text == "")
+    ends = _timed("grapheme_ends", unicode.grapheme_ends, text)
+    assert len(ends) == count and ends == sorted(set(ends)) and ends[-1:] in ([], [len(text)])
     assert _timed("mastodon_length", unicode.mastodon_length, text) >= 0
     _check_facets(text, _timed("bluesky_facets", unicode.bluesky_facets.__wrapped__, text))
     for name, words in [

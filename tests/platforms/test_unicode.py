@@ -10,7 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eduadvocate.platforms.base import Facet
-from eduadvocate.platforms.textcount.unicode import bluesky_facets, graphemes, mastodon_length
+from eduadvocate.platforms.textcount.unicode import (
+    bluesky_facets,
+    grapheme_ends,
+    graphemes,
+    mastodon_length,
+)
 
 SAMPLES = [
     ("", 0),
@@ -58,6 +63,15 @@ def test_fast_paths_agree_on_mixed_joiners() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 25)))
         assert graphemes(text) == len(regex.findall(r"\X", text)), repr(text)
+        assert grapheme_ends(text) == [m.end() for m in regex.finditer(r"\X", text)], repr(text)
+
+
+def test_a_run_of_flag_halves_pairs_from_its_start() -> None:
+    """Regional indicators pair up from the start of their run, whatever surrounds it (the
+    counting pairs them itself: ``\\X`` is quadratic on a long run)."""
+    for text in ["🇺🇸🇫", "a🇺🇸🇫\u0301🇺", "\u0600🇺🇸🇺\u200d🇸", "🇺" * 7 + "\r\n"]:
+        assert graphemes(text) == len(regex.findall(r"\X", text)), repr(text)
+        assert grapheme_ends(text) == [m.end() for m in regex.finditer(r"\X", text)], repr(text)
 
 
 @pytest.mark.parametrize(

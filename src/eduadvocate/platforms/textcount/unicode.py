@@ -63,6 +63,22 @@ def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(_REGIONAL_INDICATORS.sub("a", text)))
 
 
+def grapheme_ends(text: str) -> list[int]:
+    """The index just past each extended grapheme cluster, what ``[m.end() for m in
+    regex.finditer(r"\\X", text)]`` gives, in linear time (see ``graphemes``)."""
+    pairs = [m.span() for m in _REGIONAL_INDICATORS.finditer(text)]
+    if not pairs:
+        return [m.end() for m in _GRAPHEME.finditer(text)]
+    ends = []
+    k = shift = 0  # shift: characters the pairs before the current one lost to "a"
+    for m in _GRAPHEME.finditer(_REGIONAL_INDICATORS.sub("a", text)):
+        while k < len(pairs) and pairs[k][0] - shift < m.end():
+            shift += pairs[k][1] - pairs[k][0] - 1
+            k += 1
+        ends.append(m.end() + shift)
+    return ends
+
+
 @functools.lru_cache(maxsize=4096)
 def mastodon_countable(text: str) -> str:
     """The text as Mastodon's ``StatusLengthValidator`` counts it: every http(s) URL becomes 23
