@@ -157,6 +157,9 @@ def _pieces() -> _Pieces:
     )
 
 
+_DOT = re.compile(r"\.")
+
+
 class _Chains:
     """The dotted labels of one text and the domains they end in (see the module docstring).
 
@@ -167,7 +170,7 @@ class _Chains:
     def __init__(self, text: str, tlds: dict[int, int], last_bad: re.Pattern[str], *, strict: bool):
         self.text = text
         self.tlds = tlds  # position just after a dot -> end of the TLD that starts there
-        self.dots = [m.start() for m in re.finditer(r"\.", text)]
+        self.dots = [m.start() for m in _DOT.finditer(text)]
         self.last_bad = last_bad
         self.strict = strict
         self._segments: dict[int, tuple[int, int, bool]] = {}
