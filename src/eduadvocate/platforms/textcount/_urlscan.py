@@ -16,12 +16,16 @@ follows:
   segment of the chain, so no chain is walked twice;
 * the few rules that depend on where a domain starts (its first label may be the tail of a
   segment) are checked at the start, and starts that cannot succeed are skipped a segment at a
-  time.
+  time;
+* the port, path and query after a domain are matched by the generated pattern's own tail, once
+  per URL found; every part of it is optional, so nothing backtracks into the domain, and the
+  scan resumes where the URL ends, as ``finditer`` does.
 
-The pieces (character classes, the TLD alternation, the port/path/query tail) are cut out of the
-generated patterns, and their structure is checked when first used, so a regenerated
-``_twitter_patterns.py`` cannot silently disagree with this scan.  Everything here works on
-UTF-16 code units, like the rest of the URL extraction.
+The pieces (character classes, the TLD alternation, the tail) are cut out of the generated
+patterns, and their structure is checked when first used, so a regenerated
+``_twitter_patterns.py`` cannot silently disagree with this scan; ``tests/platforms/
+test_url_scan.py`` compares the two match for match.  Everything here works on UTF-16 code
+units, like the rest of the URL extraction.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class UrlMatch(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class _Pieces:
+    """The patterns the scan uses, compiled from pieces of the generated ones."""
+
     dot_tld: re.Pattern[str]  # "." and the TLD after it (lookahead included)
     tail: re.Pattern[str]  # port, path, query: groups 1, 2, 3
     preceding: re.Pattern[str]  # a character that may precede a URL

@@ -197,8 +197,8 @@ def _label_fits(label: str) -> bool:
     """Whether node's ``punycode.toASCII(label)`` has 1 to 63 characters (``idna.toAscii``)."""
     if label.isascii() and "\x7f" not in label:
         return 1 <= len(label) <= _MAX_DOMAIN_LABEL_LENGTH
-    # Every code point (at least half a unit each) encodes to at least one character, so a
-    # longer label cannot fit; this keeps the pure-Python punycode codec off long input.
+    # More than 126 UTF-16 units are more than 63 code points, each encoded to at least one
+    # character: such a label cannot fit, and the pure-Python punycode codec never sees it.
     if len(label) > 2 * _MAX_DOMAIN_LABEL_LENGTH:
         return False
     return 1 <= _encoded_label_len(label) <= _MAX_DOMAIN_LABEL_LENGTH
