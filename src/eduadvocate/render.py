@@ -215,8 +215,8 @@ class Renderer:
             return filled
         problem(
             "template-too-large",
-            f"filling in its {{variables}} makes the text over {MAX_TEMPLATE_WORK:,}"
-            " characters longer",
+            f"filling in its {{variables}} would produce more than {MAX_TEMPLATE_WORK:,}"
+            " characters",
             loc,
             "variables that refer to other variables many times over multiply: simplify them",
         )
