@@ -492,13 +492,6 @@ def test_the_search_finds_a_secret_in_every_form_it_looks_for() -> None:
     assert clean.leaks() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/eduadvocate/dispatch.py, secret_values(): its _ENV_REF matches only ${VAR}, not"
-    " ${VAR:-default}, so a secret written with a default is not among the values redact() masks"
-    " in delivery errors and warnings. Fix: find references with the config's own pattern"
-    " (eduadvocate.config._VAR, both forms), e.g. by expanding each secret setting",
-)
 def test_the_redaction_of_delivery_errors_knows_a_secret_written_with_a_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

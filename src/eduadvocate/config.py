@@ -129,6 +129,11 @@ class AccountConfig:
         return _expand(str(value), self, key, required=True)
 
 
+def env_names(text: str) -> list[str]:
+    """The environment variables a setting names (``${VAR}`` and ``${VAR:-default}``)."""
+    return [m.group(1) for m in _VAR.finditer(text)]
+
+
 def expand_env(text: str, missing: Callable[[str], str]) -> str:
     """``${VAR}`` and ``${VAR:-default}`` references filled from the environment; an unset
     (or empty) one without a default is ``missing(name)`` (which may raise instead)."""

@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from eduadvocate.config import Config
+from eduadvocate.config import Config, env_names
 from eduadvocate.heartbeat import Held
 from eduadvocate.ledger.base import (
     REMOVED,
@@ -649,11 +649,12 @@ def crash_point(name: str) -> None:
 
 
 def secret_values(config: Config) -> frozenset[str]:
-    """The values of every ``${VAR}`` the accounts' settings name: never to be shown."""
+    """The values of every ``${VAR}`` (or ``${VAR:-default}``) the accounts' settings name:
+    never to be shown."""
     values: set[str] = set()
     for account in config.accounts.values():
         for raw in account.settings.values():
-            for name in _ENV_REF.findall(str(raw)):
+            for name in env_names(str(raw)):
                 value = os.environ.get(name, "")
                 if len(value) >= MIN_SECRET:
                     values.add(value)
@@ -661,7 +662,6 @@ def secret_values(config: Config) -> frozenset[str]:
 
 
 MIN_SECRET = 6  # shorter values (a port, "true") would mask ordinary words
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s]*")
 
 
