@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eduadvocate.check import analyse
+from eduadvocate.content import yamlfile
 from eduadvocate.errors import ConfigError, Problem
 from eduadvocate.workspace import open_campaign
 from tests.conftest import REPO
@@ -185,6 +186,7 @@ hostile_file = st.one_of(
     st.builds(_alias_chain, st.integers(2, 12), st.integers(1, 9)),
     st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
     st.just("posts:\n  - id: a\n   text: bad indent\n"),
+    st.just('posts:\n  - id: "a\\ud800"\n    at: now\n    text: "\\udc80\\0"\n'),
     st.just(""),
     huge.map(lambda h: f"posts:\n  - id: a\n    at: now\n    bogus: '{h}'\n    text: hi\n"),
 )
@@ -270,16 +272,26 @@ def run_campaign(config: str, people_text: str, files: list[str]) -> list[Proble
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(config=config_file, people_text=people_file, files=st.lists(posts_file, max_size=3))
+@given(
+    config=config_file,
+    people_text=people_file,
+    files=st.lists(posts_file, max_size=3),
+    pure_python=st.integers(0, 4).map(lambda i: i == 3),
+)
 def test_any_campaign_folder_gives_problems_not_exceptions(
-    config: str, people_text: str, files: list[str]
+    config: str, people_text: str, files: list[str], pure_python: bool
 ) -> None:
+    """``pure_python``: read with PyYAML's pure-Python parser, as where libyaml is missing."""
+    loader = yamlfile._Loader
     tracemalloc.start()
     started = time.monotonic()
     try:
+        if pure_python:
+            yamlfile._Loader = yaml.SafeLoader
         problems = run_campaign(config, people_text, files)
         _, peak = tracemalloc.get_traced_memory()
     finally:
+        yamlfile._Loader = loader
         tracemalloc.stop()
     elapsed = time.monotonic() - started
     assert elapsed < BUDGET_S, f"{elapsed:.1f} s"
