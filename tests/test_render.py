@@ -197,3 +197,22 @@ def test_split_parts_fit_and_keep_every_word_whole(tokens: list[str]) -> None:
     parts = split_text(text, 60, _x_len)
     assert all(_x_len(p) <= 60 for p in parts)
     assert " ".join(parts).split() == text.split()  # nothing lost, nothing cut, order kept
+
+
+def test_a_64kb_word_is_cut_in_linear_time_between_graphemes() -> None:
+    """A word longer than the limit is cut from a bounded window at the front of the rest: 64 KB
+    of "a." took minutes when every cut re-measured all of the rest."""
+    import time
+
+    from eduadvocate.platforms.textcount.unicode import graphemes
+
+    for word, limit, measure in [
+        ("a." * 32_768, 280, _x_len),
+        ("👩🏽\u200d🏫" * 4_000 + "👨\u200d👩\u200d👧\u200d👦" * 1_000, 300, graphemes),
+    ]:
+        started = time.monotonic()
+        parts = split_text(word, limit, measure)
+        assert time.monotonic() - started < 10
+        assert "".join(parts) == word
+        assert all(measure(p) <= limit for p in parts)
+        assert all(measure(p) >= limit - 2 for p in parts[:-1])  # parts are filled, not short

@@ -580,18 +580,31 @@ def _pack(
     return parts
 
 
+def _window(budget: int) -> int:
+    """Code points enough to fill a part of ``budget``: every rule counts a grapheme as at least
+    1, and a grapheme takes at most ~8 code points (family emoji: 7) outside pathological text."""
+    return 8 * max(budget, 0) + 64
+
+
 def _cut_word(word: str, budget: int, measure: Callable[[str], int]) -> list[str]:
+    """A word too long for one part, cut between graphemes. Each part is cut from a bounded
+    window at the front of the rest (measuring the whole rest for every part was quadratic in
+    the word: 64 KB took minutes)."""
     if _is_entity(word):
         return [
             word
         ]  # never cut a URL, mention or hashtag: it stays over the limit and check says so
     pieces = []
     rest = word
-    while rest and measure(rest) > budget:
-        head, rest = _cut(rest, budget, measure)
+    size = _window(budget)
+    while rest:
+        if len(rest) <= size and measure(rest) <= budget:
+            pieces.append(rest)
+            break
+        window = rest[:size]
+        head, _ = _cut(window, budget, measure, whole=len(window) == len(rest))
         pieces.append(head)
-    if rest:
-        pieces.append(rest)
+        rest = rest[len(head) :]
     return pieces
 
 
@@ -611,12 +624,17 @@ def _is_entity(word: str) -> bool:
     return any(e.end - e.start == len(word) for e in entities)
 
 
-def _cut(word: str, budget: int, measure: Callable[[str], int]) -> tuple[str, str]:
+def _cut(
+    word: str, budget: int, measure: Callable[[str], int], *, whole: bool = True
+) -> tuple[str, str]:
     """The longest run of whole graphemes from the start of ``word`` that fits, and the rest
-    (at least one grapheme moves, so splitting always ends)."""
+    (at least one grapheme moves, so splitting always ends). ``whole``: ``word`` is all there
+    is; else it is a window whose last grapheme may go on past it, so that one is not taken."""
     import regex
 
     bounds = [m.end() for m in regex.finditer(r"\X", word)]
+    if not whole and len(bounds) > 1:
+        bounds.pop()
     lo, hi = 0, len(bounds) - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
