@@ -348,7 +348,7 @@ class Renderer:
         for tag in dict.fromkeys(
             normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
         ):
-            why = spec.hashtag_problem(tag[1:])
+            why = _hashtag_problem(spec.name, tag[1:])
             if why is None:
                 wanted.append(tag)
                 continue
@@ -394,6 +394,13 @@ class Renderer:
         if added:
             parts = [*parts[:-1], _with_tags(last, added)]
         return parts
+
+
+@functools.lru_cache(maxsize=4096)  # campaign hashtags repeat in every post
+def _hashtag_problem(platform: str, tag: str) -> str | None:
+    from eduadvocate.platforms.registry import spec_class
+
+    return spec_class(platform).hashtag_problem(tag)
 
 
 def effective_content(post: Post, platform: str) -> Content:

@@ -97,6 +97,8 @@ def _code_points(chars: list[str]) -> str:
 @functools.lru_cache(maxsize=1024)  # every account of a platform gets the same text
 def text_warnings(text: str) -> tuple[tuple[str, str], ...]:
     """(code, message) for each kind of deceptive character in a text as published."""
+    if text.isascii():  # every character and script looked for here is beyond ASCII
+        return ()
     out: list[tuple[str, str]] = []
     bidi = _BIDI.findall(text)
     if bidi:
@@ -139,6 +141,8 @@ def _without_trailing_punctuation(word: str) -> str:
 def identifier_warning(word: str) -> str | None:
     """Why a handle, hashtag or web address may deceive (mixed scripts, direction marks or
     invisible characters inside it), or None."""
+    if word.isascii():
+        return None
     hidden = [c for c in word if c in _DIRECTION_MARKS] + _INVISIBLE.findall(word)
     if hidden:
         return f'"{shown(word, 80)}" has an invisible character in it ({_code_points(hidden)})'
