@@ -32,6 +32,7 @@ from eduadvocate.content.textsafety import shown
 from eduadvocate.errors import Location, Problem, Severity
 from eduadvocate.platforms.base import Facet, PlatformSpec
 from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount.unicode import grapheme_ends
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
@@ -637,9 +638,7 @@ def _cut(
     """The longest run of whole graphemes from the start of ``word`` that fits, and the rest
     (at least one grapheme moves, so splitting always ends). ``whole``: ``word`` is all there
     is; else it is a window whose last grapheme may go on past it, so that one is not taken."""
-    import regex
-
-    bounds = [m.end() for m in regex.finditer(r"\X", word)]
+    bounds = grapheme_ends(word)  # regex's \X is quadratic on a run of flag halves
     if not whole and len(bounds) > 1:
         bounds.pop()
     lo, hi = 0, len(bounds) - 1
