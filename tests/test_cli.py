@@ -284,3 +284,26 @@ def test_literal_secret_in_a_readable_config_warns(make_campaign: Make) -> None:
     (root / "config.yaml").chmod(0o600)
     quiet = run("check")
     assert quiet.stderr == ""
+
+
+def test_text_from_campaign_files_prints_as_written_not_as_rich_markup(make_campaign: Make) -> None:
+    """A post text (or any value from the files) that looks like Rich markup is shown as it is:
+    it must not style the terminal or become a hyperlink."""
+    make_campaign(
+        "posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [x-main]\n"
+        "    text: 'Vote [link=https://evil.example]here[/link] [bold red]now[/bold red]'\n"
+    )
+    shown = run("calendar", "--days", "10")
+    assert shown.returncode == 0, shown.stderr
+    assert "[link=https://evil.example]here[/link] [bold red]now[/bold red]" in shown.stdout
+
+
+def test_a_bluesky_account_takes_the_link_card_limits(make_campaign: Make) -> None:
+    config = (
+        "defaults: {timezone: UTC, accounts: [bsky]}\naccounts:\n  bsky: {platform: bluesky,"
+        " handle: pta.bsky.social, card_timeout: 5, card_max_html: 200000,"
+        " card_max_image: 1000000, card_ports: '8080'}\n"
+    )
+    make_campaign("posts:\n  - id: a\n    at: 2026-12-03 18:00\n    text: Hello\n", config=config)
+    result = run("check")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -65,15 +65,7 @@ def test_check_measures_64kb_text_in_time(shape: str, make_campaign: Make) -> No
     "shape",
     [
         "a.",
-        pytest.param(
-            "flag halves",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="render._cut reads the grapheme boundaries of every window it cuts with "
-                "regex's \\X, which is quadratic on a run of regional indicators (flag halves); "
-                "textcount.unicode.grapheme_ends gives the same boundaries in linear time",
-            ),
-        ),
+        "flag halves",
     ],
 )
 def test_check_splits_64kb_word_in_time(shape: str, make_campaign: Make) -> None:

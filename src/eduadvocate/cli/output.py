@@ -19,9 +19,11 @@ JSON_VERSION = 1
 
 
 def console(stderr: bool = False) -> Console:
-    """A console that honours NO_COLOR and COLUMNS, and does not guess a width in pipes."""
+    """A console that honours NO_COLOR and COLUMNS, and does not guess a width in pipes.
+    Markup is off: what it prints comes from campaign files and platforms' answers (a post text
+    of ``[link=…]`` must print as written); styles are given with ``Text`` instead."""
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return Console(stderr=stderr, highlight=False, width=width, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, markup=False, width=width, soft_wrap=False)
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:

@@ -59,6 +59,12 @@ class BlueskyPlatform(PlatformSpec):
         "handle": Setting("the account's handle, e.g. pta.bsky.social", required=True),
         "app_password": Setting("an app password (Settings → App passwords)", secret=True),
         "service": Setting("PDS address (default https://bsky.social)", kind="url"),
+        "card_max_html": Setting("bytes of a link card's page read (default 1000000)", kind="int"),
+        "card_max_image": Setting("bytes of a link card's picture (default 5000000)", kind="int"),
+        "card_timeout": Setting(
+            "seconds for a link card's page and picture together (default 10)", kind="int"
+        ),
+        "card_ports": Setting("ports besides 80/443 a link card may be fetched from, e.g. 8080"),
     }
 
     def length(self, text: str, content_warning: str | None = None) -> int:

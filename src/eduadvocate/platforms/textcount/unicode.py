@@ -117,7 +117,7 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
         found.append((url.start, url.end, "link", value))
     for m in _BSKY_MENTION.finditer(text):
         handle = m.group(1).rstrip(".")
-        if _HANDLE.match(handle):
+        if _HANDLE.fullmatch(handle):
             found.append((m.start(), m.start() + 1 + len(handle), "mention", handle))
     for m in _BSKY_TAG.finditer(text):
         tag = _without_trailing_punct(m.group(1))
