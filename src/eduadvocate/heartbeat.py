@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.ledger.base import ClaimRow, Ledger
+from eduadvocate.stopping import threads_leave_signals_to_main
 
 
 class Held:
@@ -99,7 +100,8 @@ class Heartbeat:
     def __enter__(self) -> Heartbeat:
         self.beat()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-        self._thread.start()
+        with threads_leave_signals_to_main():
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:

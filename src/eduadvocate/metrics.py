@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from eduadvocate.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import Delivery, Ledger, Snapshot, State
 from eduadvocate.platforms.publishing import MetricsRefused, Publisher, PublishError, RateLimited
+from eduadvocate.stopping import threads_leave_signals_to_main
 
 MAX_PARALLEL_ACCOUNTS = 8
 
@@ -115,7 +116,9 @@ def pull(
         return account, snaps, asked, None
 
     with ThreadPoolExecutor(max(1, min(MAX_PARALLEL_ACCOUNTS, len(by_account)))) as pool:
-        results = list(pool.map(one, report.accounts))
+        with threads_leave_signals_to_main():  # Ctrl-C reaches the main thread
+            futures = [pool.submit(one, account) for account in report.accounts]
+        results = [f.result() for f in futures]
     for account, snaps, asked, error in results:
         ledger.add_snapshots(snaps)
         report.snapshots += len(snaps)

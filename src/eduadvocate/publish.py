@@ -36,7 +36,7 @@ from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.publishing import AuthFailed, Publisher, PublishError
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.render import Rendering
-from eduadvocate.stopping import Stop
+from eduadvocate.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.workspace import Workspace, clock
 
 MAX_PARALLEL_ACCOUNTS = 64  # threads mostly wait on the network
@@ -236,7 +236,9 @@ def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
             processes, mp_context=context, initializer=job.stop.install_in_child
         ) as pool:
             shares = [names[i::processes] for i in range(processes)]
-            for outcomes in gathered([pool.submit(_publish_in_child, share) for share in shares]):
+            with threads_leave_signals_to_main():  # the children unblock them (install_in_child)
+                futures = [pool.submit(_publish_in_child, share) for share in shares]
+            for outcomes in gathered(futures):
                 out.extend(outcomes)
     except BrokenProcessPool as exc:
         raise EduError(
@@ -318,7 +320,9 @@ def _publish_accounts(
         Heartbeat(ledger, worker, ws.config.lease, clock=clock, held=held),
         ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_ACCOUNTS, len(names)))) as pool,
     ):
-        for outcomes in gathered([pool.submit(publish_account, name) for name in names]):
+        with threads_leave_signals_to_main():
+            futures = [pool.submit(publish_account, name) for name in names]
+        for outcomes in gathered(futures):
             out.extend(outcomes)
     return out
 
@@ -328,9 +332,9 @@ WAKE_S = 0.25  # how often a waiting main thread wakes to run signal handlers
 
 
 def gathered(futures: list[Future[T]]) -> list[T]:
-    """Results in order, waited for in short steps: a SIGTERM the kernel hands to one of the
-    publishing threads is only acted on when the main thread next runs (a plain ``map`` would
-    sleep through it until every account is done)."""
+    """Results in order, waited for in short steps. The publishing threads block the stop
+    signals (:func:`threads_leave_signals_to_main`), so the kernel hands them to this thread;
+    the steps are a second line, for a thread some library started that does not."""
     pending = set(futures)
     while pending:
         _, pending = wait(pending, timeout=WAKE_S)

@@ -54,7 +54,7 @@ from eduadvocate.planning import (
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.publish import WAKE_S, connector, worker_id
 from eduadvocate.render import Rendering
-from eduadvocate.stopping import Stop
+from eduadvocate.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.workspace import SETTLE_S, campaign_files, clock, open_campaign
 
 HORIZON = timedelta(days=2)
@@ -367,10 +367,11 @@ class Scheduler:
             notice=self.notice,
         )
         with self.stop.installed(), heartbeat:
-            self.apscheduler.start()
+            with threads_leave_signals_to_main():  # its thread, and the ones that starts
+                self.apscheduler.start()
             try:
-                # In short steps: a signal the kernel hands to another thread is only acted on
-                # when this (the main) thread next runs.
+                # In short steps: a second line, for a thread some library started that does not
+                # block the stop signals (those the kernel may hand a signal to).
                 while not self.stopping.wait(WAKE_S):
                     pass
             finally:

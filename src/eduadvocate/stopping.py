@@ -21,6 +21,27 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 ABANDON_WAIT_S = 3.0  # how long a second signal waits for claims to be given back
+HEARD = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2})
+
+
+@contextlib.contextmanager
+def threads_leave_signals_to_main() -> Iterator[None]:
+    """Threads started inside this block (and the threads they start) block the signals a run
+    handles, so the kernel hands SIGINT and SIGTERM to the main thread only. Otherwise a signal
+    that arrives while the job is stopped (Ctrl-Z, then ``kill %1``) goes, on SIGCONT, to
+    whichever thread runs first; a publishing thread cannot run the Python handler, and the main
+    thread, asleep in a wait, would act on it only when it next wakes: too late for a fast
+    platform. The main thread blocks them only while it starts threads (a signal then waits, it
+    is not lost). A process forked inside the block inherits the mask: :meth:`Stop.install_in_child`
+    unblocks them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a thread of ours already blocks them, and its children inherit that
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HEARD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Stop:
@@ -91,6 +112,7 @@ class Stop:
         SIGTERM stop, SIGUSR2 abandons."""
         self.signum = None
         self.event.clear()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HEARD)  # whatever the forking thread blocked
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGUSR1, self._child_stop)
         signal.signal(signal.SIGTERM, self._child_stop)
