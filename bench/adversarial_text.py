@@ -76,10 +76,10 @@ def best_of(runs: int, setup: Callable[[], object], work: Callable[[], object]) 
 
 def worker(shape: str, size: int, root: Path) -> dict[str, float | str]:
     """The in-process figures for one text (run in a child process: fresh caches, a timeout)."""
-    from eduadvocate import check
-    from eduadvocate.check import analyse
+    from eduadvocate.campaign.workspace import open_campaign
+    from eduadvocate.compose import check
+    from eduadvocate.compose.check import analyse
     from eduadvocate.platforms.textcount import twitter, unicode
-    from eduadvocate.workspace import open_campaign
 
     text = text_of(shape, size)
     counters: dict[str, Callable[[str], object]] = {

@@ -93,8 +93,8 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
         os.chdir(root)
         os.environ.update(env)
-        from eduadvocate.check import analyse
-        from eduadvocate.workspace import open_campaign
+        from eduadvocate.campaign.workspace import open_campaign
+        from eduadvocate.compose.check import analyse
 
         t0 = time.perf_counter()
         ws = open_campaign(None)

@@ -124,7 +124,9 @@ def x_campaign(
 
 def warm_up(env: dict[str, str]) -> None:
     """Import what publish imports once, so the timed run finds the bytecode caches written."""
-    probe = "import eduadvocate.cli.main, eduadvocate.publish, eduadvocate.platforms.x_client"
+    probe = (
+        "import eduadvocate.cli.main, eduadvocate.delivery.publish, eduadvocate.platforms.x.client"
+    )
     subprocess.run([sys.executable, "-c", probe], env=env, check=True)
 
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drain import child_env, warm_up
+from eduadvocate.delivery.scheduler import HORIZON, SWEEP_S
 from eduadvocate.ledger import open_ledger
-from eduadvocate.scheduler import HORIZON, SWEEP_S
 from lag import Schedule
 
 ACCOUNTS = ("out-a", "out-b", "out-c")

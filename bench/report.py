@@ -36,7 +36,7 @@ EXE = str(Path(sys.executable).with_name("eduadvocate"))
 def generate(root: Path, posts: int, pulls: int, seed: int = 11) -> int:
     """The campaign files (every account an outbox, so nothing needs credentials) and a ledger
     holding each delivery published with ``pulls`` snapshots; returns the snapshot count."""
-    from eduadvocate.counts import Counts
+    from eduadvocate.core.counts import Counts
     from eduadvocate.ledger import open_ledger
     from eduadvocate.ledger.base import Desired, Snapshot, State
 
@@ -108,12 +108,12 @@ def timed(root: Path, args: list[str]) -> tuple[float, float]:
 def breakdown(root: Path) -> list[tuple[str, float]]:
     os.environ["EDUADVOCATE_NOW"] = NOW.isoformat()
     os.chdir(root)
-    from eduadvocate.check import analyse
+    from eduadvocate.campaign.workspace import open_campaign
+    from eduadvocate.compose.check import analyse
+    from eduadvocate.delivery.publish import renderings_by_delivery
     from eduadvocate.ledger import open_ledger
-    from eduadvocate.publish import renderings_by_delivery
-    from eduadvocate.report import as_dict, build
-    from eduadvocate.report_html import render_html
-    from eduadvocate.workspace import open_campaign
+    from eduadvocate.metrics.html import render_html
+    from eduadvocate.metrics.report import as_dict, build
 
     steps = []
     t = time.perf_counter()

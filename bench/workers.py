@@ -55,7 +55,7 @@ from tests.fakes.postgres import PostgresServer, find_bindir, running_cluster
 from drain import EXE, RecordingXFake, child_env, warm_up, x_campaign
 
 LEASE_S = 3
-SWEEP_S = min(30.0, LEASE_S / 2)  # eduadvocate.scheduler's sweep for this lease
+SWEEP_S = min(30.0, LEASE_S / 2)  # eduadvocate.delivery.scheduler's sweep for this lease
 SPARE = (8, 90)  # accounts x posts for the takeover with a survivor that has free threads
 FINAL = ("published", "failed", "unknown", "skipped", "cancelled")
 TIMEOUT_S = 300.0

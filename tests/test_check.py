@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.check import analyse, is_readable_hashtag
-from eduadvocate.errors import Problem
-from eduadvocate.workspace import open_campaign
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.compose.check import analyse, is_readable_hashtag
+from eduadvocate.core.errors import Problem
 from tests.conftest import REPO, Make
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.config import DEFAULT_GRACE, DEFAULT_LEASE, load_config
-from eduadvocate.errors import ConfigError
+from eduadvocate.config.load import DEFAULT_GRACE, DEFAULT_LEASE, load_config
+from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.registry import BUILTINS
 from tests.conftest import REPO, Make
 from tests.test_cli import run

@@ -63,7 +63,7 @@ def test_committed_schema_matches_the_code() -> None:
 def test_deployment_examples_use_real_commands() -> None:
     import yaml
 
-    from eduadvocate.timespec import parse_every
+    from eduadvocate.timing.timespec import parse_every
 
     cron = (REPO / "examples" / "crontab").read_text()
     line = next(x for x in cron.splitlines() if x.startswith("*/"))

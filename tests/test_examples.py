@@ -20,7 +20,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from eduadvocate.timespec import parse_every
+from eduadvocate.timing.timespec import parse_every
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "examples"

@@ -23,10 +23,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.check import analyse
-from eduadvocate.content import yamlfile
-from eduadvocate.errors import ConfigError, Problem
-from eduadvocate.workspace import open_campaign
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.compose.check import analyse
+from eduadvocate.core import yamlfile
+from eduadvocate.core.errors import ConfigError, Problem
 from tests.conftest import REPO
 
 BUDGET_S = 30.0  # per example, load to last check (tracemalloc makes everything ~2x slower)

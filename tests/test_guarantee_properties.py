@@ -24,6 +24,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.delivery.publish import RunReport, publish_due
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Ledger, LedgerError, State
 from eduadvocate.platforms.publishing import (
@@ -36,8 +38,6 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
-from eduadvocate.publish import RunReport, publish_due
-from eduadvocate.workspace import open_campaign
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CONFIG = """\
@@ -300,8 +300,8 @@ def test_whatever_ledger_call_fails_the_next_runs_finish_once(fail_at: int, afte
 
 def test_a_media_path_outside_the_campaign_is_never_sent(tmp_path: Path) -> None:
     """Even if a post with one reached the dispatcher (check holds it), the file is not read."""
-    from eduadvocate.check import analyse
-    from eduadvocate.dispatch import Dispatcher
+    from eduadvocate.compose.check import analyse
+    from eduadvocate.delivery.dispatch import Dispatcher
     from eduadvocate.ledger.base import Desired
 
     text = FULL.replace(

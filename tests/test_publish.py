@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.delivery.planning import Outcome
+from eduadvocate.delivery.publish import RunReport, publish_due, run_lock
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import State
-from eduadvocate.planning import Outcome
 from eduadvocate.platforms.publishing import (
     InDoubt,
     OutgoingPart,
@@ -23,8 +25,6 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
-from eduadvocate.publish import RunReport, publish_due, run_lock
-from eduadvocate.workspace import open_campaign
 from tests.conftest import Make
 from tests.test_cli import run
 

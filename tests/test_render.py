@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.check import analyse
-from eduadvocate.render import add_utm, split_text
-from eduadvocate.workspace import open_campaign
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.compose.check import analyse
+from eduadvocate.compose.render import add_utm, split_text
 from tests.conftest import Make
 
 

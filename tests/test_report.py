@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eduadvocate.counts import Counts
+from eduadvocate.core.counts import Counts
 from eduadvocate.ledger.base import Delivery, Snapshot
-from eduadvocate.metrics import due_for_pull, total
-from eduadvocate.report import PULL_GAP, as_dict, build
+from eduadvocate.metrics.pull import due_for_pull, total
+from eduadvocate.metrics.report import PULL_GAP, as_dict, build
 from tests.rows import published
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago

@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from eduadvocate.config import AccountConfig
+from eduadvocate.compose.render import Part, Rendering
+from eduadvocate.config.load import AccountConfig
 from eduadvocate.content.model import Content, Defaults, Post
-from eduadvocate.counts import Counts
-from eduadvocate.errors import Location
+from eduadvocate.core.counts import Counts
+from eduadvocate.core.errors import Location
 from eduadvocate.ledger.base import Delivery, Snapshot
-from eduadvocate.render import Part, Rendering
-from eduadvocate.report import Report, build
-from eduadvocate.report_html import render_html
+from eduadvocate.metrics.html import render_html
+from eduadvocate.metrics.report import Report, build
 from tests.rows import published
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)

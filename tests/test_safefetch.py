@@ -19,7 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.platforms.linkcard import HTML_TYPES, PICTURE_TYPES, checked_picture, page_meta
+from eduadvocate.platforms.bluesky.linkcard import (
+    HTML_TYPES,
+    PICTURE_TYPES,
+    checked_picture,
+    page_meta,
+)
 from eduadvocate.platforms.safefetch import (
     Deadline,
     Guard,
@@ -194,7 +199,7 @@ def test_https_is_verified_for_the_host_name_while_connecting_to_the_checked_add
 # -- bounded --------------------------------------------------------------------------------------
 RSS_SCRIPT = """
 import json, resource, sys, time
-from eduadvocate.platforms.linkcard import HTML_TYPES, page_meta
+from eduadvocate.platforms.bluesky.linkcard import HTML_TYPES, page_meta
 from eduadvocate.platforms.safefetch import Deadline, Guard, fetch
 
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

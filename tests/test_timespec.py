@@ -1,4 +1,4 @@
-"""Tests for eduadvocate.timespec: reading `at`/`from`/`until`/`every` and DST-correct occurrences.
+"""Tests for eduadvocate.timing.timespec: reading `at`/`from`/`until`/`every` and DST-correct occurrences.
 
 Cron results are cross-checked against a brute-force reference that walks every UTC minute, so
 the fast day-by-day iteration in the module is never its own oracle.
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eduadvocate import timespec
-from eduadvocate.timespec import (
+from eduadvocate.timing import timespec
+from eduadvocate.timing.timespec import (
     AmbiguousLocalTime,
     MissingZone,
     NonexistentLocalTime,
@@ -890,7 +890,7 @@ def test_import_stays_off_heavy_modules() -> None:
     """`eduadvocate check` imports this module on start-up: no scheduler, no zone listing."""
     src = Path(timespec.__file__).resolve().parents[1]
     code = (
-        "import sys, eduadvocate.timespec; "
+        "import sys, eduadvocate.timing.timespec; "
         "print(sorted(m for m in ('apscheduler', 'croniter', 'dateutil', 'difflib') "
         "if m in sys.modules))"
     )

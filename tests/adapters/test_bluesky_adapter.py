@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
-from eduadvocate.publish import publish_due
-from eduadvocate.workspace import open_campaign
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.delivery.publish import publish_due
 from tests.conftest import REPO, Make
 from tests.fakes.bluesky import Account, BlueskyPDS
 from tests.test_cli import run
@@ -81,8 +81,8 @@ def test_a_repeat_finds_the_record_by_its_key(
     pds: BlueskyPDS, account: Account, make_campaign: Make
 ) -> None:
     """What a restart after a crash does: the same delivery sent again finds its record."""
-    from eduadvocate.config import load_config
-    from eduadvocate.platforms.bluesky_client import BlueskyPublisher
+    from eduadvocate.config.load import load_config
+    from eduadvocate.platforms.bluesky.client import BlueskyPublisher
     from eduadvocate.platforms.publishing import OutgoingPart
 
     root = make_campaign("posts: []\n", config=_config(pds, account))
@@ -190,7 +190,7 @@ def test_link_card_from_the_pages_opengraph_tags(
 
 
 def test_card_needs_a_link(make_campaign: Make) -> None:
-    from eduadvocate.check import analyse
+    from eduadvocate.compose.check import analyse
 
     make_campaign(
         "posts:\n  - id: c\n    at: now\n    accounts: [bsky]\n    text: No link here\n    card: true\n"

@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
-from eduadvocate.platforms.bluesky_client import BlueskyPublisher
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.bluesky.client import BlueskyPublisher
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
-from eduadvocate.platforms.facebook_client import FacebookPublisher
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.facebook_page.client import FacebookPublisher
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,

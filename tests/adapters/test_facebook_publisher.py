@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
-from eduadvocate.platforms.facebook_client import FacebookPublisher
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.facebook_page.client import FacebookPublisher
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
-from eduadvocate.platforms.instagram_client import InstagramPublisher
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.instagram.client import InstagramPublisher
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,

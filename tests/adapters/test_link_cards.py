@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config import ConfigWarning, load_config
-from eduadvocate.platforms.bluesky_client import BlueskyPublisher
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.config.load import ConfigWarning, load_config
+from eduadvocate.delivery.publish import publish_due
+from eduadvocate.platforms.bluesky.client import BlueskyPublisher
 from eduadvocate.platforms.publishing import OutgoingPart, Published
-from eduadvocate.publish import publish_due
-from eduadvocate.workspace import open_campaign
 from tests.conftest import REPO, Make
 from tests.fakes.bluesky import Account, BlueskyPDS
 from tests.test_cli import run

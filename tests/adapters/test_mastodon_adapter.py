@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.delivery.publish import publish_due
 from eduadvocate.ledger import open_ledger
-from eduadvocate.publish import publish_due
-from eduadvocate.workspace import open_campaign
 from tests.conftest import REPO, Make
 from tests.fakes.mastodon import MastodonFake
 from tests.test_cli import run

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
-from eduadvocate.platforms.mastodon_client import MastodonPublisher
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.mastodon_api.client import MastodonPublisher
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,

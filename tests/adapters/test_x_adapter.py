@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.delivery.publish import publish_due
 from eduadvocate.ledger import open_ledger
-from eduadvocate.platforms.x_client import comparable
-from eduadvocate.publish import publish_due
-from eduadvocate.workspace import open_campaign
+from eduadvocate.platforms.x.client import comparable
 from tests.conftest import REPO, Make
 from tests.fakes.x_api import Account, XFake, credentials_env
 from tests.test_cli import run

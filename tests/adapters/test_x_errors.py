@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config import AccountConfig
-from eduadvocate.errors import Location
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.errors import Location
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InDoubt,
@@ -31,7 +31,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
-from eduadvocate.platforms.x_client import XPublisher
+from eduadvocate.platforms.x.client import XPublisher
 from tests.adapters.raised import raised
 from tests.fakes.x_api import DUPLICATE, REPLY_GONE, TOO_LONG, Account, XFake
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.counts import Counts
+from eduadvocate.core.counts import Counts
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, Snapshot, State
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eduadvocate.platforms.bluesky_client import tid_for
+from eduadvocate.platforms.bluesky.client import tid_for
 
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 DUE = datetime(2026, 12, 4, tzinfo=UTC)

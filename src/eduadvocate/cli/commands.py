@@ -15,12 +15,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from eduadvocate.check import Analysis, analyse
+from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
-from eduadvocate.config import did_you_mean
-from eduadvocate.errors import ExitCode, PostsInvalid, UsageError
-from eduadvocate.render import Rendering
-from eduadvocate.workspace import Workspace, open_campaign
+from eduadvocate.compose.check import Analysis, analyse
+from eduadvocate.compose.render import Rendering
+from eduadvocate.config.load import did_you_mean
+from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 
 
 def check(config_path: str | None, folder: str | None, fmt: str) -> int:
@@ -178,7 +178,7 @@ def _local_label(iso: str, zone: ZoneInfo | None) -> str:
 
 
 def calendar(config_path: str | None, folder: str | None, days: int, fmt: str) -> int:
-    from eduadvocate.planning import plan
+    from eduadvocate.delivery.planning import plan
 
     ws = _opened(config_path, folder)
     result = analyse(ws.config, ws.campaign, ws.now)
@@ -259,7 +259,7 @@ def _first_line(text: str) -> str:
 
 
 def _display_zone(ws: Workspace, result: Analysis) -> ZoneInfo:
-    from eduadvocate.timespec import TimeSpecError, load_zone
+    from eduadvocate.timing.timespec import TimeSpecError, load_zone
 
     name = ws.config.defaults.timezone
     if name:
@@ -274,7 +274,7 @@ def _display_zone(ws: Workspace, result: Analysis) -> ZoneInfo:
 
 
 def init(folder: str, timezone: str | None) -> int:
-    from eduadvocate.scaffold import scaffold
+    from eduadvocate.campaign.scaffold import scaffold
 
     con = output.console()
     created, kept = scaffold(Path(folder), timezone)

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from eduadvocate.campaign.workspace import open_campaign
 from eduadvocate.cli import output
-from eduadvocate.errors import ExitCode, UsageError
+from eduadvocate.core.errors import ExitCode, UsageError
 from eduadvocate.ledger import (
     FLAG,
     LedgerChoice,
@@ -29,7 +30,6 @@ from eduadvocate.ledger import (
 )
 from eduadvocate.ledger.base import Ledger, LedgerError
 from eduadvocate.ledger.schema import MIGRATIONS
-from eduadvocate.workspace import open_campaign
 
 FORMAT = "eduadvocate-ledger"
 FORMAT_VERSION = 1

@@ -433,7 +433,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args or os.environ.get("EDUADVOCATE_TRACEBACK") == "1"
     args = [a for a in args if a != "--traceback"]
-    from eduadvocate.errors import EduError, ExitCode
+    from eduadvocate.core.errors import EduError, ExitCode
 
     warnings.showwarning = _show_warning
     try:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eduadvocate.errors import Problem
+from eduadvocate.core.errors import Problem
 
 JSON_VERSION = 1
 

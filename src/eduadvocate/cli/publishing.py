@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
+from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
-from eduadvocate.errors import ExitCode, UsageError
+from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.delivery.planning import Outcome, cannot_read
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
-from eduadvocate.planning import Outcome, cannot_read
 from eduadvocate.platforms.publishing import PublishError
-from eduadvocate.workspace import Workspace, open_campaign
 
 if TYPE_CHECKING:
-    from eduadvocate.publish import RunReport
+    from eduadvocate.delivery.publish import RunReport
 
 _STYLE = {
     "published": "green",
@@ -40,8 +40,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: str) -> int:
-    from eduadvocate.publish import publish_due
-    from eduadvocate.stopping import Stop
+    from eduadvocate.core.stopping import Stop
+    from eduadvocate.delivery.publish import publish_due
 
     ws = open_campaign(config_path, settle=True, require=True)
     _known_accounts(ws, accounts)
@@ -148,7 +148,7 @@ def _interrupted_line(report: RunReport) -> None:
 
 
 def _known_accounts(ws: Workspace, accounts: list[str]) -> None:
-    from eduadvocate.config import did_you_mean
+    from eduadvocate.config.load import did_you_mean
 
     for name in accounts:
         if name not in ws.config.accounts:
@@ -178,7 +178,7 @@ def _ledger(config_path: str | None) -> tuple[Workspace, Ledger]:
     try:
         return ws, open_ledger(ws.config.ledger, ws.config.root)
     except LedgerError as exc:
-        from eduadvocate.errors import ConfigError
+        from eduadvocate.core.errors import ConfigError
 
         raise ConfigError(str(exc)) from None
 
@@ -207,7 +207,7 @@ def delivery_dict(d: Delivery, now: datetime, stranded: bool = False) -> dict[st
 
 def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> set[int]:
     """Claims whose worker is gone (its lease ran out, or its process on this host died)."""
-    from eduadvocate.heartbeat import gone
+    from eduadvocate.delivery.heartbeat import gone
 
     started = {c.worker: c.started_at for c in ledger.claims()}
     return {
@@ -223,8 +223,8 @@ def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> s
 
 
 def status(config_path: str | None, post: str | None, state: str | None, fmt: str) -> int:
-    from eduadvocate.planning import unreadable
-    from eduadvocate.publish import reconcile_scheduled, worker_id
+    from eduadvocate.delivery.planning import unreadable
+    from eduadvocate.delivery.publish import reconcile_scheduled, worker_id
 
     ws, ledger = _ledger(config_path)
     try:
@@ -312,7 +312,7 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
 
 
 def change(config_path: str | None, delivery_id: int, action: str) -> int:
-    from eduadvocate.publish import cancel_delivery
+    from eduadvocate.delivery.publish import cancel_delivery
 
     ws, ledger = _ledger(config_path)
     note = ""
@@ -338,8 +338,8 @@ def change(config_path: str | None, delivery_id: int, action: str) -> int:
 
 
 def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> int:
+    from eduadvocate.delivery.publish import connector
     from eduadvocate.platforms.publishing import PublishError
-    from eduadvocate.publish import connector
 
     ws = open_campaign(config_path)
     _known_accounts(ws, accounts)
@@ -376,7 +376,7 @@ def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> i
 
 
 def schedule(config_path: str | None, quiet: bool) -> int:
-    from eduadvocate.scheduler import Scheduler
+    from eduadvocate.delivery.scheduler import Scheduler
 
     con = output.console()
     err = output.console(stderr=True)

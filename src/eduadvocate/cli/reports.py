@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 from rich.text import Text
 
+from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
-from eduadvocate.config import parse_duration
-from eduadvocate.errors import ExitCode, UsageError
-from eduadvocate.report import CSV_COLUMNS, WEEKDAYS, Group, Report, as_dict, post_dict
-from eduadvocate.workspace import Workspace, open_campaign
+from eduadvocate.config.load import parse_duration
+from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.metrics.report import CSV_COLUMNS, WEEKDAYS, Group, Report, as_dict, post_dict
 
 BAR = 28
 
@@ -48,10 +48,10 @@ def _zone(ws: Workspace) -> str:
 def pull(
     config_path: str | None, since: str | None, accounts: list[str], retry_refused: bool, fmt: str
 ) -> int:
+    from eduadvocate.campaign.workspace import clock
+    from eduadvocate.delivery.publish import connector
     from eduadvocate.ledger import open_ledger
-    from eduadvocate.metrics import pull as pull_counts
-    from eduadvocate.publish import connector
-    from eduadvocate.workspace import clock
+    from eduadvocate.metrics.pull import pull as pull_counts
 
     ws = open_campaign(config_path)
     for name in accounts:
@@ -117,10 +117,10 @@ def pull(
 def report(
     config_path: str | None, since: str | None, campaign: str | None, fmt: str, html: str | None
 ) -> int:
-    from eduadvocate.check import analyse
+    from eduadvocate.compose.check import analyse
+    from eduadvocate.delivery.publish import renderings_by_delivery
     from eduadvocate.ledger import open_ledger
-    from eduadvocate.publish import renderings_by_delivery
-    from eduadvocate.report import build
+    from eduadvocate.metrics.report import build
 
     ws = open_campaign(config_path)
     zone = _zone(ws)
@@ -140,7 +140,7 @@ def report(
     finally:
         ledger.close()
     if html is not None:
-        from eduadvocate.report_html import render_html
+        from eduadvocate.metrics.html import render_html
 
         try:
             Path(html).write_text(render_html(data), encoding="utf-8")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from eduadvocate.config import Config, did_you_mean
+from eduadvocate.config.load import Config, did_you_mean
 from eduadvocate.content.model import Campaign, Content, Defaults, Media, Person, Post, UtmSettings
 from eduadvocate.content.schema import (
     FILE_FIELDS,
@@ -24,8 +24,8 @@ from eduadvocate.content.schema import (
 )
 from eduadvocate.content.templates import UTM_HINT, utm_template_problems
 from eduadvocate.content.textsafety import shown
-from eduadvocate.content.yamlfile import YamlFileError, YNode, read_yaml
-from eduadvocate.errors import Location, Problem
+from eduadvocate.core.errors import Location, Problem
+from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
 
 # Every pattern over user input is used with fullmatch: "$" also matches before a final newline.
 _ID = re.compile(ID_PATTERN)

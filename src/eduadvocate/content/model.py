@@ -1,7 +1,7 @@
 """The campaign as loaded from its files: posts, people and file-wide defaults.
 
 Plain dataclasses, no behaviour beyond small lookups. Every value that a check can complain about
-keeps the :class:`~eduadvocate.errors.Location` it was written at.
+keeps the :class:`~eduadvocate.core.errors.Location` it was written at.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eduadvocate.errors import Location, Problem
+from eduadvocate.core.errors import Location, Problem
 
 
 @dataclass(frozen=True, slots=True)

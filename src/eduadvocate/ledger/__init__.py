@@ -39,7 +39,7 @@ class LedgerChoice(NamedTuple):
 def choose_ledger(configured: str, flag: str | None = None) -> LedgerChoice:
     """``--ledger`` beats ``EDUADVOCATE_LEDGER`` beats the config's ``ledger:``; an empty value
     counts as unset (an unset CI secret maps to one)."""
-    from eduadvocate.config import expand_env
+    from eduadvocate.config.load import expand_env
 
     def missing(name: str) -> str:
         raise LedgerError(

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eduadvocate.counts import Counts
-from eduadvocate.errors import EduError, ExitCode
+from eduadvocate.core.counts import Counts
+from eduadvocate.core.errors import EduError, ExitCode
 
 
 class State(enum.StrEnum):

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from eduadvocate.counts import COUNT_FIELDS, Counts
+from eduadvocate.core.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import (
     ALREADY_OUT,
     FINAL,

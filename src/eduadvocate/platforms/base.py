@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from eduadvocate.config import AccountConfig
+    from eduadvocate.config.load import AccountConfig
     from eduadvocate.content.model import Person
     from eduadvocate.platforms.publishing import Publisher
 
@@ -184,7 +184,7 @@ class PlatformSpec:
     def connect(self, root: Path) -> Publisher:
         """A client that publishes to this account (imports the platform's SDK only now).
         ``root`` is the campaign folder. Raises ConfigError for missing settings or secrets."""
-        from eduadvocate.errors import ConfigError
+        from eduadvocate.core.errors import ConfigError
 
         raise ConfigError(
             f'publishing to {self.title} is not supported by this version (account "{self.account.name}")',

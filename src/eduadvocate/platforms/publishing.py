@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:
     import requests
 
-from eduadvocate.counts import Counts
+from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.base import Facet
 
 

@@ -11,19 +11,19 @@ import functools
 import importlib
 from typing import TYPE_CHECKING
 
-from eduadvocate.errors import ConfigError
+from eduadvocate.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.base import PlatformSpec
 
 GROUP = "eduadvocate.platforms"
 BUILTINS: dict[str, str] = {
-    "x": "eduadvocate.platforms.x:XPlatform",
-    "bluesky": "eduadvocate.platforms.bluesky:BlueskyPlatform",
-    "mastodon": "eduadvocate.platforms.mastodon:MastodonPlatform",
-    "facebook": "eduadvocate.platforms.facebook:FacebookPlatform",
-    "instagram": "eduadvocate.platforms.instagram:InstagramPlatform",
-    "outbox": "eduadvocate.platforms.outbox:OutboxPlatform",
+    "x": "eduadvocate.platforms.x.spec:XPlatform",
+    "bluesky": "eduadvocate.platforms.bluesky.spec:BlueskyPlatform",
+    "mastodon": "eduadvocate.platforms.mastodon_api.spec:MastodonPlatform",
+    "facebook": "eduadvocate.platforms.facebook_page.spec:FacebookPlatform",
+    "instagram": "eduadvocate.platforms.instagram.spec:InstagramPlatform",
+    "outbox": "eduadvocate.platforms.outbox.spec:OutboxPlatform",
 }
 
 # The settings of the built-in platforms that give the address the adapter connects to (a
@@ -80,7 +80,7 @@ def spec_class(name: str) -> type[PlatformSpec]:
     """The adapter class for a platform name (ConfigError if there is none)."""
     target = BUILTINS.get(name) or _entry_points().get(name)
     if target is None:
-        from eduadvocate.config import did_you_mean
+        from eduadvocate.config.load import did_you_mean
 
         alias = ALIASES.get(name.lower())
         hint = f'did you mean "{alias}"?' if alias else did_you_mean(name, platform_names())

@@ -1,0 +1,138 @@
+"""Opening a campaign: config plus folder plus clock, the common first step of every command.
+
+Kept apart from the CLI so tests and other tools can open a campaign without argv.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eduadvocate.config.load import Config, load_config
+from eduadvocate.content.load import iter_post_files, load_campaign
+from eduadvocate.content.model import Campaign
+from eduadvocate.core.errors import ConfigError, Location, UsageError
+from eduadvocate.platforms.registry import platform_names
+
+ENV_NOW = "EDUADVOCATE_NOW"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    config: Config
+    campaign: Campaign
+    now: datetime
+
+
+def clock() -> datetime:
+    """Now, in UTC; ``$EDUADVOCATE_NOW`` (an ISO instant) previews the campaign as of another time."""
+    value = os.environ.get(ENV_NOW)
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{ENV_NOW}={value} is not an ISO instant", hint="e.g. 2026-12-01T09:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise UsageError(f"{ENV_NOW}={value} has no UTC offset", hint="e.g. 2026-12-01T09:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def open_campaign(
+    config_path: str | None,
+    folder: str | None = None,
+    *,
+    settle: bool = False,
+    require: bool = False,
+) -> Workspace:
+    """Load the config and the campaign. ``folder`` is a campaign folder (holding ``posts/``) or a
+    posts folder; without ``--config``, a ``config.yaml`` inside it is used. ``settle``: first
+    wait (a moment at most) until no file of it is being written. ``require``: there must be a
+    campaign here (publishing commands): a folder with neither a config nor a posts folder is
+    an error with a hint, not an empty campaign on the built-in default."""
+    if folder is not None:
+        base = Path(folder)
+        if not base.is_dir():
+            raise UsageError(
+                f"{folder} is not a folder",
+                hint="name the campaign folder (the one holding posts/)",
+            )
+        if (
+            config_path is None
+            and not os.environ.get("EDUADVOCATE_CONFIG")
+            and (base / "config.yaml").is_file()
+        ):
+            config_path = str(base / "config.yaml")
+    platforms = platform_names()
+    config = load_config(config_path, platforms)
+    if folder is not None:
+        base = Path(folder).resolve()
+        if (base / "posts").is_dir():
+            config = replace(
+                config, posts_dir=base / "posts", people_path=base / "people.yaml", root=base
+            )
+        else:
+            config = replace(config, posts_dir=base)
+    if require and not config.posts_dir.is_dir():
+        raise CampaignMissing(config)
+    if settle:
+        settle_files(campaign_files(config))
+    campaign = load_campaign(config, platforms)
+    return Workspace(config=config, campaign=campaign, now=clock())
+
+
+class CampaignMissing(ConfigError):
+    """Run outside a campaign folder (or with a config whose posts folder does not exist)."""
+
+    def __init__(self, config: Config) -> None:
+        posts = config.display(config.posts_dir)
+        if config.path is None:
+            super().__init__(
+                f"no campaign here: {Path.cwd()} has no config.yaml and no posts/ folder",
+                hint="run this in the campaign folder, pass --config, or start one with"
+                " `eduadvocate init`",
+            )
+        else:
+            super().__init__(
+                f"the posts folder {posts} does not exist",
+                location=Location(config.display(config.path)),
+                hint="create it, or set posts: in the config to where the posts are",
+            )
+
+
+SETTLE_S = 1.0  # a file written less than this long ago may still be being written
+SETTLE_MAX_S = 10.0
+
+
+def settle_files(paths: Iterable[Path], *, quiet_s: float = SETTLE_S) -> None:
+    """Wait (briefly) until no file was written in the last ``quiet_s`` seconds, so a file an
+    editor or ``git checkout`` is writing right now is read whole, not half."""
+    deadline = time.monotonic() + SETTLE_MAX_S
+    paths = list(paths)
+    while time.monotonic() < deadline:
+        newest = 0.0
+        for path in paths:
+            try:
+                newest = max(newest, path.stat().st_mtime)
+            except OSError:
+                continue
+        age = time.time() - newest
+        if age >= quiet_s or age < 0:
+            return
+        time.sleep(min(quiet_s - age, 0.25) + 0.01)
+
+
+def campaign_files(config: Config) -> list[Path]:
+    """The files a campaign is read from: the config, people and every posts file."""
+    paths = [config.people_path]
+    if config.path is not None:
+        paths.append(config.path)
+    if config.posts_dir.is_dir():
+        paths += list(iter_post_files(config.posts_dir))
+    return paths

@@ -1,0 +1,555 @@
+"""Every rule over every post × account, collected into one list of located problems.
+
+Pure: reads the media files' headers but never the network or the ledger. ``analyse`` is the one
+entry point; ``check``, ``render`` and ``calendar`` all start from its result.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from eduadvocate.compose.render import Renderer, Rendering, effective_content, is_web_address
+from eduadvocate.config.load import Config, did_you_mean
+from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
+from eduadvocate.content.model import Campaign, Media, Post
+from eduadvocate.content.textsafety import identifier_warning, shown, text_warnings
+from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.platforms.base import PlatformSpec
+from eduadvocate.platforms.registry import spec_class
+from eduadvocate.platforms.textcount import twitter
+from eduadvocate.timing.occurrences import Schedule, schedule_of
+
+# Problems that do not depend on the account: reported once per post, not once per account.
+_ACCOUNT_FREE = frozenset(
+    {
+        "unknown-variable",
+        "unknown-person",
+        "hashtag-case",
+        "media-missing",
+        "media-unreadable",
+        "alt-missing",
+        "alt-empty",
+        "link-malformed",
+        "media-outside",
+        "bidi-control",
+        "invisible-character",
+        "mixed-script",
+    }
+)
+_MALFORMED_URL = re.compile(r"\b(?:https?:/(?!/)|https?//|htps?://|htt?p?s?:\\\\)", re.IGNORECASE)
+_SAFETY_HINTS = {
+    "bidi-control": "remove it: retype that part, or paste the text as plain text",
+    "invisible-character": "remove it (it often comes along with text pasted from elsewhere)",
+    "mixed-script": "retype it in one alphabet, or make sure it is the account or address you mean",
+}
+_SEVERITIES: dict[str, Severity] = {"error": "error", "warning": "warning"}
+CAMEL_MIN_LOWER = 10  # an all-lowercase tag this long is almost surely several words
+CAMEL_MIN_UPPER = 7  # shorter all-caps tags are usually acronyms (#NEA, #AFT, #STEM)
+
+
+@dataclass(slots=True)
+class Analysis:
+    """What ``analyse`` found: problems, the renderings, and each post's parsed schedule."""
+
+    problems: list[Problem] = field(default_factory=list)
+    renderings: list[Rendering] = field(default_factory=list)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    posts: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+
+def analyse(
+    config: Config,
+    campaign: Campaign,
+    now: datetime,
+    *,
+    post_ids: set[str] | None = None,
+    accounts: set[str] | None = None,
+) -> Analysis:
+    """Check (and render) every post × account; ``post_ids``/``accounts`` narrow it down."""
+    result = Analysis()
+    problems = list(campaign.problems)
+    specs: dict[str, PlatformSpec] = {
+        name: spec_class(acc.platform)(acc) for name, acc in config.accounts.items()
+    }
+    renderer = Renderer(campaign.people)
+    for post in campaign.posts:
+        if post_ids is not None and post.id not in post_ids:
+            continue
+        result.posts += 1
+        schedule = schedule_of(post, problems)
+        if schedule is not None:
+            result.schedules[post.id] = schedule
+            if schedule.when == "once" and schedule.at is not None and schedule.at < now:
+                problems.append(
+                    Problem(
+                        "time-past",
+                        "warning",
+                        f"at: {post.at} is in the past, so it will not be published",
+                        post.at_loc,
+                        "change the time, or delete the post once it is no longer needed",
+                        post=post.id,
+                    )
+                )
+        _check_content(post, problems)
+        for name in _accounts_of(post, config, problems):
+            if accounts is not None and name not in accounts:
+                continue
+            spec = specs[name]
+            rendering = renderer.render(post, spec)
+            problems.extend(rendering.problems)
+            problems.extend(check_rendering(rendering, spec, config.root, config.media_folder))
+            result.renderings.append(rendering)
+    problems.extend(_check_people(campaign, problems))
+    problems.extend(_duplicate_texts(result.renderings))
+    result.problems = _finish(problems, config.severity)
+    return result
+
+
+def _accounts_of(post: Post, config: Config, problems: list[Problem]) -> list[str]:
+    names = post.account_names
+    loc = post.accounts_loc or post.defaults.accounts_loc or post.loc
+    if not names:
+        problems.append(
+            Problem(
+                "no-accounts",
+                "error",
+                "the post goes to no account",
+                loc,
+                "add accounts: [name, …] to it, its file, or the config's defaults",
+                post=post.id,
+            )
+        )
+        return []
+    known = []
+    for name in names:
+        if name in config.accounts:
+            known.append(name)
+        else:
+            problems.append(
+                Problem(
+                    "unknown-account",
+                    "error",
+                    f'no account named "{name}" in the config',
+                    loc,
+                    did_you_mean(name, config.accounts),
+                    post=post.id,
+                )
+            )
+    return known
+
+
+def _check_content(post: Post, problems: list[Problem]) -> None:
+    content = post.content
+    if content.text is not None and content.thread is not None:
+        problems.append(
+            Problem(
+                "text-and-thread",
+                "error",
+                "a post has text: or thread:, not both",
+                content.text_loc,
+                post=post.id,
+            )
+        )
+    overridden = any(o.text is not None or o.thread is not None for o in post.overrides.values())
+    if content.text is None and content.thread is None and not overridden:
+        problems.append(
+            Problem(
+                "no-text",
+                "error",
+                "the post has no text: or thread:",
+                post.loc,
+                "add text: …",
+                post=post.id,
+            )
+        )
+    for link, loc in [(content.link, content.link_loc)] + [
+        (o.link, o.link_loc) for o in post.overrides.values()
+    ]:
+        if link and "{" not in link and not is_web_address(link):
+            problems.append(
+                Problem(
+                    "link-malformed",
+                    "error",
+                    f'"{shown(link, 80)}" is not a web address',
+                    loc,
+                    "write it in full, starting with https://",
+                    post=post.id,
+                )
+            )
+
+
+def _check_people(campaign: Campaign, found: list[Problem]) -> list[Problem]:
+    """Each handle in people.yaml the platform would not take (an error, unless a post that
+    mentions it already reported it), or that mixes look-alike scripts (a warning)."""
+    reported = {p.location for p in found if p.code == "invalid-handle"}
+    out: list[Problem] = []
+    for person in campaign.people.values():
+        for platform, handle in person.handles.items():
+            loc = person.handle_locs.get(platform, person.loc)
+            spec = spec_class(platform)
+            why = spec.handle_problem(handle)
+            if why is not None:
+                if loc not in reported:
+                    out.append(
+                        Problem(
+                            "invalid-handle",
+                            "error",
+                            f'{person.key}: the {spec.title} handle "{shown(handle)}" {why}',
+                            loc,
+                            "write the account name as the platform shows it",
+                        )
+                    )
+                continue
+            warning = identifier_warning(handle)
+            if warning is not None:
+                out.append(
+                    Problem("mixed-script", "warning", warning, loc, _SAFETY_HINTS["mixed-script"])
+                )
+    return out
+
+
+def check_rendering(
+    rendering: Rendering, spec: PlatformSpec, root: Path, media_folder: Path | None = None
+) -> list[Problem]:
+    """The rules about a rendered post: lengths, platform rules, hashtags, links, deceptive
+    characters, media (which must stay inside ``media_folder``, by default ``root``)."""
+    post = rendering.post
+    content = effective_content(post, spec.name)
+    loc = content.text_loc or post.loc
+    out: list[Problem] = []
+
+    def add(
+        code: str,
+        message: str,
+        where: Location | None = None,
+        hint: str = "",
+        severity: Severity = "error",
+    ) -> None:
+        out.append(
+            Problem(
+                code,
+                severity,
+                message,
+                where or loc,
+                hint,
+                post=post.id,
+                account=rendering.account.name,
+            )
+        )
+
+    if content.text is None and content.thread is None:
+        if (
+            post.overrides
+        ):  # the post has text for other platforms only (else no-text is reported once)
+            add(
+                "no-text",
+                f"the post has no text for {spec.title}",
+                hint=f"add text:, or {spec.name}: {{text: …}}",
+            )
+        return out
+    total = len(rendering.parts)
+    for index, part in enumerate(rendering.parts, 1):
+        which = f" (part {index} of {total})" if total > 1 else ""
+        if not part.text.strip():
+            add(
+                "empty-text",
+                f"the text is empty on {spec.title}{which}",
+                hint="write some text, or remove the post",
+            )
+            continue
+        if part.over:
+            if not spec.supports_threads:
+                hint = f"shorten it, or add {spec.name}: {{text: …}} with a shorter version ({spec.title} has no threads)"
+            elif content.split == "never":
+                hint = "shorten it, or set split: auto to post it as a thread"
+            else:
+                hint = "shorten it: a URL, mention or hashtag longer than the limit cannot be split"
+            add(
+                "over-limit",
+                f"{part.length} characters, {spec.title} allows {part.limit}{which}",
+                hint=hint,
+            )
+        if spec.byte_limit is not None and part.bytes > spec.byte_limit:
+            add(
+                "over-limit",
+                f"{part.bytes} bytes, {spec.title} allows {spec.byte_limit}{which}",
+                hint="shorten it",
+            )
+        for finding in spec.findings(part.text, index - 1):
+            add(finding.code, finding.message + which, hint=finding.hint, severity=finding.severity)
+        for tag in _hashtags(part.text):
+            if not is_readable_hashtag(tag.value):
+                add(
+                    "hashtag-case",
+                    f"#{tag.value} is hard for screen readers",
+                    post.defaults.hashtags_loc
+                    if f"#{tag.value}" not in (content.text or "")
+                    else loc,
+                    "write each word with a capital letter, e.g. #FundOurSchools",
+                    severity="warning",
+                )
+        for match in _MALFORMED_URL.finditer(part.text):
+            add(
+                "link-malformed",
+                f'"{match.group(0)}…" looks like a broken web address{which}',
+                hint="write https://",
+            )
+        for code, message in text_warnings(part.text):
+            add(code, message, hint=_SAFETY_HINTS[code], severity="warning")
+    for code, message in text_warnings(rendering.content_warning or ""):
+        add(code, "content_warning: " + message, hint=_SAFETY_HINTS[code], severity="warning")
+    if content.card and rendering.card_url is None:
+        add(
+            "card-without-link",
+            "card: true, but the post has no link to show",
+            hint="add link: https://…",
+        )
+    media = content.media or ()
+    out.extend(
+        check_media(rendering, spec, root, media, content.loc or post.loc, media_folder or root)
+    )
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashtags(text: str) -> tuple[twitter.Entity, ...]:
+    return tuple(twitter.extract_hashtags(text))
+
+
+def is_readable_hashtag(tag: str) -> bool:
+    """False for long single-case tags (``#fundourschools``): screen readers cannot find the words."""
+    letters = [c for c in tag if c.isalpha()]
+    if not letters:
+        return True
+    if all(c.islower() for c in letters):
+        return len(letters) < CAMEL_MIN_LOWER
+    if all(c.isupper() for c in letters):
+        return len(letters) < CAMEL_MIN_UPPER
+    return True
+
+
+def check_media(
+    rendering: Rendering,
+    spec: PlatformSpec,
+    root: Path,
+    media: tuple[Media, ...],
+    loc: Location,
+    media_folder: Path | None = None,
+) -> list[Problem]:
+    """Alt text and the platform's media rules for each attached file; a file outside
+    ``media_folder`` (default: ``root``) is refused and not even read."""
+    rules = spec.media
+    post = rendering.post
+    out: list[Problem] = []
+
+    def add(code: str, message: str, where: Location | None, hint: str = "") -> None:
+        out.append(
+            Problem(
+                code,
+                "error",
+                message,
+                where or loc,
+                hint,
+                post=post.id,
+                account=rendering.account.name,
+            )
+        )
+
+    if rules.required and not media:
+        add(
+            "media-required",
+            f"{spec.title} needs at least one image or video",
+            loc,
+            "add media: [{path: …, alt: …}]",
+        )
+    if len(media) > rules.max_items:
+        add(
+            "media-too-many",
+            f"{len(media)} files, {spec.title} takes at most {rules.max_items}",
+            loc,
+        )
+    kinds: list[bool] = []
+    for item in media:
+        for code, message, where, hint in _alt_text(item, spec):
+            add(code, message, where, hint)
+        outside = outside_reason(item.path, root, media_folder or root)
+        if outside is not None:
+            add(
+                "media-outside",
+                f"{shown(item.path, 80)} {outside}, so it is not published",
+                item.loc,
+                "keep media inside the campaign folder (or set media_root in the config)",
+            )
+            continue
+        problem = spec.media_problem(item.path)
+        if problem:
+            add(
+                "media-url",
+                problem,
+                item.loc,
+                "keep media inside the campaign folder, e.g. media/photo.jpg",
+            )
+        try:
+            info = inspect(root / item.path)
+        except MediaUnreadable as exc:
+            add("media-unreadable", f"cannot read {item.path}: {exc}", item.loc)
+            continue
+        if info is None:
+            add(
+                "media-missing",
+                f"{item.path} does not exist",
+                item.loc,
+                f"paths are relative to the campaign folder {root.name}/",
+            )
+            continue
+        if info.mime is None:
+            add(
+                "media-type",
+                f"{item.path} is not an image or video eduadvocate recognises",
+                item.loc,
+                "use JPEG, PNG, GIF, WebP or MP4",
+            )
+            continue
+        kinds.append(info.is_video)
+        allowed = rules.video_types if info.is_video else rules.image_types
+        if info.mime not in allowed:
+            add(
+                "media-type",
+                f"{item.path} is {info.mime}, {spec.title} takes {', '.join(sorted(allowed))}",
+                item.loc,
+                "convert it",
+            )
+            continue
+        limit = rules.max_video_bytes if info.is_video else rules.max_image_bytes
+        if info.size > limit and not info.is_video and rules.downscale_images:
+            out.append(
+                Problem(
+                    "media-downscaled",
+                    "warning",
+                    f"{item.path} is {info.size:,} bytes: it will be shrunk to fit {spec.title}'s {limit:,}",
+                    item.loc,
+                    "make it smaller yourself to choose how it looks",
+                    post=post.id,
+                    account=rendering.account.name,
+                )
+            )
+        elif info.size > limit:
+            add(
+                "media-too-large",
+                f"{item.path} is {info.size:,} bytes, {spec.title} takes {limit:,}",
+                item.loc,
+                "make it smaller",
+            )
+
+        aspect = info.aspect
+        if (
+            aspect is not None
+            and rules.aspect_min is not None
+            and rules.aspect_max is not None
+            and not (rules.aspect_min - 0.005 <= aspect <= rules.aspect_max + 0.005)
+        ):
+            add(
+                "media-aspect",
+                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
+                item.loc,
+                "crop it",
+            )
+    if kinds.count(True) > rules.max_videos:
+        add(
+            "media-too-many",
+            f"{kinds.count(True)} videos, {spec.title} takes {rules.max_videos}",
+            loc,
+        )
+    if True in kinds and False in kinds and not rules.mix_images_and_video:
+        add("media-mix", f"{spec.title} takes images or a video in one post, not both", loc)
+    return out
+
+
+def _alt_text(item: Media, spec: PlatformSpec) -> list[tuple[str, str, Location | None, str]]:
+    """Alt text must be there, say something, and fit the platform."""
+    if item.alt is None:
+        return [
+            (
+                "alt-missing",
+                f"{item.path} has no alt text",
+                item.loc,
+                "add alt: describing what it shows, for people using screen readers",
+            )
+        ]
+    if not item.alt.strip():
+        return [
+            (
+                "alt-empty",
+                f"{item.path} has empty alt text",
+                item.alt_loc or item.loc,
+                "describe what it shows",
+            )
+        ]
+    if len(item.alt) > spec.media.alt_max:
+        return [
+            (
+                "alt-too-long",
+                f"alt text of {item.path} is {len(item.alt)} characters, {spec.title} takes {spec.media.alt_max}",
+                item.alt_loc,
+                "",
+            )
+        ]
+    return []
+
+
+def _duplicate_texts(renderings: list[Rendering]) -> list[Problem]:
+    groups: dict[tuple[str, tuple[str, ...]], list[Rendering]] = defaultdict(list)
+    for r in renderings:
+        groups[(r.platform, tuple(p.text for p in r.parts))].append(r)
+    out = []
+    for (platform, _), group in groups.items():
+        names = sorted({r.account.name for r in group})
+        if len(names) < 2 or platform == "outbox":
+            continue
+        post = group[0].post
+        out.append(
+            Problem(
+                "duplicate-text",
+                "warning",
+                f"the same text goes to {len(names)} {platform} accounts ({', '.join(names)})",
+                post.content.text_loc or post.loc,
+                f"give each account its own wording: {platform} treats identical posts from several accounts as spam",
+                post=post.id,
+            )
+        )
+    return out
+
+
+def _finish(problems: list[Problem], severity: dict[str, str]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out = []
+    for found in problems:
+        p = found
+        if p.code in _ACCOUNT_FREE and p.account is not None:
+            p = replace(p, account=None)
+        wanted = severity.get(p.code)
+        if wanted == "off":
+            continue
+        if wanted is not None and wanted != p.severity:
+            p = replace(p, severity=_SEVERITIES[wanted])
+        if p in seen:
+            continue
+        seen.add(p)
+        out.append(p)
+    out.sort(
+        key=lambda p: (p.location or Location(""), p.post or "", p.account or "", p.code, p.message)
+    )
+    return out

@@ -1,0 +1,651 @@
+"""Render one post for one account exactly as the platform will receive it.
+
+Steps, all pure: pick the content (the post's, with the platform's override on top), expand
+templates (``{var}``, ``{@person}``, ``{{``/``}}`` for braces), tag links with UTM parameters,
+append the ``link``, split text over the limit into a thread (sentence, then word boundaries,
+never inside a URL, mention or hashtag; optional ``1/3`` numbering), add campaign hashtags where
+they fit, and measure every part with the platform's own rule.
+
+Problems met on the way (unknown variable, dropped hashtag, a person's handle or a hashtag the
+platform would not take, a templated link that is no web address, …) are returned with the
+rendering, located at the line they come from; :mod:`eduadvocate.compose.check` adds the rules about the
+result.
+
+Templates are filled by substitution only (see :mod:`eduadvocate.content.templates`), and filling
+``{var}`` is bounded: variables that refer to each other many times over cannot multiply a text
+past :data:`MAX_TEMPLATE_WORK` characters.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from eduadvocate.config.load import AccountConfig, did_you_mean
+from eduadvocate.content.model import Content, Media, Person, Post, UtmSettings
+from eduadvocate.content.templates import fill_utm
+from eduadvocate.content.textsafety import shown
+from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.platforms.base import Facet, PlatformSpec
+from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount.unicode import grapheme_ends
+
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+_WORD_GAP = re.compile(r"\s+")
+_MAX_VAR_DEPTH = 5
+# Characters that filling in {variables} may produce for one text (nested ones included), beyond
+# the text's own length: far above any real campaign, far below a memory problem.
+MAX_TEMPLATE_WORK = 200_000
+_WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
+_SPACE = re.compile(r"\s")
+
+
+def is_web_address(link: str) -> bool:
+    """An http(s) address with a dotted host and no whitespace (checked in linear time: links
+    are untrusted and may be megabytes long)."""
+    match = _WEB_ADDRESS.match(link)
+    if match is None or _SPACE.search(link):
+        return False
+    host = match.group(1)
+    return "." in host[1:-1]
+
+
+class _Budget:
+    """What is left of :data:`MAX_TEMPLATE_WORK` while filling one text."""
+
+    __slots__ = ("left", "over", "reported")
+
+    def __init__(self, text: str) -> None:
+        self.left = len(text) + MAX_TEMPLATE_WORK
+        self.over = False
+        self.reported: set[str] = set()  # each unknown name once
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One post (or one part of a thread) as the platform receives it."""
+
+    text: str
+    length: int
+    limit: int
+    bytes: int
+    facets: tuple[Facet, ...] = ()
+    media: tuple[Media, ...] = ()
+
+    @property
+    def over(self) -> bool:
+        return self.length > self.limit
+
+
+@dataclass(slots=True)
+class Rendering:
+    """A post rendered for one account."""
+
+    post: Post
+    account: AccountConfig
+    platform: str
+    parts: list[Part]
+    content_warning: str | None = None
+    split: bool = False  # the text was split automatically
+    card_url: str | None = None  # shown as a link card (Bluesky), from ``card: true``
+    link: str | None = None  # the post's ``link:``, expanded and tagged (Facebook's link field)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Expanded:
+    parts: list[str]
+    loc: Location | None
+
+
+class Renderer:
+    """Renders posts; holds what every rendering shares (people, the config's UTM defaults)."""
+
+    def __init__(self, people: dict[str, Person]) -> None:
+        self.people = people
+
+    def render(self, post: Post, spec: PlatformSpec) -> Rendering:
+        account = spec.account
+        platform = spec.name
+        content = effective_content(post, platform)
+        out = Rendering(post=post, account=account, platform=platform, parts=[])
+
+        def problem(
+            code: str,
+            message: str,
+            loc: Location | None,
+            hint: str = "",
+            severity: Severity = "error",
+        ) -> None:
+            out.problems.append(
+                Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
+            )
+
+        variables = {
+            "campaign": post.defaults.campaign or "",
+            "post": post.id,
+            **post.defaults.vars,
+            **post.vars,
+        }
+
+        def expand(text: str, loc: Location | None) -> str:
+            return self._fill(text, variables, spec, loc, problem)
+
+        bodies = list(content.thread) if content.thread else [content.text or ""]
+        if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
+            bodies = ["\n\n".join(b.strip() for b in bodies)]
+        bodies = [expand(b, content.text_loc) for b in bodies]
+        utm = post.defaults.utm or UtmSettings()
+        tag = _utm_tagger(utm, platform, post, account.name)
+        bodies = [tag_links(b, tag) for b in bodies]
+        if content.link:
+            expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
+            link = out.link = tag(expanded)
+            if not any(link in b or content.link in b for b in bodies):
+                bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
+        cw = expand(content.content_warning, content.loc) if content.content_warning else None
+        out.content_warning = cw
+        if content.card:  # the link (or the first web address in the text) shown as a card
+            urls = [
+                u.value for b in bodies for u in twitter.extract_urls(b, without_protocol=False)
+            ]
+            first = urls[0] if urls else None
+            out.card_url = out.link if content.link else first
+
+        limit = spec.limit
+
+        def measure(text: str) -> int:
+            return spec.length(text, cw)
+
+        split_mode = content.split or "auto"
+        numbering = content.numbering
+        if numbering is None:
+            numbering = post.defaults.numbering if post.defaults.numbering is not None else True
+
+        def build(reserve: int) -> list[str]:
+            parts: list[str] = []
+            for body in bodies:
+                if measure(body) > limit and split_mode == "auto" and spec.supports_threads:
+                    parts.extend(split_text(body, limit, measure, reserve))
+                else:
+                    parts.append(body)
+            return parts
+
+        parts = build(0)
+        out.split = len(parts) > len(bodies)
+        if out.split and numbering:
+            for _ in range(4):  # the suffix's width depends on the count: repeat until stable
+                count = len(parts)
+                parts = build(measure(f" {count}/{count}"))
+                if len(parts) == count:
+                    break
+            parts = [f"{p} {i}/{len(parts)}" for i, p in enumerate(parts, 1)]
+
+        parts = self._add_hashtags(post, content, spec, parts, measure, limit, problem)
+        media = content.media or ()
+        for index, text in enumerate(parts):
+            out.parts.append(
+                Part(
+                    text=text,
+                    length=measure(text),
+                    limit=limit,
+                    bytes=len(text.encode("utf-8")),
+                    facets=spec.facets(text),
+                    media=media if index == 0 else (),
+                )
+            )
+        return out
+
+    def _fill(
+        self,
+        text: str,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+    ) -> str:
+        """``text`` with its ``{var}``, ``{@person}`` and braces filled in, within the budget."""
+        budget = _Budget(text)
+        filled = self._expand(text, variables, spec, loc, problem, 0, budget)
+        if not budget.over:
+            return filled
+        problem(
+            "template-too-large",
+            f"filling in its {{variables}} would produce more than {MAX_TEMPLATE_WORK:,}"
+            " characters",
+            loc,
+            "variables that refer to other variables many times over multiply: simplify them",
+        )
+        return text
+
+    def _fill_link(
+        self,
+        link: str,
+        loc: Location | None,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        problem: Callable[..., None],
+    ) -> str:
+        """The ``link:`` filled in, and checked like a literal one when a template made it (a
+        literal link is checked once per post, in check)."""
+        found: list[str] = []
+
+        def noted(code: str, *args: Any, **kwargs: Any) -> None:
+            found.append(code)
+            problem(code, *args, **kwargs)
+
+        filled = self._fill(link, variables, spec, loc, noted)
+        if filled != link and not found and not is_web_address(filled):
+            problem(
+                "link-malformed",
+                f'link: "{shown(link)}" becomes "{shown(filled, 80)}", which is not a web address',
+                loc,
+                "make the variable a full address starting with https://",
+            )
+        return filled
+
+    def _expand(
+        self,
+        text: str,
+        variables: dict[str, str],
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+        depth: int,
+        budget: _Budget,
+    ) -> str:
+        def sub(match: re.Match[str]) -> str:
+            whole = match.group(0)
+            if whole == "{{":
+                return "{"
+            if whole == "}}":
+                return "}"
+            if budget.over:
+                return ""
+            at, name = match.group(1), match.group(2)
+            if at:
+                result = self._mention(name, spec, loc, problem, budget)
+            else:
+                result = self._variable(name, variables, loc, problem, budget)
+                if result is not None and depth < _MAX_VAR_DEPTH and "{" in result:
+                    result = self._expand(result, variables, spec, loc, problem, depth + 1, budget)
+            result = whole if result is None else result
+            budget.left -= len(result) + 1  # +1: a value that fills in nothing still costs
+            if budget.left < 0:
+                budget.over = True
+                return ""
+            return result
+
+        return _TEMPLATE.sub(sub, text)
+
+    def _mention(
+        self,
+        name: str,
+        spec: PlatformSpec,
+        loc: Location | None,
+        problem: Callable[..., None],
+        budget: _Budget,
+    ) -> str | None:
+        person = self.people.get(name)
+        if person is None:
+            if "@" + name not in budget.reported:
+                budget.reported.add("@" + name)
+                problem(
+                    "unknown-person",
+                    f"{{@{name}}} is not in people.yaml",
+                    loc,
+                    did_you_mean(name, self.people, list_choices=False)
+                    or "add them to people.yaml",
+                )
+            return None
+        handle = person.handles.get(spec.name)
+        why = spec.handle_problem(handle) if handle else None
+        if handle and why:
+            problem(
+                "invalid-handle",
+                f'{{@{name}}}: the {spec.title} handle "{shown(handle)}" {why}',
+                person.handle_locs.get(spec.name, person.loc),
+                f"fix {name}'s {spec.name}: in people.yaml (the post waits until then)",
+            )
+        return spec.mention(person)
+
+    def _variable(
+        self,
+        name: str,
+        variables: dict[str, str],
+        loc: Location | None,
+        problem: Callable[..., None],
+        budget: _Budget,
+    ) -> str | None:
+        value = variables.get(name)
+        if value is None and name not in budget.reported:
+            budget.reported.add(name)
+            problem(
+                "unknown-variable",
+                f"{{{name}}} is not a variable of this campaign",
+                loc,
+                did_you_mean(name, variables, list_choices=False)
+                or f"add {name}: … under vars:, or write {{{{{name}}}}} for literal braces",
+            )
+        return value
+
+    def _add_hashtags(
+        self,
+        post: Post,
+        content: Content,
+        spec: PlatformSpec,
+        parts: list[str],
+        measure: Callable[[str], int],
+        limit: int,
+        problem: Callable[..., None],
+    ) -> list[str]:
+        own = {normalise_hashtag(t) for t in content.hashtags or ()}
+        wanted = []
+        for tag in dict.fromkeys(
+            normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
+        ):
+            why = _hashtag_problem(spec.name, tag[1:])
+            if why is None:
+                wanted.append(tag)
+                continue
+            problem(
+                "invalid-hashtag",
+                f'the hashtag "{shown(tag[1:])}" {why}',
+                (content.hashtags_loc if tag in own else post.defaults.hashtags_loc) or post.loc,
+                "write one word per hashtag, without spaces, links, # or @ inside",
+            )
+        if not wanted:
+            return parts
+        present = {e.value.casefold() for p in parts for e in twitter.extract_hashtags(p)}
+        cap = getattr(spec, "max_hashtags", None)
+        room = (cap - len(present)) if isinstance(cap, int) else None
+        last = parts[-1] if parts else ""
+        added: list[str] = []
+        loc = content.hashtags_loc or post.defaults.hashtags_loc or post.loc
+        for tag in dict.fromkeys(wanted):
+            if tag[1:].casefold() in present:
+                continue
+            if room is not None and room <= 0:
+                problem(
+                    "hashtag-dropped",
+                    f"{tag} left out: {spec.title} allows {cap} hashtags",
+                    loc,
+                    severity="warning",
+                )
+                continue
+            candidate = _with_tags(last, [*added, tag])
+            if measure(candidate) > limit:
+                problem(
+                    "hashtag-dropped",
+                    f"{tag} left out: it does not fit in {limit} characters on {spec.title}",
+                    loc,
+                    "shorten the text if the hashtag matters",
+                    severity="warning",
+                )
+                continue
+            added.append(tag)
+            present.add(tag[1:].casefold())
+            if room is not None:
+                room -= 1
+        if added:
+            parts = [*parts[:-1], _with_tags(last, added)]
+        return parts
+
+
+@functools.lru_cache(maxsize=4096)  # campaign hashtags repeat in every post
+def _hashtag_problem(platform: str, tag: str) -> str | None:
+    from eduadvocate.platforms.registry import spec_class
+
+    return spec_class(platform).hashtag_problem(tag)
+
+
+def effective_content(post: Post, platform: str) -> Content:
+    """The post's content with the platform's override applied: a field given there wins, and an
+    override's ``text`` replaces the post's ``thread`` (and vice versa)."""
+    base = post.content
+    over = post.overrides.get(platform)
+    if over is None:
+        return base
+    text, thread, text_loc = base.text, base.thread, base.text_loc
+    if over.text is not None or over.thread is not None:
+        text, thread, text_loc = over.text, over.thread, over.text_loc
+    return Content(
+        text=text,
+        thread=thread,
+        media=over.media if over.media is not None else base.media,
+        link=over.link if over.link is not None else base.link,
+        hashtags=over.hashtags if over.hashtags is not None else base.hashtags,
+        split=over.split or base.split,
+        numbering=over.numbering if over.numbering is not None else base.numbering,
+        content_warning=over.content_warning
+        if over.content_warning is not None
+        else base.content_warning,
+        card=over.card if over.card is not None else base.card,
+        loc=over.loc,
+        text_loc=text_loc,
+        link_loc=over.link_loc or base.link_loc,
+        hashtags_loc=over.hashtags_loc or base.hashtags_loc,
+    )
+
+
+def normalise_hashtag(tag: str) -> str:
+    """``FundOurSchools`` and ``#FundOurSchools`` both become ``#FundOurSchools``."""
+    tag = tag.strip()
+    return tag if tag.startswith(("#", "＃")) else "#" + tag
+
+
+def _with_tags(text: str, tags: list[str]) -> str:
+    if not tags:
+        return text
+    joined = " ".join(tags)
+    return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
+
+
+def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Callable[[str], str]:
+    if not utm.enabled:
+        return lambda url: url
+    fields = {
+        "platform": platform,
+        "campaign": _slug(post.defaults.campaign or "campaign"),
+        "post": post.id,
+        "account": account,
+    }
+    params = {
+        key: fill_utm(template, fields)
+        for key, template in (
+            ("utm_source", utm.source),
+            ("utm_medium", utm.medium),
+            ("utm_campaign", utm.campaign),
+            ("utm_content", utm.content),
+        )
+        if template
+    }
+
+    def tag(url: str) -> str:
+        return add_utm(url, params, utm.domains)
+
+    return tag
+
+
+def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
+    """Add UTM parameters to an http(s) URL, keeping any it already has (and its fragment)."""
+    return _add_utm(url, tuple(params.items()), domains)
+
+
+@functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post
+def _add_utm(url: str, param_items: tuple[tuple[str, str], ...], domains: tuple[str, ...]) -> str:
+    params = dict(param_items)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if domains and not any(host == d or host.endswith("." + d) for d in domains):
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    have = {k for k, _ in query}
+    extra = [(k, v) for k, v in params.items() if k not in have]
+    if not extra:
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra])))
+
+
+def tag_links(text: str, tag: Callable[[str], str]) -> str:
+    """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone)."""
+    urls = twitter.extract_urls(text, without_protocol=False)
+    if not urls:
+        return text
+    out, pos = [], 0
+    for url in urls:
+        out.append(text[pos : url.start])
+        out.append(tag(text[url.start : url.end]))
+        pos = url.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "campaign"
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int], reserve: int = 0) -> list[str]:
+    """Split text into parts that each measure at most ``limit - reserve``: at sentence ends first,
+    then at spaces; a URL, mention or hashtag is never cut (a single word longer than the limit is
+    cut between graphemes only when it is none of those).
+
+    Packing adds up the lengths of sentences and words measured one by one (every rule here is
+    additive across whitespace), so it measures each piece once instead of every growing prefix;
+    each finished part is then measured whole, and the rare part that the sum misjudged is split
+    again piece by piece.
+    """
+    budget = limit - reserve
+    out: list[str] = []
+    for part in _pack(_tokens(text, _SENTENCE_END), budget, measure, by_words=True):
+        if measure(part) <= budget or _is_entity(part):
+            out.append(part)
+        else:
+            out.extend(_pack(_tokens(part, _WORD_GAP), budget, measure, by_words=False, exact=True))
+    return out or [text]
+
+
+def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
+    """(body, whitespace after it) pairs, splitting after each separator match."""
+    out = []
+    for piece in _pieces(text, separator):
+        body = piece.rstrip()
+        if body.strip():
+            out.append((body.lstrip(), piece[len(body) :]))
+        elif out:
+            body, gap = out[-1]
+            out[-1] = (body, gap + piece)
+    return out
+
+
+def _pack(
+    tokens: list[tuple[str, str]],
+    budget: int,
+    measure: Callable[[str], int],
+    *,
+    by_words: bool,
+    exact: bool = False,
+) -> list[str]:
+    """Greedy packing of tokens into parts of at most ``budget``; a token too long on its own is
+    split into words (``by_words``), and a word too long on its own is cut between graphemes."""
+    parts: list[str] = []
+    current, length, gap = "", 0, ""
+    for body, after in tokens:
+        size = measure(body)
+        joined = length + len(gap) + size
+        if current and (measure(current + gap + body) if exact else joined) <= budget:
+            current, length = current + gap + body, joined
+        elif size <= budget:
+            if current:
+                parts.append(current)
+            current, length = body, size
+        else:
+            if current:
+                parts.append(current)
+            current, length = "", 0
+            if by_words:
+                pieces = _pack(
+                    _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact
+                )
+            else:
+                pieces = _cut_word(body, budget, measure)
+            parts.extend(pieces[:-1])
+            current = pieces[-1] if pieces else ""
+            length = measure(current)
+        gap = after
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _window(budget: int) -> int:
+    """Code points enough to fill a part of ``budget``: every rule counts a grapheme as at least
+    1, and a grapheme takes at most ~8 code points (family emoji: 7) outside pathological text."""
+    return 8 * max(budget, 0) + 64
+
+
+def _cut_word(word: str, budget: int, measure: Callable[[str], int]) -> list[str]:
+    """A word too long for one part, cut between graphemes. Each part is cut from a bounded
+    window at the front of the rest (measuring the whole rest for every part was quadratic in
+    the word: 64 KB took minutes)."""
+    if _is_entity(word):
+        return [
+            word
+        ]  # never cut a URL, mention or hashtag: it stays over the limit and check says so
+    pieces = []
+    rest = word
+    size = _window(budget)
+    while rest:
+        if len(rest) <= size and measure(rest) <= budget:
+            pieces.append(rest)
+            break
+        window = rest[:size]
+        head, _ = _cut(window, budget, measure, whole=len(window) == len(rest))
+        pieces.append(head)
+        rest = rest[len(head) :]
+    return pieces
+
+
+def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Split after each match, keeping the separator with the piece before it."""
+    out, pos = [], 0
+    for match in pattern.finditer(text):
+        out.append(text[pos : match.end()])
+        pos = match.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def _is_entity(word: str) -> bool:
+    entities = twitter.extract_entities(word)
+    return any(e.end - e.start == len(word) for e in entities)
+
+
+def _cut(
+    word: str, budget: int, measure: Callable[[str], int], *, whole: bool = True
+) -> tuple[str, str]:
+    """The longest run of whole graphemes from the start of ``word`` that fits, and the rest
+    (at least one grapheme moves, so splitting always ends). ``whole``: ``word`` is all there
+    is; else it is a window whose last grapheme may go on past it, so that one is not taken."""
+    bounds = grapheme_ends(word)  # regex's \X is quadratic on a run of flag halves
+    if not whole and len(bounds) > 1:
+        bounds.pop()
+    lo, hi = 0, len(bounds) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(word[: bounds[mid]]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return word[: bounds[lo]], word[bounds[lo] :]

@@ -1,0 +1,288 @@
+"""Safe YAML reading that remembers where every value came from.
+
+PyYAML's constructors lose line numbers and apply YAML 1.1's surprises (``18:00`` is the integer
+1080, ``no`` is ``False``, an unquoted ``#tag`` is a comment). We compose the node graph instead and
+turn it into :class:`YNode` trees that keep each value's location and its source text, so the
+validators can name file:line and read a plain scalar exactly as the volunteer typed it.
+
+Hostile or broken input is refused with a :class:`YamlFileError` naming file and line: invalid
+UTF-8, a file over :data:`MAX_FILE_BYTES`, malformed YAML, duplicate keys, recursive aliases,
+alias "bombs" that would expand past :data:`MAX_NODES` values, and nesting deeper than
+:data:`MAX_DEPTH` (as written, or built up through aliases), which would otherwise end in a
+``RecursionError``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from eduadvocate.core.errors import Location
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_NODES = 200_000
+# A posts file nests 6 levels (posts, post, override, media list, item); the config 4. Deeper is a
+# mistake or an attack: each level costs a few Python frames here and in PyYAML's pure composer.
+MAX_DEPTH = 64
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_COMMENT = re.compile(r"\s+(#\S.*)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit (1,000 levels)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class YamlFileError(Exception):
+    """A file could not be read as YAML; ``location`` and ``hint`` say where and what to do."""
+
+    def __init__(
+        self, message: str, location: Location, hint: str = "", code: str = "invalid-yaml"
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+
+@dataclass(slots=True)
+class YNode:
+    """A YAML value with its location. ``kind`` tells which of the fields is meaningful."""
+
+    kind: Literal["map", "seq", "scalar"]
+    loc: Location
+    value: Any = None  # scalars: str, int, float, bool or None (YAML's own typing)
+    raw: str = ""  # scalars: the text as written (without quotes)
+    quoted: bool = False
+    comment: str = ""  # plain scalars: a "#…" comment right after the value on its line
+    items: dict[str, YNode] = field(default_factory=dict)  # maps
+    key_locs: dict[str, Location] = field(default_factory=dict)  # maps
+    seq: list[YNode] = field(default_factory=list)  # sequences
+
+    @property
+    def is_null(self) -> bool:
+        return self.kind == "scalar" and self.value is None and not self.quoted
+
+    def text(self) -> str | None:
+        """The scalar as a string, as written: ``18:00`` stays ``"18:00"``. None for null/non-scalars."""
+        if self.kind != "scalar" or self.is_null:
+            return None
+        return self.raw
+
+
+def read_yaml(path: Path, display: str) -> YNode | None:
+    """Read one YAML file (one document). Returns None for an empty file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise YamlFileError(
+            f"cannot read the file: {reason}",
+            Location(display),
+            "check that it exists and is readable",
+            code="unreadable-file",
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise YamlFileError(
+            f"the file is {len(data):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a posts file",
+            Location(display),
+            "split it into several files",
+            code="file-too-large",
+        )
+    text = decode_utf8(data, display)
+    return parse_yaml(text, display)
+
+
+def decode_utf8(data: bytes, display: str) -> str:
+    """Decode strictly as UTF-8 (a BOM is allowed), naming the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlFileError(
+            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            Location(display, line, column),
+            "save it as UTF-8 in your editor",
+            code="not-utf8",
+        ) from None
+
+
+def parse_yaml(text: str, display: str) -> YNode | None:
+    """Parse YAML text into a :class:`YNode` tree (None for an empty document)."""
+    try:
+        if _Loader is not getattr(yaml, "CSafeLoader", None):
+            _refuse_deep_events(text, display)  # PyYAML's pure-Python composer recurses per level
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if _LIBYAML_TOO_DEEP in problem:
+            raise _too_deep(loc) from None
+        lines = text.splitlines()
+        line = min(loc.line, len(lines))
+        while line > 1 and not lines[line - 1].strip():  # an error at the end: name the last line
+            line -= 1
+        if line != loc.line:
+            loc = Location(display, line, 1)
+        source = lines[line - 1] if 0 < line <= len(lines) else ""
+        hint = 'check the indentation there, and put text containing ": " or " #" in quotes'
+        if "#" in source:
+            hint = 'an unquoted # starts a comment: write hashtags without it (FundOurSchools) or in quotes ("#FundOurSchools")'
+        raise YamlFileError(f"invalid YAML: {problem}", loc, hint) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(f"invalid YAML: {exc}", Location(display)) from None
+    if root is None:
+        return None
+    return _Converter(display, text.splitlines()).convert(root)
+
+
+def _too_deep(loc: Location) -> YamlFileError:
+    return YamlFileError(
+        f"values are nested more than {MAX_DEPTH} levels deep",
+        loc,
+        "a posts file needs a handful of levels: remove the extra brackets or indentation",
+        code="nesting-too-deep",
+    )
+
+
+def _refuse_deep_events(text: str, display: str) -> None:
+    """Count nesting in PyYAML's event stream (a loop, no recursion) before composing."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                where = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+                raise _too_deep(Location(display, *where))
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+
+
+class _Converter:
+    def __init__(self, display: str, lines: list[str]) -> None:
+        self.display = display
+        self.lines = lines
+        self.count = 0
+        self.depth = 0  # of the value being converted, aliases expanded
+        self.active: set[int] = set()
+
+    def loc(self, node: yaml.Node) -> Location:
+        return Location(self.display, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node) -> YNode:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlFileError(
+                f"the file expands to more than {MAX_NODES:,} values (a YAML alias bomb?)",
+                self.loc(node),
+                "remove the repeated aliases (*name)",
+                code="alias-bomb",
+            )
+        if id(node) in self.active:
+            raise YamlFileError(
+                "a YAML alias refers to itself",
+                self.loc(node),
+                "remove the recursive alias",
+                "alias-bomb",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if self.depth >= MAX_DEPTH:
+            raise _too_deep(self.loc(node))
+        self.active.add(id(node))
+        self.depth += 1
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._map(node)
+            assert isinstance(node, yaml.SequenceNode)
+            return YNode("seq", self.loc(node), seq=[self.convert(n) for n in node.value])
+        finally:
+            self.depth -= 1
+            self.active.discard(id(node))
+
+    def text(self, node: yaml.ScalarNode) -> str:
+        """A scalar's text; PyYAML's pure-Python parser lets "\\ud800" through as a lone
+        surrogate, which no UTF-8 encoder takes later (libyaml refuses it, as we do)."""
+        raw: str = node.value
+        if not raw.isascii() and _SURROGATE.search(raw):
+            raise YamlFileError(
+                "invalid YAML: a \\u escape names half of a character (a lone surrogate)",
+                self.loc(node),
+                "write the character itself, or its \\U escape",
+            )
+        return raw
+
+    def _scalar(self, node: yaml.ScalarNode) -> YNode:
+        raw = self.text(node)
+        quoted = node.style in ("'", '"', "|", ">")
+        tag = node.tag
+        value: Any = raw
+        comment = ""
+        if not quoted:
+            if tag != _STR:
+                value = _resolve_plain(tag, raw)
+            end = node.end_mark
+            if end.line < len(self.lines):
+                match = _COMMENT.match(self.lines[end.line], end.column)
+                comment = match.group(1) if match else ""
+        return YNode("scalar", self.loc(node), value=value, raw=raw, quoted=quoted, comment=comment)
+
+    def _map(self, node: yaml.MappingNode) -> YNode:
+        out = YNode("map", self.loc(node))
+        merged: list[YNode] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                target = self.convert(value_node)
+                merged.extend(target.seq if target.kind == "seq" else [target])
+                continue
+            key_loc = self.loc(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlFileError("a key must be a plain name", key_loc)
+            key = self.text(key_node)
+            if key in out.items:
+                first = out.key_locs[key]
+                raise YamlFileError(
+                    f'the key "{key}" appears twice in one mapping (first on line {first.line})',
+                    key_loc,
+                    "keep one of them",
+                    code="duplicate-key",
+                )
+            out.items[key] = self.convert(value_node)
+            out.key_locs[key] = key_loc
+        for source in merged:  # explicit keys win over merged ones, as YAML's << says
+            if source.kind != "map":
+                raise YamlFileError("<< must merge a mapping", source.loc)
+            for key, value in source.items.items():
+                if key not in out.items:
+                    out.items[key] = value
+                    out.key_locs[key] = source.key_locs[key]
+        return out
+
+
+def _resolve_plain(tag: str, raw: str) -> Any:
+    kind = tag.rsplit(":", 1)[-1]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return raw.lower() in ("true", "yes", "on", "y")
+    if kind == "int":
+        try:
+            return int(raw.replace("_", ""), 0)
+        except ValueError:
+            return raw  # sexagesimal "18:00" and friends: keep the text
+    if kind == "float":
+        try:
+            return float(raw.replace("_", ""))
+        except ValueError:
+            return raw
+    return raw  # timestamps and anything else stay text; the time module reads them

@@ -1,0 +1,8 @@
+"""The platforms: the interface every adapter implements (``base``: limits, counting and
+rendering rules; ``publishing``: the publisher and its errors), the registry that finds
+adapters (built-in and from other packages), shared transport pieces (``http``,
+``safefetch``, ``graph_api``, ``textcount``), and one folder per platform.
+
+May import: ``content``, ``config``, ``core``. A platform's folder imports only the interface
+and the shared pieces, never another platform's folder.
+"""

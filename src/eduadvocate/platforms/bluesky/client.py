@@ -1,0 +1,456 @@
+"""Publishing to Bluesky through the atproto SDK (imported only here).
+
+- Logs in with the handle and an app password against the account's ``service`` (PDS), then
+  reuses the session: it is kept in ``.eduadvocate/sessions/<account>.session`` (mode 0600; it
+  holds tokens) and refreshed by the SDK, because logins are rate-limited (~30 per 5 minutes).
+  A session file others can read is tightened, with a warning.
+- Exactly once by construction: each part is created with a deterministic record key (a valid
+  TID derived from the delivery and the part), and is looked up with ``getRecord`` before being
+  sent, so a repeat after a crash finds the record instead of creating another. (A second
+  ``createRecord`` with the same key is answered 500 by the PDS, not 409, so we never rely on it.)
+- Facets (links, mentions resolved to DIDs, tags) at UTF-8 byte offsets, images with alt text
+  (downscaled below 1 MB with Pillow when it is installed), replies with root and parent refs,
+  language tags.
+- Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
+  within the account's ``card_max_html``, ``card_max_image``, ``card_timeout`` and
+  ``card_ports``: a card that cannot be made is left out, and the post goes out with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from atproto import Client, models
+from atproto_client import exceptions as ax
+
+from eduadvocate.config.load import AccountConfig, ConfigWarning
+from eduadvocate.core.counts import Counts
+from eduadvocate.core.errors import ConfigError
+from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    AuthFailed,
+    InDoubt,
+    OutgoingPart,
+    Published,
+    Publisher,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from eduadvocate.platforms.safefetch import Guard, Refused
+
+T = TypeVar("T")
+POST = "app.bsky.feed.post"
+MAX_BLOB = 1_000_000
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+WHAT = "Bluesky"
+
+
+def tid_for(key: str, index: int, due: datetime) -> str:
+    """A valid TID (13 base32-sortable characters) that depends only on the delivery and the part:
+    the due time (sortable, to the second), a hash of the delivery key in the microseconds and the
+    clock id, and the part index, so parts of a thread (up to 100) never collide and deliveries due
+    in the same second almost never do (about 1 in 10 million per pair)."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    micros = int(due.timestamp()) * 1_000_000 + (digest % 10_000) * 100 + min(index, 99)
+    clock_id = (digest >> 16) % 1024
+    value = (micros << 10) | clock_id
+    value &= (1 << 63) - 1  # the top bit is always 0
+    return "".join(TID_ALPHABET[(value >> (60 - 5 * i)) & 31] for i in range(13))
+
+
+class BlueskyPublisher(Publisher):
+    def __init__(self, account: AccountConfig, root: Path) -> None:
+        self.account = account
+        self.handle = (account.get("handle") or "").lstrip("@")
+        self.service = (account.get("service") or "https://bsky.social").rstrip("/")
+        self.session_file = root / ".eduadvocate" / "sessions" / f"{account.name}.session"
+        self.client = Client(base_url=self.service)
+        self.client.on_session_change(self._changed)  # login, import and every refresh
+        self._did: str | None = None
+        self._from_file = False  # the session came from the saved file (it may have been revoked)
+        self.card_guard = Guard.from_environment(ports=_ports(account, "card_ports"))
+        defaults = CardLimits()
+        self.card_limits = CardLimits(
+            max_html=_positive(account, "card_max_html", defaults.max_html),
+            max_image=_positive(account, "card_max_image", defaults.max_image),
+            timeout=_positive(account, "card_timeout", int(defaults.timeout)),
+        )
+
+    # -- session -----------------------------------------------------------------------------------
+    def _login(self) -> str:
+        if self._did is not None:
+            return self._did
+        saved = _read_private(self.session_file)
+        with _mapped(sending=False):
+            if saved:
+                try:
+                    self.client.login(session_string=saved, fetch_bsky_profile=False)
+                    self._from_file = True
+                except (ax.UnauthorizedError, ax.BadRequestError):
+                    saved = None  # expired beyond refresh: log in again below
+            if not saved:
+                self.client.login(
+                    self.handle, self.account.secret("app_password"), fetch_bsky_profile=False
+                )
+        if self._did is None:
+            raise AuthFailed(f"{WHAT} gave no session for @{self.handle}")
+        return self._did
+
+    def _changed(self, event: object, session: Any) -> None:
+        """Keep the session (tokens: mode 0600) so the next run does not log in again."""
+        self._did = str(session.did)
+        _write_private(self.session_file, session.encode())
+
+    # -- publishing ----------------------------------------------------------------------------------
+    def _rkey(self, part: OutgoingPart) -> str:
+        due = datetime.fromisoformat(part.delivery_key.rsplit("|", 1)[1].replace("Z", "+00:00"))
+        return tid_for(part.delivery_key, part.index, due)
+
+    def publish(self, part: OutgoingPart) -> Published:
+        return self._fresh_on_revoke(lambda: self._publish(part))
+
+    def _fresh_on_revoke(self, call: Callable[[], T]) -> T:
+        """Run ``call``; if a saved session turns out revoked, log in with the password once more."""
+        try:
+            return call()
+        except AuthFailed:
+            if not self._from_file:
+                raise
+            self.session_file.unlink(missing_ok=True)
+            self._did, self._from_file = None, False
+            return call()
+
+    def _publish(self, part: OutgoingPart) -> Published:
+        did = self._login()
+        rkey = self._rkey(part)
+        existing = self._get(did, rkey)
+        if existing is not None:  # a repeat after a crash: the record is already there
+            return existing
+        record: dict[str, Any] = {
+            "$type": POST,
+            "text": part.text,
+            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        facets = self._facets(part)
+        if facets:
+            record["facets"] = facets
+        if part.language:
+            record["langs"] = [part.language]
+        if part.reply_to:
+            record["reply"] = {
+                "root": self._ref(part.root or part.reply_to),
+                "parent": self._ref(part.reply_to),
+            }
+        warning = None
+        if part.media:
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [self._image(m) for m in part.media],
+            }
+        elif part.card_url:
+            try:
+                record["embed"] = self._card(part.card_url)
+            except (Refused, Rejected) as exc:  # the post goes out; the delivery keeps why
+                warning = f"the link card was left out: {exc}"
+        with _mapped(sending=True):
+            self.client.com.atproto.repo.create_record(
+                {"repo": did, "collection": POST, "rkey": rkey, "record": record}
+            )
+        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey), warning=warning)
+
+    def _url(self, rkey: str) -> str:
+        return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+
+    def _get(self, did: str, rkey: str) -> Published | None:
+        try:
+            with _mapped(sending=False):
+                self.client.com.atproto.repo.get_record(
+                    {"repo": did, "collection": POST, "rkey": rkey}
+                )
+        except NotFound:
+            return None
+        return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
+
+    def _ref(self, uri: str) -> dict[str, str]:
+        _, _, rest = uri.partition("at://")
+        repo, _, rkey = rest.partition(f"/{POST}/")
+        with _mapped(sending=False):
+            got = self.client.com.atproto.repo.get_record(
+                {"repo": repo, "collection": POST, "rkey": rkey}
+            )
+        return {"uri": uri, "cid": str(got.cid)}
+
+    def _facets(self, part: OutgoingPart) -> list[dict[str, Any]]:
+        out = []
+        for facet in part.facets:
+            feature: dict[str, Any]
+            if facet.kind == "link":
+                feature = {"$type": "app.bsky.richtext.facet#link", "uri": facet.value}
+            elif facet.kind == "tag":
+                feature = {"$type": "app.bsky.richtext.facet#tag", "tag": facet.value}
+            else:
+                did = self._resolve(facet.value)
+                if did is None:
+                    continue  # an unknown handle stays plain text
+                feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+            out.append(
+                {
+                    "index": {"byteStart": facet.byte_start, "byteEnd": facet.byte_end},
+                    "features": [feature],
+                }
+            )
+        return out
+
+    def _resolve(self, handle: str) -> str | None:
+        try:
+            with _mapped(sending=False):
+                return str(self.client.com.atproto.identity.resolve_handle({"handle": handle}).did)
+        except (Rejected, Transient):
+            return None
+
+    def _image(self, item: Attachment) -> dict[str, Any]:
+        try:
+            data = item.path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
+        mime = item.mime or "application/octet-stream"
+        if len(data) > MAX_BLOB:
+            data, mime = _downscale(data, item.path.name), "image/jpeg"
+        # The SDK's upload_blob passes the bytes as httpx's deprecated data=; content= is the same.
+        with _mapped(sending=False):
+            raw = self.client.invoke_procedure(
+                "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+            )
+        blob = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
+        return {"alt": item.alt or "", "image": blob}
+
+    def _card(self, url: str) -> dict[str, Any]:
+        """A link card: title, description and picture from the page's OpenGraph tags. Raises
+        Refused (or Rejected, for a picture that cannot be made small enough or that the PDS
+        refuses): the caller then posts without it."""
+        card = read_card(url, self.card_guard, self.card_limits)
+        external: dict[str, Any] = {
+            "uri": card.url,
+            "title": card.title,
+            "description": card.description,
+        }
+        if card.picture is not None and card.picture_type is not None:
+            data, mime = card.picture, card.picture_type
+            if len(data) > MAX_BLOB:
+                data, mime = _downscale(data, "the card's picture"), "image/jpeg"
+            with _mapped(sending=False):
+                raw = self.client.invoke_procedure(
+                    "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+                )
+            external["thumb"] = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
+        return {"$type": "app.bsky.embed.external", "external": external}
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
+
+    metrics_batch = 25  # URIs per app.bsky.feed.getPosts
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Like, repost, reply and quote counts from ``app.bsky.feed.getPosts``, which the PDS
+        answers through the AppView; a deleted post is left out."""
+
+        def get() -> dict[str, Counts]:
+            self._login()
+            with _mapped(sending=False):
+                found = self.client.app.bsky.feed.get_posts({"uris": list(remote_ids)})
+            return {
+                post.uri: Counts(
+                    likes=post.like_count,
+                    reposts=post.repost_count,
+                    replies=post.reply_count,
+                    quotes=post.quote_count,
+                )
+                for post in found.posts
+            }
+
+        return self._fresh_on_revoke(get)
+
+    def close(self) -> None:
+        self.client.request.close()
+
+    def verify(self) -> str:
+        did = self._login()
+        return f"@{self.handle} ({did}) on {self.service}"
+
+
+def _downscale(data: bytes, name: str) -> bytes:
+    """Re-encode an image as JPEG until it is under Bluesky's 1 MB blob limit."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise Rejected(
+            f"{name} is over Bluesky's 1 MB limit: make it smaller (or install Pillow)"
+        ) from None
+    try:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+    except (OSError, SyntaxError, EOFError, ValueError, Image.DecompressionBombError) as exc:
+        raise Rejected(f"{name} cannot be read as an image ({type(exc).__name__}: {exc})") from exc
+    for scale in (1.0, 0.85, 0.7, 0.55, 0.4, 0.3):
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        out = io.BytesIO()
+        image.resize(size).save(out, "JPEG", quality=82, optimize=True)
+        if out.tell() <= MAX_BLOB:
+            return out.getvalue()
+    raise Rejected(f"{name} stays over Bluesky's 1 MB limit even when downscaled")
+
+
+class NotFound(Rejected):
+    """getRecord of a record that is not there (the PDS answers 400 RecordNotFound)."""
+
+
+SESSION_ERRORS = frozenset(
+    {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"}
+)
+
+
+def _error_name(exc: ax.RequestErrorBase) -> str | None:
+    content = exc.response.content if exc.response is not None else None
+    error = getattr(content, "error", None)
+    if error is None and isinstance(content, dict):
+        error = content.get("error")
+    return str(error) if error else None
+
+
+def _ports(account: AccountConfig, key: str) -> list[int]:
+    """``card_ports: 8080, 8443``: ports a card may be fetched from besides 80 and 443."""
+    text = account.get(key) or ""
+    try:
+        ports = [int(p) for p in text.replace(",", " ").split()]
+    except ValueError:
+        ports = [0]
+    if any(not 0 < p < 65536 for p in ports):
+        raise ConfigError(
+            f'account "{account.name}": {key} must be port numbers, like "8080, 8443", not "{text}"',
+            location=account.loc,
+        )
+    return ports
+
+
+def _positive(account: AccountConfig, key: str, default: int) -> int:
+    value = account.get_int(key, default)
+    if value < 1:
+        raise ConfigError(
+            f'account "{account.name}": {key} must be at least 1, not {value}', location=account.loc
+        )
+    return value
+
+
+def _tighten(path: Path) -> None:
+    """A session file others may read (it holds tokens) is made 0600, with a warning."""
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+    except OSError:
+        return
+    if path.is_symlink() or not mode & 0o077:
+        return
+    try:
+        path.chmod(0o600)
+        done = "it is 0600 now"
+    except OSError as exc:  # not ours to change: say so, and still go on
+        done = f"it could not be made 0600 ({exc.strerror}): chmod 600 it"
+    warnings.warn(
+        f"{path} could be read by other users (mode {mode:04o}) and holds the account's tokens:"
+        f" {done}. If others could use this machine, revoke the app password and make a new one",
+        ConfigWarning,
+        stacklevel=2,
+    )
+
+
+def _read_private(path: Path) -> str | None:
+    """The saved session; a symlink in its place is not followed (the campaign folder comes from
+    other people) and counts as no session."""
+    _tighten(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd) as fh:
+        return fh.read().strip() or None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write tokens for the owner's eyes only: a new file created 0600 (mkstemp), then renamed
+    over the old one, so no moment shows them to others, a crash never leaves half a session,
+    and a symlink planted there is replaced instead of written through."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _tighten(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _mapped(*, sending: bool) -> Iterator[None]:
+    """atproto's and httpx's exceptions → ours (httpx's RemoteProtocolError, a dropped
+    connection, is not wrapped by the SDK)."""
+    try:
+        yield
+    except ax.RateLimitExceededError as exc:
+        reset = getattr(exc, "reset_at", None)
+        retry_at = datetime.fromtimestamp(reset, UTC) if isinstance(reset, (int, float)) else reset
+        raise RateLimited(
+            f"{WHAT}'s rate limit: {exc}", retry_at if isinstance(retry_at, datetime) else None
+        ) from exc
+    except ax.UnauthorizedError as exc:
+        raise AuthFailed(
+            f"{WHAT} refused the login or session ({exc}): check the handle and create a new app password"
+        ) from exc
+    except ax.BadRequestError as exc:
+        error = _error_name(exc)
+        if error == "RecordNotFound":
+            raise NotFound(str(exc)) from exc
+        if error in SESSION_ERRORS:
+            raise AuthFailed(
+                f"{WHAT} ended the session ({error}): log in again with the app password"
+            ) from exc
+        raise Rejected(f"{WHAT} refused it: {exc}") from exc
+    except ax.InvokeTimeoutError as exc:
+        if sending:
+            raise InDoubt(f"{WHAT} did not answer in time while posting") from exc
+        raise Transient(f"{WHAT} did not answer in time") from exc
+    except ax.NetworkError as exc:
+        # The SDK also raises this for answers it deems worth retrying: 409, 413 and 502. Of
+        # those, 413 PayloadTooLarge (XRPC spec) cannot get better by sending the same again.
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 413:
+            raise Rejected(f"{WHAT} refused it as too large: {exc}") from exc
+        if status is not None:
+            if sending:
+                raise InDoubt(f"{WHAT} answered {exc} while posting") from exc
+            raise Transient(f"{WHAT} answered {exc}") from exc
+        if sending:
+            raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
+        raise Transient(f"cannot reach {WHAT}: {exc}") from exc
+    except ax.RequestException as exc:
+        if sending:
+            raise InDoubt(f"{WHAT} answered {exc} while posting") from exc
+        raise Transient(f"{WHAT} answered {exc}") from exc
+    except httpx.RemoteProtocolError as exc:  # a dropped connection: the SDK does not wrap it
+        if sending:
+            raise InDoubt(f"the connection to {WHAT} broke while posting") from exc
+        raise Transient(f"the connection to {WHAT} broke") from exc
+    except httpx.HTTPError as exc:
+        raise Transient(f"cannot reach {WHAT}: {type(exc).__name__}") from exc

@@ -1,0 +1,214 @@
+"""Publishing to a Facebook Page through facebook-sdk (imported only here).
+
+Text goes to ``/{page-id}/feed``, with the post's link in Graph's ``link`` field (the preview card;
+the message keeps the link as rendered); one photo to ``/{page-id}/photos`` with its caption and
+``alt_text_custom``; several photos are uploaded unpublished and attached to one feed post
+(``attached_media``). Photo posts carry their link in the message only: the photos endpoint has no
+``link`` field. Facebook has no idempotency key: an attempt in doubt is looked up among
+the Page's recent posts by its exact message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.graph_api import Graph, denied, missing_object
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    AuthFailed,
+    MetricsRefused,
+    OutgoingPart,
+    Published,
+    Publisher,
+    Rejected,
+    Transient,
+    opened,
+)
+
+WHAT = "Facebook"
+NEEDED = frozenset({"pages_manage_posts"})
+MAX_PAGES = 100  # of the scheduler's listing: 10,000 waiting posts
+
+
+class FacebookPublisher(Publisher):
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        self.page = account.get("page_id") or ""
+        self.graph = Graph(account)
+
+    def publish(self, part: OutgoingPart) -> Published:
+        if len(part.media) == 1:
+            return self._photo(part, part.media[0])
+        data: dict[str, str] = {"message": part.text}
+        if part.media:
+            ids = [self._unpublished_photo(item) for item in part.media]
+            for i, media_id in enumerate(ids):
+                data[f"attached_media[{i}]"] = json.dumps({"media_fbid": media_id})
+        elif part.link:
+            data["link"] = part.link  # a preview card; with photos it would replace them
+        with self.graph.mapped(sending=True, what=WHAT):
+            result = self.graph.post(f"{self.page}/feed", data)
+        post_id = str(result["id"])
+        return Published(post_id, _permalink(post_id))
+
+    def _photo(self, part: OutgoingPart, item: Attachment) -> Published:
+        with opened(item) as fh, self.graph.mapped(sending=True, what=WHAT):
+            result = self.graph.post(
+                f"{self.page}/photos",
+                {"message": part.text, "alt_text_custom": item.alt or ""},
+                files={"source": fh},
+            )
+        post_id = str(result.get("post_id") or result["id"])
+        return Published(post_id, _permalink(post_id))
+
+    def _unpublished_photo(self, item: Attachment) -> str:
+        with opened(item) as fh, self.graph.mapped(sending=False, what=WHAT):
+            result = self.graph.post(
+                f"{self.page}/photos",
+                {"published": "false", "alt_text_custom": item.alt or ""},
+                files={"source": fh},
+            )
+        return str(result["id"])
+
+    def schedule(self, part: OutgoingPart, at: datetime) -> Published:
+        data = {
+            "message": part.text,
+            "published": "false",
+            "scheduled_publish_time": str(int(at.timestamp())),
+        }
+        if part.link and not part.media:
+            data["link"] = part.link
+        with self.graph.mapped(sending=True, what=WHAT):
+            result = self.graph.post(f"{self.page}/feed", data)
+        post_id = str(result["id"])
+        return Published(post_id, _permalink(post_id))
+
+    def delete(self, remote_id: str) -> bool:
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                self.graph.delete(remote_id)
+        except Rejected as exc:
+            if not missing_object(exc):
+                raise
+            # Subcode 33 also stands for "missing permissions": only when the token still reads
+            # the Page is the post gone rather than out of this token's sight.
+            with self.graph.mapped(sending=False, what=WHAT):
+                self.graph.get(self.page, fields="id")
+            return False
+        return True
+
+    def scheduled_ids(self) -> set[str] | None:
+        """Every post waiting in the Page's scheduler: Graph gives at most 100 a page, and pages
+        go on while ``paging.next`` is there (an empty page may still have one: Graph API
+        "Paginated Results", developers.facebook.com/docs/graph-api/results)."""
+        found: set[str] = set()
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            args = {"fields": "id", "limit": "100"} | ({"after": after} if after else {})
+            with self.graph.mapped(sending=False, what=WHAT):
+                waiting = self.graph.get(f"{self.page}/scheduled_posts", **args)
+            found.update(str(p["id"]) for p in waiting.get("data", []))
+            paging = waiting.get("paging") or {}
+            following = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not following or following == after:
+                return found
+            after = str(following)
+        raise Transient(f"{WHAT}'s scheduler lists more than {MAX_PAGES * 100} posts")
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
+        with self.graph.mapped(sending=False, what=WHAT):
+            feed = self.graph.get(
+                f"{self.page}/feed", fields="id,message,created_time", since=str(start), limit="50"
+            )
+        for post in feed.get("data", []):
+            if (post.get("message") or "").strip() == part.text.strip():
+                return Published(str(post["id"]), _permalink(str(post["id"])))
+        return None
+
+    # -- engagement -------------------------------------------------------------------------------
+    metrics_batch = 50  # ids per multi-object GET (Graph's limit)
+    _insights = True  # False once the token turned out to lack read_insights
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Reactions, comments and shares, and impressions and reach from the post's insights
+        (those need ``read_insights``: without it the counts come without them)."""
+        basic = (
+            "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+        )
+        insights = ",insights.metric(post_impressions,post_impressions_unique)"
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                found = self.graph.get(
+                    "",
+                    ids=",".join(remote_ids),
+                    fields=basic + (insights if self._insights else ""),
+                )
+        except (AuthFailed, Rejected) as exc:
+            rest = [r for r in remote_ids if r not in _missing(exc)]
+            if len(rest) < len(remote_ids):  # Graph fails a whole batch for one deleted post
+                return self.metrics(rest) if rest else {}
+            if not denied(exc):
+                raise
+            if not self._insights:
+                raise MetricsRefused(f"cannot read the Page's posts: {exc}") from exc
+            self._insights = False  # try once more without impressions and reach
+            return self.metrics(remote_ids)
+        return {str(key): _counts(post) for key, post in found.items() if isinstance(post, dict)}
+
+    def verify(self) -> str:
+        """The Page is reachable with this token, and the token may post (``pages_manage_posts``)."""
+        with self.graph.mapped(sending=False, what=WHAT):
+            page = self.graph.get(self.page, fields="id,name")
+            info = self.graph.get("debug_token", input_token=self.graph.api.access_token).get(
+                "data", {}
+            )
+        missing = sorted(NEEDED - set(info.get("scopes") or []))
+        if not info.get("is_valid", True) or missing:
+            raise AuthFailed(
+                f"the token for Page {page.get('name', self.page)} lacks {', '.join(missing) or 'validity'}:"
+                " grant pages_manage_posts and create a new Page token"
+            )
+        return f"Page {page.get('name', '?')} ({page.get('id')}), may post"
+
+    def close(self) -> None:
+        self.graph.session.close()
+
+
+def _permalink(post_id: str) -> str:
+    return f"https://www.facebook.com/{post_id}"
+
+
+def _missing(exc: Exception) -> set[str]:
+    """The ids of Graph's "(#803) Some of the aliases you requested do not exist: A,B"."""
+    result = getattr(exc.__cause__, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict) or error.get("code") != 803:
+        return set()
+    listed = str(error.get("message", "")).rpartition(":")[2]
+    return {part.strip() for part in listed.split(",") if part.strip()}
+
+
+def _counts(post: dict[str, Any]) -> Counts:
+    def total(name: str) -> int | None:
+        summary = (post.get(name) or {}).get("summary") or {}
+        value = summary.get("total_count")
+        return int(value) if value is not None else None
+
+    insights = {
+        item.get("name"): (item.get("values") or [{}])[0].get("value")
+        for item in (post.get("insights") or {}).get("data", [])
+    }
+    impressions, reach = insights.get("post_impressions"), insights.get("post_impressions_unique")
+    return Counts(
+        likes=total("reactions"),
+        replies=total("comments"),
+        reposts=int((post.get("shares") or {}).get("count", 0)),  # left out until someone shares
+        impressions=int(impressions) if isinstance(impressions, int) else None,
+        reach=int(reach) if isinstance(reach, int) else None,
+    )

@@ -1,0 +1,75 @@
+"""Facebook Pages: 63,206 characters, no threads; a person is named, not @-mentioned (tagging a
+Page needs its numeric id, which campaigns rarely have).
+
+Publishing through facebook-sdk is added by the platform adapter issue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from eduadvocate.content.model import Person
+from eduadvocate.platforms.base import (
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    word_hashtag_problem,
+)
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
+
+NAME_MAX = 75  # Facebook's limit for a Page name; usernames are shorter
+
+
+class FacebookPlatform(PlatformSpec):
+    name = "facebook"
+    title = "Facebook Page"
+    default_limit = 63_206
+    supports_threads = False
+    media = MediaRules(
+        max_items=10,
+        image_types=frozenset(
+            {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+        ),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=10_000_000,
+        max_video_bytes=1_000_000_000,
+        alt_max=1000,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "page_id": Setting("the Page's id", required=True),
+        "access_token": Setting("a Page access token", secret=True),
+        "graph_version": Setting("Graph API version (default v21.0)"),
+        "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
+        "native_schedule": Setting(
+            "hand posts due 10 min–30 days ahead to Facebook's scheduler", kind="bool"
+        ),
+    }
+
+    def mention(self, person: Person) -> str:
+        return person.handles.get(self.name) or person.name
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        """The value is written as is, as plain text (tagging needs a numeric id): a username
+        or a Page's name, so spaces are fine, but no line break, link, # or @."""
+        problem = identifier_problem(handle.strip().replace(" ", "_"))
+        if problem is None and len(handle) > NAME_MAX:
+            problem = f"is over {NAME_MAX} characters, longer than a Facebook name"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        return word_hashtag_problem(tag, cls.title)
+
+    @property
+    def native_schedule(self) -> bool:
+        return self.account.get_bool("native_schedule")
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.facebook_page.client import FacebookPublisher
+
+        return FacebookPublisher(self.account)

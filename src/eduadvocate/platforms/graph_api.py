@@ -1,0 +1,243 @@
+"""What the Facebook Page and Instagram adapters share: a ``facebook.GraphAPI`` on a session that
+never retries by itself, has a timeout and can be pointed elsewhere (``base_url``), and the mapping
+of Graph errors to the project's.
+
+facebook-sdk 3.1.0 keeps the error body of a failed call (``GraphAPIError.result``) but loses the
+HTTP status and headers, and turns an HTML error page into "Maintype was not text, image, or
+querystring". A response hook on the session keeps the last response per thread, so the mapping
+also sees the status and the usage headers (``X-App-Usage``, ``X-Page-Usage``,
+``X-Business-Use-Case-Usage``) and can tell how long to wait.
+
+Graph sends the access token as a query or form parameter, so no message here ever includes a
+URL or a ``requests`` exception's text (they would carry the token); Graph's own message is kept,
+with the token cut out ("Malformed access token …" repeats it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import facebook
+import requests
+
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.platforms.http import prepare_session
+from eduadvocate.platforms.publishing import (
+    AuthFailed,
+    InDoubt,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+
+GRAPH_HOST = "https://graph.facebook.com"
+DEFAULT_VERSION = "v21.0"
+TIMEOUT_S = 60
+# Graph API "Handling Errors" (developers.facebook.com/docs/graph-api/guides/error-handling):
+# 1 API Unknown and 2 API Service are temporary ("wait and retry"); 3 (capability), 10 and
+# 200-299 (permissions), 102 and 190 (session, token; with subcodes 458-467, 492) need a person;
+# 4, 17 and 341 are throttling, as are 32, 613 and the business use case codes 800xx of
+# "Rate Limiting" (developers.facebook.com/docs/graph-api/overview/rate-limiting); 368 is
+# "temporarily blocked for policies violations: wait and retry"; 506 a duplicate post.
+SERVER = frozenset({1, 2})
+THROTTLING = frozenset(
+    {4, 17, 32, 341, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
+)
+AUTH = frozenset({3, 10, 102, 190})
+POLICY_BLOCK, DUPLICATE = 368, 506
+DEFAULT_WAIT = timedelta(minutes=15)
+POLICY_WAIT = timedelta(hours=1)  # 368 gives no time: look again in an hour
+OBJECT_MISSING = 33  # subcode of (#100) "Object with ID … does not exist" (GraphMethodException)
+# Instagram Content Publishing subcodes (Instagram Platform "Error Codes",
+# developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes).
+# Nothing was published and a new container may work: download timeout, expired or missing
+# container, "media is not ready for publishing".
+IG_RETRY = frozenset({2207003, 2207006, 2207008, 2207020, 2207027})
+IG_SERVER = frozenset({2207001, 2207032, 2207053})  # "server error, try again": like code 1 and 2
+IG_QUOTA = 2207042  # the 24-hour publishing limit ("try again the following day")
+IG_SPAM = 2207051  # "we restrict certain activity": a temporary restriction of the account
+IG_ACCOUNT = 2207050  # the account is inactive, checkpointed or restricted: the user must act
+QUOTA_RECHECK = timedelta(hours=1)  # the quota is a rolling 24 hours: look again hourly
+_TOKEN_LIKE = re.compile(r"EA[A-Za-z0-9]{20,}")  # Graph echoes a malformed token in its message
+
+
+class Graph:
+    """A GraphAPI client for one account, and the last HTTP response it saw (per thread)."""
+
+    def __init__(self, account: AccountConfig, token_key: str = "access_token") -> None:
+        self.session = requests.Session()
+        prepare_session(self.session, (GRAPH_HOST,), account.get("base_url"), TIMEOUT_S)
+        self._last = threading.local()
+        self.session.hooks["response"].append(self._keep)
+        self.api = facebook.GraphAPI(
+            access_token=account.secret(token_key), version="3.1", session=self.session
+        )
+        version = account.get("graph_version") or DEFAULT_VERSION
+        self.api.version = (
+            version if version.startswith("v") else f"v{version}"
+        )  # the SDK only knows up to 3.1
+
+    def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.response = response
+
+    @property
+    def last(self) -> requests.Response | None:
+        return getattr(self._last, "response", None)
+
+    def get(self, path: str, **args: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.api.request(f"{self.api.version}/{path}", args)
+        return result
+
+    def post(
+        self, path: str, data: dict[str, str], files: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self.api.request(
+            f"{self.api.version}/{path}", post_args=dict(data), files=files, method="POST"
+        )
+        return result
+
+    def delete(self, path: str) -> None:
+        self.api.request(f"{self.api.version}/{path}", method="DELETE")
+
+    @contextmanager
+    def mapped(self, *, sending: bool, what: str) -> Iterator[None]:
+        """Graph errors → ours. ``sending``: the call may create a post, so an ambiguous failure
+        after it left is in doubt."""
+        try:
+            yield
+        except facebook.GraphAPIError as exc:
+            raise self._classify(exc, sending=sending, what=what) from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise Transient(f"cannot connect to {what} (timeout)") from exc
+        except requests.exceptions.ConnectionError as exc:
+            refused = any(
+                s in str(exc)
+                for s in ("Connection refused", "Failed to establish a new connection")
+            )
+            if sending and not refused:
+                raise InDoubt(f"the connection to {what} broke while posting") from exc
+            raise Transient(f"cannot connect to {what}") from exc
+        except requests.exceptions.Timeout as exc:
+            if sending:
+                raise InDoubt(f"{what} did not answer in time while posting") from exc
+            raise Transient(f"{what} did not answer in time") from exc
+        except requests.RequestException as exc:
+            raise Transient(f"cannot reach {what}: {type(exc).__name__}") from exc
+
+    def _classify(self, exc: facebook.GraphAPIError, *, sending: bool, what: str) -> Exception:
+        response = self.last
+        status = response.status_code if response is not None else None
+        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
+        error = error if isinstance(error, dict) else {}
+        code, subcode = error.get("code"), error.get("error_subcode")
+        message = self._redact(str(error.get("message") or exc.message))
+        if code is None:  # an HTML error page, or something else that is not Graph JSON
+            if status is None or status >= 500:
+                label = f"{what} answered {status or 'something unreadable'}"
+                return InDoubt(f"{label} while posting") if sending else Transient(label)
+            return Rejected(f"{what} answered {status}")
+        codes = f"{code}/{subcode}" if subcode else f"{code}"
+        if isinstance(subcode, int) and 2207000 <= subcode <= 2207999:
+            return instagram_error(subcode, f"{what} ({codes}): {message}", sending, response)
+        if code in AUTH or (isinstance(code, int) and 200 <= code <= 299):
+            hint = "renew the Page access token (Graph API Explorer or your app's long-lived token)"
+            return AuthFailed(f"{what} refused the token ({codes}): {message}. {hint}")
+        if code in THROTTLING:
+            return RateLimited(f"{what} is throttling ({codes}): {message}", retry_at(response))
+        if code == POLICY_BLOCK:
+            return RateLimited(
+                f"{what} has temporarily blocked posting ({codes}): {message}",
+                retry_at(response, POLICY_WAIT),
+            )
+        if code == DUPLICATE:
+            return Rejected(f"{what} refused a duplicate ({codes}): {message}", duplicate=True)
+        if code in SERVER or (status is not None and status >= 500) or error.get("is_transient"):
+            label = f"{what} ({codes}): {message}"
+            return InDoubt(label) if sending else Transient(label)
+        return Rejected(f"{what} refused it ({codes}): {message}")
+
+    def _redact(self, text: str) -> str:
+        token = self.api.access_token
+        if token:
+            text = text.replace(token, "[token]")
+        return _TOKEN_LIKE.sub("[token]", text)
+
+
+def instagram_error(
+    subcode: int, label: str, sending: bool, response: requests.Response | None = None
+) -> Exception:
+    """An Instagram Content Publishing subcode (2207xxx) as the project's error: what the Error
+    Codes reference recommends (see ``IG_RETRY`` and the others); any other is about the media or
+    the caption, permanent for this content."""
+    if subcode in IG_RETRY:
+        return Transient(label)
+    if subcode in IG_SERVER:
+        return InDoubt(label) if sending else Transient(label)
+    if subcode == IG_QUOTA:
+        return RateLimited(
+            f"{label}: the 24-hour publishing quota is used up", datetime.now(UTC) + QUOTA_RECHECK
+        )
+    if subcode == IG_SPAM:
+        return RateLimited(label, retry_at(response))
+    if subcode == IG_ACCOUNT:
+        return AuthFailed(f"{label}: sign in to the Instagram app and do what it asks")
+    return Rejected(label)
+
+
+def denied(exc: Exception) -> bool:
+    """An error we mapped from Graph's permission errors (code 10, or 200-299): the token lacks a
+    permission, such as ``read_insights``, rather than being wrong."""
+    cause = exc.__cause__
+    result = getattr(cause, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return isinstance(code, int) and (code == 10 or 200 <= code <= 299)
+
+
+def missing_object(exc: Exception) -> bool:
+    """An error we mapped from Graph's "Unsupported … request. Object with ID '…' does not exist,
+    cannot be loaded due to missing permissions, or does not support this operation": code 100,
+    subcode 33 (``GraphMethodException``), what deleting a post that is already gone answers."""
+    cause = exc.__cause__
+    result = getattr(cause, "result", None)
+    error = result.get("error") if isinstance(result, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return error.get("code") == 100 and error.get("error_subcode") == OBJECT_MISSING
+
+
+def retry_at(response: requests.Response | None, default: timedelta = DEFAULT_WAIT) -> datetime:
+    """When to try again, from Graph's usage headers (``estimated_time_to_regain_access`` minutes)."""
+    now = datetime.now(UTC)
+    if response is None:
+        return now + default
+    minutes = 0
+    for name in ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage"):
+        raw = response.headers.get(name)
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        for entry in _usage_entries(data):
+            value = entry.get("estimated_time_to_regain_access")
+            if isinstance(value, (int, float)):
+                minutes = max(minutes, int(value))
+    return now + (timedelta(minutes=minutes) if minutes else default)
+
+
+def _usage_entries(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, dict):
+        yield data
+        for value in data.values():
+            yield from _usage_entries(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _usage_entries(item)

@@ -1,0 +1,119 @@
+"""Instagram (through the Graph API): 2,200 characters, at most 5 hashtags (configurable) and 20
+mentions, no threads, and every post needs an image or a video at a public URL.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from eduadvocate.platforms.base import (
+    Finding,
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    strip_sign,
+    word_hashtag_problem,
+)
+from eduadvocate.platforms.textcount import twitter
+
+MAX_MENTIONS = 20
+DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
+# Instagram usernames: up to 30 letters, digits, _ and ., no two periods together, none at the end.
+_USERNAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9._]{0,29}[A-Za-z0-9_]")
+
+
+def media_url(base: str, path: str) -> str | None:
+    """The public URL of a media file (``media_base_url`` + its path in the campaign folder), or
+    None when the path cannot be published under it (absolute, or climbing out with ..)."""
+    clean = path.replace("\\", "/").removeprefix("./")
+    if not base or clean.startswith("/") or ".." in clean.split("/"):
+        return None
+    return base.rstrip("/") + "/" + clean
+
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
+
+
+class InstagramPlatform(PlatformSpec):
+    name = "instagram"
+    title = "Instagram"
+    default_limit = 2200
+    supports_threads = False
+    media = MediaRules(
+        max_items=10,
+        image_types=frozenset({"image/jpeg"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=8_000_000,
+        max_video_bytes=300_000_000,
+        max_videos=10,
+        mix_images_and_video=True,
+        alt_max=1000,
+        aspect_min=4 / 5,
+        aspect_max=1.91,
+        required=True,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "ig_user_id": Setting("the Instagram professional account's id", required=True),
+        "access_token": Setting("a Page access token with instagram_content_publish", secret=True),
+        "media_base_url": Setting(
+            "public address where the campaign's media folder is published (Instagram fetches from it)",
+            required=True,
+            kind="url",
+        ),
+        "max_hashtags": Setting("hashtag cap (default 5)", kind="int"),
+        "graph_version": Setting("Graph API version (default v21.0)"),
+        "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
+    }
+
+    @property
+    def max_hashtags(self) -> int:
+        return self.account.get_int("max_hashtags", DEFAULT_MAX_HASHTAGS)
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        name = strip_sign(handle, "@＠")
+        problem = identifier_problem(name)
+        if problem is None and not _USERNAME.fullmatch(name):
+            problem = "is not an Instagram username (up to 30 letters, digits, _ and .)"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        return word_hashtag_problem(tag, cls.title)
+
+    def media_problem(self, path: str) -> str | None:
+        if media_url(self.account.get("media_base_url") or "", path) is None:
+            return (
+                f"{path} is outside the campaign folder, so it has no address under media_base_url"
+            )
+        return None
+
+    def findings(self, text: str, part_index: int) -> list[Finding]:
+        out = []
+        tags = twitter.extract_hashtags(text)
+        if len(tags) > self.max_hashtags:
+            out.append(
+                Finding(
+                    "too-many-hashtags",
+                    f"{len(tags)} hashtags, Instagram allows {self.max_hashtags}",
+                    "keep the most important ones, or set instagram: {text: …} without the rest",
+                )
+            )
+        mentions = twitter.extract_mentions(text)
+        if len(mentions) > MAX_MENTIONS:
+            out.append(
+                Finding(
+                    "too-many-mentions",
+                    f"{len(mentions)} mentions, Instagram allows {MAX_MENTIONS}",
+                )
+            )
+        return out
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.instagram.client import InstagramPublisher
+
+        return InstagramPublisher(self.account)

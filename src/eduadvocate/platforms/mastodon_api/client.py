@@ -1,0 +1,230 @@
+"""Publishing to Mastodon through Mastodon.py (imported only here).
+
+Exactly once through Mastodon's ``Idempotency-Key``: every part is sent with a key derived from
+the delivery and the part, so sending it again (after a crash or a dropped answer) returns the
+status created the first time instead of a second one. Mastodon keeps keys for an hour; past
+that, :meth:`lookup` reads the account's recent statuses back (their plain-text source).
+
+The instance's character limit is read from ``/api/v2/instance`` once per run and enforced before
+sending. Mastodon.py's exceptions are mapped to the project's here, and nothing from the request
+(the token) ever goes into a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.publishing import (
+    AuthFailed,
+    InDoubt,
+    MetricsRefused,
+    OutgoingPart,
+    Published,
+    Publisher,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from eduadvocate.platforms.textcount.unicode import mastodon_length
+
+IDEMPOTENCY_WINDOW = timedelta(minutes=50)  # Mastodon keeps keys 1 h; stay well inside it
+TIMEOUT_S = 30
+
+
+class MastodonPublisher(Publisher):
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        instance = account.get("instance") or ""
+        self.client = Mastodon(
+            access_token=account.secret("access_token"),
+            api_base_url=instance.rstrip("/"),
+            ratelimit_method="throw",
+            request_timeout=TIMEOUT_S,
+            version_check_mode="none",
+        )
+        self._limit: int | None = None
+        self._me: str | None = None
+
+    @property
+    def limit(self) -> int:
+        if self._limit is None:
+            with _mapped(self.client, sending=False):
+                info = self.client.instance_v2()
+            try:
+                self._limit = int(info.configuration.statuses.max_characters)
+            except (AttributeError, TypeError, ValueError):
+                self._limit = self.account.get_int("limit", 500)
+        return self._limit
+
+    def publish(self, part: OutgoingPart) -> Published:
+        length = mastodon_length(part.text, part.content_warning or "")
+        if length > self.limit:
+            raise Rejected(f"{length} characters, the instance allows {self.limit}")
+        media_ids = []
+        for item in part.media:
+            if not item.path.is_file():
+                raise Rejected(f"cannot read the media file {item.path.name}")
+            with _mapped(self.client, sending=False), item.path.open("rb") as fh:
+                media = self.client.media_post(
+                    fh,
+                    mime_type=item.mime,
+                    description=item.alt,
+                    file_name=item.path.name,
+                    synchronous=True,
+                )
+            media_ids.append(media.id)
+        with _mapped(self.client, sending=True):
+            status = self.client.status_post(
+                part.text,
+                in_reply_to_id=part.reply_to,
+                media_ids=media_ids or None,
+                spoiler_text=part.content_warning,
+                language=part.language,
+                idempotency_key=part.idempotency_key,
+            )
+        return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
+
+    def _exhausted(self) -> datetime | None:
+        """Mastodon's X-RateLimit-Remaining reached 0: nothing more until its reset."""
+        remaining = getattr(self.client, "ratelimit_remaining", None)
+        reset = getattr(self.client, "ratelimit_reset", None)
+        if remaining == 0 and isinstance(reset, (int, float)):
+            return datetime.fromtimestamp(reset, UTC)
+        return None
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        from eduadvocate.campaign.workspace import (
+            clock,  # the dispatcher's clock, so both agree on age
+        )
+
+        if clock() - since < IDEMPOTENCY_WINDOW:
+            # Sending again with the same key is the platform's own reconciliation.
+            try:
+                return self.publish(part)
+            except (Transient, RateLimited) as exc:
+                raise InDoubt(f"cannot reach the instance to reconcile: {exc}") from exc
+        with _mapped(self.client, sending=False):
+            me = self._me or str(self.client.account_verify_credentials().id)
+            self._me = me
+            statuses = self.client.account_statuses(me, limit=40)
+            for status in statuses:
+                created = status.created_at
+                if created is not None and created.astimezone(UTC) < since:
+                    break
+                source = self.client.status_source(status.id)
+                if source.text == part.text:
+                    return Published(str(status.id), getattr(status, "url", None))
+        return None
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """Favourites, boosts and replies, one status at a time (``metrics_batch`` 1); a status
+        deleted on the instance is left out."""
+        out = {}
+        for remote_id in remote_ids:
+            try:
+                with _mapped(self.client, sending=False):
+                    status = self.client.status(remote_id)
+            except Rejected:  # 404: gone
+                continue
+            except AuthFailed as exc:
+                if "(403)" in str(exc):  # the token lacks the read:statuses scope
+                    raise MetricsRefused(f"cannot read the account's posts: {exc}") from exc
+                raise
+            out[remote_id] = Counts(
+                likes=status.favourites_count,
+                reposts=status.reblogs_count,
+                replies=status.replies_count,
+            )
+        return out
+
+    def verify(self) -> str:
+        with _mapped(self.client, sending=False):
+            me = self.client.account_verify_credentials()
+        return f"@{me.acct} on {self.client.api_base_url}, limit {self.limit} characters"
+
+
+@contextmanager
+def _mapped(client: Mastodon, *, sending: bool) -> Iterator[None]:
+    """Mastodon.py's exceptions → ours. ``sending``: the request may create something, so a
+    failure after it left us is in doubt rather than safe to retry."""
+    try:
+        yield
+    except MastodonRatelimitError as exc:
+        reset = getattr(client, "ratelimit_reset", None)
+        retry_at = datetime.fromtimestamp(reset, UTC) if isinstance(reset, (int, float)) else None
+        raise RateLimited("the instance's rate limit is reached", retry_at) from exc
+    except MastodonUnauthorizedError as exc:
+        raise AuthFailed(
+            "the instance refused the access token (401): create a new one under Preferences → Development"
+        ) from exc
+    except MastodonNotFoundError as exc:
+        raise Rejected(f"not found on the instance: {_reason(exc)}") from exc
+    except MastodonServerError as exc:
+        if sending:
+            raise InDoubt(
+                f"the instance answered {_status(exc)} while posting: {_reason(exc)}"
+            ) from exc
+        raise Transient(f"the instance answered {_status(exc)}: {_reason(exc)}") from exc
+    except MastodonAPIError as exc:
+        status = _status(exc)
+        if status in (401, 403):
+            raise AuthFailed(f"the instance refused ({status}): {_reason(exc)}") from exc
+        raise Rejected(f"the instance refused the post ({status}): {_reason(exc)}") from exc
+    except MastodonNetworkError as exc:
+        if sending and not _never_sent(exc):
+            raise InDoubt(
+                f"the connection to the instance broke while posting: {_cause(exc)}"
+            ) from exc
+        raise Transient(f"cannot reach the instance: {_cause(exc)}") from exc
+    except MastodonError as exc:
+        raise Transient(f"Mastodon.py: {type(exc).__name__}") from exc
+
+
+def _status(exc: MastodonAPIError) -> Any:
+    return exc.args[1] if len(exc.args) > 1 else "an error"
+
+
+def _reason(exc: MastodonAPIError) -> str:
+    parts = [str(a) for a in exc.args[2:] if a]
+    return "; ".join(parts) or type(exc).__name__
+
+
+def _never_sent(exc: MastodonNetworkError) -> bool:
+    """A refused or unresolvable connection: the request never reached the instance."""
+    import requests
+
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(
+        cause, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)
+    ) or (
+        isinstance(cause, requests.exceptions.ConnectionError)
+        and any(
+            s in str(cause)
+            for s in (
+                "Connection refused",
+                "Failed to establish a new connection",
+                "Name or service not known",
+            )
+        )
+    )
+
+
+def _cause(exc: MastodonNetworkError) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return type(cause).__name__ if cause else "network error"

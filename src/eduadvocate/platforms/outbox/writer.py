@@ -1,0 +1,112 @@
+"""The outbox's publisher: each delivery becomes ``<folder>/<account>/<due>--<post>.json`` and a
+Markdown twin, written atomically part by part. A part's remote id is derived from the delivery,
+so sending a part again rewrites the same entry instead of adding one (exactly once by
+construction), and lookup reads the file back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.publishing import OutgoingPart, Published, Publisher, Transient
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class OutboxPublisher(Publisher):
+    def __init__(self, folder: Path, account: str) -> None:
+        self.folder = folder / _UNSAFE.sub("-", account)
+        self.account = account
+
+    def _paths(self, part: OutgoingPart) -> tuple[Path, Path]:
+        post, _, due = part.delivery_key.split("|")
+        stem = f"{due[:16].replace(':', '')}--{_UNSAFE.sub('-', post)}"
+        return self.folder / f"{stem}.json", self.folder / f"{stem}.md"
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return data
+
+    def publish(self, part: OutgoingPart) -> Published:
+        json_path, md_path = self._paths(part)
+        remote_id = f"{part.delivery_key}#{part.index}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            data = self._read(json_path) or {
+                "delivery": part.delivery_key,
+                "account": self.account,
+                "parts": [],
+            }
+            parts = [p for p in data["parts"] if p["index"] != part.index]
+            parts.append(
+                {
+                    "index": part.index,
+                    "id": remote_id,
+                    "text": part.text,
+                    "reply_to": part.reply_to,
+                    "content_warning": part.content_warning,
+                    "media": [{"path": str(m.path), "alt": m.alt} for m in part.media],
+                    "written_at": datetime.now(UTC).isoformat(),
+                }
+            )
+            data["parts"] = sorted(parts, key=lambda p: p["index"])
+            _write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            _write_atomic(md_path, _markdown(data))
+        except OSError as exc:
+            raise Transient(f"cannot write the outbox {self.folder}: {exc.strerror}") from exc
+        return Published(remote_id=remote_id, url=json_path.as_uri())
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        json_path, _ = self._paths(part)
+        for entry in self._read(json_path).get("parts", []):
+            if entry["index"] == part.index and entry["text"] == part.text:
+                return Published(remote_id=entry["id"], url=json_path.as_uri())
+        return None
+
+    metrics_batch = 1000
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """The outbox has no audience: its posts count, with no engagement."""
+        return {remote_id: Counts() for remote_id in remote_ids}
+
+    def verify(self) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return f"writes to {self.folder}"
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    lines = [f"# {data['delivery']}", ""]
+    for part in data["parts"]:
+        lines.append(f"## Part {part['index'] + 1}")
+        lines.append("")
+        if part["content_warning"]:
+            lines.append(f"> CW: {part['content_warning']}")
+            lines.append("")
+        lines.append(part["text"])
+        lines.extend(f"\n![{m['alt'] or ''}]({m['path']})" for m in part["media"])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

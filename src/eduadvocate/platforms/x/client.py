@@ -1,0 +1,362 @@
+"""Publishing to X through tweepy's v2 ``Client`` (imported only here).
+
+- Auth: OAuth 1.0a user context (four keys) or an OAuth 2.0 user access token.
+- Threads reply to the previous part; images go up through X's v2 media upload (initialize /
+  append / finalize, status polling, ``POST /2/media/metadata`` for alt text), which tweepy 4.17
+  lacks, so it is done here on tweepy's own session and auth.
+- The session never retries a POST by itself (``max_retries=0``), has a timeout, and
+  ``wait_on_rate_limit`` stays off: dispatch decides about retries.
+- ``base_url`` (config) redirects every request, so tests and proxies can stand in for X.
+- X has no idempotency key: an attempt in doubt is looked up among the account's recent posts.
+  X rewrites every URL to a ``t.co`` link and escapes ``&<>`` as HTML entities, so texts are
+  compared with URLs masked and entities decoded.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+
+from eduadvocate.config.load import AccountConfig
+from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.http import prepare_session
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    AuthFailed,
+    InDoubt,
+    MetricsRefused,
+    OutgoingPart,
+    Published,
+    Publisher,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from eduadvocate.platforms.textcount import twitter
+
+API_HOSTS = ("https://api.twitter.com", "https://api.x.com")
+TIMEOUT_S = 30
+CHUNK = 4 * 1024 * 1024
+MEDIA_POLL_LIMIT_S = 120
+LOOKUP_PAGES = 3
+_URL_MARK = "\x00URL\x00"
+
+
+def install_transport(session: requests.Session, base_url: str | None) -> None:
+    prepare_session(session, API_HOSTS, base_url, TIMEOUT_S)
+
+
+class XPublisher(Publisher):
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        self.username = (account.get("username") or "").lstrip("@") or None
+        if account.settings.get("oauth2_token") is not None:
+            self.client = tweepy.Client(
+                bearer_token=account.secret("oauth2_token"), return_type=requests.Response
+            )
+            self.user_auth = False
+        else:
+            self.client = tweepy.Client(
+                consumer_key=account.secret("consumer_key"),
+                consumer_secret=account.secret("consumer_secret"),
+                access_token=account.secret("access_token"),
+                access_token_secret=account.secret("access_token_secret"),
+                return_type=requests.Response,
+            )
+            self.user_auth = True
+        install_transport(self.client.session, account.get("base_url"))
+        self._me: str | None = None
+
+    # -- publishing ----------------------------------------------------------------------------
+    def publish(self, part: OutgoingPart) -> Published:
+        media_ids = [self._upload(item) for item in part.media]
+        with _mapped(sending=True):
+            response = self.client.create_tweet(
+                text=part.text,
+                in_reply_to_tweet_id=part.reply_to,
+                media_ids=media_ids or None,
+                user_auth=self.user_auth,
+            )
+        tweet_id = str(response.json()["data"]["id"])
+        return Published(
+            tweet_id, self._url(tweet_id), hold_until=_daily_exhausted(response.headers)
+        )
+
+    def _url(self, tweet_id: str) -> str:
+        return f"https://x.com/{self.username or 'i'}/status/{tweet_id}"
+
+    def _request(self, method: str, route: str, **kwargs: Any) -> requests.Response:
+        """A signed request on tweepy's session, mapped like tweepy's own."""
+        headers = {"User-Agent": self.client.user_agent}
+        auth = None
+        if self.user_auth:
+            auth = tweepy.OAuth1UserHandler(
+                self.client.consumer_key,
+                self.client.consumer_secret,
+                self.client.access_token,
+                self.client.access_token_secret,
+            ).apply_auth()
+        else:
+            headers["Authorization"] = f"Bearer {self.client.bearer_token}"
+        try:
+            response: requests.Response = self.client.session.request(
+                method, API_HOSTS[0] + route, headers=headers, auth=auth, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise Transient(f"cannot reach X: {type(exc).__name__}") from exc
+        _raise_for(response)
+        return response
+
+    def _upload(self, item: Attachment) -> str:
+        """X's v2 media upload; returns the media id. Uploads are not posts: a repeat after a
+        crash only leaves an unused upload behind, which X discards."""
+        try:
+            data = item.path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read the media file {item.path.name}: {exc.strerror}") from exc
+        mime = item.mime or "application/octet-stream"
+        category = (
+            "tweet_video"
+            if mime.startswith("video/")
+            else "tweet_gif"
+            if mime == "image/gif"
+            else "tweet_image"
+        )
+        init = self._request(
+            "POST",
+            "/2/media/upload/initialize",
+            json={"media_type": mime, "total_bytes": len(data), "media_category": category},
+        )
+        media_id = str(init.json()["data"]["id"])
+        for index, start in enumerate(range(0, len(data), CHUNK)):
+            self._request(
+                "POST",
+                f"/2/media/upload/{media_id}/append",
+                data={"segment_index": str(index)},
+                files={"media": ("chunk", data[start : start + CHUNK], "application/octet-stream")},
+            )
+        final = self._request("POST", f"/2/media/upload/{media_id}/finalize").json().get("data", {})
+        self._wait_processed(media_id, final.get("processing_info"))
+        if item.alt:
+            self._request(
+                "POST",
+                "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": item.alt}}},
+            )
+        return media_id
+
+    def _wait_processed(self, media_id: str, info: Mapping[str, Any] | None) -> None:
+        deadline = time.monotonic() + MEDIA_POLL_LIMIT_S
+        while info and info.get("state") in ("pending", "in_progress"):
+            if time.monotonic() > deadline:
+                raise Transient(f"X is still processing media {media_id}")
+            time.sleep(min(float(info.get("check_after_secs", 1)), 10.0))
+            status = self._request(
+                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
+            )
+            info = status.json().get("data", {}).get("processing_info")
+        if info and info.get("state") == "failed":
+            error = info.get("error", {}).get("message", "processing failed")
+            raise Rejected(f"X could not process the media: {error}")
+
+    # -- engagement -------------------------------------------------------------------------------
+    metrics_batch = 100  # ids per GET /2/tweets
+
+    def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        """``public_metrics`` of up to 100 posts. X's free tier may not read posts at all (403,
+        "client-not-enrolled"): that is a refusal, reported once. Deleted posts come back as
+        errors and are left out."""
+        try:
+            with _mapped(sending=False):
+                response = self.client.get_tweets(
+                    ids=list(remote_ids), tweet_fields=["public_metrics"], user_auth=self.user_auth
+                )
+        except (Rejected, AuthFailed) as exc:
+            if "(403)" in str(exc):
+                raise MetricsRefused(
+                    f"X does not let this account read posts' counts (its API tier?): {exc}"
+                ) from exc
+            raise
+        out = {}
+        for tweet in response.json().get("data") or []:
+            m = tweet.get("public_metrics") or {}
+            out[str(tweet["id"])] = Counts(
+                likes=m.get("like_count"),
+                reposts=m.get("retweet_count"),
+                replies=m.get("reply_count"),
+                quotes=m.get("quote_count"),
+                saves=m.get("bookmark_count"),
+                impressions=m.get("impression_count"),
+            )
+        return out
+
+    # -- reconciliation ---------------------------------------------------------------------------
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        wanted = comparable(part.text)
+        me = self._user_id()
+        token = None
+        for _ in range(LOOKUP_PAGES):
+            params: dict[str, Any] = {
+                "max_results": 100,
+                "start_time": (since - timedelta(seconds=30))
+                .astimezone(UTC)
+                .strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "tweet.fields": "created_at,text,conversation_id,in_reply_to_user_id",
+            }
+            if token:
+                params["pagination_token"] = token
+            try:
+                page = self._request("GET", f"/2/users/{me}/tweets", params=params).json()
+            except (Transient, RateLimited) as exc:
+                raise InDoubt(f"cannot read the account's recent posts to check: {exc}") from exc
+            for tweet in page.get("data", []):
+                shown = comparable(tweet["text"])
+                if part.media and shown.endswith(_URL_MARK):  # X appends a link to the media
+                    shown = shown[: -len(_URL_MARK)].rstrip()
+                if shown == wanted:
+                    return Published(str(tweet["id"]), self._url(str(tweet["id"])))
+            token = page.get("meta", {}).get("next_token")
+            if not token:
+                return None
+        raise InDoubt("too many recent posts to be sure the post is not among them")
+
+    def _user_id(self) -> str:
+        if self._me is None:
+            me = self._request("GET", "/2/users/me").json()["data"]
+            self._me = str(me["id"])
+            self.username = self.username or me.get("username")
+        return self._me
+
+    def verify(self) -> str:
+        self._user_id()
+        return f"@{self.username} (id {self._me})"
+
+    def close(self) -> None:
+        self.client.session.close()
+
+
+def comparable(text: str) -> str:
+    """The text as X shows it back, made comparable: URLs masked (X swaps them for t.co links),
+    HTML entities decoded, whitespace at the ends ignored."""
+    text = html.unescape(text)
+    out, pos = [], 0
+    for url in twitter.extract_urls(text):
+        out.append(text[pos : url.start])
+        out.append(_URL_MARK)
+        pos = url.end
+    out.append(text[pos:])
+    return "".join(out).strip()
+
+
+def _daily_exhausted(headers: Mapping[str, str]) -> datetime | None:
+    """X's per-user 24-hour cap or the endpoint's 15-minute window used up: when it resets."""
+    for prefix in ("x-user-limit-24hour", "x-rate-limit"):
+        if headers.get(f"{prefix}-remaining") == "0":
+            reset = headers.get(f"{prefix}-reset")
+            if reset and reset.isdigit():
+                return datetime.fromtimestamp(int(reset), UTC)
+    return None
+
+
+def _retry_at(headers: Mapping[str, str]) -> datetime | None:
+    daily = _daily_exhausted(headers)
+    if daily is not None:
+        return daily
+    reset = headers.get("x-rate-limit-reset")
+    return datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _detail(response: requests.Response) -> str:
+    body = _body(response)
+    if isinstance(body, dict):
+        if body.get("detail"):
+            return str(body["detail"])
+        errors = body.get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0].get("detail") or errors[0])
+    return f"HTTP {response.status_code}"
+
+
+def _problem(response: requests.Response) -> str:
+    """The last part of an RFC 7807 ``type``, e.g. ``client-forbidden`` (``""`` if none)."""
+    body = _body(response)
+    kind = body.get("type") if isinstance(body, dict) else None
+    return str(kind).rstrip("/").rpartition("/")[2] if kind else ""
+
+
+# X API "Response codes and errors" (docs.x.com/x-api/fundamentals/response-codes-and-errors):
+# 403s that a person must fix in the developer portal (the app's Project, access level, or the
+# kind of authentication), not the content.
+AUTH_PROBLEMS = frozenset({"client-forbidden", "unsupported-authentication"})
+
+
+def _raise_for(response: requests.Response) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    detail = _detail(response)
+    if status == 429:
+        raise RateLimited(f"X's rate limit: {detail}", _retry_at(response.headers))
+    if status == 401:
+        raise AuthFailed(
+            f"X refused the credentials (401): {detail}. Regenerate the keys in the developer portal"
+        )
+    if status == 403:
+        duplicate = "duplicate" in detail.lower()
+        if duplicate:
+            raise Rejected(f"X refused a duplicate: {detail}", duplicate=True)
+        if (
+            _problem(response) in AUTH_PROBLEMS
+            or "oauth" in detail.lower()
+            or "permission" in detail.lower()
+            or "not permitted" in detail.lower()
+        ):
+            raise AuthFailed(f"X refused (403): {detail}")
+        raise Rejected(f"X refused the post (403): {detail}")
+    if status >= 500:
+        raise Transient(f"X answered {status}: {detail}")
+    raise Rejected(f"X refused the post ({status}): {detail}")
+
+
+@contextmanager
+def _mapped(*, sending: bool) -> Iterator[None]:
+    """tweepy's and requests' exceptions → ours. A failure after a POST left is in doubt."""
+    try:
+        yield
+    except tweepy.HTTPException as exc:
+        response = exc.response
+        if sending and response.status_code >= 500:
+            raise InDoubt(f"X answered {response.status_code} while posting") from exc
+        _raise_for(response)
+        raise Transient(f"X answered {response.status_code}") from exc
+    except requests.exceptions.ConnectTimeout as exc:
+        raise Transient("cannot connect to X (timeout)") from exc
+    except requests.exceptions.ConnectionError as exc:
+        text = str(exc)
+        if (
+            not sending
+            or "Connection refused" in text
+            or "Failed to establish a new connection" in text
+        ):
+            raise Transient("cannot connect to X") from exc
+        raise InDoubt("the connection to X broke while posting") from exc
+    except requests.exceptions.Timeout as exc:
+        if sending:
+            raise InDoubt("X did not answer in time while posting") from exc
+        raise Transient("X did not answer in time") from exc
+    except requests.RequestException as exc:
+        raise Transient(f"cannot reach X: {type(exc).__name__}") from exc

@@ -1,0 +1,87 @@
+"""X (Twitter): the weighted twitter-text v3 length rule, media limits, and account settings.
+
+Publishing through tweepy is added by the publishing engine; tweepy is imported only there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from eduadvocate.platforms.base import (
+    MediaRules,
+    PlatformSpec,
+    Setting,
+    identifier_problem,
+    strip_sign,
+)
+from eduadvocate.platforms.textcount import twitter
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
+
+TIER_CAPS = {"free": 17, "basic": 100, "pro": 10_000}
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")  # X's rule for usernames (used with fullmatch)
+
+
+class XPlatform(PlatformSpec):
+    name = "x"
+    title = "X"
+    default_limit = 280
+    media = MediaRules(
+        max_items=4,
+        image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=5_000_000,
+        max_video_bytes=512_000_000,
+        alt_max=1000,
+    )
+    settings: ClassVar[dict[str, Setting]] = {
+        "username": Setting("the account's @name, for links and reconciliation"),
+        "consumer_key": Setting("OAuth 1.0a API key", secret=True),
+        "consumer_secret": Setting("OAuth 1.0a API key secret", secret=True),
+        "access_token": Setting("OAuth 1.0a access token", secret=True),
+        "access_token_secret": Setting("OAuth 1.0a access token secret", secret=True),
+        "oauth2_token": Setting(
+            "OAuth 2.0 user access token (instead of the four OAuth 1.0a keys)", secret=True
+        ),
+        "tier": Setting(
+            "API tier for quotas: free (17 posts/24 h), basic (100) or pro (10,000); default free"
+        ),
+        "daily_cap": Setting("posts per 24 hours, instead of the tier's", kind="int"),
+        "base_url": Setting("API address (default https://api.x.com)", kind="url"),
+    }
+
+    def length(self, text: str, content_warning: str | None = None) -> int:
+        return twitter.weighted_length(text)
+
+    @classmethod
+    def handle_problem(cls, handle: str) -> str | None:
+        name = strip_sign(handle, "@＠")
+        problem = identifier_problem(name)
+        if problem is None and not _USERNAME.fullmatch(name):
+            problem = "is not an X username (1 to 15 letters A-Z, digits or _)"
+        return problem
+
+    @classmethod
+    def hashtag_problem(cls, tag: str) -> str | None:
+        """twitter-text's rule: letters, marks, digits, _ and a few joiners, at least one letter."""
+        problem = identifier_problem(tag)
+        if problem is None and not twitter.is_valid_hashtag("#" + tag):
+            problem = "would not become a hashtag on X (letters, digits and _, with a letter)"
+        return problem
+
+    @property
+    def daily_cap(self) -> int | None:
+        """Per-user posts per 24 hours by API tier (X's published caps; ``daily_cap`` overrides)."""
+        configured = self.account.get_int("daily_cap", 0)
+        if configured:
+            return configured
+        tier = (self.account.get("tier") or "free").lower()
+        return TIER_CAPS.get(tier, TIER_CAPS["free"])
+
+    def connect(self, root: Path) -> Publisher:
+        from eduadvocate.platforms.x.client import XPublisher
+
+        return XPublisher(self.account)

@@ -1,0 +1,176 @@
+"""When each post goes out: reads ``at``/``every``/``from``/``until`` in the post's time zone and
+lists occurrences; a delivery is one (post, account, occurrence).
+
+Pure: a function of the posts and a clock. ``at: now`` resolves to the clock's ``now`` here; the
+ledger fixes the instant when a publish run first sees the post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from eduadvocate.content.model import Post
+from eduadvocate.core.errors import Location, Problem
+from eduadvocate.timing.timespec import (
+    AmbiguousLocalTime,
+    MissingZone,
+    NonexistentLocalTime,
+    Now,
+    Recurrence,
+    TimeSpecError,
+    load_zone,
+    parse_at,
+    parse_date_or_time,
+    parse_every,
+)
+
+When = Literal["once", "now", "recurring"]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A post's timing, parsed."""
+
+    when: When
+    zone: ZoneInfo | None
+    at: datetime | None = None  # once
+    recurrence: Recurrence | None = None
+    start: datetime | None = None
+    until: datetime | None = None
+
+    def occurrences(self, start: datetime, end: datetime, now: datetime) -> Iterator[datetime]:
+        """Instants in [start, end): the one-shot instant, ``now`` for ``at: now``, or the recurrence."""
+        if self.when == "now":
+            if start <= now < end:
+                yield now
+            return
+        if self.when == "once":
+            assert self.at is not None
+            if start <= self.at < end:
+                yield self.at
+            return
+        assert self.recurrence is not None and self.zone is not None
+        lo = max(start, self.start) if self.start else start
+        hi = min(end, self.until + timedelta(microseconds=1)) if self.until else end
+        if lo < hi:
+            yield from self.recurrence.occurrences(self.zone, lo, hi)
+
+    def next_after(
+        self, moment: datetime, now: datetime, horizon_days: int = 800
+    ) -> datetime | None:
+        return next(self.occurrences(moment, moment + timedelta(days=horizon_days), now), None)
+
+
+def zone_of(post: Post, problems: list[Problem]) -> ZoneInfo | None:
+    name = post.defaults.timezone
+    if not name:
+        return None
+    try:
+        return load_zone(name)
+    except TimeSpecError as exc:
+        problems.append(
+            Problem(
+                "bad-timezone",
+                "error",
+                str(exc),
+                post.defaults.timezone_loc or post.loc,
+                post=post.id,
+            )
+        )
+        return None
+
+
+def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
+    """Parse the post's timing; every problem is appended (None when it cannot be scheduled)."""
+    zone = zone_of(post, problems)
+
+    def bad(exc: TimeSpecError, loc: Location | None, what: str) -> None:
+        code = "time-invalid"
+        hint = ""
+        if isinstance(exc, NonexistentLocalTime):
+            code = "time-nonexistent"
+        elif isinstance(exc, AmbiguousLocalTime):
+            code = "time-ambiguous"
+        elif isinstance(exc, MissingZone):
+            code = "time-no-zone"
+            hint = "timezone: goes at the top of the posts file or under defaults: in the config"
+        problems.append(
+            Problem(code, "error", f"{what}: {exc}", loc or post.loc, hint, post=post.id)
+        )
+
+    if post.at is not None and post.every is not None:
+        problems.append(
+            Problem(
+                "time-conflict",
+                "error",
+                "a post has either at: (once) or every: (repeating), not both",
+                post.every_loc or post.loc,
+                post=post.id,
+            )
+        )
+        return None
+    if post.at is None and post.every is None:
+        problems.append(
+            Problem(
+                "time-missing",
+                "error",
+                "the post has no at: or every:",
+                post.loc,
+                'add at: 2026-12-03 18:00 (once), at: now, or every: "weekly on Monday 09:00"',
+                post=post.id,
+            )
+        )
+        return None
+    if post.at is not None:
+        if post.start is not None or post.until is not None:
+            problems.append(
+                Problem(
+                    "time-conflict",
+                    "error",
+                    "from:/until: only apply to every:",
+                    post.start_loc or post.until_loc or post.loc,
+                    post=post.id,
+                )
+            )
+        try:
+            at = parse_at(post.at, zone)
+        except TimeSpecError as exc:
+            bad(exc, post.at_loc, "at")
+            return None
+        if isinstance(at, Now):
+            return Schedule("now", zone)
+        return Schedule("once", zone, at=at)
+    assert post.every is not None
+    try:
+        recurrence = parse_every(post.every)
+    except TimeSpecError as exc:
+        bad(exc, post.every_loc, "every")
+        return None
+    if zone is None:
+        bad(MissingZone("a repeating post needs the campaign's time zone"), post.every_loc, "every")
+        return None
+    start = until = None
+    try:
+        if post.start is not None:
+            start = parse_date_or_time(post.start, zone)
+    except TimeSpecError as exc:
+        bad(exc, post.start_loc, "from")
+        return None
+    try:
+        if post.until is not None:
+            until = parse_date_or_time(post.until, zone, end_of_day=True)
+    except TimeSpecError as exc:
+        bad(exc, post.until_loc, "until")
+        return None
+    if start and until and until < start:
+        problems.append(
+            Problem(
+                "time-conflict", "error", "until: is before from:", post.until_loc, post=post.id
+            )
+        )
+        return None
+    return Schedule("recurring", zone, recurrence=recurrence, start=start, until=until)
