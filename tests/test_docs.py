@@ -80,3 +80,64 @@ def test_deployment_examples_use_real_commands() -> None:
     # The text report goes to the job log and summary; tests/test_examples.py runs the steps.
     assert any("eduadvocate publish --config config.yaml" in s for s in steps)
     assert "Running it" in README
+
+
+ARCHITECTURE = REPO / "docs" / "ARCHITECTURE.md"
+PACKAGE = REPO / "src" / "eduadvocate"
+
+
+def _heading_anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for a Markdown file's headings: lower case, punctuation dropped, spaces
+    as hyphens."""
+    headings = re.findall(r"^#+\s+(.+?)\s*$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def test_architecture_names_every_package_and_platform_folder() -> None:
+    """docs/ARCHITECTURE.md says what each part owns: a new folder (a package or a platform)
+    must be added to it, as ``core/`` or ``platforms/bluesky/``."""
+    from eduadvocate.platforms.registry import BUILTINS
+
+    text = ARCHITECTURE.read_text()
+    folders = {
+        init.parent.relative_to(PACKAGE).as_posix()
+        for init in PACKAGE.rglob("__init__.py")
+        if init.parent != PACKAGE
+    }
+    platforms = {
+        "/".join(target.partition(":")[0].split(".")[1:-1]) for target in BUILTINS.values()
+    }
+    assert platforms <= folders
+    assert len(platforms) == len(BUILTINS)
+    missing = sorted(f for f in folders | platforms if f"{f}/" not in text)
+    assert missing == [], "name these folders in docs/ARCHITECTURE.md"
+
+
+def test_architecture_links_point_at_files_and_headings() -> None:
+    """Every relative link in docs/ARCHITECTURE.md reaches a file that exists, and a link to a
+    heading (``#exit-codes``, ``../README.md#exit-codes``) reaches a heading that exists."""
+    text = ARCHITECTURE.read_text()
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert len(links) > 20
+    broken = []
+    for link in links:
+        if re.match(r"[a-z][a-z0-9+.-]*:", link):  # https:, mailto: …
+            continue
+        target, _, anchor = link.partition("#")
+        path = (ARCHITECTURE.parent / target).resolve() if target else ARCHITECTURE
+        if not path.is_file() or (anchor and anchor not in _heading_anchors(path.read_text())):
+            broken.append(link)
+    assert broken == []
+
+
+def test_architecture_lists_every_exit_code_and_ledger_state() -> None:
+    """The contracts in docs/ARCHITECTURE.md follow the code: every ExitCode (number and name)
+    and every ledger state."""
+    from eduadvocate.core.errors import ExitCode
+    from eduadvocate.ledger.base import State
+
+    text = ARCHITECTURE.read_text()
+    for code in ExitCode:
+        assert f"| {int(code)} | `{code.name}` |" in text, code
+    for state in State:
+        assert state.value in text, state
