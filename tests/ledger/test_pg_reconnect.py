@@ -83,7 +83,7 @@ def backend_pid(ledger: PostgresLedger) -> int:
     return int(ledger._rows("SELECT pg_backend_pid() AS pid")[0]["pid"])
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
