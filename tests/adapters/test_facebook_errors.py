@@ -1,5 +1,5 @@
 """How the Facebook Page publisher classifies Graph API errors: each row sends a real request
-through the adapter and the real facebook-sdk to the loopback Graph fake, which answers with the
+through the adapter and its ``requests`` session to the loopback Graph fake, which answers with the
 documented error body (and usage headers), and the resulting error class is checked.
 
 Sources: Graph API "Handling Errors"
@@ -148,8 +148,7 @@ def test_506_duplicate_post_is_a_duplicate(graph: GraphFake, page: Page) -> None
 def test_html_error_page_is_in_doubt_while_posting_and_transient_while_reading(
     graph: GraphFake, page: Page
 ) -> None:
-    """A front end's HTML 502/503 page, which facebook-sdk turns into "Maintype was not text,
-    image, or querystring": the status is read from the response itself."""
+    """A front end's HTML 502/503 page, not Graph's JSON: classified by the HTTP status."""
     graph.inject("POST", FEED, "html_5xx", status=502)
     graph.inject("GET", SCHEDULED, "html_5xx", status=503)
     assert type(post_error(graph, page)) is InDoubt

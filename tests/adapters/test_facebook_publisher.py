@@ -1,4 +1,4 @@
-"""The Facebook Page publisher called directly, through the real facebook-sdk, against the loopback
+"""The Facebook Page publisher called directly, through its real HTTP session, against the loopback
 Graph API fake: the Page's scheduler read to the end, deleting a post that is already gone, and
 the post's link sent in Graph's ``link`` field."""
 

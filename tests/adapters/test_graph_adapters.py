@@ -1,11 +1,11 @@
-"""Facebook Page and Instagram adapters end to end, through the real facebook-sdk, against the
+"""Facebook Page and Instagram adapters end to end, through their real HTTP sessions, against the
 loopback Graph API fake (tokens checked, containers, quotas, Graph error bodies, HTML 5xx pages)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,8 @@ import pytest
 from eduadvocate.campaign.workspace import open_campaign
 from eduadvocate.delivery.publish import publish_due
 from eduadvocate.ledger import open_ledger
+from eduadvocate.platforms.graph_api import Graph, graph_cause
+from eduadvocate.platforms.publishing import InDoubt, PublishError, RateLimited, Transient
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake, IgUser, Page
 from tests.test_cli import run
@@ -352,3 +354,71 @@ def test_schedule_hands_posts_to_facebook_ahead_too(
         "later": "scheduled",
         "next-week": "scheduled",
     }
+
+
+# -- the Graph client: what a mapped error keeps ---------------------------------------------------
+def _graph(graph: GraphFake, page: Page, make_campaign: Make) -> Graph:
+    make_campaign("posts: []\n", config=_config(graph, page))
+    return Graph(open_campaign(None).config.accounts["fb"])
+
+
+def _mapped(client: Graph, call: Callable[[], object], *, sending: bool) -> PublishError:
+    try:
+        with client.mapped(sending=sending, what="Facebook"):
+            call()
+    except PublishError as exc:
+        return exc
+    finally:
+        client.close()
+    raise AssertionError("the call succeeded: expected an error")
+
+
+def test_a_graph_error_keeps_the_status_the_error_body_and_the_usage_headers(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    """The error an adapter raises was mapped from a GraphError that holds Graph's whole answer,
+    on this call's own response (no shared "last response")."""
+    client = _graph(graph, page, make_campaign)
+    graph.inject("POST", r"/feed$", "graph_error", code=4, regain_minutes=30, status=403)
+    error = _mapped(client, lambda: client.post(f"{page.id}/feed", {"message": "Hi"}), sending=True)
+    assert isinstance(error, RateLimited)
+    found = graph_cause(error)
+    assert found is not None
+    assert (found.status, found.code) == (403, 4)
+    assert isinstance(found.body, dict) and found.body["error"]["fbtrace_id"]
+    assert "x-app-usage" in {name.lower() for name in found.response.headers}
+    assert page.access_token not in str(found) and page.access_token not in str(error)
+
+
+def test_an_html_page_keeps_its_status_and_text(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    client = _graph(graph, page, make_campaign)
+    graph.inject("GET", r"/scheduled_posts$", "html_5xx", status=502)
+    error = _mapped(client, lambda: client.get(f"{page.id}/scheduled_posts"), sending=False)
+    assert type(error) is Transient
+    found = graph_cause(error)
+    assert found is not None and (found.status, found.body, found.code) == (502, None, None)
+    assert "Sorry, something went wrong" in found.response.text
+
+
+@pytest.mark.parametrize(("sending", "expected"), [(True, InDoubt), (False, Transient)])
+def test_a_2xx_answer_that_is_not_graph_json_is_in_doubt_while_posting(
+    graph: GraphFake,
+    page: Page,
+    make_campaign: Make,
+    sending: bool,
+    expected: type[PublishError],
+) -> None:
+    """Whatever answered 200 may have passed the post on: looked up before a retry, never
+    marked failed while it may be on the Page."""
+    client = _graph(graph, page, make_campaign)
+    graph.inject("*", r"/feed$", "html_5xx", status=200)
+    if sending:
+        error = _mapped(
+            client, lambda: client.post(f"{page.id}/feed", {"message": "Hi"}), sending=True
+        )
+    else:
+        error = _mapped(client, lambda: client.get(f"{page.id}/feed"), sending=False)
+    assert type(error) is expected, error
+    assert str(error) == "Facebook answered 200" + (" while posting" if sending else "")

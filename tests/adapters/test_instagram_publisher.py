@@ -1,5 +1,5 @@
 """How the Instagram publisher classifies Instagram's Content Publishing errors, called directly
-through the real facebook-sdk against the loopback Graph API fake: each documented code/subcode
+through its real HTTP session against the loopback Graph API fake: each documented code/subcode
 is injected at the step that answers it (container, status polling, ``media_publish``).
 
 Source of every code, subcode and meaning below, unless a row says otherwise: the Instagram

@@ -1,5 +1,7 @@
 """A stateful fake of the Facebook Graph API on loopback, for tests that go through the real
-``facebook-sdk``: Page posts and photos, native scheduling, and Instagram content publishing.
+adapters (``platforms.graph_api`` on ``requests``): Page posts and photos, native scheduling, and
+Instagram content publishing. Its own tests (``test_graph_fake.py``) talk to it through
+facebook-sdk, a client written by others, so the fake is not shaped by our client's habits.
 
 Owns: Pages and their access tokens (scopes, expiry, ``/me``, ``/debug_token``), Page posts
 (text, link, photos, multi-photo via ``attached_media``, scheduled posts that go live when the
@@ -7,7 +9,8 @@ clock passes them), Instagram users with a ``media_base_url`` the fake pretends 
 media containers (``IN_PROGRESS`` → ``FINISHED`` after a settable delay), publishing with the
 24-hour quota, engagement counts and insights that grow with age, usage headers, fault injection
 and a settable clock.  The server is standard library only; ``rewrite_session`` points a
-``requests`` session at it and ``capture_last_response`` keeps what facebook-sdk throws away.
+``requests`` session at it and ``capture_last_response`` keeps the last HTTP answer (status and
+usage headers), which facebook-sdk does not return.
 
 Error bodies follow Graph's ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}`` with HTTP 400; Instagram errors carry the documented code/subcode pairs.  The fake
@@ -1722,7 +1725,7 @@ def rewrite_session(session: Any, base_url: str, hosts: frozenset[str] = GRAPH_H
 
 @dataclass
 class LastResponse:
-    """The last HTTP answer a session received; facebook-sdk keeps only the JSON body."""
+    """The last HTTP answer a session received (facebook-sdk returns only the JSON body)."""
 
     response: Any = None
 

@@ -1,12 +1,18 @@
-"""What the Facebook Page and Instagram adapters share: a ``facebook.GraphAPI`` on a session that
-never retries by itself, has a timeout and can be pointed elsewhere (``base_url``), and the mapping
-of Graph errors to the project's.
+"""The Graph API client the Facebook Page and Instagram adapters share, and the mapping of Graph's
+errors to the project's.
 
-facebook-sdk 3.1.0 keeps the error body of a failed call (``GraphAPIError.result``) but loses the
-HTTP status and headers, and turns an HTML error page into "Maintype was not text, image, or
-querystring". A response hook on the session keeps the last response per thread, so the mapping
-also sees the status and the usage headers (``X-App-Usage``, ``X-Page-Usage``,
-``X-Business-Use-Case-Usage``) and can tell how long to wait.
+:class:`Graph` is a small client on ``requests``: a session the project owns (no automatic
+retries, a timeout, Graph's host redirected to ``base_url``: ``platforms.http``), the API version
+in every path and the token in Graph's ``access_token`` parameter. Every answer that is not a
+JSON object without ``error`` raises :class:`GraphError`, which keeps the whole response (status,
+headers, body): the mapping reads Graph's code and subcode, the status of an HTML error page, and
+the usage headers (``X-App-Usage``, ``X-Page-Usage``, ``X-Business-Use-Case-Usage``) that say how
+long to wait.
+
+Not facebook-sdk: its last release (3.1.0, 2018) accepts API versions up to 3.1 only, keeps the
+body of a failed call but not its status or headers, and turns an HTML error page into "Maintype
+was not text, image, or querystring"; keeping them took a response hook and a thread-local. All
+it did for us was join the URL and add the token, which :meth:`Graph.call` does in a few lines.
 
 Graph sends the access token as a query or form parameter, so no message here ever includes a
 URL or a ``requests`` exception's text (they would carry the token); Graph's own message is kept,
@@ -17,13 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import facebook
 import requests
 
 from eduadvocate.config.load import AccountConfig
@@ -54,6 +58,7 @@ POLICY_BLOCK, DUPLICATE = 368, 506
 DEFAULT_WAIT = timedelta(minutes=15)
 POLICY_WAIT = timedelta(hours=1)  # 368 gives no time: look again in an hour
 OBJECT_MISSING = 33  # subcode of (#100) "Object with ID … does not exist" (GraphMethodException)
+MISSING_ALIASES = 803  # "(#803) Some of the aliases you requested do not exist: A,B"
 # Instagram Content Publishing subcodes (Instagram Platform "Error Codes",
 # developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes).
 # Nothing was published and a new container may work: download timeout, expired or missing
@@ -67,43 +72,77 @@ QUOTA_RECHECK = timedelta(hours=1)  # the quota is a rolling 24 hours: look agai
 _TOKEN_LIKE = re.compile(r"EA[A-Za-z0-9]{20,}")  # Graph echoes a malformed token in its message
 
 
-class Graph:
-    """A GraphAPI client for one account, and the last HTTP response it saw (per thread)."""
+class GraphError(Exception):
+    """An answer that is not a result: Graph's error body, an HTTP error status, or something
+    that is not Graph's JSON (a front end's HTML page). Keeps the whole response; ``str()`` names
+    the status and code only, never the URL (it carries the token)."""
 
-    def __init__(self, account: AccountConfig, token_key: str = "access_token") -> None:
-        self.session = requests.Session()
-        prepare_session(self.session, (GRAPH_HOST,), account.get("base_url"), TIMEOUT_S)
-        self._last = threading.local()
-        self.session.hooks["response"].append(self._keep)
-        self.api = facebook.GraphAPI(
-            access_token=account.secret(token_key), version="3.1", session=self.session
-        )
-        version = account.get("graph_version") or DEFAULT_VERSION
-        self.api.version = (
-            version if version.startswith("v") else f"v{version}"
-        )  # the SDK only knows up to 3.1
-
-    def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._last.response = response
+    def __init__(self, response: requests.Response, body: object) -> None:
+        self.response = response
+        self.status = response.status_code
+        self.body = body  # the parsed JSON, or None when the body is not JSON
+        error = body.get("error") if isinstance(body, dict) else None
+        self.error: dict[str, Any] = error if isinstance(error, dict) else {}
+        super().__init__(f"HTTP {self.status}, Graph error {self.code}/{self.subcode}")
 
     @property
-    def last(self) -> requests.Response | None:
-        return getattr(self._last, "response", None)
+    def code(self) -> object:
+        return self.error.get("code")
 
-    def get(self, path: str, **args: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.api.request(f"{self.api.version}/{path}", args)
-        return result
+    @property
+    def subcode(self) -> object:
+        return self.error.get("error_subcode")
+
+
+class Graph:
+    """Graph API calls for one account, on a session of its own (closed by :meth:`close`)."""
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.token = account.secret("access_token")
+        version = account.get("graph_version") or DEFAULT_VERSION
+        self.version = version if version.startswith("v") else f"v{version}"
+        self.session = requests.Session()
+        prepare_session(self.session, (GRAPH_HOST,), account.get("base_url"), TIMEOUT_S)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One request to ``/{version}/{path}``; the token goes in the form of a POST, else in
+        the query. Raises :class:`GraphError` or ``requests``' own exceptions."""
+        token = {"access_token": self.token}
+        if data is not None:
+            data = data | token
+        else:
+            params = (params or {}) | token
+        response = self.session.request(
+            method, f"{GRAPH_HOST}/{self.version}/{path}", params=params, data=data, files=files
+        )
+        try:
+            body = response.json()
+        except ValueError:  # an HTML error page, an empty or cut-off answer
+            body = None
+        if response.status_code >= 400 or not isinstance(body, dict) or body.get("error"):
+            raise GraphError(response, body)
+        return body
+
+    def get(self, path: str, **params: str) -> dict[str, Any]:
+        return self.call("GET", path, params=params)
 
     def post(
         self, path: str, data: dict[str, str], files: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        result: dict[str, Any] = self.api.request(
-            f"{self.api.version}/{path}", post_args=dict(data), files=files, method="POST"
-        )
-        return result
+        return self.call("POST", path, data=data, files=files)
 
     def delete(self, path: str) -> None:
-        self.api.request(f"{self.api.version}/{path}", method="DELETE")
+        self.call("DELETE", path)
+
+    def close(self) -> None:
+        self.session.close()
 
     @contextmanager
     def mapped(self, *, sending: bool, what: str) -> Iterator[None]:
@@ -111,7 +150,7 @@ class Graph:
         after it left is in doubt."""
         try:
             yield
-        except facebook.GraphAPIError as exc:
+        except GraphError as exc:
             raise self._classify(exc, sending=sending, what=what) from exc
         except requests.exceptions.ConnectTimeout as exc:
             raise Transient(f"cannot connect to {what} (timeout)") from exc
@@ -130,42 +169,37 @@ class Graph:
         except requests.RequestException as exc:
             raise Transient(f"cannot reach {what}: {type(exc).__name__}") from exc
 
-    def _classify(self, exc: facebook.GraphAPIError, *, sending: bool, what: str) -> Exception:
-        response = self.last
-        status = response.status_code if response is not None else None
-        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
-        error = error if isinstance(error, dict) else {}
-        code, subcode = error.get("code"), error.get("error_subcode")
-        message = self._redact(str(error.get("message") or exc.message))
-        if code is None:  # an HTML error page, or something else that is not Graph JSON
-            if status is None or status >= 500:
-                label = f"{what} answered {status or 'something unreadable'}"
+    def _classify(self, exc: GraphError, *, sending: bool, what: str) -> Exception:
+        status, code, subcode = exc.status, exc.code, exc.subcode
+        message = self._redact(str(exc.error.get("message") or ""))
+        if code is None:  # an HTML error page, or something else that is not Graph's JSON
+            if status >= 500 or status < 300:  # a 2xx that cannot be read may have posted
+                label = f"{what} answered {status}"
                 return InDoubt(f"{label} while posting") if sending else Transient(label)
             return Rejected(f"{what} answered {status}")
         codes = f"{code}/{subcode}" if subcode else f"{code}"
         if isinstance(subcode, int) and 2207000 <= subcode <= 2207999:
-            return instagram_error(subcode, f"{what} ({codes}): {message}", sending, response)
+            return instagram_error(subcode, f"{what} ({codes}): {message}", sending, exc.response)
         if code in AUTH or (isinstance(code, int) and 200 <= code <= 299):
             hint = "renew the Page access token (Graph API Explorer or your app's long-lived token)"
             return AuthFailed(f"{what} refused the token ({codes}): {message}. {hint}")
         if code in THROTTLING:
-            return RateLimited(f"{what} is throttling ({codes}): {message}", retry_at(response))
+            return RateLimited(f"{what} is throttling ({codes}): {message}", retry_at(exc.response))
         if code == POLICY_BLOCK:
             return RateLimited(
                 f"{what} has temporarily blocked posting ({codes}): {message}",
-                retry_at(response, POLICY_WAIT),
+                retry_at(exc.response, POLICY_WAIT),
             )
         if code == DUPLICATE:
             return Rejected(f"{what} refused a duplicate ({codes}): {message}", duplicate=True)
-        if code in SERVER or (status is not None and status >= 500) or error.get("is_transient"):
+        if code in SERVER or status >= 500 or exc.error.get("is_transient"):
             label = f"{what} ({codes}): {message}"
             return InDoubt(label) if sending else Transient(label)
         return Rejected(f"{what} refused it ({codes}): {message}")
 
     def _redact(self, text: str) -> str:
-        token = self.api.access_token
-        if token:
-            text = text.replace(token, "[token]")
+        if self.token:
+            text = text.replace(self.token, "[token]")
         return _TOKEN_LIKE.sub("[token]", text)
 
 
@@ -190,13 +224,17 @@ def instagram_error(
     return Rejected(label)
 
 
+def graph_cause(exc: BaseException) -> GraphError | None:
+    """The Graph answer one of our errors was mapped from (by :meth:`Graph.mapped`), if any."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, GraphError) else None
+
+
 def denied(exc: Exception) -> bool:
     """An error we mapped from Graph's permission errors (code 10, or 200-299): the token lacks a
     permission, such as ``read_insights``, rather than being wrong."""
-    cause = exc.__cause__
-    result = getattr(cause, "result", None)
-    error = result.get("error") if isinstance(result, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
+    found = graph_cause(exc)
+    code = found.code if found is not None else None
     return isinstance(code, int) and (code == 10 or 200 <= code <= 299)
 
 
@@ -204,12 +242,18 @@ def missing_object(exc: Exception) -> bool:
     """An error we mapped from Graph's "Unsupported … request. Object with ID '…' does not exist,
     cannot be loaded due to missing permissions, or does not support this operation": code 100,
     subcode 33 (``GraphMethodException``), what deleting a post that is already gone answers."""
-    cause = exc.__cause__
-    result = getattr(cause, "result", None)
-    error = result.get("error") if isinstance(result, dict) else None
-    if not isinstance(error, dict):
-        return False
-    return error.get("code") == 100 and error.get("error_subcode") == OBJECT_MISSING
+    found = graph_cause(exc)
+    return found is not None and found.code == 100 and found.subcode == OBJECT_MISSING
+
+
+def missing_aliases(exc: Exception) -> set[str]:
+    """The ids of Graph's "(#803) Some of the aliases you requested do not exist: A,B", which
+    fails a whole multi-id request for one deleted object."""
+    found = graph_cause(exc)
+    if found is None or found.code != MISSING_ALIASES:
+        return set()
+    listed = str(found.error.get("message", "")).rpartition(":")[2]
+    return {part.strip() for part in listed.split(",") if part.strip()}
 
 
 def retry_at(response: requests.Response | None, default: timedelta = DEFAULT_WAIT) -> datetime:

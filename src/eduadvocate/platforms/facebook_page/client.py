@@ -1,4 +1,4 @@
-"""Publishing to a Facebook Page through facebook-sdk (imported only here).
+"""Publishing to a Facebook Page through the Graph API (``platforms.graph_api``).
 
 Text goes to ``/{page-id}/feed``, with the post's link in Graph's ``link`` field (the preview card;
 the message keeps the link as rendered); one photo to ``/{page-id}/photos`` with its caption and
@@ -17,7 +17,7 @@ from typing import Any
 
 from eduadvocate.config.load import AccountConfig
 from eduadvocate.core.counts import Counts
-from eduadvocate.platforms.graph_api import Graph, denied, missing_object
+from eduadvocate.platforms.graph_api import Graph, denied, missing_aliases, missing_object
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -150,7 +150,7 @@ class FacebookPublisher(Publisher):
                     fields=basic + (insights if self._insights else ""),
                 )
         except (AuthFailed, Rejected) as exc:
-            rest = [r for r in remote_ids if r not in _missing(exc)]
+            rest = [r for r in remote_ids if r not in missing_aliases(exc)]
             if len(rest) < len(remote_ids):  # Graph fails a whole batch for one deleted post
                 return self.metrics(rest) if rest else {}
             if not denied(exc):
@@ -165,9 +165,7 @@ class FacebookPublisher(Publisher):
         """The Page is reachable with this token, and the token may post (``pages_manage_posts``)."""
         with self.graph.mapped(sending=False, what=WHAT):
             page = self.graph.get(self.page, fields="id,name")
-            info = self.graph.get("debug_token", input_token=self.graph.api.access_token).get(
-                "data", {}
-            )
+            info = self.graph.get("debug_token", input_token=self.graph.token).get("data", {})
         missing = sorted(NEEDED - set(info.get("scopes") or []))
         if not info.get("is_valid", True) or missing:
             raise AuthFailed(
@@ -177,21 +175,11 @@ class FacebookPublisher(Publisher):
         return f"Page {page.get('name', '?')} ({page.get('id')}), may post"
 
     def close(self) -> None:
-        self.graph.session.close()
+        self.graph.close()
 
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
-
-
-def _missing(exc: Exception) -> set[str]:
-    """The ids of Graph's "(#803) Some of the aliases you requested do not exist: A,B"."""
-    result = getattr(exc.__cause__, "result", None)
-    error = result.get("error") if isinstance(result, dict) else None
-    if not isinstance(error, dict) or error.get("code") != 803:
-        return set()
-    listed = str(error.get("message", "")).rpartition(":")[2]
-    return {part.strip() for part in listed.split(",") if part.strip()}
 
 
 def _counts(post: dict[str, Any]) -> Counts:

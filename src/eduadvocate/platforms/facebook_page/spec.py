@@ -1,7 +1,6 @@
 """Facebook Pages: 63,206 characters, no threads; a person is named, not @-mentioned (tagging a
-Page needs its numeric id, which campaigns rarely have).
-
-Publishing through facebook-sdk is added by the platform adapter issue.
+Page needs its numeric id, which campaigns rarely have). Publishing is ``client``'s, imported
+only when an account connects.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Publishing to Instagram through the Graph API with facebook-sdk (imported only here).
+"""Publishing to Instagram through the Graph API (``platforms.graph_api``).
 
 Instagram fetches media itself from a public URL: each file's URL is the account's
 ``media_base_url`` joined with its path in the campaign folder. A post is a media container
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from eduadvocate.config.load import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.graph_api import QUOTA_RECHECK, Graph, denied, instagram_error
-from eduadvocate.platforms.instagram.spec import media_url
+from eduadvocate.platforms.instagram.media import media_url
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -192,7 +192,7 @@ class InstagramPublisher(Publisher):
         return f"@{user.get('username', '?')} ({user.get('id')}){quota}"
 
     def close(self) -> None:
-        self.graph.session.close()
+        self.graph.close()
 
 
 def _relative(item: Attachment) -> str:

@@ -17,25 +17,16 @@ from eduadvocate.platforms.base import (
     strip_sign,
     word_hashtag_problem,
 )
+from eduadvocate.platforms.instagram.media import media_url
 from eduadvocate.platforms.textcount import twitter
+
+if TYPE_CHECKING:
+    from eduadvocate.platforms.publishing import Publisher
 
 MAX_MENTIONS = 20
 DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
 # Instagram usernames: up to 30 letters, digits, _ and ., no two periods together, none at the end.
 _USERNAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9._]{0,29}[A-Za-z0-9_]")
-
-
-def media_url(base: str, path: str) -> str | None:
-    """The public URL of a media file (``media_base_url`` + its path in the campaign folder), or
-    None when the path cannot be published under it (absolute, or climbing out with ..)."""
-    clean = path.replace("\\", "/").removeprefix("./")
-    if not base or clean.startswith("/") or ".." in clean.split("/"):
-        return None
-    return base.rstrip("/") + "/" + clean
-
-
-if TYPE_CHECKING:
-    from eduadvocate.platforms.publishing import Publisher
 
 
 class InstagramPlatform(PlatformSpec):
