@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eduadvocate.config.load import DEFAULT_GRACE, DEFAULT_LEASE, load_config
+from eduadvocate.campaign.workspace import load_config
+from eduadvocate.config.model import DEFAULT_GRACE, DEFAULT_LEASE
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.registry import BUILTINS
 from tests.conftest import REPO, Make

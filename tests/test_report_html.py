@@ -23,8 +23,9 @@ import pytest
 from PIL import Image
 
 from eduadvocate.compose.render import Part, Rendering
-from eduadvocate.config.load import AccountConfig
-from eduadvocate.content.model import Content, Defaults, Post
+from eduadvocate.config.defaults import Defaults
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.content.model import Content, Post
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import Location
 from eduadvocate.ledger.base import Delivery, Snapshot

@@ -495,7 +495,7 @@ def test_the_search_finds_a_secret_in_every_form_it_looks_for() -> None:
 def test_the_redaction_of_delivery_errors_knows_a_secret_written_with_a_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from eduadvocate.config.load import load_config
+    from eduadvocate.campaign.workspace import load_config
     from eduadvocate.delivery.dispatch import redact, secret_values
 
     path = tmp_path / "config.yaml"

@@ -449,7 +449,7 @@ def test_hashtag_syntax_per_platform(platform: str, good: list[str], bad: list[s
 
 
 def test_utm_templates_fill_known_fields_only() -> None:
-    from eduadvocate.content.templates import fill_utm, utm_template_problems
+    from eduadvocate.config.utm import fill_utm, utm_template_problems
 
     values = {"platform": "x", "post": "a"}
     assert fill_utm("{platform}-{{post}}-{post}", values) == "x-{post}-a"

@@ -81,7 +81,7 @@ def test_a_repeat_finds_the_record_by_its_key(
     pds: BlueskyPDS, account: Account, make_campaign: Make
 ) -> None:
     """What a restart after a crash does: the same delivery sent again finds its record."""
-    from eduadvocate.config.load import load_config
+    from eduadvocate.campaign.workspace import load_config
     from eduadvocate.platforms.bluesky.client import BlueskyPublisher
     from eduadvocate.platforms.publishing import OutgoingPart
 

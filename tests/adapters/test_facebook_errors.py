@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.errors import Location
 from eduadvocate.platforms.facebook_page.client import FacebookPublisher
 from eduadvocate.platforms.publishing import (

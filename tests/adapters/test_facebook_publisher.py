@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.errors import Location
 from eduadvocate.platforms.facebook_page.client import FacebookPublisher
 from eduadvocate.platforms.publishing import (

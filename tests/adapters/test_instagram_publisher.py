@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.errors import Location
 from eduadvocate.platforms.instagram.client import InstagramPublisher
 from eduadvocate.platforms.publishing import (

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from eduadvocate.campaign.workspace import open_campaign
-from eduadvocate.config.load import ConfigWarning, load_config
+from eduadvocate.campaign.workspace import load_config, open_campaign
+from eduadvocate.config.model import ConfigWarning
 from eduadvocate.delivery.publish import publish_due
 from eduadvocate.platforms.bluesky.client import BlueskyPublisher
 from eduadvocate.platforms.publishing import OutgoingPart, Published

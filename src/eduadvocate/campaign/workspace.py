@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eduadvocate.config.load import Config, load_config
+from eduadvocate.config.load import read_config
+from eduadvocate.config.model import Config
 from eduadvocate.content.load import iter_post_files, load_campaign
 from eduadvocate.content.model import Campaign
 from eduadvocate.core.errors import ConfigError, Location, UsageError
-from eduadvocate.platforms.registry import platform_names
+from eduadvocate.platforms.registry import ACCOUNT_RULES, platform_names
 
 ENV_NOW = "EDUADVOCATE_NOW"
 
@@ -44,6 +45,12 @@ def clock() -> datetime:
     return moment.astimezone(UTC)
 
 
+def load_config(explicit: str | None = None) -> Config:
+    """The config (``--config``, ``$EDUADVOCATE_CONFIG``, ``./config.yaml`` or the embedded
+    default), its accounts checked against the platforms the registry finds."""
+    return read_config(explicit, ACCOUNT_RULES)
+
+
 def open_campaign(
     config_path: str | None,
     folder: str | None = None,
@@ -69,8 +76,7 @@ def open_campaign(
             and (base / "config.yaml").is_file()
         ):
             config_path = str(base / "config.yaml")
-    platforms = platform_names()
-    config = load_config(config_path, platforms)
+    config = load_config(config_path)
     if folder is not None:
         base = Path(folder).resolve()
         if (base / "posts").is_dir():
@@ -83,7 +89,7 @@ def open_campaign(
         raise CampaignMissing(config)
     if settle:
         settle_files(campaign_files(config))
-    campaign = load_campaign(config, platforms)
+    campaign = load_campaign(config, platform_names())
     return Workspace(config=config, campaign=campaign, now=clock())
 
 

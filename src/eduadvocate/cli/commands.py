@@ -19,8 +19,8 @@ from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
-from eduadvocate.config.load import did_you_mean
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
+from eduadvocate.core.suggest import did_you_mean
 
 
 def check(config_path: str | None, folder: str | None, fmt: str) -> int:

@@ -148,7 +148,7 @@ def _interrupted_line(report: RunReport) -> None:
 
 
 def _known_accounts(ws: Workspace, accounts: list[str]) -> None:
-    from eduadvocate.config.load import did_you_mean
+    from eduadvocate.core.suggest import did_you_mean
 
     for name in accounts:
         if name not in ws.config.accounts:

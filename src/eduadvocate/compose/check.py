@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 
 from eduadvocate.compose.render import Renderer, Rendering, effective_content, is_web_address
-from eduadvocate.config.load import Config, did_you_mean
+from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
 from eduadvocate.content.model import Campaign, Media, Post
-from eduadvocate.content.textsafety import identifier_warning, shown, text_warnings
+from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.platforms.textcount import twitter

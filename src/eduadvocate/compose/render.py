@@ -11,7 +11,7 @@ platform would not take, a templated link that is no web address, …) are retur
 rendering, located at the line they come from; :mod:`eduadvocate.compose.check` adds the rules about the
 result.
 
-Templates are filled by substitution only (see :mod:`eduadvocate.content.templates`), and filling
+Templates are filled by substitution only (see :mod:`eduadvocate.config.utm`), and filling
 ``{var}`` is bounded: variables that refer to each other many times over cannot multiply a text
 past :data:`MAX_TEMPLATE_WORK` characters.
 """
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from eduadvocate.config.load import AccountConfig, did_you_mean
-from eduadvocate.content.model import Content, Media, Person, Post, UtmSettings
-from eduadvocate.content.templates import fill_utm
-from eduadvocate.content.textsafety import shown
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.config.utm import UtmSettings, fill_utm
+from eduadvocate.content.model import Content, Media, Person, Post
 from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, PlatformSpec
 from eduadvocate.platforms.textcount import twitter
 from eduadvocate.platforms.textcount.unicode import grapheme_ends

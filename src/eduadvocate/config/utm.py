@@ -1,5 +1,6 @@
-"""UTM templates: ``{platform}``, ``{campaign}``, ``{post}`` and ``{account}`` in the ``utm``
-values, ``{{``/``}}`` for literal braces, and nothing else.
+"""How links are tagged for analytics (the ``utm:`` setting of the config's defaults and of a
+posts file), and its templates: ``{platform}``, ``{campaign}``, ``{post}`` and ``{account}`` in
+the values, ``{{``/``}}`` for literal braces, and nothing else.
 
 Filled by plain substitution, never ``str.format``: a volunteer's file must not reach format specs
 (``{platform:>30000000}`` allocates gigabytes), conversions or attribute access
@@ -11,10 +12,26 @@ it does not know as written and never raises.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-UTM_FIELDS = ("platform", "campaign", "post", "account")
+UTM_KEYS = ("enabled", "source", "medium", "campaign", "content", "domains")  # of ``utm:``
+UTM_FIELDS = ("platform", "campaign", "post", "account")  # what a template fills in
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _SHOWN = 40  # characters of a refused field quoted back in a message
+
+
+@dataclass(frozen=True, slots=True)
+class UtmSettings:
+    """How links are tagged for analytics. ``{platform}``, ``{campaign}``, ``{post}`` and
+    ``{account}`` are replaced in each value."""
+
+    enabled: bool = True
+    source: str = "{platform}"
+    medium: str = "social"
+    campaign: str = "{campaign}"
+    content: str = "{post}"
+    # Empty: every http(s) link is tagged; else only links to these hosts (and their subdomains).
+    domains: tuple[str, ...] = ()
 
 
 def utm_template_problems(template: str) -> list[str]:

@@ -12,53 +12,33 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from eduadvocate.config.load import Config, did_you_mean
-from eduadvocate.content.model import Campaign, Content, Defaults, Media, Person, Post, UtmSettings
+from eduadvocate.config.defaults import Defaults, defaults_from_node
+from eduadvocate.config.model import Config
+from eduadvocate.config.reader import NodeReader
+from eduadvocate.content.model import Campaign, Content, Media, Person, Post
 from eduadvocate.content.schema import (
     FILE_FIELDS,
     ID_PATTERN,
     OVERRIDE_FIELDS,
     POST_FIELDS,
-    UTM_FIELDS,
     Field,
 )
-from eduadvocate.content.templates import UTM_HINT, utm_template_problems
-from eduadvocate.content.textsafety import shown
 from eduadvocate.core.errors import Location, Problem
+from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
 
 # Every pattern over user input is used with fullmatch: "$" also matches before a final newline.
 _ID = re.compile(ID_PATTERN)
 _PROSE = frozenset({"text", "each thread part", "content_warning", "link"})
 _PERSON_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # what {name} in a text can refer to
 
 
-class _Ctx:
-    """Collects problems while validating one file."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        self.post: str | None = None
-
-    def error(self, code: str, message: str, loc: Location | None, hint: str = "") -> None:
-        self.problems.append(Problem(code, "error", message, loc, hint, post=self.post))
-
-    def unknown_keys(self, node: YNode, allowed: object, what: str) -> None:
-        names = list(allowed)  # type: ignore[call-overload]
-        for key, loc in node.key_locs.items():
-            if key not in names:
-                self.error(
-                    "unknown-key", f'unknown key "{key}" in {what}', loc, did_you_mean(key, names)
-                )
+class _Ctx(NodeReader):
+    """Collects problems while validating one file; prose cut short by a YAML comment is one."""
 
     def string(self, node: YNode | None, what: str) -> str | None:
-        if node is None or node.is_null:
-            return None
-        text = node.text()
-        if text is None:
-            self.error("wrong-type", f"{what} must be text, not a {_kind(node)}", node.loc)
-        elif node.comment and what in _PROSE:
+        text = super().string(node, what)
+        if text is not None and node is not None and node.comment and what in _PROSE:
             self.problems.append(
                 Problem(
                     "yaml-comment",
@@ -70,115 +50,6 @@ class _Ctx:
                 )
             )
         return text
-
-    def boolean(self, node: YNode | None, what: str) -> bool | None:
-        if node is None or node.is_null:
-            return None
-        if node.kind == "scalar" and isinstance(node.value, bool):
-            return node.value
-        self.error("wrong-type", f"{what} must be true or false", node.loc)
-        return None
-
-    def strings(
-        self, node: YNode | None, what: str, *, hashtags: bool = False
-    ) -> tuple[str, ...] | None:
-        if node is None or node.is_null:
-            return None
-        items = [node] if node.kind == "scalar" else node.seq if node.kind == "seq" else None
-        if items is None:
-            self.error("wrong-type", f"{what} must be a list", node.loc)
-            return None
-        out: list[str] = []
-        for item in items:
-            if hashtags and item.is_null:
-                self.error(
-                    "wrong-type",
-                    f"an empty item in {what}: an unquoted # starts a YAML comment",
-                    item.loc,
-                    'write hashtags without the # (FundOurSchools) or in quotes ("#FundOurSchools")',
-                )
-                continue
-            text = self.string(item, f"each item of {what}")
-            if text is not None:
-                out.append(text)
-        return tuple(out)
-
-    def string_map(self, node: YNode | None, what: str) -> dict[str, str]:
-        if node is None or node.is_null:
-            return {}
-        if node.kind != "map":
-            self.error("wrong-type", f"{what} must be a mapping of names to values", node.loc)
-            return {}
-        out: dict[str, str] = {}
-        for key, item in node.items.items():
-            if what == "vars" and not VAR_NAME.fullmatch(key):
-                self.error(
-                    "invalid-id",
-                    f'the variable name "{shown(key)}" cannot be used as {{name}} in a text',
-                    node.key_locs[key],
-                    "start with a letter or _, then letters, digits, _ . -",
-                )
-                continue
-            text = self.string(item, f"{what}.{key}")
-            if text is not None:
-                out[key] = text
-        return out
-
-
-def _kind(node: YNode) -> str:
-    return {"map": "mapping", "seq": "list", "scalar": "value"}[node.kind]
-
-
-def defaults_from_node(node: YNode, problems: list[Problem]) -> Defaults:
-    """Campaign-wide defaults from the config's ``defaults:`` or a posts file's top level."""
-    ctx = _Ctx(problems)
-    get = node.items.get
-    tz = get("timezone")
-    acc = get("accounts")
-    tags = get("hashtags")
-    return Defaults(
-        campaign=ctx.string(get("campaign"), "campaign"),
-        timezone=ctx.string(tz, "timezone"),
-        timezone_loc=tz.loc if tz else None,
-        accounts=ctx.strings(acc, "accounts"),
-        accounts_loc=acc.loc if acc else None,
-        hashtags=ctx.strings(tags, "hashtags", hashtags=True) or (),
-        hashtags_loc=tags.loc if tags else None,
-        vars=ctx.string_map(get("vars"), "vars"),
-        utm=_utm(ctx, get("utm")),
-        numbering=ctx.boolean(get("numbering"), "numbering"),
-        language=ctx.string(get("language"), "language"),
-    )
-
-
-def _utm(ctx: _Ctx, node: YNode | None) -> UtmSettings | None:
-    if node is None or node.is_null:
-        return None
-    if node.kind == "scalar" and isinstance(node.value, bool):
-        return UtmSettings(enabled=node.value)
-    if node.kind != "map":
-        ctx.error("wrong-type", "utm must be true, false or a mapping", node.loc)
-        return None
-    ctx.unknown_keys(node, UTM_FIELDS, "utm")
-    base = UtmSettings()
-    values: dict[str, object] = {}
-    for key in ("source", "medium", "campaign", "content"):
-        item = node.items.get(key)
-        text = ctx.string(item, f"utm.{key}")
-        if text is not None:
-            values[key] = text
-            for why in utm_template_problems(text):
-                ctx.error("utm-template", f"utm.{key}: {why}", item.loc if item else None, UTM_HINT)
-    enabled = ctx.boolean(node.items.get("enabled"), "utm.enabled")
-    domains = ctx.strings(node.items.get("domains"), "utm.domains")
-    return UtmSettings(
-        enabled=base.enabled if enabled is None else enabled,
-        source=str(values.get("source", base.source)),
-        medium=str(values.get("medium", base.medium)),
-        campaign=str(values.get("campaign", base.campaign)),
-        content=str(values.get("content", base.content)),
-        domains=tuple(d.lower() for d in domains or ()),
-    )
 
 
 def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:

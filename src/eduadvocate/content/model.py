@@ -1,4 +1,5 @@
-"""The campaign as loaded from its files: posts, people and file-wide defaults.
+"""The campaign as loaded from its files: posts and people (the defaults in force for each post
+are :class:`~eduadvocate.config.defaults.Defaults`, shared with the config).
 
 Plain dataclasses, no behaviour beyond small lookups. Every value that a check can complain about
 keeps the :class:`~eduadvocate.core.errors.Location` it was written at.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eduadvocate.config.defaults import Defaults
 from eduadvocate.core.errors import Location, Problem
 
 
@@ -20,21 +22,6 @@ class Media:
     alt: str | None
     loc: Location
     alt_loc: Location | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UtmSettings:
-    """How links are tagged for analytics. ``{platform}``, ``{campaign}``, ``{post}`` and
-    ``{account}`` are replaced in each value."""
-
-    enabled: bool = True
-    source: str = "{platform}"
-    medium: str = "social"
-    campaign: str = "{campaign}"
-    content: str = "{post}"
-    domains: tuple[
-        str, ...
-    ] = ()  # empty: every http(s) link; else only these hosts (and subdomains)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,39 +44,6 @@ class Content:
     text_loc: Location | None = None
     link_loc: Location | None = None
     hashtags_loc: Location | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Defaults:
-    """Campaign-wide defaults, from the config's ``defaults:`` and overridden by a posts file's top level."""
-
-    campaign: str | None = None
-    timezone: str | None = None
-    timezone_loc: Location | None = None
-    accounts: tuple[str, ...] | None = None
-    accounts_loc: Location | None = None
-    hashtags: tuple[str, ...] = ()
-    hashtags_loc: Location | None = None
-    vars: dict[str, str] = field(default_factory=dict)
-    utm: UtmSettings | None = None
-    numbering: bool | None = None
-    language: str | None = None
-
-    def merged(self, over: Defaults) -> Defaults:
-        """``over``'s values where it has them, else ours; hashtags add up, vars are merged."""
-        return Defaults(
-            campaign=over.campaign or self.campaign,
-            timezone=over.timezone or self.timezone,
-            timezone_loc=over.timezone_loc if over.timezone else self.timezone_loc,
-            accounts=over.accounts if over.accounts is not None else self.accounts,
-            accounts_loc=over.accounts_loc if over.accounts is not None else self.accounts_loc,
-            hashtags=_unique(self.hashtags + over.hashtags),
-            hashtags_loc=over.hashtags_loc or self.hashtags_loc,
-            vars={**self.vars, **over.vars},
-            utm=over.utm or self.utm,
-            numbering=over.numbering if over.numbering is not None else self.numbering,
-            language=over.language or self.language,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +100,3 @@ class Campaign:
     @property
     def has_errors(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
-
-
-def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for item in items:
-        seen.setdefault(item, None)
-    return tuple(seen)

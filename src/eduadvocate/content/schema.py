@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from eduadvocate.config.utm import UTM_KEYS
+
 Kind = Literal[
     "string", "bool", "strings", "string-map", "media", "thread", "utm", "enum", "posts", "override"
 ]
@@ -94,7 +96,6 @@ FILE_FIELDS: dict[str, Field] = {
     "posts": Field("posts", "The posts.", required=True),
 }
 
-UTM_FIELDS = ("enabled", "source", "medium", "campaign", "content", "domains")
 PERSON_FIELDS = ("name",)
 
 
@@ -181,7 +182,7 @@ def _prop(f: Field) -> dict[str, Any]:
                                 if k == "domains"
                                 else {"type": ["string", "boolean"]}
                             )
-                            for k in UTM_FIELDS
+                            for k in UTM_KEYS
                         },
                     },
                 ]

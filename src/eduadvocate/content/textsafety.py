@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import regex
 
+from eduadvocate.core.suggest import shown
+
 # Embeddings, overrides and isolates (the "Trojan Source" characters): never needed in a post.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Marks that only set direction: fine in Arabic or Hebrew prose, never inside a handle or a tag.
@@ -56,13 +58,6 @@ _CJK_MIXES = (
     frozenset({"Latin", "Han", "Hangul"}),
 )
 _LOOK_ALIKE = frozenset({"Greek", "Cyrillic"})
-
-
-def shown(value: str, limit: int = 40) -> str:
-    """A user's value as quoted in a message: cut short if long, and escaped (``\u202e``) if it
-    holds anything invisible, so a message cannot reorder or hide what it quotes."""
-    text = value if len(value) <= limit else value[:limit] + "…"
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 @functools.lru_cache(maxsize=4096)

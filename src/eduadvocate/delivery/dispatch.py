@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.compose.render import Rendering
-from eduadvocate.config.load import Config, env_names
+from eduadvocate.config.env import env_names
+from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect
 from eduadvocate.delivery.heartbeat import Held
 from eduadvocate.delivery.planning import NATIVE_MIN_AHEAD, Outcome

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.compose.check import Analysis
 from eduadvocate.compose.render import Rendering
-from eduadvocate.config.load import Config
+from eduadvocate.config.model import Config
 from eduadvocate.core.errors import Problem
 from eduadvocate.ledger.base import Delivery, Desired, Ledger, State, delivery_key
 from eduadvocate.platforms.publishing import Publisher

@@ -27,7 +27,7 @@ from typing import TypeVar
 from eduadvocate.campaign.workspace import Workspace, clock
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
-from eduadvocate.config.load import Config
+from eduadvocate.config.model import Config
 from eduadvocate.core.errors import ConfigError, EduError, ExitCode, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.delivery.dispatch import Dispatcher

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote
 
+from eduadvocate.config.env import expand_env
 from eduadvocate.ledger.base import Ledger, LedgerError
 
 ENV = "EDUADVOCATE_LEDGER"
@@ -39,7 +40,6 @@ class LedgerChoice(NamedTuple):
 def choose_ledger(configured: str, flag: str | None = None) -> LedgerChoice:
     """``--ledger`` beats ``EDUADVOCATE_LEDGER`` beats the config's ``ledger:``; an empty value
     counts as unset (an unset CI secret maps to one)."""
-    from eduadvocate.config.load import expand_env
 
     def missing(name: str) -> str:
         raise LedgerError(

@@ -1,5 +1,6 @@
 """The platform interface: what every adapter declares (identity, limits, its exact length rule,
-media rules, how a person is mentioned) and the shapes render and check exchange with it.
+media rules, account settings, how a person is mentioned) and the shapes render and check
+exchange with it. The publishing half is :mod:`eduadvocate.platforms.publishing`.
 
 This module is on the start-up path of ``check``: it imports no SDK. Publishing parts of the
 adapters import their client libraries inside the methods that need them.
@@ -11,22 +12,30 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+# Setting and Facet belong to the layers below (the config reads settings, textcount finds
+# facets); they are named here too because they are part of what an adapter implements.
+from eduadvocate.config.accounts import Setting
+from eduadvocate.platforms.textcount.facets import Facet, FacetKind
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from eduadvocate.config.load import AccountConfig
+    from eduadvocate.config.model import AccountConfig
     from eduadvocate.content.model import Person
     from eduadvocate.platforms.publishing import Publisher
 
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One key an account of this platform takes in the config."""
-
-    description: str
-    required: bool = False
-    secret: bool = False  # must be a ${VAR} reference, never written into the file
-    kind: Literal["string", "int", "bool", "url"] = "string"
+__all__ = [
+    "MAX_IDENTIFIER",
+    "Facet",
+    "FacetKind",
+    "Finding",
+    "MediaRules",
+    "PlatformSpec",
+    "Setting",
+    "identifier_problem",
+    "strip_sign",
+    "word_hashtag_problem",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +97,6 @@ def word_hashtag_problem(tag: str, title: str) -> str | None:
 def strip_sign(value: str, signs: str) -> str:
     """``value`` without one leading ``#``/``@`` (as people write them either way)."""
     return value[1:] if value[:1] and value[0] in signs else value
-
-
-FacetKind = Literal["link", "mention", "tag"]
-
-
-@dataclass(frozen=True, slots=True)
-class Facet:
-    """A rich-text feature over a byte range of the UTF-8 text (Bluesky's model)."""
-
-    kind: FacetKind
-    byte_start: int
-    byte_end: int
-    value: (
-        str  # the link's URI, the mentioned handle (its DID is resolved when publishing), the tag
-    )
 
 
 @dataclass(frozen=True, slots=True)

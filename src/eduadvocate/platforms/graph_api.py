@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     AuthFailed,

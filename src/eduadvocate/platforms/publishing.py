@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import requests
 
 from eduadvocate.core.counts import Counts
-from eduadvocate.platforms.base import Facet
+from eduadvocate.platforms.textcount.facets import Facet
 
 
 @dataclass(frozen=True, slots=True)

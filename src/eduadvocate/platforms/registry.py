@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from eduadvocate.core.errors import ConfigError
+from eduadvocate.core.suggest import did_you_mean
 
 if TYPE_CHECKING:
+    from eduadvocate.config.accounts import Setting
     from eduadvocate.platforms.base import PlatformSpec
 
 GROUP = "eduadvocate.platforms"
@@ -80,8 +83,6 @@ def spec_class(name: str) -> type[PlatformSpec]:
     """The adapter class for a platform name (ConfigError if there is none)."""
     target = BUILTINS.get(name) or _entry_points().get(name)
     if target is None:
-        from eduadvocate.config.load import did_you_mean
-
         alias = ALIASES.get(name.lower())
         hint = f'did you mean "{alias}"?' if alias else did_you_mean(name, platform_names())
         raise ConfigError(f'unknown platform "{name}"', hint=hint)
@@ -91,3 +92,20 @@ def spec_class(name: str) -> type[PlatformSpec]:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f'the platform "{name}" ({target}) cannot be loaded: {exc}') from None
     return cls
+
+
+class RegistryRules:
+    """The registry as reading the config's accounts needs it
+    (:class:`eduadvocate.config.accounts.AccountRules`)."""
+
+    def names(self) -> frozenset[str]:
+        return platform_names()
+
+    def settings(self, platform: str) -> Mapping[str, Setting]:
+        return spec_class(platform).settings
+
+    def from_env(self, platform: str) -> tuple[str, ...]:
+        return env_settings(platform)
+
+
+ACCOUNT_RULES = RegistryRules()

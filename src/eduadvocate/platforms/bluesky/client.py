@@ -34,7 +34,7 @@ import httpx
 from atproto import Client, models
 from atproto_client import exceptions as ax
 
-from eduadvocate.config.load import AccountConfig, ConfigWarning
+from eduadvocate.config.model import AccountConfig, ConfigWarning
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.graph_api import Graph, denied, missing_aliases, missing_object
 from eduadvocate.platforms.publishing import (

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.graph_api import QUOTA_RECHECK, Graph, denied, instagram_error
 from eduadvocate.platforms.instagram.media import media_url

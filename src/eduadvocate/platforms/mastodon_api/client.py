@@ -28,7 +28,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.publishing import (
     AuthFailed,

@@ -16,8 +16,8 @@ import functools
 
 import regex
 
-from eduadvocate.platforms.base import Facet, FacetKind
 from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount.facets import Facet, FacetKind
 
 _GRAPHEME = regex.compile(r"\X")
 # Code points that can join a neighbour into one cluster (UAX #29: CR LF, Extend, ZWJ, SpacingMark,

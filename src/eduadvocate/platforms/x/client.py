@@ -24,7 +24,7 @@ from typing import Any
 import requests
 import tweepy
 
-from eduadvocate.config.load import AccountConfig
+from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
