@@ -438,7 +438,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     warnings.showwarning = _show_warning
     try:
         status = app(args=args, prog_name="eduadvocate", standalone_mode=False)
-        sys.exit(status if isinstance(status, int) else 0)
+        sys.exit(status if isinstance(status, int) else ExitCode.OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except EduError as exc:
@@ -448,9 +448,9 @@ def run(argv: list[str] | None = None) -> NoReturn:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("eduadvocate: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
     except Exception as exc:  # the last resort: a bug; say so without a wall of text
         if _is_usage_error(exc):
             _show_usage_error(exc)
@@ -471,17 +471,16 @@ def _show_warning(
 
 
 def _is_usage_error(exc: Exception) -> bool:
-    from typer._click.exceptions import ClickException
-
-    return isinstance(exc, ClickException)
+    # Typer vendors Click since 0.26 (typer._click, private); TyperException is the public base
+    # of its errors (0.28). The click distribution's classes are not the ones Typer raises.
+    return isinstance(exc, typer.TyperException)
 
 
 def _show_usage_error(exc: Exception) -> NoReturn:
-    from typer._click.exceptions import ClickException, UsageError
-
-    assert isinstance(exc, ClickException)
-    if isinstance(exc, UsageError) and exc.ctx is not None:
-        print(exc.ctx.get_usage(), file=sys.stderr)
-        print(f"Try '{exc.ctx.command_path} --help' for help.\n", file=sys.stderr)
+    assert isinstance(exc, typer.TyperException)
+    ctx = getattr(exc, "ctx", None)  # a usage error's context (Typer exports no UsageError)
+    if ctx is not None:
+        print(ctx.get_usage(), file=sys.stderr)
+        print(f"Try '{ctx.command_path} --help' for help.\n", file=sys.stderr)
     print(f"Error: {exc.format_message()}", file=sys.stderr)
     sys.exit(exc.exit_code)
