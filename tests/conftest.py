@@ -1,9 +1,11 @@
-"""Shared fixtures: an isolated environment (no real HOME, config or credentials), a clock, and a
-builder for small campaign folders."""
+"""Shared fixtures: an isolated environment (no real HOME, config, ledger, credentials or
+network), a clock, a builder for small campaign folders, and the markers that pick the suite's
+fast subset."""
 
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 import time
 from collections.abc import Callable
@@ -32,26 +34,62 @@ SLOW_MODULES = frozenset(
         "test_twitter_vs_npm",
     }
 )
+# A test that uses one of these fixtures (itself or through another fixture) needs that service,
+# which scripts/test installs and `scripts/test --fast` leaves out. A test that needs Chromium is
+# marked `browser` where it is written.
+SERVICE_FIXTURES = {
+    "postgres": frozenset({"postgres_server", "postgres_cluster"}),  # tests/fakes/postgres.py
+    "pds": frozenset({"pds"}),  # tests/fakes/bluesky.py: the reference PDS, on Node
+    "node": frozenset({"twitter_oracle"}),  # tests/platforms/conftest.py: npm twitter-text
+}
+# What a test must not inherit from the shell that started pytest, besides every EDUADVOCATE_*
+# variable: proxies (the clients would send loopback calls to them), CA bundles, libpq's defaults
+# (PGHOST, PGPASSWORD, ...), and the credentials config.example.yaml names (X_CONSUMER_KEY, ...).
+_CLEARED = re.compile(
+    r"EDUADVOCATE_.*|PG[A-Z]+|(?i:[a-z]+_proxy)|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|SSL_CERT_(FILE|DIR)"
+)
+_CREDENTIALS = frozenset(
+    re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO / "config.example.yaml").read_text(encoding="utf-8"))
+)
+# Its sitecustomize keeps the Python processes tests start on loopback (pytest-socket guards only
+# this one).
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In the environment itself, not per test: the session's servers are started from it too.
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if str(NETGUARD) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), *filter(None, paths)])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.stem in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in SERVICE_FIXTURES.items():
+            if used & fixtures:
+                item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the developer's HOME, config, secrets or terminal."""
+    """No test sees the developer's HOME, config, ledger, secrets, proxies or terminal."""
+    for name in list(os.environ):
+        if _CLEARED.fullmatch(name) or name in _CREDENTIALS:
+            monkeypatch.delenv(name)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for name in (
-        "EDUADVOCATE_CONFIG",
-        "EDUADVOCATE_TRACEBACK",
-        "X_CONSUMER_KEY",
-        "BLUESKY_APP_PASSWORD",
+    # What libraries read for their caches and settings (platformdirs, fontconfig, Chromium):
+    # inside the temporary HOME, as the XDG defaults would be.
+    for name, folder in (
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
     ):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, str(home / folder))
     monkeypatch.setenv("EDUADVOCATE_NOW", NOW)
     # The loopback servers the tests fetch link cards from are private addresses, which
     # eduadvocate refuses to fetch unless told (never by default).
@@ -108,3 +146,12 @@ def make_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Make:
         return root
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _tests_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A campaign opened in this process without a clock reads the tests' (``$EDUADVOCATE_NOW``
+    at each tick, as tests/launch.py's processes do), not the system's."""
+    from tests.launch import env_clock
+
+    monkeypatch.setattr("eduadvocate.campaign.workspace.system_clock", env_clock)

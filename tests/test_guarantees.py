@@ -370,7 +370,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_reconciles(
     assert len(claimed) == 1  # the one in flight, for the next run to look up
     assert all(d.state == State.PENDING for p, d in after.items() if p not in claimed)
     fake.clear_faults()
-    time.sleep(8.5)  # let the held answer go (no one listens any more)
+    wait_for(lambda: fake.held == 0)  # the held answer went (no one listens any more)
     again = cli("publish")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "freed" in again.stdout

@@ -222,7 +222,7 @@ def test_a_worker_stopped_while_the_database_is_away_stops_at_once(
     workers.append(worker)
     _wait_for(lambda: _published(ledger_url) >= 5, DRAIN_S, workers, "it publishes")
     restartable_postgres.stop("immediate")
-    time.sleep(1.0)  # it notices and waits for the server
+    _wait_for(lambda: OUTAGE_LINES[0] in worker.stderr(), DRAIN_S, workers, "it waits for it")
     began = time.monotonic()
     worker.proc.send_signal(signal.SIGTERM)
     status = worker.proc.wait(STOP_S)

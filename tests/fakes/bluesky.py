@@ -43,8 +43,9 @@ PDS_DIR = Path(__file__).resolve().parent.parent / "pds"
 POST, LIKE, REPOST = "app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost"
 _STARTUP_SECONDS = 60.0
 _STOP_SECONDS = 10.0
-# Read when the plugin loads: tests/conftest.py points HOME at a temporary folder in every test.
-_HOME = Path.home()
+# Read when the plugin loads: tests/conftest.py points HOME at a temporary folder in every test
+# and clears every EDUADVOCATE_* variable.
+_CACHE = os.environ.get("EDUADVOCATE_PDS_CACHE") or Path.home() / ".cache" / "eduadvocate-pds"
 # Loopback only: never route the fixture's own calls through a proxy from the environment.
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -52,8 +53,7 @@ _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def install_dir() -> Path:
     """Where ``scripts/install-pds`` puts the PDS for the current lockfile (same rule)."""
     digest = hashlib.sha256((PDS_DIR / "package-lock.json").read_bytes()).hexdigest()
-    cache = os.environ.get("EDUADVOCATE_PDS_CACHE") or _HOME / ".cache" / "eduadvocate-pds"
-    return Path(cache) / digest
+    return Path(_CACHE) / digest
 
 
 @dataclass(frozen=True)

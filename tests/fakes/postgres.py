@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 
 ENV_URL = "EDUADVOCATE_TEST_POSTGRES"
+# Read when the plugin loads: tests/conftest.py clears every EDUADVOCATE_* variable in each test.
+_EXTERNAL_URL = os.environ.get(ENV_URL)
 SUPERUSER = "eduadvocate"
 _STARTUP_SECONDS = 30.0
 _STOP_SECONDS = 10.0
@@ -284,9 +286,8 @@ def _bindir() -> Path:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server per test session (or the one ``EDUADVOCATE_TEST_POSTGRES`` names)."""
-    external = os.environ.get(ENV_URL)
-    if external:
-        yield PostgresServer(external)
+    if _EXTERNAL_URL:
+        yield PostgresServer(_EXTERNAL_URL)
         return
     with running_cluster(_bindir()) as server:
         yield server

@@ -339,6 +339,8 @@ class XFake:
         self.default_daily_limit = daily_limit
         self._lock = threading.RLock()
         self._faults: list[Fault] = []
+        self._release = threading.Event()  # set by clear_faults: held answers go at once
+        self._held = 0
         self._server: _Server | None = None
         self.accounts: dict[str, Account] = {}
         self._clear()
@@ -524,9 +526,18 @@ class XFake:
             self._faults.append(Fault(method.upper(), path_regex, kind, times, opts))
 
     def clear_faults(self) -> None:
-        """Forget every injected fault (posts and accounts stay)."""
+        """Forget every injected fault (posts and accounts stay); answers a ``store_then_wait``
+        fault holds back go now."""
         with self._lock:
             self._faults.clear()
+            self._release.set()
+            self._release = threading.Event()
+
+    @property
+    def held(self) -> int:
+        """How many answers ``store_then_wait`` faults are holding back."""
+        with self._lock:
+            return self._held
 
     def reset(self) -> None:
         """Forget posts, media, counters, faults, requests and the clock; keep the accounts."""
@@ -586,7 +597,12 @@ class XFake:
             self.requests.append(Seen(method, path, None if reply.drop else reply.status))
             self._save()
         if fault is not None and fault.kind == "store_then_wait":  # acted; the answer is late
-            time.sleep(float(fault.opts.get("seconds", 1.0)))
+            with self._lock:
+                self._held += 1
+                release = self._release
+            release.wait(float(fault.opts.get("seconds", 1.0)))
+            with self._lock:
+                self._held -= 1
         return reply
 
     def _take_fault(self, method: str, path: str) -> Fault | None:

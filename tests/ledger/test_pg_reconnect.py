@@ -237,12 +237,14 @@ def test_an_outage_beyond_the_limit_is_one_line_without_the_password(
 
 
 def test_a_stopping_process_stops_waiting_at_once(
-    restartable_postgres: Cluster, open_ledger: Callable[..., PostgresLedger]
+    restartable_postgres: Cluster,
+    open_ledger: Callable[..., PostgresLedger],
+    said: Callable[[], list[str]],
 ) -> None:
     ledger = open_ledger()
     restartable_postgres.stop()
     thread, result = in_thread(ledger.deliveries)
-    time.sleep(0.5)
+    wait_until(lambda: len(said()) == 1)  # "... is unreachable (...): reconnecting"
     assert thread.is_alive()
     began = time.monotonic()
     ledger.stop_waiting()  # what a worker does on SIGTERM
