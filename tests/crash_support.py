@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -34,6 +33,7 @@ import pytest
 
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, State
+from tests import launch
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
@@ -141,10 +141,13 @@ def settled(root: Path) -> None:
 def start(
     *args: str, now: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """``eduadvocate ARGS`` in the current folder, at ``now`` (default: conftest's clock)."""
+    """``eduadvocate ARGS`` in the current folder (through tests/launch.py), at ``now`` (default:
+    conftest's clock)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "eduadvocate", *args],
-        env={**os.environ, **({"EDUADVOCATE_NOW": now} if now else {}), **(env or {})},
+        launch.command(*args),
+        env=launch.environment(
+            {**os.environ, **({"EDUADVOCATE_NOW": now} if now else {}), **(env or {})}
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

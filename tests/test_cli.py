@@ -2,21 +2,93 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
+import traceback
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from tests import launch
 from tests.conftest import REPO, Make
 
 
 def run(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point in a subprocess, as a user would."""
+    """``eduadvocate ARGS`` in this process, through Typer's runner, with the tests' Runtime
+    (conftest's clock): the exit status, stdout and stderr a process would give. A crash point
+    (``EDUADVOCATE_CRASH_AT``) needs a process to kill, so that runs as :func:`run_process`."""
+    if (env or {}).get(launch.CRASH_ENV):
+        return run_process(*args, cwd=cwd, env=env)
+    from eduadvocate.cli.main import run as main
+
+    status = 0
+    with _as_a_new_process(), CliRunner().isolation(env=env) as (out, err, _):
+        here = Path.cwd()
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main(list(args), runtime=launch.runtime())
+        except SystemExit as exc:
+            status = int(exc.code) if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        except BaseException:  # what `--traceback` lets through: Python would print it, exit 1
+            traceback.print_exc()
+            status = 1
+        finally:
+            os.chdir(here)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    return subprocess.CompletedProcess(["eduadvocate", *args], status, stdout, stderr)
+
+
+@contextlib.contextmanager
+def _as_a_new_process() -> Iterator[None]:
+    """What a fresh interpreter would start with: Python's default warning filters (not the
+    suite's "error"; the command shows a warning as a line on stderr) and empty caches (some
+    remember files, e.g. media sniffing). The warning settings the command makes are undone."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("eduadvocate"):
+            for value in list(vars(module).values()):
+                if isinstance(value, functools._lru_cache_wrapper):
+                    value.cache_clear()
+    with warnings.catch_warnings():  # restores the filters and warnings.showwarning
+        warnings.resetwarnings()
+        for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+        yield
+
+
+def run_process(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``eduadvocate ARGS`` in a process of its own (tests/launch.py), with the tests' Runtime:
+    for what needs a real process (a crash point, a lock another process holds)."""
+    return subprocess.run(
+        launch.command(*args),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=launch.environment({**os.environ, **(env or {})}),
+        check=False,
+    )
+
+
+def run_installed(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real entry point (``python -m eduadvocate``) in a subprocess, as a user runs it: the
+    system's clock for everything but the previews, and no probe."""
     return subprocess.run(
         [sys.executable, "-m", "eduadvocate", *args],
         capture_output=True,
@@ -30,7 +102,7 @@ def run(
 def test_version() -> None:
     from eduadvocate import __version__
 
-    result = run("--version")
+    result = run_installed("--version")
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
         f"eduadvocate {__version__}\n",
@@ -260,7 +332,7 @@ def test_schema_validates_the_examples() -> None:
 
 
 def test_readme_first_command_runs_on_the_example() -> None:
-    result = run("check", "--config", "config.example.yaml", cwd=REPO)
+    result = run_installed("check", "--config", "config.example.yaml", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, State
+from tests import launch
 from tests.conftest import Make
 from tests.fakes.x_api import X_CONFIG_KEYS, Account, XFake, credentials_env
 
@@ -56,10 +56,10 @@ def cli(
     *args: str, now: str = T0, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eduadvocate", *args],
+        launch.command(*args),
         capture_output=True,
         text=True,
-        env={**os.environ, "EDUADVOCATE_NOW": now, **(env or {})},
+        env=launch.environment({**os.environ, "EDUADVOCATE_NOW": now, **(env or {})}),
         check=False,
         timeout=120,
     )
@@ -67,11 +67,11 @@ def cli(
 
 def start(*args: str, now: str = T0, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "eduadvocate", *args],
+        launch.command(*args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "EDUADVOCATE_NOW": now, **(env or {})},
+        env=launch.environment({**os.environ, "EDUADVOCATE_NOW": now, **(env or {})}),
     )
 
 
@@ -328,7 +328,8 @@ def test_ctrl_c_stops_forked_publishers_too(
         root = make_campaign(files, config=config)
         fake.inject("POST", r"^/2/tweets$", "slow", times=None, seconds=0.5)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "eduadvocate", "publish"],
+            launch.command("publish"),
+            env=launch.environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ import psycopg
 import pytest
 
 from eduadvocate.ledger import open_ledger
+from tests import launch
 from tests.conftest import Make
 from tests.fakes.postgres import Cluster
 from tests.fakes.x_api import XFake
@@ -127,9 +127,9 @@ def _start(root: Path, env: dict[str, str], n: int) -> Worker:
     out, err = root / f"worker{n}.out", root / f"worker{n}.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "eduadvocate", "schedule", "--quiet"],
+            launch.command("schedule", "--quiet"),
             cwd=root,
-            env=env,
+            env=launch.environment(env),
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,

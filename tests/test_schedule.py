@@ -4,10 +4,8 @@ and stops cleanly on SIGTERM (the part in flight is finished and recorded, exit 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from eduadvocate.ledger import open_ledger
+from tests import launch
 from tests.conftest import Make
 from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 
@@ -38,9 +37,9 @@ def realtime(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _start(root: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "eduadvocate", "schedule", *args],
+        launch.command("schedule", *args),
         cwd=root,
-        env=dict(os.environ),
+        env=launch.environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,8 +134,9 @@ def test_sigterm_mid_thread_finishes_the_part_in_flight(
         # The next run finishes the thread, replying to the last part.
         fake.clear_faults()
         result = subprocess.run(
-            [sys.executable, "-m", "eduadvocate", "publish", "--format", "json"],
+            launch.command("publish", "--format", "json"),
             cwd=root,
+            env=launch.environment(),
             capture_output=True,
             text=True,
             check=False,

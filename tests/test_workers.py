@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -36,6 +35,7 @@ from psycopg.rows import dict_row
 
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import iso
+from tests import launch
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.x_api import Reply, XFake
 
@@ -111,9 +111,9 @@ class Workers:
             out, err = self.root / f"worker{n}.out", self.root / f"worker{n}.err"
             with out.open("wb") as stdout, err.open("wb") as stderr:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "eduadvocate", "schedule", "--quiet"],
+                    launch.command("schedule", "--quiet"),
                     cwd=self.root,
-                    env=self.env,
+                    env=launch.environment(self.env),
                     stdin=subprocess.DEVNULL,
                     stdout=stdout,
                     stderr=stderr,

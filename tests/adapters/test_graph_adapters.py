@@ -15,6 +15,7 @@ from eduadvocate.delivery.publish import publish_due
 from eduadvocate.ledger import open_ledger
 from eduadvocate.platforms.graph_api import Graph, graph_cause
 from eduadvocate.platforms.publishing import InDoubt, PublishError, RateLimited, Transient
+from tests import launch
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake, IgUser, Page
 from tests.test_cli import run
@@ -314,10 +315,8 @@ def test_instagram_video_goes_out_as_a_reel(
 def test_schedule_hands_posts_to_facebook_ahead_too(
     graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
     import signal
     import subprocess
-    import sys
     import time
 
     monkeypatch.delenv("EDUADVOCATE_NOW")  # a long-running worker on the real clock
@@ -329,9 +328,9 @@ def test_schedule_hands_posts_to_facebook_ahead_too(
         config=config,
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "eduadvocate", "schedule"],
+        launch.command("schedule"),
         cwd=root,
-        env=dict(os.environ),
+        env=launch.environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

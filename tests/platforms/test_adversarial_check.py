@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import pytest
+from tests import launch
 from tests.conftest import Make
 from tests.platforms.adversarial_texts import SHAPES, SIZE, ordinary
 
@@ -34,7 +34,8 @@ def _check(
     started = time.perf_counter()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "eduadvocate", "check", "--format", "json"],
+            launch.command("check", "--format", "json"),
+            env=launch.environment(),
             capture_output=True,
             text=True,
             timeout=WALL_BOUND_S,

@@ -1,6 +1,7 @@
 """Opening a campaign: config plus folder plus clock, the common first step of every command.
 
-Kept apart from the CLI so tests and other tools can open a campaign without argv.
+Kept apart from the CLI so tests and other tools can open a campaign without argv. The clock is
+passed in (the system's by default) and travels with the workspace to whatever the command runs.
 """
 
 from __future__ import annotations
@@ -9,40 +10,27 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from eduadvocate.config.load import read_config
 from eduadvocate.config.model import Config
 from eduadvocate.content.load import iter_post_files, load_campaign
 from eduadvocate.content.model import Campaign
+from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.errors import ConfigError, Location, UsageError
 from eduadvocate.platforms.registry import ACCOUNT_RULES, platform_names
-
-ENV_NOW = "EDUADVOCATE_NOW"
 
 
 @dataclass(frozen=True)
 class Workspace:
+    """A campaign as opened: its config, its posts, when it was opened (``now``) and the clock
+    everything done with it reads (the dispatcher, the heartbeat, the metrics pull)."""
+
     config: Config
     campaign: Campaign
     now: datetime
-
-
-def clock() -> datetime:
-    """Now, in UTC; ``$EDUADVOCATE_NOW`` (an ISO instant) previews the campaign as of another time."""
-    value = os.environ.get(ENV_NOW)
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{ENV_NOW}={value} is not an ISO instant", hint="e.g. 2026-12-01T09:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        raise UsageError(f"{ENV_NOW}={value} has no UTC offset", hint="e.g. 2026-12-01T09:00:00Z")
-    return moment.astimezone(UTC)
+    clock: Clock
 
 
 def load_config(explicit: str | None = None) -> Config:
@@ -57,12 +45,14 @@ def open_campaign(
     *,
     settle: bool = False,
     require: bool = False,
+    clock: Clock | None = None,
 ) -> Workspace:
     """Load the config and the campaign. ``folder`` is a campaign folder (holding ``posts/``) or a
     posts folder; without ``--config``, a ``config.yaml`` inside it is used. ``settle``: first
     wait (a moment at most) until no file of it is being written. ``require``: there must be a
     campaign here (publishing commands): a folder with neither a config nor a posts folder is
-    an error with a hint, not an empty campaign on the built-in default."""
+    an error with a hint, not an empty campaign on the built-in default. ``clock``: what now
+    is (default: the system's)."""
     if folder is not None:
         base = Path(folder)
         if not base.is_dir():
@@ -90,7 +80,9 @@ def open_campaign(
     if settle:
         settle_files(campaign_files(config))
     campaign = load_campaign(config, platform_names())
-    return Workspace(config=config, campaign=campaign, now=clock())
+    # Looked up per call, not bound at import: the test suite points it at its own clock.
+    clock = clock or system_clock
+    return Workspace(config=config, campaign=campaign, now=clock(), clock=clock)
 
 
 class CampaignMissing(ConfigError):

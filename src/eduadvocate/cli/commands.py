@@ -19,12 +19,13 @@ from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
+from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
 
 
-def check(config_path: str | None, folder: str | None, fmt: str) -> int:
-    ws = open_campaign(config_path, folder)
+def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -> int:
+    ws = open_campaign(config_path, folder, clock=clock)
     result = analyse(ws.config, ws.campaign, ws.now)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
     deliveries = len(result.renderings)
@@ -64,18 +65,23 @@ def check(config_path: str | None, folder: str | None, fmt: str) -> int:
     return status
 
 
-def _opened(config_path: str | None, folder: str | None) -> Workspace:
+def _opened(config_path: str | None, folder: str | None, clock: Clock) -> Workspace:
     """Open the campaign; refuse (exit 4) when the files themselves are broken."""
-    ws = open_campaign(config_path, folder)
+    ws = open_campaign(config_path, folder, clock=clock)
     if ws.campaign.has_errors:
         raise PostsInvalid([p for p in ws.campaign.problems if p.severity == "error"])
     return ws
 
 
 def render(
-    config_path: str | None, folder: str | None, accounts: list[str], posts: list[str], fmt: str
+    config_path: str | None,
+    folder: str | None,
+    accounts: list[str],
+    posts: list[str],
+    fmt: str,
+    clock: Clock,
 ) -> int:
-    ws = _opened(config_path, folder)
+    ws = _opened(config_path, folder, clock)
     for name in accounts:
         if name not in ws.config.accounts:
             raise UsageError(
@@ -177,10 +183,10 @@ def _local_label(iso: str, zone: ZoneInfo | None) -> str:
     return local.strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def calendar(config_path: str | None, folder: str | None, days: int, fmt: str) -> int:
+def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, clock: Clock) -> int:
     from eduadvocate.delivery.planning import plan
 
-    ws = _opened(config_path, folder)
+    ws = _opened(config_path, folder, clock)
     result = analyse(ws.config, ws.campaign, ws.now)
 
     zone = _display_zone(ws, result)

@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from eduadvocate import __version__
+from eduadvocate.cli.runtime import Runtime
 
 HELP = """Run education-advocacy social media campaigns from a folder of YAML files.
 
@@ -69,6 +70,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -77,10 +79,19 @@ def main(
     ] = False,
 ) -> None:
     """Run education-advocacy social media campaigns from a folder of YAML files."""
+    if not isinstance(ctx.obj, Runtime):
+        ctx.obj = Runtime()  # the system's clock, no probe; a test hands in its own
+
+
+def _runtime(ctx: typer.Context) -> Runtime:
+    """The run's Runtime, which the root callback put in the context."""
+    runtime = ctx.find_object(Runtime)
+    return runtime if runtime is not None else Runtime()
 
 
 @app.command()
 def check(
+    ctx: typer.Context,
     folder: FolderArg = None,
     config: ConfigOpt = None,
     fmt: Annotated[
@@ -95,14 +106,16 @@ def check(
     """Check every post for every account: limits, media, alt text, times, links, mentions.
 
     Exit 0 when there is no error (warnings allowed), 4 when any post has an error.
+    EDUADVOCATE_NOW=2026-12-01T09:00:00Z checks as of that moment.
     """
     from eduadvocate.cli import commands
 
-    raise typer.Exit(commands.check(config, folder, fmt.value))
+    raise typer.Exit(commands.check(config, folder, fmt.value, _runtime(ctx).preview()))
 
 
 @app.command()
 def render(
+    ctx: typer.Context,
     folder: FolderArg = None,
     config: ConfigOpt = None,
     account: Annotated[
@@ -115,14 +128,22 @@ def render(
         DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
     ] = DataFormat.text,
 ) -> None:
-    """Show exactly what each account will receive: every part, its length and limit, facets, media."""
+    """Show exactly what each account will receive: every part, its length and limit, facets, media.
+
+    EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows it as of that moment.
+    """
     from eduadvocate.cli import commands
 
-    raise typer.Exit(commands.render(config, folder, account or [], post or [], fmt.value))
+    raise typer.Exit(
+        commands.render(
+            config, folder, account or [], post or [], fmt.value, _runtime(ctx).preview()
+        )
+    )
 
 
 @app.command()
 def calendar(
+    ctx: typer.Context,
     folder: FolderArg = None,
     config: ConfigOpt = None,
     days: Annotated[
@@ -132,14 +153,18 @@ def calendar(
         DataFormat, typer.Option("--format", "-f", help="text or json.")
     ] = DataFormat.text,
 ) -> None:
-    """Upcoming posts by day, in the campaign's time zone, per account."""
+    """Upcoming posts by day, in the campaign's time zone, per account.
+
+    EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows the days from that moment on.
+    """
     from eduadvocate.cli import commands
 
-    raise typer.Exit(commands.calendar(config, folder, days, fmt.value))
+    raise typer.Exit(commands.calendar(config, folder, days, fmt.value, _runtime(ctx).preview()))
 
 
 @app.command()
 def publish(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     account: Annotated[
         list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
@@ -160,11 +185,12 @@ def publish(
     """
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value))
+    raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value, _runtime(ctx)))
 
 
 @app.command()
 def schedule(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only failures (for services).")
@@ -178,7 +204,7 @@ def schedule(
     """
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.schedule(config, quiet))
+    raise typer.Exit(publishing.schedule(config, quiet, _runtime(ctx)))
 
 
 class StateChoice(StrEnum):
@@ -193,6 +219,7 @@ class StateChoice(StrEnum):
 
 @app.command()
 def status(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     post: Annotated[str | None, typer.Option("--post", "-p", help="Only this post id.")] = None,
     state: Annotated[
@@ -205,29 +232,35 @@ def status(
     """Each delivery in the ledger: state, links, last error, next attempt."""
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.status(config, post, state.value if state else None, fmt.value))
+    raise typer.Exit(
+        publishing.status(
+            config, post, state.value if state else None, fmt.value, _runtime(ctx).clock
+        )
+    )
 
 
 @app.command()
 def retry(
+    ctx: typer.Context,
     delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
     config: ConfigOpt = None,
 ) -> None:
     """Put a failed, unknown, skipped or cancelled delivery back in the queue."""
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.change(config, delivery, "retry"))
+    raise typer.Exit(publishing.change(config, delivery, "retry", _runtime(ctx).clock))
 
 
 @app.command()
 def cancel(
+    ctx: typer.Context,
     delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
     config: ConfigOpt = None,
 ) -> None:
     """Cancel a delivery that has not been published."""
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.change(config, delivery, "cancel"))
+    raise typer.Exit(publishing.change(config, delivery, "cancel", _runtime(ctx).clock))
 
 
 accounts_app = typer.Typer(help="Accounts in the config.", no_args_is_help=True)
@@ -264,6 +297,7 @@ SinceOpt = Annotated[
 
 @metrics_app.command("pull")
 def metrics_pull(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     since: SinceOpt = None,
     account: Annotated[
@@ -284,7 +318,9 @@ def metrics_pull(
     Exit 5 if an account could not be asked (rate limit, network): the next pull tries again."""
     from eduadvocate.cli import reports
 
-    raise typer.Exit(reports.pull(config, since, account or [], retry_refused, fmt.value))
+    raise typer.Exit(
+        reports.pull(config, since, account or [], retry_refused, fmt.value, _runtime(ctx).clock)
+    )
 
 
 class ReportFormat(StrEnum):
@@ -295,6 +331,7 @@ class ReportFormat(StrEnum):
 
 @app.command()
 def report(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     since: SinceOpt = None,
     campaign: Annotated[
@@ -316,7 +353,7 @@ def report(
     best and worst posts; growth since the pull before. Run `metrics pull` first."""
     from eduadvocate.cli import reports
 
-    raise typer.Exit(reports.report(config, since, campaign, fmt.value, html))
+    raise typer.Exit(reports.report(config, since, campaign, fmt.value, html, _runtime(ctx).clock))
 
 
 ledger_app = typer.Typer(
@@ -424,11 +461,12 @@ for _group in (app, accounts_app, metrics_app, ledger_app):
 app.info.help = _unwrapped(HELP)
 
 
-def run(argv: list[str] | None = None) -> NoReturn:
+def run(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> NoReturn:
     """Entry point: runs the app and maps every error to one line on stderr and an exit status.
 
     ``--traceback`` (anywhere on the line) or ``EDUADVOCATE_TRACEBACK=1`` shows the Python
-    traceback for bug reports instead.
+    traceback for bug reports instead. ``runtime``: the clock and probe to run with (the test
+    suite's); by default the root command builds the real one.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args or os.environ.get("EDUADVOCATE_TRACEBACK") == "1"
@@ -437,7 +475,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
 
     warnings.showwarning = _show_warning
     try:
-        status = app(args=args, prog_name="eduadvocate", standalone_mode=False)
+        status = app(args=args, prog_name="eduadvocate", standalone_mode=False, obj=runtime)
         sys.exit(status if isinstance(status, int) else ExitCode.OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

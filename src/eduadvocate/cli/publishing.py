@@ -19,6 +19,8 @@ from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
 from eduadvocate.platforms.publishing import PublishError
 
 if TYPE_CHECKING:
+    from eduadvocate.cli.runtime import Runtime
+    from eduadvocate.core.clock import Clock
     from eduadvocate.delivery.publish import RunReport
 
 _STYLE = {
@@ -39,15 +41,19 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-def publish(config_path: str | None, accounts: list[str], dry_run: bool, fmt: str) -> int:
+def publish(
+    config_path: str | None, accounts: list[str], dry_run: bool, fmt: str, runtime: Runtime
+) -> int:
     from eduadvocate.core.stopping import Stop
     from eduadvocate.delivery.publish import publish_due
 
-    ws = open_campaign(config_path, settle=True, require=True)
+    ws = open_campaign(config_path, settle=True, require=True, clock=runtime.clock)
     _known_accounts(ws, accounts)
     stop = Stop()
     with stop.installed():
-        report = publish_due(ws, accounts=set(accounts) or None, dry_run=dry_run, stop=stop)
+        report = publish_due(
+            ws, accounts=set(accounts) or None, dry_run=dry_run, stop=stop, probe=runtime.probe
+        )
     if fmt == "json":
         output.print_json(
             {
@@ -173,8 +179,8 @@ def _outcome_dict(o: Outcome) -> dict[str, Any]:
     }
 
 
-def _ledger(config_path: str | None) -> tuple[Workspace, Ledger]:
-    ws = open_campaign(config_path, require=True)
+def _ledger(config_path: str | None, clock: Clock) -> tuple[Workspace, Ledger]:
+    ws = open_campaign(config_path, require=True, clock=clock)
     try:
         return ws, open_ledger(ws.config.ledger, ws.config.root)
     except LedgerError as exc:
@@ -222,11 +228,13 @@ def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> s
     }
 
 
-def status(config_path: str | None, post: str | None, state: str | None, fmt: str) -> int:
+def status(
+    config_path: str | None, post: str | None, state: str | None, fmt: str, clock: Clock
+) -> int:
     from eduadvocate.delivery.planning import unreadable
     from eduadvocate.delivery.publish import reconcile_scheduled, worker_id
 
-    ws, ledger = _ledger(config_path)
+    ws, ledger = _ledger(config_path, clock)
     try:
         rows = ledger.deliveries(post_id=post, state=State(state) if state else None)
         rows, warnings = reconcile_scheduled(ws, ledger, rows)
@@ -311,10 +319,10 @@ def status(config_path: str | None, post: str | None, state: str | None, fmt: st
     return ExitCode.OK
 
 
-def change(config_path: str | None, delivery_id: int, action: str) -> int:
+def change(config_path: str | None, delivery_id: int, action: str, clock: Clock) -> int:
     from eduadvocate.delivery.publish import cancel_delivery
 
-    ws, ledger = _ledger(config_path)
+    ws, ledger = _ledger(config_path, clock)
     note = ""
     try:
         found = ledger.get(delivery_id)
@@ -375,7 +383,7 @@ def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> i
     return ExitCode.OK if all(ok for _, ok, _ in results) else ExitCode.CONFIG
 
 
-def schedule(config_path: str | None, quiet: bool) -> int:
+def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
     from eduadvocate.delivery.scheduler import Scheduler
 
     con = output.console()
@@ -403,4 +411,11 @@ def schedule(config_path: str | None, quiet: bool) -> int:
     def warn(message: str) -> None:
         err.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="yellow"))
 
-    return Scheduler(config_path, report=report, notice=notice, warn=warn).run()
+    return Scheduler(
+        config_path,
+        report=report,
+        notice=notice,
+        warn=warn,
+        clock=runtime.clock,
+        probe=runtime.probe,
+    ).run()

@@ -15,6 +15,7 @@ from rich.text import Text
 from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
 from eduadvocate.config.load import parse_duration
+from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, UsageError
 from eduadvocate.metrics.report import CSV_COLUMNS, WEEKDAYS, Group, Report, as_dict, post_dict
 
@@ -46,14 +47,18 @@ def _zone(ws: Workspace) -> str:
 
 
 def pull(
-    config_path: str | None, since: str | None, accounts: list[str], retry_refused: bool, fmt: str
+    config_path: str | None,
+    since: str | None,
+    accounts: list[str],
+    retry_refused: bool,
+    fmt: str,
+    clock: Clock,
 ) -> int:
-    from eduadvocate.campaign.workspace import clock
     from eduadvocate.delivery.publish import connector
     from eduadvocate.ledger import open_ledger
     from eduadvocate.metrics.pull import pull as pull_counts
 
-    ws = open_campaign(config_path)
+    ws = open_campaign(config_path, clock=clock)
     for name in accounts:
         ws.config.account(name)  # an unknown account is a usage error, with a suggestion
     ledger = open_ledger(ws.config.ledger, ws.config.root)
@@ -115,14 +120,19 @@ def pull(
 
 
 def report(
-    config_path: str | None, since: str | None, campaign: str | None, fmt: str, html: str | None
+    config_path: str | None,
+    since: str | None,
+    campaign: str | None,
+    fmt: str,
+    html: str | None,
+    clock: Clock,
 ) -> int:
     from eduadvocate.compose.check import analyse
     from eduadvocate.delivery.publish import renderings_by_delivery
     from eduadvocate.ledger import open_ledger
     from eduadvocate.metrics.report import build
 
-    ws = open_campaign(config_path)
+    ws = open_campaign(config_path, clock=clock)
     zone = _zone(ws)
     start = parse_since(since, ws.now, zone)
     analysis = analyse(ws.config, ws.campaign, ws.now)

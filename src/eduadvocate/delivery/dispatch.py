@@ -11,6 +11,9 @@ re-sent blindly.
 One delivery's failure never aborts the batch, and nothing raised inside a delivery leaves it
 claimed: :func:`publish_due` returns one outcome per delivery and the CLI derives the exit
 status from them.
+
+The dispatcher takes its clock, and a :data:`Probe` that the crash-safety tests use to kill the
+process at named points; in production the probe does nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import hashlib
 import os
 import random
 import re
-import signal
 import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
@@ -31,6 +33,7 @@ from eduadvocate.compose.render import Rendering
 from eduadvocate.config.env import env_names
 from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect
+from eduadvocate.core.clock import Clock, Timed
 from eduadvocate.delivery.heartbeat import Held
 from eduadvocate.delivery.planning import NATIVE_MIN_AHEAD, Outcome
 from eduadvocate.ledger.base import (
@@ -62,8 +65,16 @@ BACKOFF_MAX = timedelta(hours=1)
 LOOKUP_SLACK = timedelta(minutes=2)
 CAP_RECHECK = timedelta(hours=1)
 RECOUNT = timedelta(minutes=1)  # how long a daily-cap count read from the ledger is trusted
-CRASH_ENV = "EDUADVOCATE_CRASH_AT"
 BATCH = 50
+
+# Called at each named point of a delivery: "between-parts" (before a thread's next part),
+# "before-call" (the attempt is recorded, the platform not yet called) and "after-response"
+# (the platform answered, nothing recorded yet). The crash-safety tests kill the process there.
+Probe = Callable[[str], None]
+
+
+def no_probe(point: str) -> None:
+    """The probe outside the crash-safety tests: nothing happens at any point."""
 
 
 def idempotency_key(key: str, index: int) -> str:
@@ -86,13 +97,14 @@ class Dispatcher:
         ledger: Ledger,
         worker: str,
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
         connect: Callable[[str], Publisher],
         lease: timedelta | None = None,
         rng: random.Random | None = None,
         caps: dict[str, int] | None = None,
         held: Held | None = None,
         stopping: threading.Event | None = None,
+        probe: Probe = no_probe,
     ) -> None:
         self.config = config
         self.ledger = ledger
@@ -104,6 +116,7 @@ class Dispatcher:
         self.caps = caps or {}
         self.held = held if held is not None else Held()  # what the heartbeat renews
         self.stopping = stopping or threading.Event()  # set on SIGTERM/SIGINT
+        self.probe = probe
         self._publishers: dict[str, Publisher] = {}
         self._counted: dict[str, tuple[int, datetime]] = {}  # daily caps: (parts sent, read at)
         self._holds: dict[str, datetime] = {}  # accounts told to wait, until when
@@ -113,7 +126,10 @@ class Dispatcher:
 
     def publisher(self, account: str) -> Publisher:
         if account not in self._publishers:
-            self._publishers[account] = self.connect(account)
+            publisher = self.connect(account)
+            if isinstance(publisher, Timed):  # it compares ages with times this clock wrote
+                publisher.clock = self.clock
+            self._publishers[account] = publisher
         return self._publishers[account]
 
     def close(self) -> None:
@@ -258,7 +274,7 @@ class Dispatcher:
                     first.remote_id if first else None,
                 )
                 if part.index > 0:
-                    crash_point("between-parts")
+                    self.probe("between-parts")
                     if self.stopping.is_set():  # the part in flight is recorded: stop here
                         now = self.clock()
                         self.ledger.release(
@@ -441,11 +457,11 @@ class Dispatcher:
             delivery.id, part.index, self.worker, part.idempotency_key, now, now + self.lease
         )
         started = self.clock()
-        crash_point("before-call")
+        self.probe("before-call")
         try:
             with self._surprises("while posting"):
                 published = _checked(publisher.publish(part))
-            crash_point("after-response")
+            self.probe("after-response")
         except InDoubt as exc:
             # The platform may have acted: look before anything else.
             found = self._settle_in_doubt(delivery, part, publisher, started, attempt, str(exc))
@@ -640,13 +656,6 @@ class Dispatcher:
             out.next_attempt = row.next_attempt_at
             out.state = row.shown_state(self.clock())
         return out
-
-
-def crash_point(name: str) -> None:
-    """The crash-safety tests' seam: with ``EDUADVOCATE_CRASH_AT=name`` the process kills itself
-    (SIGKILL: no cleanup, no flush) the first time it reaches that point. Costs one lookup."""
-    if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def secret_values(config: Config) -> frozenset[str]:

@@ -24,13 +24,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from eduadvocate.campaign.workspace import Workspace, clock
+from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.model import Config
 from eduadvocate.core.errors import ConfigError, EduError, ExitCode, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
-from eduadvocate.delivery.dispatch import Dispatcher
+from eduadvocate.delivery.dispatch import Dispatcher, Probe, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.delivery.planning import NATIVE_MAX_AHEAD, Outcome, Plan, plan, record
 from eduadvocate.ledger import ledger_target, open_ledger
@@ -136,9 +136,11 @@ def publish_due(
     connect: Callable[[str], Publisher] | None = None,
     ledger: Ledger | None = None,
     stop: Stop | None = None,
+    probe: Probe = no_probe,
 ) -> RunReport:
-    """Publish everything due now; returns one outcome per delivery handled. ``stop``: set
-    (by a signal) to finish the part in flight, give back the rest and return."""
+    """Publish everything due now (by the workspace's clock); returns one outcome per delivery
+    handled. ``stop``: set (by a signal) to finish the part in flight, give back the rest and
+    return. ``probe``: see :data:`~eduadvocate.delivery.dispatch.Probe`."""
     analysis = analyse(ws.config, ws.campaign, ws.now, accounts=accounts)
     own_ledger = ledger is None
     ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
@@ -149,7 +151,7 @@ def publish_due(
             window = grace if grace is not None else ws.config.grace
             stop = stop or Stop()
             stop.on_stop(ledger.stop_waiting)
-            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop)
+            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop, probe)
     finally:
         if own_ledger:
             ledger.close()
@@ -164,6 +166,7 @@ def _run(
     grace: timedelta,
     connect: Callable[[str], Publisher] | None,
     stop: Stop,
+    probe: Probe,
 ) -> RunReport:
     now = ws.now
     me = worker_id()
@@ -193,7 +196,7 @@ def _run(
     report.withdrawn = recorded.withdrawn
     report.warnings = recorded.warnings
     names = sorted(accounts if accounts is not None else ws.config.accounts)
-    job = _Job(ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop)
+    job = _Job(ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop, probe)
     processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
     if connect is None and processes > 1:
         report.outcomes.extend(_in_processes(job, names, processes))
@@ -218,6 +221,7 @@ class _Job:
     hold_posts: set[str]
     worker: str
     stop: Stop
+    probe: Probe
 
 
 def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
@@ -282,6 +286,7 @@ def _publish_accounts(
     """Accounts in parallel threads (each platform call mostly waits on the network), each
     account's deliveries in due order on one connection."""
     ws = job.ws
+    clock = ws.clock
     link = connect or connector(ws.config)
     held = Held()
 
@@ -306,6 +311,7 @@ def _publish_accounts(
             caps={name: cap} if cap else {},
             held=held,
             stopping=job.stop.event,
+            probe=job.probe,
         )
         try:
             until = clock() + NATIVE_MAX_AHEAD if spec.native_schedule else None

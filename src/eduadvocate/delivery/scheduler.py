@@ -37,12 +37,13 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from eduadvocate.campaign.workspace import SETTLE_S, campaign_files, clock, open_campaign
+from eduadvocate.campaign.workspace import SETTLE_S, campaign_files, open_campaign
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
+from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
-from eduadvocate.delivery.dispatch import Dispatcher, describe
+from eduadvocate.delivery.dispatch import Dispatcher, Probe, describe, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.delivery.planning import (
     NATIVE_MAX_AHEAD,
@@ -85,7 +86,11 @@ class Scheduler:
         notice: Callable[[str], None],
         warn: Callable[[str], None] | None = None,
         stop: Stop | None = None,
+        clock: Clock | None = None,
+        probe: Probe = no_probe,
     ) -> None:
+        """``clock``: what now is (default: the system's); ``probe``: see
+        :data:`~eduadvocate.delivery.dispatch.Probe`."""
         self.config_path = config_path
         self.report = report
         self.notice = notice  # what it is doing (quiet mode drops these)
@@ -104,7 +109,9 @@ class Scheduler:
         self.hold_posts: set[str] = set()  # not to be claimed: their file cannot be read
         self.held = Held()  # what this worker is working on: the heartbeat renews these
         self.worker = worker_id()
-        self.ws = open_campaign(config_path, settle=True, require=True)
+        self.ws = open_campaign(config_path, settle=True, require=True, clock=clock)
+        self.clock = self.ws.clock
+        self.probe = probe
         self.ledger: Ledger = open_ledger(self.ws.config.ledger, self.ws.config.root)
         self.analysis: Analysis = Analysis()
         self.renderings: dict[tuple[str, str], Rendering] = {}
@@ -124,8 +131,8 @@ class Scheduler:
         """(Re)read the files, sync the ledger for the horizon, and reschedule the jobs. Posts
         of a file that cannot be read keep what the ledger holds of them (see planning)."""
         with self._lock:
-            self.ws = open_campaign(self.config_path, settle=True, require=True)
-            now = clock()
+            self.ws = open_campaign(self.config_path, settle=True, require=True, clock=self.clock)
+            now = self.clock()
             self._snapshot = self._files()
             self.analysis = analyse(self.ws.config, self.ws.campaign, now)
             the_plan = plan(
@@ -239,7 +246,7 @@ class Scheduler:
                     break
                 try:
                     self._rerun.discard(name)
-                    until = clock() + NATIVE_MAX_AHEAD if name in self.native else None
+                    until = self.clock() + NATIVE_MAX_AHEAD if name in self.native else None
                     for outcome in self._dispatcher(name).run(
                         self.renderings,
                         accounts={name},
@@ -259,7 +266,7 @@ class Scheduler:
         snapshot. A refusal or failure is said once per account and reason."""
         from eduadvocate.metrics.pull import pull
 
-        now = clock()
+        now = self.clock()
         try:
             # One worker at a time: the others would ask the platforms for the same counts.
             if not self.ledger.take_lease("metrics", self.worker, now, now + METRICS_LEASE):
@@ -270,7 +277,7 @@ class Scheduler:
                     connector(self.ws.config),
                     now,
                     ages=self.ws.config.metrics_ages,
-                    clock=clock,
+                    clock=self.clock,
                 )
             finally:
                 self.ledger.drop_lease("metrics", self.worker)
@@ -289,7 +296,7 @@ class Scheduler:
         """Run each account that has something to claim as its own job on the pool, the one
         waiting longest first (a dead worker's deliveries are the oldest); accounts that
         schedule natively are looked at every time (their window is weeks long)."""
-        now = clock()
+        now = self.clock()
         for row in take_over(self.ledger, now, me=self.worker):
             if row.lease_expires > now:  # its process is gone: said once, taken at once
                 self.notice(f"taking over {row.claims} claim(s) of {row.worker}: it has stopped")
@@ -324,11 +331,12 @@ class Scheduler:
                     self.ws.config,
                     self.ledger,
                     self.worker,
-                    clock=clock,
+                    clock=self.clock,
                     connect=connector(self.ws.config),
                     caps=caps,
                     held=self.held,
                     stopping=self.stopping,
+                    probe=self.probe,
                 )
                 self._dispatchers[account] = dispatcher
             return dispatcher
@@ -345,7 +353,7 @@ class Scheduler:
         self.apscheduler.add_job(self.watch, "interval", seconds=WATCH_S, id="watch")
         sweep_s = min(SWEEP_S, max(1.0, self.ws.config.lease.total_seconds() / 2))
         self.apscheduler.add_job(
-            self.sweep, "interval", seconds=sweep_s, id="sweep", next_run_time=clock()
+            self.sweep, "interval", seconds=sweep_s, id="sweep", next_run_time=self.clock()
         )
         self.apscheduler.add_job(self.load, "interval", hours=1, id="replan")
         if self.ws.config.metrics_ages:
@@ -354,7 +362,7 @@ class Scheduler:
                 "interval",
                 seconds=METRICS_S,
                 id="metrics",
-                next_run_time=clock(),
+                next_run_time=self.clock(),
             )
         self.stop.on_abandon(self._give_back)
         self.stop.on_stop(self.ledger.stop_waiting)  # a stop during an outage does not wait it out
@@ -362,7 +370,7 @@ class Scheduler:
             self.ledger,
             self.worker,
             self.ws.config.lease,
-            clock=clock,
+            clock=self.clock,
             held=self.held,
             notice=self.notice,
         )
@@ -394,7 +402,7 @@ class Scheduler:
     def _give_back(self) -> None:
         """A second signal: what was claimed but not started goes back now."""
         for delivery_id in self.held.unstarted():
-            now = clock()
+            now = self.clock()
             self.ledger.release(
                 delivery_id, self.worker, now, now, error="the worker stopped", error_kind="stopped"
             )

@@ -29,6 +29,7 @@ from mastodon.errors import (
 )
 
 from eduadvocate.config.model import AccountConfig
+from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.publishing import (
     AuthFailed,
@@ -60,6 +61,9 @@ class MastodonPublisher(Publisher):
         )
         self._limit: int | None = None
         self._me: str | None = None
+        # How old an attempt is decides between resending under its key and reading back: the
+        # dispatcher sets its own clock here (core.clock.Timed), the one ``since`` comes from.
+        self.clock: Clock = system_clock
 
     @property
     def limit(self) -> int:
@@ -109,11 +113,7 @@ class MastodonPublisher(Publisher):
         return None
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
-        from eduadvocate.campaign.workspace import (
-            clock,  # the dispatcher's clock, so both agree on age
-        )
-
-        if clock() - since < IDEMPOTENCY_WINDOW:
+        if self.clock() - since < IDEMPOTENCY_WINDOW:
             # Sending again with the same key is the platform's own reconciliation.
             try:
                 return self.publish(part)
