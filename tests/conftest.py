@@ -155,12 +155,3 @@ def _tests_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.launch import env_clock
 
     monkeypatch.setattr("eduadvocate.campaign.workspace.system_clock", env_clock)
-
-
-@pytest.fixture(autouse=True)
-def _tests_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A campaign opened in this process without a clock reads the tests' (``$EDUADVOCATE_NOW``
-    at each tick, as tests/launch.py's processes do), not the system's."""
-    from tests.launch import env_clock
-
-    monkeypatch.setattr("eduadvocate.campaign.workspace.system_clock", env_clock)
