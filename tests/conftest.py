@@ -17,7 +17,7 @@ pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky", "tests.fakes.po
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T12:00:00Z"
-# Modules that start many processes or servers (the crash harness, workers, outages, browsers):
+# Modules that start many processes or servers (the crash harness, workers, outages):
 # `pytest -m "not slow"` leaves them out for a quick edit-test loop; CI runs everything.
 SLOW_MODULES = frozenset(
     {
@@ -28,7 +28,6 @@ SLOW_MODULES = frozenset(
         "test_guarantees",
         "test_schedule",
         "test_native_schedule",
-        "test_report_html",
         "test_examples",
         "test_secrets",
         "test_twitter_vs_npm",

@@ -70,6 +70,7 @@ def _bluesky_post(pds: BlueskyPDS, author: Account, text: str) -> tuple[str, str
     return record["uri"], record["cid"]
 
 
+@pytest.mark.browser  # the report's page, loaded in Chromium
 def test_two_pulls_then_the_report_shows_counts_and_growth(
     campaign: tuple[Path, Account], pds: BlueskyPDS, mastodon_fresh: MastodonFake
 ) -> None:

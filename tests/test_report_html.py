@@ -358,17 +358,20 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     return load_in_chromium(page, work)
 
 
+@pytest.mark.browser
 def test_browser_loads_the_page_without_errors_or_requests(loaded: Loaded) -> None:
     assert loaded.errors == []
     assert all(url.startswith("file://") for url in loaded.requests), loaded.requests
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("id_", [*CHARTS, "posts-table"])
 def test_browser_shows_each_chart_and_the_table(loaded: Loaded, id_: str) -> None:
     box = loaded.boxes[id_]
     assert box["shown"] and box["width"] >= 600 and box["height"] >= 100, box
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("id_", CHARTS)
 def test_browser_draws_each_chart(loaded: Loaded, id_: str) -> None:
     """The chart's screenshot is not blank: several colours, and a good share not background."""

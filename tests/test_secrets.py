@@ -396,6 +396,7 @@ def _forget_bluesky_session(world: World) -> None:
         path.unlink()
 
 
+@pytest.mark.timeout(600)  # every command, run on every platform's fake: 1.5 to 2 min alone
 def test_no_secret_in_anything_any_command_prints_or_writes(world: World, tmp_path: Path) -> None:
     """Every command, successes and failures, against every platform: stdout, stderr, the
     ledger (its file or its export), the outbox, reports, session files, exception texts."""
