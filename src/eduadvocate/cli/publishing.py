@@ -390,7 +390,7 @@ def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
     err = output.console(stderr=True)
 
     def report(o: Outcome) -> None:
-        failed = o.state in ("failed", "unknown", "held")
+        failed = o.state in (State.FAILED, State.UNKNOWN, "held")
         if quiet and not failed:
             return
         stamp = datetime.now(UTC).strftime("%H:%M:%S")

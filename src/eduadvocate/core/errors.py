@@ -26,6 +26,28 @@ class ExitCode(enum.IntEnum):
     TERMINATED = 143  # SIGTERM: 128 + 15
 
 
+class ErrorKind(enum.StrEnum):
+    """Why a delivery is not (yet) published, as the ledger's ``error_kind`` and the status JSON
+    show it: a platform's answer (the first six), or the run's own reason."""
+
+    ERROR = "error"  # an adapter error of no more specific kind
+    RATE_LIMITED = "rate-limited"
+    AUTH = "auth"
+    REJECTED = "rejected"
+    TRANSIENT = "transient"
+    IN_DOUBT = "in-doubt"
+    REFUSED = "refused"  # the platform gives this account no engagement counts
+    WAITING = "waiting"  # in doubt, and the lookup cannot answer yet
+    STOPPED = "stopped"  # the worker stopped: given back unstarted
+    LEDGER = "ledger"  # the ledger failed while recording
+    INTERNAL = "internal"  # a bug in eduadvocate while publishing
+    INVALID = "invalid"  # held: the post has errors (check)
+    UNREADABLE = "unreadable"  # held: its posts file cannot be read
+    REMOVED = "removed"  # cancelled: the post left the files (undone if it comes back)
+    ALREADY_OUT = "already-out"  # cancelled: a one-shot post that went out at another time
+    CANCELLED = "cancelled"  # cancelled by a person (``cancel``)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Location:
     """Where a value came from: a path as the user would type it (relative to the campaign) and a

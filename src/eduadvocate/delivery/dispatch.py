@@ -34,6 +34,7 @@ from eduadvocate.config.env import env_names
 from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect
 from eduadvocate.core.clock import Clock, Timed
+from eduadvocate.core.errors import ErrorKind
 from eduadvocate.delivery.heartbeat import Held
 from eduadvocate.delivery.planning import NATIVE_MIN_AHEAD, Outcome
 from eduadvocate.ledger.base import (
@@ -192,10 +193,10 @@ class Dispatcher:
             now = self.clock()
             with contextlib.suppress(LedgerError):
                 self.ledger.release(
-                    delivery.id, self.worker, now, now, error=why, error_kind="stopped"
+                    delivery.id, self.worker, now, now, error=why, error_kind=ErrorKind.STOPPED
                 )
-                out = Outcome.of(delivery, "pending")
-                out.error, out.error_kind = why, "stopped"
+                out = Outcome.of(delivery, State.PENDING)
+                out.error, out.error_kind = why, ErrorKind.STOPPED
                 released.append(out)
         return released
 
@@ -210,14 +211,14 @@ class Dispatcher:
         now = self.clock()
         self.held.discard(delivery.id)
         self.ledger.release(delivery.id, self.worker, until, now, error=reason, error_kind=kind)
-        out = Outcome.of(delivery, "pending")
+        out = Outcome.of(delivery, State.PENDING)
         out.error, out.error_kind, out.next_attempt = reason, kind, until
         return out
 
     def deliver(self, delivery: Delivery, rendering: Rendering | None) -> Outcome:
         """Publish one claimed delivery (resuming after the parts already recorded); whatever
         is raised, the delivery ends in a recorded state."""
-        out = Outcome.of(delivery, "claimed")
+        out = Outcome.of(delivery, State.CLAIMED)
         self.held.start(delivery.id)
         try:
             return self._deliver(delivery, rendering, out)
@@ -226,7 +227,8 @@ class Dispatcher:
         except LedgerError as exc:
             # Nothing can be recorded. The claim is not renewed any more: it expires, and the
             # next run takes it over and reconciles any attempt left open.
-            out.state, out.error, out.error_kind = "claimed", f"the ledger failed: {exc}", "ledger"
+            out.state, out.error = State.CLAIMED, f"the ledger failed: {exc}"
+            out.error_kind = ErrorKind.LEDGER
             return out
         except Exception as exc:
             return self._unexpected(delivery, out, exc)
@@ -250,7 +252,7 @@ class Dispatcher:
             return self._done(out, delivery.id)
         refused = self._refused.get(delivery.account)
         if refused is not None:  # one try per account and run: the others fail the same way
-            self._give_up(delivery, refused, "auth")
+            self._give_up(delivery, refused, ErrorKind.AUTH)
             return self._done(out, delivery.id)
         try:
             publisher = self.publisher(delivery.account)
@@ -283,7 +285,7 @@ class Dispatcher:
                             now,
                             now,
                             error="the worker stopped mid-thread",
-                            error_kind="stopped",
+                            error_kind=ErrorKind.STOPPED,
                         )
                         return self._done(out, delivery.id)
                     self.ledger.renew(delivery.id, self.worker, self.clock() + self.lease)
@@ -302,7 +304,7 @@ class Dispatcher:
                     self.clock(),
                     published_hash=delivery.content_hash,
                 )
-            out.state = "published"  # what the ledger now says, without reading it back
+            out.state = State.PUBLISHED  # what the ledger now says, without reading it back
             out.parts = [(p.remote_id, p.url) for _, p in sorted(done.items())]
             return out
         except PublishError as exc:
@@ -315,10 +317,10 @@ class Dispatcher:
         try:
             return self._done(out, delivery.id)
         except LedgerError:
-            out.state, out.error = "claimed", f"lost the claim: {exc}"
+            out.state, out.error = State.CLAIMED, f"lost the claim: {exc}"
             return out
         finally:
-            if out.state == "claimed":
+            if out.state == State.CLAIMED:
                 out.error = out.error or f"lost the claim to another worker: {exc}"
 
     def _unexpected(self, delivery: Delivery, out: Outcome, exc: Exception) -> Outcome:
@@ -329,12 +331,12 @@ class Dispatcher:
             " fix, `eduadvocate retry` sends it)"
         )
         try:
-            self._give_up(delivery, message, "internal")
+            self._give_up(delivery, message, ErrorKind.INTERNAL)
             return self._done(out, delivery.id)
         except LeaseLost as lost:
             return self._lost(delivery, out, lost)
         except LedgerError:
-            out.state, out.error, out.error_kind = "claimed", message, "internal"
+            out.state, out.error, out.error_kind = State.CLAIMED, message, ErrorKind.INTERNAL
             return out
 
     def _abandon(self, delivery: Delivery) -> None:
@@ -349,7 +351,7 @@ class Dispatcher:
                     now,
                     now,
                     error="the worker stopped",
-                    error_kind="stopped",
+                    error_kind=ErrorKind.STOPPED,
                 )
 
     def redact(self, text: str) -> str:
@@ -422,7 +424,7 @@ class Dispatcher:
                     State.UNKNOWN,
                     now,
                     error=f"cannot tell whether part {part.index + 1} went out: {exc}",
-                    error_kind="in-doubt",
+                    error_kind=ErrorKind.IN_DOUBT,
                 )
                 return False
             if found is None:
@@ -504,7 +506,7 @@ class Dispatcher:
                 delivery.account,
                 published.hold_until,
                 "the platform's rate limit is used up until then",
-                "rate-limited",
+                ErrorKind.RATE_LIMITED,
             )
         return published, finish is not None
 
@@ -603,7 +605,7 @@ class Dispatcher:
                 State.UNKNOWN,
                 now,
                 error=f"cannot tell whether it went out, after: {message}",
-                error_kind="in-doubt",
+                error_kind=ErrorKind.IN_DOUBT,
             )
         else:
             self.ledger.finish(
@@ -623,7 +625,7 @@ class Dispatcher:
                 delivery.due_at,
                 now,
                 error="published when due",
-                error_kind="waiting",
+                error_kind=ErrorKind.WAITING,
             )
             return
         part = parts[0]

@@ -32,7 +32,7 @@ from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.compose.check import Analysis
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.model import Config
-from eduadvocate.core.errors import Problem
+from eduadvocate.core.errors import ErrorKind, Problem
 from eduadvocate.ledger.base import Delivery, Desired, Ledger, State, delivery_key
 from eduadvocate.platforms.publishing import Publisher
 from eduadvocate.platforms.registry import spec_class
@@ -243,10 +243,13 @@ def _freeze(ws: Workspace, analysis: Analysis, result: Plan) -> None:
             at = found.location or post.loc
             result.frozen[post.id] = (
                 f"its file cannot be read ({at}: {found.message}): it waits until it is fixed",
-                "unreadable",
+                ErrorKind.UNREADABLE,
             )
         elif post.id in broken:
-            result.frozen[post.id] = ("the post has errors: run `eduadvocate check`", "invalid")
+            result.frozen[post.id] = (
+                "the post has errors: run `eduadvocate check`",
+                ErrorKind.INVALID,
+            )
 
 
 @dataclass(slots=True)
@@ -381,7 +384,7 @@ def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
         if d.due_at > result.now or d.key in reported:
             continue
         held = Outcome.of(d, "held")
-        held.error, held.error_kind = result.frozen.get(d.post_id, (missing, "unreadable"))
+        held.error, held.error_kind = result.frozen.get(d.post_id, (missing, ErrorKind.UNREADABLE))
         out.held.append(held)
     out.hold_posts |= set(result.frozen)
 

@@ -28,7 +28,7 @@ from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.model import Config
-from eduadvocate.core.errors import ConfigError, EduError, ExitCode, Problem
+from eduadvocate.core.errors import ConfigError, EduError, ErrorKind, ExitCode, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.delivery.dispatch import Dispatcher, Probe, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
@@ -63,7 +63,8 @@ class RunReport:
     def failed(self) -> bool:
         """A delivery failed, is in doubt, could not be recorded, or was skipped."""
         return bool(self.skipped) or any(
-            o.state in ("failed", "unknown") or (o.state == "claimed" and o.error_kind == "ledger")
+            o.state in (State.FAILED, State.UNKNOWN)
+            or (o.state == State.CLAIMED and o.error_kind == ErrorKind.LEDGER)
             for o in self.outcomes
         )
 
@@ -74,7 +75,7 @@ class RunReport:
             return 128 + self.interrupted
         if self.unreadable:
             return ExitCode.CONFIG
-        if any(h.error_kind == "invalid" for h in self.held):
+        if any(h.error_kind == ErrorKind.INVALID for h in self.held):
             return ExitCode.INVALID_POSTS
         if self.failed:
             return ExitCode.DELIVERIES_FAILED
@@ -204,7 +205,7 @@ def _run(
         report.outcomes.extend(_publish_accounts(job, ledger, names, me, connect))
     if stop.requested:
         report.interrupted = stop.signum
-        report.released = sum(1 for o in report.outcomes if o.error_kind == "stopped")
+        report.released = sum(1 for o in report.outcomes if o.error_kind == ErrorKind.STOPPED)
     # Whatever is still claimed (by other workers, for this or other accounts): "Nothing is
     # due" would hide it.
     report.elsewhere = ledger.deliveries(state=State.CLAIMED)
@@ -294,7 +295,12 @@ def _publish_accounts(
         for delivery_id in held.unstarted():
             now = clock()
             ledger.release(
-                delivery_id, worker, now, now, error="the worker stopped", error_kind="stopped"
+                delivery_id,
+                worker,
+                now,
+                now,
+                error="the worker stopped",
+                error_kind=ErrorKind.STOPPED,
             )
 
     job.stop.on_abandon(give_back)

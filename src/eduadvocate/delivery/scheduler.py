@@ -41,7 +41,7 @@ from eduadvocate.campaign.workspace import SETTLE_S, campaign_files, open_campai
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.core.clock import Clock
-from eduadvocate.core.errors import Problem
+from eduadvocate.core.errors import ErrorKind, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.delivery.dispatch import Dispatcher, Probe, describe, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
@@ -404,7 +404,12 @@ class Scheduler:
         for delivery_id in self.held.unstarted():
             now = self.clock()
             self.ledger.release(
-                delivery_id, self.worker, now, now, error="the worker stopped", error_kind="stopped"
+                delivery_id,
+                self.worker,
+                now,
+                now,
+                error="the worker stopped",
+                error_kind=ErrorKind.STOPPED,
             )
 
     def _job_failed(self, event: JobExecutionEvent) -> None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eduadvocate.core.counts import Counts
-from eduadvocate.core.errors import EduError, ExitCode
+from eduadvocate.core.errors import EduError, ErrorKind, ExitCode
 
 
 class State(enum.StrEnum):
@@ -42,12 +42,12 @@ FINAL = frozenset({State.PUBLISHED, State.FAILED, State.UNKNOWN, State.SKIPPED, 
 
 # ``error_kind`` of a one-shot post's delivery not sent because the post already went out (or
 # is going out) at another time: its time was edited after publishing. Never reinstated.
-ALREADY_OUT = "already-out"
+ALREADY_OUT = ErrorKind.ALREADY_OUT
 # ``error_kind`` of a delivery cancelled because its post left the files (or moved): such a
 # cancellation is undone if the post comes back, so a file saved half-way (an editor or a
 # ``git checkout`` writing it) can never lose a post for good. One cancelled by a person
 # (``cancel``) stays cancelled.
-REMOVED = "removed"
+REMOVED = ErrorKind.REMOVED
 REMOVED_MESSAGE = "the post was removed from the files or moved to another time"
 
 

@@ -471,7 +471,7 @@ class SQLLedger(Ledger):
                 " last_error = ?, error_kind = ?, next_attempt_at = NULL, updated_at = ?"
                 " WHERE id = ? AND state = 'published' AND scheduled_for > ?",
                 (
-                    "cancelled" if cancel else "pending",
+                    State.CANCELLED if cancel else State.PENDING,
                     REMOVED_MESSAGE if cancel else None,
                     REMOVED if cancel else None,
                     stamp,

@@ -71,7 +71,7 @@ def pull(
         d
         for d in ledger.deliveries(state=State.PUBLISHED)
         if d.parts
-        and d.shown_state(now) == "published"
+        and d.shown_state(now) == State.PUBLISHED
         and (accounts is None or d.account in accounts)
         and (since is None or d.parts[0].published_at >= since)
     ]

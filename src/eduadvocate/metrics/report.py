@@ -133,7 +133,7 @@ def build(
     rows: list[PostRow] = []
     unmeasured = 0
     for d in deliveries:
-        if d.state != State.PUBLISHED or not d.parts or d.shown_state(now) != "published":
+        if d.state != State.PUBLISHED or not d.parts or d.shown_state(now) != State.PUBLISHED:
             continue
         published = d.parts[0].published_at
         if since is not None and published < since:

@@ -15,6 +15,9 @@ from eduadvocate.platforms.publishing import settle_environment
 
 
 class Transport(HTTPAdapter):
+    """A ``requests`` adapter that never retries, times out by default and sends what is
+    addressed to one of ``hosts`` to ``base_url`` instead (path and query kept)."""
+
     def __init__(self, hosts: tuple[str, ...], base_url: str | None, timeout: float) -> None:
         super().__init__(max_retries=0)
         self.hosts = hosts

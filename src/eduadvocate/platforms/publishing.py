@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import requests
 
 from eduadvocate.core.counts import Counts
+from eduadvocate.core.errors import ErrorKind
 from eduadvocate.platforms.textcount.facets import Facet
 
 
@@ -63,14 +64,14 @@ class Published:
 class PublishError(Exception):
     """Base of the errors adapters raise; ``kind`` is stored in the ledger."""
 
-    kind = "error"
+    kind: ErrorKind = ErrorKind.ERROR
     retryable = False
 
 
 class RateLimited(PublishError):
     """Try again later; ``retry_at`` is when the platform said, if it did."""
 
-    kind = "rate-limited"
+    kind = ErrorKind.RATE_LIMITED
     retryable = True
 
     def __init__(self, message: str, retry_at: datetime | None = None) -> None:
@@ -81,13 +82,13 @@ class RateLimited(PublishError):
 class AuthFailed(PublishError):
     """The credentials are wrong, expired or lack a permission: a person must act."""
 
-    kind = "auth"
+    kind = ErrorKind.AUTH
 
 
 class Rejected(PublishError):
     """The platform refused this content (too long, policy, invalid media, duplicate)."""
 
-    kind = "rejected"
+    kind = ErrorKind.REJECTED
 
     def __init__(self, message: str, *, duplicate: bool = False) -> None:
         super().__init__(message)
@@ -97,21 +98,21 @@ class Rejected(PublishError):
 class Transient(PublishError):
     """Network trouble or a server error before the platform acted: safe to retry."""
 
-    kind = "transient"
+    kind = ErrorKind.TRANSIENT
     retryable = True
 
 
 class InDoubt(PublishError):
     """The request may have been acted on (timeout or dropped connection after sending)."""
 
-    kind = "in-doubt"
+    kind = ErrorKind.IN_DOUBT
 
 
 class MetricsRefused(PublishError):
     """The platform will not give counts to this account (its tier or a missing permission):
     reported once, then not asked again until the user says so."""
 
-    kind = "refused"
+    kind = ErrorKind.REFUSED
 
 
 class Publisher(ABC):
