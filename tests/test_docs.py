@@ -141,3 +141,23 @@ def test_architecture_lists_every_exit_code_and_ledger_state() -> None:
         assert f"| {int(code)} | `{code.name}` |" in text, code
     for state in State:
         assert state.value in text, state
+
+
+def test_architecture_draws_the_layers_import_linter_enforces() -> None:
+    """The diagram of section 1 lists, top to bottom, the layers of pyproject.toml's ``layers``
+    contract, siblings written ``a | b`` as there."""
+    import tomllib
+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    (layers,) = [c["layers"] for c in contracts if c["id"] == "layers"]
+    section = ARCHITECTURE.read_text().split("## 1. The parts", 1)[1]
+    diagram = re.search(r"```\n(.*?)```", section, re.S)
+    assert diagram is not None
+    drawn = [
+        match.group(1)
+        for line in diagram.group(1).splitlines()
+        if (match := re.match(r"[\s└─]*([a-z_]+(?: \| [a-z_]+)*)", line))
+    ]
+    assert drawn == layers
