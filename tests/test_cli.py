@@ -39,7 +39,7 @@ def run(
             main(list(args), runtime=launch.runtime())
         except SystemExit as exc:
             status = int(exc.code) if isinstance(exc.code, int) else 0 if exc.code is None else 1
-        except BaseException:  # what `--traceback` lets through: Python would print it, exit 1
+        except Exception:  # what `--traceback` lets through: Python would print it, exit 1
             traceback.print_exc()
             status = 1
         finally:
