@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -53,20 +54,29 @@ def run(
 @contextlib.contextmanager
 def _as_a_new_process() -> Iterator[None]:
     """What a fresh interpreter would start with: Python's default warning filters (not the
-    suite's "error"; the command shows a warning as a line on stderr) and empty caches (some
-    remember files, e.g. media sniffing). The warning settings the command makes are undone."""
+    suite's "error"; the command shows a warning as a line on stderr), a root logger without
+    pytest's handlers (a library's warning reaches stderr, as in a process) and empty caches
+    (some remember files, e.g. media sniffing). The warning and logging settings are undone."""
     for name, module in list(sys.modules.items()):
         if name.startswith("eduadvocate"):
             for value in list(vars(module).values()):
                 if isinstance(value, functools._lru_cache_wrapper):
                     value.cache_clear()
-    with warnings.catch_warnings():  # restores the filters and warnings.showwarning
-        warnings.resetwarnings()
-        for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning):
-            warnings.simplefilter("ignore", category)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
-        yield
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers.clear()
+    root.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():  # restores the filters and warnings.showwarning
+            warnings.resetwarnings()
+            for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def run_process(

@@ -97,8 +97,9 @@ def test_in_process_runs_leave_the_test_process_as_they_found_it(
     make_campaign: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``run`` (in this process): a publish that installs signal handlers and a warning hook,
-    and a command run in another folder, leave the handlers, the warning settings, the folder
-    and the environment as they were."""
+    and a command run in another folder, leave the signal handlers, the warning settings, the root
+    logger's handlers, the folder and the environment as they were."""
+    import logging
     import os
     import signal
     import warnings
@@ -110,6 +111,7 @@ def test_in_process_runs_leave_the_test_process_as_they_found_it(
         signal.getsignal(signal.SIGTERM),
         warnings.showwarning,
         list(warnings.filters),
+        list(logging.getLogger().handlers),
         Path.cwd(),
         dict(os.environ),
     )
@@ -120,6 +122,7 @@ def test_in_process_runs_leave_the_test_process_as_they_found_it(
         signal.getsignal(signal.SIGTERM),
         warnings.showwarning,
         list(warnings.filters),
+        list(logging.getLogger().handlers),
         Path.cwd(),
         dict(os.environ),
     )
