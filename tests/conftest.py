@@ -62,14 +62,23 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), *filter(None, paths)])
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.stem in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
         used = set(getattr(item, "fixturenames", ()))
+        # The ledger tests take their backend as a parameter and ask for postgres_url themselves.
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres" in params.values():
+            used.add("postgres_server")
         for marker, fixtures in SERVICE_FIXTURES.items():
             if used & fixtures:
                 item.add_marker(marker)
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker (each collects the same order): the slow modules start first and
+        # the quick tests fill in after them, so that no worker is left alone with a long test at
+        # the end (scripts/test's --dist worksteal moves queued tests to an idle worker).
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

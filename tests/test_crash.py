@@ -340,7 +340,9 @@ def test_only_the_main_thread_of_a_run_hears_a_stop_signal(
         campaign(make_campaign, target, {"posts.yaml": posts})
         proc = start(command)
         try:
-            wait_for(target.first_stored, poll=0.0005)
+            # schedule's sweep is what publishes here (every 30 s of the real clock: the tests'
+            # clock is days behind it, so APScheduler counts the due job as missed).
+            wait_for(target.first_stored, timeout=45, poll=0.0005)
             proc.send_signal(signal.SIGSTOP)
             others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
             assert others, "a publishing thread and the heartbeat run beside the main one"
