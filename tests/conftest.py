@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from eduadvocate.platforms import safefetch
+from tests.launch import ALLOW_PRIVATE_ENV
+
 pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky", "tests.fakes.postgres"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,8 +103,10 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
         monkeypatch.setenv(name, str(home / folder))
     monkeypatch.setenv("EDUADVOCATE_NOW", NOW)
     # The loopback servers the tests fetch link cards from are private addresses, which
-    # eduadvocate refuses to fetch unless told (never by default).
-    monkeypatch.setenv("EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES", "1")
+    # eduadvocate refuses to fetch unless the test suite says so (production never does): here,
+    # and for processes through tests/launch.py, which reads this variable.
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.setattr(safefetch._Allowance, "private", True)
     monkeypatch.setenv("COLUMNS", "160")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
@@ -163,3 +168,10 @@ def _tests_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.launch import env_clock
 
     monkeypatch.setattr("eduadvocate.campaign.workspace.system_clock", env_clock)
+
+
+def forbid_private_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Link cards as in production: no private addresses, in this process and in the ones the
+    test starts through tests/launch.py."""
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV, raising=False)
+    monkeypatch.setattr(safefetch._Allowance, "private", False)

@@ -9,6 +9,8 @@ The Runtime is read from the test's environment, which production code never rea
 - ``EDUADVOCATE_CRASH_AT`` names a point of a delivery (``between-parts``, ``before-call``,
   ``after-response``: :data:`eduadvocate.delivery.dispatch.Probe`) where the process kills
   itself with SIGKILL (no cleanup, no flush) the first time it gets there.
+- ``EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES=1`` lets link cards be fetched from the loopback sites
+  (:func:`eduadvocate.platforms.safefetch.allow_private_addresses`).
 
 The real entry point (``python -m eduadvocate``) ignores both for anything that records or sends;
 tests/test_cli.py pins that.
@@ -27,6 +29,7 @@ from eduadvocate.cli.runtime import Runtime
 
 NOW_ENV = "EDUADVOCATE_NOW"
 CRASH_ENV = "EDUADVOCATE_CRASH_AT"
+ALLOW_PRIVATE_ENV = "EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES"  # link cards from loopback sites
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -68,5 +71,7 @@ def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 if __name__ == "__main__":
     from eduadvocate.cli.main import run
+    from eduadvocate.platforms.safefetch import allow_private_addresses
 
+    allow_private_addresses(os.environ.get(ALLOW_PRIVATE_ENV) == "1")
     run(sys.argv[1:], runtime=runtime())

@@ -20,7 +20,7 @@ from tests.conftest import REPO, Make
 from tests.test_cli import run, run_installed, run_process
 
 SRC = REPO / "src" / "eduadvocate"
-TEST_ONLY = ("EDUADVOCATE_CRASH_AT", "EDUADVOCATE_TEST_")
+TEST_ONLY = ("EDUADVOCATE_CRASH_AT", "EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES", "EDUADVOCATE_TEST_")
 OUTBOX = "defaults: {timezone: UTC, accounts: [out]}\naccounts:\n  out: {platform: outbox, folder: out}\n"
 # Due by the test's clock, decades away by the real one.
 FUTURE_POST = "posts:\n  - id: far\n    at: 2090-01-01 12:00\n    text: Fund our schools.\n"

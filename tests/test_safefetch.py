@@ -32,7 +32,7 @@ from eduadvocate.platforms.safefetch import (
     address_refusal,
     fetch,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, forbid_private_addresses
 from tests.websites import (
     Site,
     answer,
@@ -135,7 +135,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     """DNS rebinding: the name answers 127.0.0.2 (public, for this test) first and 127.0.0.1
     after. The fetch looks it up once, checks that answer, and connects to it: it never asks
     again, so the second answer never gets a connection."""
-    monkeypatch.delenv("EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES")
+    forbid_private_addresses(monkeypatch)
     public, internal = twins
     resolve, asked = counting({"rebind.example": ["127.0.0.2", "127.0.0.1"]})
     allowed = ipaddress.ip_address("127.0.0.2")

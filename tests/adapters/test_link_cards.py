@@ -4,7 +4,7 @@ left out, the post goes out without it and the delivery keeps a warning. And the
 that holds the account's tokens stays private.
 
 The test suite allows private addresses (tests/conftest.py sets
-EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES=1, because these sites listen on loopback); the refusal tests
+safefetch.allow_private_addresses, because these sites listen on loopback); the refusal tests
 unset it. A test that needs a "public" host uses the publisher's seams: a resolver that answers
 a loopback address for a made-up name, and an address check that calls that one address public.
 """
@@ -16,6 +16,8 @@ import ipaddress
 import json
 import os
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -29,7 +31,7 @@ from eduadvocate.config.model import ConfigWarning
 from eduadvocate.delivery.publish import publish_due
 from eduadvocate.platforms.bluesky.client import BlueskyPublisher
 from eduadvocate.platforms.publishing import OutgoingPart, Published
-from tests.conftest import REPO, Make
+from tests.conftest import REPO, Make, forbid_private_addresses
 from tests.fakes.bluesky import Account, BlueskyPDS
 from tests.test_cli import run
 from tests.websites import (
@@ -46,7 +48,6 @@ from tests.websites import (
 )
 
 POST = "app.bsky.feed.post"
-ALLOW = "EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES"
 PNG = (REPO / "media" / "budget-chart.png").read_bytes()
 LEFT_OUT = "the link card was left out: "
 
@@ -140,7 +141,7 @@ def test_a_link_to_an_internal_address_is_never_fetched(
     """Without the test-only allowance, a card link to loopback (by address, by a name that
     resolves there, IPv4-mapped, as a decimal number, 0.0.0.0) is refused before connecting,
     even on a port it is allowed to use: the post goes out without the card, with a warning."""
-    monkeypatch.delenv(ALLOW)
+    forbid_private_addresses(monkeypatch)
     with Site({"/secret": og_page("Internal admin", description="db password")}) as internal:
         url = link.format(port=internal.port)
         published, value = card(url, card_ports=str(internal.port))
@@ -163,7 +164,7 @@ def test_other_schemes_ports_and_credentials_are_refused_before_any_lookup(
     card: Card, publisher: Callable[..., BlueskyPublisher], monkeypatch: pytest.MonkeyPatch,
     link: str, reason: str,
 ) -> None:  # fmt: skip
-    monkeypatch.delenv(ALLOW)
+    forbid_private_addresses(monkeypatch)
     adapter = publisher()
     resolve, asked = counting({})
     adapter.card_guard = replace(adapter.card_guard, resolver=resolve)
@@ -179,7 +180,7 @@ def test_a_public_page_that_redirects_to_an_internal_address_is_refused_at_that_
     monkeypatch: pytest.MonkeyPatch,
     hops: int,
 ) -> None:
-    monkeypatch.delenv(ALLOW)
+    forbid_private_addresses(monkeypatch)
     with (
         Site({"/secret": og_page("Internal admin")}) as internal,
         Site(host="127.0.0.2") as public,
@@ -202,7 +203,7 @@ def test_a_public_page_that_redirects_to_an_internal_address_is_refused_at_that_
 def test_a_public_og_image_that_redirects_inside_is_refused(
     card: Card, publisher: Callable[..., BlueskyPublisher], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(ALLOW)
+    forbid_private_addresses(monkeypatch)
     with Site({"/img": image(PNG)}) as internal, Site(host="127.0.0.2") as public:
         public.routes["/page"] = og_page("Vote", image="/img")
         public.routes["/img"] = redirect(internal.url("/img", host="localhost"), 307)
@@ -354,7 +355,7 @@ def test_publish_records_the_warning_on_the_delivery_and_status_shows_it(
     pds: BlueskyPDS, bsky_account: Account, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BSKY_PW", bsky_account.app_password)
-    monkeypatch.delenv(ALLOW)
+    forbid_private_addresses(monkeypatch)
     with Site({"/p": og_page("Internal")}) as internal:
         url = internal.url("/p")
         make_campaign(
@@ -370,6 +371,31 @@ def test_publish_records_the_warning_on_the_delivery_and_status_shows_it(
     result = run("status", "--format", "json")
     (delivery,) = json.loads(result.stdout)["deliveries"]
     assert delivery["warning"] == outcome.warning
+
+
+def test_the_real_command_ignores_the_test_suites_allowance_in_its_environment(
+    pds: BlueskyPDS, bsky_account: Account, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES=1`` is read by the tests' launcher, never by
+    eduadvocate: the installed command, with it set, still refuses a card from loopback."""
+    monkeypatch.setenv("BSKY_PW", bsky_account.app_password)
+    with Site({"/p": og_page("Internal")}) as internal:
+        url = internal.url("/p")
+        make_campaign(
+            f"utm: false\nposts:\n  - id: c\n    at: now\n    text: Sign today\n    link: {url}\n    card: true\n",
+            config=_config(pds, bsky_account),
+        )
+        env = {**os.environ, "EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES": "1"}
+        env.pop("EDUADVOCATE_NOW", None)  # at: now on the real clock
+        result = subprocess.run(
+            [sys.executable, "-m", "eduadvocate", "publish", "--format", "json"],
+            capture_output=True, text=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (delivery,) = json.loads(result.stdout)["deliveries"]
+    assert delivery["state"] == "published"
+    assert (delivery["warning"] or "").startswith(LEFT_OUT), delivery
+    assert internal.hits == []
 
 
 # -- the session file -----------------------------------------------------------------------------

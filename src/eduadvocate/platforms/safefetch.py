@@ -13,9 +13,10 @@
   and one deadline for the whole job (a card: page and picture), DNS included. No proxy from the
   environment: through a proxy, the address the socket reaches could not be checked.
 
-``EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES=1`` lifts the address and port checks. It exists for the
-test suite, whose sites listen on loopback at random ports (tests/conftest.py sets it); it is
-never set by default and must not be set where campaign files come from other people.
+:func:`allow_private_addresses` lifts the address and port checks for the whole process. It
+exists for the test suite, whose sites listen on loopback at random ports (tests/conftest.py and
+tests/launch.py call it); eduadvocate itself never does, and no setting or environment variable
+turns it on, so nothing a campaign or a machine's environment holds can.
 
 Why this and not a library: ``advocate`` (the known requests wrapper) has not been released since
 2020 and pins urllib3 below 2, which this project has. The check must happen where the socket is
@@ -31,7 +32,6 @@ checked address; redirects are followed here, one checked hop at a time.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 import ssl
@@ -47,7 +47,11 @@ import httpcore
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]  # (host, port) -> IP addresses as text
 
-ALLOW_PRIVATE_ENV = "EDUADVOCATE_ALLOW_PRIVATE_ADDRESSES"
+
+class _Allowance:
+    private = False  # only the test suite turns it on: allow_private_addresses
+
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT_S = 5.0
@@ -107,9 +111,15 @@ class Guard:
     user_agent: str = "eduadvocate (link card)"
 
     @classmethod
-    def from_environment(cls, ports: Iterable[int] = ()) -> Guard:
-        """The guard for this process: private addresses only with the test-suite setting."""
-        return cls(allow_private=os.environ.get(ALLOW_PRIVATE_ENV) == "1", ports=frozenset(ports))
+    def for_process(cls, ports: Iterable[int] = ()) -> Guard:
+        """The guard for this process: private addresses only if the test suite allowed them."""
+        return cls(allow_private=_Allowance.private, ports=frozenset(ports))
+
+
+def allow_private_addresses(allowed: bool = True) -> None:
+    """The test suite's switch (its sites listen on loopback): link cards may then be fetched
+    from private addresses and any port. Never called by eduadvocate itself."""
+    _Allowance.private = allowed
 
 
 class Deadline:

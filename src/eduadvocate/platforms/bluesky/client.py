@@ -81,7 +81,7 @@ class BlueskyPublisher(Publisher):
         self.client.on_session_change(self._changed)  # login, import and every refresh
         self._did: str | None = None
         self._from_file = False  # the session came from the saved file (it may have been revoked)
-        self.card_guard = Guard.from_environment(ports=_ports(account, "card_ports"))
+        self.card_guard = Guard.for_process(ports=_ports(account, "card_ports"))
         defaults = CardLimits()
         self.card_limits = CardLimits(
             max_html=_positive(account, "card_max_html", defaults.max_html),
