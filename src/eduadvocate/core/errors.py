@@ -37,7 +37,7 @@ class ErrorKind(enum.StrEnum):
     TRANSIENT = "transient"
     IN_DOUBT = "in-doubt"
     REFUSED = "refused"  # the platform gives this account no engagement counts
-    WAITING = "waiting"  # in doubt, and the lookup cannot answer yet
+    WAITING = "waiting"  # not for the platform's own scheduler: published when due instead
     STOPPED = "stopped"  # the worker stopped: given back unstarted
     LEDGER = "ledger"  # the ledger failed while recording
     INTERNAL = "internal"  # a bug in eduadvocate while publishing

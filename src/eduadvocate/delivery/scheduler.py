@@ -17,7 +17,7 @@
   get what is due in the coming weeks handed to that scheduler at the first sweep, as
   ``publish`` does; what it cannot take is published when due.
 - Platform errors never stop the loop; SIGTERM or Ctrl-C lets the part in flight finish and be
-  recorded, releases what was claimed but not started, and exits 0.
+  recorded, releases what was claimed but not started, and exits 130 or 143 (core/stopping.py).
 
 APScheduler's job store is in memory and private to this process: several workers coordinate
 only through the ledger's claims.

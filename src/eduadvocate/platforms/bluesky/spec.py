@@ -1,6 +1,6 @@
 """Bluesky: 300 graphemes and 3,000 UTF-8 bytes, URLs counted in full, facets at byte offsets.
 
-Publishing through atproto is added by the platform adapter issue; atproto is imported only there.
+Publishing is in ``client`` (atproto), imported only when an account connects.
 """
 
 from __future__ import annotations

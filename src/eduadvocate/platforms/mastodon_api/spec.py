@@ -2,7 +2,7 @@
 
 Mastodon.py's ``get_status_length`` implements the same rule but counts graphemes with the
 ``grapheme`` package (Unicode 13), so newer emoji sequences count wrong there; we count with
-current Unicode rules (``tests/platforms/test_mastodon_length.py`` pins where they agree).
+current Unicode rules (``tests/platforms/test_unicode.py`` pins where they agree).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """X (Twitter): the weighted twitter-text v3 length rule, media limits, and account settings.
 
-Publishing through tweepy is added by the publishing engine; tweepy is imported only there.
+Publishing is in ``client`` (tweepy), imported only when an account connects.
 """
 
 from __future__ import annotations
