@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +80,7 @@ def worker(shape: str, size: int, root: Path) -> dict[str, float | str]:
     from eduadvocate.campaign.workspace import open_campaign
     from eduadvocate.compose import check
     from eduadvocate.compose.check import analyse
+    from eduadvocate.core.clock import fixed_clock
     from eduadvocate.platforms.textcount import twitter, unicode
 
     text = text_of(shape, size)
@@ -112,7 +114,7 @@ def worker(shape: str, size: int, root: Path) -> dict[str, float | str]:
     write_campaign(root, text, "never")
     os.environ.update(ENV)
     os.chdir(root)
-    ws = open_campaign(None)
+    ws = open_campaign(None, clock=fixed_clock(datetime.fromisoformat(ENV["EDUADVOCATE_NOW"])))
     analysed = best_of(3, clear, lambda: analyse(ws.config, ws.campaign, ws.now))
     slowest = max(each, key=each.__getitem__)
     return {"counting": sum(each.values()), "analyse": analysed, "slowest": slowest}

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 CONFIG = """\
@@ -95,9 +96,10 @@ def main() -> None:
         os.environ.update(env)
         from eduadvocate.campaign.workspace import open_campaign
         from eduadvocate.compose.check import analyse
+        from eduadvocate.core.clock import fixed_clock
 
         t0 = time.perf_counter()
-        ws = open_campaign(None)
+        ws = open_campaign(None, clock=fixed_clock(datetime.fromisoformat(env["EDUADVOCATE_NOW"])))
         t1 = time.perf_counter()
         result = analyse(ws.config, ws.campaign, ws.now)
         t2 = time.perf_counter()
