@@ -190,11 +190,8 @@ class Dispatcher:
             if delivery.id not in mine:
                 continue
             self.held.discard(delivery.id)
-            now = self.clock()
             with contextlib.suppress(LedgerError):
-                self.ledger.release(
-                    delivery.id, self.worker, now, now, error=why, error_kind=ErrorKind.STOPPED
-                )
+                self._give_back(delivery, why)
                 out = Outcome.of(delivery, State.PENDING)
                 out.error, out.error_kind = why, ErrorKind.STOPPED
                 released.append(out)
@@ -278,15 +275,7 @@ class Dispatcher:
                 if part.index > 0:
                     self.probe("between-parts")
                     if self.stopping.is_set():  # the part in flight is recorded: stop here
-                        now = self.clock()
-                        self.ledger.release(
-                            delivery.id,
-                            self.worker,
-                            now,
-                            now,
-                            error="the worker stopped mid-thread",
-                            error_kind=ErrorKind.STOPPED,
-                        )
+                        self._give_back(delivery, "the worker stopped mid-thread")
                         return self._done(out, delivery.id)
                     self.ledger.renew(delivery.id, self.worker, self.clock() + self.lease)
                 last = planned is parts[-1]
@@ -344,15 +333,14 @@ class Dispatcher:
         a platform call of it may be in flight (then it is reconciled by the next run)."""
         with contextlib.suppress(Exception):
             if not self.ledger.open_attempts(delivery.id):
-                now = self.clock()
-                self.ledger.release(
-                    delivery.id,
-                    self.worker,
-                    now,
-                    now,
-                    error="the worker stopped",
-                    error_kind=ErrorKind.STOPPED,
-                )
+                self._give_back(delivery, "the worker stopped")
+
+    def _give_back(self, delivery: Delivery, why: str) -> None:
+        """Release a delivery this worker stopped before finishing: due again at once."""
+        now = self.clock()
+        self.ledger.release(
+            delivery.id, self.worker, now, now, error=why, error_kind=ErrorKind.STOPPED
+        )
 
     def redact(self, text: str) -> str:
         """A message with every secret the config references masked, and URL queries cut."""
