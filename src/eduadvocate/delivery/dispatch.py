@@ -59,6 +59,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
+from eduadvocate.platforms.registry import spec_class
 
 MAX_TRANSIENT_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
@@ -180,6 +181,36 @@ class Dispatcher:
             # The account's limit was reached earlier in this batch: wait, never hammer.
             return self._wait(delivery, held, *self._hold_reasons[delivery.account])
         return self.deliver(delivery, renderings.get((delivery.post_id, delivery.account)))
+
+    @classmethod
+    def for_account(
+        cls,
+        config: Config,
+        ledger: Ledger,
+        worker: str,
+        account: str,
+        *,
+        clock: Clock,
+        connect: Callable[[str], Publisher],
+        held: Held,
+        stopping: threading.Event,
+        probe: Probe,
+    ) -> Dispatcher:
+        """The dispatcher for one account's deliveries, as ``publish`` and ``schedule`` both
+        build it: with the daily cap the account's platform sets."""
+        settings = config.accounts[account]
+        cap = spec_class(settings.platform)(settings).daily_cap
+        return cls(
+            config,
+            ledger,
+            worker,
+            clock=clock,
+            connect=connect,
+            caps={account: cap} if cap else {},
+            held=held,
+            stopping=stopping,
+            probe=probe,
+        )
 
     def release_unstarted(self, batch: list[Delivery], why: str) -> list[Outcome]:
         """Give back what was claimed but not started (best effort: a claim that cannot be
@@ -646,6 +677,16 @@ class Dispatcher:
             out.next_attempt = row.next_attempt_at
             out.state = row.shown_state(self.clock())
         return out
+
+
+def give_back_unstarted(ledger: Ledger, worker: str, held: Held, clock: Clock) -> None:
+    """On a second signal: every delivery this worker claimed but has not started goes back
+    at once (the part in flight is left for the next run to reconcile)."""
+    for delivery_id in held.unstarted():
+        now = clock()
+        ledger.release(
+            delivery_id, worker, now, now, error="the worker stopped", error_kind=ErrorKind.STOPPED
+        )
 
 
 def secret_values(config: Config) -> frozenset[str]:

@@ -30,7 +30,7 @@ from eduadvocate.compose.render import Rendering
 from eduadvocate.config.model import Config
 from eduadvocate.core.errors import ConfigError, EduError, ErrorKind, ExitCode, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
-from eduadvocate.delivery.dispatch import Dispatcher, Probe, no_probe
+from eduadvocate.delivery.dispatch import Dispatcher, Probe, give_back_unstarted, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.delivery.planning import NATIVE_MAX_AHEAD, Outcome, Plan, plan, record
 from eduadvocate.ledger import ledger_target, open_ledger
@@ -291,30 +291,17 @@ def _publish_accounts(
     link = connect or connector(ws.config)
     held = Held()
 
-    def give_back() -> None:  # a second signal: what was not started goes back at once
-        for delivery_id in held.unstarted():
-            now = clock()
-            ledger.release(
-                delivery_id,
-                worker,
-                now,
-                now,
-                error="the worker stopped",
-                error_kind=ErrorKind.STOPPED,
-            )
-
-    job.stop.on_abandon(give_back)
+    job.stop.on_abandon(lambda: give_back_unstarted(ledger, worker, held, clock))
 
     def publish_account(name: str) -> list[Outcome]:
         spec = _spec(ws, name)
-        cap = spec.daily_cap
-        dispatcher = Dispatcher(
+        dispatcher = Dispatcher.for_account(
             ws.config,
             ledger,
             worker,
+            name,
             clock=clock,
             connect=link,
-            caps={name: cap} if cap else {},
             held=held,
             stopping=job.stop.event,
             probe=job.probe,

@@ -41,9 +41,15 @@ from eduadvocate.campaign.workspace import SETTLE_S, campaign_files, open_campai
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.core.clock import Clock
-from eduadvocate.core.errors import ErrorKind, Problem
+from eduadvocate.core.errors import Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
-from eduadvocate.delivery.dispatch import Dispatcher, Probe, describe, no_probe
+from eduadvocate.delivery.dispatch import (
+    Dispatcher,
+    Probe,
+    describe,
+    give_back_unstarted,
+    no_probe,
+)
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
 from eduadvocate.delivery.planning import (
     NATIVE_MAX_AHEAD,
@@ -56,7 +62,6 @@ from eduadvocate.delivery.planning import (
 from eduadvocate.delivery.publish import WAKE_S, connector, worker_id
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Ledger, State
-from eduadvocate.platforms.registry import spec_class
 
 HORIZON = timedelta(days=2)
 WATCH_S = 1.0  # how often the files are looked at (a stat of each)
@@ -325,15 +330,13 @@ class Scheduler:
         with self._lock:
             dispatcher = self._dispatchers.get(account)
             if dispatcher is None:
-                acc = self.ws.config.accounts[account]
-                caps = {account: cap} if (cap := spec_class(acc.platform)(acc).daily_cap) else {}
-                dispatcher = Dispatcher(
+                dispatcher = Dispatcher.for_account(
                     self.ws.config,
                     self.ledger,
                     self.worker,
+                    account,
                     clock=self.clock,
                     connect=connector(self.ws.config),
-                    caps=caps,
                     held=self.held,
                     stopping=self.stopping,
                     probe=self.probe,
@@ -401,16 +404,7 @@ class Scheduler:
 
     def _give_back(self) -> None:
         """A second signal: what was claimed but not started goes back now."""
-        for delivery_id in self.held.unstarted():
-            now = self.clock()
-            self.ledger.release(
-                delivery_id,
-                self.worker,
-                now,
-                now,
-                error="the worker stopped",
-                error_kind=ErrorKind.STOPPED,
-            )
+        give_back_unstarted(self.ledger, self.worker, self.held, self.clock)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
         """A job raised (the ledger unreachable, say): one line, and the loop goes on."""
