@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -268,6 +269,9 @@ def run_campaign(config: str, people_text: str, files: list[str]) -> list[Proble
         return result.problems
 
 
+# 40 examples take 4 to 50 s on one core (the texts drawn vary a lot): more than the suite's
+# 120 s per test on a loaded 2-core machine, where one clean-clone run timed it out.
+@pytest.mark.timeout(400)
 @settings(
     max_examples=int(os.environ.get("EDUADVOCATE_FUZZ_EXAMPLES", "40")),
     deadline=None,
