@@ -5,6 +5,8 @@ the ``EDUADVOCATE_LEDGER`` environment variable, else the config's ``ledger:``. 
 ``postgresql://`` URL selects PostgreSQL, anything else is an SQLite file path relative to the
 campaign folder. ``${VAR}`` in it is expanded from the environment, so a password can stay out of
 the file.
+
+May import: ``config``, ``core`` (a sibling of ``platforms``: neither imports the other).
 """
 
 from __future__ import annotations
