@@ -85,6 +85,42 @@ def open_campaign(
     return Workspace(config=config, campaign=campaign, now=clock(), clock=clock)
 
 
+def open_posts_file(config_path: str | None, file: str, *, clock: Clock | None = None) -> Workspace:
+    """Open the campaign a posts file belongs to, narrowed to that file: its posts, and the
+    problems found in it or in the campaign's shared files (people, config), not in other posts
+    files. The campaign is the folder above the nearest ``posts/`` folder holding the file (as
+    for a folder argument); outside one, the config's posts folder must hold it."""
+    path = Path(file)
+    if not path.exists():
+        raise UsageError(f"{file} does not exist", hint="name a posts file or a campaign folder")
+    resolved = path.resolve()
+    above = next((p.parent for p in resolved.parents if p.name == "posts"), None)
+    ws = open_campaign(config_path, str(above) if above is not None else None, clock=clock)
+    config = ws.config
+    inside = (
+        {p.resolve() for p in iter_post_files(config.posts_dir)}
+        if config.posts_dir.is_dir()
+        else set()
+    )
+    if resolved not in inside:
+        raise UsageError(
+            f"{file} is not a posts file of this campaign (posts folder:"
+            f" {config.display(config.posts_dir)})",
+            hint="name a .yaml file under the campaign's posts/ folder, or pass --config",
+        )
+    shown = config.display(resolved)
+    others = set(ws.campaign.files) - {shown}
+    campaign = replace(
+        ws.campaign,
+        posts=[p for p in ws.campaign.posts if p.loc.file == shown],
+        problems=[
+            p for p in ws.campaign.problems if p.location is None or p.location.file not in others
+        ],
+        files=[shown],
+    )
+    return replace(ws, campaign=campaign)
+
+
 class CampaignMissing(ConfigError):
     """Run outside a campaign folder (or with a config whose posts folder does not exist)."""
 

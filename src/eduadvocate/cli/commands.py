@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from eduadvocate.campaign.workspace import Workspace, open_campaign
+from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
 from eduadvocate.cli import output
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
@@ -25,7 +25,13 @@ from eduadvocate.core.suggest import did_you_mean
 
 
 def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -> int:
-    ws = open_campaign(config_path, folder, clock=clock)
+    """Check the campaign, or (``folder`` names a file) that one posts file within it."""
+    if folder is not None and Path(folder).is_file():
+        ws = open_posts_file(config_path, folder, clock=clock)
+    elif folder is not None and not Path(folder).exists():
+        raise UsageError(f"{folder} does not exist", hint="name a posts file or a campaign folder")
+    else:
+        ws = open_campaign(config_path, folder, clock=clock)
     result = analyse(ws.config, ws.campaign, ws.now)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
     deliveries = len(result.renderings)

@@ -92,7 +92,14 @@ def _runtime(ctx: typer.Context) -> Runtime:
 @app.command()
 def check(
     ctx: typer.Context,
-    folder: FolderArg = None,
+    folder: Annotated[
+        str | None,
+        typer.Argument(
+            help="Campaign folder (holding posts/), a posts folder, or one posts file (default:"
+            " from the config).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     fmt: Annotated[
         Format,
@@ -105,7 +112,8 @@ def check(
 ) -> None:
     """Check every post for every account: limits, media, alt text, times, links, mentions.
 
-    Exit 0 when there is no error (warnings allowed), 4 when any post has an error.
+    Name one posts file (posts/march.yaml) to check only its posts, with its campaign's config
+    and people. Exit 0 when there is no error (warnings allowed), 4 when any post has an error.
     EDUADVOCATE_NOW=2026-12-01T09:00:00Z checks as of that moment.
     """
     from eduadvocate.cli import commands
@@ -242,25 +250,52 @@ def status(
 @app.command()
 def retry(
     ctx: typer.Context,
-    delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
+    deliveries: Annotated[
+        list[int] | None,
+        typer.Argument(help="Delivery IDs, as `status` shows them.", show_default=False),
+    ] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Retry every failed delivery (only those in state failed: not unknown, skipped"
+            " or cancelled, which need a look first; name those by ID).",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Put a failed, unknown, skipped or cancelled delivery back in the queue."""
+    """Put failed, unknown, skipped or cancelled deliveries back in the queue: the IDs named, or
+    with --failed every failed one. Nothing changes when one of the IDs cannot be retried."""
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.change(config, delivery, "retry", _runtime(ctx).clock))
+    raise typer.Exit(publishing.retry(config, deliveries or [], failed, _runtime(ctx).clock))
 
 
 @app.command()
 def cancel(
     ctx: typer.Context,
-    delivery: Annotated[int, typer.Argument(help="The delivery's ID, as `status` shows it.")],
+    delivery: Annotated[
+        int | None,
+        typer.Argument(help="The delivery's ID, as `status` shows it.", show_default=False),
+    ] = None,
+    post: Annotated[
+        str | None,
+        typer.Option(
+            "--post",
+            "-p",
+            help="Cancel every delivery of this post not yet published (all accounts and"
+            " occurrences the ledger has).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Cancel a delivery that has not been published."""
+    """Cancel a delivery that has not been published, or with --post every one of a post (one
+    waiting in Facebook's scheduler is deleted there too). Later occurrences of a recurring post
+    are not in the ledger yet: end or remove the post in its file to stop those."""
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.change(config, delivery, "cancel", _runtime(ctx).clock))
+    raise typer.Exit(publishing.cancel(config, delivery, post, _runtime(ctx).clock))
 
 
 accounts_app = typer.Typer(help="Accounts in the config.", no_args_is_help=True)

@@ -319,30 +319,115 @@ def status(
     return ExitCode.OK
 
 
-def change(config_path: str | None, delivery_id: int, action: str, clock: Clock) -> int:
-    from eduadvocate.delivery.publish import cancel_delivery
+RETRYABLE = (State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED)
 
+
+def retry(config_path: str | None, delivery_ids: list[int], failed: bool, clock: Clock) -> int:
+    """Put the named deliveries (or, ``failed``, every failed one) back in the queue. Every named
+    one is looked up first: an unknown ID or one that cannot be retried changes nothing."""
+    if failed == bool(delivery_ids):
+        raise UsageError(
+            "name delivery IDs or --failed, not both" if failed else "name a delivery ID",
+            hint="see the IDs with `eduadvocate status`, or retry every failed one with --failed",
+        )
     ws, ledger = _ledger(config_path, clock)
-    note = ""
+    con = output.console()
     try:
-        found = ledger.get(delivery_id)
-        if found is None:
-            raise UsageError(
-                f"no delivery with id {delivery_id}", hint="see the IDs with `eduadvocate status`"
-            )
-        try:
-            if action == "retry":
-                row = ledger.retry(delivery_id, ws.now)
-            else:
-                row, note = cancel_delivery(ws, ledger, found)
-        except (LedgerError, PublishError) as exc:
-            raise UsageError(str(exc)) from None
+        if failed:
+            rows = ledger.deliveries(state=State.FAILED)
+            if not rows:
+                con.print("No failed deliveries.")
+                return ExitCode.OK
+        else:
+            rows = [_found(ledger, i) for i in dict.fromkeys(delivery_ids)]
+            stuck = [d for d in rows if d.state not in RETRYABLE]
+            if stuck:
+                listed = ", ".join(f"{d.id} is {d.state}" for d in stuck)
+                raise UsageError(
+                    f"nothing retried: {listed}",
+                    hint="only failed, unknown, skipped or cancelled deliveries can be retried",
+                )
+        for d in rows:
+            try:
+                row = ledger.retry(d.id, ws.now)
+            except LedgerError as exc:
+                raise UsageError(str(exc)) from None
+            con.print(f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}")
     finally:
         ledger.close()
-    output.console().print(
-        f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}" + (f" ({note})" if note else "")
-    )
     return ExitCode.OK
+
+
+def _found(ledger: Ledger, delivery_id: int) -> Delivery:
+    found = ledger.get(delivery_id)
+    if found is None:
+        raise UsageError(
+            f"no delivery with id {delivery_id}", hint="see the IDs with `eduadvocate status`"
+        )
+    return found
+
+
+def cancel(config_path: str | None, delivery_id: int | None, post: str | None, clock: Clock) -> int:
+    """Cancel one delivery, or every delivery of ``post`` that is not published (one waiting in
+    the platform's scheduler is deleted there first); the rest are listed as left alone."""
+    from eduadvocate.core.suggest import did_you_mean, shown
+    from eduadvocate.delivery.publish import cancel_delivery
+
+    if (delivery_id is None) == (post is None):
+        raise UsageError(
+            "name a delivery ID or --post, not both"
+            if post is not None
+            else "name a delivery ID or --post POST",
+            hint="see the IDs and posts with `eduadvocate status`",
+        )
+    ws, ledger = _ledger(config_path, clock)
+    lines: list[str] = []
+    try:
+        if delivery_id is not None:
+            targets, left = [_found(ledger, delivery_id)], []
+        else:
+            assert post is not None
+            rows = ledger.deliveries(post_id=post)
+            if not rows:
+                known = {d.post_id for d in ledger.deliveries()}
+                raise UsageError(
+                    f'no deliveries of post "{shown(post)}" in the ledger',
+                    hint=did_you_mean(post, known, list_choices=False)
+                    or "see the posts with `eduadvocate status`",
+                )
+            targets = [d for d in rows if _cancellable(d, ws.now)]
+            left = [d for d in rows if not _cancellable(d, ws.now)]
+            if not targets:
+                states = ", ".join(sorted({d.shown_state(ws.now) for d in left}))
+                raise UsageError(
+                    f'nothing to cancel: the {len(left)} deliveries of post "{shown(post)}"'
+                    f" are {states}",
+                    hint="see them with `eduadvocate status --post`",
+                )
+        for d in targets:
+            try:
+                row, note = cancel_delivery(ws, ledger, d)
+            except (LedgerError, PublishError) as exc:
+                raise UsageError(str(exc)) from None
+            lines.append(
+                f"{row.post_id} → {row.account}: {row.shown_state(ws.now)}"
+                + (f" ({note})" if note else "")
+            )
+        lines += [
+            f"{d.post_id} → {d.account}: {d.shown_state(ws.now)} (left as it is)" for d in left
+        ]
+    finally:
+        ledger.close()
+    for line in lines:
+        output.console().print(line)
+    return ExitCode.OK
+
+
+def _cancellable(d: Delivery, now: datetime) -> bool:
+    """What the ledger's cancel accepts: not yet published (or waiting in a platform's
+    scheduler), and not in flight or already cancelled."""
+    waiting = d.state == State.PUBLISHED and d.scheduled_for is not None and d.scheduled_for > now
+    return d.state in (State.PENDING, State.FAILED, State.UNKNOWN, State.SKIPPED) or waiting
 
 
 def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> int:

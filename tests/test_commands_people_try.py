@@ -1,0 +1,160 @@
+"""Commands that do what people try: ``check`` on one posts file, ``cancel --post`` for every
+delivery of a post, ``retry`` with several ids or ``--failed``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Make
+from tests.test_cli import run
+
+# x-main has no credentials: its deliveries fail (auth), which makes failed rows to retry.
+CONFIG = """\
+defaults: {timezone: UTC, accounts: [outbox]}
+accounts:
+  outbox: {platform: outbox}
+  x-main: {platform: x}
+"""
+MARCH = "posts:\n  - id: march-rally\n    at: 2026-12-03 18:00\n    text: Rally for schools\n"
+APRIL = "posts:\n  - id: april-vote\n    at: 2026-12-04 18:00\n    text: x\n    bad_key: 1\n"
+
+
+def _deliveries(root: Path, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    result = run("status", "--format", "json", *args, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["deliveries"]  # type: ignore[no-any-return]
+
+
+def test_check_one_file_checks_only_that_files_posts(make_campaign: Make) -> None:
+    root = make_campaign({"march.yaml": MARCH, "april.yaml": APRIL}, config=CONFIG)
+    whole = run("check", cwd=root)
+    assert whole.returncode == 4  # april.yaml has an error
+
+    result = run("check", "posts/march.yaml", "--format", "json", cwd=root)
+    assert result.returncode == 0, result.stderr + result.stdout
+    data = json.loads(result.stdout)
+    assert data["summary"]["posts"] == 1
+    assert data["summary"]["files"] == 1
+    assert data["problems"] == []
+
+    bad = run("check", "posts/april.yaml", "--format", "json", cwd=root)
+    assert bad.returncode == 4
+    assert {p["file"] for p in json.loads(bad.stdout)["problems"]} == {"posts/april.yaml"}
+
+
+def test_check_one_file_from_elsewhere_uses_its_campaigns_config(
+    make_campaign: Make, tmp_path: Path
+) -> None:
+    x_only = MARCH + "    accounts: [x-main]\n"
+    root = make_campaign({"march.yaml": x_only}, config=CONFIG)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run("check", str(root / "posts" / "march.yaml"), "--format", "json", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    # The campaign's config applies: x-main is one of its accounts, not of the built-in one.
+    assert json.loads(result.stdout)["summary"]["deliveries"] == 1
+    assert run("check", str(root / "posts" / "march.yaml"), cwd=elsewhere).returncode == 0
+
+
+def test_check_a_file_outside_any_campaign_is_a_one_line_error(
+    make_campaign: Make, tmp_path: Path
+) -> None:
+    make_campaign({"march.yaml": MARCH}, config=CONFIG)
+    stray = tmp_path / "stray.yaml"
+    stray.write_text(MARCH)
+    result = run("check", str(stray))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "not a posts file of this campaign" in result.stderr
+    missing = run("check", "posts/nope.yaml")
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr + result.stderr
+
+
+TWO = (
+    "posts:\n"
+    "  - id: p\n    at: now\n    accounts: [x-main, outbox]\n    text: Hello\n"
+    "  - id: q\n    at: now\n    accounts: [x-main]\n    text: Again\n"
+)
+
+
+def test_cancel_post_cancels_every_delivery_not_yet_published(make_campaign: Make) -> None:
+    root = make_campaign(TWO, config=CONFIG)
+    assert run("publish", cwd=root).returncode == 5
+    before = {(d["post"], d["account"]): d["state"] for d in _deliveries(root)}
+    assert before == {
+        ("p", "x-main"): "failed",
+        ("p", "outbox"): "published",
+        ("q", "x-main"): "failed",
+    }
+    result = run("cancel", "--post", "p", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "p → x-main: cancelled" in result.stdout
+    assert "published" in result.stdout  # the outbox one is said to be left as it is
+    after = {(d["post"], d["account"]): d["state"] for d in _deliveries(root)}
+    assert after == {
+        ("p", "x-main"): "cancelled",
+        ("p", "outbox"): "published",
+        ("q", "x-main"): "failed",
+    }
+    # Nothing left to cancel: said in one line, exit 2.
+    again = run("cancel", "--post", "p", cwd=root)
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1, again.stderr
+
+
+def test_cancel_post_unknown_id_suggests_the_closest(make_campaign: Make) -> None:
+    root = make_campaign(TWO, config=CONFIG)
+    assert run("publish", cwd=root).returncode == 5
+    result = run("cancel", "--post", "pp", cwd=root)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert 'did you mean "p"?' in result.stderr
+    both = run("cancel", "1", "--post", "p", cwd=root)
+    assert both.returncode == 2
+    neither = run("cancel", cwd=root)
+    assert neither.returncode == 2
+    assert "Traceback" not in result.stderr + both.stderr + neither.stderr
+
+
+def test_retry_takes_several_ids(make_campaign: Make) -> None:
+    root = make_campaign(TWO, config=CONFIG)
+    assert run("publish", cwd=root).returncode == 5
+    failed = [d["id"] for d in _deliveries(root, "--state", "failed")]
+    assert len(failed) == 2
+    result = run("retry", *map(str, failed), cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert sorted(d["id"] for d in _deliveries(root, "--state", "pending")) == sorted(failed)
+
+
+def test_retry_several_ids_changes_nothing_when_one_is_wrong(make_campaign: Make) -> None:
+    root = make_campaign(TWO, config=CONFIG)
+    assert run("publish", cwd=root).returncode == 5
+    rows = _deliveries(root)
+    failed = [d["id"] for d in rows if d["state"] == "failed"]
+    published = next(d["id"] for d in rows if d["state"] == "published")
+    for bad in (str(published), "999"):
+        result = run("retry", str(failed[0]), bad, cwd=root)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1, result.stderr
+    assert sorted(d["id"] for d in _deliveries(root, "--state", "failed")) == sorted(failed)
+
+
+def test_retry_failed_retries_the_failed_ones_only(make_campaign: Make) -> None:
+    root = make_campaign(TWO, config=CONFIG)
+    assert run("publish", cwd=root).returncode == 5
+    rows = _deliveries(root, "--state", "failed")
+    assert run("cancel", str(rows[0]["id"]), cwd=root).returncode == 0
+    result = run("retry", "--failed", cwd=root)
+    assert result.returncode == 0, result.stderr
+    states = {d["id"]: d["state"] for d in _deliveries(root)}
+    assert states[rows[0]["id"]] == "cancelled"  # cancelled is not failed: left alone
+    assert states[rows[1]["id"]] == "pending"
+    none_left = run("retry", "--failed", cwd=root)
+    assert none_left.returncode == 0
+    assert "No failed deliveries" in none_left.stdout
+    assert run("retry", "--failed", "1", cwd=root).returncode == 2
+    assert run("retry", cwd=root).returncode == 2
+    assert "--failed" in run("retry", "--help").stdout
