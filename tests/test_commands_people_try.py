@@ -4,10 +4,16 @@ delivery of a post, ``retry`` with several ids or ``--failed``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Make
+from tests.fakes.graph_api import GraphFake
 from tests.test_cli import run
+from tests.test_native_schedule import config as facebook_config
+from tests.test_native_schedule import hours, post, waiting
 
 # x-main has no credentials: its deliveries fail (auth), which makes failed rows to retry.
 CONFIG = """\
@@ -158,3 +164,25 @@ def test_retry_failed_retries_the_failed_ones_only(make_campaign: Make) -> None:
     assert run("retry", "--failed", "1", cwd=root).returncode == 2
     assert run("retry", cwd=root).returncode == 2
     assert "--failed" in run("retry", "--help").stdout
+
+
+@pytest.fixture
+def fake_graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphFake]:
+    monkeypatch.delenv("EDUADVOCATE_NOW")  # Facebook's scheduling window is judged on real time
+    with GraphFake() as fake:
+        yield fake
+
+
+def test_cancel_post_deletes_it_from_facebooks_scheduler(
+    fake_graph: GraphFake, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = fake_graph.add_page(name="Springfield PTA")
+    monkeypatch.setenv("FB_TOKEN", page.access_token)
+    root = make_campaign(post(hours(2)), config=facebook_config(fake_graph, page))
+    assert run("publish", cwd=root).returncode == 0
+    assert len(waiting(fake_graph, page)) == 1
+    result = run("cancel", "--post", "hearing", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "deleted from the platform's scheduler" in result.stdout
+    assert waiting(fake_graph, page) == []
+    assert [d["state"] for d in _deliveries(root)] == ["cancelled"]
