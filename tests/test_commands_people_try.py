@@ -118,6 +118,11 @@ def test_cancel_post_unknown_id_suggests_the_closest(make_campaign: Make) -> Non
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert 'did you mean "p"?' in result.stderr
+    (root / "posts" / "later.yaml").write_text(MARCH)
+    later = run("cancel", "--post", "march-rally", cwd=root)
+    assert later.returncode == 2
+    assert "not been due yet" in later.stderr
+    assert later.stderr.count("\n") == 1, later.stderr
     both = run("cancel", "1", "--post", "p", cwd=root)
     assert both.returncode == 2
     neither = run("cancel", cwd=root)

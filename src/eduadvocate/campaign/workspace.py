@@ -97,18 +97,19 @@ def open_posts_file(config_path: str | None, file: str, *, clock: Clock | None =
     above = next((p.parent for p in resolved.parents if p.name == "posts"), None)
     ws = open_campaign(config_path, str(above) if above is not None else None, clock=clock)
     config = ws.config
-    inside = (
-        {p.resolve() for p in iter_post_files(config.posts_dir)}
-        if config.posts_dir.is_dir()
-        else set()
-    )
-    if resolved not in inside:
+    # Matched on resolved paths (a symlinked folder), shown as the campaign shows its files.
+    found = [
+        q
+        for q in (iter_post_files(config.posts_dir) if config.posts_dir.is_dir() else ())
+        if q.resolve() == resolved
+    ]
+    if not found:
         raise UsageError(
             f"{file} is not a posts file of this campaign (posts folder:"
             f" {config.display(config.posts_dir)})",
             hint="name a .yaml file under the campaign's posts/ folder, or pass --config",
         )
-    shown = config.display(resolved)
+    shown = config.display(found[0])
     others = set(ws.campaign.files) - {shown}
     campaign = replace(
         ws.campaign,

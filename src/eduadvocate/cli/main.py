@@ -252,7 +252,9 @@ def retry(
     ctx: typer.Context,
     deliveries: Annotated[
         list[int] | None,
-        typer.Argument(help="Delivery IDs, as `status` shows them.", show_default=False),
+        typer.Argument(
+            help="Delivery IDs, as `status` shows them.", metavar="ID...", show_default=False
+        ),
     ] = None,
     failed: Annotated[
         bool,

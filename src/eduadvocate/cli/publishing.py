@@ -390,9 +390,13 @@ def cancel(config_path: str | None, delivery_id: int | None, post: str | None, c
             rows = ledger.deliveries(post_id=post)
             if not rows:
                 known = {d.post_id for d in ledger.deliveries()}
+                in_files = any(p.id == post for p in ws.campaign.posts)
                 raise UsageError(
-                    f'no deliveries of post "{shown(post)}" in the ledger',
-                    hint=did_you_mean(post, known, list_choices=False)
+                    f'no deliveries of post "{shown(post)}" in the ledger'
+                    + (" (it has not been due yet)" if in_files else ""),
+                    hint="to stop it, remove it from its posts file or change its time"
+                    if in_files
+                    else did_you_mean(post, known, list_choices=False)
                     or "see the posts with `eduadvocate status`",
                 )
             targets = [d for d in rows if _cancellable(d, ws.now)]
