@@ -202,35 +202,40 @@ GAPS = [
         CHICAGO,
         "2027-03-14 02:30",
         "2027-03-14 02:30 does not exist in America/Chicago (clocks jump from 02:00 to 03:00): "
-        "write 01:59 CST (-06:00) or 03:00 CDT (-05:00)",
+        "write 01:59 CST (-06:00) or 03:00 CDT (-05:00) as an instant with its offset, "
+        'e.g. "2027-03-14T03:00-05:00"',
         (utc(2027, 3, 14, 7, 59), utc(2027, 3, 14, 8, 0)),
     ),
     (
         CHICAGO,
         "2027-03-14 02:00",
         "2027-03-14 02:00 does not exist in America/Chicago (clocks jump from 02:00 to 03:00): "
-        "write 01:59 CST (-06:00) or 03:00 CDT (-05:00)",
+        "write 01:59 CST (-06:00) or 03:00 CDT (-05:00) as an instant with its offset, "
+        'e.g. "2027-03-14T03:00-05:00"',
         (utc(2027, 3, 14, 7, 59), utc(2027, 3, 14, 8, 0)),
     ),
     (
         BERLIN,
         "2027-03-28 02:30:15",
         "2027-03-28 02:30:15 does not exist in Europe/Berlin (clocks jump from 02:00 to 03:00): "
-        "write 01:59 CET (+01:00) or 03:00 CEST (+02:00)",
+        "write 01:59 CET (+01:00) or 03:00 CEST (+02:00) as an instant with its offset, "
+        'e.g. "2027-03-28T03:00+02:00"',
         (utc(2027, 3, 28, 0, 59), utc(2027, 3, 28, 1, 0)),
     ),
     (
         LORD_HOWE,
         "2026-10-04 02:15",
         "2026-10-04 02:15 does not exist in Australia/Lord_Howe (clocks jump from 02:00 to 02:30): "
-        "write 01:59 (+10:30) or 02:30 (+11:00)",
+        "write 01:59 (+10:30) or 02:30 (+11:00) as an instant with its offset, "
+        'e.g. "2026-10-04T02:30+11:00"',
         (utc(2026, 10, 3, 15, 29), utc(2026, 10, 3, 15, 30)),
     ),
     (
         ZoneInfo("Pacific/Apia"),
         "2011-12-30 12:00",
         "2011-12-30 12:00 does not exist in Pacific/Apia (clocks jump from 00:00 to "
-        "2011-12-31 00:00): write 2011-12-29 23:59 (-10:00) or 2011-12-31 00:00 (+14:00)",
+        "2011-12-31 00:00): write 2011-12-29 23:59 (-10:00) or 2011-12-31 00:00 (+14:00) "
+        'as an instant with its offset, e.g. "2011-12-31T00:00+14:00"',
         (utc(2011, 12, 30, 9, 59), utc(2011, 12, 30, 10, 0)),
     ),
 ]

@@ -261,6 +261,16 @@ def check_rendering(
                 hint=f"add text:, or {spec.name}: {{text: …}}",
             )
         return out
+    # Checked as written: hashtags and a link fill the rendered part, so "" would go out as them.
+    blank = [i for i, t in enumerate(content.thread or (content.text,), 1) if not (t or "").strip()]
+    if blank:
+        written = len(content.thread or ())
+        add(
+            "empty-text",
+            f"thread part {blank[0]} of {written} is empty" if written else "text: is empty",
+            hint="write some text, or remove the post (hashtags or a link alone are not a post)",
+        )
+        return out
     total = len(rendering.parts)
     for index, part in enumerate(rendering.parts, 1):
         which = f" (part {index} of {total})" if total > 1 else ""

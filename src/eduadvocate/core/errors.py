@@ -75,8 +75,9 @@ class Problem:
     post: str | None = None
     account: str | None = None
 
-    def one_line(self) -> str:
-        """The problem as a single line for stderr: ``file:line: severity: message (post, account). hint``."""
+    def one_line(self, *, severity: bool = True) -> str:
+        """The problem as a single line for stderr: ``file:line: severity: message (post, account). hint``
+        (without ``severity:`` if asked)."""
         where = f"{self.location}: " if self.location else ""
         who = ", ".join(
             part
@@ -86,7 +87,7 @@ class Problem:
             )
             if part
         )
-        text = f"{where}{self.severity}: {self.message}"
+        text = f"{where}{self.severity}: {self.message}" if severity else where + self.message
         if who:
             text += f" ({who})"
         if self.hint:
@@ -131,7 +132,14 @@ class PostsInvalid(EduError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        first = errors[0].one_line() if errors else "the posts are invalid"
+        # The command prints "eduadvocate: error: " before this; a problem with no file:line
+        # (no posts folder) would read "error: error: …". After a file:line the severity stays,
+        # as a compiler prints it ("posts/a.yaml:3: error: …").
+        first = (
+            errors[0].one_line(severity=errors[0].location is not None)
+            if errors
+            else "the posts are invalid"
+        )
         more = (
             f" (and {len(errors) - 1} more error(s): run `eduadvocate check`)"
             if len(errors) > 1

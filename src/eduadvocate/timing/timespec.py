@@ -130,6 +130,12 @@ def _label(instant: datetime, zone: ZoneInfo, day: date) -> str:
     return f"{label} ({offset})"
 
 
+def _instant_text(instant: datetime, zone: ZoneInfo) -> str:
+    """'2026-11-01T01:30-05:00': an instant as `at:` reads it back, in the zone's wall time."""
+    local = instant.astimezone(zone)
+    return f"{local:%Y-%m-%d}T{_clock(local)}{_offset_text(local.utcoffset() or _ZERO)}"
+
+
 def _offsets(wall: datetime, zone: ZoneInfo) -> tuple[timedelta, timedelta]:
     """UTC offsets for fold=0 and fold=1: equal except in a gap (0 < 1) or overlap (0 > 1)."""
     first = wall.replace(tzinfo=zone, fold=0)
@@ -167,14 +173,17 @@ def resolve_local(naive: datetime, zone: ZoneInfo) -> datetime:
         gap = (change - _MINUTE, change)
         first, second = (_label(moment, zone, day) for moment in gap)
         jump = f"clocks jump from {_wall(change + before, day)} to {_wall(change + after, day)}"
+        # The hint ends in a value `at:` takes: a label like "03:00 CDT (-05:00)" is not one.
         raise NonexistentLocalTime(
-            f"{stamp} does not exist in {zone} ({jump}): write {first} or {second}", gap
+            f"{stamp} does not exist in {zone} ({jump}): write {first} or {second} "
+            f'as an instant with its offset, e.g. "{_instant_text(change, zone)}"',
+            gap,
         )
     both = (_as_utc(naive, before), _as_utc(naive, after))
     change = _transition(*both, zone)
     first, second = (_label(moment, zone, day) for moment in both)
     back = f"clocks go back from {_wall(change + before, day)} to {_wall(change + after, day)}"
-    example = f"{day}T{_clock(naive)}{_offset_text(before)}"
+    example = _instant_text(both[0], zone)
     raise AmbiguousLocalTime(
         f"{stamp} happens twice in {zone} ({back}): write {first} or {second} "
         f'as an instant with its offset, e.g. "{example}"',

@@ -42,7 +42,7 @@ from eduadvocate.platforms.publishing import (
     Rejected,
     Transient,
 )
-from eduadvocate.platforms.textcount.unicode import mastodon_length
+from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
 
 IDEMPOTENCY_WINDOW = timedelta(minutes=50)  # Mastodon keeps keys 1 h; stay well inside it
 TIMEOUT_S = 30
@@ -93,12 +93,14 @@ class MastodonPublisher(Publisher):
                     synchronous=True,
                 )
             media_ids.append(media.id)
+        # Sent as Mastodon stores it, so what was counted is what goes out and what lookup reads.
+        warning = mastodon_prepared(part.content_warning or "") or None
         with _mapped(self.client, sending=True):
             status = self.client.status_post(
-                part.text,
+                mastodon_prepared(part.text),
                 in_reply_to_id=part.reply_to,
                 media_ids=media_ids or None,
-                spoiler_text=part.content_warning,
+                spoiler_text=warning,
                 language=part.language,
                 idempotency_key=part.idempotency_key,
             )
@@ -128,7 +130,7 @@ class MastodonPublisher(Publisher):
                 if created is not None and created.astimezone(UTC) < since:
                     break
                 source = self.client.status_source(status.id)
-                if source.text == part.text:
+                if source.text == mastodon_prepared(part.text):
                     return Published(str(status.id), getattr(status, "url", None))
         return None
 

@@ -103,9 +103,21 @@ def mastodon_countable(text: str) -> str:
     return "".join(out)
 
 
+# Ruby's String#strip: Mastodon's Status#prepare_contents strips text and spoiler_text with it
+# before StatusLengthValidator counts them (Python's str.strip takes more, e.g. U+00A0).
+RUBY_WHITESPACE = " \t\n\v\f\r\0"
+
+
+def mastodon_prepared(text: str) -> str:
+    """A status text or content warning as Mastodon stores (and counts) it."""
+    return text.strip(RUBY_WHITESPACE)
+
+
 def mastodon_length(text: str, content_warning: str = "") -> int:
-    """Mastodon's status length: graphemes of spoiler text + countable text."""
-    return graphemes(content_warning + mastodon_countable(text))
+    """Mastodon's status length: graphemes of spoiler text + countable text, both stripped."""
+    return graphemes(
+        mastodon_prepared(content_warning) + mastodon_countable(mastodon_prepared(text))
+    )
 
 
 @functools.lru_cache(maxsize=4096)  # render and check both ask for each part's facets
