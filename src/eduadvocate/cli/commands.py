@@ -184,9 +184,12 @@ def _iso(moment: datetime) -> str:
 
 
 def _local_label(iso: str, zone: ZoneInfo | None) -> str:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    local = moment.astimezone(zone or UTC)
-    return local.strftime("%a %Y-%m-%d %H:%M %Z")
+    return local_label(datetime.fromisoformat(iso.replace("Z", "+00:00")), zone)
+
+
+def local_label(moment: datetime, zone: ZoneInfo | None) -> str:
+    """An instant as people read it: weekday, date and minute in ``zone`` (UTC without one)."""
+    return moment.astimezone(zone or UTC).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, clock: Clock) -> int:
@@ -195,24 +198,29 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     ws = _opened(config_path, folder, clock)
     result = analyse(ws.config, ws.campaign, ws.now)
 
-    zone = _display_zone(ws, result)
+    zone = display_zone(ws, result)
     end = ws.now + timedelta(days=days)
     # The same plan publish and schedule follow; every account in the calendar's window.
     planned = plan(
         ws, result, ws.now, grace=ws.config.grace, horizon=timedelta(days=days), native=False
     )
+    sent = _sent_now(ws, result)
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    published: set[tuple[str, str]] = set()
     for occ in planned.occurrences:
+        r = occ.rendering
+        at = sent.get((r.post.id, r.account.name), occ.at) if occ.when == "now" else occ.at
         if occ.at < ws.now or occ.at >= end:
             continue
-        r = occ.rendering
-        local = occ.at.astimezone(zone)
+        if at != occ.at:
+            published.add((r.post.id, r.account.name))
+        local = at.astimezone(zone)
         by_day[local.date().isoformat()].append(
             {
                 "account": r.account.name,
                 "platform": r.platform,
                 "post": r.post.id,
-                "at": _iso(occ.at),
+                "at": _iso(at),
                 "local": local.strftime("%H:%M"),
                 "when": occ.when,
                 "text": r.parts[0].text if r.parts else "",
@@ -248,11 +256,12 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
         table.add_column("Text", overflow="ellipsis", no_wrap=True, ratio=1, min_width=10)
         last = None
         for row in rows:
+            done = (row["post"], row["account"]) in published
             table.add_row(
                 row["account"] if row["account"] != last else "",
                 row["local"],
                 row["post"],
-                _first_line(row["text"]),
+                Text.assemble(("published: ", "green") if done else "", _first_line(row["text"])),
             )
             last = row["account"]
         con.print(table)
@@ -266,11 +275,41 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     return ExitCode.OK
 
 
+def _sent_now(ws: Workspace, result: Analysis) -> dict[tuple[str, str], datetime]:
+    """When each ``at: now`` post went out to each account, from the ledger: the plan without a
+    ledger puts such a post at this moment, which would show it as due again. Read only: a
+    SQLite ledger not created yet means nothing went out, and calendar does not create it."""
+    from eduadvocate.ledger import is_postgres, ledger_target, open_ledger, sqlite_path
+    from eduadvocate.ledger.base import LedgerError, State
+
+    now_posts = [p for p, s in result.schedules.items() if s.when == "now"]
+    if not now_posts:
+        return {}
+    try:
+        target = ledger_target(ws.config.ledger)
+        if not is_postgres(target) and not Path(sqlite_path(target, ws.config.root)).exists():
+            return {}
+        ledger = open_ledger(ws.config.ledger, ws.config.root)
+    except LedgerError:
+        return {}  # status and publish report an unusable ledger; the calendar still shows
+    try:
+        return {
+            (d.post_id, d.account): d.due_at
+            for post in now_posts
+            for d in ledger.deliveries(post_id=post)
+            if d.state == State.PUBLISHED
+        }
+    finally:
+        ledger.close()
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-def _display_zone(ws: Workspace, result: Analysis) -> ZoneInfo:
+def display_zone(ws: Workspace, result: Analysis | None = None) -> ZoneInfo:
+    """The campaign's zone: the config's default timezone, else the first post's own zone."""
+    from eduadvocate.timing.occurrences import schedule_of
     from eduadvocate.timing.timespec import TimeSpecError, load_zone
 
     name = ws.config.defaults.timezone
@@ -279,7 +318,12 @@ def _display_zone(ws: Workspace, result: Analysis) -> ZoneInfo:
             return load_zone(name)
         except TimeSpecError:
             pass
-    for schedule in result.schedules.values():
+    schedules = (
+        result.schedules.values()
+        if result is not None
+        else filter(None, (schedule_of(post, []) for post in ws.campaign.posts))
+    )
+    for schedule in schedules:
         if schedule.zone is not None:
             return schedule.zone
     return ZoneInfo("UTC")

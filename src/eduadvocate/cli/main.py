@@ -236,13 +236,21 @@ def status(
     fmt: Annotated[
         DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
     ] = DataFormat.text,
+    utc: Annotated[
+        bool,
+        typer.Option(
+            "--utc",
+            help="Show times in UTC (text output; JSON is always ISO UTC). Default: the"
+            " campaign's time zone, to the minute, as `calendar` shows them.",
+        ),
+    ] = False,
 ) -> None:
     """Each delivery in the ledger: state, links, last error, next attempt."""
     from eduadvocate.cli import publishing
 
     raise typer.Exit(
         publishing.status(
-            config, post, state.value if state else None, fmt.value, _runtime(ctx).clock
+            config, post, state.value if state else None, fmt.value, _runtime(ctx).clock, utc
         )
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +20,8 @@ from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
 from eduadvocate.platforms.publishing import PublishError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from eduadvocate.cli.runtime import Runtime
     from eduadvocate.core.clock import Clock
     from eduadvocate.delivery.publish import RunReport
@@ -39,6 +42,19 @@ _STYLE = {
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _labeller(ws: Workspace, utc: bool = False) -> Callable[[datetime | None], str]:
+    """Times for the text tables, as ``calendar`` shows them: the campaign's zone (or UTC) to
+    the minute. JSON keeps ISO UTC with microseconds, its documented contract."""
+    from eduadvocate.cli.commands import display_zone, local_label
+
+    zone = ZoneInfo("UTC") if utc else display_zone(ws)
+
+    def label(moment: datetime | None) -> str:
+        return local_label(moment, zone) if moment else ""
+
+    return label
 
 
 def publish(
@@ -93,19 +109,21 @@ def publish(
         )
     rows = [*report.held, *report.outcomes]
     if rows:
+        when = _labeller(ws)
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("Post", "Account", "Due", "State", "Link or error"):
-            table.add_column(column, overflow="fold")
+            # A time read at a glance stays on one line; links and errors fold instead.
+            table.add_column(column, overflow="fold", no_wrap=column == "Due")
         for o in rows:
             detail = o.error or ", ".join(url or rid for rid, url in o.parts) or ""
             if o.warning:
                 detail += f" (warning: {o.warning})"
             if o.next_attempt:
-                detail += f" (next try {_iso(o.next_attempt)})"
+                detail += f" (next try {when(o.next_attempt)})"
             table.add_row(
                 o.post,
                 o.account,
-                _iso(o.at) or "",
+                when(o.at),
                 Text(o.state, style=_STYLE.get(o.state, "")),
                 detail,
             )
@@ -229,7 +247,12 @@ def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> s
 
 
 def status(
-    config_path: str | None, post: str | None, state: str | None, fmt: str, clock: Clock
+    config_path: str | None,
+    post: str | None,
+    state: str | None,
+    fmt: str,
+    clock: Clock,
+    utc: bool = False,
 ) -> int:
     from eduadvocate.delivery.planning import unreadable
     from eduadvocate.delivery.publish import reconcile_scheduled, worker_id
@@ -274,16 +297,17 @@ def status(
             + (" matching that." if post or state else ": run `eduadvocate publish`.")
         )
         return ExitCode.OK
+    when = _labeller(ws, utc)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("ID", "Post", "Account", "Due", "State", "Link, error or next try"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "Due")
     for d in rows:
         shown = "stranded" if d.id in stranded else d.shown_state(ws.now)
         detail = ", ".join(p.url or p.remote_id for p in d.parts)
         if d.state != State.PUBLISHED and d.last_error:
             detail = d.last_error
         if d.next_attempt_at and d.state == State.PENDING:
-            detail += f" (next try {_iso(d.next_attempt_at)})"
+            detail += f" (next try {when(d.next_attempt_at)})"
         if d.drifted:
             detail += " (edited since: not re-posted)"
         if d.warning:
@@ -291,15 +315,15 @@ def status(
         if d.id in stranded:
             detail = (
                 f"claimed by {d.lease_owner}, which has stopped (lease until"
-                f" {_iso(d.lease_expires)}): the next run takes it over"
+                f" {when(d.lease_expires)}): the next run takes it over"
             )
         elif d.lease_owner:
-            detail += f" (claimed by {d.lease_owner} until {_iso(d.lease_expires)})"
+            detail += f" (claimed by {d.lease_owner} until {when(d.lease_expires)})"
         table.add_row(
             str(d.id),
             d.post_id,
             d.account,
-            _iso(d.due_at) or "",
+            when(d.due_at),
             Text(shown, style=_STYLE.get(shown, "")),
             detail,
         )
@@ -311,10 +335,10 @@ def status(
             listed.add_column(column)
         for w in workers:
             silent = (ws.now - w.last_seen).total_seconds()
-            seen = _iso(w.last_seen) or ""
+            seen = when(w.last_seen)
             if silent > ws.config.lease.total_seconds():
                 seen += " (silent: its claims expire, others take them over)"
-            listed.add_row(w.id, _iso(w.started_at) or "", seen, str(w.claims))
+            listed.add_row(w.id, when(w.started_at), seen, str(w.claims))
         con.print(listed)
     return ExitCode.OK
 

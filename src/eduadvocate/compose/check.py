@@ -10,7 +10,7 @@ import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.compose.render import Renderer, Rendering, effective_content, is_web_address
@@ -94,16 +94,7 @@ def analyse(
         if schedule is not None:
             result.schedules[post.id] = schedule
             if schedule.when == "once" and schedule.at is not None and schedule.at < now:
-                problems.append(
-                    Problem(
-                        "time-past",
-                        "warning",
-                        f"at: {post.at} is in the past, so it will not be published",
-                        post.at_loc,
-                        "change the time, or delete the post once it is no longer needed",
-                        post=post.id,
-                    )
-                )
+                problems.append(_time_past(post, schedule, now, config.grace))
         _check_content(post, problems)
         for name in _accounts_of(post, config, problems):
             if accounts is not None and name not in accounts:
@@ -117,6 +108,33 @@ def analyse(
     problems.extend(_duplicate_texts(result.renderings))
     result.problems = _finish(problems, config.severity)
     return result
+
+
+def _time_past(post: Post, schedule: Schedule, now: datetime, grace: timedelta) -> Problem:
+    """What ``publish`` will do with a one-shot time already passed, as delivery/planning.py
+    decides it: within the grace window it still goes out (until the window closes), before it
+    the post is skipped."""
+    assert schedule.at is not None
+    if schedule.at >= now - grace:
+        until = (schedule.at + grace).astimezone(schedule.zone or UTC)
+        hours = grace.total_seconds() / 3600
+        return Problem(
+            "time-past",
+            "warning",
+            f"at: {post.at} is in the past, but within the {hours:g}-hour grace window:"
+            f" publish still sends it until {until:%a %Y-%m-%d %H:%M %Z}",
+            post.at_loc,
+            "run `eduadvocate publish` before then, or change the time",
+            post=post.id,
+        )
+    return Problem(
+        "time-past",
+        "warning",
+        f"at: {post.at} is in the past, so it will not be published",
+        post.at_loc,
+        "change the time, or delete the post once it is no longer needed",
+        post=post.id,
+    )
 
 
 def _accounts_of(post: Post, config: Config, problems: list[Problem]) -> list[str]:

@@ -178,12 +178,19 @@ def _run(
     report.held.extend(the_plan.held)
     report.unreadable = the_plan.unreadable
     if dry_run:
-        published = {d.key for d in ledger.deliveries() if d.state != State.PENDING}
+        done = [d for d in ledger.deliveries() if d.state != State.PENDING]
+        published = {d.key for d in done}
+        # Without the ledger the plan puts an `at: now` post at this run's now: one that went
+        # out (at the instant fixed then) is not due again.
+        sent_now = {(d.post_id, d.account) for d in done if _is_now(analysis, d.post_id)}
         missed = set(the_plan.missed)
         report.outcomes.extend(
             Outcome(d.key, d.post_id, d.account, d.platform, d.due_at, "would-publish")
             for d in the_plan.desired
-            if d.due_at <= now and d.key not in published and d.key not in missed
+            if d.due_at <= now
+            and d.key not in published
+            and d.key not in missed
+            and (d.post_id, d.account) not in sent_now
         )
         return report
     report.taken_over = take_over(ledger, now, me=me)
@@ -210,6 +217,11 @@ def _run(
     # due" would hide it.
     report.elsewhere = ledger.deliveries(state=State.CLAIMED)
     return report
+
+
+def _is_now(analysis: Analysis, post_id: str) -> bool:
+    schedule = analysis.schedules.get(post_id)
+    return schedule is not None and schedule.when == "now"
 
 
 @dataclass(frozen=True)
