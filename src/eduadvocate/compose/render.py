@@ -97,6 +97,21 @@ class Rendering:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _dropped(rendering: Rendering) -> int:
+    return sum(p.code == "hashtag-dropped" for p in rendering.problems)
+
+
+def _crowded(rendering: Rendering) -> tuple[int, int, int]:
+    """How much the text was squeezed (0s: nothing): parts over the limit, campaign hashtags
+    left out, extra thread parts."""
+    over = sum(p.over for p in rendering.parts)
+    return over, _dropped(rendering), max(0, len(rendering.parts) - 1)
+
+
+def _untagged(url: str) -> str:
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class _Expanded:
     parts: list[str]
@@ -110,6 +125,31 @@ class Renderer:
         self.people = people
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
+        tagged = self._render(post, spec, tracking=True)
+        if not any(_crowded(tagged)):
+            return tagged
+        # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
+        # they push the hashtags or the text past the limit, the post goes out untracked.
+        plain = self._render(post, spec, tracking=False)
+        if _crowded(plain) >= _crowded(tagged):  # X and Mastodon count any link as 23
+            return tagged
+        content = effective_content(post, spec.name)
+        lost = "the campaign hashtags" if _dropped(tagged) > _dropped(plain) else "the text"
+        plain.problems.append(
+            Problem(
+                "utm-dropped",
+                "warning",
+                f"the tracking parameters (utm_…) were left off its links on {spec.title}:"
+                f" with them, {lost} would not fit in {spec.limit} characters",
+                content.link_loc or content.text_loc or post.loc,
+                "shorten the text to keep the tracking",
+                post=post.id,
+                account=spec.account.name,
+            )
+        )
+        return plain
+
+    def _render(self, post: Post, spec: PlatformSpec, *, tracking: bool) -> Rendering:
         account = spec.account
         platform = spec.name
         content = effective_content(post, platform)
@@ -141,7 +181,7 @@ class Renderer:
             bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
         utm = post.defaults.utm or UtmSettings()
-        tag = _utm_tagger(utm, platform, post, account.name)
+        tag = _utm_tagger(utm, platform, post, account.name) if tracking else _untagged
         bodies = [tag_links(b, tag) for b in bodies]
         if content.link:
             expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
@@ -448,7 +488,7 @@ def _with_tags(text: str, tags: list[str]) -> str:
 
 def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Callable[[str], str]:
     if not utm.enabled:
-        return lambda url: url
+        return _untagged
     fields = {
         "platform": platform,
         "campaign": _slug(post.defaults.campaign or "campaign"),

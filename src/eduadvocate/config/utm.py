@@ -7,6 +7,9 @@ Filled by plain substitution, never ``str.format``: a volunteer's file must not 
 (``{post.__class__}`` would print object internals into a public post). The loader reports what
 is refused with its file:line (:func:`utm_template_problems`); :func:`fill_utm` leaves anything
 it does not know as written and never raises.
+
+Tagging is on unless turned off; :mod:`eduadvocate.compose.render` still leaves it off a post on
+a platform that counts links in full (Bluesky) where it would crowd out the hashtags or the text.
 """
 
 from __future__ import annotations

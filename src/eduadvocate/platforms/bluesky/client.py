@@ -35,6 +35,7 @@ from atproto import Client, models
 from atproto_client import exceptions as ax
 
 from eduadvocate.config.model import AccountConfig, ConfigWarning
+from eduadvocate.content.media import sniff
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
@@ -235,7 +236,12 @@ class BlueskyPublisher(Publisher):
                 "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
             )
         blob = models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
-        return {"alt": item.alt or "", "image": blob}
+        image: dict[str, Any] = {"alt": item.alt or "", "image": blob}
+        # Without its aspect ratio an app shows the image cropped to a square until it loads.
+        _, dims = sniff(data)  # of the bytes sent: a downscaled image keeps its shape anyway
+        if dims is not None and dims[0] > 0 and dims[1] > 0:  # app.bsky.embed.defs#aspectRatio
+            image["aspectRatio"] = {"width": dims[0], "height": dims[1]}
+        return image
 
     def _card(self, url: str) -> dict[str, Any]:
         """A link card: title, description and picture from the page's OpenGraph tags. Raises
