@@ -109,23 +109,25 @@ def test_two_pulls_then_the_report_shows_counts_and_growth(
     masto = posts[("levy", "masto")]
     assert (masto["likes"], masto["reposts"], masto["replies"]) == (1, 1, 1)
     assert masto["growth"] == 2
-    assert posts[("class-sizes", "out")]["engagement"] == 0
+    assert ("class-sizes", "out") not in posts  # the outbox has no engagement to count
+    assert report["no_engagement"] == 2
     assert report["best"][0] == bsky["delivery"]
-    assert report["total"]["posts"] == 6
+    assert report["total"]["posts"] == 4
     assert report["total"]["engagement"] == 8 and report["total"]["growth"] == 6
     assert {g["key"]: g["posts"] for g in report["by_hashtag"]} == {
-        "#FundOurSchools": 3,
-        "#Levy2026": 3,
-        "#ClassSizes": 3,
+        "#FundOurSchools": 2,
+        "#Levy2026": 2,
+        "#ClassSizes": 2,
     }
     assert report["by_platform"][0]["key"] == "bluesky"
     assert report["by_campaign"][0]["key"] == "Fund Our Schools"
-    assert report["heatmap"] == [{"weekday": "Sat", "hour": 6, "posts": 6, "engagement": 8}]
+    assert report["heatmap"] == [{"weekday": "Sat", "hour": 6, "posts": 4, "engagement": 8}]
 
     text = run("report", cwd=root, env={"EDUADVOCATE_NOW": TWO})
     assert text.returncode == 0, text.stderr
     for heading in (
-        "6 posts",
+        "4 posts",
+        "2 outbox deliveries not counted: the outbox has no engagement.",
         "Platform",
         "Hashtag",
         "#Levy2026",
@@ -137,7 +139,7 @@ def test_two_pulls_then_the_report_shows_counts_and_growth(
     assert rows.stdout.splitlines()[0].startswith(
         "delivery,post,account,platform,campaign,hashtags"
     )
-    assert len(rows.stdout.splitlines()) == 7
+    assert len(rows.stdout.splitlines()) == 5
     page = run("report", "--html", "report.html", cwd=root, env={"EDUADVOCATE_NOW": TWO})
     assert page.returncode == 0, page.stderr
     assert "wrote report.html" in page.stderr

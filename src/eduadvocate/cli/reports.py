@@ -17,7 +17,18 @@ from eduadvocate.cli import output
 from eduadvocate.config.load import parse_duration
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, UsageError
-from eduadvocate.metrics.report import CSV_COLUMNS, WEEKDAYS, Group, Report, as_dict, post_dict
+from eduadvocate.metrics.report import (
+    CSV_COLUMNS,
+    RATE_MEANS,
+    WEEKDAYS,
+    Group,
+    PostRow,
+    Report,
+    as_dict,
+    no_engagement_note,
+    plural,
+    post_dict,
+)
 
 BAR = 28
 
@@ -178,27 +189,26 @@ def _print(data: Report) -> None:
     if not data.posts:
         con.print(
             f"Nothing to report{scope}{period} yet: publish, then run `eduadvocate metrics pull`."
-            + (
-                f" ({data.unmeasured} published posts have no counts yet.)"
-                if data.unmeasured
-                else ""
-            )
+            + (f" ({_no_counts(data.unmeasured)}.)" if data.unmeasured else "")
         )
+        if data.no_engagement:
+            con.print(no_engagement_note(data.no_engagement), style="dim")
         return
     t = data.total
-    rate = f", rate {t.rate:.1%}" if t.rate is not None else ""
+    rate = f", engagement rate {t.rate:.1%}" if t.rate is not None else ""
     growth = f", +{t.growth} since the pull before" if t.growth else ""
     con.print(
         Text.assemble(
-            (f"{t.posts} posts{scope}{period}", "bold"),
-            f": {t.engagement} engagements, {t.per_post:.1f} per post{rate}{growth}",
+            (f"{plural(t.posts, 'post')}{scope}{period}", "bold"),
+            f": {plural(t.engagement, 'engagement')}, {t.per_post:.1f} per post{rate}{growth}",
         )
     )
+    if t.rate is not None:
+        con.print(RATE_MEANS, style="dim")
     if data.unmeasured:
-        con.print(
-            f"{data.unmeasured} published posts have no counts yet: `eduadvocate metrics pull`.",
-            style="dim",
-        )
+        con.print(f"{_no_counts(data.unmeasured)}: `eduadvocate metrics pull`.", style="dim")
+    if data.no_engagement:
+        con.print(no_engagement_note(data.no_engagement), style="dim")
     for title, groups in (
         ("Campaign", data.by_campaign),
         ("Platform", data.by_platform),
@@ -222,9 +232,20 @@ def _print(data: Report) -> None:
             table.add_column(column, overflow="fold")
         for r in rows:
             table.add_row(
-                str(r.engagement), r.post, r.account, f"{r.local:%a %d %b %H:%M}", r.url or ""
+                str(r.engagement), _named(r), r.account, f"{r.local:%a %d %b %H:%M}", r.url or ""
             )
         con.print(table)
+
+
+def _named(row: PostRow, words: int = 6) -> str:
+    """A post by its id and first words: ``levy: "The levy vote is Tuesday. …"``."""
+    first = row.text.split()
+    start = " ".join(first[:words]) + (" …" if len(first) > words else "")
+    return f'{row.post}: "{start}"' if start else row.post
+
+
+def _no_counts(n: int) -> str:
+    return f"{plural(n, 'published post')} {'has' if n == 1 else 'have'} no counts yet"
 
 
 def _groups_table(title: str, groups: list[Group]) -> Table:

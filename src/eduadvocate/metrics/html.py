@@ -13,7 +13,15 @@ from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from eduadvocate.metrics.report import WEEKDAYS, Cell, Group, PostRow, Report
+from eduadvocate.metrics.report import (
+    RATE_MEANS,
+    WEEKDAYS,
+    Cell,
+    Group,
+    PostRow,
+    Report,
+    no_engagement_note,
+)
 
 HASHTAGS_SHOWN = 15
 EXCERPT = 160
@@ -135,7 +143,7 @@ def _header(report: Report, zone: ZoneInfo, title: str) -> str:
         f"<header><h1>{escape(title)}</h1>",
         f'<p class="meta">{"" if report.campaign else "All campaigns · "}period {period} · generated '
         f"{generated:%Y-%m-%d %H:%M} {escape(generated.tzname() or '')} · time zone "
-        f"{escape(report.timezone)} · {_plural(report.snapshots, 'snapshot')}</p>",
+        f"{escape(report.timezone)} · counts read {_plural(report.snapshots, 'time')}</p>",
     ]
     if report.posts:
         t = report.total
@@ -150,12 +158,15 @@ def _header(report: Report, zone: ZoneInfo, title: str) -> str:
         out.append('<dl class="totals">')
         out += [f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in cards]
         out.append("</dl>")
+        out.append(f'<p class="meta">{RATE_MEANS}</p>')
     if report.unmeasured and report.posts:
         out.append(
             f'<p class="note">{_plural(report.unmeasured, "published post")} '
             f"{'has' if report.unmeasured == 1 else 'have'} no counts yet: run "
             "<code>eduadvocate metrics pull</code>.</p>"
         )
+    if report.no_engagement:
+        out.append(f'<p class="note">{escape(no_engagement_note(report.no_engagement))}</p>')
     out.append("</header>")
     return "\n".join(out)
 

@@ -3,7 +3,9 @@
 A delivery's engagement is its parts' latest counts added up (a thread counts as one post);
 *growth* is what it gained since the snapshot before. The engagement rate divides engagement by
 reach where the platform reports reach, else by impressions, and is left out where neither is
-known. Posts are grouped by campaign, platform, account, hashtag (as they went out), and weekday
+known. Deliveries to a platform that cannot report engagement (the local outbox, where a dry run
+or a trial goes) are left out and only counted (``no_engagement``): as posts with zero engagement
+they would drag down every average, the heat map and the weakest posts. Posts are grouped by campaign, platform, account, hashtag (as they went out), and weekday
 × hour of publishing in the campaign's time zone. The data here is what every output format
 shows: the terminal tables, CSV, JSON and the HTML page (:mod:`eduadvocate.metrics.html`).
 """
@@ -26,6 +28,8 @@ HASHTAG = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TOP = 5
 PULL_GAP = timedelta(minutes=10)
+# Platforms with no audience to count: their "counts" are always zero, so they are not measured.
+NO_ENGAGEMENT = frozenset({"outbox"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class Report:
     heatmap: list[Cell] = field(default_factory=list)  # only cells with posts
     snapshots: int = 0
     unmeasured: int = 0  # published deliveries in scope with no snapshot yet
+    no_engagement: int = 0  # published deliveries in scope to a platform with no engagement
 
     @property
     def best(self) -> list[PostRow]:
@@ -131,7 +136,7 @@ def build(
         count += 1
     zone = ZoneInfo(timezone)
     rows: list[PostRow] = []
-    unmeasured = 0
+    unmeasured = left_out = 0
     for d in deliveries:
         if d.state != State.PUBLISHED or not d.parts or d.shown_state(now) != State.PUBLISHED:
             continue
@@ -141,6 +146,9 @@ def build(
         rendering = renderings.get((d.post_id, d.account))
         name = _campaign(rendering)
         if campaign is not None and name != campaign:
+            continue
+        if d.platform in NO_ENGAGEMENT:
+            left_out += 1
             continue
         parts = history.get(d.id)
         if not parts:
@@ -163,6 +171,7 @@ def build(
         heatmap=_heatmap(rows),
         snapshots=count,
         unmeasured=unmeasured,
+        no_engagement=left_out,
     )
 
 
@@ -258,6 +267,22 @@ def _heatmap(rows: list[PostRow]) -> list[Cell]:
     ]
 
 
+RATE_MEANS = (
+    "Engagement rate = interactions ÷ reach (people who saw the post), "
+    "or ÷ impressions where the platform does not report reach."
+)
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 post``, ``2 posts`` (``many`` for nouns that do not just take an s)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
+def no_engagement_note(n: int) -> str:
+    """What the report left out, and why."""
+    return f"{plural(n, 'outbox delivery', 'outbox deliveries')} not counted: the outbox has no engagement."
+
+
 def as_dict(report: Report) -> dict[str, object]:
     """The JSON form (``report --format json``): a contract, fields are only ever added."""
 
@@ -280,6 +305,7 @@ def as_dict(report: Report) -> dict[str, object]:
         "timezone": report.timezone,
         "snapshots": report.snapshots,
         "unmeasured": report.unmeasured,
+        "no_engagement": report.no_engagement,
         "total": group(report.total),
         "by_campaign": [group(g) for g in report.by_campaign],
         "by_platform": [group(g) for g in report.by_platform],
