@@ -17,6 +17,7 @@ from eduadvocate.metrics.html import render_html
 from eduadvocate.metrics.report import as_dict, build
 from tests.conftest import Make
 from tests.fakes.mastodon import MastodonFake
+from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 from tests.rows import published
 from tests.test_cli import run
 
@@ -118,3 +119,36 @@ def test_best_posts_are_named_by_id_and_first_words(
     assert text.returncode == 0, text.stderr
     assert "1 post:" in text.stdout
     assert 'levy: "The levy vote is Tuesday, please …"' in text.stdout
+
+
+def test_a_read_error_says_the_read_failed_not_that_the_post_was_refused(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with XFake() as x:
+        account = x.add_account("coalition")
+        for name, value in credentials_env(account).items():
+            monkeypatch.setenv(name, value)
+        config = (
+            "defaults: {timezone: UTC, accounts: [x-main]}\naccounts:\n"
+            f"  x-main:\n    platform: x\n{X_CONFIG_KEYS}    base_url: {x.base_url}\n"
+        )
+        root = make_campaign(
+            "posts:\n  - id: levy\n    at: now\n    text: The levy vote is Tuesday\n", config=config
+        )
+        assert run("publish", cwd=root).returncode == 0
+        x.inject("GET", r"^/2/tweets$", "error", status=400)
+        pulled = run("metrics", "pull", cwd=root, env={"COLUMNS": "200"})
+    assert pulled.returncode == 5
+    assert "failed reading x-main's counts: rejected: X refused the read (400)" in pulled.stdout
+    assert "refused the post" not in pulled.stdout
+
+
+def test_the_per_day_chart_names_its_time_zone_and_lists_name_their_post() -> None:
+    rows, snaps = _mixed()
+    page = render_html(build(rows, snaps, {}, T0 + timedelta(days=2), timezone="America/Chicago"))
+    chart = page[page.index('id="chart-timeline"') :]
+    assert "Engagement and posts per day (America/Chicago)" in chart
+    assert "day, in America/Chicago" in chart
+    assert "2026-11-23: 10 engagement, 1 post; 2026-11-24: 2 engagement, 1 post<" in chart
+    best = page[page.index("<h2>Best posts</h2>") :]
+    assert "levy · x-main · x" in best

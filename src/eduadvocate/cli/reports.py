@@ -125,7 +125,10 @@ def pull(
         )
     for account, reason in report.failed.items():
         con.print(
-            Text.assemble(("failed ", "red"), f"{account}: {reason} (the next pull tries again)")
+            Text.assemble(
+                ("failed ", "red"),
+                f"reading {account}'s counts: {reason} (the next pull tries again)",
+            )
         )
     return ExitCode.DELIVERIES_FAILED if failed else ExitCode.OK
 

@@ -127,7 +127,11 @@ def render_html(report: Report) -> str:
                 _heatmap(report.heatmap),
                 "Each cell is engagement per post published in that hour; grey: nothing published.",
             ),
-            _chart("chart-timeline", "Engagement and posts per day", _timeline(report.by_day)),
+            _chart(
+                "chart-timeline",
+                f"Engagement and posts per day ({report.timezone})",
+                _timeline(report.by_day, report.timezone),
+            ),
             _best_and_worst(report),
             _table(report.posts),
         ]
@@ -271,7 +275,7 @@ def _heatmap(cells: list[Cell]) -> str:
     return _svg(width, ly + 24, "Engagement per post by weekday and hour", desc, out)
 
 
-def _timeline(groups: list[Group]) -> str:
+def _timeline(groups: list[Group], zone: str) -> str:
     if not groups:
         return '<p class="meta">No days to show.</p>'
     known = {g.key: (g.engagement, g.posts) for g in groups}
@@ -312,8 +316,14 @@ def _timeline(groups: list[Group]) -> str:
                 f'<text class="v" x="{cx:.1f}" y="{posts_base + 16}" text-anchor="middle">{_date(day)}</text>'
             )
         out.append("</g>")
-    desc = "; ".join(f"{g.key}: {g.engagement} engagement, {g.posts} posts" for g in groups)
-    return _svg(width, posts_base + 24, "Engagement and posts per day", desc, out)
+    out.append(
+        f'<text class="v" x="{(left + width - right) / 2:.0f}" y="{posts_base + 36}" '
+        f'text-anchor="middle">day, in {escape(zone)}</text>'
+    )
+    desc = "; ".join(
+        f"{g.key}: {g.engagement} engagement, {_plural(g.posts, 'post')}" for g in groups
+    )
+    return _svg(width, posts_base + 44, f"Engagement and posts per day ({zone})", desc, out)
 
 
 def _best_and_worst(report: Report) -> str:
@@ -330,7 +340,7 @@ def _post_list(rows: list[PostRow]) -> str:
         link = _link(r.url, "open post")
         items.append(
             f'<li><p class="text">{escape(_short(r.text, EXCERPT))}</p><p class="meta">'
-            f"{escape(r.account)} · {escape(r.platform)} · {_local(r)} · "
+            f"{escape(r.post)} · {escape(r.account)} · {escape(r.platform)} · {_local(r)} · "
             f"<strong>{_int(r.engagement)} engagement</strong>{rate}{growth}"
             f"{' · ' + link if link else ''}</p></li>"
         )

@@ -131,8 +131,14 @@ def pull(
             when = f" until {error.retry_at:%Y-%m-%d %H:%M} UTC" if error.retry_at else ""
             report.failed[account] = f"rate-limited{when}: {error}"
         elif error is not None:
-            report.failed[account] = f"{error.kind}: {error}"
+            report.failed[account] = f"{error.kind}: {_as_read(error)}"
     return report
+
+
+def _as_read(error: PublishError) -> str:
+    """The adapters map a platform's answers for sending and reading alike, worded for sending
+    ("X refused the post (400)"); here nothing was being posted, only its counts read."""
+    return str(error).replace("refused the post", "refused the read")
 
 
 def total(counts: Iterable[Counts]) -> Counts:
