@@ -280,7 +280,7 @@ def check_rendering(
             )
         return out
     # Checked as written: hashtags and a link fill the rendered part, so "" would go out as them.
-    blank = [i for i, t in enumerate(content.thread or (content.text,), 1) if not (t or "").strip()]
+    blank = [i for i, t in enumerate(content.thread or (content.text,), 1) if _blank(t or "")]
     if blank:
         written = len(content.thread or ())
         add(
@@ -292,7 +292,7 @@ def check_rendering(
     total = len(rendering.parts)
     for index, part in enumerate(rendering.parts, 1):
         which = f" (part {index} of {total})" if total > 1 else ""
-        if not part.text.strip():
+        if _blank(part.text):
             add(
                 "empty-text",
                 f"the text is empty on {spec.title}{which}",
@@ -582,3 +582,9 @@ def _finish(problems: list[Problem], severity: dict[str, str]) -> list[Problem]:
         key=lambda p: (p.location or Location(""), p.post or "", p.account or "", p.code, p.message)
     )
     return out
+
+
+def _blank(text: str) -> bool:
+    """Nothing a reader would see: whitespace and NUL (Mastodon strips NUL as Ruby's ``strip``
+    does, then refuses the status as blank)."""
+    return not text.replace("\0", "").strip()
