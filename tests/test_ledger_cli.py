@@ -135,7 +135,7 @@ def test_status_shows_which_worker_holds_which_claim(
     assert workers["host-a:4242-abc123"]["claims"] == 1
     assert workers["host-b:99-def456"]["last_seen"] == "2026-11-28T11:55:00Z"
     text = run("status", cwd=root, env=env)
-    assert "(claimed by host-a:4242-abc123 until 2026-11-28T12:01:00Z)" in text.stdout
+    assert "(claimed by host-a:4242-abc123 until Sat 2026-11-28 12:01 UTC)" in text.stdout
     assert "host-b:99-def456" in text.stdout and "silent" in text.stdout
 
 

@@ -125,12 +125,12 @@ class Renderer:
         self.people = people
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
-        tagged = self._render(post, spec, tracking=True)
-        if not any(_crowded(tagged)):
+        tagged, changed = self._render(post, spec, tracking=True)
+        if not changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
             return tagged
         # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
         # they push the hashtags or the text past the limit, the post goes out untracked.
-        plain = self._render(post, spec, tracking=False)
+        plain, _ = self._render(post, spec, tracking=False)
         if _crowded(plain) >= _crowded(tagged):  # X and Mastodon count any link as 23
             return tagged
         content = effective_content(post, spec.name)
@@ -149,7 +149,8 @@ class Renderer:
         )
         return plain
 
-    def _render(self, post: Post, spec: PlatformSpec, *, tracking: bool) -> Rendering:
+    def _render(self, post: Post, spec: PlatformSpec, *, tracking: bool) -> tuple[Rendering, bool]:
+        """The rendering, and whether tracking parameters changed any link of it."""
         account = spec.account
         platform = spec.name
         content = effective_content(post, platform)
@@ -181,7 +182,7 @@ class Renderer:
             bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
         utm = post.defaults.utm or UtmSettings()
-        tag = _utm_tagger(utm, platform, post, account.name) if tracking else _untagged
+        tag = _Watched(_utm_tagger(utm, platform, post, account.name) if tracking else _untagged)
         bodies = [tag_links(b, tag) for b in bodies]
         if content.link:
             expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
@@ -239,7 +240,7 @@ class Renderer:
                     media=media if index == 0 else (),
                 )
             )
-        return out
+        return out, tag.changed
 
     def _fill(
         self,
@@ -484,6 +485,19 @@ def _with_tags(text: str, tags: list[str]) -> str:
         return text
     joined = " ".join(tags)
     return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
+
+
+class _Watched:
+    """A link tagger that remembers whether it changed any link."""
+
+    def __init__(self, tag: Callable[[str], str]) -> None:
+        self.tag = tag
+        self.changed = False
+
+    def __call__(self, url: str) -> str:
+        tagged = self.tag(url)
+        self.changed = self.changed or tagged != url
+        return tagged
 
 
 def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Callable[[str], str]:
