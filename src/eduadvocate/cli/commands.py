@@ -22,6 +22,7 @@ from eduadvocate.compose.render import Rendering
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
+from eduadvocate.timing.timespec import local_label
 
 
 def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -> int:
@@ -185,11 +186,6 @@ def _iso(moment: datetime) -> str:
 
 def _local_label(iso: str, zone: ZoneInfo | None) -> str:
     return local_label(datetime.fromisoformat(iso.replace("Z", "+00:00")), zone)
-
-
-def local_label(moment: datetime, zone: ZoneInfo | None) -> str:
-    """An instant as people read it: weekday, date and minute in ``zone`` (UTC without one)."""
-    return moment.astimezone(zone or UTC).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, clock: Clock) -> int:

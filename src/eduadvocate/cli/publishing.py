@@ -47,7 +47,8 @@ def _iso(moment: datetime | None) -> str | None:
 def _labeller(ws: Workspace, utc: bool = False) -> Callable[[datetime | None], str]:
     """Times for the text tables, as ``calendar`` shows them: the campaign's zone (or UTC) to
     the minute. JSON keeps ISO UTC with microseconds, its documented contract."""
-    from eduadvocate.cli.commands import display_zone, local_label
+    from eduadvocate.cli.commands import display_zone
+    from eduadvocate.timing.timespec import local_label
 
     zone = ZoneInfo("UTC") if utc else display_zone(ws)
 

@@ -10,7 +10,7 @@ import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.compose.render import Renderer, Rendering, effective_content, is_web_address
@@ -24,6 +24,7 @@ from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.platforms.textcount import twitter
 from eduadvocate.timing.occurrences import Schedule, schedule_of
+from eduadvocate.timing.timespec import local_label
 
 # Problems that do not depend on the account: reported once per post, not once per account.
 _ACCOUNT_FREE = frozenset(
@@ -116,13 +117,13 @@ def _time_past(post: Post, schedule: Schedule, now: datetime, grace: timedelta) 
     the post is skipped."""
     assert schedule.at is not None
     if schedule.at >= now - grace:
-        until = (schedule.at + grace).astimezone(schedule.zone or UTC)
+        until = local_label(schedule.at + grace, schedule.zone)
         hours = grace.total_seconds() / 3600
         return Problem(
             "time-past",
             "warning",
             f"at: {post.at} is in the past, but within the {hours:g}-hour grace window:"
-            f" publish still sends it until {until:%a %Y-%m-%d %H:%M %Z}",
+            f" publish still sends it until {until}",
             post.at_loc,
             "run `eduadvocate publish` before then, or change the time",
             post=post.id,

@@ -647,3 +647,8 @@ def _describe_days(rule: _Rule) -> tuple[str, str] | None:
     if not all_weekdays:
         return f"{every_week}{in_months}", f"{on_week}{in_months}"
     return f"every day{in_months}", in_months.strip()
+
+
+def local_label(moment: datetime, zone: ZoneInfo | None) -> str:
+    """An instant as people read it: weekday, date and minute in ``zone`` (UTC without one)."""
+    return moment.astimezone(zone or UTC).strftime("%a %Y-%m-%d %H:%M %Z")
