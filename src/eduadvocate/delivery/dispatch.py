@@ -147,10 +147,13 @@ class Dispatcher:
         accounts: set[str] | None = None,
         native_until: datetime | None = None,
         hold_posts: Collection[str] = (),
+        on_outcome: Callable[[Outcome], None] | None = None,
     ) -> list[Outcome]:
         """Claim everything due and publish it; one outcome per claimed delivery.
         ``native_until``: also claim deliveries due until then, for the platform's scheduler.
-        ``hold_posts``: never claim these posts' deliveries (their file cannot be read)."""
+        ``hold_posts``: never claim these posts' deliveries (their file cannot be read).
+        ``on_outcome``: called with each outcome as soon as it is recorded (a line per delivery
+        while the run goes on)."""
         outcomes: list[Outcome] = []
         self._refused.clear()  # credentials are tried again once per run
         while not self.stopping.is_set():
@@ -171,8 +174,14 @@ class Dispatcher:
                     if self.stopping.is_set():
                         break
                     outcomes.append(self._one(delivery, renderings))
+                    if on_outcome is not None:
+                        on_outcome(outcomes[-1])
             finally:
-                outcomes.extend(self.release_unstarted(batch, "the worker stopped"))
+                released = self.release_unstarted(batch, "the worker stopped")
+                outcomes.extend(released)
+                if on_outcome is not None:
+                    for out in released:
+                        on_outcome(out)
         return outcomes
 
     def _one(self, delivery: Delivery, renderings: dict[tuple[str, str], Rendering]) -> Outcome:
