@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eduadvocate.campaign.workspace import load_config
 from eduadvocate.config.model import DEFAULT_GRACE, DEFAULT_LEASE
@@ -17,6 +19,7 @@ from tests.conftest import REPO, Make
 from tests.test_cli import run
 
 ACCOUNTS = "accounts: {o: {platform: outbox}}\n"
+DURATION = "a number with d, h, m or s: 90s, 2m, 3h, 7d, 1h30m"
 
 
 def _load(tmp_path: Path, text: str) -> tuple[timedelta, timedelta]:
@@ -47,11 +50,17 @@ def test_lease_takes_hours_minutes_and_seconds(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("lease: 2s", "config.yaml:1: lease must be at least 3s, not 2s"),
-        ("lease: soon", 'config.yaml:1: lease must be a duration like "60s" or "2m", not "soon"'),
+        (
+            "lease: 2s",
+            "config.yaml:1: lease must be at least 3s, not 2s. the default, 60s, suits most setups",
+        ),
+        (
+            "lease: soon",
+            'config.yaml:1: lease must be a duration like "60s" or "2m", not "soon". ' + DURATION,
+        ),
         (
             "grace: 3 days",
-            'config.yaml:1: grace must be a duration like "3h" or "90m", not "3 days"',
+            'config.yaml:1: grace must be a duration like "3h" or "90m", not "3 days". ' + DURATION,
         ),
     ],
 )
@@ -264,3 +273,116 @@ def test_the_readme_lists_exactly_where_var_is_read() -> None:
     for name, cell in rows.items():
         assert re.findall(r"`(\w+)`", cell) == list(env_settings(name)), name
     assert "| top level | `ledger` |" in section
+
+
+# -- every config mistake in one pass ---------------------------------------------------------------
+def test_check_reports_every_config_mistake_and_the_posts_problems_in_one_pass_sorted(
+    make_campaign: Make,
+) -> None:
+    """An unknown key, an unknown platform, an unknown time zone and an undefined account in
+    defaults: check lists all four with the posts' own problems, by file and line (the text
+    table, JSON and GitHub annotations alike), and exits 3 with the first on stderr."""
+    make_campaign(
+        "posts:\n  - id: a\n    at: 2026-12-01 09:00\n    text: hello\n    colour: red\n",
+        config=(
+            "accounts:\n"
+            "  main: {platform: outbox}\n"
+            "  bird:\n"
+            "    platform: twitter\n"
+            "bogus: 1\n"
+            "defaults:\n"
+            "  timezone: Mars/Olympus\n"
+            "  accounts: [main, ghost, bird]\n"
+        ),
+    )
+    expected = [
+        ("config.yaml", 4, "config-invalid"),  # twitter
+        ("config.yaml", 5, "unknown-key"),  # bogus
+        ("config.yaml", 7, "bad-timezone"),
+        ("config.yaml", 8, "unknown-account"),  # ghost (bird is said at its own line)
+        ("posts/posts.yaml", 3, "time-no-zone"),
+        ("posts/posts.yaml", 5, "unknown-key"),  # colour
+    ]
+    result = run("check", "--format", "json")
+    assert result.returncode == 3, result.stdout + result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert [(p["file"], p["line"], p["code"]) for p in problems] == expected
+    assert all(p["hint"] for p in problems[:2])  # the config's own: each says what to do
+    assert result.stderr == (
+        'eduadvocate: error: config.yaml:4: account "bird": unknown platform "twitter". did you'
+        ' mean "x"? (and 1 more problem in the config: `eduadvocate check` lists them all)\n'
+    )
+    github = run("check", "--format", "github")
+    assert github.returncode == 3
+    annotations = [line for line in github.stdout.splitlines() if line.startswith("::error")]
+    assert [re.search(r"line=(\d+)", a)[1] for a in annotations] == [  # type: ignore[index]
+        str(line) for _, line, _ in expected
+    ]
+    text = run("check", env={"COLUMNS": "200"})
+    assert text.returncode == 3
+    rows = [line.split()[0] for line in text.stdout.splitlines() if re.match(r"\S+:\d+ ", line)]
+    assert rows == [f"{file}:{line}" for file, line, _ in expected]
+    assert "Traceback" not in text.stderr
+
+
+def test_publish_and_render_stop_on_a_config_with_several_mistakes_in_one_line(
+    make_campaign: Make,
+) -> None:
+    make_campaign(
+        "posts: []\n", config="accounts: {o: {platform: outbox}}\ngrace: soon\nlease: 1s\n"
+    )
+    for command in ("publish", "render", "calendar"):
+        result = run(command)
+        assert result.returncode == 3, (command, result.stdout + result.stderr)
+        assert result.stderr == (
+            'eduadvocate: error: config.yaml:2: grace must be a duration like "3h" or "90m", not'
+            f' "soon". {DURATION} (and 1 more problem in the config: `eduadvocate check` lists'
+            " them all)\n"
+        )
+
+
+# Config mistakes that do not depend on each other, each one problem at its own line: a line
+# under the top level, or under accounts: or defaults: (one valid account and defaults always).
+MISTAKES = {
+    "unknown top-level key": ("top", "bogus: 1"),
+    "bad grace": ("top", "grace: soon"),
+    "short lease": ("top", "lease: 1s"),
+    "bad severity": ("top", "check: {severity: {alt-missing: maybe}}"),
+    "bad metrics age": ("top", "metrics: {pull_after: [1h, later]}"),
+    "variable in media_root": ("top", "media_root: ${HOME}"),
+    "posts not a value": ("top", "people: [a, b]"),
+    "unknown platform": ("accounts", "  bird: {platform: twitter}"),
+    "unsafe account name": ("accounts", '  "two words": {platform: outbox}'),
+    "unknown account key": ("accounts", "  o2: {platform: outbox, colour: red}"),
+    "account setting not a value": ("accounts", "  o3: {platform: outbox, folder: [a, b]}"),
+    "no platform": ("accounts", "  o4: {folder: out}"),
+    "unknown defaults key": ("defaults", "  colour: red"),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(chosen=st.sets(st.sampled_from(sorted(MISTAKES))))
+def test_any_combination_of_config_mistakes_is_that_many_problems_sorted(
+    tmp_path_factory: pytest.TempPathFactory, chosen: set[str]
+) -> None:
+    root = tmp_path_factory.mktemp("campaign")
+    blocks: dict[str, list[str]] = {
+        "top": [],
+        "accounts": ["accounts:", "  ok: {platform: outbox}"],
+        "defaults": ["defaults:", "  timezone: UTC", "  accounts: [ok]"],
+    }
+    for name in sorted(chosen):
+        where, line = MISTAKES[name]
+        blocks[where].append(line)
+    (root / "config.yaml").write_text("\n".join(sum(blocks.values(), [])) + "\n")
+    (root / "posts").mkdir()
+    (root / "posts" / "a.yaml").write_text("posts:\n  - {id: a, at: 2026-12-01 09:00, text: hi}\n")
+    result = run("check", str(root), "--format", "json", cwd=root)
+    assert result.returncode == (3 if chosen else 0), result.stdout + result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert len(problems) == len(chosen), problems
+    assert all(p["file"] == "config.yaml" and p["hint"] for p in problems), problems
+    assert [p["line"] for p in problems] == sorted(p["line"] for p in problems)
+    if chosen:
+        assert result.stderr.startswith(f"eduadvocate: error: config.yaml:{problems[0]['line']}: ")
+        assert len(result.stderr.splitlines()) == 1

@@ -46,13 +46,15 @@ def open_campaign(
     settle: bool = False,
     require: bool = False,
     clock: Clock | None = None,
+    config: Config | None = None,
 ) -> Workspace:
     """Load the config and the campaign. ``folder`` is a campaign folder (holding ``posts/``) or a
     posts folder; without ``--config``, a ``config.yaml`` inside it is used. ``settle``: first
     wait (a moment at most) until no file of it is being written. ``require``: there must be a
     campaign here (publishing commands): a folder with neither a config nor a posts folder is
     an error with a hint, not an empty campaign on the built-in default. ``clock``: what now
-    is (default: the system's)."""
+    is (default: the system's). ``config``: the config already read (``check`` reads it once,
+    collecting its problems), instead of reading it here."""
     if folder is not None:
         base = Path(folder)
         if not base.is_dir():
@@ -66,7 +68,7 @@ def open_campaign(
             and (base / "config.yaml").is_file()
         ):
             config_path = str(base / "config.yaml")
-    config = load_config(config_path)
+    config = config or load_config(config_path)
     if folder is not None:
         base = Path(folder).resolve()
         if (base / "posts").is_dir():
@@ -85,7 +87,9 @@ def open_campaign(
     return Workspace(config=config, campaign=campaign, now=clock(), clock=clock)
 
 
-def open_posts_file(config_path: str | None, file: str, *, clock: Clock | None = None) -> Workspace:
+def open_posts_file(
+    config_path: str | None, file: str, *, clock: Clock | None = None, config: Config | None = None
+) -> Workspace:
     """Open the campaign a posts file belongs to, narrowed to that file: its posts, and the
     problems found in it or in the campaign's shared files (people, config), not in other posts
     files. The campaign is the folder above the nearest ``posts/`` folder holding the file (as
@@ -95,7 +99,9 @@ def open_posts_file(config_path: str | None, file: str, *, clock: Clock | None =
         raise UsageError(f"{file} does not exist", hint="name a posts file or a campaign folder")
     resolved = path.resolve()
     above = next((p.parent for p in resolved.parents if p.name == "posts"), None)
-    ws = open_campaign(config_path, str(above) if above is not None else None, clock=clock)
+    ws = open_campaign(
+        config_path, str(above) if above is not None else None, clock=clock, config=config
+    )
     config = ws.config
     # Matched on resolved paths (a symlinked folder), shown as the campaign shows its files.
     found = [

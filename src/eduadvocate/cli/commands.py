@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_
 from eduadvocate.cli import output
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
+from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
+from eduadvocate.config.model import Config
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
@@ -26,15 +29,21 @@ from eduadvocate.timing.timespec import local_label
 
 
 def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -> int:
-    """Check the campaign, or (``folder`` names a file) that one posts file within it."""
-    if folder is not None and Path(folder).is_file():
-        ws = open_posts_file(config_path, folder, clock=clock)
-    elif folder is not None and not Path(folder).exists():
-        raise UsageError(f"{folder} does not exist", hint="name a posts file or a campaign folder")
-    else:
-        ws = open_campaign(config_path, folder, clock=clock)
-    result = analyse(ws.config, ws.campaign, ws.now)
+    """Check the campaign, or (``folder`` names a file) that one posts file within it. Mistakes
+    in the config are listed with the posts' problems (as far as the config lets the posts be
+    read), then raised: the command exits 3 with the first of them on stderr."""
+    invalid: ConfigInvalid | None = None
+    try:
+        ws: Workspace | None = _open_checked(config_path, folder, clock, None)
+    except ConfigInvalid as exc:
+        invalid = exc
+        config = exc.report.config
+        ws = _open_checked(config_path, folder, clock, config) if config is not None else None
+    result = analyse(ws.config, ws.campaign, ws.now) if ws is not None else Analysis()
+    if invalid is not None:
+        result = _with_config_problems(result, invalid.report)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
+    files = len(ws.campaign.files) if ws is not None else 0
     deliveries = len(result.renderings)
     if fmt == "json":
         output.print_json(
@@ -46,30 +55,52 @@ def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -
                     "warnings": result.warnings,
                     "posts": result.posts,
                     "deliveries": deliveries,
-                    "files": len(ws.campaign.files),
+                    "files": files,
                 },
                 "problems": [output.problem_dict(p) for p in result.problems],
             }
         )
-        return status
+        return _checked(status, invalid)
     if fmt == "github":
         for p in result.problems:
             print(output.github_annotation(p))
-        line = output.summary_line(
-            result.errors, result.warnings, result.posts, deliveries, len(ws.campaign.files)
-        )
+        line = output.summary_line(result.errors, result.warnings, result.posts, deliveries, files)
         print(line.plain)
-        return status
+        return _checked(status, invalid)
     con = output.console()
     if result.problems:
         con.print(output.problems_table(result.problems))
         con.print()
-    con.print(
-        output.summary_line(
-            result.errors, result.warnings, result.posts, deliveries, len(ws.campaign.files)
-        )
-    )
+    con.print(output.summary_line(result.errors, result.warnings, result.posts, deliveries, files))
+    return _checked(status, invalid)
+
+
+def _checked(status: int, invalid: ConfigInvalid | None) -> int:
+    """The status of a check, or (the config has mistakes) its error, which exits 3."""
+    if invalid is not None:
+        raise invalid
     return status
+
+
+def _open_checked(
+    config_path: str | None, folder: str | None, clock: Clock, config: Config | None
+) -> Workspace:
+    if folder is not None and Path(folder).is_file():
+        return open_posts_file(config_path, folder, clock=clock, config=config)
+    if folder is not None and not Path(folder).exists():
+        raise UsageError(f"{folder} does not exist", hint="name a posts file or a campaign folder")
+    return open_campaign(config_path, folder, clock=clock, config=config)
+
+
+def _with_config_problems(result: Analysis, report: ConfigReport) -> Analysis:
+    """The posts' problems and the config's, sorted by file and line. An account written wrong
+    is left out of the config, so a post naming it would also read "no account named": the
+    config's own problem already says what is wrong with it."""
+    unknown = {f'no account named "{name}" in the config' for name in report.broken_accounts}
+    posts = [
+        p for p in result.problems if not (p.code == "unknown-account" and p.message in unknown)
+    ]
+    return replace(result, problems=sorted(report.problems + posts, key=problem_order))
 
 
 def _opened(config_path: str | None, folder: str | None, clock: Clock) -> Workspace:

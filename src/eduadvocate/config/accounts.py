@@ -19,8 +19,8 @@ from typing import Literal, Protocol
 
 from eduadvocate.config.env import first_env_name
 from eduadvocate.config.model import AccountConfig, ConfigWarning
-from eduadvocate.config.reader import reject_unknown
-from eduadvocate.core.errors import ConfigError, Location
+from eduadvocate.config.reader import CONFIG_CODE, NodeReader
+from eduadvocate.core.errors import ConfigError, Location, Problem
 from eduadvocate.core.yamlfile import YNode
 
 # Account names become file names (Bluesky's session file, the outbox's folder) and ledger keys.
@@ -29,6 +29,7 @@ ACCOUNT_NAME_RULE = (
     'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters'
 )
 ENV_HINT = 'write the value itself, or see "The config" in the README'
+ACCOUNTS_HINT = 'see "The config" in the README and config.example.yaml'
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,67 +57,99 @@ class AccountRules(Protocol):
         """The settings of ``platform`` where ``${VAR}`` is read from the environment."""
 
 
-def read_accounts(node: YNode | None, rules: AccountRules) -> dict[str, AccountConfig]:
-    """``accounts:``, by name; the first mistake is a ConfigError."""
+def read_accounts(
+    node: YNode | None, rules: AccountRules, problems: list[Problem]
+) -> tuple[dict[str, AccountConfig], tuple[str, ...]]:
+    """``accounts:``, by name, and the names of the accounts that are written wrong: each mistake
+    is a Problem in ``problems`` and the account is left out (its name is still returned, so a
+    post naming it is not also told there is no such account)."""
     accounts: dict[str, AccountConfig] = {}
+    broken: list[str] = []
     if node is None or node.is_null:
-        return accounts
+        return accounts, ()
+    reader = NodeReader(problems)
     if node.kind != "map":
-        raise ConfigError("accounts must map names to account settings", location=node.loc)
+        reader.error(
+            CONFIG_CODE, "accounts must map names to account settings", node.loc, ACCOUNTS_HINT
+        )
+        return accounts, ()
     for name, item in node.items.items():
-        _check_account_name(name, node.key_locs[name])
-        accounts[name] = _account(name, item, rules)
-    return accounts
+        before = len(problems)
+        _check_account_name(reader, name, node.key_locs[name])
+        account = _account(reader, name, item, rules)
+        if account is not None and len(problems) == before:
+            accounts[name] = account
+        else:
+            broken.append(name)
+    return accounts, tuple(broken)
 
 
-def _check_account_name(name: str, loc: Location) -> None:
+def _check_account_name(reader: NodeReader, name: str, loc: Location) -> None:
     if ACCOUNT_NAME.fullmatch(name) is None:
         shown = json.dumps(name, ensure_ascii=False)  # a tab or newline stays on one line
-        raise ConfigError(
+        reader.error(
+            CONFIG_CODE,
             f"the account name {shown} may only use {ACCOUNT_NAME_RULE}",
-            location=loc,
-            hint="rename the account here and in the posts that name it",
+            loc,
+            "rename the account here and in the posts that name it",
         )
 
 
-def _account(name: str, node: YNode, rules: AccountRules) -> AccountConfig:
+def _account(
+    reader: NodeReader, name: str, node: YNode, rules: AccountRules
+) -> AccountConfig | None:
     if node.kind != "map":
-        raise ConfigError(f'account "{name}" must be a mapping with a platform', location=node.loc)
+        reader.error(
+            CONFIG_CODE,
+            f'account "{name}" must be a mapping with a platform',
+            node.loc,
+            ACCOUNTS_HINT,
+        )
+        return None
     platform_node = node.items.get("platform")
     platform = platform_node.text() if platform_node else None
     if not platform:
-        raise ConfigError(
+        reader.error(
+            CONFIG_CODE,
             f'account "{name}" has no platform',
-            location=node.loc,
-            hint="expected one of: " + ", ".join(sorted(rules.names())),
+            node.loc,
+            "expected one of: " + ", ".join(sorted(rules.names())),
         )
+        return None
     try:
         declared = rules.settings(platform)
     except ConfigError as exc:
         assert platform_node is not None
-        raise ConfigError(
-            f'account "{name}": {exc.message}', location=platform_node.loc, hint=exc.hint
-        ) from None
+        reader.error(CONFIG_CODE, f'account "{name}": {exc.message}', platform_node.loc, exc.hint)
+        return None
     allowed = ["platform", "limit", "daily_cap", *declared]  # limit, daily_cap: every platform
-    reject_unknown(node, allowed, f'account "{name}" ({platform})')
+    reader.unknown_keys(node, allowed, f'account "{name}" ({platform})')
     from_env = rules.from_env(platform)
     settings: dict[str, str | int | bool] = {}
     for key, item in node.items.items():
-        if key == "platform":
+        if key == "platform" or key not in allowed:
             continue
         if item.kind != "scalar" or item.is_null:
-            raise ConfigError(f'account "{name}": {key} must be a single value', location=item.loc)
+            reader.error(
+                CONFIG_CODE,
+                f'account "{name}": {key} must be a single value',
+                item.loc,
+                "write one value: text, a number, or true or false",
+            )
+            continue
         if key not in from_env and (ref := first_env_name(item.raw)):
             only = (
                 f"only ledger and, on {platform} accounts, {', '.join(from_env)} may use ${{VAR}}"
                 if from_env
                 else f"only ledger may use ${{VAR}} ({platform} accounts have no secrets)"
             )
-            raise ConfigError(
+            reader.error(
+                CONFIG_CODE,
                 f'account "{name}": ${{{ref}}} in {key} is not read from the environment: {only}',
-                location=item.loc,
-                hint=ENV_HINT,
+                item.loc,
+                ENV_HINT,
             )
+            continue
         setting = declared.get(key)
         value = item.value if isinstance(item.value, (int, bool)) and not item.quoted else item.raw
         if (
@@ -129,14 +162,18 @@ def _account(name: str, node: YNode, rules: AccountRules) -> AccountConfig:
                 f'{item.loc}: account "{name}": {key} is written in the config file, which other users can read.'
                 f" Write {key}: ${{VAR}} and set VAR in the environment, or chmod 600 the file",
                 ConfigWarning,
-                stacklevel=3,  # the line in load.read_config
+                stacklevel=3,  # the line in load.read_config_report
             )
         settings[key] = value
     for key, setting in declared.items():
-        if setting.required and key not in settings:
-            raise ConfigError(
+        if setting.required and key not in settings and key not in node.items:
+            reader.error(
+                CONFIG_CODE,
                 f'account "{name}" ({platform}) needs {key}: {setting.description}',
-                location=node.loc,
+                node.loc,
+                f"add {key}: ${{VAR}} to it and set VAR in the environment"
+                if setting.secret
+                else f"add {key}: to it",
             )
     return AccountConfig(name=name, platform=platform, settings=settings, loc=node.loc)
 

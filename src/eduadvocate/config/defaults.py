@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eduadvocate.config.reader import NodeReader, reject_unknown
+from eduadvocate.config.reader import NodeReader
 from eduadvocate.config.utm import UTM_HINT, UTM_KEYS, UtmSettings, utm_template_problems
-from eduadvocate.core.errors import ConfigError, Location, Problem
+from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.yamlfile import YNode
 
 DEFAULT_KEYS = (
@@ -119,17 +119,17 @@ def _utm(reader: NodeReader, node: YNode | None) -> UtmSettings | None:
     )
 
 
-def config_defaults(node: YNode | None, accounts: tuple[str, ...]) -> Defaults:
-    """The config's ``defaults:``; its first mistake is a ConfigError. Without it, the one
+def config_defaults(
+    node: YNode | None, accounts: tuple[str, ...], problems: list[Problem]
+) -> Defaults:
+    """The config's ``defaults:``, each mistake a Problem in ``problems``. Without it, the one
     account (if there is exactly one) is every post's default."""
     if node is None or node.is_null:
         return Defaults(accounts=accounts[:1] if len(accounts) == 1 else None)
     if node.kind != "map":
-        raise ConfigError("defaults must be a mapping", location=node.loc)
-    reject_unknown(node, DEFAULT_KEYS, "defaults")
-    problems: list[Problem] = []
-    defaults = defaults_from_node(node, problems)
-    if problems:
-        first = problems[0]
-        raise ConfigError(first.message, location=first.location, hint=first.hint)
-    return defaults
+        NodeReader(problems).error(
+            "wrong-type", "defaults must be a mapping", node.loc, "write defaults: {timezone: …}"
+        )
+        return Defaults()
+    NodeReader(problems).unknown_keys(node, DEFAULT_KEYS, "defaults")
+    return defaults_from_node(node, problems)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from eduadvocate.config.model import (
     AccountConfig,
     Config,
 )
-from eduadvocate.config.reader import reject_unknown
-from eduadvocate.core.errors import ConfigError, Location
+from eduadvocate.config.reader import CONFIG_CODE, NodeReader
+from eduadvocate.core.errors import ConfigError, Location, Problem
 from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
 
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
@@ -51,6 +52,9 @@ _DURATION = re.compile(
     re.IGNORECASE,
 )
 SEVERITY_CHOICES = ("error", "warning", "off")
+SEVERITY_HINT = "like check: {severity: {alt-missing: warning, hashtag-case: off}}"
+DURATION_HINT = "a number with d, h, m or s: 90s, 2m, 3h, 7d, 1h30m"
+METRICS_HINT = "pull_after: [] turns the pulls off"
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -75,16 +79,58 @@ def find_config(explicit: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+@dataclass(frozen=True)
+class ConfigReport:
+    """The config as far as it could be read, and every mistake found in it. ``config`` is None
+    when the file is not a YAML mapping at all; otherwise each wrong setting is left at its
+    default (a wrong account left out, its name in ``broken_accounts``), so the posts can still
+    be checked against the rest."""
+
+    config: Config | None
+    problems: list[Problem]
+    broken_accounts: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+class ConfigInvalid(ConfigError):
+    """The config has mistakes: carries every one (sorted by line), so ``check`` shows them all;
+    the message is the first, and how many more."""
+
+    def __init__(self, report: ConfigReport) -> None:
+        self.report = report
+        first = report.errors[0]
+        more = len(report.errors) - 1
+        hint = first.hint
+        if more:
+            also = f"{more} more problem{'s' if more != 1 else ''} in the config: `eduadvocate check` lists them all"
+            hint = f"{hint} (and {also})" if hint else f"and {also}"
+        super().__init__(first.message, location=first.location, hint=hint)
+
+
 def read_config(explicit: str | None, platforms: AccountRules) -> Config:
     """Read the config (or the embedded default); each account is checked against what
-    ``platforms`` says its platform takes. The first mistake is a ConfigError."""
+    ``platforms`` says its platform takes. Any mistake is a :class:`ConfigInvalid` carrying all
+    of them."""
+    report = read_config_report(explicit, platforms)
+    if report.errors or report.config is None:
+        raise ConfigInvalid(report)
+    return report.config
+
+
+def read_config_report(explicit: str | None, platforms: AccountRules) -> ConfigReport:
+    """Read the config (or the embedded default), collecting every mistake instead of stopping
+    at the first. A config file that cannot be found is still a ConfigError: there is nothing
+    to report on."""
     path = find_config(explicit)
     if path is None:
         root = Path.cwd()
         outbox = AccountConfig(
             "outbox", "outbox", {"folder": "outbox"}, Location("(default config)")
         )
-        return Config(
+        default = Config(
             path=None,
             root=root,
             posts_dir=root / "posts",
@@ -93,49 +139,76 @@ def read_config(explicit: str | None, platforms: AccountRules) -> Config:
             accounts={"outbox": outbox},
             defaults=Defaults(accounts=("outbox",)),
         )
+        return ConfigReport(default, [])
     display = os.path.relpath(path)
+    problems: list[Problem] = []
+    reader = NodeReader(problems)
     try:
         node = read_yaml(path, display)
     except YamlFileError as exc:
-        raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
+        reader.error(exc.code, exc.message, exc.location, exc.hint)
+        return ConfigReport(None, problems)
     if node is None:
         node = YNode("map", Location(display))
     if node.kind != "map":
-        raise ConfigError("the config must be a mapping of settings", location=node.loc)
-    reject_unknown(node, _TOP_KEYS, "config")
-    for key, item in node.items.items():
-        if key not in ("ledger", "accounts"):  # accounts: checked setting by setting
-            _no_env(item, key)
+        reader.error(
+            "wrong-type",
+            "the config must be a mapping of settings",
+            node.loc,
+            "write one setting per line, like posts: posts (see config.example.yaml)",
+        )
+        return ConfigReport(None, problems)
+    reader.unknown_keys(node, _TOP_KEYS, "config")
+    settings = {k: v for k, v in node.items.items() if k in _TOP_KEYS}
+    for key, item in list(settings.items()):
+        # accounts: checked setting by setting. A setting that names a variable is left at its
+        # default, so nothing goes on to use the unread value.
+        if key not in ("ledger", "accounts") and not _no_env(reader, item, key):
+            del settings[key]
+    get = settings.get
     root = path.resolve().parent
-    accounts = read_accounts(node.items.get("accounts"), platforms)
-    defaults = config_defaults(node.items.get("defaults"), tuple(accounts))
-    severity = _severity(node.items.get("check"))
-    return Config(
+    accounts, broken = read_accounts(get("accounts"), platforms, problems)
+    defaults = config_defaults(get("defaults"), (*accounts, *broken), problems)
+    media = _string(reader, get("media_root"), "media_root", "")
+    config = Config(
         path=path,
         root=root,
-        posts_dir=root / _string(node, "posts", "posts"),
-        people_path=root / _string(node, "people", "people.yaml"),
-        ledger=_string(node, "ledger", ".eduadvocate/ledger.sqlite3"),
+        posts_dir=root / _string(reader, get("posts"), "posts", "posts"),
+        people_path=root / _string(reader, get("people"), "people", "people.yaml"),
+        ledger=_string(reader, get("ledger"), "ledger", ".eduadvocate/ledger.sqlite3"),
         accounts=accounts,
         defaults=defaults,
-        severity=severity,
-        grace=_duration(node.items.get("grace"), "grace", DEFAULT_GRACE, '"3h" or "90m"'),
-        lease=_lease(node.items.get("lease")),
-        metrics_ages=_metrics(node.items.get("metrics")),
-        media_root=(root / media).resolve() if (media := _string(node, "media_root", "")) else None,
+        severity=_severity(reader, get("check")),
+        grace=_duration(reader, get("grace"), "grace", DEFAULT_GRACE, '"3h" or "90m"'),
+        lease=_lease(reader, get("lease")),
+        metrics_ages=_metrics(reader, get("metrics")),
+        media_root=(root / media).resolve() if media else None,
     )
+    problems.sort(key=problem_order)
+    return ConfigReport(config, problems, broken)
 
 
-def _duration(node: YNode | None, key: str, default: timedelta, examples: str) -> timedelta:
+def problem_order(problem: Problem) -> tuple[bool, Location]:
+    """Sorting problems by file, then line and column (those with no place first)."""
+    return (problem.location is not None, problem.location or Location(""))
+
+
+def _duration(
+    reader: NodeReader, node: YNode | None, key: str, default: timedelta, examples: str
+) -> timedelta:
     """A duration setting: days, hours, minutes and seconds, as in "3h", "90m", "7d" or "60s"."""
     if node is None or node.is_null:
         return default
     text = node.text() or ""
     duration = parse_duration(text)
     if duration is None:
-        raise ConfigError(
-            f'{key} must be a duration like {examples}, not "{text}"', location=node.loc
+        reader.error(
+            CONFIG_CODE,
+            f'{key} must be a duration like {examples}, not "{text}"',
+            node.loc,
+            DURATION_HINT,
         )
+        return default
     return duration
 
 
@@ -148,87 +221,118 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-def _metrics(node: YNode | None) -> tuple[timedelta, ...]:
+def _metrics(reader: NodeReader, node: YNode | None) -> tuple[timedelta, ...]:
     """``metrics: {pull_after: [1h, 24h, 7d]}``, or ``metrics: {pull_after: []}`` for never."""
     if node is None or node.is_null:
         return DEFAULT_METRICS_AGES
     if node.kind != "map":
-        raise ConfigError(
-            "metrics must be a mapping, like {pull_after: [1h, 24h, 7d]}", location=node.loc
+        reader.error(
+            CONFIG_CODE,
+            "metrics must be a mapping, like {pull_after: [1h, 24h, 7d]}",
+            node.loc,
+            METRICS_HINT,
         )
-    reject_unknown(node, ("pull_after",), "metrics")
+        return DEFAULT_METRICS_AGES
+    reader.unknown_keys(node, ("pull_after",), "metrics")
     ages = node.items.get("pull_after")
     if ages is None or ages.is_null:
         return DEFAULT_METRICS_AGES
     if ages.kind != "seq":
-        raise ConfigError(
-            "metrics.pull_after must be a list of durations, like [1h, 24h, 7d]", location=ages.loc
+        reader.error(
+            CONFIG_CODE,
+            "metrics.pull_after must be a list of durations, like [1h, 24h, 7d]",
+            ages.loc,
+            METRICS_HINT,
         )
-    return tuple(
-        sorted(
-            _duration(a, "each of metrics.pull_after", timedelta(0), '"1h" or "7d"')
-            for a in ages.seq
-        )
-    )
+        return DEFAULT_METRICS_AGES
+    found: list[timedelta] = []
+    for age in ages.seq:
+        wrong = len(reader.problems)
+        value = _duration(reader, age, "each of metrics.pull_after", timedelta(0), '"1h" or "7d"')
+        if len(reader.problems) == wrong:
+            found.append(value)
+    return tuple(sorted(found))
 
 
-def _lease(node: YNode | None) -> timedelta:
-    lease = _duration(node, "lease", DEFAULT_LEASE, '"60s" or "2m"')
+def _lease(reader: NodeReader, node: YNode | None) -> timedelta:
+    lease = _duration(reader, node, "lease", DEFAULT_LEASE, '"60s" or "2m"')
     if node is not None and lease < MIN_LEASE:
-        raise ConfigError(
-            f"lease must be at least {MIN_LEASE.seconds}s, not {node.text()}", location=node.loc
+        reader.error(
+            CONFIG_CODE,
+            f"lease must be at least {MIN_LEASE.seconds}s, not {node.text()}",
+            node.loc,
+            "the default, 60s, suits most setups",
         )
+        return DEFAULT_LEASE
     return lease
 
 
-def _string(node: YNode, key: str, default: str) -> str:
-    item = node.items.get(key)
+def _string(reader: NodeReader, item: YNode | None, key: str, default: str) -> str:
     if item is None or item.is_null:
         return default
     text = item.text()
     if text is None:
-        raise ConfigError(f"{key} must be a single value", location=item.loc)
+        reader.error(
+            CONFIG_CODE,
+            f"{key} must be a single value",
+            item.loc,
+            f"write {key}: {default}, or leave it out",
+        )
+        return default
     return text
 
 
-def _no_env(node: YNode, where: str) -> None:
-    """A ConfigError for the first ``${VAR}`` in ``node``: outside ``ledger`` and the accounts'
-    secret and address settings, nothing is read from the environment (a value there would end
-    up in public text, links or file names)."""
+def _no_env(reader: NodeReader, node: YNode, where: str) -> bool:
+    """Whether ``node`` is free of ``${VAR}``; each one is a Problem: outside ``ledger`` and the
+    accounts' secret and address settings, nothing is read from the environment (a value there
+    would end up in public text, links or file names)."""
+    clean = True
     if node.kind == "scalar":
         name = first_env_name(node.raw)
         if name is not None:
-            raise ConfigError(
+            reader.error(
+                CONFIG_CODE,
                 f"${{{name}}} in {where} is not read from the environment: only ledger and"
                 " the accounts' secret and address settings may use ${VAR}",
-                location=node.loc,
-                hint=ENV_HINT,
+                node.loc,
+                ENV_HINT,
             )
+            clean = False
     for key, item in node.items.items():
-        _no_env(item, f"{where}.{key}")
+        clean = _no_env(reader, item, f"{where}.{key}") and clean
     for item in node.seq:
-        _no_env(item, where)
+        clean = _no_env(reader, item, where) and clean
+    return clean
 
 
-def _severity(node: YNode | None) -> dict[str, str]:
-    if node is None or node.is_null:
-        return {}
-    if node.kind != "map":
-        raise ConfigError("check must be a mapping", location=node.loc)
-    reject_unknown(node, ("severity",), "check")
-    sev = node.items.get("severity")
+def _severity(reader: NodeReader, node: YNode | None) -> dict[str, str]:
     out: dict[str, str] = {}
+    if node is None or node.is_null:
+        return out
+    if node.kind != "map":
+        reader.error(CONFIG_CODE, "check must be a mapping", node.loc, SEVERITY_HINT)
+        return out
+    reader.unknown_keys(node, ("severity",), "check")
+    sev = node.items.get("severity")
     if sev is None or sev.is_null:
         return out
     if sev.kind != "map":
-        raise ConfigError(
-            "check.severity must map problem codes to error, warning or off", location=sev.loc
+        reader.error(
+            CONFIG_CODE,
+            "check.severity must map problem codes to error, warning or off",
+            sev.loc,
+            SEVERITY_HINT,
         )
+        return out
     for code, item in sev.items.items():
         value = item.text()
         if value not in SEVERITY_CHOICES:
-            raise ConfigError(
-                f"check.severity.{code} must be error, warning or off", location=item.loc
+            reader.error(
+                CONFIG_CODE,
+                f"check.severity.{code} must be error, warning or off",
+                item.loc,
+                SEVERITY_HINT,
             )
+            continue
         out[code] = value
     return out

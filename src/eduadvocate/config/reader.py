@@ -1,6 +1,6 @@
-"""Reading settings out of YAML nodes, two ways: :class:`NodeReader` collects every mistake as a
-Problem and goes on (posts files and the defaults they share with the config, so ``check`` shows
-them all in one run); :func:`reject_unknown` raises at the first (the config, which stops there).
+"""Reading settings out of YAML nodes: :class:`NodeReader` collects every mistake as a Problem and
+goes on (posts files, the config and the defaults they share), so ``check`` shows them all in one
+run.
 """
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from eduadvocate.core.errors import ConfigError, Location, Problem
+from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.core.yamlfile import YNode
 
+# The code of a config mistake that no more specific code names (README "check problem codes").
+CONFIG_CODE = "config-invalid"
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # what {name} in a text can refer to
 
 
@@ -99,13 +101,3 @@ class NodeReader:
 def kind(node: YNode) -> str:
     """What a node is, in a message's words."""
     return {"map": "mapping", "seq": "list", "scalar": "value"}[node.kind]
-
-
-def reject_unknown(node: YNode, allowed: Iterable[str], what: str) -> None:
-    """A ConfigError for the first key of ``node`` that is not ``allowed``."""
-    names = list(allowed)
-    for key, loc in node.key_locs.items():
-        if key not in names:
-            raise ConfigError(
-                f'unknown key "{key}" in {what}', location=loc, hint=did_you_mean(key, names)
-            )
