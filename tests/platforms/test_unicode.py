@@ -66,6 +66,37 @@ def test_fast_paths_agree_on_mixed_joiners() -> None:
         assert grapheme_ends(text) == [m.end() for m in regex.finditer(r"\X", text)], repr(text)
 
 
+# ASCII around and between the characters that join clusters, so that the windows graphemes()
+# counts with \X alone start, end, touch and share their ASCII neighbours in every way.
+_WINDOW_POOL = [
+    *"ab #1.\n\t",
+    "\r",
+    "\u0301",
+    "\u200d",
+    "\u0903",  # SpacingMark
+    "\u0600",  # Prepend
+    "👩",
+    "🏽",
+    "🇺",
+    "🇸",
+    "\ufe0f",
+    "\u20e3",
+    "\u1100",
+    "\u1161",
+    "\uac00",
+    "क",
+    "्",
+    "学",
+    "©",
+]
+
+
+@given(st.lists(st.sampled_from(_WINDOW_POOL), max_size=30).map("".join))
+def test_counting_by_windows_agrees_with_regex_X(text: str) -> None:
+    r"""graphemes() runs \X only on the non-ASCII stretches and their ASCII neighbours."""
+    assert graphemes(text) == len(regex.findall(r"\X", text))
+
+
 def test_a_run_of_flag_halves_pairs_from_its_start() -> None:
     """Regional indicators pair up from the start of their run, whatever surrounds it (the
     counting pairs them itself: ``\\X`` is quadratic on a long run)."""

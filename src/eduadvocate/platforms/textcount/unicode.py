@@ -13,6 +13,7 @@ Bluesky rules avoid patterns that retry a run from each of its characters.
 from __future__ import annotations
 
 import functools
+import re
 
 import regex
 
@@ -51,11 +52,29 @@ _HANDLE = regex.compile(
 BSKY_TAG_MAX = 64
 
 
+# A non-ASCII stretch with the ASCII character on each side of it; stretches one ASCII character
+# apart share it, so they are one window. Two ASCII characters other than CR LF always have a
+# cluster boundary between them (no rule of UAX #29 joins them), so the clusters of a text are
+# its ASCII characters outside the windows plus the clusters of each window.
+_WINDOW = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+(?:[\x00-\x7f][^\x00-\x7f]+)*[\x00-\x7f]?")
+
+
 @functools.lru_cache(maxsize=4096)  # render measures the same text several times
 def graphemes(text: str) -> int:
     """Extended grapheme clusters in ``text``."""
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is one cluster
+    if "\r" in text:
+        return _clusters(text)
+    # Only the non-ASCII windows need \X, which costs far more than a scan for them.
+    total = len(text)
+    for window in _WINDOW.findall(text):
+        total -= len(window) - _clusters(window)
+    return total
+
+
+@functools.lru_cache(maxsize=4096)  # campaigns repeat their emoji and non-Latin words
+def _clusters(text: str) -> int:
     if _JOINERS.search(text) is None:
         return len(text)
     # A pair (or a lone one at the end of a run) joins its neighbours exactly as a letter
