@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from eduadvocate import __version__
+from eduadvocate.cli import completion
 from eduadvocate.cli.runtime import Runtime
 
 HELP = """Run education-advocacy social media campaigns from a folder of YAML files.
@@ -127,10 +128,22 @@ def render(
     folder: FolderArg = None,
     config: ConfigOpt = None,
     account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (repeatable).",
+            autocompletion=completion.accounts,
+        ),
     ] = None,
     post: Annotated[
-        list[str] | None, typer.Option("--post", "-p", help="Only this post id (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--post",
+            "-p",
+            help="Only this post id (repeatable).",
+            autocompletion=completion.posts,
+        ),
     ] = None,
     fmt: Annotated[
         DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
@@ -175,7 +188,13 @@ def publish(
     ctx: typer.Context,
     config: ConfigOpt = None,
     account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (repeatable).",
+            autocompletion=completion.accounts,
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Show what is due; send and record nothing.")
@@ -229,7 +248,10 @@ class StateChoice(StrEnum):
 def status(
     ctx: typer.Context,
     config: ConfigOpt = None,
-    post: Annotated[str | None, typer.Option("--post", "-p", help="Only this post id.")] = None,
+    post: Annotated[
+        str | None,
+        typer.Option("--post", "-p", help="Only this post id.", autocompletion=completion.posts),
+    ] = None,
     state: Annotated[
         StateChoice | None, typer.Option("--state", "-s", help="Only deliveries in this state.")
     ] = None,
@@ -293,6 +315,7 @@ def cancel(
         typer.Option(
             "--post",
             "-p",
+            autocompletion=completion.posts,
             help="Cancel every delivery of this post not yet published (all accounts and"
             " occurrences the ledger has).",
             show_default=False,
@@ -316,7 +339,13 @@ app.add_typer(accounts_app, name="accounts")
 def accounts_verify(
     config: ConfigOpt = None,
     account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (repeatable).",
+            autocompletion=completion.accounts,
+        ),
     ] = None,
     fmt: Annotated[
         DataFormat, typer.Option("--format", "-f", help="text or json.")
@@ -346,7 +375,13 @@ def metrics_pull(
     config: ConfigOpt = None,
     since: SinceOpt = None,
     account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (repeatable).",
+            autocompletion=completion.accounts,
+        ),
     ] = None,
     retry_refused: Annotated[
         bool,
