@@ -3,10 +3,13 @@ they must work where those are broken). Timing figures live in bench/startup.py.
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
+import typer
 
 from tests.conftest import REPO
 
@@ -63,3 +66,49 @@ def test_version_does_not_even_import_typer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.stderr.strip() == "False"
+
+
+def test_help_imports_nothing_of_eduadvocate_beyond_the_command_line() -> None:
+    """`--help` needs Typer and the options, not the core: `core.errors` and `cli.runtime`
+    (dataclasses, enums) are imported where a command runs or fails (issue 14: --help within
+    1.1x of a bare Typer app's)."""
+    code = (
+        "import sys; sys.argv=['eduadvocate','--help']\nfrom eduadvocate.cli import run\n"
+        "try:\n run()\nexcept SystemExit: pass\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('eduadvocate'))), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    loaded = result.stderr.strip().splitlines()[-1].split(",")
+    beyond = [
+        m
+        for m in loaded
+        if m not in ("eduadvocate", "eduadvocate.cli") and not m.startswith("eduadvocate.cli.")
+    ]
+    assert beyond == []
+    assert "eduadvocate.cli.runtime" not in loaded
+
+
+def _commands(group: typer.Typer) -> list[Callable[..., object]]:
+    found = [c.callback for c in group.registered_commands if c.callback is not None]
+    if group.registered_callback is not None and group.registered_callback.callback is not None:
+        found.append(group.registered_callback.callback)
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None
+        found += _commands(sub.typer_instance)
+    return found
+
+
+def test_command_annotations_are_objects_not_strings() -> None:
+    """Typer evaluates every command's annotations to build the help; strings (what
+    ``from __future__ import annotations`` makes of them) cost an eval each, on every --help."""
+    from eduadvocate.cli.main import app
+
+    stringly = {
+        f"{f.__name__}.{name}"
+        for f in _commands(app)
+        for name, value in inspect.get_annotations(f).items()
+        if isinstance(value, str)
+    }
+    assert stringly == set()

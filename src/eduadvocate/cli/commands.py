@@ -356,11 +356,11 @@ def display_zone(ws: Workspace, result: Analysis | None = None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def init(folder: str, timezone: str | None) -> int:
+def init(folder: str, timezone: str | None, clock: Clock) -> int:
     from eduadvocate.campaign.scaffold import scaffold
 
     con = output.console()
-    created, kept = scaffold(Path(folder), timezone)
+    created, kept = scaffold(Path(folder), timezone, clock())
     for path in created:
         con.print(f"created {path}")
     for path in kept:

@@ -4,19 +4,21 @@ its implementation when it runs, so ``--version`` and ``--help`` load nothing bu
 :func:`run` is the one place that turns exceptions into a one-line message and an exit status.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads every command's annotations, and
+# strings it has to eval (some 360 of them, on every --help) cost more than objects.
 import os
 import sys
 import warnings
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from eduadvocate import __version__
 from eduadvocate.cli import completion
-from eduadvocate.cli.runtime import Runtime
+
+if TYPE_CHECKING:  # imported where a command runs: --help needs neither it nor core.errors
+    from eduadvocate.cli.runtime import Runtime
 
 HELP = """Run education-advocacy social media campaigns from a folder of YAML files.
 
@@ -80,12 +82,16 @@ def main(
     ] = False,
 ) -> None:
     """Run education-advocacy social media campaigns from a folder of YAML files."""
+    from eduadvocate.cli.runtime import Runtime
+
     if not isinstance(ctx.obj, Runtime):
         ctx.obj = Runtime()  # the system's clock, no probe; a test hands in its own
 
 
-def _runtime(ctx: typer.Context) -> Runtime:
+def _runtime(ctx: typer.Context) -> "Runtime":
     """The run's Runtime, which the root callback put in the context."""
+    from eduadvocate.cli.runtime import Runtime
+
     runtime = ctx.find_object(Runtime)
     return runtime if runtime is not None else Runtime()
 
@@ -541,7 +547,7 @@ for _group in (app, accounts_app, metrics_app, ledger_app):
 app.info.help = _unwrapped(HELP)
 
 
-def run(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> NoReturn:
+def run(argv: list[str] | None = None, *, runtime: "Runtime | None" = None) -> NoReturn:
     """Entry point: runs the app and maps every error to one line on stderr and an exit status.
 
     ``--traceback`` (anywhere on the line) or ``EDUADVOCATE_TRACEBACK=1`` shows the Python
@@ -551,25 +557,28 @@ def run(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> NoR
     args = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args or os.environ.get("EDUADVOCATE_TRACEBACK") == "1"
     args = [a for a in args if a != "--traceback"]
-    from eduadvocate.core.errors import EduError, ExitCode
-
     warnings.showwarning = _show_warning
     try:
         status = app(args=args, prog_name="eduadvocate", standalone_mode=False, obj=runtime)
-        sys.exit(status if isinstance(status, int) else ExitCode.OK)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except EduError as exc:
-        if traceback:
-            raise
-        print(f"eduadvocate: error: {exc.one_line()}", file=sys.stderr)
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        from eduadvocate.core.errors import ExitCode
+
         print("eduadvocate: interrupted", file=sys.stderr)
         sys.exit(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        sys.exit(ExitCode.OK)
-    except Exception as exc:  # the last resort: a bug; say so without a wall of text
+    except Exception as exc:
+        # Imported only now: a run that ends well (--help above all) never needs it.
+        from eduadvocate.core.errors import EduError, ExitCode
+
+        if isinstance(exc, EduError):
+            if traceback:
+                raise
+            print(f"eduadvocate: error: {exc.one_line()}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        if isinstance(exc, BrokenPipeError):
+            sys.exit(ExitCode.OK)
+        # The last resort: a bug; say so without a wall of text.
         if _is_usage_error(exc):
             _show_usage_error(exc)
         if traceback:
@@ -580,6 +589,7 @@ def run(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> NoR
             file=sys.stderr,
         )
         sys.exit(ExitCode.UNEXPECTED)
+    sys.exit(status if isinstance(status, int) else 0)  # 0 is ExitCode.OK
 
 
 def _show_warning(
