@@ -4,6 +4,7 @@ side files, the outbox, session files and ``.env`` out of git."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -145,3 +146,35 @@ def test_init_into_a_dangling_symlink_is_refused(tmp_path: Path) -> None:
         " it. remove the link, or create the folder it points to\n"
     )
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_sample_posts_cannot_go_public_by_accident(tmp_path: Path) -> None:
+    """init's posts are samples: ids and texts say so, each names the outbox itself (so adding
+    a real account to the defaults does not send them there), and they are dated after init,
+    so a publish right away sends nothing."""
+    from datetime import datetime
+
+    from tests.conftest import NOW
+
+    assert run("init", "drive", "--timezone", "America/Chicago", cwd=tmp_path).returncode == 0
+    root = tmp_path / "drive"
+    check = run("check", "--format", "json", cwd=root)
+    assert check.returncode == 0, check.stdout
+    assert json.loads(check.stdout)["problems"] == []
+    assert "SAMPLE" in (root / "posts" / "welcome.yaml").read_text().splitlines()[1]
+    due = run("publish", "--dry-run", "--format", "json", cwd=root)
+    assert due.returncode == 0, due.stdout + due.stderr
+    assert json.loads(due.stdout)["deliveries"] == []
+    config = root / "config.yaml"
+    config.write_text(
+        config.read_text().replace("accounts: [outbox]", "accounts: [outbox, m]")
+        + "  m: {platform: mastodon, instance: https://m.example, access_token: '${T}'}\n"
+    )
+    rendered = run("render", "--format", "json", cwd=root)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    deliveries = json.loads(rendered.stdout)["deliveries"]
+    assert {d["post"] for d in deliveries} == {"sample-welcome", "sample-weekly-reminder"}
+    assert {d["account"] for d in deliveries} == {"outbox"}
+    assert all(d["parts"][0]["text"].startswith("SAMPLE: ") for d in deliveries)
+    now = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    assert all(datetime.fromisoformat(d["at"].replace("Z", "+00:00")) > now for d in deliveries)

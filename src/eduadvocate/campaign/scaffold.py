@@ -1,7 +1,8 @@
 """``eduadvocate init``: a new campaign folder that passes ``check`` as it is.
 
 Writes ``config.yaml`` (one outbox account, so nothing needs an account yet), ``people.yaml``,
-``posts/welcome.yaml`` with the editor line that points at the JSON Schema, the schema itself
+``posts/welcome.yaml`` (sample posts for the outbox alone, dated a week ahead) with the editor
+line that points at the JSON Schema, the schema itself
 under ``.eduadvocate/``, and a ``.gitignore`` for what runs leave behind (the ledger's side files,
 the outbox, session files, ``.env``). A folder that already holds a campaign is left untouched;
 nothing is ever overwritten, and no symbolic link is followed.
@@ -14,6 +15,7 @@ import json
 import os
 import stat
 import warnings
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.core.errors import UsageError
@@ -74,23 +76,35 @@ chair:
   mastodon: rivera@mastodon.education
 """
 
+# The sample posts cannot go public by accident: each names the outbox itself (adding a real
+# account to the defaults does not send them there), is dated after init (nothing is due at
+# once), and says SAMPLE in its id, its text and the comment above.
 WELCOME = """\
 # yaml-language-server: $schema=../{schema}
+# SAMPLE posts written by `eduadvocate init`. They go only to the outbox account (files in
+# ./outbox, nothing public), even after you add a real account. Replace them with your own
+# posts, or delete them.
 posts:
-  - id: welcome
-    at: now
+  - id: sample-welcome
+    at: {at}
+    accounts: [outbox]    # a sample goes nowhere public
     text: >-
-      We are asking {{@chair}} and the school board to fully fund our schools.
+      SAMPLE: We are asking {{@chair}} and the school board to fully fund our schools.
       Add your name: {{petition}}
     vars:
       petition: https://example.org/petition
 
-  - id: weekly-reminder
+  - id: sample-weekly-reminder
     every: weekly on Monday 09:00
-    text: Have you signed yet? Every name counts before the budget vote. {{petition}}
+    from: {start}
+    accounts: [outbox]
+    text: >-
+      SAMPLE: Have you signed yet? Every name counts before the budget vote. {{petition}}
     vars:
       petition: https://example.org/petition
 """
+# How far after init the sample is dated: in the future, and within calendar's default 14 days.
+SAMPLE_AHEAD = timedelta(days=7)
 
 
 def local_zone_name() -> str:
@@ -110,8 +124,9 @@ class ScaffoldWarning(UserWarning):
     """Something init left alone on purpose (a campaign, a link, a .gitignore it added to)."""
 
 
-def scaffold(folder: Path, timezone: str | None) -> tuple[list[str], list[str]]:
-    """Create the campaign files; returns (created, kept) paths.
+def scaffold(folder: Path, timezone: str | None, now: datetime) -> tuple[list[str], list[str]]:
+    """Create the campaign files; returns (created, kept) paths. ``now``: when init runs (the
+    sample posts are dated a week later).
 
     A folder that already holds a campaign is left untouched. No file is overwritten and no
     symbolic link followed (a file or folder that is one is left as it is, with a warning): each
@@ -123,7 +138,7 @@ def scaffold(folder: Path, timezone: str | None) -> tuple[list[str], list[str]]:
 
     zone = timezone or local_zone_name()
     try:
-        load_zone(zone)
+        sample_day = (now.astimezone(load_zone(zone)) + SAMPLE_AHEAD).date()
     except TimeSpecError as exc:
         raise UsageError(
             str(exc), hint="pass --timezone, e.g. --timezone America/Chicago"
@@ -156,7 +171,9 @@ def scaffold(folder: Path, timezone: str | None) -> tuple[list[str], list[str]]:
     files = {
         "config.yaml": CONFIG.format(campaign=json.dumps(campaign), timezone=zone),
         "people.yaml": PEOPLE,
-        "posts/welcome.yaml": WELCOME.format(schema=SCHEMA_PATH),
+        "posts/welcome.yaml": WELCOME.format(
+            schema=SCHEMA_PATH, at=f"{sample_day} 10:00", start=sample_day
+        ),
         SCHEMA_PATH: json.dumps(json_schema(sorted(platform_names())), indent=2) + "\n",
         ".gitignore": GITIGNORE,
     }
