@@ -507,6 +507,7 @@ def ledger_import(
 
 @app.command()
 def init(
+    ctx: typer.Context,
     folder: Annotated[str, typer.Argument(help="Where to create the campaign.")] = ".",
     timezone: Annotated[
         str | None,
@@ -518,10 +519,13 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create a campaign folder: config.yaml, people.yaml and a first post that passes check."""
+    """Create a campaign folder: config.yaml, people.yaml and a first post that passes check.
+
+    The sample posts go only to the outbox account and are dated a week ahead.
+    """
     from eduadvocate.cli import commands
 
-    raise typer.Exit(commands.init(folder, timezone))
+    raise typer.Exit(commands.init(folder, timezone, _runtime(ctx).clock))
 
 
 @app.command()
