@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from dataclasses import replace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eduadvocate.campaign.workspace import open_campaign
 from eduadvocate.compose.check import analyse
-from eduadvocate.compose.render import add_utm, split_text
+from eduadvocate.compose.render import Renderer, add_utm, split_text
+from eduadvocate.platforms.registry import spec_class
 from tests.conftest import Make
 
 
@@ -216,3 +220,120 @@ def test_a_64kb_word_is_cut_in_linear_time_between_graphemes() -> None:
         assert "".join(parts) == word
         assert all(measure(p) <= limit for p in parts)
         assert all(measure(p) >= limit - 2 for p in parts[:-1])  # parts are filled, not short
+
+
+_PIECES = [
+    "Fund our schools.",
+    "Tell {@lopez} today!",
+    "Sign: https://example.org/petition?ref=a",
+    "example.org/facts",
+    "#FundOurSchools",
+    "#fundourschools",
+    "学校の予算を守ろう。",
+    "Teachers 👩🏽‍🏫 deserve better.",
+    "🇺🇸🇫",
+    "a" * 90,
+    "\n\n",
+]
+_posts = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(_PIECES), min_size=1, max_size=25).map(" ".join),
+        st.sampled_from([None, "", "CW: budget", "学校"]),
+        st.sampled_from([None, "never"]),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_posts)
+def test_remembered_lengths_change_no_rendering(make_campaign: Make, drawn: list) -> None:
+    """A Renderer remembers the lengths it measured, per account and content warning, across
+    posts: rendering many posts with one gives what a fresh Renderer gives for each."""
+    make_campaign(
+        """
+        hashtags: [FundOurSchools, SchoolBudget]
+        posts:
+          - id: base
+            at: 2026-12-03 18:00
+            text: base
+        """
+    )
+    ws = open_campaign(None)
+    base = ws.campaign.posts[0]
+    posts = [
+        replace(
+            base,
+            id=f"p{i}",
+            content=replace(base.content, text=text, content_warning=cw, split=split),
+        )
+        for i, (text, cw, split) in enumerate(drawn)
+    ]
+    specs = [spec_class(a.platform)(a) for a in ws.config.accounts.values()]
+    shared = Renderer(ws.campaign.people)
+    for post in posts:
+        for spec in specs:
+            assert shared.render(post, spec) == Renderer(ws.campaign.people).render(post, spec)
+
+
+def _add_utm_as_before(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
+    """add_utm as it was written before the link's parse was remembered (the reference)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    if domains and not any(host == d or host.endswith("." + d) for d in domains):
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    have = {k for k, _ in query}
+    extra = [(k, v) for k, v in params.items() if k not in have]
+    if not extra:
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra])))
+
+
+_url_bits = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "mailto:",
+        "example.org",
+        "www.example.org",
+        "other.net",
+        "/a",
+        "?",
+        "&",
+        "=",
+        "#",
+        "utm_source",
+        "ref",
+        "a b",
+        "%20",
+        "+",
+        "é",
+        ";",
+        "[",
+        "]",
+        ":8080",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_url_bits, max_size=12).map("".join),
+    st.dictionaries(st.sampled_from(["utm_source", "utm_medium", "ref"]), st.text(max_size=5)),
+    st.sampled_from([(), ("example.org",)]),
+)
+def test_add_utm_encodes_as_urlencode_does(
+    url: str, params: dict[str, str], domains: tuple[str, ...]
+) -> None:
+    """The link's own query is encoded once and the parameters appended: the same text as
+    encoding the whole query again for every rendering."""
+    assert add_utm(url, params, domains) == _add_utm_as_before(url, params, domains)

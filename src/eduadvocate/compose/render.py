@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.config.utm import UtmSettings, fill_utm
@@ -41,6 +41,7 @@ _MAX_VAR_DEPTH = 5
 # Characters that filling in {variables} may produce for one text (nested ones included), beyond
 # the text's own length: far above any real campaign, far below a memory problem.
 MAX_TEMPLATE_WORK = 200_000
+_MAX_REMEMBERED = 50_000  # measured texts a Renderer keeps (a few MB)
 _WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
 
@@ -123,6 +124,27 @@ class Renderer:
 
     def __init__(self, people: dict[str, Person]) -> None:
         self.people = people
+        # Lengths already measured, per account rule and content warning: splitting measures
+        # each sentence, a thread is rebuilt to fit its numbering, and the posts of a campaign
+        # share sentences, so most texts are measured more than once.
+        self._lengths: dict[tuple[PlatformSpec, str | None], dict[str, int]] = {}
+        self._measured = 0
+
+    def _measure(self, spec: PlatformSpec, cw: str | None) -> Callable[[str], int]:
+        """``spec.length(text, cw)``, remembered (bounded: forgotten all at once when full)."""
+        if self._measured > _MAX_REMEMBERED:
+            self._lengths.clear()
+            self._measured = 0
+        lengths = self._lengths.setdefault((spec, cw), {})
+
+        def measure(text: str) -> int:
+            length = lengths.get(text)
+            if length is None:
+                length = lengths[text] = spec.length(text, cw)
+                self._measured += 1
+            return length
+
+        return measure
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
         tagged, changed = self._render(post, spec, tracking=True)
@@ -200,9 +222,7 @@ class Renderer:
 
         limit = spec.limit
 
-        def measure(text: str) -> int:
-            return spec.length(text, cw)
-
+        measure = self._measure(spec, cw)
         split_mode = content.split or "auto"
         numbering = content.numbering
         if numbering is None:
@@ -528,27 +548,33 @@ def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Ca
 
 def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
     """Add UTM parameters to an http(s) URL, keeping any it already has (and its fragment)."""
-    return _add_utm(url, tuple(params.items()), domains)
-
-
-@functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post
-def _add_utm(url: str, param_items: tuple[tuple[str, str], ...], domains: tuple[str, ...]) -> str:
-    params = dict(param_items)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    link = _taggable(url, domains)
+    if link is None:
         return url
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return url
-    host = parts.hostname.lower()
-    if domains and not any(host == d or host.endswith("." + d) for d in domains):
-        return url
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    have = {k for k, _ in query}
+    parts, query, have = link
     extra = [(k, v) for k, v in params.items() if k not in have]
     if not extra:
         return url
-    return urlunsplit(parts._replace(query=urlencode([*query, *extra])))
+    # urlencode joins its pairs with "&", so the link's own pairs are encoded once per link.
+    tail = urlencode(extra)
+    return parts._replace(query=f"{query}&{tail}" if query else tail).geturl()
+
+
+@functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post
+def _taggable(url: str, domains: tuple[str, ...]) -> tuple[SplitResult, str, frozenset[str]] | None:
+    """The link split, its query as ``urlencode`` writes it and the names in it; None for a
+    link that is not tagged (not http(s), no host, or outside ``domains``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if domains and not any(host == d or host.endswith("." + d) for d in domains):
+        return None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return parts, urlencode(query), frozenset(k for k, _ in query)
 
 
 def tag_links(text: str, tag: Callable[[str], str]) -> str:
