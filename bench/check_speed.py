@@ -2,6 +2,9 @@
 posts per second and peak memory, for the whole command in a fresh process, plus where the time
 goes (load vs. render and check) in-process.
 
+Target (issue 14): the whole command at 5,000 posts/s or more. The bench prints the figure and
+whether it is met; it asserts nothing (speed depends on the machine).
+
     python bench/check_speed.py [--posts N]
 """
 
@@ -19,6 +22,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+TARGET_POSTS_PER_S = 5_000
 CONFIG = """\
 defaults:
   timezone: America/Chicago
@@ -90,6 +94,9 @@ def main() -> None:
             f"  whole command: {elapsed:6.2f} s  = {count / elapsed:8,.0f} posts/s, {count * 3 / elapsed:8,.0f} deliveries/s"
         )
         print(f"  peak memory (max RSS): {peak_kib / 1024:6.1f} MiB")
+        rate = count / elapsed
+        verdict = "met" if rate >= TARGET_POSTS_PER_S else "not met"
+        print(f"  target: {TARGET_POSTS_PER_S:,} posts/s for the whole command: {verdict}")
 
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
         os.chdir(root)
