@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
@@ -69,7 +67,7 @@ def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -
         return _checked(status, invalid)
     con = output.console()
     if result.problems:
-        con.print(output.problems_table(result.problems))
+        con.print(output.problems_table(result.problems, con.width))
         con.print()
     con.print(output.summary_line(result.errors, result.warnings, result.posts, deliveries, files))
     return _checked(status, invalid)
@@ -158,9 +156,7 @@ def render(
             title = f"{index}/{total} " if total > 1 else ""
             subtitle = Text.assemble((f"{part.length}/{part.limit}", style))
             media = "".join(f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})" for m in part.media)
-            con.print(
-                Panel(Text(part.text + media), title=title or None, subtitle=subtitle, expand=False)
-            )
+            con.print(output.boxed(Text(part.text + media), title or None, subtitle, con.width))
         con.print()
     return ExitCode.OK
 
@@ -273,25 +269,13 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     for day, rows in sorted(by_day.items()):
         heading = datetime.fromisoformat(day).strftime("%A %d %B %Y")
         con.print(Text(heading, style="bold"))
-        table = Table(box=None, pad_edge=False, show_header=False, expand=True)
-        # Fixed widths for the short columns, the rest for the text, cut with an ellipsis.
-        table.add_column(
-            "Account", style="cyan", no_wrap=True, min_width=max(len(r["account"]) for r in rows)
-        )
-        table.add_column("Time", no_wrap=True, min_width=5)
-        table.add_column("Post", no_wrap=True, min_width=max(len(r["post"]) for r in rows))
-        table.add_column("Text", overflow="ellipsis", no_wrap=True, ratio=1, min_width=10)
-        last = None
-        for row in rows:
-            done = (row["post"], row["account"]) in published
-            table.add_row(
-                row["account"] if row["account"] != last else "",
-                row["local"],
-                row["post"],
-                Text.assemble(("published: ", "green") if done else "", _first_line(row["text"])),
-            )
-            last = row["account"]
-        con.print(table)
+        # The account once per group in a table; in blocks, where the texts come between the
+        # rows, on every row.
+        grouped = _calendar_rows(rows, published, grouped=True)
+        if output.fit(CALENDAR, grouped, con.width, header=False) is not None:
+            con.print(output.tabulate(CALENDAR, grouped, con.width, header=False))
+        else:
+            con.print(output.blocks(CALENDAR, _calendar_rows(rows, published), con.width))
         con.print()
     con.print(
         Text(
@@ -300,6 +284,34 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
         )
     )
     return ExitCode.OK
+
+
+CALENDAR = (
+    output.Column("Account", style="cyan"),
+    output.Column("Time"),
+    output.Column("Post"),
+    output.Column("Text", wrap=True),
+)
+
+
+def _calendar_rows(
+    rows: list[dict[str, Any]], published: set[tuple[str, str]], *, grouped: bool = False
+) -> list[list[output.Cell]]:
+    """A day's deliveries: account, local time, post, and its first line of text whole."""
+    cells: list[list[output.Cell]] = []
+    last = None
+    for row in rows:
+        done = (row["post"], row["account"]) in published
+        cells.append(
+            [
+                row["account"] if row["account"] != last or not grouped else "",
+                row["local"],
+                row["post"],
+                Text.assemble(("published: ", "green") if done else "", _first_line(row["text"])),
+            ]
+        )
+        last = row["account"]
+    return cells
 
 
 def _sent_now(ws: Workspace, result: Analysis) -> dict[tuple[str, str], datetime]:

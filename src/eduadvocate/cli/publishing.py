@@ -299,9 +299,7 @@ def status(
         )
         return ExitCode.OK
     when = _labeller(ws, utc)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "Post", "Account", "Due", "State", "Link, error or next try"):
-        table.add_column(column, overflow="fold", no_wrap=column == "Due")
+    cells: list[list[output.Cell]] = []
     for d in rows:
         shown = "stranded" if d.id in stranded else d.shown_state(ws.now)
         detail = ", ".join(p.url or p.remote_id for p in d.parts)
@@ -320,28 +318,46 @@ def status(
             )
         elif d.lease_owner:
             detail += f" (claimed by {d.lease_owner} until {when(d.lease_expires)})"
-        table.add_row(
-            str(d.id),
-            d.post_id,
-            d.account,
-            when(d.due_at),
-            Text(shown, style=_STYLE.get(shown, "")),
-            detail,
+        cells.append(
+            [
+                str(d.id),
+                d.post_id,
+                d.account,
+                when(d.due_at),
+                Text(shown, style=_STYLE.get(shown, "")),
+                detail.strip(),
+            ]
         )
-    con.print(table)
+    con.print(output.tabulate(STATUS, cells, con.width))
     if workers:
         con.print()
-        listed = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
-        for column in ("Worker", "Started", "Last heartbeat", "Claims"):
-            listed.add_column(column)
+        listed: list[list[output.Cell]] = []
         for w in workers:
             silent = (ws.now - w.last_seen).total_seconds()
             seen = when(w.last_seen)
             if silent > ws.config.lease.total_seconds():
                 seen += " (silent: its claims expire, others take them over)"
-            listed.add_row(w.id, when(w.started_at), seen, str(w.claims))
-        con.print(listed)
+            listed.append([w.id, when(w.started_at), seen, str(w.claims)])
+        con.print(output.tabulate(WORKERS, listed, con.width))
     return ExitCode.OK
+
+
+# Blocks put the short fields on a first line (``12  post budget-vote  x-main  Sat 2026-11-28
+# 18:00 UTC  failed``), the link, error or next try under it.
+STATUS = (
+    output.Column("ID", justify="right"),
+    output.Column("Post", label="post"),
+    output.Column("Account"),
+    output.Column("Due"),
+    output.Column("State"),
+    output.Column("Link, error or next try", wrap=True),
+)
+WORKERS = (
+    output.Column("Worker", label="worker"),
+    output.Column("Started", label="started"),
+    output.Column("Last heartbeat", wrap=True, label="last heartbeat"),
+    output.Column("Claims", label="claims", justify="right"),
+)
 
 
 RETRYABLE = (State.FAILED, State.UNKNOWN, State.SKIPPED, State.CANCELLED)
@@ -484,17 +500,25 @@ def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> i
             }
         )
     else:
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("Account", "Platform", "Result"):
-            table.add_column(column, overflow="fold")
-        for name, ok, detail in results:
-            table.add_row(
+        con = output.console()
+        cells: list[list[output.Cell]] = [
+            [
                 name,
                 ws.config.accounts[name].platform,
                 Text(("ok: " if ok else "failed: ") + detail, style="green" if ok else "red"),
-            )
-        output.console().print(table)
+            ]
+            for name, ok, detail in results
+        ]
+        con.print(output.tabulate(VERIFIED, cells, con.width))
+
     return ExitCode.OK if all(ok for _, ok, _ in results) else ExitCode.CONFIG
+
+
+VERIFIED = (
+    output.Column("Account"),
+    output.Column("Platform"),
+    output.Column("Result", wrap=True),
+)
 
 
 def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:

@@ -31,6 +31,7 @@ from eduadvocate.metrics.report import (
 )
 
 BAR = 28
+MIN_BAR = 8  # shorter, bars of different groups can hardly be told apart
 
 
 def parse_since(text: str | None, now: datetime, zone: str) -> datetime | None:
@@ -221,23 +222,30 @@ def _print(data: Report) -> None:
         if title == "Campaign" and len(groups) < 2:
             continue
         con.print()
-        con.print(_groups_table(title, groups))
+        con.print(_groups_table(title, groups, con.width))
     con.print()
+    con.print(Text(f"Engagement per post by weekday and hour ({data.timezone})", style="bold"))
     con.print(_heatmap(data))
     for title, rows in (("Best posts", data.best), ("Worst posts", data.worst)):
         if not rows:
             continue
         con.print()
-        table = Table(
-            title=title, title_justify="left", box=None, pad_edge=False, header_style="bold"
-        )
-        for column in ("Engagement", "Post", "Account", "When", "Link"):
-            table.add_column(column, overflow="fold")
-        for r in rows:
-            table.add_row(
-                str(r.engagement), _named(r), r.account, f"{r.local:%a %d %b %H:%M}", r.url or ""
-            )
-        con.print(table)
+        con.print(Text(title, style="bold"))
+        cells: list[list[output.Cell]] = [
+            [str(r.engagement), _named(r), r.account, f"{r.local:%a %d %b %H:%M}", r.url or ""]
+            for r in rows
+        ]
+        con.print(output.tabulate(RANKED, cells, con.width))
+
+
+# A block: ``engagement 42  alice  Tue 03 Dec 18:00``, then the post named, then its link.
+RANKED = (
+    output.Column("Engagement", justify="right", label="engagement"),
+    output.Column("Post", wrap=True),
+    output.Column("Account"),
+    output.Column("When"),
+    output.Column("Link", own_line=True),
+)
 
 
 def _named(row: PostRow, words: int = 6) -> str:
@@ -251,22 +259,36 @@ def _no_counts(n: int) -> str:
     return f"{plural(n, 'published post')} {'has' if n == 1 else 'have'} no counts yet"
 
 
-def _groups_table(title: str, groups: list[Group]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column, justify in ((title, "left"), ("Posts", "right"), ("Engagement", "right"),
-                            ("Per post", "right"), ("Rate", "right"), ("", "left")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    top = max((g.per_post for g in groups), default=0.0) or 1.0
-    for g in groups:
-        table.add_row(
+def _groups_table(title: str, groups: list[Group], width: int) -> Table | Text:
+    """Posts, engagement, per post and rate for each group, with a bar as long as the width
+    leaves room for (up to ``BAR``), or none when there is too little room to compare."""
+    columns = [
+        output.Column(title),
+        output.Column("Posts", justify="right", label="posts"),
+        output.Column("Engagement", justify="right", label="engagement"),
+        output.Column("Per post", justify="right", label="per post"),
+        output.Column("Rate", justify="right", label="rate"),
+    ]
+    rows: list[list[output.Cell]] = [
+        [
             g.key,
             str(g.posts),
             str(g.engagement),
             f"{g.per_post:.1f}",
             f"{g.rate:.1%}" if g.rate is not None else "",
-            Text("█" * max(1 if g.per_post else 0, round(BAR * g.per_post / top)), style="cyan"),
-        )
-    return table
+        ]
+        for g in groups
+    ]
+    widths = output.fit(columns, rows, width)
+    bar = min(BAR, width - sum(widths) - output.GAP * len(columns)) if widths else 0
+    if bar >= MIN_BAR:
+        columns.append(output.Column("", own_line=True))
+        top = max((g.per_post for g in groups), default=0.0) or 1.0
+        for row, g in zip(rows, groups, strict=True):
+            row.append(
+                Text("█" * max(1 if g.per_post else 0, round(bar * g.per_post / top)), style="cyan")
+            )
+    return output.tabulate(columns, rows, width)
 
 
 def _heatmap(data: Report) -> Table:
@@ -274,8 +296,7 @@ def _heatmap(data: Report) -> Table:
     cells = {(c.weekday, c.hour): c for c in data.heatmap}
     top = max((c.per_post for c in data.heatmap), default=0.0) or 1.0
     shades = " ░▒▓█"
-    table = Table(title=f"Engagement per post by weekday and hour ({data.timezone})", title_justify="left",
-                  box=None, pad_edge=False, header_style="bold", padding=(0, 0))  # fmt: skip
+    table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 0))
     table.add_column("")
     for hour in range(24):
         table.add_column("" if hour % 3 else f"{hour:02d}", justify="left", width=2)
