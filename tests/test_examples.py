@@ -7,8 +7,10 @@ command in the examples exists with the options they give it."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -561,3 +563,41 @@ def test_the_readme_explains_the_examples_and_the_race() -> None:
         "`pull_request_target`",
     ):
         assert needle in running, needle
+
+
+# -- the repository's own example campaign -------------------------------------------------------
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-11-28T12:00:00Z",
+        "2027-12-03T23:59:00Z",  # the countdown's own days
+        "2028-05-04T12:00:00Z",  # Teacher Appreciation Week
+        "2031-11-30T15:00:00Z",
+        "2036-02-29T12:00:00Z",
+    ],
+)
+def test_the_readme_first_command_on_the_example_warns_about_nothing_on_any_later_date(
+    tmp_path: Path, now: str
+) -> None:
+    """The README's first command (check, then publish to the outbox) on the example, with the
+    clock moved years on: no post of the example is ever in the past or loses its tracking,
+    and its urgent update goes out to the outbox."""
+    from tests.test_cli import run
+
+    for name in ("config.example.yaml", "people.yaml", "posts", "media"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+        else:
+            shutil.copy(source, tmp_path / name)
+    clock = {"EDUADVOCATE_NOW": now}
+    check = run(
+        "check", "--config", "config.example.yaml", "--format", "json", cwd=tmp_path, env=clock
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["problems"] == []
+    args = ("publish", "--config", "config.example.yaml", "--account", "outbox")
+    publish = run(*args, cwd=tmp_path, env=clock)
+    assert publish.returncode == 0, publish.stdout + publish.stderr
+    assert "warning" not in (publish.stdout + publish.stderr).lower()
+    assert "hearing-room-change" in publish.stdout
