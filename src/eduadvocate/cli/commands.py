@@ -116,8 +116,16 @@ def render(
     posts: list[str],
     fmt: str,
     clock: Clock,
+    changed_since: str | None = None,
 ) -> int:
-    ws = _opened(config_path, folder, clock)
+    # The markdown preview shows a file that cannot be read as a problem instead of refusing:
+    # it is what a pull request's comment most needs to say.
+    markdown = fmt == "markdown"
+    ws = (
+        open_campaign(config_path, folder, clock=clock)
+        if markdown
+        else _opened(config_path, folder, clock)
+    )
     for name in accounts:
         if name not in ws.config.accounts:
             raise UsageError(
@@ -127,12 +135,24 @@ def render(
     for post_id in posts:
         if post_id not in known:
             raise UsageError(f'no post with id "{post_id}"', hint=did_you_mean(post_id, known))
+    selected = set(posts) or None
+    changes = None
+    if changed_since is not None:
+        from eduadvocate.cli.changes import changes_since
+
+        changes = changes_since(ws, changed_since)
+        selected = changes.changed & (selected or changes.changed)
     result = analyse(
-        ws.config, ws.campaign, ws.now, post_ids=set(posts) or None, accounts=set(accounts) or None
+        ws.config, ws.campaign, ws.now, post_ids=selected, accounts=set(accounts) or None
     )
     items = [_delivery(r, result, ws) for r in result.renderings]
+    if markdown:
+        from eduadvocate.cli import preview
+
+        return preview.show(ws, result, items, changes, display_zone(ws, result), selected)
     if fmt == "json":
-        output.print_json({"version": output.JSON_VERSION, "deliveries": items})
+        extra = {"changed_since": changes.as_dict()} if changes is not None else {}
+        output.print_json({"version": output.JSON_VERSION, "deliveries": items, **extra})
         return ExitCode.OK
     con = output.console()
     for r, item in zip(result.renderings, items, strict=True):
@@ -158,6 +178,8 @@ def render(
             media = "".join(f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})" for m in part.media)
             con.print(output.boxed(Text(part.text + media), title or None, subtitle, con.width))
         con.print()
+    if changes is not None:
+        con.print(Text(changes.summary(), style="dim"))
     return ExitCode.OK
 
 

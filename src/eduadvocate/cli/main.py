@@ -47,6 +47,12 @@ class DataFormat(StrEnum):
     json = "json"
 
 
+class RenderFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
@@ -152,20 +158,73 @@ def render(
         ),
     ] = None,
     fmt: Annotated[
-        DataFormat, typer.Option("--format", "-f", help="text or json (the documented contract).")
-    ] = DataFormat.text,
+        RenderFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, json (the documented contract) or markdown (a pull-request comment:"
+            " problems first, then each post as each account gets it).",
+        ),
+    ] = RenderFormat.text,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            metavar="REF",
+            help="Only posts new or edited since this git branch, tag or commit (e.g."
+            " origin/main); removed ones are listed by id. Any format.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Show exactly what each account will receive: every part, its length and limit, facets, media.
 
-    EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows it as of that moment.
+    EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows it as of that moment. For a pull request:
+    eduadvocate render --format markdown --changed-since origin/main > preview.md (exit 0 once
+    written, problems included; `check` is what fails).
     """
     from eduadvocate.cli import commands
 
     raise typer.Exit(
         commands.render(
-            config, folder, account or [], post or [], fmt.value, _runtime(ctx).preview()
+            config,
+            folder,
+            account or [],
+            post or [],
+            fmt.value,
+            _runtime(ctx).preview(),
+            changed_since,
         )
     )
+
+
+github_app = typer.Typer(help="Talk to GitHub from a workflow.", no_args_is_help=True)
+app.add_typer(github_app, name="github")
+
+
+@github_app.command("comment")
+def github_comment(
+    file: Annotated[str, typer.Argument(help="The comment, e.g. from render --format markdown.")],
+    pr: Annotated[
+        int | None,
+        typer.Option(
+            "--pr",
+            min=1,
+            help="Pull request number (default: the one in $GITHUB_EVENT_PATH).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Post FILE as the pull request's preview comment, or update the one posted before.
+
+    Reads GITHUB_TOKEN (needs pull-requests: write), GITHUB_REPOSITORY (owner/name) and
+    GITHUB_API_URL (default https://api.github.com), as GitHub Actions sets them. Example:
+    eduadvocate github comment preview.md --pr 7. Exit 2 when one is missing, 5 when GitHub
+    refuses or cannot be reached.
+    """
+    from eduadvocate.cli import github
+
+    raise typer.Exit(github.comment(file, pr))
 
 
 @app.command()

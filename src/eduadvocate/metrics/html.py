@@ -8,7 +8,11 @@ links become links. Charts print their numbers, so no reading depends on colour.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
+import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
@@ -42,11 +46,12 @@ COUNT_COLUMNS = (
 CSS = """
 :root{color-scheme:light;--ink:#1f2933;--muted:#5f6b7a;--line:#e3e7ed;--card:#f6f8fa}
 *{box-sizing:border-box}
-body{margin:0;background:#fff;color:var(--ink);
+body{margin:0;background:#fff;color:var(--ink);overflow-wrap:break-word;
 font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:1100px;margin:0 auto;padding:32px 24px 48px}
 h1{font-size:1.7rem;margin:0 0 4px}
 h2{font-size:1.15rem;margin:0 0 10px}
+h1,h2,.meta,.text,figcaption,td.t,td.a{overflow-wrap:anywhere}
 a{color:#1d5fa8}
 .meta{color:var(--muted);margin:0}
 section{margin-top:32px}
@@ -59,10 +64,11 @@ figure{margin:0;padding:16px;border:1px solid var(--line);border-radius:8px;brea
 figcaption{color:var(--muted);font-size:.85rem;margin-top:8px}
 svg{display:block;width:100%;height:auto;font-family:inherit;font-size:13px}
 svg text{fill:var(--ink)} svg .v{fill:var(--muted)} svg .on-dark{fill:#fff}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+svg.narrow{display:none;max-width:560px}
+.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:24px}
 ol.posts{list-style:none;padding:0;margin:0}
 ol.posts li{border-top:1px solid var(--line);padding:10px 0}
-.text{margin:0 0 4px;overflow-wrap:anywhere}
+.text{margin:0 0 4px}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.82rem}
 caption{text-align:left;color:var(--muted);padding-bottom:6px}
@@ -70,19 +76,39 @@ th,td{padding:6px 5px;border-bottom:1px solid var(--line);text-align:left;vertic
 th{background:var(--card)}
 .n{text-align:right}
 .n,.d{font-variant-numeric:tabular-nums;white-space:nowrap}
-td.t{min-width:10rem;overflow-wrap:anywhere}
+td.t{min-width:10rem}
+td.t strong{display:block}
 code{background:var(--card);border:1px solid var(--line);padding:0 5px;border-radius:4px}
 .empty{padding:24px;border:1px dashed #c5ccd6;border-radius:8px;background:var(--card)}
-@media (max-width:720px){.cols{grid-template-columns:1fr}}
+@media (max-width:899px){svg.wide{display:none}svg.narrow{display:block}}
+@media (max-width:720px){.cols{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:600px){main{padding:20px 12px 32px}figure{padding:8px}
+h1{font-size:1.4rem}.totals{grid-template-columns:repeat(auto-fit,minmax(140px,1fr))}}
+@media (max-width:999px){#posts-table thead{display:none}
+#posts-table,#posts-table tbody,#posts-table tr,#posts-table td{display:block}
+#posts-table tbody{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
+#posts-table tr{border:1px solid var(--line);border-radius:8px;padding:6px 10px}
+#posts-table td{position:relative;border:0;padding:2px 0 2px 42%;min-width:0;text-align:left}
+#posts-table td::before{content:attr(data-label);position:absolute;left:0;width:40%;
+color:var(--muted)}
+#posts-table td.t{padding:4px 0 6px;border-bottom:1px solid var(--line);margin-bottom:4px}
+#posts-table td.t::before{content:none}}
 @media print{main{max-width:none;padding:0}.table-wrap{overflow:visible}
 section{break-inside:avoid-page}a{color:inherit}}
 """
+# The page may load nothing and run nothing; only this stylesheet applies (by its hash).
+CSP = (
+    "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+    + "'; base-uri 'none'; form-action 'none'"
+)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <title>{title}</title>
 <style>{css}</style>
 </head>
@@ -135,7 +161,7 @@ def render_html(report: Report) -> str:
             _best_and_worst(report),
             _table(report.posts),
         ]
-    return PAGE.format(title=escape(title), css=CSS, body="\n".join(body))
+    return PAGE.format(title=escape(title), csp=CSP, css=CSS, body="\n".join(body))
 
 
 def _header(report: Report, zone: ZoneInfo, title: str) -> str:
@@ -197,82 +223,127 @@ def _chart(id_: str, heading: str, svg: str, caption: str = "") -> str:
     return f'<section><h2>{escape(heading)}</h2><figure id="{id_}">{svg}{cap}</figure></section>'
 
 
-def _svg(width: float, height: float, title: str, desc: str, body: list[str]) -> str:
+def _svg(width: float, height: float, title: str, desc: str, body: list[str], shape: str) -> str:
+    # Each chart is drawn twice, "wide" for a laptop and "narrow" (reflowed) for a phone; the
+    # stylesheet shows one, so its labels are drawn near their own size on either screen.
     return (
-        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
-        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<svg class="{shape}" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+        f'height="{height:.0f}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f"<desc>{escape(desc)}</desc>{''.join(body)}</svg>"
     )
 
 
 def _bars(groups: list[Group], what: str) -> str:
-    width, row, left, right = 900, 30, 210, 190
+    title, desc = f"Engagement per post by {what}", "; ".join(_summary(g) for g in groups)
     peak = max((g.per_post for g in groups), default=0.0) or 1.0
-    out = []
-    for i, g in enumerate(groups):
-        y = 4 + i * row
-        w = g.per_post / peak * (width - left - right)
-        out.append(
+    values = [f"{_dec(g.per_post)} per post · {_plural(g.posts, 'post')}" for g in groups]
+    # Wide: the label left of its bar, wrapped (never cut) to the label column's width.
+    width, left, right = 900, 210, 190
+    wide, y = [], 4
+    for g, value in zip(groups, values, strict=True):
+        lines = _lines(g.key, left - 16, 13)
+        row = max(30, 16 * len(lines) + 14)
+        mid = y + row / 2
+        w = max(g.per_post / peak * (width - left - right), 2)
+        wide.append(
             f"<g><title>{escape(_summary(g))}</title>"
-            f'<text x="{left - 10}" y="{y + 19}" text-anchor="end">{escape(_short(g.key, 24))}</text>'
-            f'<rect x="{left}" y="{y + 5}" width="{max(w, 2):.1f}" height="{row - 10}" rx="3" fill="{BAR}"/>'
-            f'<text class="v" x="{left + max(w, 2) + 8:.1f}" y="{y + 19}">{_dec(g.per_post)} per post · '
-            f"{_plural(g.posts, 'post')}</text></g>"
+            f"{_text(left - 10, mid + 5 - 8 * (len(lines) - 1), lines, 'end')}"
+            f'<rect x="{left}" y="{mid - 10:.0f}" width="{w:.1f}" height="20" rx="3" fill="{BAR}"/>'
+            f'<text class="v" x="{left + w + 8:.1f}" y="{mid + 5:.0f}">{value}</text></g>'
         )
-    desc = "; ".join(_summary(g) for g in groups)
-    return _svg(width, row * len(groups) + 8, f"Engagement per post by {what}", desc, out)
+        y += row
+    wide_height = y + 4
+    # Narrow: the label on its own lines, its bar and numbers below it.
+    n_width = 340
+    room = n_width - 8 - max(_px(v, 12) for v in values)
+    narrow, y = [], 0
+    for g, value in zip(groups, values, strict=True):
+        lines = _lines(g.key, n_width - 4, 13)
+        w = max(g.per_post / peak * room, 2)
+        base = y + 16 * len(lines)
+        narrow.append(
+            f"<g><title>{escape(_summary(g))}</title>{_text(0, y + 13, lines)}"
+            f'<rect x="0" y="{base + 2}" width="{w:.1f}" height="16" rx="3" fill="{BAR}"/>'
+            f'<text class="v" x="{w + 6:.1f}" y="{base + 15}" font-size="12">{value}</text></g>'
+        )
+        y = base + 28
+    return _svg(width, wide_height, title, desc, wide, "wide") + _svg(
+        n_width, y - 8, title, desc, narrow, "narrow"
+    )
 
 
 def _heatmap(cells: list[Cell]) -> str:
-    cw, ch, left, top = 36, 28, 48, 24
-    width, grid_bottom = left + 24 * cw + 4, top + 7 * ch
     at = {(c.weekday, c.hour): c for c in cells}
     peak = max((c.per_post for c in cells), default=0.0)
-    out = [
+    title = "Engagement per post by weekday and hour"
+    desc = (
+        f"{len(cells)} weekday-hour cells with posts; the best is {_dec(peak)} engagement per post."
+    )
+
+    def cell(d: int, h: int, x: float, y: float, w: float, high: float, size: int) -> str:
+        found = at.get((d, h))
+        box = f'<rect x="{x + 1}" y="{y + 1}" width="{w - 2}" height="{high - 2}"'
+        if found is None:
+            return f'{box} fill="{EMPTY}"/>'
+        share = found.per_post / peak if peak else 0.0
+        tip = (
+            f"{WEEKDAYS[d]} {h:02d}:00–{h:02d}:59: {_plural(found.posts, 'post')}, "
+            f"{_int(found.engagement)} engagement, {_dec(found.per_post)} per post"
+        )
+        dark = ' class="on-dark"' if share > 0.55 else ""
+        return (
+            f'<g><title>{tip}</title>{box} fill="{_shade(share)}"/>'
+            f'<text x="{x + w / 2:.0f}" y="{y + high / 2 + 4:.0f}" text-anchor="middle" '
+            f'font-size="{size}"{dark}>{_compact(found.per_post)}</text></g>'
+        )
+
+    def legend(x: float, y: float, swatch: int, gap: float) -> list[str]:
+        out = [f'<text class="v" x="{x}" y="{y + 13}">Per post: 0</text>']
+        out += [
+            f'<rect x="{x + 80 + i * swatch}" y="{y}" width="{swatch}" height="16" fill="{_shade(i / 7)}"/>'
+            for i in range(8)
+        ]
+        out.append(f'<text class="v" x="{x + 88 + 8 * swatch}" y="{y + 13}">{_dec(peak)}</text>')
+        gx, gy = (x + 160 + 8 * swatch, y) if gap else (x, y + 24)
+        out.append(f'<rect x="{gx}" y="{gy}" width="{swatch}" height="16" fill="{EMPTY}"/>')
+        out.append(f'<text class="v" x="{gx + swatch + 8}" y="{gy + 13}">no posts</text>')
+        return out
+
+    # Wide: a weekday a row, an hour a column.
+    cw, ch, left, top = 36, 28, 48, 24
+    width, ly = left + 24 * cw + 4, top + 7 * ch + 18
+    wide = [
         f'<text class="v" x="{left + h * cw + cw / 2:.0f}" y="{top - 8}" text-anchor="middle">{h}</text>'
         for h in range(24)
     ]
     for d, name in enumerate(WEEKDAYS):
         y = top + d * ch
-        out.append(
+        wide.append(
             f'<text x="{left - 10}" y="{y + ch / 2 + 5:.0f}" text-anchor="end">{name}</text>'
         )
-        for h in range(24):
-            x, cell = left + h * cw, at.get((d, h))
-            if cell is None:
-                out.append(
-                    f'<rect x="{x + 1}" y="{y + 1}" width="{cw - 2}" height="{ch - 2}" fill="{EMPTY}"/>'
-                )
-                continue
-            share = cell.per_post / peak if peak else 0.0
-            tip = (
-                f"{name} {h:02d}:00–{h:02d}:59: {_plural(cell.posts, 'post')}, "
-                f"{_int(cell.engagement)} engagement, {_dec(cell.per_post)} per post"
-            )
-            dark = ' class="on-dark"' if share > 0.55 else ""
-            out.append(
-                f"<g><title>{tip}</title>"
-                f'<rect x="{x + 1}" y="{y + 1}" width="{cw - 2}" height="{ch - 2}" fill="{_shade(share)}"/>'
-                f'<text x="{x + cw / 2:.0f}" y="{y + ch / 2 + 4:.0f}" text-anchor="middle" '
-                f'font-size="11"{dark}>{_compact(cell.per_post)}</text></g>'
-            )
-    ly = grid_bottom + 18
-    out.append(f'<text class="v" x="{left}" y="{ly + 13}">Per post: 0</text>')
-    for i in range(8):
-        out.append(
-            f'<rect x="{left + 80 + i * 26}" y="{ly}" width="26" height="16" fill="{_shade(i / 7)}"/>'
-        )
-    out.append(f'<text class="v" x="{left + 80 + 8 * 26 + 8}" y="{ly + 13}">{_dec(peak)}</text>')
-    gx = left + 80 + 8 * 26 + 80
-    out.append(f'<rect x="{gx}" y="{ly}" width="26" height="16" fill="{EMPTY}"/>')
-    out.append(f'<text class="v" x="{gx + 34}" y="{ly + 13}">no posts</text>')
-    out.append(
+        wide += [cell(d, h, left + h * cw, y, cw, ch, 11) for h in range(24)]
+    wide += legend(left, ly, 26, 1)
+    wide.append(
         f'<text class="v" x="{width - 4}" y="{ly + 13}" text-anchor="end">hour of day →</text>'
     )
-    desc = (
-        f"{len(cells)} weekday-hour cells with posts; the best is {_dec(peak)} engagement per post."
+    # Narrow: turned a quarter, an hour a row and a weekday a column, to fit a phone.
+    cw, ch, left, top = 42, 22, 40, 22
+    n_width, n_ly = left + 7 * cw + 4, top + 24 * ch + 14
+    narrow = [f'<text class="v" x="0" y="{top - 7}" font-size="12">hour</text>']
+    narrow += [
+        f'<text x="{left + d * cw + cw / 2:.0f}" y="{top - 7}" text-anchor="middle">{name}</text>'
+        for d, name in enumerate(WEEKDAYS)
+    ]
+    for h in range(24):
+        y = top + h * ch
+        narrow.append(
+            f'<text class="v" x="{left - 8}" y="{y + ch / 2 + 5:.0f}" text-anchor="end">{h}</text>'
+        )
+        narrow += [cell(d, h, left + d * cw, y, cw, ch, 12) for d in range(7)]
+    narrow += legend(0, n_ly, 18, 0)
+    return _svg(width, ly + 24, title, desc, wide, "wide") + _svg(
+        n_width, n_ly + 44, title, desc, narrow, "narrow"
     )
-    return _svg(width, ly + 24, "Engagement per post by weekday and hour", desc, out)
 
 
 def _timeline(groups: list[Group], zone: str) -> str:
@@ -281,14 +352,19 @@ def _timeline(groups: list[Group], zone: str) -> str:
     known = {g.key: (g.engagement, g.posts) for g in groups}
     first, last = date.fromisoformat(groups[0].key), date.fromisoformat(groups[-1].key)
     days = [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+    peak_e = max(e for e, _ in known.values()) or 1
+    peak_p = max(p for _, p in known.values()) or 1
+    title = f"Engagement and posts per day ({zone})"
+    desc = "; ".join(
+        f"{g.key}: {g.engagement} engagement, {_plural(g.posts, 'post')}" for g in groups
+    )
+    # Wide: a column a day, engagement above and posts below one axis.
     width, left, right, top, tall, short = 900, 110, 16, 22, 150, 50
     slot = (width - left - right) / len(days)
     bar = min(slot * 0.7, 56)
     base, posts_base = top + tall, top + tall + 16 + short
-    peak_e = max(e for e, _ in known.values()) or 1
-    peak_p = max(p for _, p in known.values()) or 1
     labels, every = len(days) <= 31, math.ceil(len(days) / 14)
-    out = [
+    wide = [
         f'<text class="v" x="{left - 12}" y="{top + tall / 2:.0f}" text-anchor="end">engagement</text>',
         f'<text class="v" x="{left - 12}" y="{posts_base - short / 2 + 4:.0f}" text-anchor="end">posts</text>',
         f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" stroke="#b8c0cc"/>',
@@ -300,30 +376,53 @@ def _timeline(groups: list[Group], zone: str) -> str:
         engagement, posts = known.get(day, (0, 0))
         cx = left + slot * i + slot / 2
         he, hp = engagement / peak_e * (tall - 18), posts / peak_p * (short - 14)
-        out.append(
+        wide.append(
             f"<g><title>{day}: {_int(engagement)} engagement, {_plural(posts, 'post')}</title>"
             f'<rect x="{cx - bar / 2:.1f}" y="{base - he:.1f}" width="{bar:.1f}" height="{he:.1f}" fill="{BAR}"/>'
             f'<rect x="{cx - bar / 2:.1f}" y="{posts_base - hp:.1f}" width="{bar:.1f}" height="{hp:.1f}" fill="{POSTS_BAR}"/>'
         )
         if labels:
-            size = 11 if slot >= 30 else 9
-            out.append(
+            size = 11 if slot >= 30 else 10
+            wide.append(
                 f'<text x="{cx:.1f}" y="{base - he - 4:.1f}" text-anchor="middle" font-size="{size}">{_compact(engagement)}</text>'
                 f'<text x="{cx:.1f}" y="{posts_base - hp - 3:.1f}" text-anchor="middle" font-size="{size}">{posts}</text>'
             )
         if i % every == 0:
-            out.append(
+            wide.append(
                 f'<text class="v" x="{cx:.1f}" y="{posts_base + 16}" text-anchor="middle">{_date(day)}</text>'
             )
-        out.append("</g>")
-    out.append(
+        wide.append("</g>")
+    wide.append(
         f'<text class="v" x="{(left + width - right) / 2:.0f}" y="{posts_base + 36}" '
         f'text-anchor="middle">day, in {escape(zone)}</text>'
     )
-    desc = "; ".join(
-        f"{g.key}: {g.engagement} engagement, {_plural(g.posts, 'post')}" for g in groups
+    # Narrow: a row a day, its engagement bar over its posts bar.
+    n_width, left, row = 340, 60, 34
+    room = n_width - left - 70
+    narrow = [
+        f'<rect x="0" y="2" width="12" height="12" fill="{BAR}"/>'
+        '<text x="18" y="13" font-size="12">engagement</text>'
+        f'<rect x="104" y="2" width="12" height="12" fill="{POSTS_BAR}"/>'
+        '<text x="122" y="13" font-size="12">posts</text>'
+    ]
+    y = 26
+    for day in days:
+        engagement, posts = known.get(day, (0, 0))
+        we, wp = engagement / peak_e * room, posts / peak_p * room
+        narrow.append(
+            f"<g><title>{day}: {_int(engagement)} engagement, {_plural(posts, 'post')}</title>"
+            f'<text class="v" x="{left - 8}" y="{y + 15}" text-anchor="end" font-size="12">{_date(day)}</text>'
+            f'<rect x="{left}" y="{y + 2}" width="{we:.1f}" height="13" fill="{BAR}"/>'
+            f'<text x="{left + we + 5:.1f}" y="{y + 13}" font-size="12">{_int(engagement)}</text>'
+            f'<rect x="{left}" y="{y + 17}" width="{wp:.1f}" height="10" fill="{POSTS_BAR}"/>'
+            f'<text x="{left + wp + 5:.1f}" y="{y + 27}" font-size="12">{posts}</text></g>'
+        )
+        y += row
+    lines = _lines(f"day, in {zone}", n_width, 12)
+    narrow.append(_text(0, y + 12, lines, size=12, cls="v"))
+    return _svg(width, posts_base + 44, title, desc, wide, "wide") + _svg(
+        n_width, y + 16 * len(lines), title, desc, narrow, "narrow"
     )
-    return _svg(width, posts_base + 44, f"Engagement and posts per day ({zone})", desc, out)
 
 
 def _best_and_worst(report: Report) -> str:
@@ -348,30 +447,56 @@ def _post_list(rows: list[PostRow]) -> str:
 
 
 def _table(rows: list[PostRow]) -> str:
-    counts = "".join(f'<th class="n" scope="col">{label}</th>' for _, label in COUNT_COLUMNS)
-    head = (
-        '<tr><th scope="col">Published</th><th scope="col">Account</th>'
-        f'<th scope="col">Text</th>{counts}<th class="n" scope="col">Engagement</th>'
-        '<th class="n" scope="col">Rate</th><th class="n" scope="col">Growth</th><th scope="col">Link</th></tr>'
-    )
+    columns = [
+        ("Post", ""),
+        ("Published", ""),
+        ("Account", ""),
+        *((label, "n") for _, label in COUNT_COLUMNS),
+        ("Engagement", "n"),
+        ("Rate", "n"),
+        ("Growth", "n"),
+        ("Link", ""),
+    ]
+    head = "".join(f'<th{_class(kind)} scope="col">{label}</th>' for label, kind in columns)
     body = []
     for r in rows:
-        cells = "".join(
-            f'<td class="n">{_opt(getattr(r.counts, name))}</td>' for name, _ in COUNT_COLUMNS
-        )
         growth = f"+{_int(r.growth)}" if r.growth is not None else "—"
+        cells = [
+            f"<strong>{escape(r.post)}</strong>{escape(_first_words(r.text))}",
+            f"{r.local:%Y-%m-%d}<br>{r.local:%H:%M}",
+            f'{escape(r.account)}<br><span class="meta">{escape(r.platform)}</span>',
+            *(_opt(getattr(r.counts, name)) for name, _ in COUNT_COLUMNS),
+            f"<strong>{_int(r.engagement)}</strong>",
+            _pct(r.rate),
+            growth,
+            _link(r.url, "open") or "—",
+        ]
+        kinds = ["t", "d", "a", *(kind for _, kind in columns[3:])]
         body.append(
-            f'<tr><td class="d">{r.local:%Y-%m-%d}<br>{r.local:%H:%M}</td>'
-            f'<td>{escape(r.account)}<br><span class="meta">{escape(r.platform)}</span></td>'
-            f'<td class="t" title="{escape(r.text)}">{escape(_short(r.text, 100))}</td>{cells}'
-            f'<td class="n"><strong>{_int(r.engagement)}</strong></td><td class="n">{_pct(r.rate)}</td>'
-            f'<td class="n">{growth}</td><td>{_link(r.url, "open") or "—"}</td></tr>'
+            f'<tr title="{escape(r.text)}">'
+            + "".join(
+                f'<td{_class(kind)} data-label="{label}">{cell}</td>'
+                for (label, _), kind, cell in zip(columns, kinds, cells, strict=True)
+            )
+            + "</tr>"
         )
     return (
         f'<section><h2>All posts</h2><div class="table-wrap"><table id="posts-table">'
-        f"<caption>{_plural(len(rows), 'post')}, best first; — means the platform did not report it."
-        f"</caption><thead>{head}</thead><tbody>{''.join(body)}</tbody></table></div></section>"
+        f"<caption>{_plural(len(rows), 'post')}, best first, each named by its id and first words; "
+        f"— means the platform did not report it.</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div></section>"
     )
+
+
+def _class(name: str) -> str:
+    return f' class="{name}"' if name else ""
+
+
+def _first_words(text: str, words: int = 6) -> str:
+    """How the text report names a post after its id: ``"The levy vote is Tuesday. …"``."""
+    first = text.split()
+    start = " ".join(first[:words]) + (" …" if len(first) > words else "")
+    return f"“{start}”" if start else ""
 
 
 def _link(url: str | None, label: str) -> str:
@@ -379,6 +504,59 @@ def _link(url: str | None, label: str) -> str:
     if not url or not url.lower().startswith(("https://", "http://")):
         return ""
     return f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{label}</a>'
+
+
+def _text(
+    x: float, y: float, lines: list[str], anchor: str = "start", size: int = 0, cls: str = ""
+) -> str:
+    """One label on its lines (their text joined is the label: a line keeps its trailing space)."""
+    spans = "".join(
+        f'<tspan x="{x:.0f}" dy="{0 if i == 0 else 16}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    extra = (f' font-size="{size}"' if size else "") + (f' class="{cls}"' if cls else "")
+    return f'<text x="{x:.0f}" y="{y:.0f}" text-anchor="{anchor}"{extra}>{spans}</text>'
+
+
+def _lines(label: str, room: float, size: int) -> list[str]:
+    """``label`` broken into lines no wider than ``room`` user units at font ``size``: between
+    words where it can, inside a word (a long hashtag) where it must; nothing is left out."""
+    out, line = [], ""
+    for word in re.findall(r"\S+\s*", " ".join(label.split())):
+        if not line or _px(line + word.rstrip(), size) <= room:
+            line += word
+            continue
+        out.append(line)
+        line = word
+    if line:
+        out.append(line)
+    broken = []
+    for line in out:  # a word wider than the room on its own: cut it into pieces that fit
+        piece = ""
+        for ch in line:
+            if piece.strip() and _px(piece + ch, size) > room and not ch.isspace():
+                broken.append(piece)
+                piece = ""
+            piece += ch
+        broken.append(piece)
+    return broken or [""]
+
+
+def _px(text: str, size: int) -> float:
+    """A generous guess at how wide ``text`` is drawn in a sans-serif font of ``size``."""
+    em = 0.0
+    for ch in text:
+        if unicodedata.east_asian_width(ch) in "WF":
+            em += 1.0
+        elif ch in "mwMW@%":
+            em += 0.9
+        elif ch.isupper() or ch.isdigit() or ch == "#":
+            em += 0.68
+        elif ch in "fijlrt.,:;!|' ":
+            em += 0.34
+        else:
+            em += 0.56
+    return em * size * 1.15  # fonts differ from one system to the next: err on the wide side
 
 
 def _shade(share: float) -> str:
