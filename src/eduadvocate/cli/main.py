@@ -25,7 +25,9 @@ HELP = """Run education-advocacy social media campaigns from a folder of YAML fi
 Posts live in posts/*.yaml; accounts in config.yaml. Start with `eduadvocate init`, then
 `eduadvocate check` and `eduadvocate calendar`. Exit codes: 0 ok (or only waiting), 1 unexpected
 error, 2 usage, 3 config or posts files unreadable, 4 content errors, 5 a delivery failed, was
-skipped or is in doubt, 130/143 interrupted (SIGINT/SIGTERM)."""
+skipped or is in doubt, 130/143 interrupted (SIGINT/SIGTERM).
+
+Example: `eduadvocate check --config config.example.yaml`."""
 
 app = typer.Typer(
     help=HELP,
@@ -128,6 +130,8 @@ def check(
     Name one posts file (posts/march.yaml) to check only its posts, with its campaign's config
     and people. Exit 0 when there is no error (warnings allowed), 4 when any post has an error.
     EDUADVOCATE_NOW=2026-12-01T09:00:00Z checks as of that moment.
+
+    Examples: `eduadvocate check`, `eduadvocate check posts/budget-hearing.yaml --format github`.
     """
     from eduadvocate.cli import commands
 
@@ -178,6 +182,8 @@ def render(
     ] = None,
 ) -> None:
     """Show exactly what each account will receive: every part, its length and limit, facets, media.
+
+    Example: `eduadvocate render --post hearing-7-days --account bluesky-pta`.
 
     EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows it as of that moment. For a pull request:
     eduadvocate render --format markdown --changed-since origin/main > preview.md (exit 0 once
@@ -242,6 +248,8 @@ def calendar(
     """Upcoming posts by day, in the campaign's time zone, per account.
 
     EDUADVOCATE_NOW=2026-12-01T09:00:00Z shows the days from that moment on.
+
+    Example: `eduadvocate calendar --days 30`.
     """
     from eduadvocate.cli import commands
 
@@ -274,6 +282,8 @@ def publish(
     rate limit are not failures), 3 while a posts file cannot be read (its posts wait; the others
     go out), 4 when a due post has errors, 5 when a delivery failed, was skipped or is in doubt,
     130/143 on Ctrl-C/SIGTERM (the post in flight finishes; run again to resume).
+
+    Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`.
     """
     from eduadvocate.cli import publishing
 
@@ -293,6 +303,8 @@ def schedule(
     A posts file that cannot be read keeps its posts waiting (said on stderr, even with --quiet).
     SIGTERM or Ctrl-C finishes the post in flight, records it and exits 143 or 130; a second
     signal stops at once.
+
+    Example: `eduadvocate schedule --quiet` (as a service: examples/eduadvocate.service).
     """
     from eduadvocate.cli import publishing
 
@@ -332,7 +344,11 @@ def status(
         ),
     ] = False,
 ) -> None:
-    """Each delivery in the ledger: state, links, last error, next attempt."""
+    """Each delivery in the ledger: state, links, last error, next attempt.
+
+    Examples: `eduadvocate status --state failed`,
+    `eduadvocate status --post hearing-7-days --format json`.
+    """
     from eduadvocate.cli import publishing
 
     raise typer.Exit(
@@ -362,7 +378,10 @@ def retry(
     config: ConfigOpt = None,
 ) -> None:
     """Put failed, unknown, skipped or cancelled deliveries back in the queue: the IDs named, or
-    with --failed every failed one. Nothing changes when one of the IDs cannot be retried."""
+    with --failed every failed one. Nothing changes when one of the IDs cannot be retried.
+
+    Examples: `eduadvocate retry 12 13`, `eduadvocate retry --failed`.
+    """
     from eduadvocate.cli import publishing
 
     raise typer.Exit(publishing.retry(config, deliveries or [], failed, _runtime(ctx).clock))
@@ -390,13 +409,19 @@ def cancel(
 ) -> None:
     """Cancel a delivery that has not been published, or with --post every one of a post (one
     waiting in Facebook's scheduler is deleted there too). Later occurrences of a recurring post
-    are not in the ledger yet: end or remove the post in its file to stop those."""
+    are not in the ledger yet: end or remove the post in its file to stop those.
+
+    Examples: `eduadvocate cancel 12`, `eduadvocate cancel --post hearing-live`.
+    """
     from eduadvocate.cli import publishing
 
     raise typer.Exit(publishing.cancel(config, delivery, post, _runtime(ctx).clock))
 
 
-accounts_app = typer.Typer(help="Accounts in the config.", no_args_is_help=True)
+accounts_app = typer.Typer(
+    help="Accounts in the config.\n\nExample: `eduadvocate accounts verify`.",
+    no_args_is_help=True,
+)
 app.add_typer(accounts_app, name="accounts")
 
 
@@ -416,13 +441,19 @@ def accounts_verify(
         DataFormat, typer.Option("--format", "-f", help="text or json.")
     ] = DataFormat.text,
 ) -> None:
-    """Check each account's credentials without posting. Exit 3 if any fails."""
+    """Check each account's credentials without posting. Exit 3 if any fails.
+
+    Example: `eduadvocate accounts verify --account bluesky-pta`.
+    """
     from eduadvocate.cli import publishing
 
     raise typer.Exit(publishing.verify_accounts(config, account or [], fmt.value))
 
 
-metrics_app = typer.Typer(help="Engagement counts of published posts.", no_args_is_help=True)
+metrics_app = typer.Typer(
+    help="Engagement counts of published posts.\n\nExample: `eduadvocate metrics pull --since 7d`.",
+    no_args_is_help=True,
+)
 app.add_typer(metrics_app, name="metrics")
 SinceOpt = Annotated[
     str | None,
@@ -460,7 +491,10 @@ def metrics_pull(
 ) -> None:
     """Fetch likes, reposts, replies, reach… of published posts into the ledger, as a snapshot
     for `report`. `schedule` does this by itself 1 hour, 24 hours and 7 days after each post.
-    Exit 5 if an account could not be asked (rate limit, network): the next pull tries again."""
+    Exit 5 if an account could not be asked (rate limit, network): the next pull tries again.
+
+    Example: `eduadvocate metrics pull --since 7d`.
+    """
     from eduadvocate.cli import reports
 
     raise typer.Exit(
@@ -495,7 +529,10 @@ def report(
     ] = None,
 ) -> None:
     """What worked: engagement by campaign, platform, account, hashtag, weekday and hour; the
-    best and worst posts; growth since the pull before. Run `metrics pull` first."""
+    best and worst posts; growth since the pull before. Run `metrics pull` first.
+
+    Examples: `eduadvocate report --since 30d`, `eduadvocate report --html report.html`.
+    """
     from eduadvocate.cli import reports
 
     raise typer.Exit(reports.report(config, since, campaign, fmt.value, html, _runtime(ctx).clock))
@@ -503,7 +540,8 @@ def report(
 
 ledger_app = typer.Typer(
     help="The ledger: upgrade a shared one, move a campaign's history between ledgers,"
-    " checkpoint an SQLite one before committing it.",
+    " checkpoint an SQLite one before committing it.\n\nExample: `eduadvocate ledger export -o"
+    " history.jsonl`.",
     no_args_is_help=True,
 )
 app.add_typer(ledger_app, name="ledger")
@@ -522,7 +560,10 @@ LedgerOpt = Annotated[
 @ledger_app.command("migrate")
 def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     """Upgrade the ledger's schema. A shared PostgreSQL ledger is only upgraded this way: stop
-    the workers, migrate once, then start the new version."""
+    the workers, migrate once, then start the new version.
+
+    Example: `eduadvocate ledger migrate --ledger postgresql://eduadvocate@db.example.org/campaign`.
+    """
     from eduadvocate.cli import ledgers
 
     raise typer.Exit(ledgers.migrate(config, ledger))
@@ -531,7 +572,10 @@ def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
 @ledger_app.command("checkpoint")
 def ledger_checkpoint(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     """Fold an SQLite ledger's write-ahead log into its file and leave no -wal or -shm file, so
-    the file alone can be committed (CI). Nothing to do on PostgreSQL."""
+    the file alone can be committed (CI). Nothing to do on PostgreSQL.
+
+    Example: `eduadvocate ledger checkpoint`, then `git add --force .eduadvocate/ledger.sqlite3`.
+    """
     from eduadvocate.cli import ledgers
 
     raise typer.Exit(ledgers.checkpoint(config, ledger))
@@ -546,7 +590,10 @@ def ledger_export(
         typer.Option("--output", "-o", help="Write here instead of stdout.", show_default=False),
     ] = None,
 ) -> None:
-    """Write the ledger's whole history (deliveries, parts, attempts) as JSON Lines."""
+    """Write the ledger's whole history (deliveries, parts, attempts) as JSON Lines.
+
+    Example: `eduadvocate ledger export -o history.jsonl`.
+    """
     from eduadvocate.cli import ledgers
 
     raise typer.Exit(ledgers.export(config, ledger, out))
@@ -558,7 +605,10 @@ def ledger_import(
     config: ConfigOpt = None,
     ledger: LedgerOpt = None,
 ) -> None:
-    """Load an export into a new, empty ledger (all or nothing), keeping delivery IDs."""
+    """Load an export into a new, empty ledger (all or nothing), keeping delivery IDs.
+
+    Example: `eduadvocate ledger import history.jsonl --ledger postgresql://eduadvocate@db.example.org/campaign`.
+    """
     from eduadvocate.cli import ledgers
 
     raise typer.Exit(ledgers.import_(config, ledger, file))
@@ -581,6 +631,8 @@ def init(
     """Create a campaign folder: config.yaml, people.yaml and a first post that passes check.
 
     The sample posts go only to the outbox account and are dated a week ahead.
+
+    Example: `eduadvocate init spring-drive --timezone America/Chicago`.
     """
     from eduadvocate.cli import commands
 
@@ -589,7 +641,10 @@ def init(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of posts files, for editors (init wires it up for you)."""
+    """Print the JSON Schema of posts files, for editors (init wires it up for you).
+
+    Example: `eduadvocate schema > .eduadvocate/posts.schema.json`.
+    """
     from eduadvocate.cli import commands
 
     raise typer.Exit(commands.schema())
