@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import escape
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eduadvocate.compose.render import Part, Rendering
 from eduadvocate.config.defaults import Defaults
@@ -14,7 +18,7 @@ from eduadvocate.content.model import Content, Post
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import Location
 from eduadvocate.ledger.base import Delivery, Snapshot
-from eduadvocate.metrics.html import render_html
+from eduadvocate.metrics.html import _lines, _px, render_html
 from eduadvocate.metrics.report import Report, build
 from tests.rows import published
 
@@ -172,3 +176,45 @@ def test_timeline_shows_days_without_posts_as_zero() -> None:
     page = render_html(report)
     assert (first.key, last.key) == ("2026-11-22", "2026-11-27")
     assert page.count(": 0 engagement, 0 posts</title>") == 2 * 4  # Nov 23 to 26, in both drawings
+
+
+def test_all_posts_names_each_post_by_id_and_first_words() -> None:
+    """The table's first column is the post: its id, then its first six words as the text
+    report names it (cli/reports.py), the rest of a longer text left to "…"."""
+    report = sample_report()
+    page = render_html(report)
+    table = page[page.index('id="posts-table"') :]
+    assert re.search(
+        r"<thead><tr><th scope=\"col\">Post</th><th scope=\"col\">Published</th>", table
+    )
+    cells = re.findall(r'<td class="t" data-label="Post">(.*?)</td>', table)
+    assert len(cells) == len(report.posts) == 12
+    for cell, row in zip(cells, report.posts, strict=True):
+        words = row.text.split()
+        named = " ".join(words[:6]) + (" …" if len(words) > 6 else "")
+        assert cell == f"<strong>{escape(row.post)}</strong>“{escape(named)}”"
+    assert "<strong>budget</strong>“Budget hearing tonight #FundOurSchools #K12”" in cells
+    evil = "Vote &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;come&quot; #FundOurSchools"
+    assert f"<strong>evil</strong>“{evil}”" in cells
+    assert "<strong>meals</strong>“Free school meals for all #SchoolMeals …”" in cells
+
+
+def test_one_post_is_told_in_the_singular() -> None:
+    one = [("levy", "x-main", "x", 1, 15, "The levy vote is Tuesday #VoteYes", 1, 0, 0, None)]
+    page = render_html(sample_report(one, late=False))
+    assert "1 post, best first" in page and "1.0 per post · 1 post<" in page
+    assert re.search(r"\b1 (post|time|hashtag|day|engagement)s\b", page) is None
+
+
+@given(
+    label=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=120),
+    room=st.integers(20, 400),
+    size=st.sampled_from([11, 12, 13]),
+)
+def test_a_chart_label_is_wrapped_never_cut(label: str, room: int, size: int) -> None:
+    """Joined, the lines are the label (spaces run together); each fits the room, but for a
+    single character wider than it."""
+    lines = _lines(label, room, size)
+    assert "".join(lines) == " ".join(label.split())
+    for line in lines:
+        assert _px(line.rstrip(), size) <= room or len(line.strip()) == 1, (line, room)
