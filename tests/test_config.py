@@ -374,7 +374,8 @@ def test_any_combination_of_config_mistakes_is_that_many_problems_sorted(
     for name in sorted(chosen):
         where, line = MISTAKES[name]
         blocks[where].append(line)
-    (root / "config.yaml").write_text("\n".join(sum(blocks.values(), [])) + "\n")
+    lines = [line for block in blocks.values() for line in block]
+    (root / "config.yaml").write_text("\n".join(lines) + "\n")
     (root / "posts").mkdir()
     (root / "posts" / "a.yaml").write_text("posts:\n  - {id: a, at: 2026-12-01 09:00, text: hi}\n")
     result = run("check", str(root), "--format", "json", cwd=root)
