@@ -207,7 +207,8 @@ def test_a_wide_terminal_keeps_the_table(
     )
     monkeypatch.setenv("COLUMNS", "160")
     lines = run("check").stdout.splitlines()
-    assert lines[0].split() == ["Where", "Post", "Account", "Problem", "What", "to", "do"]
+    # No account in any row: the table leaves the column out.
+    assert lines[0].split() == ["Where", "Post", "Problem", "What", "to", "do"]
     monkeypatch.setenv("COLUMNS", "60")
     lines = run("check").stdout.splitlines()
     assert lines[0] == "posts/posts.yaml:5  post a"
@@ -253,3 +254,21 @@ def test_problems_read_at_any_width(
     for p in found:
         assert _whole(p.message, text) and _whole(p.hint, text)
         assert str(p.location) in text.split()
+
+
+def test_the_readme_sample_is_what_check_prints_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ COLUMNS=80 eduadvocate check\n", 1)[1].split("```", 1)[0]
+    assert run("init", "drive", cwd=tmp_path).returncode == 0
+    (tmp_path / "drive" / "posts" / "march.yaml").write_text(
+        "posts:\n"
+        "  - id: budget-vote\n    at: 2026-12-01 18:00\n    accounts: [outbox]\n"
+        "    text: Tell {@chiar} the budget vote is Tuesday.\n"
+        "  - id: hearing-reminder\n    at: 2026-11-20 09:00\n    accounts: [outbox]\n"
+        "    text: The hearing is at 6pm.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run("check", cwd=tmp_path / "drive").stdout == sample

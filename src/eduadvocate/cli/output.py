@@ -27,8 +27,8 @@ from rich.text import Text
 from eduadvocate.core.errors import Problem
 
 JSON_VERSION = 1
-# The narrowest a column of prose may be: narrower, it reads one word a line.
-PROSE = 20
+# The narrowest a column of prose may be: narrower, it reads a word or two a line.
+PROSE = 24
 # Between two columns of a table (Rich's padding of one either side), and before the long
 # fields of a block.
 GAP = 2
@@ -152,7 +152,11 @@ def tabulate(
     *,
     header: bool = True,
 ) -> Table | Text:
-    """A table if it fits in ``width`` (:func:`fit`), else the rows as blocks (:func:`blocks`)."""
+    """A table if it fits in ``width`` (:func:`fit`), else the rows as blocks (:func:`blocks`).
+    A column empty in every row is left out of the table: it would take room for a header."""
+    kept = [i for i in range(len(columns)) if not rows or any(str(r[i]).strip() for r in rows)]
+    columns = [columns[i] for i in kept]
+    rows = [[row[i] for i in kept] for row in rows]
     widths = fit(columns, rows, width, header)
     if widths is None:
         return blocks(columns, rows, width)
