@@ -4,12 +4,15 @@ and stops cleanly on SIGTERM (the part in flight is finished and recorded, exit 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -84,9 +87,14 @@ def test_publishes_when_due_reloads_and_stops_cleanly(
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err  # stopped by SIGTERM, cleanly
-    assert "published soon → outbox" in out
-    assert "published added → outbox" in out
-    assert "files changed: reloaded 2 posts" in out
+    lines = out.splitlines()
+    assert lines[0].startswith(
+        "Loaded 1 post from 1 file for 1 account (ledger: .eduadvocate/ledger.sqlite3);"
+        " next post due at "
+    ), out
+    assert re.search(r"^\d\d:\d\d  ✓ published  soon  outbox  file://", out, re.M), out
+    assert re.search(r"^\d\d:\d\d  ✓ published  added  outbox  file://", out, re.M), out
+    assert "posts/more.yaml changed: 1 post added (added)" in out
     assert out.rstrip().endswith("stopped")
     ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
     assert sorted((d.post_id, str(d.state)) for d in ledger.deliveries()) == [
@@ -216,3 +224,74 @@ def test_a_broken_file_keeps_its_posts_and_the_others_go_out(
     assert "cannot read posts/a.yaml:" in err  # even with --quiet
     assert "Traceback" not in err
     assert state("a") == "published"
+
+
+class _Lines:
+    """What a running process printed so far, line by line (read by a thread: a test waits on
+    what it says, never a fixed time)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def said(self, start: str) -> Callable[[], bool]:
+        return lambda: any(line.startswith(start) for line in self.lines)
+
+
+MARCH = """\
+posts:
+  - id: rally
+    at: 2026-11-28 18:00
+    text: Come to the rally
+  - id: old
+    at: 2026-11-29 09:00
+    text: An old post
+"""
+
+
+def test_says_what_it_loaded_and_what_each_edit_changed(
+    make_campaign: Make, stop: list[subprocess.Popen[str]]
+) -> None:
+    """At start: how much it loaded and when the next post is due; after an edit, the posts
+    added, changed and removed, by id and content: moving a post in its file changes none."""
+    root = make_campaign({"march.yaml": MARCH}, config=CONFIG)
+    proc = _start(root)
+    stop.append(proc)
+    assert proc.stdout is not None
+    out = _Lines(proc.stdout)
+    _wait_for(out.said("Loaded "))
+    assert out.lines[0] == (
+        "Loaded 2 posts from 1 file for 1 account (ledger: .eduadvocate/ledger.sqlite3);"
+        " next post due at Sat 2026-11-28 18:00 UTC (in 6 h)."
+    )
+    march = root / "posts" / "march.yaml"
+    march.write_text(
+        "posts:\n"
+        "  - id: budget-vote\n    at: 2026-11-28 15:30\n    text: The budget vote\n"
+        "  - id: rally\n    at: 2026-11-28 18:00\n    text: Come to the rally!\n"
+    )
+    _wait_for(out.said("posts/march.yaml changed: "))
+    assert out.lines[-1] == (
+        "posts/march.yaml changed: 1 post added (budget-vote), 1 changed (rally), 1 removed"
+        " (old); next post due at Sat 2026-11-28 15:30 UTC (in 3 h 30 min)."
+    )
+    seen = len(out.lines)
+    # The same posts, in another order and with a comment: nothing about them changed.
+    march.write_text(
+        "# reordered\nposts:\n"
+        "  - id: rally\n    at: 2026-11-28 18:00\n    text: Come to the rally!\n"
+        "  - id: budget-vote\n    at: 2026-11-28 15:30\n    text: The budget vote\n"
+    )
+    _wait_for(lambda: len(out.lines) > seen)
+    assert out.lines[-1] == (
+        "posts/march.yaml changed: no post added, changed or removed;"
+        " next post due at Sat 2026-11-28 15:30 UTC (in 3 h 30 min)."
+    )
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
 from rich.text import Text
 
 from eduadvocate.campaign.workspace import Workspace, open_campaign
@@ -22,6 +21,7 @@ from eduadvocate.platforms.publishing import PublishError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from eduadvocate.cli.progress import Follower
     from eduadvocate.cli.runtime import Runtime
     from eduadvocate.core.clock import Clock
     from eduadvocate.delivery.publish import RunReport
@@ -59,19 +59,37 @@ def _labeller(ws: Workspace, utc: bool = False) -> Callable[[datetime | None], s
 
 
 def publish(
-    config_path: str | None, accounts: list[str], dry_run: bool, fmt: str, runtime: Runtime
+    config_path: str | None,
+    accounts: list[str],
+    dry_run: bool,
+    fmt: str,
+    runtime: Runtime,
+    quiet: bool = False,
 ) -> int:
+    from eduadvocate.cli.commands import display_zone
+    from eduadvocate.cli.progress import Follower, summary
     from eduadvocate.core.stopping import Stop
-    from eduadvocate.delivery.publish import publish_due
+    from eduadvocate.delivery.publish import Watch, publish_due
 
     ws = open_campaign(config_path, settle=True, require=True, clock=runtime.clock)
     _known_accounts(ws, accounts)
+    con = output.console()
+    err = output.console(stderr=True)
+    text = fmt != "json"
+    # The bar shares the screen with the lines: only when both streams are that screen.
+    bar = text and not quiet and not dry_run and con.is_terminal and err.is_terminal
+    follower = Follower(con, err, display_zone(ws), ws.now, quiet=quiet, bar=bar)
     stop = Stop()
-    with stop.installed():
+    with stop.installed(), follower:
         report = publish_due(
-            ws, accounts=set(accounts) or None, dry_run=dry_run, stop=stop, probe=runtime.probe
+            ws,
+            accounts=set(accounts) or None,
+            dry_run=dry_run,
+            stop=stop,
+            probe=runtime.probe,
+            watch=Watch(follower.delivered, follower.started) if text else None,
         )
-    if fmt == "json":
+    if not text:
         output.print_json(
             {
                 "version": output.JSON_VERSION,
@@ -93,65 +111,63 @@ def publish(
         )
         _interrupted_line(report)
         return report.exit_code
-    con = output.console()
-    err = output.console(stderr=True)
     if report.locked:
-        con.print("Another publish run holds the lock on this ledger; nothing to do.")
+        if not quiet:
+            con.print("Another publish run holds the lock on this ledger; nothing to do.")
         return ExitCode.OK
+    _say_after(report, follower, dry_run)
+    if not quiet or report.exit_code != ExitCode.OK:
+        con.print(summary(report, follower.zone, ws.now, dry_run=dry_run), soft_wrap=True)
+    _interrupted_line(report)
+    return report.exit_code
+
+
+def _say_after(report: RunReport, follower: Follower, dry_run: bool) -> None:
+    """What the run says after its deliveries' lines (which were said as they were done)."""
+    from eduadvocate.cli.progress import skipped_outcome
+
+    say = follower.say
     for problem in report.unreadable:
-        err.print(Text(cannot_read(problem), style="red"))
+        say(Text(cannot_read(problem), style="red"), True)
     for row in report.taken_over:
-        con.print(
+        say(
             Text(
                 f"freed {row.claims} claim(s) of {row.worker}, which had stopped; anything it"
                 " left in flight is looked up before it is sent again",
                 style="yellow",
-            )
+            ),
+            False,
         )
-    rows = [*report.held, *report.outcomes]
-    if rows:
-        when = _labeller(ws)
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("Post", "Account", "Due", "State", "Link or error"):
-            # A time read at a glance stays on one line; links and errors fold instead.
-            table.add_column(column, overflow="fold", no_wrap=column == "Due")
-        for o in rows:
-            detail = o.error or ", ".join(url or rid for rid, url in o.parts) or ""
-            if o.warning:
-                detail += f" (warning: {o.warning})"
-            if o.next_attempt:
-                detail += f" (next try {when(o.next_attempt)})"
-            table.add_row(
-                o.post,
-                o.account,
-                when(o.at),
-                Text(o.state, style=_STYLE.get(o.state, "")),
-                detail,
-            )
-        con.print(table)
-    elif report.elsewhere:
-        workers = sorted({d.lease_owner or "?" for d in report.elsewhere})
-        con.print(
-            f"Nothing for this run: {len(report.elsewhere)} deliveries are claimed by"
-            f" {', '.join(workers)} (see `eduadvocate status`; a run for their accounts takes"
-            " over any whose worker has stopped)."
-        )
-    elif report.unreadable:
-        con.print("Nothing else is due.")
-    else:
-        con.print("Nothing is due.")
+    if dry_run:  # nothing was done, so nothing was said as it went
+        follower.say_all(report.outcomes)
+    follower.say_all(report.held)
     for key in report.skipped:
-        con.print(Text(f"skipped (missed beyond the grace window): {key}", style="magenta"))
+        found = skipped_outcome(key)
+        if found is not None:
+            post, account, at = found
+            follower.delivered(
+                Outcome(
+                    key, post, account, "", at, "skipped", error="missed beyond the grace window"
+                )
+            )
+    if not report.outcomes and report.elsewhere:
+        workers = sorted({d.lease_owner or "?" for d in report.elsewhere})
+        say(
+            Text(
+                f"Nothing for this run: {len(report.elsewhere)} deliveries are claimed by"
+                f" {', '.join(workers)} (see `eduadvocate status`; a run for their accounts takes"
+                " over any whose worker has stopped)."
+            ),
+            False,
+        )
     for key in report.drifted:
-        con.print(Text(f"edited after publishing, not re-posted: {key}", style="yellow"))
+        say(Text(f"edited after publishing, not re-posted: {key}", style="yellow"), False)
     for key in report.cancelled:
-        con.print(Text(f"cancelled (no longer in the files): {key}", style="dim"))
+        say(Text(f"cancelled (no longer in the files): {key}", style="dim"), False)
     for key in report.reinstated:
-        con.print(Text(f"back in the files, pending again: {key}", style="dim"))
+        say(Text(f"back in the files, pending again: {key}", style="dim"), False)
     for warning in report.warnings:
-        err.print(Text(f"warning: {warning}", style="yellow"))
-    _interrupted_line(report)
-    return report.exit_code
+        say(Text(f"warning: {warning}", style="yellow"), True)
 
 
 def _signal_name(signum: int | None) -> str | None:
@@ -510,7 +526,6 @@ def verify_accounts(config_path: str | None, accounts: list[str], fmt: str) -> i
             for name, ok, detail in results
         ]
         con.print(output.tabulate(VERIFIED, cells, con.width))
-
     return ExitCode.OK if all(ok for _, ok, _ in results) else ExitCode.CONFIG
 
 
@@ -522,25 +537,61 @@ VERIFIED = (
 
 
 def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
-    from eduadvocate.delivery.scheduler import Scheduler
+    from eduadvocate.cli.commands import display_zone
+    from eduadvocate.cli.progress import delivery_line, mark_of, next_due_words
+    from eduadvocate.delivery.scheduler import LoadReport, Scheduler
 
     con = output.console()
     err = output.console(stderr=True)
+    zones: dict[int, ZoneInfo] = {}
+
+    def zone() -> ZoneInfo:
+        ws = scheduler.ws  # a reload may change the config's zone
+        if id(ws) not in zones:
+            zones.clear()
+            zones[id(ws)] = display_zone(ws)
+        return zones[id(ws)]
 
     def report(o: Outcome) -> None:
-        failed = o.state in (State.FAILED, State.UNKNOWN, "held")
-        if quiet and not failed:
+        problem = mark_of(o.state).problem
+        if quiet and not problem:
             return
-        stamp = datetime.now(UTC).strftime("%H:%M:%S")
-        detail = o.error or ", ".join(url or rid for rid, url in o.parts)
-        line = Text.assemble(
-            (stamp, "dim"),
-            " ",
-            (o.state, _STYLE.get(o.state, "")),
-            f" {o.post} → {o.account} ",
-            detail or "",
-        )
-        (err if failed else con).print(line)
+        (err if problem else con).print(delivery_line(o, zone(), scheduler.clock()), soft_wrap=True)
+
+    def loaded(r: LoadReport) -> None:
+        if quiet:
+            return
+        later = next_due_words(r.next_due, zone(), scheduler.clock()) or "no post is due later"
+        held = f" ({r.errors} with errors: held)" if r.errors else ""
+        if r.first:
+            con.print(
+                f"Loaded {_count(r.posts, 'post')}{held} from {_count(r.files, 'file')} for"
+                f" {_count(r.accounts, 'account')} (ledger: {r.ledger}); {later}.",
+                soft_wrap=True,
+            )
+            return
+        for change in r.changes:
+            groups = [
+                (what, ids)
+                for what, ids in (
+                    ("added", change.added),
+                    ("changed", change.changed),
+                    ("removed", change.removed),
+                )
+                if ids
+            ]
+            # "1 post added (budget-vote), 2 changed (rally, vote)": the noun once, first.
+            told = [
+                f"{_count(len(ids), 'post') if n == 0 else len(ids)} {what} ({', '.join(ids)})"
+                for n, (what, ids) in enumerate(groups)
+            ]
+            last = change is r.changes[-1]
+            con.print(
+                f"{change.file} changed: "
+                + (", ".join(told) if told else "no post added, changed or removed")
+                + (f"{held}; {later}." if last else ""),
+                soft_wrap=True,
+            )
 
     def notice(message: str) -> None:
         if not quiet:
@@ -549,11 +600,17 @@ def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
     def warn(message: str) -> None:
         err.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="yellow"))
 
-    return Scheduler(
+    scheduler = Scheduler(
         config_path,
         report=report,
         notice=notice,
         warn=warn,
+        loaded=loaded,
         clock=runtime.clock,
         probe=runtime.probe,
-    ).run()
+    )
+    return scheduler.run()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"

@@ -6,14 +6,19 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from eduadvocate.compose.render import Renderer, Rendering, effective_content, is_web_address
+from eduadvocate.compose.render import (
+    Renderer,
+    Rendering,
+    effective_content,
+    hashtags,
+    is_web_address,
+)
 from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
 from eduadvocate.content.model import Campaign, Media, Post
@@ -22,7 +27,6 @@ from eduadvocate.core.errors import Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
-from eduadvocate.platforms.textcount import twitter
 from eduadvocate.timing.occurrences import Schedule, schedule_of
 from eduadvocate.timing.timespec import local_label
 
@@ -320,7 +324,7 @@ def check_rendering(
             )
         for finding in spec.findings(part.text, index - 1):
             add(finding.code, finding.message + which, hint=finding.hint, severity=finding.severity)
-        for tag in _hashtags(part.text):
+        for tag in hashtags(part.text):
             if not is_readable_hashtag(tag.value):
                 add(
                     "hashtag-case",
@@ -352,11 +356,6 @@ def check_rendering(
         check_media(rendering, spec, root, media, content.loc or post.loc, media_folder or root)
     )
     return out
-
-
-@functools.lru_cache(maxsize=4096)
-def _hashtags(text: str) -> tuple[twitter.Entity, ...]:
-    return tuple(twitter.extract_hashtags(text))
 
 
 def is_readable_hashtag(tag: str) -> bool:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote_plus, urlencode, urlsplit
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.config.utm import UtmSettings, fill_utm
@@ -44,6 +44,7 @@ MAX_TEMPLATE_WORK = 200_000
 _MAX_REMEMBERED = 50_000  # measured texts a Renderer keeps (a few MB)
 _WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus never changes
 
 
 def is_web_address(link: str) -> bool:
@@ -205,7 +206,7 @@ class Renderer:
         bodies = [expand(b, content.text_loc) for b in bodies]
         utm = post.defaults.utm or UtmSettings()
         tag = _Watched(_utm_tagger(utm, platform, post, account.name) if tracking else _untagged)
-        bodies = [tag_links(b, tag) for b in bodies]
+        bodies = [tag_links(b, tag) for b in bodies] if tracking else bodies
         if content.link:
             expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
             link = out.link = tag(expanded)
@@ -422,7 +423,7 @@ class Renderer:
             )
         if not wanted:
             return parts
-        present = {e.value.casefold() for p in parts for e in twitter.extract_hashtags(p)}
+        present = {e.value.casefold() for p in parts for e in hashtags(p)}
         cap = getattr(spec, "max_hashtags", None)
         room = (cap - len(present)) if isinstance(cap, int) else None
         last = parts[-1] if parts else ""
@@ -456,6 +457,12 @@ class Renderer:
         if added:
             parts = [*parts[:-1], _with_tags(last, added)]
         return parts
+
+
+@functools.lru_cache(maxsize=4096)  # render asks before adding hashtags, check after
+def hashtags(text: str) -> tuple[twitter.Entity, ...]:
+    """The hashtags of ``text`` as twitter-text finds them (not those inside a URL)."""
+    return tuple(twitter.extract_hashtags(text))
 
 
 @functools.lru_cache(maxsize=4096)  # campaign hashtags repeat in every post
@@ -556,8 +563,13 @@ def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> 
     if not extra:
         return url
     # urlencode joins its pairs with "&", so the link's own pairs are encoded once per link.
-    tail = urlencode(extra)
+    tail = "&".join(f"{_quote_plus(k)}={_quote_plus(v)}" for k, v in extra)
     return parts._replace(query=f"{query}&{tail}" if query else tail).geturl()
+
+
+def _quote_plus(value: str) -> str:
+    """``quote_plus`` as ``urlencode`` calls it; UTM values are mostly characters it keeps."""
+    return value if _URL_SAFE.fullmatch(value) else quote_plus(value)
 
 
 @functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post

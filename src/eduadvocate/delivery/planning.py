@@ -396,3 +396,32 @@ def _hours(delta: timedelta) -> str:
 
 def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+# How far ahead the next due post is looked for, nearest first: a plan over a year of an hourly
+# post is thousands of occurrences, and the next post is usually within a day.
+NEXT_DUE_HORIZONS = (timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=367))
+
+
+def next_due(
+    ws: Workspace, analysis: Analysis, now: datetime, *, accounts: set[str] | None = None
+) -> datetime | None:
+    """When the next post after ``now`` is due, as :func:`plan` (and so ``calendar``) sees it:
+    posts that will be attempted (not held), within a year; None when nothing is."""
+    for horizon in NEXT_DUE_HORIZONS:
+        later = [
+            d.due_at
+            for d in plan(
+                ws,
+                analysis,
+                now,
+                grace=timedelta(0),
+                horizon=horizon,
+                accounts=accounts,
+                native=False,
+            ).desired
+            if d.due_at > now
+        ]
+        if later:
+            return min(later)
+    return None

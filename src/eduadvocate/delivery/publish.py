@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,7 +32,7 @@ from eduadvocate.core.errors import ConfigError, EduError, ErrorKind, ExitCode, 
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.delivery.dispatch import Dispatcher, Probe, give_back_unstarted, no_probe
 from eduadvocate.delivery.heartbeat import Heartbeat, Held, take_over
-from eduadvocate.delivery.planning import NATIVE_MAX_AHEAD, Outcome, Plan, plan, record
+from eduadvocate.delivery.planning import NATIVE_MAX_AHEAD, Outcome, Plan, next_due, plan, record
 from eduadvocate.ledger import ledger_target, open_ledger
 from eduadvocate.ledger.base import ClaimRow, Delivery, Ledger, State
 from eduadvocate.platforms.base import PlatformSpec
@@ -58,6 +58,7 @@ class RunReport:
     locked: bool = False  # another run holds the lock: nothing was done
     interrupted: int | None = None  # the signal that stopped the run
     released: int = 0  # claimed, not started, given back because the run stopped
+    next_due: datetime | None = None  # the next post after the run (asked for by a Watch)
 
     @property
     def failed(self) -> bool:
@@ -80,6 +81,17 @@ class RunReport:
         if self.failed:
             return ExitCode.DELIVERIES_FAILED
         return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Someone following a run as it goes (the CLI's line per delivery and progress bar).
+    ``delivered`` gets each outcome as soon as it is recorded (from publishing threads; from
+    forked processes, each process's share when it is done); ``started``, if given, how many
+    deliveries are due before the first is claimed. A watched run also finds ``next_due``."""
+
+    delivered: Callable[[Outcome], None]
+    started: Callable[[int], None] | None = None
 
 
 def worker_id() -> str:
@@ -138,10 +150,12 @@ def publish_due(
     ledger: Ledger | None = None,
     stop: Stop | None = None,
     probe: Probe = no_probe,
+    watch: Watch | None = None,
 ) -> RunReport:
     """Publish everything due now (by the workspace's clock); returns one outcome per delivery
     handled. ``stop``: set (by a signal) to finish the part in flight, give back the rest and
-    return. ``probe``: see :data:`~eduadvocate.delivery.dispatch.Probe`."""
+    return. ``probe``: see :data:`~eduadvocate.delivery.dispatch.Probe`. ``watch``: told of
+    each delivery as it is done."""
     analysis = analyse(ws.config, ws.campaign, ws.now, accounts=accounts)
     own_ledger = ledger is None
     ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
@@ -152,10 +166,15 @@ def publish_due(
             window = grace if grace is not None else ws.config.grace
             stop = stop or Stop()
             stop.on_stop(ledger.stop_waiting)
-            return _run(ws, analysis, ledger, accounts, dry_run, window, connect, stop, probe)
+            report = _run(
+                ws, analysis, ledger, accounts, dry_run, window, connect, stop, probe, watch
+            )
     finally:
         if own_ledger:
             ledger.close()
+    if watch is not None:
+        report.next_due = next_due(ws, analysis, ws.now, accounts=accounts)
+    return report
 
 
 def _run(
@@ -168,6 +187,7 @@ def _run(
     connect: Callable[[str], Publisher] | None,
     stop: Stop,
     probe: Probe,
+    watch: Watch | None,
 ) -> RunReport:
     now = ws.now
     me = worker_id()
@@ -204,7 +224,12 @@ def _run(
     report.withdrawn = recorded.withdrawn
     report.warnings = recorded.warnings
     names = sorted(accounts if accounts is not None else ws.config.accounts)
-    job = _Job(ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop, probe)
+    if watch is not None and watch.started is not None:
+        watch.started(_claimable(ledger, the_plan, set(names), recorded.hold_posts))
+    on_outcome = watch.delivered if watch is not None else None
+    job = _Job(
+        ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop, probe, on_outcome
+    )
     processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
     if connect is None and processes > 1:
         report.outcomes.extend(_in_processes(job, names, processes))
@@ -217,6 +242,20 @@ def _run(
     # due" would hide it.
     report.elsewhere = ledger.deliveries(state=State.CLAIMED)
     return report
+
+
+def _claimable(ledger: Ledger, the_plan: Plan, names: set[str], hold: set[str]) -> int:
+    """How many deliveries the run is about to claim (for a progress bar: a guess, since other
+    workers may claim some first)."""
+    now = the_plan.now
+    return sum(
+        1
+        for d in ledger.deliveries(state=State.PENDING)
+        if d.account in names
+        and d.post_id not in hold
+        and (d.next_attempt_at or d.due_at) <= now
+        and d.due_at <= (now + NATIVE_MAX_AHEAD if d.account in the_plan.native else now)
+    )
 
 
 def _is_now(analysis: Analysis, post_id: str) -> bool:
@@ -235,13 +274,14 @@ class _Job:
     worker: str
     stop: Stop
     probe: Probe
+    on_outcome: Callable[[Outcome], None] | None = None
 
 
 def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
     """Signing and parsing requests is CPU work the GIL serialises: spread the accounts over the
     cores. The children are forked, so they share the plan without pickling it, and each opens
     its own ledger connection; claims keep them apart."""
-    _FORKED[:] = [job]
+    _FORKED[:] = [replace(job, on_outcome=None)]  # a child's outcomes are told here, below
     for platform in {job.ws.config.accounts[n].platform for n in names}:  # import SDKs once
         client = CLIENT_MODULES.get(platform)
         if client:
@@ -255,7 +295,7 @@ def _in_processes(job: _Job, names: list[str], processes: int) -> list[Outcome]:
             shares = [names[i::processes] for i in range(processes)]
             with threads_leave_signals_to_main():  # the children unblock them (install_in_child)
                 futures = [pool.submit(_publish_in_child, share) for share in shares]
-            for outcomes in gathered(futures):
+            for outcomes in gathered(futures, each=_tell_each(job.on_outcome)):
                 out.extend(outcomes)
     except BrokenProcessPool as exc:
         raise EduError(
@@ -321,7 +361,11 @@ def _publish_accounts(
         try:
             until = clock() + NATIVE_MAX_AHEAD if spec.native_schedule else None
             return dispatcher.run(
-                job.renderings, accounts={name}, native_until=until, hold_posts=job.hold_posts
+                job.renderings,
+                accounts={name},
+                native_until=until,
+                hold_posts=job.hold_posts,
+                on_outcome=job.on_outcome,
             )
         finally:
             dispatcher.close()
@@ -342,14 +386,33 @@ T = TypeVar("T")
 WAKE_S = 0.25  # how often a waiting main thread wakes to run signal handlers
 
 
-def gathered(futures: list[Future[T]]) -> list[T]:
-    """Results in order, waited for in short steps. The publishing threads block the stop
-    signals (:func:`threads_leave_signals_to_main`), so the kernel hands them to this thread;
-    the steps are a second line, for a thread some library started that does not."""
+def gathered(futures: list[Future[T]], each: Callable[[T], None] | None = None) -> list[T]:
+    """Results in order, waited for in short steps (``each`` gets each result as it comes).
+    The publishing threads block the stop signals (:func:`threads_leave_signals_to_main`), so
+    the kernel hands them to this thread; the steps are a second line, for a thread some
+    library started that does not."""
     pending = set(futures)
     while pending:
-        _, pending = wait(pending, timeout=WAKE_S)
+        done, pending = wait(pending, timeout=WAKE_S)
+        if each is not None:
+            for future in done:
+                if future.exception() is None:
+                    each(future.result())
     return [f.result() for f in futures]
+
+
+def _tell_each(
+    on_outcome: Callable[[Outcome], None] | None,
+) -> Callable[[list[Outcome]], None] | None:
+    if on_outcome is None:
+        return None
+    told = on_outcome
+
+    def each(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            told(outcome)
+
+    return each
 
 
 def reconcile_scheduled(

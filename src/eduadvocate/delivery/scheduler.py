@@ -25,6 +25,7 @@ only through the ledger's claims.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -41,7 +42,7 @@ from eduadvocate.campaign.workspace import SETTLE_S, campaign_files, open_campai
 from eduadvocate.compose.check import Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.core.clock import Clock
-from eduadvocate.core.errors import Problem
+from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
 from eduadvocate.delivery.dispatch import (
     Dispatcher,
@@ -56,11 +57,12 @@ from eduadvocate.delivery.planning import (
     Outcome,
     Recorded,
     cannot_read,
+    next_due,
     plan,
     record,
 )
 from eduadvocate.delivery.publish import WAKE_S, connector, worker_id
-from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger import ledger_target, open_ledger, shown
 from eduadvocate.ledger.base import Ledger, State
 
 HORIZON = timedelta(days=2)
@@ -72,12 +74,71 @@ MAX_PARALLEL_ACCOUNTS = 8
 
 
 @dataclass
+class FileChange:
+    """What an edit of one file changed, by post id and loaded content (not by text: moving a
+    post down a file, or reformatting it, changes nothing)."""
+
+    file: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LoadReport:
     posts: int
     jobs: int
     errors: int
     unreadable: list[Problem] = field(default_factory=list)
     recorded: Recorded = field(default_factory=Recorded)
+    files: int = 0  # posts files read
+    accounts: int = 0
+    ledger: str = ""  # as it may be shown (a URL's password masked)
+    next_due: datetime | None = None
+    changes: list[FileChange] = field(default_factory=list)  # set by a reload
+    first: bool = False  # the load at start (nothing to compare with)
+
+
+def _changed(a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]]) -> set[str]:
+    return {path for path in a.keys() & b.keys() if a[path] != b[path]}
+
+
+def _content(value: object) -> object:
+    """A post as loaded, without where it was written (locations and its file), to compare."""
+    if isinstance(value, Location):
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(
+            (f.name, _content(getattr(value, f.name)))
+            for f in dataclasses.fields(value)
+            if f.name != "file"
+        )
+    if isinstance(value, list | tuple):
+        return tuple(_content(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _content(v)) for k, v in value.items()))
+    return value
+
+
+def compare(
+    before: dict[str, tuple[str, object]], after: dict[str, tuple[str, object]]
+) -> dict[str, FileChange]:
+    """Posts added, changed and removed (id → (file, content)), by the file they are in (a
+    removed one: the file it was in)."""
+    out: dict[str, FileChange] = {}
+
+    def of(file: str) -> FileChange:
+        return out.setdefault(file, FileChange(file))
+
+    for post, (file, content) in after.items():
+        if post not in before:
+            of(file).added.append(post)
+        elif before[post][1] != content:
+            of(file).changed.append(post)
+    for post, (file, _) in before.items():
+        if post not in after:
+            of(file).removed.append(post)
+    return out
 
 
 class Scheduler:
@@ -90,6 +151,7 @@ class Scheduler:
         report: Callable[[Outcome], None],
         notice: Callable[[str], None],
         warn: Callable[[str], None] | None = None,
+        loaded: Callable[[LoadReport], None] | None = None,
         stop: Stop | None = None,
         clock: Clock | None = None,
         probe: Probe = no_probe,
@@ -100,6 +162,9 @@ class Scheduler:
         self.report = report
         self.notice = notice  # what it is doing (quiet mode drops these)
         self.warn = warn or notice  # what someone must know or fix: always shown
+        self.loaded = loaded  # what a (re)load found, when it was started or files changed
+        self._known: dict[str, tuple[str, object]] = {}  # post id → (file, content)
+        self.first_load = True
         self.stop = stop or Stop()
         self.stopping = self.stop.event
         self._lock = threading.RLock()  # guards analysis, renderings and dispatchers
@@ -107,6 +172,7 @@ class Scheduler:
         self._rerun: set[str] = set()  # accounts whose job fired while another was running
         self._dispatchers: dict[str, Dispatcher] = {}
         self._snapshot: dict[str, tuple[int, int]] = {}
+        self._previous: dict[str, tuple[int, int]] = {}  # the files before the last reload
         self._said: set[str] = set()  # metrics notices already given
         self._held_said: set[str] = set()  # held deliveries already reported
         self.native: set[str] = set()  # accounts whose platform schedules natively
@@ -163,13 +229,35 @@ class Scheduler:
                 self._report_held(held)
             self._dispatchers.clear()  # new config: new connections
             jobs = self._reschedule(now)
+            # Posts of a file that cannot be read are not in the files now, but not removed:
+            # they are compared with what that file held when it last loaded.
+            broken = {p.location.file for p in the_plan.unreadable if p.location}
+            known = {p.id: (p.file, _content(p)) for p in self.ws.campaign.posts}
+            for post, (file, content) in self._known.items():
+                if file in broken and post not in known:
+                    known[post] = (file, content)
+            first = self.first_load
+            changes = {} if first else compare(self._known, known)
+            self._known, self.first_load = known, False
             return LoadReport(
                 posts=len(self.ws.campaign.posts),
                 jobs=jobs,
                 errors=self.analysis.errors,
                 unreadable=the_plan.unreadable,
                 recorded=recorded,
+                files=len(self.ws.campaign.files),
+                accounts=len(self.ws.config.accounts),
+                ledger=shown(ledger_target(self.ws.config.ledger)),
+                next_due=next_due(self.ws, self.analysis, now),
+                changes=sorted(changes.values(), key=lambda c: c.file),
+                first=first,
             )
+
+    def _tell(self, report: LoadReport) -> None:
+        if self.loaded is not None:
+            self.loaded(report)
+        else:
+            self.notice(f"loaded {report.posts} posts: {report.jobs} jobs")
 
     def _report_held(self, held: Outcome) -> None:
         """A held delivery is reported once per reason (a changed reason is news)."""
@@ -221,23 +309,21 @@ class Scheduler:
         newest = max((mtime for mtime, _ in files.values()), default=0) / 1e9
         if time.time() - newest < SETTLE_S:
             return  # still being written: look again next time
+        self._previous = self._snapshot
         try:
             report = self.load()
         except Exception as exc:  # a broken config must not stop the loop: keep the last plan
             self.warn(f"not reloaded, the last good plan stays: {describe(exc)}")
             self._snapshot = files
             return
-        changes = report.recorded
-        what = [
-            f"{len(changes.added)} new" if changes.added else "",
-            f"{len(changes.cancelled)} cancelled" if changes.cancelled else "",
-            f"{len(changes.reinstated)} back" if changes.reinstated else "",
-        ]
-        detail = ", ".join(w for w in what if w)
-        self.notice(
-            f"files changed: reloaded {report.posts} posts, {report.jobs} upcoming jobs"
-            + (f" ({detail})" if detail else "")
-        )
+        # Every file that changed is named, even when no post in it did (a config edit).
+        named = {c.file for c in report.changes}
+        for path in sorted(set(files) ^ set(self._previous) | _changed(files, self._previous)):
+            shown_path = self.ws.config.display(Path(path))
+            if shown_path not in named:
+                report.changes.append(FileChange(shown_path))
+        report.changes.sort(key=lambda c: c.file)
+        self._tell(report)
 
     # -- publishing ----------------------------------------------------------------------------
     def fire(self, account: str | None = None) -> None:
@@ -252,13 +338,13 @@ class Scheduler:
                 try:
                     self._rerun.discard(name)
                     until = self.clock() + NATIVE_MAX_AHEAD if name in self.native else None
-                    for outcome in self._dispatcher(name).run(
+                    self._dispatcher(name).run(
                         self.renderings,
                         accounts={name},
                         native_until=until,
                         hold_posts=self.hold_posts,
-                    ):
-                        self.report(outcome)
+                        on_outcome=self.report,  # a line each, as it is done
+                    )
                 except Exception as exc:  # keep running through anything (the ledger away...)
                     self.warn(f"{name}: {describe(exc)}")
                 finally:
@@ -348,11 +434,7 @@ class Scheduler:
     def run(self) -> int:
         """Load, start the jobs and block until SIGTERM/SIGINT; then finish cleanly. Returns
         the exit status: 143 after SIGTERM, 130 after SIGINT."""
-        report = self.load()
-        self.notice(
-            f"scheduling {report.posts} posts: {report.jobs} jobs in the next {HORIZON.days} days"
-            + (f" ({report.errors} errors: those posts are held)" if report.errors else "")
-        )
+        self._tell(self.load())
         self.apscheduler.add_job(self.watch, "interval", seconds=WATCH_S, id="watch")
         sweep_s = min(SWEEP_S, max(1.0, self.ws.config.lease.total_seconds() / 2))
         self.apscheduler.add_job(
