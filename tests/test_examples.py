@@ -147,6 +147,8 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it() -> None
 
 def test_only_the_job_that_pushes_keeps_its_git_credentials() -> None:
     for name, job in JOBS.items():
+        if name == "comment":  # checks out nothing: see the preview tests at the end
+            continue
         checkout = job["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["persist-credentials"] is (name == "publish"), name
@@ -179,7 +181,7 @@ def test_eduadvocate_is_installed_from_its_git_repository_at_a_pinned_ref() -> N
     assert re.fullmatch(r"v\d+\.\d+\.\d+|[0-9a-f]{40}", ref), "a tag or a commit, never a branch"
     runs = [s.get("run", "") for job in JOBS.values() for s in job["steps"]]
     installs = [r for r in runs if "pip install" in r]
-    assert installs == ['pip install "$EDUADVOCATE_PACKAGE"'] * 2
+    assert installs == ['pip install "$EDUADVOCATE_PACKAGE"'] * 3
 
 
 def test_the_ledger_is_checkpointed_and_committed_whatever_publish_did() -> None:
@@ -601,3 +603,118 @@ def test_the_readme_first_command_on_the_example_warns_about_nothing_on_any_late
     assert publish.returncode == 0, publish.stdout + publish.stderr
     assert "warning" not in (publish.stdout + publish.stderr).lower()
     assert "hearing-room-change" in publish.stdout
+
+
+# -- the pull-request preview -----------------------------------------------------------------------
+CHECK_STEPS = {s["id"]: s for s in JOBS["check"]["steps"] if "id" in s}
+
+
+def test_the_comment_job_alone_may_comment_and_runs_nothing_of_the_pull_request() -> None:
+    """check renders the preview with a read-only token; comment, the only job with
+    pull-requests: write, checks out nothing and holds no secret."""
+    comment = JOBS["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert comment["needs"] == "check"
+    uses = [s.get("uses", "") for s in comment["steps"]]
+    assert not [u for u in uses if u.startswith("actions/checkout@")]
+    assert uses[0].startswith("actions/download-artifact@")
+    assert "secrets." not in yaml.safe_dump(comment)
+    assert "environment" not in comment
+    assert comment["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    # Only pull requests, and only from this repository: a fork's token is read-only anyway.
+    assert "github.event_name == 'pull_request'" in comment["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert "!cancelled()" in comment["if"]  # after a failed check too: the preview lists why
+
+
+def test_check_still_fails_with_annotations_and_renders_the_preview_even_then() -> None:
+    assert CHECK_STEPS["check"]["run"] == "eduadvocate check --config config.yaml --format github"
+    steps = JOBS["check"]["steps"]
+    assert steps.index(CHECK_STEPS["check"]) < steps.index(CHECK_STEPS["preview"])
+    assert CHECK_STEPS["preview"]["if"].startswith("${{ !cancelled() && ")
+    assert CHECK_STEPS["preview"]["env"] == {"BASE_REF": "${{ github.base_ref }}"}
+    assert "${{" not in CHECK_STEPS["preview"]["run"]  # the branch name is data, not script
+    upload = steps[steps.index(CHECK_STEPS["preview"]) + 1]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["name"] == JOBS["comment"]["steps"][0]["with"]["name"]
+    assert steps[0]["with"]["fetch-depth"] == 0  # origin/<base> must be there to compare
+
+
+def test_the_workflow_and_the_readme_say_which_token_rights_the_preview_needs() -> None:
+    text = (EXAMPLES / "github-actions.yml").read_text()
+    header = text.split("\nname:", 1)[0]
+    assert "pull-requests: write" in header and "fork" in header and "read-only" in header
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Preview in pull requests", 1)[1].split("\n## ", 1)[0]
+    for needle in ("pull-requests: write", "contents: read", "fork", "`eduadvocate github comment"):
+        assert needle in section, needle
+
+
+def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_preview_steps_run_for_real_and_post_one_comment(tmp_path: Path) -> None:
+    """The check job's preview step in a clone of a pull request's branch (full history), then
+    the comment job's step against a loopback GitHub, twice: one comment, updated."""
+    from tests.fakes.github import serve
+
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    _git("init", "-q", "--bare", "-b", "main", str(origin), cwd=tmp_path)
+    seed = tmp_path / "seed"
+    (seed / "posts").mkdir(parents=True)
+    (seed / "config.yaml").write_text(CONFIG)
+    (seed / "posts" / "posts.yaml").write_text(DUE_NOW)
+    _git("init", "-q", "-b", "main", cwd=seed)
+    _git("add", ".", cwd=seed)
+    _git("commit", "-q", "-m", "campaign", cwd=seed)
+    _git("push", "-q", str(origin), "main", cwd=seed)
+    _git("clone", "-q", f"file://{origin}", str(work), cwd=tmp_path)
+    (work / "posts" / "more.yaml").write_text(
+        "posts:\n  - id: rally\n    at: 2026-12-03 18:00\n    text: Rally with @octocat\n"
+    )
+    _git("add", ".", cwd=work)
+    _git("commit", "-q", "-m", "a pull request", cwd=work)
+
+    preview = _bash(
+        CHECK_STEPS["preview"]["run"], work, {"BASE_REF": "main", "RUNNER_TEMP": str(tmp_path)}
+    )
+    assert preview.returncode == 0, preview.stderr
+    made = (tmp_path / "preview.md").read_text()
+    assert "1 post changed since `origin/main` (1 new, 0 edited, 0 removed)" in made
+    assert "Rally with @octocat" in made and "hearing" not in made
+
+    artifact = tmp_path / "artifact"
+    (artifact / "preview").mkdir(parents=True)
+    (artifact / "preview" / "preview.md").write_text(made)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    served = serve()
+    github = next(served)
+    try:
+        github.add_token("ghs_exampleTOKEN")
+        github.add_pull("pta/campaign", 7)
+        env = {
+            "RUNNER_TEMP": str(artifact),
+            "GITHUB_TOKEN": "ghs_exampleTOKEN",
+            "GITHUB_REPOSITORY": "pta/campaign",
+            "GITHUB_API_URL": github.url,
+            "GITHUB_EVENT_PATH": str(event),
+        }
+        step = JOBS["comment"]["steps"][-1]
+        for said in ("posted", "updated"):
+            done = _bash(step["run"], tmp_path, env)
+            assert done.returncode == 0, done.stderr
+            assert f"{said} the preview on pull request #7" in done.stdout
+        (posted,) = github.comments_on("pta/campaign", 7)
+        assert posted["body"] == made
+    finally:
+        served.close()

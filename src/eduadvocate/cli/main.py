@@ -204,7 +204,10 @@ def render(
     )
 
 
-github_app = typer.Typer(help="Talk to GitHub from a workflow.", no_args_is_help=True)
+github_app = typer.Typer(
+    help="Talk to GitHub from a workflow.\n\nExample: `eduadvocate github comment preview.md`.",
+    no_args_is_help=True,
+)
 app.add_typer(github_app, name="github")
 
 
@@ -224,9 +227,10 @@ def github_comment(
     """Post FILE as the pull request's preview comment, or update the one posted before.
 
     Reads GITHUB_TOKEN (needs pull-requests: write), GITHUB_REPOSITORY (owner/name) and
-    GITHUB_API_URL (default https://api.github.com), as GitHub Actions sets them. Example:
-    eduadvocate github comment preview.md --pr 7. Exit 2 when one is missing, 5 when GitHub
-    refuses or cannot be reached.
+    GITHUB_API_URL (default https://api.github.com), as GitHub Actions sets them. Exit 2 when
+    one is missing, 5 when GitHub refuses or cannot be reached.
+
+    Example: `eduadvocate github comment preview.md --pr 7`.
     """
     from eduadvocate.cli import github
 
@@ -275,38 +279,19 @@ def publish(
     fmt: Annotated[
         DataFormat, typer.Option("--format", "-f", help="text or json.")
     ] = DataFormat.text,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="Print only problems, and the summary if any (for cron)."
-        ),
-    ] = False,
 ) -> None:
     """Publish everything due now, once, and exit (for cron and CI).
-
-    One line per delivery as it is done (problems on stderr; a progress bar on a terminal),
-    then a summary; --quiet prints nothing when all went well. For example:
-
-    06:00  ✓ published  rally  mastodon-main  https://social.example/@us/1
-
-    06:00  ✗ failed  rally  x-main  X refused the post: duplicate content
-
-    Published 1 of 2 due (1 failed: x-main rally); next post due at Mon 2026-11-30 09:00 CST
-    (in 2 days 3 h).
 
     Exit 0 when everything due went out or nothing was due (posts waiting for a retry or a
     rate limit are not failures), 3 while a posts file cannot be read (its posts wait; the others
     go out), 4 when a due post has errors, 5 when a delivery failed, was skipped or is in doubt,
     130/143 on Ctrl-C/SIGTERM (the post in flight finishes; run again to resume).
 
-    Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`,
-    `eduadvocate publish --quiet` (from cron: prints only when something went wrong).
+    Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`.
     """
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(
-        publishing.publish(config, account or [], dry_run, fmt.value, _runtime(ctx), quiet)
-    )
+    raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value, _runtime(ctx)))
 
 
 @app.command()
@@ -314,20 +299,10 @@ def schedule(
     ctx: typer.Context,
     config: ConfigOpt = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only problems (for services).")
+        bool, typer.Option("--quiet", "-q", help="Print only failures (for services).")
     ] = False,
 ) -> None:
     """Run until stopped, publishing each post when it is due (reloads when the files change).
-
-    It says what it loaded and when the next post is due, a line per delivery as publish does,
-    and what each edit changed (by post id and content). For example:
-
-    Loaded 12 posts from 2 files for 3 accounts (ledger: .eduadvocate/ledger.sqlite3); next
-    post due at Sat 2026-11-28 09:00 CST (in 3 h).
-
-    09:00  ✓ published  rally  mastodon-main  https://social.example/@us/1
-
-    posts/march.yaml changed: 1 post added (budget-vote); next post due at …
 
     A posts file that cannot be read keeps its posts waiting (said on stderr, even with --quiet).
     SIGTERM or Ctrl-C finishes the post in flight, records it and exits 143 or 130; a second
