@@ -279,19 +279,38 @@ def publish(
     fmt: Annotated[
         DataFormat, typer.Option("--format", "-f", help="text or json.")
     ] = DataFormat.text,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only problems, and the summary if any (for cron)."
+        ),
+    ] = False,
 ) -> None:
     """Publish everything due now, once, and exit (for cron and CI).
+
+    One line per delivery as it is done (problems on stderr; a progress bar on a terminal),
+    then a summary; --quiet prints nothing when all went well. For example:
+
+    06:00  ✓ published  rally  mastodon-main  https://social.example/@us/1
+
+    06:00  ✗ failed  rally  x-main  X refused the post: duplicate content
+
+    Published 1 of 2 due (1 failed: x-main rally); next post due at Mon 2026-11-30 09:00 CST
+    (in 2 days 3 h).
 
     Exit 0 when everything due went out or nothing was due (posts waiting for a retry or a
     rate limit are not failures), 3 while a posts file cannot be read (its posts wait; the others
     go out), 4 when a due post has errors, 5 when a delivery failed, was skipped or is in doubt,
     130/143 on Ctrl-C/SIGTERM (the post in flight finishes; run again to resume).
 
-    Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`.
+    Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`,
+    `eduadvocate publish --quiet` (from cron: prints only when something went wrong).
     """
     from eduadvocate.cli import publishing
 
-    raise typer.Exit(publishing.publish(config, account or [], dry_run, fmt.value, _runtime(ctx)))
+    raise typer.Exit(
+        publishing.publish(config, account or [], dry_run, fmt.value, _runtime(ctx), quiet)
+    )
 
 
 @app.command()
@@ -299,10 +318,20 @@ def schedule(
     ctx: typer.Context,
     config: ConfigOpt = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only failures (for services).")
+        bool, typer.Option("--quiet", "-q", help="Print only problems (for services).")
     ] = False,
 ) -> None:
     """Run until stopped, publishing each post when it is due (reloads when the files change).
+
+    It says what it loaded and when the next post is due, a line per delivery as publish does,
+    and what each edit changed (by post id and content). For example:
+
+    Loaded 12 posts from 2 files for 3 accounts (ledger: .eduadvocate/ledger.sqlite3); next
+    post due at Sat 2026-11-28 09:00 CST (in 3 h).
+
+    09:00  ✓ published  rally  mastodon-main  https://social.example/@us/1
+
+    posts/march.yaml changed: 1 post added (budget-vote); next post due at …
 
     A posts file that cannot be read keeps its posts waiting (said on stderr, even with --quiet).
     SIGTERM or Ctrl-C finishes the post in flight, records it and exits 143 or 130; a second
