@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.text import Text
 
 from eduadvocate.cli import output
 from eduadvocate.core.counts import Counts
@@ -111,6 +112,7 @@ COMMANDS = {
     "retry": ("retry", "--failed"),
     "ledger migrate": ("ledger", "migrate"),
     "ledger checkpoint": ("ledger", "checkpoint"),
+    "ledger export": ("ledger", "export", "-o", "history.jsonl"),
 }
 # Whole in the output, whatever the width (after collapsing spaces and line breaks).
 WHOLE = {
@@ -131,6 +133,7 @@ WHOLE = {
     "accounts verify": [],
     "ledger migrate": [],
     "ledger checkpoint": [],
+    "ledger export": [],
 }
 
 
@@ -184,6 +187,20 @@ def test_every_table_reads_at_the_width(
     for url in (LONG_URL, POSTED_URL):
         if url in _flat(text):
             assert any(url in line for line in text.splitlines()), f"{url} broken:\n{text}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_ledger_import_reads_at_the_width(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    root = _campaign(make_campaign)
+    assert run("ledger", "export", "-o", "history.jsonl", cwd=root).returncode == 0
+    monkeypatch.setenv("COLUMNS", str(width))
+    target = "an-empty-ledger-for-the-whole-district-campaign-history.sqlite3"
+    result = run("ledger", "import", "history.jsonl", "--ledger", target, cwd=root)
+    assert result.returncode == 0, result.stderr
+    _readable(result.stdout, width)
+    assert _whole(f"imported into {target}: 6 deliveries,", result.stdout)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -272,3 +289,16 @@ def test_the_readme_sample_is_what_check_prints_at_80_columns(
     )
     monkeypatch.setenv("COLUMNS", "80")
     assert run("check", cwd=tmp_path / "drive").stdout == sample
+
+
+@settings(max_examples=300, deadline=None)
+@given(width=st.integers(10, 160), text=st.lists(prose, min_size=1, max_size=3).map("\n".join))
+def test_wrapping_breaks_only_at_spaces(width: int, text: str) -> None:
+    """The console's own wrapping: every word whole and in order, a line wider than the width
+    only for a word wider than it, every line of the text starting a line of the output."""
+    lines = [line.plain for line in output.wrap(Text(text), width, "  ")]
+    assert " ".join(lines).split() == text.split()
+    for line in lines:
+        assert line.startswith("  ")
+        assert len(line) <= width or len(line.split()) == 1
+    assert len(lines) >= len(text.split("\n"))

@@ -127,7 +127,8 @@ def export(config_path: str | None, flag: str | None, out_path: str | None) -> i
     finally:
         ledger.close()
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
-    print(f"exported {summary} from {shown(choice.target)}", file=sys.stderr)
+    # On stderr: stdout may be the export itself.
+    output.console(stderr=True).print(f"exported {summary} from {shown(choice.target)}")
     return ExitCode.OK
 
 
