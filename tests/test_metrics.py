@@ -19,7 +19,8 @@ from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
 from tests.test_cli import run
-from tests.test_report_html import CHARTS, load_in_chromium
+from tests.test_report_html import CHARTS
+from tests.test_report_html_browser import load_in_chromium
 
 POSTS = """\
 posts:

@@ -18,7 +18,8 @@ from eduadvocate.content.model import Content, Post
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import Location
 from eduadvocate.ledger.base import Delivery, Snapshot
-from eduadvocate.metrics.html import _lines, _px, render_html
+from eduadvocate.metrics.charts import text_width, wrap
+from eduadvocate.metrics.html import render_html
 from eduadvocate.metrics.report import Report, build
 from tests.rows import published
 
@@ -214,7 +215,7 @@ def test_one_post_is_told_in_the_singular() -> None:
 def test_a_chart_label_is_wrapped_never_cut(label: str, room: int, size: int) -> None:
     """Joined, the lines are the label (spaces run together); each fits the room, but for a
     single character wider than it."""
-    lines = _lines(label, room, size)
+    lines = wrap(label, room, size)
     assert "".join(lines) == " ".join(label.split())
     for line in lines:
-        assert _px(line.rstrip(), size) <= room or len(line.strip()) == 1, (line, room)
+        assert text_width(line.rstrip(), size) <= room or len(line.strip()) == 1, (line, room)

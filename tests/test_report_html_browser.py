@@ -82,7 +82,7 @@ AUDIT = """new Promise(done => requestAnimationFrame(() => requestAnimationFrame
     + (typeof el.className === "string" && el.className ? "." + el.className : "")
     + ' "' + el.textContent.trim().slice(0, 50) + '"';
   const out = {scrollWidth: root.scrollWidth, clipped: [], outside: [], charts: {}, cut: [],
-               tiny: [], labels: {}, text: document.body.innerText};
+               tiny: [], labels: {}, figures: {}, text: document.body.innerText};
   for (const el of document.body.querySelectorAll("*")) {
     if (el.closest("svg") || !el.getClientRects().length) continue;
     if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
@@ -100,6 +100,9 @@ AUDIT = """new Promise(done => requestAnimationFrame(() => requestAnimationFrame
   for (const figure of document.querySelectorAll("figure[id]")) {
     const shown = [...figure.querySelectorAll("svg")].filter(s => s.getClientRects().length);
     const boxes = shown.map(s => s.getBoundingClientRect());
+    const f = figure.getBoundingClientRect(), style = getComputedStyle(figure);
+    out.figures[figure.id] = {x: f.x + scrollX, y: f.y + scrollY, width: f.width,
+      height: f.height, shown: style.visibility === "visible" && style.display !== "none"};
     out.charts[figure.id] = boxes.map(b => ({left: b.left, right: b.right, width: b.width,
                                              height: b.height, y: b.top + scrollY}));
     out.labels[figure.id] = [];
@@ -173,12 +176,18 @@ class Loaded:
     """What the browser saw: problems it reported, requests it made, each width's audit and the
     screenshots (the whole page and each chart, at the phone's and the laptop's width)."""
 
-    report: Report
+    report: Report | None
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     audits: dict[int, dict[str, Any]] = field(default_factory=dict)
     shots: dict[tuple[int, str], Image.Image] = field(default_factory=dict)
     saved: list[Path] = field(default_factory=list)
+
+    @property
+    def boxes(self) -> dict[str, dict[str, Any]]:
+        """Each chart's figure at the laptop's width: shown, x, y, width, height."""
+        figures: dict[str, dict[str, Any]] = self.audits[LAPTOP[0]]["figures"]
+        return figures
 
 
 def _problems(events: list[dict[str, Any]]) -> list[str]:
@@ -227,7 +236,11 @@ def _shoot(cdp: Cdp, session: str, clip: dict[str, float]) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
 
 
-def load_in_chromium(page: Path, work: Path, report: Report, case: str) -> Loaded:
+def load_in_chromium(
+    page: Path, work: Path, report: Report | None = None, case: str = ""
+) -> Loaded:
+    """``page`` as Chromium lays it out at each of WIDTHS; its screenshots go to ARTIFACTS as
+    ``{case}-{width}x{height}.png`` (without a case, to ``work``)."""
     home = work / "home"
     home.mkdir()
     env = {
@@ -264,7 +277,8 @@ def load_in_chromium(page: Path, work: Path, report: Report, case: str) -> Loade
         cdp.events.clear()
         cdp.send("Page.navigate", session, url=page.as_uri())
         cdp.wait_for("Page.loadEventFired")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        folder = ARTIFACTS if case else work
+        folder.mkdir(parents=True, exist_ok=True)
         for width in WIDTHS:
             height = PHONE[1] if width <= PHONE[0] else LAPTOP[1]
             seen.audits[width] = audit = _look(cdp, session, width, height)
@@ -272,7 +286,7 @@ def load_in_chromium(page: Path, work: Path, report: Report, case: str) -> Loade
                 continue
             full = cdp.send("Page.getLayoutMetrics", session)["cssContentSize"]
             whole = _shoot(cdp, session, {"x": 0, "y": 0, **full})
-            path = ARTIFACTS / f"{case}-{width}x{height}.png"
+            path = folder / f"{case or 'page'}-{width}x{height}.png"
             whole.save(path)
             seen.saved.append(path)
             for id_, boxes in audit["charts"].items():
@@ -349,9 +363,11 @@ def test_charts_fit_the_screen_with_whole_readable_labels(loaded: Loaded, width:
     assert audit["cut"] == []
     assert audit["tiny"] == []
     labels = {id_: "\n".join(texts) for id_, texts in audit["labels"].items()}
+    report = loaded.report
+    assert report is not None
     for id_, groups in (
-        ("chart-platform", loaded.report.by_platform),
-        ("chart-hashtag", loaded.report.by_hashtag[:15]),
+        ("chart-platform", report.by_platform),
+        ("chart-hashtag", report.by_hashtag[:15]),
     ):
         for g in groups:
             assert g.key in labels[id_].split("\n"), (id_, g.key)
@@ -364,8 +380,16 @@ def test_every_post_is_named_in_full(loaded: Loaded, width: int) -> None:
     audit = loaded.audits[width]
     box = audit["table"]
     assert box["left"] >= 0 and box["right"] <= width, box
+    assert loaded.report is not None
     for row in loaded.report.posts:
         assert row.post in audit["text"]
+
+
+@pytest.mark.browser
+def test_charts_use_the_laptops_width(loaded: Loaded) -> None:
+    for id_ in CHARTS:
+        box = loaded.boxes[id_]
+        assert box["shown"] and box["width"] >= 1000 and box["height"] >= 60, (id_, box)
 
 
 @pytest.mark.browser
