@@ -143,3 +143,34 @@ def test_completion_reads_no_ledger_and_loads_no_sdk(make_campaign: Make) -> Non
     assert result.stdout.split() == ["hearing-7-days", "hearing-live", "petition-launch"]
     assert result.stderr == "[]\n"
     assert not (root / ".eduadvocate").exists()
+
+
+def _naming_options() -> list[tuple[str, str]]:
+    """Every command's option that names an account or a post, found in the Click tree: a new
+    command with --account or --post is swept in without being listed here."""
+    import typer
+
+    from eduadvocate.cli.main import app
+
+    found = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*path, name))
+        for param in getattr(command, "params", []):
+            for opt in ("--account", "--post"):
+                if opt in param.opts:
+                    found.append((" ".join(path), opt))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+@pytest.mark.parametrize(("command", "option"), _naming_options())
+def test_every_option_naming_an_account_or_a_post_completes(
+    make_campaign: Make, command: str, option: str
+) -> None:
+    make_campaign(POSTS, config=CONFIG)
+    offered = complete(f"eduadvocate {command} {option} ")
+    expected = ["outbox", "x-coalition", "bluesky-pta"] if option == "--account" else None
+    assert offered == (expected or ["hearing-7-days", "hearing-live", "petition-launch"])
