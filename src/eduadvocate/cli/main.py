@@ -121,7 +121,8 @@ def check(
         typer.Option(
             "--format",
             "-f",
-            help="text (a table), json (stable, see README) or github (workflow annotations).",
+            help="text (a table, or a block per problem when the terminal is too narrow), json"
+            " (stable, see README) or github (workflow annotations).",
         ),
     ] = Format.text,
 ) -> None:
