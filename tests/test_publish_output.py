@@ -265,3 +265,24 @@ def test_the_summary_counts_every_delivery_once(states: list[str], later: bool) 
         assert f"{ahead} {noun} handed to the platform's scheduler" in said
     assert ("next post due at Sat 2026-11-28 07:00 CST (in 1 h)" in said) is later
     assert said.endswith(".") and "\n" not in said
+
+
+def test_a_stopped_run_counts_what_it_never_claimed_as_not_started() -> None:
+    """Ctrl-C after one of ten: the summary says ten were due, not the two it had claimed."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from eduadvocate.cli.progress import summary
+    from eduadvocate.core.errors import ErrorKind
+    from eduadvocate.delivery.planning import Outcome
+    from eduadvocate.delivery.publish import RunReport
+
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    given_back = Outcome("k2", "p2", "a", "outbox", now, "pending", error="the worker stopped")
+    given_back.error_kind = ErrorKind.STOPPED
+    report = RunReport(
+        outcomes=[Outcome("k1", "p1", "a", "outbox", now, "published"), given_back],
+        interrupted=2,
+    )
+    said = summary(report, ZoneInfo("UTC"), now, dry_run=False, expected=10)
+    assert said == "Published 1 of 10 due (9 not started: a p2 and 8 more)."

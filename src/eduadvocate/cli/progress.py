@@ -118,8 +118,10 @@ def next_due_words(at: datetime | None, zone: ZoneInfo, now: datetime) -> str:
 
 
 def _named(items: list[str], most: int = 3) -> str:
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+    """Up to ``most`` names, then how many more ("" stands for one never claimed, unnamed)."""
+    known = [i for i in items if i][:most]
+    more = len(items) - len(known)
+    return ", ".join(known) + (f" and {more} more" if more else "")
 
 
 @dataclass(slots=True)
@@ -165,17 +167,24 @@ def tally(report: RunReport) -> Tally:
     return out
 
 
-def summary(report: RunReport, zone: ZoneInfo, now: datetime, *, dry_run: bool) -> str:
+def summary(
+    report: RunReport, zone: ZoneInfo, now: datetime, *, dry_run: bool, expected: int = 0
+) -> str:
     """The run in one line: "Published 3 of 4 due (1 failed: x-main budget-vote); next post due
-    at Mon 2026-12-07 09:00 CST (in 2 h 5 min).\""""
+    at Mon 2026-12-07 09:00 CST (in 2 h 5 min)." ``expected``: how many were due when it
+    started; a stopped run counts the ones it never claimed as not started."""
     counted = tally(report)
+    if report.interrupted and expected > counted.due:
+        unnamed = expected - counted.due
+        named = counted.problems["not started"]
+        counted.problems["not started"] = named + [""] * unnamed
     clauses = []
     if counted.due == 0:
         clauses.append("Nothing is due" if dry_run else "Nothing was due")
     else:
         verb = "Would publish" if dry_run else "Published"
         told = [
-            f"{len(names)} {group}: {_named(names)}"
+            f"{len(names)} {group}" + (f": {_named(names)}" if any(names) else "")
             for group, names in counted.problems.items()
             if names
         ]
@@ -210,6 +219,7 @@ class Follower:
         self.con, self.err = con, err
         self.zone, self.now = zone, now
         self.quiet = quiet
+        self.expected = 0  # how many were due when the run started
         self._lock = threading.Lock()
         self._progress: Progress | None = None
         self._task: TaskID | None = None
@@ -241,6 +251,7 @@ class Follower:
             self._progress.stop()
 
     def started(self, total: int) -> None:
+        self.expected = total
         if self._progress is not None:
             self._task = self._progress.add_task("publishing", total=max(total, 1))
 

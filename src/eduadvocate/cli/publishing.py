@@ -117,7 +117,8 @@ def publish(
         return ExitCode.OK
     _say_after(report, follower, dry_run)
     if not quiet or report.exit_code != ExitCode.OK:
-        con.print(summary(report, follower.zone, ws.now, dry_run=dry_run), soft_wrap=True)
+        said = summary(report, follower.zone, ws.now, dry_run=dry_run, expected=follower.expected)
+        con.print(said, soft_wrap=True)
     _interrupted_line(report)
     return report.exit_code
 
