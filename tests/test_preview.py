@@ -508,6 +508,16 @@ def test_github_refusals_are_one_line_and_exit_5(
     assert github.comments_on(REPOSITORY, 7) == []
 
 
+def test_github_out_of_reach_is_one_line_and_exit_5(github: GitHubFake, tmp_path: Path) -> None:
+    nothing = "http://127.0.0.1:1"  # nothing listens on port 1: refused at once
+    result = _comment(tmp_path, github, "hi", "--pr", "7", GITHUB_API_URL=nothing)
+    assert result.returncode == 5
+    assert result.stderr == (
+        "eduadvocate: error: could not reach GitHub at 127.0.0.1:1 (ConnectionError). check"
+        " GITHUB_API_URL and the runner's network, then run the job again\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("unset", "said"),
     [
