@@ -357,6 +357,7 @@ MISTAKES = {
     "account setting not a value": ("accounts", "  o3: {platform: outbox, folder: [a, b]}"),
     "no platform": ("accounts", "  o4: {folder: out}"),
     "unknown defaults key": ("defaults", "  colour: red"),
+    "defaults value of the wrong type": ("defaults", "  numbering: maybe"),
 }
 
 

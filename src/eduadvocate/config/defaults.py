@@ -6,13 +6,14 @@ the config's (:meth:`Defaults.merged`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eduadvocate.config.reader import NodeReader
 from eduadvocate.config.utm import UTM_HINT, UTM_KEYS, UtmSettings, utm_template_problems
 from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.yamlfile import YNode
 
+DEFAULTS_HINT = 'see "defaults:" in config.example.yaml and "The posts format" in the README'
 DEFAULT_KEYS = (
     "campaign",
     "timezone",
@@ -132,4 +133,8 @@ def config_defaults(
         )
         return Defaults()
     NodeReader(problems).unknown_keys(node, DEFAULT_KEYS, "defaults")
-    return defaults_from_node(node, problems)
+    start = len(problems)
+    defaults = defaults_from_node(node, problems)
+    # The readers shared with posts files leave some hints out; in the config, say where to look.
+    problems[start:] = [p if p.hint else replace(p, hint=DEFAULTS_HINT) for p in problems[start:]]
+    return defaults
