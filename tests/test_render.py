@@ -337,3 +337,18 @@ def test_add_utm_encodes_as_urlencode_does(
     """The link's own query is encoded once and the parameters appended: the same text as
     encoding the whole query again for every rendering."""
     assert add_utm(url, params, domains) == _add_utm_as_before(url, params, domains)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"a .!?\n\t", "…", "。", "\u3000", "  "]), max_size=30).map("".join)
+)
+def test_sentence_pieces_end_where_a_lookbehind_would_end_them(text: str) -> None:
+    """Splitting at sentence ends matches the punctuation itself; the pieces are those of the
+    lookbehind form, which is slower (it is tried at every character)."""
+    import re
+
+    from eduadvocate.compose.render import _SENTENCE_END, _pieces
+
+    lookbehind = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+    assert _pieces(text, _SENTENCE_END) == _pieces(text, lookbehind)

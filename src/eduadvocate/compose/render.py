@@ -35,7 +35,9 @@ from eduadvocate.platforms.textcount import twitter
 from eduadvocate.platforms.textcount.unicode import grapheme_ends
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+# Whitespace after a sentence's end, or line breaks: pieces end where a match ends (a lookbehind
+# for the punctuation would be tried at every character).
+_SENTENCE_END = re.compile(r"[.!?…。！？]\s+|\n+")
 _WORD_GAP = re.compile(r"\s+")
 _MAX_VAR_DEPTH = 5
 # Characters that filling in {variables} may produce for one text (nested ones included), beyond
@@ -366,7 +368,7 @@ class Renderer:
                 )
             return None
         handle = person.handles.get(spec.name)
-        why = spec.handle_problem(handle) if handle else None
+        why = _handle_problem(type(spec), handle) if handle else None
         if handle and why:
             problem(
                 "invalid-handle",
@@ -470,6 +472,11 @@ def _hashtag_problem(platform: str, tag: str) -> str | None:
     from eduadvocate.platforms.registry import spec_class
 
     return spec_class(platform).hashtag_problem(tag)
+
+
+@functools.lru_cache(maxsize=4096)  # posts mention the same few people
+def _handle_problem(platform: type[PlatformSpec], handle: str) -> str | None:
+    return platform.handle_problem(handle)
 
 
 def effective_content(post: Post, platform: str) -> Content:
