@@ -273,7 +273,10 @@ def test_a_missing_secret_fails_that_account_only(
     )
     result = cli("publish")
     assert result.returncode == 5, result.stdout + result.stderr
-    assert "X_SECRET" in result.stdout and "Traceback" not in result.stderr
+    # Each failed delivery's line (stderr, with the problems) names the variable to set.
+    failed = [line for line in result.stderr.splitlines() if "✗ failed" in line]
+    assert len(failed) == 2 and all("X_SECRET" in line for line in failed), result.stderr
+    assert "Traceback" not in result.stderr
     assert states(root) == {"x1": "failed", "x2": "failed", "b1": "published"}
 
 
