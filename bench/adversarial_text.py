@@ -78,7 +78,7 @@ def best_of(runs: int, setup: Callable[[], object], work: Callable[[], object]) 
 def worker(shape: str, size: int, root: Path) -> dict[str, float | str]:
     """The in-process figures for one text (run in a child process: fresh caches, a timeout)."""
     from eduadvocate.campaign.workspace import open_campaign
-    from eduadvocate.compose import check
+    from eduadvocate.compose import render
     from eduadvocate.compose.check import analyse
     from eduadvocate.core.clock import fixed_clock
     from eduadvocate.platforms.textcount import twitter, unicode
@@ -102,7 +102,9 @@ def worker(shape: str, size: int, root: Path) -> dict[str, float | str]:
             unicode.graphemes,
             unicode.mastodon_countable,
             unicode.bluesky_facets,
-            check._hashtags,
+            unicode._clusters,
+            render.hashtags,
+            render._word_ends,
         ):
             cached.cache_clear()
 

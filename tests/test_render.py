@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -352,3 +353,53 @@ def test_sentence_pieces_end_where_a_lookbehind_would_end_them(text: str) -> Non
 
     lookbehind = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
     assert _pieces(text, _SENTENCE_END) == _pieces(text, lookbehind)
+
+
+def _cut_word_before(word: str, budget: int, measure: Callable[[str], int]) -> list[str]:
+    """_cut_word as it was before the word's grapheme ends were found once (the reference):
+    \\X run again on every window."""
+    from eduadvocate.compose.render import _is_entity, _window
+    from eduadvocate.platforms.textcount.unicode import grapheme_ends
+
+    if _is_entity(word):
+        return [word]
+    pieces, rest, size = [], word, _window(budget)
+    while rest:
+        if len(rest) <= size and measure(rest) <= budget:
+            pieces.append(rest)
+            break
+        window = rest[:size]
+        bounds = grapheme_ends(window)
+        if len(window) != len(rest) and len(bounds) > 1:
+            bounds.pop()
+        lo, hi = 0, len(bounds) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if measure(window[: bounds[mid]]) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append(window[: bounds[lo]])
+        rest = rest[bounds[lo] :]
+    return pieces
+
+
+# Characters that join graphemes (flag halves, ZWJ, skin tones, combining marks, conjuncts,
+# Hangul jamo) and URL-ish ASCII, so that windows end inside clusters and measures jump.
+_WORD_POOL = [*"a.:/", "🇺", "🇸", "👩", "🏽", "\u200d", "🏫", "\u0301", "क", "्", "\u1100", "\u1161"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_WORD_POOL), min_size=1, max_size=200).map("".join),
+    st.integers(min_value=1, max_value=12),
+    st.sampled_from(["graphemes", "x"]),
+)
+def test_cutting_a_word_with_its_ends_found_once_cuts_as_before(
+    word: str, budget: int, rule: str
+) -> None:
+    from eduadvocate.compose.render import _cut_word
+    from eduadvocate.platforms.textcount.unicode import graphemes
+
+    measure = graphemes if rule == "graphemes" else _x_len
+    assert _cut_word(word, budget, measure) == _cut_word_before(word, budget, measure)

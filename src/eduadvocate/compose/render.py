@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -701,18 +702,30 @@ def _cut_word(word: str, budget: int, measure: Callable[[str], int]) -> list[str
         return [
             word
         ]  # never cut a URL, mention or hashtag: it stays over the limit and check says so
+    # The word's grapheme ends are found once (a thread is cut again to fit its numbering, and
+    # for every account); each window takes those inside it. A boundary depends on the text
+    # before it and the one character after it, and each window starts on a boundary, so these
+    # are the window's own ends, but for its last: the window's end, where \X would stop.
+    ends = _word_ends(word)
     pieces = []
-    rest = word
-    size = _window(budget)
-    while rest:
-        if len(rest) <= size and measure(rest) <= budget:
-            pieces.append(rest)
+    pos, size = 0, _window(budget)
+    while pos < len(word):
+        end = min(pos + size, len(word))
+        window = word[pos:end]
+        if end == len(word) and measure(window) <= budget:
+            pieces.append(window)
             break
-        window = rest[:size]
-        head, _ = _cut(window, budget, measure, whole=len(window) == len(rest))
+        bounds = [e - pos for e in ends[bisect_right(ends, pos) : bisect_left(ends, end)]]
+        bounds.append(end - pos)
+        head = _cut(window, bounds, budget, measure, whole=end == len(word))
         pieces.append(head)
-        rest = rest[len(head) :]
+        pos += len(head)
     return pieces
+
+
+@functools.lru_cache(maxsize=8)
+def _word_ends(word: str) -> tuple[int, ...]:
+    return tuple(grapheme_ends(word))  # regex's \X is quadratic on a run of flag halves
 
 
 def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -732,12 +745,12 @@ def _is_entity(word: str) -> bool:
 
 
 def _cut(
-    word: str, budget: int, measure: Callable[[str], int], *, whole: bool = True
-) -> tuple[str, str]:
-    """The longest run of whole graphemes from the start of ``word`` that fits, and the rest
-    (at least one grapheme moves, so splitting always ends). ``whole``: ``word`` is all there
-    is; else it is a window whose last grapheme may go on past it, so that one is not taken."""
-    bounds = grapheme_ends(word)  # regex's \X is quadratic on a run of flag halves
+    word: str, bounds: list[int], budget: int, measure: Callable[[str], int], *, whole: bool
+) -> str:
+    """The longest run of whole graphemes from the start of ``word`` that fits (at least one
+    grapheme, so splitting always ends); ``bounds`` are the graphemes' ends. ``whole``: ``word``
+    is all there is; else it is a window whose last grapheme may go on past it, so that one is
+    not taken."""
     if not whole and len(bounds) > 1:
         bounds.pop()
     lo, hi = 0, len(bounds) - 1
@@ -747,4 +760,4 @@ def _cut(
             lo = mid
         else:
             hi = mid - 1
-    return word[: bounds[lo]], word[bounds[lo] :]
+    return word[: bounds[lo]]
