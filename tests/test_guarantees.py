@@ -194,7 +194,7 @@ def test_no_campaign_here_is_an_error_with_a_hint(
     result = cli(command)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "no campaign here" in result.stderr and "eduadvocate init" in result.stderr
-    assert "Traceback" not in result.stderr and "Nothing is due" not in result.stdout
+    assert "Traceback" not in result.stderr and "Nothing was due" not in result.stdout
 
 
 def test_a_config_whose_posts_folder_is_missing_is_an_error(make_campaign: Make) -> None:
@@ -396,7 +396,7 @@ def test_a_run_for_one_account_does_not_say_nothing_is_due_over_a_stranded_claim
     assert killed.returncode == -signal.SIGKILL
     other = cli("publish", "--account", "box")
     assert other.returncode == 0, other.stdout + other.stderr
-    assert "Nothing is due" not in other.stdout and "claimed by" in other.stdout
+    assert "Nothing was due" not in other.stdout and "claimed by" in other.stdout
     assert cli("publish").returncode == 0
     assert sent(fake, account) == ["Post x1", "Post x2"]
 
@@ -417,7 +417,7 @@ def test_a_killed_run_is_shown_stranded_and_taken_over_at_once(
     # Same instant: no lease has expired, yet the worker is certainly gone.
     again = cli("publish")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "freed" in again.stdout and "Nothing is due" not in again.stdout
+    assert "freed" in again.stdout and "Nothing was due" not in again.stdout
     assert states(root) == {"p1": "published", "p2": "published", "p3": "published"}
     assert sent(fake, account) == ["Post p1", "Post p2", "Post p3"]
 

@@ -179,7 +179,16 @@ def summary(
         named = counted.problems["not started"]
         counted.problems["not started"] = named + [""] * unnamed
     clauses = []
-    if counted.due == 0:
+    if counted.due == 0 and report.elsewhere:
+        # "Nothing was due" would hide them.
+        workers = ", ".join(sorted({d.lease_owner or "?" for d in report.elsewhere}))
+        n = len(report.elsewhere)
+        clauses.append(
+            f"Nothing for this run: {n} deliver{'ies are' if n != 1 else 'y is'} claimed by"
+            f" {workers} (see `eduadvocate status`; a run for their accounts takes over any"
+            " whose worker has stopped)"
+        )
+    elif counted.due == 0:
         clauses.append("Nothing is due" if dry_run else "Nothing was due")
     else:
         verb = "Would publish" if dry_run else "Published"

@@ -151,16 +151,6 @@ def _say_after(report: RunReport, follower: Follower, dry_run: bool) -> None:
                     key, post, account, "", at, "skipped", error="missed beyond the grace window"
                 )
             )
-    if not report.outcomes and report.elsewhere:
-        workers = sorted({d.lease_owner or "?" for d in report.elsewhere})
-        say(
-            Text(
-                f"Nothing for this run: {len(report.elsewhere)} deliveries are claimed by"
-                f" {', '.join(workers)} (see `eduadvocate status`; a run for their accounts takes"
-                " over any whose worker has stopped)."
-            ),
-            False,
-        )
     for key in report.drifted:
         say(Text(f"edited after publishing, not re-posted: {key}", style="yellow"), False)
     for key in report.cancelled:
