@@ -200,6 +200,15 @@ def test_all_posts_names_each_post_by_id_and_first_words() -> None:
     assert "<strong>meals</strong>“Free school meals for all #SchoolMeals …”" in cells
 
 
+def test_a_card_leaves_out_what_the_platform_did_not_report() -> None:
+    """A count the platform did not report is "—" in the table and marked to be left out of the
+    post's card on a narrow screen; a zero it reported stays."""
+    page = render_html(sample_report())
+    assert '<td class="n x" data-label="Saves">—</td>' in page
+    assert '<td class="n" data-label="Quotes">0</td>' in page
+    assert "#posts-table td.x{display:none}" in page
+
+
 def test_one_post_is_told_in_the_singular() -> None:
     one = [("levy", "x-main", "x", 1, 15, "The levy vote is Tuesday #VoteYes", 1, 0, 0, None)]
     page = render_html(sample_report(one, late=False))

@@ -85,7 +85,8 @@ h1{font-size:1.4rem}.totals{grid-template-columns:repeat(auto-fit,minmax(140px,1
 #posts-table td::before{content:attr(data-label);position:absolute;left:0;width:40%;
 color:var(--muted)}
 #posts-table td.t{padding:4px 0 6px;border-bottom:1px solid var(--line);margin-bottom:4px}
-#posts-table td.t::before{content:none}}
+#posts-table td.t::before{content:none}
+#posts-table td.x{display:none}}
 @media print{main{max-width:none;padding:0}.table-wrap{overflow:visible}
 section{break-inside:avoid-page}a{color:inherit}}
 """
@@ -263,6 +264,11 @@ def _table(rows: list[PostRow]) -> str:
             _link(r.url, "open") or "—",
         ]
         kinds = ["t", "d", "a", *(kind for _, kind in columns[3:])]
+        # "x": nothing to tell, which a card leaves out (it lists its fields one a line).
+        kinds = [
+            f"{kind} x".strip() if cell == "—" else kind
+            for kind, cell in zip(kinds, cells, strict=True)
+        ]
         body.append(
             f'<tr title="{escape(r.text)}">'
             + "".join(
@@ -274,7 +280,7 @@ def _table(rows: list[PostRow]) -> str:
     return (
         f'<section><h2>All posts</h2><div class="table-wrap"><table id="posts-table">'
         f"<caption>{plural(len(rows), 'post')}, best first, each named by its id and first words; "
-        f"— means the platform did not report it.</caption><thead><tr>{head}</tr></thead>"
+        f"— means the platform did not report it (a card leaves it out).</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div></section>"
     )
 
