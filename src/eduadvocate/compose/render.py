@@ -369,7 +369,7 @@ class Renderer:
                 )
             return None
         handle = person.handles.get(spec.name)
-        why = _handle_problem(type(spec), handle) if handle else None
+        why = _handle_problem(spec.name, handle) if handle else None
         if handle and why:
             problem(
                 "invalid-handle",
@@ -476,8 +476,10 @@ def _hashtag_problem(platform: str, tag: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)  # posts mention the same few people
-def _handle_problem(platform: type[PlatformSpec], handle: str) -> str | None:
-    return platform.handle_problem(handle)
+def _handle_problem(platform: str, handle: str) -> str | None:
+    from eduadvocate.platforms.registry import spec_class
+
+    return spec_class(platform).handle_problem(handle)
 
 
 def effective_content(post: Post, platform: str) -> Content:

@@ -254,10 +254,26 @@ def _ascii_domains(domain: str) -> list[tuple[int, str]]:
     return found
 
 
-def _extract_urls(text: str, without_protocol: bool) -> list[_Span]:
+def _extract_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     """twitter-text's ``extractUrlsWithIndices``, with code-point indices."""
     if not text or ("." not in text if without_protocol else ":" not in text):
-        return []
+        return ()
+    if len(text) <= _CACHED_TEXT_MAX:
+        return _remembered_urls(text, without_protocol)
+    return _scan_urls(text, without_protocol)
+
+
+# A post's text is counted, searched for hashtags and for facets, each of which looks for its
+# URLs: texts up to this long are scanned once (longer ones are rare and would fill memory).
+_CACHED_TEXT_MAX = 2_000
+
+
+@lru_cache(maxsize=1024)
+def _remembered_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
+    return _scan_urls(text, without_protocol)
+
+
+def _scan_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     urls: list[_Span] = []
     for run in _DOTTED_RUN.get().finditer(text):
         # The character before the run (a space) can be a URL's preceding character.
@@ -267,7 +283,7 @@ def _extract_urls(text: str, without_protocol: bool) -> list[_Span]:
         find = _urls_in_run if len(chunk) <= 300 else _urls_in_run.__wrapped__
         for start, end, url in find(chunk, without_protocol):
             urls.append((lo + start, lo + end, url))
-    return urls
+    return tuple(urls)
 
 
 @lru_cache(maxsize=4096)
