@@ -7,9 +7,9 @@ every part in a fenced block with its length against the limit, its media and al
 
 Everything shown comes from the pull request's files and is untrusted: a post text goes in a
 fence longer than any run of backticks in it, so it cannot close the block; every other value is
-escaped (each ASCII punctuation character backslashed, so no markdown or HTML takes effect) and
-``@`` and ``#`` get a zero-width space after them, because GitHub links mentions and issue
-references in rendered text (and notifies whoever is mentioned) even when escaped.
+escaped (the punctuation markdown and HTML use is backslashed, so none takes effect) or put in a
+code span, and ``@`` and ``#`` get a zero-width space after them, because GitHub links mentions
+and issue references in rendered text (and notifies whoever is mentioned) even when escaped.
 """
 
 from __future__ import annotations
