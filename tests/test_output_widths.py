@@ -47,7 +47,7 @@ POSTS = f"""\
 posts:
   - id: {LONG_ID}
     at: 2026-12-03 18:00
-    text: "Read the whole budget at {LONG_URL} and tell the board what you think"
+    text: "Read the whole budget at {LONG_URL} and tell the board what you think, {{@nobody}}"
   - id: hearing
     at: 2026-11-01 18:00
     text: The hearing is on Tuesday evening; bring a friend and a sign.
@@ -121,7 +121,7 @@ WHOLE = {
         "add them to people.yaml",
         'no account named "x-mian" in the config',
     ],
-    "render": ["Read the whole budget at", "and tell the board what you think"],
+    "render": ["Read the whole budget at", "and tell the board what you think,"],
     "calendar": [
         "Thank you {@nobody} for every signature on the petition this week.",
         "Read the whole budget at",
@@ -302,3 +302,26 @@ def test_wrapping_breaks_only_at_spaces(width: int, text: str) -> None:
         assert line.startswith("  ")
         assert len(line) <= width or len(line.split()) == 1
     assert len(lines) >= len(text.split("\n"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--format", "json"),
+        ("check", "--format", "github"),
+        ("status", "--format", "json"),
+        ("calendar", "--format", "json"),
+        ("report", "--format", "json"),
+    ],
+)
+def test_json_and_github_output_do_not_depend_on_the_width(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    root = _campaign(make_campaign)
+    outputs = set()
+    for width in (40, 160):
+        monkeypatch.setenv("COLUMNS", str(width))
+        outputs.add(run(*args, cwd=root).stdout)
+    assert len(outputs) == 1
+    if "github" in args:
+        assert all(line.startswith(("::", "✗")) for line in outputs.pop().splitlines())
