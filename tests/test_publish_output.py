@@ -286,3 +286,35 @@ def test_a_stopped_run_counts_what_it_never_claimed_as_not_started() -> None:
     )
     said = summary(report, ZoneInfo("UTC"), now, dry_run=False, expected=10)
     assert said == "Published 1 of 10 due (9 not started: a p2 and 8 more)."
+
+
+@given(
+    st.dictionaries(st.sampled_from("abcdef"), st.tuples(st.sampled_from("xy"), st.integers(0, 2))),
+    st.dictionaries(st.sampled_from("abcdef"), st.tuples(st.sampled_from("xy"), st.integers(0, 2))),
+)
+def test_schedule_names_each_post_an_edit_touched_once(
+    before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]
+) -> None:
+    """What schedule says after an edit (post id → (file, content)): every post added, changed
+    or removed is named exactly once, under the file it is in (a removed one: was in), and a
+    post whose content is the same is not named, whatever file it moved to."""
+    from eduadvocate.delivery.scheduler import compare
+
+    changes = compare(dict(before), dict(after))
+    named = [
+        (c.file, kind, post)
+        for c in changes.values()
+        for kind in ("added", "changed", "removed")
+        for post in getattr(c, kind)
+    ]
+    expected = sorted(
+        [(after[k][0], "added", k) for k in after.keys() - before.keys()]
+        + [(before[k][0], "removed", k) for k in before.keys() - after.keys()]
+        + [
+            (after[k][0], "changed", k)
+            for k in before.keys() & after.keys()
+            if before[k][1] != after[k][1]
+        ]
+    )
+    assert sorted(named) == expected
+    assert all(c.file == f for f, c in changes.items())
