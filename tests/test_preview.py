@@ -469,6 +469,31 @@ def test_every_page_is_read_to_find_the_earlier_comment(github: GitHubFake, tmp_
     assert len(github.comments_on(REPOSITORY, 7)) == 231
 
 
+def test_someone_elses_comment_with_the_marker_is_left_alone(
+    github: GitHubFake, tmp_path: Path
+) -> None:
+    """Anyone can write the marker; only a comment the token may edit is updated."""
+    github.add_comment(REPOSITORY, 7, f"{preview.MARKER}\nfake preview", "mallory")
+    for run_number in (1, 2):
+        result = _comment(tmp_path, github, f"{preview.MARKER}\nrun {run_number}", "--pr", "7")
+        assert result.returncode == 0, result.stderr
+    bodies = [(c["user"]["login"], c["body"]) for c in github.comments_on(REPOSITORY, 7)]
+    assert bodies == [
+        ("mallory", f"{preview.MARKER}\nfake preview"),
+        ("github-actions[bot]", f"{preview.MARKER}\nrun 2"),
+    ]
+
+
+def test_a_next_page_on_another_host_is_not_followed(github: GitHubFake, tmp_path: Path) -> None:
+    for i in range(120):
+        github.add_comment(REPOSITORY, 7, f"comment {i}", "volunteer")
+    github.link_base = "http://127.0.0.2:9"
+    result = _comment(tmp_path, github, "hi", "--pr", "7")
+    assert result.returncode == 5
+    assert "a next-page link to another host (not followed)" in result.stderr
+    assert len(github.requests) == 1
+
+
 def test_the_token_goes_only_in_the_authorization_header(
     github: GitHubFake, tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ Owns: pull requests' issue comments, by repository and number. ``GET
 /repos/{owner}/{repo}/issues/{n}/comments`` answers one page (``per_page``, default 30, at most
 100; ``page`` from 1) with a ``Link: <…>; rel="next"`` header while more remain, as GitHub does;
 ``POST`` to it adds a comment (201); ``PATCH /repos/{owner}/{repo}/issues/comments/{id}`` edits
-one (200). A comment is ``{id, body, user: {login, type}, html_url}``; the token's login is
+one (200), only its author's (else 403). A comment is ``{id, body, user: {login, type}, html_url}``; the token's login is
 ``github-actions[bot]`` unless :meth:`GitHubFake.add_token` says otherwise.
 
 Answers as GitHub does: 401 ``Bad credentials`` for an unknown token; 403 ``Resource not
@@ -49,6 +49,7 @@ class GitHubFake:
     tokens: dict[str, _Token] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     next_id: int = 1000
+    link_base: str | None = None  # where next-page links point (default: this server)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -157,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         chunk = everything[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(everything):
-            base = f"{fake.url}/repos/{repository}/issues/{number}/comments"
+            base = f"{fake.link_base or fake.url}/repos/{repository}/issues/{number}/comments"
             headers["Link"] = (
                 f'<{base}?per_page={per_page}&page={page + 1}>; rel="next", '
                 f'<{base}?per_page={per_page}&page=1>; rel="first"'

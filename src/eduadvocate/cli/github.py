@@ -41,6 +41,10 @@ class GitHubError(EduError):
 
     exit_code = ExitCode.DELIVERIES_FAILED
 
+    def __init__(self, message: str, *, hint: str = "", status: int = 0) -> None:
+        self.status = status  # GitHub's HTTP status (0: no answer)
+        super().__init__(message, hint=hint)
+
 
 def comment(file: str, pr: int | None) -> int:
     """Post ``file`` as the preview comment of pull request ``pr`` (else the event's), or
@@ -78,14 +82,22 @@ def comment(file: str, pr: int | None) -> int:
                 "User-Agent": f"eduadvocate/{__version__}",
             }
         )
-        earlier = _find(session, api, f"{issue}/comments?per_page={PER_PAGE}", number)
+        earlier, by_bot = _find(session, api, f"{issue}/comments?per_page={PER_PAGE}", number)
+        done: Any = None
+        said = "updated the preview on"
+        if earlier is not None:
+            url = f"{api}/repos/{repository}/issues/comments/{earlier}"
+            try:
+                done = _call(session, "PATCH", url, number, {"body": body})
+            except GitHubError as exc:
+                # Someone else's comment that starts with the marker (the token cannot edit
+                # it): post ours. A bot's comment is ours, so its refusal is the token's.
+                if by_bot or exc.status != 403:
+                    raise
+                earlier = None
         if earlier is None:
             done = _call(session, "POST", f"{issue}/comments", number, {"body": body})
             said = "posted the preview on"
-        else:
-            url = f"{api}/repos/{repository}/issues/comments/{earlier}"
-            done = _call(session, "PATCH", url, number, {"body": body})
-            said = "updated the preview on"
     link = done.get("html_url") if isinstance(done, dict) else None
     print(f"eduadvocate: {said} pull request #{number}" + (f": {link}" if link else ""))
     return ExitCode.OK
@@ -129,9 +141,12 @@ def _body(file: str) -> str:
     return body
 
 
-def _find(session: requests.Session, api: str, url: str | None, number: int) -> int | None:
-    """The id of the earlier preview comment (a bot's first, else anyone's), following every
-    page of the pull request's comments."""
+def _find(
+    session: requests.Session, api: str, url: str | None, number: int
+) -> tuple[int | None, bool]:
+    """The id of the earlier preview comment (a bot's first, else anyone's) and whether a bot
+    wrote it, following every page of the pull request's comments. GitHub Actions' token
+    writes as github-actions[bot]; a personal token writes as its person."""
     found: int | None = None
     for _ in range(MAX_PAGES):
         if url is None:
@@ -147,11 +162,11 @@ def _find(session: requests.Session, api: str, url: str | None, number: int) -> 
             if isinstance(item.get("id"), int) and (found is None or mine):
                 found = item["id"]
                 if mine:
-                    return found
+                    return found, True
         url = response.links.get("next", {}).get("url")
         if url is not None and not _same_origin(url, api):
             _fail(response, "GET", number, "a next-page link to another host (not followed)")
-    return found
+    return found, False
 
 
 def _same_origin(url: str, api: str) -> bool:
@@ -197,33 +212,38 @@ def _fail(response: requests.Response, method: str, number: int, what: str = "")
     said = _said(response)
     if what:
         raise GitHubError(
-            f"GitHub answered {method} with {what}", hint="check GITHUB_API_URL"
+            f"GitHub answered {method} with {what}", hint="check GITHUB_API_URL", status=status
         ) from None
     if status == 401:
         raise GitHubError(
             f"GitHub refused the token (401{said})",
             hint="set GITHUB_TOKEN to the workflow's token: ${{ github.token }}",
+            status=status,
         )
     if status == 403 and response.headers.get("x-ratelimit-remaining") == "0":
         raise GitHubError(
             f"GitHub's rate limit for this token is used up (403{said})",
             hint="run the job again later",
+            status=status,
         )
     if status == 403:
         raise GitHubError(
             f"GitHub refused to {'read' if method == 'GET' else 'write'} the comment (403{said}):"
             f" {FORBIDDEN}",
             hint="give the commenting job permissions: pull-requests: write",
+            status=status,
         )
     if status == 404:
         raise GitHubError(
             f"GitHub has no pull request #{number} in {os.environ.get('GITHUB_REPOSITORY')}"
             f" that this token can see (404{said})",
             hint="check --pr and GITHUB_REPOSITORY",
+            status=status,
         )
     raise GitHubError(
         f"GitHub answered {method} with HTTP {status}{said}",
         hint="run the job again; if it persists, see https://www.githubstatus.com",
+        status=status,
     )
 
 
