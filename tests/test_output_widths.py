@@ -232,7 +232,9 @@ def test_a_wide_terminal_keeps_the_table(
     assert lines[1].startswith("  error unknown-person: ")
 
 
-words = st.text(alphabet="abcdefghij-/:.", min_size=1, max_size=30)
+words = st.text(alphabet="abcdefghij-/:.", min_size=1, max_size=30) | st.text(
+    alphabet="abcdefghij-/:.", min_size=40, max_size=70
+)
 prose = st.lists(words, min_size=0, max_size=25).map(" ".join)
 
 
@@ -271,6 +273,9 @@ def test_problems_read_at_any_width(
     for p in found:
         assert _whole(p.message, text) and _whole(p.hint, text)
         assert str(p.location) in text.split()
+        if not text.startswith("Where"):  # blocks: a label stays with its value
+            assert f"post {p.post}" in text
+            assert not p.hint.split() or f"→ {p.hint.split()[0]}" in text
 
 
 def test_the_readme_sample_is_what_check_prints_at_80_columns(

@@ -37,13 +37,29 @@ INDENT = "  "
 Cell = str | Text
 
 
+@dataclass(frozen=True)
+class Laid:
+    """Lines already laid out for the width (:func:`blocks`, :func:`boxed`): printed as they
+    are, neither wrapped again (a label would part from its value) nor cropped."""
+
+    text: Text
+
+    def __rich__(self) -> Text:
+        return self.text
+
+
 class _Console(Console):
     """Rich's console, except that a line of text too long for the width wraps at spaces only:
     a word, id or URL longer than the line runs past the edge whole instead of being folded in
     two (a URL split across lines can be neither clicked nor copied)."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        if len(objects) == 1 and isinstance(objects[0], str | Text) and not kwargs.get("soft_wrap"):
+        if len(objects) == 1 and isinstance(objects[0], Laid):
+            objects = (objects[0].text,)
+            kwargs["soft_wrap"] = True
+        elif (
+            len(objects) == 1 and isinstance(objects[0], str | Text) and not kwargs.get("soft_wrap")
+        ):
             text = objects[0] if isinstance(objects[0], Text) else Text(objects[0])
             objects = (Text("\n").join(wrap(text, self.width)),)
             kwargs["soft_wrap"] = True
@@ -151,7 +167,7 @@ def tabulate(
     width: int,
     *,
     header: bool = True,
-) -> Table | Text:
+) -> Table | Laid:
     """A table if it fits in ``width`` (:func:`fit`), else the rows as blocks (:func:`blocks`).
     A column empty in every row is left out of the table: it would take room for a header."""
     kept = [i for i in range(len(columns)) if not rows or any(str(r[i]).strip() for r in rows)]
@@ -175,7 +191,7 @@ def tabulate(
     return table
 
 
-def blocks(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int) -> Text:
+def blocks(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int) -> Laid:
     """Each row as a block: its one-line fields on a first line, two spaces apart (and on as
     many lines as they need, never broken inside a field), then each long field on its own
     indented line, wrapped at spaces."""
@@ -210,17 +226,17 @@ def blocks(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
             if label:
                 wrapped[0] = Text(INDENT + label + " ") + wrapped[0][len(INDENT + hang) :]
             lines.extend(wrapped)
-    return Text("\n").join(lines)
+    return Laid(Text("\n").join(lines))
 
 
-def boxed(text: Text, title: str | None, subtitle: Text, width: int) -> Panel | Text:
+def boxed(text: Text, title: str | None, subtitle: Text, width: int) -> Panel | Laid:
     """A post's text in a box with its part number and length, if every word fits inside the
     box at ``width``; else the same without the box's sides, so that no word is broken."""
     inner = max((_longest_word(line) for line in text.plain.split("\n")), default=0)
     if inner + 4 <= width:
         return Panel(text, title=title, subtitle=subtitle, expand=False)
     heading = Text.assemble("── ", *((title, " ") if title else ()), subtitle, " ──")
-    return Text("\n").join([heading, *wrap(text, width), Text("──")])
+    return Laid(Text("\n").join([heading, *wrap(text, width), Text("──")]))
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:
@@ -251,7 +267,7 @@ PROBLEM_COLUMNS = (
 )
 
 
-def problems_table(problems: list[Problem], width: int) -> Table | Text:
+def problems_table(problems: list[Problem], width: int) -> Table | Laid:
     """The problems ``check`` found: a table, or at a narrow width one block each
     (``posts/march.yaml:12  post budget-vote  x-main``, then the problem, then what to do)."""
     rows: list[list[Cell]] = []

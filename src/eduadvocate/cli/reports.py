@@ -259,7 +259,7 @@ def _no_counts(n: int) -> str:
     return f"{plural(n, 'published post')} {'has' if n == 1 else 'have'} no counts yet"
 
 
-def _groups_table(title: str, groups: list[Group], width: int) -> Table | Text:
+def _groups_table(title: str, groups: list[Group], width: int) -> Table | output.Laid:
     """Posts, engagement, per post and rate for each group, with a bar as long as the width
     leaves room for (up to ``BAR``), or none when there is too little room to compare."""
     columns = [
