@@ -21,12 +21,13 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -366,6 +367,57 @@ def test_a_file_that_cannot_be_read_now_does_not_list_its_posts_as_removed(repo:
     out = run("render", "--format", "markdown", "--changed-since", "main").stdout
     assert "### Removed" not in out
     assert "**error** `invalid-yaml` `posts/b.yaml:" in out
+
+
+TEXTS = st.text(
+    st.characters(categories=["L", "N", "P", "S", "Zs"], exclude_characters="\ufeff"),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    before=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), TEXTS, max_size=4),
+    after=st.dictionaries(st.sampled_from(["a", "b", "c", "e"]), TEXTS, max_size=4),
+    padding=st.integers(min_value=0, max_value=3),
+    reverse=st.booleans(),
+)
+def test_changes_are_exactly_the_posts_whose_content_differs(
+    before: dict[str, str], after: dict[str, str], padding: int, reverse: bool
+) -> None:
+    """The class: whatever moves (lines, order), new, edited and removed are exactly the ids
+    added, whose text differs, and dropped."""
+    from eduadvocate.campaign.workspace import open_campaign
+    from eduadvocate.cli.changes import changes_since
+
+    def posts(texts: dict[str, str], pad: int, backwards: bool) -> str:
+        ids = sorted(texts, reverse=backwards)
+        entries = "".join(
+            f"{chr(10) * pad}  - id: {i}\n    at: 2026-12-03 18:00\n    accounts: [outbox]\n"
+            f"    text: {json.dumps(texts[i], ensure_ascii=False)}\n"
+            for i in ids
+        )
+        return f"{'# note' + chr(10) if pad else ''}posts:\n{entries}" if ids else "posts: []\n"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "posts").mkdir()
+        (root / "config.yaml").write_text(
+            "defaults: {timezone: UTC}\naccounts:\n  outbox: {platform: outbox}\n"
+        )
+        (root / "posts" / "p.yaml").write_text(posts(before, 0, False))
+        _git(root, "init", "-q", "-b", "main")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", "base")
+        (root / "posts" / "p.yaml").write_text(posts(after, padding, reverse))
+        ws = open_campaign(None, str(root))
+        loaded = {p.id: p.content.text for p in ws.campaign.posts}
+        assume(loaded == after)  # texts YAML reads back as written (no stray comment)
+        changes = changes_since(ws, "main")
+    assert changes.new == set(after) - set(before)
+    assert changes.edited == {i for i in set(after) & set(before) if after[i] != before[i]}
+    assert {r.id for r in changes.removed} == set(before) - set(after)
 
 
 @pytest.mark.parametrize(
