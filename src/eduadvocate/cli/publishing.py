@@ -537,7 +537,7 @@ def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
     zones: dict[int, ZoneInfo] = {}
 
     def zone() -> ZoneInfo:
-        ws = scheduler.ws  # a reload may change the config's zone
+        ws = scheduler.ws  # a reload may change the config's zone (said only once it runs)
         if id(ws) not in zones:
             zones.clear()
             zones[id(ws)] = display_zone(ws)
@@ -584,12 +584,16 @@ def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
                 soft_wrap=True,
             )
 
+    def stamp() -> str:
+        """The time of a notice, in the zone the delivery lines use."""
+        return f"{datetime.now(UTC).astimezone(zone()):%H:%M:%S}"
+
     def notice(message: str) -> None:
         if not quiet:
-            con.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="dim"))
+            con.print(Text(f"{stamp()} {message}", style="dim"))
 
     def warn(message: str) -> None:
-        err.print(Text(f"{datetime.now(UTC):%H:%M:%S} {message}", style="yellow"))
+        err.print(Text(f"{stamp()} {message}", style="yellow"))
 
     scheduler = Scheduler(
         config_path,

@@ -474,7 +474,12 @@ class Scheduler:
         left = self._pending_count()
         self.ledger.close()
         self.notice(
-            "stopped" + (f": {left} post(s) wait in the ledger for the next run" if left else "")
+            "stopped"
+            + (
+                f": {left} post{'s wait' if left != 1 else ' waits'} in the ledger for the next run"
+                if left
+                else ""
+            )
         )
         return self.stop.exit_code()
 
