@@ -132,3 +132,19 @@ def test_protocol_only_mode_keeps_just_the_protocol_urls(text: str) -> None:
     assert strict == [
         e for e in extract_urls(text) if e.value.lower().startswith(("http://", "https://"))
     ]
+
+
+# Around hash signs: what may stand before one (start, a space, a letter, &, a variation
+# selector, a lone surrogate, an emoji) and after it (a tag, another sign, a keycap, ://).
+HASH_PIECES = [*"#＃a1_& .:/", "\ufe0e", "\ufe0f", "\u20e3", "é", "\ud800", "😀", "://", "学"]
+
+
+@examples
+@given(st.lists(st.sampled_from(HASH_PIECES), max_size=40).map("".join))
+def test_hashtags_are_matched_where_searching_finds_them(text: str) -> None:
+    """extract_hashtags tries its pattern only at a sign and just before one: the matches are
+    those that searching every character finds."""
+    from eduadvocate.platforms.textcount import twitter
+
+    searched = [(*m.span(2), m.group(3)) for m in twitter._HASHTAG.get().finditer(text)]
+    assert [(*m.span(2), m.group(3)) for m in twitter._hashtag_matches(text)] == searched

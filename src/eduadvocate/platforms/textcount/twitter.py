@@ -39,6 +39,7 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -137,6 +138,7 @@ _ASCII_DOMAIN_CHARS = _Lazy(_p.ASCII_DOMAIN_CHARS)
 _TCO_URL = _Lazy(_p.VALID_TCO_URL)
 _HASHTAG = _Lazy(_p.VALID_HASHTAG)
 _END_HASHTAG = _Lazy(_p.END_HASHTAG_MATCH)
+_HASH_SIGN = _Lazy("[#\uff03]")
 _MENTION = _Lazy(_p.VALID_MENTION_OR_LIST)
 _END_MENTION = _Lazy(_p.END_MENTION_MATCH)
 _CASHTAG = _Lazy(_p.VALID_CASHTAG)
@@ -378,13 +380,32 @@ def _remove_overlaps(entities: list[Entity]) -> list[Entity]:
     return kept
 
 
+def _hashtag_matches(text: str) -> Iterator[re.Match[str]]:
+    """What ``_HASHTAG.finditer(text)`` finds, tried only where a match can start.
+
+    A match is one character or none before its ``#``/``＃`` (group 2), so it starts on a sign
+    or just before one; searching tried the pattern's long look-ahead at every character.
+    Candidates are tried in order from where the last match ended, as ``finditer`` does.
+    """
+    pattern = _HASHTAG.get()
+    signs = [m.start() for m in _HASH_SIGN.get().finditer(text)]
+    end = 0
+    for start in sorted({s for sign in signs for s in (sign - 1, sign) if s >= 0}):
+        if start < end:
+            continue
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
+
+
 def extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Entity]:
     """Hashtags, like ``extractHashtagsWithIndices``; tags inside URLs are dropped by default."""
     if not text or ("#" not in text and "\uff03" not in text):
         return []
     end_re = _END_HASHTAG.get()
     tags = []
-    for m in _HASHTAG.get().finditer(text):
+    for m in _hashtag_matches(text):
         if end_re.match(text, m.end()):
             continue  # "#foo#bar" and "#foo://" are not hashtags
         tag = m.group(3)
