@@ -148,3 +148,18 @@ def test_hashtags_are_matched_where_searching_finds_them(text: str) -> None:
 
     searched = [(*m.span(2), m.group(3)) for m in twitter._HASHTAG.get().finditer(text)]
     assert [(*m.span(2), m.group(3)) for m in twitter._hashtag_matches(text)] == searched
+
+
+# Around dots: spaces of every kind twitter-text knows, TLD letters (Latin, Cyrillic), digits.
+RUN_PIECES = [*"a.o ._1/", "\t", "\n", "\u3000", "\u00a0", "\u2028", "com", "org", "рф", "é", "😀"]
+
+
+@examples
+@given(st.lists(st.sampled_from(RUN_PIECES), max_size=40).map("".join))
+def test_dotted_runs_are_the_patterns_runs(text: str) -> None:
+    """URLs are looked for in the runs of non-space characters that hold a dot before a TLD:
+    found from the dots, they are the runs the look-behind pattern finds."""
+    from eduadvocate.platforms.textcount import twitter
+
+    expected = [m.span() for m in twitter._DOTTED_RUN.get().finditer(text)]
+    assert list(twitter._dotted_runs(text)) == expected

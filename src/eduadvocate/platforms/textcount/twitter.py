@@ -149,6 +149,10 @@ _EMOJI_START = _Lazy(_p.EMOJI_START)
 # run only at its beginning, which keeps the scan linear on long runs without one.
 _NOT_SPACE = "[^" + _p.SPACES[1:]
 _DOTTED_RUN = _Lazy(f"(?<!{_NOT_SPACE}){_NOT_SPACE}*?\\.(?={_p.TLD_START}){_NOT_SPACE}*")
+# What _dotted_runs finds the same runs with (the pattern above stays as their definition).
+_DOT_BEFORE_TLD = _Lazy(f"\\.(?={_p.TLD_START})")
+_SPACE_CHAR = _Lazy(_p.SPACES)
+_NOT_SPACE_RUN = _Lazy(f"{_NOT_SPACE}*")
 _PUNYCODE_SEPARATORS = _Lazy("[.\u3002\uff0e\uff61]")
 
 _MAX_URL_LENGTH = 4096
@@ -275,12 +279,35 @@ def _remembered_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     return _scan_urls(text, without_protocol)
 
 
+def _dotted_runs(text: str) -> Iterator[tuple[int, int]]:
+    """The spans ``_DOTTED_RUN.finditer(text)`` finds: each run of non-space characters that
+    holds a dot before a TLD's first letter, whole.
+
+    Found from those dots (a fast search for "."), each run's start by looking back from its
+    first such dot to the last space; the pattern itself tried its look-behind and its lazy
+    scan at every character. Each stretch of text is looked at once, so this stays linear.
+    """
+    end = 0
+    for dot in _DOT_BEFORE_TLD.get().finditer(text):
+        at = dot.start()
+        if at < end:
+            continue  # in the run already found
+        # The run starts after the last space before the dot; a space stands at ``end`` (runs
+        # end at one), so the look back never goes before it.
+        space = max(text.rfind(" ", end, at), text.rfind("\n", end, at), end - 1)
+        for other in _SPACE_CHAR.get().finditer(text, space + 1, at):
+            space = other.start()
+        run = _NOT_SPACE_RUN.get().match(text, at)
+        end = run.end() if run else at + 1  # (it always matches: the dot is no space)
+        yield space + 1, end
+
+
 def _scan_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     urls: list[_Span] = []
-    for run in _DOTTED_RUN.get().finditer(text):
+    for run_start, run_end in _dotted_runs(text):
         # The character before the run (a space) can be a URL's preceding character.
-        lo = run.start() - 1 if run.start() else 0
-        chunk = text[lo : run.end()]
+        lo = run_start - 1 if run_start else 0
+        chunk = text[lo:run_end]
         # Campaign posts repeat their links, so runs are cached (short ones: memory is bounded).
         find = _urls_in_run if len(chunk) <= 300 else _urls_in_run.__wrapped__
         for start, end, url in find(chunk, without_protocol):
