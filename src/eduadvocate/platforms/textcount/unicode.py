@@ -52,11 +52,11 @@ _HANDLE = regex.compile(
 BSKY_TAG_MAX = 64
 
 
-# A non-ASCII stretch with the ASCII character on each side of it; stretches one ASCII character
-# apart share it, so they are one window. Two ASCII characters other than CR LF always have a
-# cluster boundary between them (no rule of UAX #29 joins them), so the clusters of a text are
-# its ASCII characters outside the windows plus the clusters of each window.
-_WINDOW = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+(?:[\x00-\x7f][^\x00-\x7f]+)*[\x00-\x7f]?")
+# Non-ASCII stretches, joined when one ASCII character apart. Two ASCII characters other than
+# CR LF always have a cluster boundary between them (no rule of UAX #29 joins them), so the
+# clusters of a text are its ASCII characters outside these stretches and the ASCII character
+# on each side of them, plus the clusters of each such window.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+(?:[\x00-\x7f][^\x00-\x7f]+)*")
 
 
 @functools.lru_cache(maxsize=4096)  # render measures the same text several times
@@ -68,7 +68,9 @@ def graphemes(text: str) -> int:
         return _clusters(text)
     # Only the non-ASCII windows need \X, which costs far more than a scan for them.
     total = len(text)
-    for window in _WINDOW.findall(text):
+    for stretch in _NON_ASCII.finditer(text):
+        start, end = stretch.span()
+        window = text[max(start - 1, 0) : end + 1]
         total -= len(window) - _clusters(window)
     return total
 
