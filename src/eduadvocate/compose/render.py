@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, quote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.config.utm import UtmSettings, fill_utm
@@ -44,7 +44,7 @@ _MAX_VAR_DEPTH = 5
 # Characters that filling in {variables} may produce for one text (nested ones included), beyond
 # the text's own length: far above any real campaign, far below a memory problem.
 MAX_TEMPLATE_WORK = 200_000
-_MAX_REMEMBERED = 50_000  # measured texts a Renderer keeps (a few MB)
+_MAX_REMEMBERED = 20_000  # measured texts a Renderer keeps (a few MB)
 _WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus never changes
@@ -568,13 +568,13 @@ def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> 
     link = _taggable(url, domains)
     if link is None:
         return url
-    parts, query, have = link
+    head, query, fragment, have = link
     extra = [(k, v) for k, v in params.items() if k not in have]
     if not extra:
         return url
     # urlencode joins its pairs with "&", so the link's own pairs are encoded once per link.
     tail = "&".join(f"{_quote_plus(k)}={_quote_plus(v)}" for k, v in extra)
-    return parts._replace(query=f"{query}&{tail}" if query else tail).geturl()
+    return f"{head}?{query}&{tail}{fragment}" if query else f"{head}?{tail}{fragment}"
 
 
 def _quote_plus(value: str) -> str:
@@ -583,9 +583,11 @@ def _quote_plus(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # campaigns repeat a handful of links in every post
-def _taggable(url: str, domains: tuple[str, ...]) -> tuple[SplitResult, str, frozenset[str]] | None:
-    """The link split, its query as ``urlencode`` writes it and the names in it; None for a
-    link that is not tagged (not http(s), no host, or outside ``domains``)."""
+def _taggable(url: str, domains: tuple[str, ...]) -> tuple[str, str, str, frozenset[str]] | None:
+    """The link as ``urlunsplit`` writes it without its query and fragment (which it appends
+    last, after "?" and "#"), its query as ``urlencode`` writes it, "#" and its fragment, and
+    the names in its query; None for a link that is not tagged (not http(s), no host, or
+    outside ``domains``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -596,7 +598,9 @@ def _taggable(url: str, domains: tuple[str, ...]) -> tuple[SplitResult, str, fro
     if domains and not any(host == d or host.endswith("." + d) for d in domains):
         return None
     query = parse_qsl(parts.query, keep_blank_values=True)
-    return parts, urlencode(query), frozenset(k for k, _ in query)
+    head = urlunsplit(parts._replace(query="", fragment=""))
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return head, urlencode(query), fragment, frozenset(k for k, _ in query)
 
 
 def tag_links(text: str, tag: Callable[[str], str]) -> str:
