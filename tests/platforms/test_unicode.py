@@ -160,3 +160,24 @@ def test_bluesky_facets_byte_offsets() -> None:
 
 def test_bluesky_facets_skip_non_handles_and_numeric_tags() -> None:
     assert bluesky_facets("@nodot and #123 and email a@b.org") == ()
+
+
+# Around @ and # signs: what stands before them in Mastodon's and Bluesky's patterns (start,
+# space, "(", "=", "/", a word character) and what their handles and tags are made of.
+_SIGN_POOL = [*"@#＃ (=/a1.-_!", "\n", "\ufe0f", "\u00ad", "é", "😀", "@a.b", "#x"]
+
+
+@given(st.lists(st.sampled_from(_SIGN_POOL), max_size=30).map("".join))
+def test_mentions_and_tags_are_matched_where_searching_finds_them(text: str) -> None:
+    """Mastodon's mentions and Bluesky's mentions and tags are tried only at their signs: the
+    matches are those that searching every character finds."""
+    from eduadvocate.platforms.textcount import unicode
+
+    for pattern, signs in [
+        (unicode._MASTODON_MENTION, "@"),
+        (unicode._BSKY_MENTION, "@"),
+        (unicode._BSKY_TAG, "#＃"),
+    ]:
+        expected = [(m.span(), m.groups()) for m in pattern.finditer(text)]
+        found = [(m.span(), m.groups()) for m in unicode._from_signs(pattern, text, signs)]
+        assert found == expected, pattern.pattern

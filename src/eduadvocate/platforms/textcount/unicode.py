@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 import regex
 
@@ -100,6 +101,21 @@ def grapheme_ends(text: str) -> list[int]:
     return ends
 
 
+def _from_signs(pattern: regex.Pattern[str], text: str, signs: str) -> Iterator[regex.Match[str]]:
+    """What ``pattern.finditer(text)`` finds, for a pattern whose every match starts with one of
+    ``signs`` (an ``@`` or a ``#``): it is tried only there, in order from where the last match
+    ended, instead of at every character (its look-behind sees the text before, as in a
+    search)."""
+    end = 0
+    for sign in _SIGNS[signs].finditer(text):
+        if sign.start() >= end and (match := pattern.match(text, sign.start())) is not None:
+            yield match
+            end = match.end()
+
+
+_SIGNS = {signs: re.compile(f"[{re.escape(signs)}]") for signs in ("@", "#＃")}
+
+
 @functools.lru_cache(maxsize=4096)
 def mastodon_countable(text: str) -> str:
     """The text as Mastodon's ``StatusLengthValidator`` counts it: every http(s) URL becomes 23
@@ -108,7 +124,9 @@ def mastodon_countable(text: str) -> str:
         (u.start, u.end, "x" * URL_WEIGHT_MASTODON)
         for u in twitter.extract_urls(text, without_protocol=False)
     ]
-    spans += [(m.start(), m.end(), "@" + m.group(1)) for m in _MASTODON_MENTION.finditer(text)]
+    spans += [
+        (m.start(), m.end(), "@" + m.group(1)) for m in _from_signs(_MASTODON_MENTION, text, "@")
+    ]
     if not spans:
         return text
     spans.sort()
@@ -148,11 +166,11 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
     for url in twitter.extract_urls(text):
         value = url.value if "://" in url.value else "https://" + url.value
         found.append((url.start, url.end, "link", value))
-    for m in _BSKY_MENTION.finditer(text):
+    for m in _from_signs(_BSKY_MENTION, text, "@"):
         handle = m.group(1).rstrip(".")
         if _HANDLE.fullmatch(handle):
             found.append((m.start(), m.start() + 1 + len(handle), "mention", handle))
-    for m in _BSKY_TAG.finditer(text):
+    for m in _from_signs(_BSKY_TAG, text, "#＃"):
         tag = _without_trailing_punct(m.group(1))
         if tag and len(tag) <= BSKY_TAG_MAX:
             found.append((m.start(), m.start(1) + len(tag), "tag", tag))
@@ -170,13 +188,13 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
 
 def plain_mentions(text: str) -> list[str]:
     """Every ``@name`` that looks like a mention, handle or not (for the Bluesky check)."""
-    return ["@" + m.group(1).rstrip(".") for m in _BSKY_MENTION.finditer(text)]
+    return ["@" + m.group(1).rstrip(".") for m in _from_signs(_BSKY_MENTION, text, "@")]
 
 
 def long_tags(text: str) -> list[str]:
     return [
         t
-        for m in _BSKY_TAG.finditer(text)
+        for m in _from_signs(_BSKY_TAG, text, "#＃")
         if len(t := _without_trailing_punct(m.group(1))) > BSKY_TAG_MAX
     ]
 
