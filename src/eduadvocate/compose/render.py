@@ -36,9 +36,11 @@ from eduadvocate.platforms.textcount import twitter
 from eduadvocate.platforms.textcount.unicode import grapheme_ends
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
-# Whitespace after a sentence's end, or line breaks: pieces end where a match ends (a lookbehind
-# for the punctuation would be tried at every character).
-_SENTENCE_END = re.compile(r"[.!?…。！？]\s+|\n+")
+# Whitespace after a sentence's end, or line breaks: pieces end where a match ends. Written to
+# start with one character class (a search can skip to it): a line break takes the line breaks
+# after it, a sentence's end the whitespace after it. A look-behind for the punctuation, or two
+# alternatives, made the search try at every character.
+_SENTENCE_END = re.compile(r"[.!?…。！？\n](?:(?<=\n)\n*|(?<!\n)\s+)")
 _WORD_GAP = re.compile(r"\s+")
 _MAX_VAR_DEPTH = 5
 # Characters that filling in {variables} may produce for one text (nested ones included), beyond
