@@ -342,7 +342,9 @@ def test_add_utm_encodes_as_urlencode_does(
 
 @settings(max_examples=500, deadline=None)
 @given(
-    st.lists(st.sampled_from([*"a .!?\n\t", "…", "。", "\u3000", "  "]), max_size=30).map("".join)
+    st.lists(
+        st.sampled_from([*"a .!?\n\t\r", "…", "。", "\u3000", "\u2028", "\x85", "  "]), max_size=30
+    ).map("".join)
 )
 def test_sentence_pieces_end_where_a_lookbehind_would_end_them(text: str) -> None:
     """Splitting at sentence ends matches the punctuation itself; the pieces are those of the
