@@ -408,6 +408,10 @@ def next_due(
 ) -> datetime | None:
     """When the next post after ``now`` is due, as :func:`plan` (and so ``calendar``) sees it:
     posts that will be attempted (not held), within a year; None when nothing is."""
+    if not any(_may_come(analysis, r, now, accounts) for r in analysis.renderings):
+        # All in the past (a campaign catching up, or done): no plan can find a later post, and
+        # each would still hash every post's content, four times over (issue 14: CPU per run).
+        return None
     for horizon in NEXT_DUE_HORIZONS:
         later = [
             d.due_at
@@ -425,3 +429,18 @@ def next_due(
         if later:
             return min(later)
     return None
+
+
+def _may_come(
+    analysis: Analysis, rendering: Rendering, now: datetime, accounts: set[str] | None
+) -> bool:
+    """Whether :func:`plan` could put this rendering after ``now``: a recurring post, or a
+    one-off one still to come. An ``at: now`` post is planned at ``now`` (with no ledger)."""
+    if accounts is not None and rendering.account.name not in accounts:
+        return False
+    schedule = analysis.schedules.get(rendering.post.id)
+    if schedule is None:
+        return False
+    if schedule.when == "recurring":
+        return True
+    return schedule.when == "once" and schedule.at is not None and schedule.at > now
