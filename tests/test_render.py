@@ -405,3 +405,59 @@ def test_cutting_a_word_with_its_ends_found_once_cuts_as_before(
 
     measure = graphemes if rule == "graphemes" else _x_len
     assert _cut_word(word, budget, measure) == _cut_word_before(word, budget, measure)
+
+
+_SHARED_CONFIG = """\
+defaults:
+  timezone: America/Chicago
+  accounts: [x-a, x-b, x-short, bsky-a, bsky-b, masto-a, masto-b]
+  hashtags: [FundOurSchools, SchoolBudget]
+  utm: {{content: "{content}"}}
+accounts:
+  x-a: {{platform: x}}
+  x-b: {{platform: x, username: other}}
+  x-short: {{platform: x, limit: 120}}
+  bsky-a: {{platform: bluesky, handle: pta.bsky.social}}
+  bsky-b: {{platform: bluesky, handle: union.bsky.social}}
+  masto-a: {{platform: mastodon, instance: https://mastodon.example}}
+  masto-b: {{platform: mastodon, instance: https://other.example}}
+"""
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_posts, st.sampled_from(["{post}", "{post}-{account}"]))
+def test_accounts_of_the_same_rules_share_a_rendering_that_is_their_own(
+    make_campaign: Make, drawn: list, content: str
+) -> None:
+    """Accounts of one platform with the same limit and tracking get one rendering, under each
+    account's name: what a fresh Renderer gives each account alone (a limit of its own, or
+    {account} in the tracking, renders apart)."""
+    make_campaign(
+        """
+        posts:
+          - id: base
+            at: 2026-12-03 18:00
+            text: "Sign https://example.org/p today {@lopez}"
+        """,
+        config=_SHARED_CONFIG.format(content=content),
+    )
+    ws = open_campaign(None)
+    base = ws.campaign.posts[0]
+    posts = [base] + [
+        replace(
+            base,
+            id=f"p{i}",
+            content=replace(base.content, text=text, content_warning=cw, split=split),
+        )
+        for i, (text, cw, split) in enumerate(drawn)
+    ]
+    specs = [spec_class(a.platform)(a) for a in ws.config.accounts.values()]
+    shared = Renderer(ws.campaign.people)
+    for post in posts:
+        for spec in specs:
+            alone = Renderer(ws.campaign.people).render(post, spec)
+            together = shared.render(post, spec)
+            assert together == alone
+            assert together.account is spec.account

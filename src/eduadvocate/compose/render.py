@@ -22,7 +22,7 @@ import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -47,6 +47,8 @@ _MAX_VAR_DEPTH = 5
 # the text's own length: far above any real campaign, far below a memory problem.
 MAX_TEMPLATE_WORK = 200_000
 _MAX_REMEMBERED = 20_000  # measured texts a Renderer keeps (a few MB)
+# The account settings a rendering depends on (the rest: credentials, addresses, quotas).
+_RENDERING_SETTINGS = ("limit", "max_hashtags")
 _WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus never changes
@@ -135,6 +137,9 @@ class Renderer:
         # share sentences, so most texts are measured more than once.
         self._lengths: dict[tuple[PlatformSpec, str | None], dict[str, int]] = {}
         self._measured = 0
+        # The renderings of the post rendered last, by rule set (see ``render``).
+        self._post: Post | None = None
+        self._by_rules: dict[tuple[object, ...], Rendering] = {}
 
     def _measure(self, spec: PlatformSpec, cw: str | None) -> Callable[[str], int]:
         """``spec.length(text, cw)``, remembered (bounded: forgotten all at once when full)."""
@@ -153,12 +158,38 @@ class Renderer:
         return measure
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
-        tagged, changed = self._render(post, spec, tracking=True)
+        """``post`` as ``spec``'s account receives it.
+
+        Accounts of one platform with the same ``limit`` and ``max_hashtags`` settings whose
+        links get the same tracking parameters receive the same text: the post is rendered once
+        for them, and each gets the rendering under its own name (as do the problems met on the
+        way).
+        """
+        utm = post.defaults.utm or UtmSettings()
+        params = _utm_params(utm, spec.name, post, spec.account.name)
+        settings = spec.account.settings  # (as written: the same words expand the same)
+        rules = (
+            type(spec),
+            *(settings.get(name) for name in _RENDERING_SETTINGS),
+            None if params is None else tuple(params.items()),
+        )
+        if self._post is not post:
+            self._post, self._by_rules = post, {}
+        shared = self._by_rules.get(rules)
+        if shared is not None:
+            return _for_account(shared, spec.account)
+        rendering = self._by_rules[rules] = self._render_once(post, spec, params)
+        return rendering
+
+    def _render_once(
+        self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
+    ) -> Rendering:
+        tagged, changed = self._render(post, spec, params)
         if not changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
             return tagged
         # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
         # they push the hashtags or the text past the limit, the post goes out untracked.
-        plain, _ = self._render(post, spec, tracking=False)
+        plain, _ = self._render(post, spec, None)
         if _crowded(plain) >= _crowded(tagged):  # X and Mastodon count any link as 23
             return tagged
         content = effective_content(post, spec.name)
@@ -177,8 +208,11 @@ class Renderer:
         )
         return plain
 
-    def _render(self, post: Post, spec: PlatformSpec, *, tracking: bool) -> tuple[Rendering, bool]:
-        """The rendering, and whether tracking parameters changed any link of it."""
+    def _render(
+        self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
+    ) -> tuple[Rendering, bool]:
+        """The rendering with ``params`` added to its links (None: links as written), and
+        whether they changed any link."""
         account = spec.account
         platform = spec.name
         content = effective_content(post, platform)
@@ -209,9 +243,9 @@ class Renderer:
         if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
             bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
-        utm = post.defaults.utm or UtmSettings()
-        tag = _Watched(_utm_tagger(utm, platform, post, account.name) if tracking else _untagged)
-        bodies = [tag_links(b, tag) for b in bodies] if tracking else bodies
+        domains = (post.defaults.utm or UtmSettings()).domains
+        tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
+        bodies = bodies if params is None else [tag_links(b, tag) for b in bodies]
         if content.link:
             expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
             link = out.link = tag(expanded)
@@ -539,16 +573,17 @@ class _Watched:
         return tagged
 
 
-def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Callable[[str], str]:
+def _utm_params(utm: UtmSettings, platform: str, post: Post, account: str) -> dict[str, str] | None:
+    """The tracking parameters for the post's links on one account; None: tracking is off."""
     if not utm.enabled:
-        return _untagged
+        return None
     fields = {
         "platform": platform,
         "campaign": _slug(post.defaults.campaign or "campaign"),
         "post": post.id,
         "account": account,
     }
-    params = {
+    return {
         key: fill_utm(template, fields)
         for key, template in (
             ("utm_source", utm.source),
@@ -559,10 +594,22 @@ def _utm_tagger(utm: UtmSettings, platform: str, post: Post, account: str) -> Ca
         if template
     }
 
+
+def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[str], str]:
     def tag(url: str) -> str:
-        return add_utm(url, params, utm.domains)
+        return add_utm(url, params, domains)
 
     return tag
+
+
+def _for_account(rendering: Rendering, account: AccountConfig) -> Rendering:
+    """A rendering for another account of the same rules: the same parts, under its name."""
+    return replace(
+        rendering,
+        account=account,
+        parts=list(rendering.parts),
+        problems=[replace(p, account=account.name) for p in rendering.problems],
+    )
 
 
 def add_utm(url: str, params: dict[str, str], domains: tuple[str, ...] = ()) -> str:
