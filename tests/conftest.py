@@ -16,7 +16,12 @@ import pytest
 from eduadvocate.platforms import safefetch
 from tests.launch import ALLOW_PRIVATE_ENV
 
-pytest_plugins = ["tests.fakes.mastodon", "tests.fakes.bluesky", "tests.fakes.postgres"]
+pytest_plugins = [
+    "tests.fakes.mastodon",
+    "tests.fakes.bluesky",
+    "tests.fakes.bluesky_network",
+    "tests.fakes.postgres",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T12:00:00Z"
@@ -42,6 +47,8 @@ SLOW_MODULES = frozenset(
 SERVICE_FIXTURES = {
     "postgres": frozenset({"postgres_server", "postgres_cluster"}),  # tests/fakes/postgres.py
     "pds": frozenset({"pds"}),  # tests/fakes/bluesky.py: the reference PDS, on Node
+    # tests/fakes/bluesky_network.py: the reference PDS and AppView, on Node 22 and PostgreSQL
+    "appview": frozenset({"bluesky_network"}),
     "node": frozenset({"twitter_oracle"}),  # tests/platforms/conftest.py: npm twitter-text
 }
 # What a test must not inherit from the shell that started pytest, besides every EDUADVOCATE_*
