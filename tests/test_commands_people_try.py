@@ -191,3 +191,37 @@ def test_cancel_post_deletes_it_from_facebooks_scheduler(
     assert "deleted from the platform's scheduler" in result.stdout
     assert waiting(fake_graph, page) == []
     assert [d["state"] for d in _deliveries(root)] == ["cancelled"]
+
+
+@pytest.mark.parametrize("command", ["render", "calendar"])
+def test_every_command_that_takes_a_folder_takes_one_posts_file(
+    make_campaign: Make, command: str
+) -> None:
+    """What check does with one file, render and calendar do too: only that file's posts (they
+    refused with "is not a folder")."""
+    other = "posts:\n  - id: other-post\n    at: 2026-12-04 18:00\n    text: Other words\n"
+    root = make_campaign({"march.yaml": MARCH, "other.yaml": other}, config=CONFIG)
+    args = ["--format", "json"] if command != "calendar" else ["--days", "30"]
+    result = run(command, "posts/march.yaml", *args, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "march-rally" in result.stdout
+    assert "other-post" not in result.stdout
+    assert "other-post" in run(command, *args, cwd=root).stdout
+
+
+def test_config_option_takes_the_campaign_folder(make_campaign: Make, tmp_path: Path) -> None:
+    """`--config my-campaign` means its config.yaml; a folder without one is a one-line error
+    that says so (it said "config file . not found")."""
+    root = make_campaign({"march.yaml": MARCH}, config=CONFIG)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    by_file = run("check", "--config", str(root / "config.yaml"), "--format", "json", cwd=elsewhere)
+    by_folder = run("check", "--config", str(root), "--format", "json", cwd=elsewhere)
+    assert by_folder.returncode == by_file.returncode == 0, by_folder.stderr
+    assert json.loads(by_folder.stdout) == json.loads(by_file.stdout)
+
+    empty = run("check", "--config", str(elsewhere), cwd=elsewhere)
+    assert empty.returncode == 3
+    assert empty.stderr.count("\n") == 1, empty.stderr
+    assert "is a folder with no config.yaml in it" in empty.stderr
+    assert "--config path/to/config.yaml" in empty.stderr

@@ -81,8 +81,9 @@ def _checked(status: int, invalid: ConfigInvalid | None) -> int:
 
 
 def _open_checked(
-    config_path: str | None, folder: str | None, clock: Clock, config: Config | None
+    config_path: str | None, folder: str | None, clock: Clock, config: Config | None = None
 ) -> Workspace:
+    """Open the campaign, or (``folder`` names one posts file) only that file's posts in it."""
     if folder is not None and Path(folder).is_file():
         return open_posts_file(config_path, folder, clock=clock, config=config)
     if folder is not None and not Path(folder).exists():
@@ -103,7 +104,7 @@ def _with_config_problems(result: Analysis, report: ConfigReport) -> Analysis:
 
 def _opened(config_path: str | None, folder: str | None, clock: Clock) -> Workspace:
     """Open the campaign; refuse (exit 4) when the files themselves are broken."""
-    ws = open_campaign(config_path, folder, clock=clock)
+    ws = _open_checked(config_path, folder, clock)
     if ws.campaign.has_errors:
         raise PostsInvalid([p for p in ws.campaign.problems if p.severity == "error"])
     return ws
@@ -122,7 +123,7 @@ def render(
     # it is what a pull request's comment most needs to say.
     markdown = fmt == "markdown"
     ws = (
-        open_campaign(config_path, folder, clock=clock)
+        _open_checked(config_path, folder, clock)
         if markdown
         else _opened(config_path, folder, clock)
     )

@@ -60,14 +60,16 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Config file (default: $EDUADVOCATE_CONFIG, else ./config.yaml, else a built-in outbox-only config).",
+        help="Config file, or the folder holding config.yaml (default: $EDUADVOCATE_CONFIG, else"
+        " ./config.yaml, else a built-in outbox-only config).",
         show_default=False,
     ),
 ]
 FolderArg = Annotated[
     str | None,
     typer.Argument(
-        help="Campaign folder (holding posts/) or a posts folder (default: from the config).",
+        help="Campaign folder (holding posts/), a posts folder, or one posts file (default:"
+        " from the config).",
         show_default=False,
     ),
 ]

@@ -61,6 +61,13 @@ def find_config(explicit: str | None) -> Path | None:
     """The config file to use: --config, $EDUADVOCATE_CONFIG, ./config.yaml, or None."""
     if explicit:
         path = Path(explicit)
+        if path.is_dir() and (path / DEFAULT_CONFIG).is_file():
+            return path / DEFAULT_CONFIG  # --config my-campaign: the config.yaml in it
+        if path.is_dir():
+            raise ConfigError(
+                f"{explicit} is a folder with no {DEFAULT_CONFIG} in it",
+                hint="name the config file itself (--config path/to/config.yaml)",
+            )
         if not path.is_file():
             raise ConfigError(
                 f"config file {explicit} not found",
