@@ -37,7 +37,8 @@ def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -
         invalid = exc
         config = exc.report.config
         ws = _open_checked(config_path, folder, clock, config) if config is not None else None
-    result = analyse(ws.config, ws.campaign, ws.now) if ws is not None else Analysis()
+    # A large campaign is spread over the cores (the result is the same: compose/check.py).
+    result = analyse(ws.config, ws.campaign, ws.now, workers=None) if ws else Analysis()
     if invalid is not None:
         result = _with_config_problems(result, invalid.report)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK

@@ -6,13 +6,19 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+import signal
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from eduadvocate.compose.render import (
+    Part,
     Renderer,
     Rendering,
     effective_content,
@@ -21,11 +27,11 @@ from eduadvocate.compose.render import (
 )
 from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
-from eduadvocate.content.model import Campaign, Media, Post
+from eduadvocate.content.model import Campaign, Media, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
-from eduadvocate.platforms.base import PlatformSpec
+from eduadvocate.platforms.base import Facet, FacetKind, PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.timing.occurrences import Schedule, schedule_of
 from eduadvocate.timing.timespec import local_label
@@ -83,36 +89,166 @@ def analyse(
     *,
     post_ids: set[str] | None = None,
     accounts: set[str] | None = None,
+    workers: int | None = 1,
 ) -> Analysis:
-    """Check (and render) every post × account; ``post_ids``/``accounts`` narrow it down."""
+    """Check (and render) every post × account; ``post_ids``/``accounts`` narrow it down.
+
+    ``workers``: processes to spread the posts over (None: :func:`parallel_workers` decides).
+    The result is the same for any number: each process renders and checks a run of posts, and
+    the runs are joined in the campaign's order.
+    """
     result = Analysis()
     problems = list(campaign.problems)
-    specs: dict[str, PlatformSpec] = {
-        name: spec_class(acc.platform)(acc) for name, acc in config.accounts.items()
-    }
-    renderer = Renderer(campaign.people)
-    for post in campaign.posts:
-        if post_ids is not None and post.id not in post_ids:
-            continue
+    job = _Job(config, now, accounts, campaign.people)
+    posts = [p for p in campaign.posts if post_ids is None or p.id in post_ids]
+    count = min(parallel_workers(len(posts)) if workers is None else workers, len(posts))
+    for post, (schedule, found, renderings) in zip(
+        posts, _in_processes(job, posts, count) if count > 1 else job.run(posts), strict=True
+    ):
         result.posts += 1
-        schedule = schedule_of(post, problems)
         if schedule is not None:
             result.schedules[post.id] = schedule
-            if schedule.when == "once" and schedule.at is not None and schedule.at < now:
-                problems.append(_time_past(post, schedule, now, config.grace))
-        _check_content(post, problems)
-        for name in _accounts_of(post, config, problems):
-            if accounts is not None and name not in accounts:
-                continue
-            spec = specs[name]
-            rendering = renderer.render(post, spec)
-            problems.extend(rendering.problems)
-            problems.extend(check_rendering(rendering, spec, config.root, config.media_folder))
-            result.renderings.append(rendering)
+        problems.extend(found)
+        result.renderings.extend(renderings)
     problems.extend(_check_people(campaign, problems))
     problems.extend(_duplicate_texts(result.renderings))
     result.problems = _finish(problems, config.severity)
     return result
+
+
+# A post's schedule, its problems in the order found, and its renderings.
+_PostResult = tuple[Schedule | None, list[Problem], list[Rendering]]
+MIN_POSTS_PER_PROCESS = (
+    1_000  # below this, forking and sending results back cost more than they save
+)
+MAX_PROCESSES = 8
+
+
+def parallel_workers(posts: int) -> int:
+    """The processes worth using for ``posts`` posts: one per core, each with at least
+    :data:`MIN_POSTS_PER_PROCESS`, and only where forking is safe (no other thread running,
+    which a fork would copy mid-step, as ``schedule``'s file watch does)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_PROCESSES, posts // MIN_POSTS_PER_PROCESS))
+
+
+@dataclass(slots=True)
+class _Job:
+    """What rendering and checking a run of posts needs, and does it."""
+
+    config: Config
+    now: datetime
+    accounts: set[str] | None
+    people: dict[str, Person]
+    specs: dict[str, PlatformSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.specs = {
+            name: spec_class(acc.platform)(acc) for name, acc in self.config.accounts.items()
+        }
+
+    def run(self, posts: list[Post]) -> Iterator[_PostResult]:
+        config = self.config
+        renderer = Renderer(self.people)
+        for post in posts:
+            found: list[Problem] = []
+            renderings: list[Rendering] = []
+            schedule = schedule_of(post, found)
+            at = schedule.at if schedule is not None and schedule.when == "once" else None
+            if at is not None and at < self.now:
+                assert schedule is not None
+                found.append(_time_past(post, schedule, self.now, config.grace))
+            _check_content(post, found)
+            for name in _accounts_of(post, config, found):
+                if self.accounts is not None and name not in self.accounts:
+                    continue
+                spec = self.specs[name]
+                rendering = renderer.render(post, spec)
+                found.extend(rendering.problems)
+                found.extend(check_rendering(rendering, spec, config.root, config.media_folder))
+                renderings.append(rendering)
+            yield schedule, found, renderings
+
+
+# What forked children inherit (set just before the pool forks them): the job and its posts.
+_FORKED: list[tuple[_Job, list[Post]]] = []
+
+
+def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_PostResult]:
+    """Consecutive runs of ``posts``, the first here and the others in forked children (which
+    share the campaign without pickling it), in order. A child sends back its renderings
+    without their post and account, which are put back from this process's own."""
+    size = -(-len(posts) // processes)
+    runs = [(lo, min(lo + size, len(posts))) for lo in range(0, len(posts), size)]
+    _FORKED[:] = [(job, posts)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(len(runs) - 1, initializer=_ignore_interrupts) as pool:
+            pending = pool.map_async(_run_in_child, runs[1:])
+            lo, hi = runs[0]
+            yield from job.run(posts[lo:hi])
+            for (lo, _), shipped in zip(runs[1:], pending.get(), strict=True):
+                for post, (schedule, found, bare) in zip(posts[lo:], shipped, strict=False):
+                    yield schedule, found, [_unpacked(b, post, job.config) for b in bare]
+    finally:
+        _FORKED.clear()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
+
+
+# A rendering as a child sends it: its account's name, the rendering without its post, account
+# and parts, and the parts as plain tuples (pickle takes those whole; it rebuilt each dataclass
+# field by field, which cost more than the parts' rendering saved).
+_Part = tuple[str, int, int, int, tuple[tuple[FacetKind, int, int, str], ...], bool]
+_Packed = tuple[str, Rendering, list[_Part]]
+_Shipped = list[tuple[Schedule | None, list[Problem], list[_Packed]]]
+
+
+def _run_in_child(run: tuple[int, int]) -> _Shipped:
+    (job, posts) = _FORKED[0]
+    lo, hi = run
+    return [
+        (schedule, found, [_packed(r) for r in renderings])
+        for schedule, found, renderings in job.run(posts[lo:hi])
+    ]
+
+
+def _packed(rendering: Rendering) -> _Packed:
+    parts = [
+        (
+            p.text,
+            p.length,
+            p.limit,
+            p.bytes,
+            tuple((f.kind, f.byte_start, f.byte_end, f.value) for f in p.facets),
+            bool(p.media),
+        )
+        for p in rendering.parts
+    ]
+    bare = replace(rendering, post=None, account=None, parts=[])  # type: ignore[arg-type]
+    return rendering.account.name, bare, parts
+
+
+def _unpacked(packed: _Packed, post: Post, config: Config) -> Rendering:
+    """The rendering a child packed, with this process's post and account (and the media of the
+    post's content, which only the first part carries)."""
+    name, bare, parts = packed
+    media = effective_content(post, bare.platform).media or ()
+    return replace(
+        bare,
+        post=post,
+        account=config.accounts[name],
+        parts=[
+            Part(
+                text, length, limit, size, tuple(Facet(*f) for f in facets), media if first else ()
+            )
+            for text, length, limit, size, facets, first in parts
+        ],
+    )
 
 
 def _time_past(post: Post, schedule: Schedule, now: datetime, grace: timedelta) -> Problem:
