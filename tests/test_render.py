@@ -11,7 +11,17 @@ from hypothesis import strategies as st
 
 from eduadvocate.campaign.workspace import open_campaign
 from eduadvocate.compose.check import analyse
-from eduadvocate.compose.render import Renderer, add_utm, split_text
+from eduadvocate.compose.render import (
+    Renderer,
+    Rendering,
+    _crowded,
+    _utm_params,
+    add_utm,
+    split_text,
+)
+from eduadvocate.config.utm import UtmSettings
+from eduadvocate.content.model import Post
+from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from tests.conftest import Make
 
@@ -461,3 +471,92 @@ def test_accounts_of_the_same_rules_share_a_rendering_that_is_their_own(
             together = shared.render(post, spec)
             assert together == alone
             assert together.account is spec.account
+
+
+_LINKS = [
+    "https://example.org/petition",
+    "https://example.org/p?ref=a#top",
+    "(https://example.org/p).",
+    "https://example.org/p,",
+    "xhttps://example.org/p",
+    "https://例え.jp/学校",
+    "https://t.co/abcdefghij",
+    "http://a.b",
+    "example.org/facts",
+    "https://example.org/" + "long/" * 30,
+]
+_LINKED_CONFIG = """\
+defaults:
+  timezone: America/Chicago
+  accounts: [x-a, x-short, bsky-a, bsky-short, masto-a, masto-short]
+  hashtags: [FundOurSchools, SchoolBudget]
+accounts:
+  x-a: {platform: x}
+  x-short: {platform: x, limit: 60}
+  bsky-a: {platform: bluesky, handle: pta.bsky.social}
+  bsky-short: {platform: bluesky, handle: pta.bsky.social, limit: 90}
+  masto-a: {platform: mastodon, instance: https://mastodon.example}
+  masto-short: {platform: mastodon, instance: https://mastodon.example, limit: 70}
+"""
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_PIECES + _LINKS), min_size=1, max_size=20).map(" ".join),
+            st.sampled_from([None, "CW: budget"]),
+            st.sampled_from([None, "https://example.org/l", "https://example.org/" + "x" * 60]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_untracked_rendering_is_skipped_only_where_it_could_not_win(
+    make_campaign: Make, drawn: list
+) -> None:
+    """Where every tagged link and text measures as written (X and Mastodon count a link as 23),
+    the untracked rendering is not made: render gives what it gave when it always rendered the
+    post again without utm_ and kept the less crowded, on texts whose links fall anywhere."""
+    make_campaign(
+        """
+        posts:
+          - id: base
+            at: 2026-12-03 18:00
+            text: base
+        """,
+        config=_LINKED_CONFIG,
+    )
+    ws = open_campaign(None)
+    base = ws.campaign.posts[0]
+    posts = [
+        replace(
+            base,
+            id=f"p{i}",
+            content=replace(base.content, text=text, content_warning=cw, link=link),
+        )
+        for i, (text, cw, link) in enumerate(drawn)
+    ]
+    for post in posts:
+        for account in ws.config.accounts.values():
+            spec = spec_class(account.platform)(account)
+            renderer = Renderer(ws.campaign.people)
+            assert renderer.render(post, spec) == _render_as_before(renderer, post, spec)
+
+
+def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Rendering:
+    """Render tagged; if a link changed and the text was crowded, again untracked, keeping the
+    untracked one only if it is less crowded (the rule before the shortcut)."""
+    utm = post.defaults.utm or UtmSettings()
+    params = _utm_params(utm, spec.name, post, spec.account.name)
+    tagged, tag = renderer._render(post, spec, params)
+    if not tag.changed or not any(_crowded(tagged)):
+        return tagged
+    plain, _ = renderer._render(post, spec, None)
+    if _crowded(plain) >= _crowded(tagged):
+        return tagged
+    expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it
+    assert [p.text for p in expected.parts] == [p.text for p in plain.parts]
+    return expected

@@ -184,9 +184,11 @@ class Renderer:
     def _render_once(
         self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
     ) -> Rendering:
-        tagged, changed = self._render(post, spec, params)
-        if not changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
+        tagged, tag = self._render(post, spec, params)
+        if not tag.changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
             return tagged
+        if _measured_alike(tag.pairs, self._measure(spec, tagged.content_warning)):
+            return tagged  # X and Mastodon count any link as 23: without utm_ nothing changes
         # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
         # they push the hashtags or the text past the limit, the post goes out untracked.
         plain, _ = self._render(post, spec, None)
@@ -210,9 +212,9 @@ class Renderer:
 
     def _render(
         self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
-    ) -> tuple[Rendering, bool]:
-        """The rendering with ``params`` added to its links (None: links as written), and
-        whether they changed any link."""
+    ) -> tuple[Rendering, _Watched]:
+        """The rendering with ``params`` added to its links (None: links as written), and what
+        the tagging changed."""
         account = spec.account
         platform = spec.name
         content = effective_content(post, platform)
@@ -245,7 +247,7 @@ class Renderer:
         bodies = [expand(b, content.text_loc) for b in bodies]
         domains = (post.defaults.utm or UtmSettings()).domains
         tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
-        bodies = bodies if params is None else [tag_links(b, tag) for b in bodies]
+        bodies = bodies if params is None else tag.texts(bodies)
         if content.link:
             expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
             link = out.link = tag(expanded)
@@ -300,7 +302,7 @@ class Renderer:
                     media=media if index == 0 else (),
                 )
             )
-        return out, tag.changed
+        return out, tag
 
     def _fill(
         self,
@@ -561,16 +563,32 @@ def _with_tags(text: str, tags: list[str]) -> str:
 
 
 class _Watched:
-    """A link tagger that remembers whether it changed any link."""
+    """A link tagger that remembers what it changed: each link and body, as written and tagged."""
 
     def __init__(self, tag: Callable[[str], str]) -> None:
         self.tag = tag
         self.changed = False
+        self.pairs: list[tuple[str, str]] = []
 
     def __call__(self, url: str) -> str:
         tagged = self.tag(url)
-        self.changed = self.changed or tagged != url
+        if tagged != url:
+            self.changed = True
+            self.pairs.append((url, tagged))
         return tagged
+
+    def texts(self, bodies: list[str]) -> list[str]:
+        """``bodies`` with their links tagged."""
+        tagged = [tag_links(b, self) for b in bodies]
+        self.pairs.extend((a, b) for a, b in zip(bodies, tagged, strict=True) if a != b)
+        return tagged
+
+
+def _measured_alike(pairs: list[tuple[str, str]], measure: Callable[[str], int]) -> bool:
+    """Every link and every text measures the same tagged as written: a rule that counts a link
+    whatever its length (X, Mastodon) then splits, numbers and fits hashtags to the same
+    lengths either way, so rendering again without the tracking could only tie."""
+    return all(measure(written) == measure(tagged) for written, tagged in pairs)
 
 
 def _utm_params(utm: UtmSettings, platform: str, post: Post, account: str) -> dict[str, str] | None:
