@@ -18,6 +18,7 @@ from eduadvocate.compose.render import (
     _utm_params,
     add_utm,
     split_text,
+    with_facets,
 )
 from eduadvocate.config.utm import UtmSettings
 from eduadvocate.content.model import Post
@@ -553,10 +554,10 @@ def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Ren
     params = _utm_params(utm, spec.name, post, spec.account.name)
     tagged, tag = renderer._render(post, spec, params)
     if not tag.changed or not any(_crowded(tagged)):
-        return tagged
+        return with_facets(tagged, spec)
     plain, _ = renderer._render(post, spec, None)
     if _crowded(plain) >= _crowded(tagged):
-        return tagged
+        return with_facets(tagged, spec)
     expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it
     assert [p.text for p in expected.parts] == [p.text for p in plain.parts]
     return expected

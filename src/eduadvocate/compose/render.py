@@ -184,6 +184,11 @@ class Renderer:
     def _render_once(
         self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
     ) -> Rendering:
+        # Facets are found for the rendering kept only (Bluesky renders many posts twice).
+        return with_facets(self._chosen(post, spec, params), spec)
+
+    def _chosen(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
+        """The rendering with tracking, or without it where tracking crowds the text out."""
         tagged, tag = self._render(post, spec, params)
         if not tag.changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
             return tagged
@@ -298,7 +303,6 @@ class Renderer:
                     length=measure(text),
                     limit=limit,
                     bytes=len(text.encode("utf-8")),
-                    facets=spec.facets(text),
                     media=media if index == 0 else (),
                 )
             )
@@ -618,6 +622,12 @@ def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[s
         return add_utm(url, params, domains)
 
     return tag
+
+
+def with_facets(rendering: Rendering, spec: PlatformSpec) -> Rendering:
+    """``rendering`` with each part's facets, as ``spec`` finds them."""
+    rendering.parts = [replace(p, facets=spec.facets(p.text)) for p in rendering.parts]
+    return rendering
 
 
 def _for_account(rendering: Rendering, account: AccountConfig) -> Rendering:
