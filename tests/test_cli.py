@@ -256,8 +256,8 @@ def test_calendar_groups_by_day_and_account(make_campaign: Make) -> None:
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"a.yaml": "posts:\n  - id: a\n   text: x\n"}, "posts/a.yaml:3: error: invalid YAML"),
-        ({"a.yaml": b"posts: caf\xe9\n"}, "posts/a.yaml:1: error: the file is not valid UTF-8"),
+        ({"a.yaml": "posts:\n  - id: a\n   text: x\n"}, "posts/a.yaml:3: invalid YAML"),
+        ({"a.yaml": b"posts: caf\xe9\n"}, "posts/a.yaml:1: the file is not valid UTF-8"),
     ],
 )
 def test_broken_files_one_line_no_traceback(

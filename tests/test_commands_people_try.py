@@ -225,3 +225,31 @@ def test_config_option_takes_the_campaign_folder(make_campaign: Make, tmp_path: 
     assert empty.stderr.count("\n") == 1, empty.stderr
     assert "is a folder with no config.yaml in it" in empty.stderr
     assert "--config path/to/config.yaml" in empty.stderr
+
+
+BROKEN_POSTS = {
+    "invalid-yaml": "posts:\n  - id: a\n   text: x\n",
+    "unknown-key": "posts:\n  - id: a\n    at: now\n    text: x\n    utm: 1\n",
+    "empty-text": 'posts:\n  - id: a\n    at: now\n    text: "  "\n',
+    "time-invalid": "posts:\n  - id: a\n    at: tomorrow\n    text: x\n",
+    "unknown-person": "posts:\n  - id: a\n    at: now\n    text: hi {@nobody}\n",
+    "two-errors": "posts:\n  - id: a\n    at: tomorrow\n    text: x\n  - id: b\n    text: y\n",
+}
+
+
+@pytest.mark.parametrize("command", ["render", "calendar", "publish --dry-run", "publish"])
+@pytest.mark.parametrize("broken", sorted(BROKEN_POSTS))
+def test_a_refusal_says_error_once(make_campaign: Make, command: str, broken: str) -> None:
+    """The command prints "eduadvocate: error: " and the problem; the problem does not say
+    "error:" again after its file:line ("posts/a.yaml:5: error: ..." read as doubled), and counts
+    are in words ("1 more error", not "error(s)")."""
+    root = make_campaign({"a.yaml": BROKEN_POSTS[broken]}, config=CONFIG)
+    result = run(*command.split(), cwd=root)
+    if command == "calendar":  # refuses a file it cannot read; shows what publish will hold
+        assert result.returncode != 0 or "eduadvocate check" in result.stdout, result.stdout
+    elif command != "render":  # render shows the texts; it refuses only files it cannot read
+        assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr
+    for line in result.stderr.splitlines():
+        assert line.count("error") - line.count("errors") <= 1 or "more error" in line, line
+        assert "(s)" not in line, line

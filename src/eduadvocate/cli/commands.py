@@ -23,6 +23,7 @@ from eduadvocate.config.model import Config
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
+from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
 
 
@@ -271,8 +272,12 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
                 "local": local.strftime("%H:%M"),
                 "when": occ.when,
                 "text": r.parts[0].text if r.parts else "",
+                # Why publish will not send it (the post has errors, or its file cannot be read).
+                "held": planned.frozen[r.post.id][0] if r.post.id in planned.frozen else None,
             }
         )
+    # Posts whose time cannot be read are on no day; publish holds them until they are fixed.
+    untimed = sorted({h.post for h in planned.held if h.key.endswith("|untimed")})
     for rows in by_day.values():
         rows.sort(key=lambda d: (d["account"], d["at"], d["post"]))
     if fmt == "json":
@@ -283,12 +288,21 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
                 "from": _iso(ws.now),
                 "until": _iso(end),
                 "days": [{"date": day, "deliveries": rows} for day, rows in sorted(by_day.items())],
+                "untimed": untimed,
             }
         )
         return ExitCode.OK
     con = output.console()
+    if untimed:
+        con.print(
+            Text(
+                f"{plural(len(untimed), 'post')} with no time that can be read, held until fixed"
+                f" ({', '.join(untimed)}): run `eduadvocate check`.",
+                style="red",
+            )
+        )
     if not by_day:
-        con.print(f"Nothing scheduled in the next {days} days.")
+        con.print(f"Nothing scheduled in the next {plural(days, 'day')}.")
         return ExitCode.OK
     for day, rows in sorted(by_day.items()):
         heading = datetime.fromisoformat(day).strftime("%A %d %B %Y")
@@ -303,7 +317,8 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
         con.print()
     con.print(
         Text(
-            f"Times in {zone}. {sum(len(r) for r in by_day.values())} deliveries in the next {days} days.",
+            f"Times in {zone}. {plural(sum(len(r) for r in by_day.values()), 'delivery')}"
+            f" in the next {plural(days, 'day')}.",
             style="dim",
         )
     )
@@ -331,7 +346,11 @@ def _calendar_rows(
                 row["account"] if row["account"] != last or not grouped else "",
                 row["local"],
                 row["post"],
-                Text.assemble(("published: ", "green") if done else "", _first_line(row["text"])),
+                Text.assemble(
+                    ("published: ", "green") if done else "",
+                    ("held, run `eduadvocate check`: ", "red") if row["held"] else "",
+                    _first_line(row["text"]),
+                ),
             ]
         )
         last = row["account"]

@@ -303,8 +303,9 @@ def publish(
 
     Exit 0 when everything due went out or nothing was due (posts waiting for a retry or a
     rate limit are not failures), 3 while a posts file cannot be read (its posts wait; the others
-    go out), 4 when a due post has errors, 5 when a delivery failed, was skipped or is in doubt,
-    130/143 on Ctrl-C/SIGTERM (the post in flight finishes; run again to resume).
+    go out), 4 when a due post (or one whose time cannot be read) has errors, 5 when a
+    delivery failed, was skipped or is in doubt, 130/143 on Ctrl-C/SIGTERM (the post in flight
+    finishes; run again to resume).
 
     Examples: `eduadvocate publish --dry-run`, `eduadvocate publish --account outbox`,
     `eduadvocate publish --quiet` (from cron: prints only when something went wrong).

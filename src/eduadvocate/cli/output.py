@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from eduadvocate.core.errors import Problem
+from eduadvocate.core.words import plural
 
 JSON_VERSION = 1
 # The narrowest a column of prose may be: narrower, it reads a word or two a line.
@@ -313,15 +314,15 @@ def _prop(value: str) -> str:
 
 
 def summary_line(errors: int, warnings: int, posts: int, deliveries: int, files: int) -> Text:
-    counts = f"{posts} post{'s' if posts != 1 else ''}, {deliveries} deliver{'ies' if deliveries != 1 else 'y'} in {files} file{'s' if files != 1 else ''}"
+    counts = f"{plural(posts, 'post')}, {plural(deliveries, 'delivery')} in {plural(files, 'file')}"
     if errors:
         return Text.assemble(
             ("✗ ", "red bold"),
-            f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} ({counts})",
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')} ({counts})",
         )
     if warnings:
         return Text.assemble(
             ("✓ ", "green bold"),
-            f"no errors, {warnings} warning{'s' if warnings != 1 else ''} ({counts})",
+            f"no errors, {plural(warnings, 'warning')} ({counts})",
         )
     return Text.assemble(("✓ ", "green bold"), f"no problems ({counts})")

@@ -28,6 +28,7 @@ from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.cli.changes import Changes
 from eduadvocate.compose.check import Analysis
 from eduadvocate.core.errors import ExitCode, Problem
+from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
 
 MARKER = "<!-- eduadvocate-preview -->"  # how `eduadvocate github comment` finds its comment
@@ -151,7 +152,7 @@ def preview(
     body += blocks[:shown]
     if shown < len(blocks):
         body.append(
-            f"**{len(blocks) - shown} more post{'s' if len(blocks) - shown != 1 else ''} left out"
+            f"**{plural(len(blocks) - shown, 'more post')} left out"
             " to stay under GitHub's comment limit:** `eduadvocate render` shows them all."
         )
     if not posts:
@@ -178,15 +179,14 @@ def _heading(
     warnings: list[Problem],
     changes: Changes | None,
 ) -> str:
-    what = f"{posts} post{'s' if posts != 1 else ''}"
+    what = plural(posts, "post")
     if changes is not None:
         new, edited = len(changes.new), len(changes.edited)
         what += f" changed since {_code(changes.ref)} ({new} new, {edited} edited"
         what += f", {len(changes.removed)} removed)"
-    state = f"✗ {len(errors)} error{'s' if len(errors) != 1 else ''}" if errors else "✓ no errors"
-    state += f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
-    plural = "deliveries" if deliveries != 1 else "delivery"
-    return f"## eduadvocate preview: {what}, {deliveries} {plural} · {state}"
+    state = f"✗ {plural(len(errors), 'error')}" if errors else "✓ no errors"
+    state += f", {plural(len(warnings), 'warning')}"
+    return f"## eduadvocate preview: {what}, {plural(deliveries, 'delivery')} · {state}"
 
 
 def _footer(changes: Changes | None, zone: ZoneInfo, now: datetime) -> str:
@@ -296,7 +296,7 @@ def _counts(found: Iterable[Problem]) -> str:
     warnings = sum(p.severity == "warning" for p in found)
     said = []
     if errors:
-        said.append(f"{errors} error{'s' if errors != 1 else ''}")
+        said.append(plural(errors, "error"))
     if warnings:
-        said.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        said.append(plural(warnings, "warning"))
     return ", ".join(said)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from eduadvocate.core.errors import ErrorKind
+from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def in_words(delta: timedelta) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"in {days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+        return f"in {plural(days, 'day')}" + (f" {hours} h" if hours else "")
     if hours:
         return f"in {hours} h" + (f" {minutes} min" if minutes else "")
     return f"in {minutes} min"
@@ -203,7 +204,7 @@ def summary(
         )
     if counted.ahead:
         n = len(counted.ahead)
-        clauses.append(f"{n} post{'s' if n != 1 else ''} handed to the platform's scheduler")
+        clauses.append(f"{plural(n, 'post')} handed to the platform's scheduler")
     later = next_due_words(report.next_due, zone, now)
     if later:
         clauses.append(later)

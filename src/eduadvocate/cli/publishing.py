@@ -13,6 +13,7 @@ from rich.text import Text
 from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
 from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.core.words import plural
 from eduadvocate.delivery.planning import Outcome, cannot_read
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Delivery, Ledger, LedgerError, State
@@ -133,7 +134,7 @@ def _say_after(report: RunReport, follower: Follower, dry_run: bool) -> None:
     for row in report.taken_over:
         say(
             Text(
-                f"freed {row.claims} claim(s) of {row.worker}, which had stopped; anything it"
+                f"freed {plural(row.claims, 'claim')} of {row.worker}, which had stopped; anything it"
                 " left in flight is looked up before it is sent again",
                 style="yellow",
             ),
@@ -608,4 +609,4 @@ def schedule(config_path: str | None, quiet: bool, runtime: Runtime) -> int:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
+    return plural(n, noun)

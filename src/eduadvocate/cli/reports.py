@@ -17,6 +17,7 @@ from eduadvocate.cli import output
 from eduadvocate.config.load import parse_duration
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.core.words import plural
 from eduadvocate.metrics.report import (
     CSV_COLUMNS,
     RATE_MEANS,
@@ -26,7 +27,6 @@ from eduadvocate.metrics.report import (
     Report,
     as_dict,
     no_engagement_note,
-    plural,
     post_dict,
 )
 
@@ -104,9 +104,9 @@ def pull(
         return ExitCode.DELIVERIES_FAILED if failed else ExitCode.OK
     con = output.console()
     con.print(
-        f"Counted {report.posts} published post{'s' if report.posts != 1 else ''} "
-        f"({report.snapshots} part{'s' if report.snapshots != 1 else ''}) on "
-        f"{len(report.accounts)} account{'s' if len(report.accounts) != 1 else ''}."
+        f"Counted {plural(report.posts, 'published post')} "
+        f"({plural(report.snapshots, 'part')}) on "
+        f"{plural(len(report.accounts), 'account')}."
     )
     if report.missing:
         con.print(f"{report.missing} no longer on their platform (deleted there).")

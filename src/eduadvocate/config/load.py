@@ -31,6 +31,7 @@ from eduadvocate.config.model import (
 )
 from eduadvocate.config.reader import CONFIG_CODE, NodeReader
 from eduadvocate.core.errors import ConfigError, Location, Problem
+from eduadvocate.core.words import plural
 from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
 
 ENV_CONFIG = "EDUADVOCATE_CONFIG"
@@ -112,7 +113,9 @@ class ConfigInvalid(ConfigError):
         more = len(report.errors) - 1
         hint = first.hint
         if more:
-            also = f"{more} more problem{'s' if more != 1 else ''} in the config: `eduadvocate check` lists them all"
+            also = (
+                f"{plural(more, 'more problem')} in the config: `eduadvocate check` lists them all"
+            )
             hint = f"{hint} (and {also})" if hint else f"and {also}"
         super().__init__(first.message, location=first.location, hint=hint)
 

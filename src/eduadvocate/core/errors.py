@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
+from eduadvocate.core.words import plural
+
 Severity = Literal["error", "warning"]
 
 
@@ -132,17 +134,9 @@ class PostsInvalid(EduError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        # The command prints "eduadvocate: error: " before this; a problem with no file:line
-        # (no posts folder) would read "error: error: …". After a file:line the severity stays,
-        # as a compiler prints it ("posts/a.yaml:3: error: …").
-        first = (
-            errors[0].one_line(severity=errors[0].location is not None)
-            if errors
-            else "the posts are invalid"
-        )
-        more = (
-            f" (and {len(errors) - 1} more error(s): run `eduadvocate check`)"
-            if len(errors) > 1
-            else ""
-        )
+        # The command prints "eduadvocate: error: " before this, so the problem's own severity
+        # (always "error" here) is left out, as for config errors: "posts/a.yaml:3: invalid YAML".
+        first = errors[0].one_line(severity=False) if errors else "the posts are invalid"
+        others = len(errors) - 1
+        more = f" (and {plural(others, 'more error')}: run `eduadvocate check`)" if others else ""
         super().__init__(first + more)

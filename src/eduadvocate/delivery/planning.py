@@ -33,6 +33,7 @@ from eduadvocate.compose.check import Analysis
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.model import Config
 from eduadvocate.core.errors import ErrorKind, Problem
+from eduadvocate.core.words import plural
 from eduadvocate.ledger.base import Delivery, Desired, Ledger, State, delivery_key
 from eduadvocate.platforms.publishing import Publisher
 from eduadvocate.platforms.registry import spec_class
@@ -184,6 +185,13 @@ def plan(
             continue
         schedule = analysis.schedules.get(post.id)
         if schedule is None:
+            # Its time cannot be read (an error, so the post is frozen): it may be due now, so
+            # it is held, and said, on every run until fixed, never passed over in silence.
+            frozen = result.frozen.get(post.id)
+            if frozen is not None:
+                out = Outcome(f"{post.id}|{name}|untimed", post.id, name, r.platform, now, "held")
+                out.error, out.error_kind = frozen
+                result.held.append(out)
             continue
         end = result.native_until if name in natives else result.until
         if schedule.when == "now":
@@ -381,7 +389,7 @@ def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
         if not result.keep(d.post_id):
             continue
         out.hold_posts.add(d.post_id)
-        if d.due_at > result.now or d.key in reported:
+        if d.due_at > result.now or {d.key, f"{d.post_id}|{d.account}|untimed"} & reported:
             continue
         held = Outcome.of(d, "held")
         held.error, held.error_kind = result.frozen.get(d.post_id, (missing, ErrorKind.UNREADABLE))
@@ -391,7 +399,7 @@ def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
 
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    return plural(hours, "hour")
 
 
 def _reason(exc: Exception) -> str:

@@ -44,6 +44,7 @@ from eduadvocate.compose.render import Rendering
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.stopping import Stop, threads_leave_signals_to_main
+from eduadvocate.core.words import plural
 from eduadvocate.delivery.dispatch import (
     Dispatcher,
     Probe,
@@ -376,7 +377,7 @@ class Scheduler:
             self.notice(f"metrics: {type(exc).__name__}: {exc}")
             return
         if report.snapshots:
-            self.notice(f"metrics: counted {report.posts} post{'s' if report.posts != 1 else ''}")
+            self.notice(f"metrics: counted {plural(report.posts, 'post')}")
         for account, reason in {**report.refused, **report.failed}.items():
             said = f"{account}: {reason}"
             if said not in self._said:
@@ -390,7 +391,9 @@ class Scheduler:
         now = self.clock()
         for row in take_over(self.ledger, now, me=self.worker):
             if row.lease_expires > now:  # its process is gone: said once, taken at once
-                self.notice(f"taking over {row.claims} claim(s) of {row.worker}: it has stopped")
+                self.notice(
+                    f"taking over {plural(row.claims, 'claim')} of {row.worker}: it has stopped"
+                )
         due = [a for a in self.ledger.due_accounts(now) if a in self.ws.config.accounts]
         for name in [*due, *sorted(self.native - set(due))]:
             if self.stopping.is_set():

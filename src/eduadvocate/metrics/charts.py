@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date, timedelta
 from html import escape
 
+from eduadvocate.core import words
 from eduadvocate.metrics.report import WEEKDAYS, Cell, Group
 
 BAR = "#2f6db5"
@@ -303,7 +304,7 @@ def _compact(x: float) -> str:
 
 def plural(n: int, noun: str) -> str:
     """``1 post``, ``1,200 posts``."""
-    return f"{count(n)} {noun}{'' if n == 1 else 's'}"
+    return words.plural(n, noun, thousands=True)
 
 
 def count(n: int) -> str:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from eduadvocate.compose.render import Rendering
 from eduadvocate.core.counts import COUNT_FIELDS, Counts
+from eduadvocate.core.words import plural
 from eduadvocate.ledger.base import Delivery, Snapshot, State
 from eduadvocate.metrics.pull import total
 
@@ -271,11 +272,6 @@ RATE_MEANS = (
     "Engagement rate = interactions ÷ reach (people who saw the post), "
     "or ÷ impressions where the platform does not report reach."
 )
-
-
-def plural(n: int, noun: str, many: str | None = None) -> str:
-    """``1 post``, ``2 posts`` (``many`` for nouns that do not just take an s)."""
-    return f"{n} {noun if n == 1 else many or noun + 's'}"
 
 
 def no_engagement_note(n: int) -> str:
