@@ -253,3 +253,18 @@ def test_a_refusal_says_error_once(make_campaign: Make, command: str, broken: st
     for line in result.stderr.splitlines():
         assert line.count("error") - line.count("errors") <= 1 or "more error" in line, line
         assert "(s)" not in line, line
+
+
+def test_render_says_what_check_would_of_the_posts_it_shows(make_campaign: Make) -> None:
+    """render printed the texts and nothing of their problems: a warning such as utm-dropped
+    or an unknown person showed only in `check`."""
+    person = "posts:\n  - id: thanks\n    at: 2026-12-05 10:00\n    text: Thanks {@nobody}\n"
+    root = make_campaign({"march.yaml": MARCH, "thanks.yaml": person}, config=CONFIG)
+    shown = run("render", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 error and 0 warnings in these posts" in shown.stdout
+    assert "unknown-person" in shown.stdout
+    assert "add them to people.yaml" in shown.stdout  # what to do, as check says it
+    clean = run("render", "--post", "march-rally", cwd=root)
+    assert "unknown-person" not in clean.stdout
+    assert "in these posts" not in clean.stdout

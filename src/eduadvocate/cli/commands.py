@@ -181,6 +181,25 @@ def render(
             media = "".join(f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})" for m in part.media)
             con.print(output.boxed(Text(part.text + media), title or None, subtitle, con.width))
         con.print()
+    # What check would say of the posts shown (a link left untracked, text over a limit, a
+    # missing alt text), so a look at render alone does not miss it.
+    shown = {(r.post.id, r.account.name) for r in result.renderings}
+    found = [
+        p
+        for p in result.problems
+        if p.post is not None
+        and any(post == p.post and p.account in (None, name) for post, name in shown)
+    ]
+    if found:
+        errors = sum(p.severity == "error" for p in found)
+        con.print(
+            Text(
+                f"{plural(errors, 'error')} and {plural(len(found) - errors, 'warning')}"
+                " in these posts (`eduadvocate check` checks them all):",
+                style="red" if errors else "yellow",
+            )
+        )
+        con.print(output.problems_table(found, con.width))
     if changes is not None:
         con.print(Text(changes.summary(), style="dim"))
     return ExitCode.OK
