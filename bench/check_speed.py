@@ -1,6 +1,7 @@
 """`eduadvocate check` on a generated campaign of 10,000 posts x 3 accounts (X, Bluesky, Mastodon):
 posts per second and peak memory, for the whole command in a fresh process, plus where the time
-goes (load vs. render and check) in-process.
+goes (load vs. render and check) in-process, in one process and over the cores as `check` spreads
+it (it says how many processes that is), measured side by side in this run.
 
 Target (issue 14): the whole command at 5,000 posts/s or more. The bench prints the figure and
 whether it is met; it asserts nothing (speed depends on the machine).
@@ -90,7 +91,8 @@ def main() -> None:
         peak_kib = usage.ru_maxrss
         cpu = usage.ru_utime + usage.ru_stime
         print(
-            f"check on {count:,} posts x 3 accounts ({count * 3:,} deliveries), exit {proc.returncode}"
+            f"check on {count:,} posts x 3 accounts ({count * 3:,} deliveries), exit {proc.returncode},"
+            f" spread over {_processes(count)} processes ({os.cpu_count()} cores here)"
         )
         print(
             f"  whole command: {elapsed:6.2f} s  = {count / elapsed:8,.0f} posts/s, {count * 3 / elapsed:8,.0f} deliveries/s"
@@ -107,17 +109,38 @@ def main() -> None:
         os.chdir(root)
         os.environ.update(env)
         from eduadvocate.campaign.workspace import open_campaign
-        from eduadvocate.compose.check import analyse
+        from eduadvocate.compose.check import analyse, parallel_workers
         from eduadvocate.core.clock import fixed_clock
 
         t0 = time.perf_counter()
         ws = open_campaign(None, clock=fixed_clock(datetime.fromisoformat(env["EDUADVOCATE_NOW"])))
         t1 = time.perf_counter()
-        result = analyse(ws.config, ws.campaign, ws.now)
-        t2 = time.perf_counter()
-        print(
-            f"  in-process: load {t1 - t0:5.2f} s, render + check {t2 - t1:5.2f} s ({len(result.renderings):,} renderings, {len(result.problems):,} problems)"
-        )
+        print(f"  in-process: load {t1 - t0:5.2f} s")
+        workers = parallel_workers(len(ws.campaign.posts))
+        for label, asked in (("one process", 1), (f"{workers} processes, as check", None)):
+            cpu0, wall0 = _cpu(), time.perf_counter()
+            result = analyse(ws.config, ws.campaign, ws.now, workers=asked)
+            wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+            print(
+                f"  render + check, {label}: {wall:5.2f} s = {result.posts / wall:6,.0f} posts/s,"
+                f" CPU {cpu:5.2f} s = {cpu / result.posts * 1e6:4,.0f} us per post"
+                f" ({len(result.renderings):,} renderings, {len(result.problems):,} problems)"
+            )
+
+
+def _processes(posts: int) -> int:
+    """How many processes check uses for ``posts`` posts on this machine."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from eduadvocate.compose.check import parallel_workers
+
+    return parallel_workers(posts)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ people, media, UTM, accounts of every platform)."""
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from pathlib import Path
 
@@ -90,3 +91,24 @@ def test_a_campaign_of_many_posts_is_split_in_order() -> None:
 def test_parallel_workers_need_enough_posts_and_no_other_thread() -> None:
     assert check.parallel_workers(check.MIN_POSTS_PER_PROCESS - 1) == 1
     assert check.parallel_workers(10**6) <= check.MAX_PROCESSES
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_analyse_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> None:
+    """The collector is paused while posts are analysed (even when one fails), then set back."""
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        seen: list[bool] = []
+
+        def fail() -> None:
+            with check._collecting_later():
+                seen.append(gc.isenabled())
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            fail()
+        assert seen == [False]
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
