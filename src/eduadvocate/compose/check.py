@@ -231,7 +231,8 @@ def _ignore_interrupts() -> None:
 # and parts, and the parts as plain tuples (pickle takes those whole; it rebuilt each dataclass
 # field by field, which cost more than the parts' rendering saved).
 _Part = tuple[str, int, int, int, tuple[tuple[FacetKind, int, int, str], ...], bool]
-_Packed = tuple[str, Rendering, list[_Part]]
+# account name, platform, parts, content warning, split, card URL, link, problems
+_Packed = tuple[str, str, list[_Part], str | None, bool, str | None, str | None, list[Problem]]
 _Shipped = list[tuple[Schedule | None, list[Problem], list[_Packed]]]
 
 
@@ -244,7 +245,7 @@ def _run_in_child(run: tuple[int, int]) -> _Shipped:
     ]
 
 
-def _packed(rendering: Rendering) -> _Packed:
+def _packed(r: Rendering) -> _Packed:
     parts = [
         (
             p.text,
@@ -254,27 +255,40 @@ def _packed(rendering: Rendering) -> _Packed:
             tuple((f.kind, f.byte_start, f.byte_end, f.value) for f in p.facets),
             bool(p.media),
         )
-        for p in rendering.parts
+        for p in r.parts
     ]
-    bare = replace(rendering, post=None, account=None, parts=[])  # type: ignore[arg-type]
-    return rendering.account.name, bare, parts
+    return (
+        r.account.name,
+        r.platform,
+        parts,
+        r.content_warning,
+        r.split,
+        r.card_url,
+        r.link,
+        r.problems,
+    )
 
 
 def _unpacked(packed: _Packed, post: Post, config: Config) -> Rendering:
     """The rendering a child packed, with this process's post and account (and the media of the
     post's content, which only the first part carries)."""
-    name, bare, parts = packed
-    media = effective_content(post, bare.platform).media or ()
-    return replace(
-        bare,
-        post=post,
-        account=config.accounts[name],
-        parts=[
+    name, platform, parts, content_warning, split, card_url, link, problems = packed
+    media = effective_content(post, platform).media or ()
+    return Rendering(
+        post,
+        config.accounts[name],
+        platform,
+        [
             Part(
                 text, length, limit, size, tuple(Facet(*f) for f in facets), media if first else ()
             )
             for text, length, limit, size, facets, first in parts
         ],
+        content_warning,
+        split,
+        card_url,
+        link,
+        problems,
     )
 
 
