@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,17 @@ def test_a_lone_surrogate_escape_is_refused(monkeypatch: pytest.MonkeyPatch, loa
             parse_yaml(text, "s.yaml")
         assert info.value.code == "invalid-yaml"
         assert info.value.location.line == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", ["a: 1\nb: [x, y]\n", "a: [1\n"])
+def test_reading_leaves_the_cycle_collector_as_it_found_it(enabled: bool, text: str) -> None:
+    """The collector is paused while a file is read (a good one or a broken one), then set back."""
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        with contextlib.suppress(YamlFileError):
+            parse_yaml(text, "f.yaml")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
