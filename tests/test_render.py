@@ -15,8 +15,10 @@ from eduadvocate.compose.render import (
     Renderer,
     Rendering,
     _crowded,
+    _hashtags_in,
     _utm_params,
     add_utm,
+    hashtags,
     split_text,
     with_facets,
 )
@@ -561,3 +563,34 @@ def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Ren
     expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it
     assert [p.text for p in expected.parts] == [p.text for p in plain.parts]
     return expected
+
+
+_TAG_WORDS = ["FundOurSchools", "fundourschools", "Straße", "STRASSE", "İstanbul", "ΟΔΟΣ", "ﬀ"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.sampled_from(_TAG_WORDS).map(lambda w: "#" + w),
+                st.sampled_from([*_TAG_WORDS, "#", "＃", "https://e.org/#a", " ", "\n", "é"]),
+                st.text(max_size=4),
+            ),
+            max_size=8,
+        ).map("".join),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.sampled_from(_TAG_WORDS).map(lambda w: "#" + w), min_size=1, max_size=3),
+)
+def test_wanted_hashtags_are_found_present_as_a_full_search_finds_them(
+    parts: list[str], wanted: list[str]
+) -> None:
+    """Render looks for the campaign's hashtags in a text only where their casefolded words
+    appear in it: each is found present exactly when the hashtags twitter-text finds hold it."""
+    every = {e.value.casefold() for p in parts for e in hashtags(p)}
+    quick = _hashtags_in(parts, wanted)
+    for tag in wanted:
+        assert (tag[1:].casefold() in quick) == (tag[1:].casefold() in every)
+    assert _hashtags_in(parts, None) == every

@@ -468,8 +468,8 @@ class Renderer:
             )
         if not wanted:
             return parts
-        present = {e.value.casefold() for p in parts for e in hashtags(p)}
         cap = getattr(spec, "max_hashtags", None)
+        present = _hashtags_in(parts, None if isinstance(cap, int) else wanted)
         room = (cap - len(present)) if isinstance(cap, int) else None
         last = parts[-1] if parts else ""
         added: list[str] = []
@@ -502,6 +502,17 @@ class Renderer:
         if added:
             parts = [*parts[:-1], _with_tags(last, added)]
         return parts
+
+
+def _hashtags_in(parts: list[str], wanted: list[str] | None) -> set[str]:
+    """The hashtags in ``parts``, casefolded. With ``wanted``, where none of those appears in
+    the casefolded text the answer is empty, without a search: a hashtag is part of the text
+    and casefolding goes character by character, so any of them there would appear."""
+    if wanted is not None:
+        folded = "\n".join(parts).casefold()
+        if not any(tag[1:].casefold() in folded for tag in wanted):
+            return set()
+    return {e.value.casefold() for p in parts for e in hashtags(p)}
 
 
 @functools.lru_cache(maxsize=4096)  # render asks before adding hashtags, check after
