@@ -163,3 +163,24 @@ def test_dotted_runs_are_the_patterns_runs(text: str) -> None:
 
     expected = [m.span() for m in twitter._DOTTED_RUN.get().finditer(text)]
     assert list(twitter._dotted_runs(text)) == expected
+
+
+@examples
+@given(text=texts)
+def test_protocol_urls_of_a_run_are_its_full_search_filtered(text: str) -> None:
+    """A run searched for http(s) URLs only gives what the search for those alone gave (the
+    full search is made once and filtered by the protocol the URL starts with)."""
+    from bisect import bisect_left
+
+    from eduadvocate.platforms.textcount import twitter
+
+    astral = [m.start() for m in twitter._ASTRAL.get().finditer(text)]
+    if astral:
+        lows = [i + k + 1 for k, i in enumerate(astral)]
+        before = [
+            (s - bisect_left(lows, s), e - bisect_left(lows, e), twitter._from_utf16_units(u))
+            for s, e, u in twitter._match_urls(twitter._to_utf16_units(text, astral), False)
+        ]
+    else:
+        before = twitter._match_urls(text, False)
+    assert list(twitter._urls_in_run.__wrapped__(text, False)) == before

@@ -254,6 +254,11 @@ class _Chains:
         return -1, max(start + 1, last_bad + 1, last_underscore + 1)
 
 
+def protocol_pattern() -> re.Pattern[str]:
+    """The protocol a URL match may start with (``http://``, ``https://``, any case)."""
+    return _pieces().protocol
+
+
 def url_matches(text: str) -> list[UrlMatch]:
     """What ``re.finditer(EXTRACT_URL, text)`` finds, in one linear pass."""
     pieces = _pieces()

@@ -279,6 +279,9 @@ def _remembered_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     return _scan_urls(text, without_protocol)
 
 
+_CACHED_RUN_MAX = 300
+
+
 def _dotted_runs(text: str) -> Iterator[tuple[int, int]]:
     """The spans ``_DOTTED_RUN.finditer(text)`` finds: each run of non-space characters that
     holds a dot before a TLD's first letter, whole.
@@ -309,7 +312,7 @@ def _scan_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
         lo = run_start - 1 if run_start else 0
         chunk = text[lo:run_end]
         # Campaign posts repeat their links, so runs are cached (short ones: memory is bounded).
-        find = _urls_in_run if len(chunk) <= 300 else _urls_in_run.__wrapped__
+        find = _urls_in_run if len(chunk) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__
         for start, end, url in find(chunk, without_protocol):
             urls.append((lo + start, lo + end, url))
     return tuple(urls)
@@ -322,7 +325,16 @@ def _urls_in_run(chunk: str, without_protocol: bool) -> tuple[_Span, ...]:
     Matching a run alone is the same as matching it in place: no URL spans a space, and at the
     start of a slice ``^`` faces either the real start of the text or the space before the run,
     which cannot begin a domain.
+
+    The URLs written with their protocol are those of the full search that start with one (a
+    URL found without one starts where no protocol does, or inside a domain, which holds no
+    colon): a text is searched both ways (X's count and hashtags, Mastodon's count), so the
+    full search is made once and filtered.
     """
+    if not without_protocol:
+        find = _urls_in_run if len(chunk) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__
+        protocol = _urlscan.protocol_pattern()
+        return tuple(url for url in find(chunk, True) if protocol.match(url[2]))
     astral = [] if chunk.isascii() else [m.start() for m in _ASTRAL.get().finditer(chunk)]
     if not astral:
         return tuple(_match_urls(chunk, without_protocol))
