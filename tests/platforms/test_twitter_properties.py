@@ -184,3 +184,4 @@ def test_protocol_urls_of_a_run_are_its_full_search_filtered(text: str) -> None:
     else:
         before = twitter._match_urls(text, False)
     assert list(twitter._urls_in_run.__wrapped__(text, False)) == before
+    assert twitter._extract_urls(text, False) == twitter._scan_urls(text, False)

@@ -264,9 +264,12 @@ def _extract_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     """twitter-text's ``extractUrlsWithIndices``, with code-point indices."""
     if not text or ("." not in text if without_protocol else ":" not in text):
         return ()
+    if not without_protocol:  # those of the full search with a protocol (see _urls_in_run)
+        protocol = _urlscan.protocol_pattern()
+        return tuple(url for url in _extract_urls(text, True) if protocol.match(url[2]))
     if len(text) <= _CACHED_TEXT_MAX:
-        return _remembered_urls(text, without_protocol)
-    return _scan_urls(text, without_protocol)
+        return _remembered_urls(text, True)
+    return _scan_urls(text, True)
 
 
 # A post's text is counted, searched for hashtags and for facets, each of which looks for its
@@ -274,7 +277,7 @@ def _extract_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
 _CACHED_TEXT_MAX = 2_000
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=2048)  # (it held each text twice, searched both ways)
 def _remembered_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     return _scan_urls(text, without_protocol)
 
