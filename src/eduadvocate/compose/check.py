@@ -7,7 +7,6 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import re
 import signal
@@ -155,7 +154,7 @@ def parallel_workers(posts: int) -> int:
     """The processes worth using for ``posts`` posts: one per core, each with at least
     :data:`MIN_POSTS_PER_PROCESS`, and only where forking is safe (no other thread running,
     which a fork would copy mid-step, as ``schedule``'s file watch does)."""
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not hasattr(os, "fork") or threading.active_count() > 1:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, MAX_PROCESSES, posts // MIN_POSTS_PER_PROCESS))
@@ -209,6 +208,8 @@ def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_Pos
     without their post and account, which are put back from this process's own."""
     size = -(-len(posts) // processes)
     runs = [(lo, min(lo + size, len(posts))) for lo in range(0, len(posts), size)]
+    import multiprocessing  # (only here: a few ms of check's start-up otherwise)
+
     _FORKED[:] = [(job, posts)]
     try:
         context = multiprocessing.get_context("fork")
