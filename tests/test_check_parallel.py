@@ -6,6 +6,8 @@ people, media, UTM, accounts of every platform)."""
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -13,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.compose import check
 from eduadvocate.compose.check import Analysis, analyse
-from eduadvocate.core.errors import ConfigError
+from eduadvocate.core.errors import ConfigError, EduError
+from tests.conftest import Make
 from tests.test_fuzz_campaign import (
     NOW,
     _write_campaign,
@@ -112,3 +115,37 @@ def test_analyse_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> Non
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def _small_campaign(make_campaign: Make) -> Workspace:
+    posts = "".join(
+        f"  - id: p{i}\n    at: 2027-01-05 09:00\n    text: Post {i}\n" for i in range(12)
+    )
+    make_campaign(f"posts:\n{posts}")
+    return open_campaign(None)
+
+
+def test_a_child_that_dies_is_an_error_not_a_wait(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child killed (out of memory, say) ends the analysis with an error naming the posts it
+    had; nothing waits for it forever."""
+    ws = _small_campaign(make_campaign)
+    monkeypatch.setattr(check, "_run_in_child", lambda run: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(EduError) as caught:
+        analyse(ws.config, ws.campaign, NOW, workers=2)
+    assert caught.value.message == "the process checking posts 7 to 12 died (killed by signal 9)"
+    assert caught.value.hint.startswith("run check again")
+
+
+def test_an_error_in_a_child_is_raised_as_one_process_raises_it(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _small_campaign(make_campaign)
+
+    def fail(run: tuple[int, int]) -> None:
+        raise ValueError(f"posts {run}")
+
+    monkeypatch.setattr(check, "_run_in_child", fail)
+    with pytest.raises(ValueError, match=r"posts \(4, 8\)"):
+        analyse(ws.config, ws.campaign, NOW, workers=3)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eduadvocate.compose.render import (
     Part,
@@ -30,12 +31,15 @@ from eduadvocate.config.model import Config
 from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
 from eduadvocate.content.model import Campaign, Media, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
-from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.core.errors import EduError, Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, FacetKind, PlatformSpec
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.timing.occurrences import Schedule, schedule_of
 from eduadvocate.timing.timespec import local_label
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 # Problems that do not depend on the account: reported once per post, not once per account.
 _ACCOUNT_FREE = frozenset(
@@ -144,9 +148,8 @@ def _analyse(
 
 # A post's schedule, its problems in the order found, and its renderings.
 _PostResult = tuple[Schedule | None, list[Problem], list[Rendering]]
-MIN_POSTS_PER_PROCESS = (
-    1_000  # below this, forking and sending results back cost more than they save
-)
+# Below this, forking and sending the results back cost more than they save.
+MIN_POSTS_PER_PROCESS = 1_000
 MAX_PROCESSES = 8
 
 
@@ -205,27 +208,57 @@ _FORKED: list[tuple[_Job, list[Post]]] = []
 def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_PostResult]:
     """Consecutive runs of ``posts``, the first here and the others in forked children (which
     share the campaign without pickling it), in order. A child sends back its renderings
-    without their post and account, which are put back from this process's own."""
-    size = -(-len(posts) // processes)
-    runs = [(lo, min(lo + size, len(posts))) for lo in range(0, len(posts), size)]
+    without their post and account, which are put back from this process's own. Children are
+    killed if this process stops early (an error, Ctrl-C, which they leave to it), and one
+    that dies is an error, not a wait."""
     import multiprocessing  # (only here: a few ms of check's start-up otherwise)
 
+    size = -(-len(posts) // processes)
+    runs = [(lo, min(lo + size, len(posts))) for lo in range(0, len(posts), size)]
+    context = multiprocessing.get_context("fork")
+    children = []
     _FORKED[:] = [(job, posts)]
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(len(runs) - 1, initializer=_ignore_interrupts) as pool:
-            pending = pool.map_async(_run_in_child, runs[1:])
-            lo, hi = runs[0]
-            yield from job.run(posts[lo:hi])
-            for (lo, _), shipped in zip(runs[1:], pending.get(), strict=True):
-                for post, (schedule, found, bare) in zip(posts[lo:], shipped, strict=False):
-                    yield schedule, found, [_unpacked(b, post, job.config) for b in bare]
+        for run in runs[1:]:
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(run, writer), daemon=True)
+            child.start()
+            writer.close()
+            children.append((run[0], reader, child))
+        lo, hi = runs[0]
+        yield from job.run(posts[lo:hi])
+        for lo, reader, child in children:
+            try:
+                outcome, shipped = reader.recv()
+            except EOFError:
+                child.join()
+                status = child.exitcode or 0
+                how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+                raise EduError(
+                    f"the process checking posts {lo + 1:,} to {lo + size:,} died ({how})",
+                    hint="run check again; if it dies again, the machine may be out of memory",
+                ) from None
+            if outcome == "failed":
+                raise shipped
+            for post, (schedule, found, bare) in zip(posts[lo:], shipped, strict=False):
+                yield schedule, found, [_unpacked(b, post, job.config) for b in bare]
     finally:
         _FORKED.clear()
+        for _, reader, child in children:
+            child.kill()  # (done already, but for an early stop)
+            child.join()
+            reader.close()
 
 
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
+def _child(run: tuple[int, int], writer: Connection) -> None:
+    """A forked child's work: its run of posts, sent back whole (or what stopped it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
+    try:
+        writer.send(("done", _run_in_child(run)))
+    except Exception as exc:  # handed to the parent, which raises it as the serial run would
+        writer.send(("failed", exc))
+    finally:
+        writer.close()
 
 
 # A rendering as a child sends it: its account's name, the rendering without its post, account
