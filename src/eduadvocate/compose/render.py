@@ -637,7 +637,8 @@ def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[s
 
 def with_facets(rendering: Rendering, spec: PlatformSpec) -> Rendering:
     """``rendering`` with each part's facets, as ``spec`` finds them."""
-    rendering.parts = [replace(p, facets=spec.facets(p.text)) for p in rendering.parts]
+    parts = rendering.parts
+    rendering.parts = [replace(p, facets=f) if (f := spec.facets(p.text)) else p for p in parts]
     return rendering
 
 
