@@ -668,8 +668,9 @@ def inbox_pull(
 ) -> None:
     """Fetch new replies, mentions and quotes into the ledger.
 
-    Bluesky so far; accounts on other platforms are named once and skipped. Pulling twice adds
-    nothing; a pull cut off resumes where it stopped. Exit 5 if an account could not be read.
+    Bluesky and Mastodon so far; accounts on other platforms are named once and skipped. Pulling
+    twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account could not
+    be read.
 
     Example: `eduadvocate inbox pull --account bluesky-pta`.
     """

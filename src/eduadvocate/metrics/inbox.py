@@ -26,7 +26,7 @@ from eduadvocate.platforms.publishing import (
     RateLimited,
 )
 
-PAGE = 50  # items asked for per page (Bluesky allows up to 100)
+PAGE = 50  # items asked for per page (Bluesky allows up to 100, Mastodon 80)
 MAX_PAGES = 10_000  # a platform that never ends its list must not hold a pull forever
 
 
