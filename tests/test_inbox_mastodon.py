@@ -94,3 +94,26 @@ def test_the_mastodon_reader_pages_by_the_link_header(
         cursor = page.cursor
     assert sorted(seen) == sorted(made.items())
     assert pages == 3  # one item a page, then the empty page that ends the list
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_the_listing_fits_the_width(engaged: tuple[Path, dict[str, str]], columns: int) -> None:
+    """Every line fits, but for one word too long for any line (a link), which runs past whole."""
+    root, _ = engaged
+    assert run("inbox", "pull", cwd=root).returncode == 0
+    shown = run("inbox", cwd=root, env={"COLUMNS": str(columns)})
+    assert shown.returncode == 0, shown.stderr
+    assert "levy on masto · 1 item to answer" in shown.stdout
+    for line in shown.stdout.splitlines():
+        assert len(line) <= columns or len(line.split()) == 1, line
+
+
+def test_an_unknown_platform_or_item_is_a_usage_error(engaged: tuple[Path, dict[str, str]]) -> None:
+    root, _ = engaged
+    wrong = run("inbox", "--platform", "mastodn", cwd=root)
+    assert wrong.returncode == 2
+    assert wrong.stderr == (
+        'eduadvocate: error: unknown platform "mastodn". did you mean "mastodon"?\n'
+    )
+    done = run("inbox", "done", "41", cwd=root)
+    assert done.returncode == 2 and "no inbox item 41" in done.stderr

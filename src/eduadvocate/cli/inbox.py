@@ -19,6 +19,7 @@ from eduadvocate.cli.publishing import _labeller, _ledger
 from eduadvocate.cli.reports import parse_since
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.core.suggest import did_you_mean
 from eduadvocate.core.words import plural
 from eduadvocate.ledger.base import INBOX_KINDS, Delivery, InboxRow, Ledger
 
@@ -108,6 +109,13 @@ def show(
     try:
         if account is not None:
             ws.config.account(account)
+        if platform is not None:
+            from eduadvocate.platforms.registry import platform_names
+
+            if platform not in platform_names():
+                raise UsageError(
+                    f'unknown platform "{platform}"', hint=did_you_mean(platform, platform_names())
+                )
         zone = ws.config.defaults.timezone or "UTC"
         rows = ledger.inbox(
             account=account,
@@ -136,12 +144,18 @@ def show(
         )
         return ExitCode.OK
     when = _labeller(ws)
+    cells = {title: [_cells(r, when) for r in items] for title, items in groups}
+    # One layout for every group: tables only if all the items fit in one at this width.
+    as_table = output.fit(LIST, [c for rows in cells.values() for c in rows], con.width, True)
     for n, (title, items) in enumerate(groups):
         if n:
             con.print()
         waiting = sum(1 for r in items if r.handled_at is None)
         con.print(Text.assemble((title, "bold"), f" · {plural(waiting, 'item')} to answer"))
-        con.print(output.tabulate(LIST, [_cells(r, when) for r in items], con.width))
+        if as_table is None:
+            con.print(output.blocks(LIST, cells[title], con.width))
+        else:
+            con.print(output.tabulate(LIST, cells[title], con.width))
     return ExitCode.OK
 
 
