@@ -84,13 +84,15 @@ def test_workers_refuse_an_old_shared_schema_until_migrated(
     assert run("ledger", "migrate", cwd=root, env=env).returncode == 0
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # as the previous release left it
         conn.execute("ALTER TABLE deliveries DROP COLUMN warning")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 6")
+        conn.execute("DROP TABLE inbox_items")
+        conn.execute("DROP TABLE inbox_cursors")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 6")
     refused = run("publish", cwd=root, env=env)
     assert refused.returncode == 3
     assert "run `eduadvocate ledger migrate` once" in refused.stderr
     migrated = run("ledger", "migrate", cwd=root, env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema 5 → 6 (applied 6)" in migrated.stdout
+    assert "schema 5 → 7 (applied 6, 7)" in migrated.stdout
     assert run("publish", cwd=root, env=env).returncode == 0
     assert {d["state"] for d in _status(root, **env)["deliveries"]} == {"published"}
 

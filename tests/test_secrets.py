@@ -9,7 +9,7 @@
   in SQLite or in PostgreSQL behind a URL with a password: publishing that succeeds and that
   meets 401s, 500s, dropped connections, a timeout, answers without an id and wrong secrets;
   ``status``, ``retry``, ``cancel``, ``accounts verify`` (also while reads fail), ``metrics
-  pull``, every ``report`` format, ``ledger export`` and ``checkpoint``, ``schedule``, and an
+  pull``, ``inbox pull``, every ``report`` format, ``ledger export`` and ``checkpoint``, ``schedule``, and an
   unreachable or malformed ledger URL with ``--traceback``. Everything they print or leave in the
   campaign (ledger, outbox, reports, session files) is searched for every secret, raw,
   URL-encoded and base64-encoded.
@@ -430,6 +430,7 @@ def test_no_secret_in_anything_any_command_prints_or_writes(world: World, tmp_pa
     _forget_bluesky_session(world)
     assert world.run("accounts", "verify", env=wrong).returncode == 3
     world.run("metrics", "pull", env=wrong)
+    world.run("inbox", "pull", env=wrong)
     _retry_what_failed(world)
     world.run("publish")
     world.run("accounts", "verify")
@@ -440,6 +441,9 @@ def test_no_secret_in_anything_any_command_prints_or_writes(world: World, tmp_pa
         world.run("metrics", "pull", "--retry-refused")
         _clear(world)
     world.run("metrics", "pull", "--format", "json", "--retry-refused")
+    world.run("inbox", "pull")  # reads what each account received (the fake AppView has none)
+    world.run("inbox", "pull", "--format", "json")
+    world.run("inbox", "--format", "json")
     reports = tmp_path / "reports"
     reports.mkdir()
     for fmt in ("text", "csv", "json"):

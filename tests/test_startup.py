@@ -4,9 +4,11 @@ they must work where those are broken). Timing figures live in bench/startup.py.
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import typer
@@ -58,6 +60,27 @@ def test_offline_commands_import_no_heavy_library(args: list[str]) -> None:
         check=False,
     )
     assert result.stderr.strip().splitlines()[-1:] in ([], [""])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["inbox"], ["inbox", "--format", "json"], ["inbox", "done", "1"], ["inbox", "open", "1"]],
+)
+def test_the_inbox_reads_the_ledger_without_any_network_library(
+    args: list[str], tmp_path: Path
+) -> None:
+    """Only `inbox pull` talks to the platforms; listing and marking read the ledger alone."""
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "config.yaml").write_text("accounts:\n  out: {platform: outbox}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.stderr.splitlines()[-1] == "", result.stderr  # the probe's line: no module
 
 
 def test_version_does_not_even_import_typer() -> None:

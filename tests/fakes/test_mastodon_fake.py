@@ -314,3 +314,34 @@ def test_the_mocks_own_fault_api_answers_429(mastodon_fresh: MastodonFake) -> No
     with pytest.raises(MastodonRatelimitError):
         mastodon_fresh.client(upstream=True).status_post("native")
     assert mastodon_fresh.statuses() == []
+
+
+def test_notifications_of_mentions_page_through_the_link_header(
+    mastodon_fresh: MastodonFake,
+) -> None:
+    """What the inbox reads: a status that names the account makes a ``mention`` notification
+    (a reply that names nobody makes none, as on Mastodon), favourites and boosts make their
+    own types, and ``types[]`` with ``limit`` pages newest first through the Link header."""
+    ours = mastodon_fresh.client().status_post("Fund our schools")
+    ally = mastodon_fresh.client(mastodon_fresh.token2)
+    reply = ally.status_post("@advocate agreed", in_reply_to_id=ours.id)
+    ally.status_post("No mention, just a reply", in_reply_to_id=ours.id)
+    mention = ally.status_post("Thanks @advocate")
+    ally.status_favourite(ours.id)
+    ally.status_reblog(ours.id)
+
+    client = mastodon_fresh.client()
+    everything = client.notifications()
+    assert sorted(n.type for n in everything) == ["favourite", "mention", "mention", "reblog"]
+    first = client.notifications(types=["mention"], limit=1)
+    assert [n.status.id for n in first] == [mention.id]
+    following = client.get_pagination_info(first, "next")
+    assert following is not None
+    second = client.notifications(types=["mention"], limit=1, max_id=following["max_id"])
+    assert [n.status.id for n in second] == [reply.id]
+    assert second[0].status.in_reply_to_id == ours.id
+    assert str(second[0].status.in_reply_to_account_id) == str(ours.account.id)
+    assert second[0].account.acct == "ally"
+    last = client.get_pagination_info(second, "next")
+    assert last is not None
+    assert list(client.notifications(types=["mention"], limit=1, max_id=last["max_id"])) == []

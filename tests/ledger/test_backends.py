@@ -68,6 +68,8 @@ def test_a_shared_database_is_upgraded_only_on_request(postgres_url: str, tmp_pa
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # as release 5 left it
         conn.execute("ALTER TABLE deliveries DROP COLUMN warning")
         conn.execute("DROP TABLE leases")
+        conn.execute("DROP TABLE inbox_items")
+        conn.execute("DROP TABLE inbox_cursors")
         conn.execute("DELETE FROM schema_migrations WHERE version >= 5")
     with pytest.raises(LedgerError, match="eduadvocate ledger migrate"):
         open_ledger(postgres_url, tmp_path)
@@ -75,6 +77,7 @@ def test_a_shared_database_is_upgraded_only_on_request(postgres_url: str, tmp_pa
     assert upgraded.schema_version() == LATEST
     assert upgraded.take_lease("metrics", "w1", T0, T0 + timedelta(minutes=5))
     assert upgraded.deliveries() == []  # the warning column is back: rows read
+    assert upgraded.inbox() == []  # and the inbox's tables
     upgraded.close()
 
 

@@ -12,7 +12,15 @@ import pytest
 
 from eduadvocate.core.counts import Counts
 from eduadvocate.ledger import open_ledger
-from eduadvocate.ledger.base import Desired, LeaseLost, Ledger, LedgerError, Snapshot, State
+from eduadvocate.ledger.base import (
+    Desired,
+    InboxItem,
+    LeaseLost,
+    Ledger,
+    LedgerError,
+    Snapshot,
+    State,
+)
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -351,6 +359,9 @@ def _history(ledger: Ledger) -> None:
         ]
     )
     ledger.refuse_metrics("b", "403 from X: client-not-enrolled", T0)
+    ledger.add_inbox_page(
+        [heard("r1", delivery_id=by_post["p1"].id)], T0, account="x-main", source="n", cursor="c1"
+    )
 
 
 @pytest.mark.parametrize("source", BACKENDS)
@@ -374,6 +385,8 @@ def test_export_and_import_keep_the_whole_history(
         "account_holds": 1,
         "snapshots": 2,
         "metrics_refusals": 1,
+        "inbox_items": 1,
+        "inbox_cursors": 1,
     }
     assert list(dst.export_rows()) == rows
     assert [(d.id, d.state, d.parts) for d in dst.deliveries()] == [
@@ -556,3 +569,75 @@ def test_a_warning_is_kept_on_a_delivery(ledger: Ledger) -> None:
     assert (
         again is not None and again.warning == "the link card was left out: the page did not answer"
     )
+
+
+def heard(
+    remote_id: str,
+    *,
+    kind: str = "reply",
+    at: datetime = T0,
+    account: str = "x-main",
+    platform: str = "bluesky",
+    delivery_id: int | None = None,
+) -> InboxItem:
+    return InboxItem(
+        platform=platform,
+        account=account,
+        remote_id=remote_id,
+        kind=kind,
+        author_handle="ally.test",
+        author_name="An Ally",
+        author_url="https://bsky.app/profile/ally.test",
+        text=f"said {remote_id}",
+        url=f"https://bsky.app/profile/ally.test/post/{remote_id}",
+        created_at=at,
+        answers_remote_id="at://ours" if delivery_id else None,
+        delivery_id=delivery_id,
+        part_index=0 if delivery_id else None,
+    )
+
+
+def test_inbox_items_are_stored_once_and_read_back_newest_first(ledger: Ledger) -> None:
+    ledger.sync([want()], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    first = [heard("a", delivery_id=d.id), heard("b", kind="mention", at=T0 + timedelta(hours=1))]
+    assert ledger.add_inbox_page(first, T0, account="x-main", source="n", cursor=None) == first
+    again = [*first, heard("c", kind="quote", at=T0 + timedelta(hours=2))]
+    assert ledger.add_inbox_page(again, T0, account="x-main", source="n", cursor=None) == again[2:]
+    rows = ledger.inbox()
+    assert [r.item.remote_id for r in rows] == ["c", "b", "a"]
+    assert rows[2].item == first[0]  # every field comes back as stored
+    assert rows[2].pulled_at == T0 and rows[2].handled_at is None
+    assert len({r.id for r in rows}) == 3
+    # The same remote id on another account is another item.
+    other = heard("a", account="other")
+    assert ledger.add_inbox_page([other], T0, account="other", source="n", cursor=None) == [other]
+
+
+def test_the_inbox_cursor_moves_with_its_page_and_clears_at_the_end(ledger: Ledger) -> None:
+    assert ledger.inbox_cursor("x-main", "n") is None
+    ledger.add_inbox_page([heard("a")], T0, account="x-main", source="n", cursor="page2")
+    assert ledger.inbox_cursor("x-main", "n") == "page2"
+    assert ledger.inbox_cursor("x-main", "other-source") is None
+    ledger.add_inbox_page([], T0, account="x-main", source="n", cursor=None)
+    assert ledger.inbox_cursor("x-main", "n") is None
+
+
+def test_inbox_filters_and_marking_handled(ledger: Ledger) -> None:
+    page = [
+        heard("a", at=T0),
+        heard("b", at=T0 + timedelta(hours=1), platform="mastodon", account="m"),
+        heard("c", at=T0 + timedelta(hours=2)),
+    ]
+    ledger.add_inbox_page(page, T0, account="x-main", source="n", cursor=None)
+    ids = {r.item.remote_id: r.id for r in ledger.inbox()}
+    assert [r.item.remote_id for r in ledger.inbox(account="m")] == ["b"]
+    assert [r.item.remote_id for r in ledger.inbox(platform="bluesky")] == ["c", "a"]
+    assert [r.item.remote_id for r in ledger.inbox(since=T0 + timedelta(hours=1))] == ["c", "b"]
+    later = T0 + timedelta(days=1)
+    assert ledger.mark_handled([ids["a"], 9999], later, "sam") == [ids["a"]]
+    assert ledger.mark_handled([ids["a"]], later + timedelta(hours=1), "kim") == [ids["a"]]
+    row = ledger.inbox_item(ids["a"])
+    assert row is not None and (row.handled_at, row.handled_by) == (later, "sam")
+    assert [r.item.remote_id for r in ledger.inbox(unhandled=True)] == ["c", "b"]
+    assert ledger.inbox_item(9999) is None

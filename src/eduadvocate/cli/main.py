@@ -575,6 +575,148 @@ def report(
     raise typer.Exit(reports.report(config, since, campaign, fmt.value, html, _runtime(ctx).clock))
 
 
+inbox_app = typer.Typer(
+    help="Replies, mentions and quotes of the campaign's accounts, pulled into the ledger."
+    " `inbox` alone lists them (the options of `inbox list`).\n\nExamples: `eduadvocate inbox"
+    " pull`, `eduadvocate inbox list --unhandled`.",
+)
+app.add_typer(inbox_app, name="inbox")
+InboxAccountOpt = Annotated[
+    str | None,
+    typer.Option("--account", "-a", help="Only this account.", autocompletion=completion.accounts),
+]
+InboxPlatformOpt = Annotated[
+    str | None,
+    typer.Option("--platform", "-p", help="Only this platform (bluesky, ...).", show_default=False),
+]
+UnhandledOpt = Annotated[
+    bool, typer.Option("--unhandled", "-u", help="Only items not marked done.")
+]
+InboxSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help='Only items written since then: a duration back ("7d", "24h") or a date (2026-11-01).',
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json.")]
+
+
+@inbox_app.callback(invoke_without_command=True)
+def inbox(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    account: InboxAccountOpt = None,
+    platform: InboxPlatformOpt = None,
+    unhandled: UnhandledOpt = False,
+    since: InboxSinceOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+) -> None:
+    """Replies, mentions and quotes, grouped by the campaign post they answer, unhandled first,
+    newest first. `inbox pull` fetches them; `inbox done ITEM` marks one handled.
+
+    Example: `eduadvocate inbox list --unhandled --since 7d`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from eduadvocate.cli import inbox as inbox_cli
+
+    raise typer.Exit(
+        inbox_cli.show(config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock)
+    )
+
+
+@inbox_app.command("list")
+def inbox_list(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    account: InboxAccountOpt = None,
+    platform: InboxPlatformOpt = None,
+    unhandled: UnhandledOpt = False,
+    since: InboxSinceOpt = None,
+    fmt: FormatOpt = DataFormat.text,
+) -> None:
+    """List the inbox, as `inbox` alone does.
+
+    Grouped by the campaign post each item answers, unhandled first, newest first. Item ids are
+    the ledger's and stay the same.
+
+    Example: `eduadvocate inbox list --account bluesky-pta --format json`.
+    """
+    from eduadvocate.cli import inbox as inbox_cli
+
+    raise typer.Exit(
+        inbox_cli.show(config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock)
+    )
+
+
+@inbox_app.command("pull")
+def inbox_pull(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (repeatable).",
+            autocompletion=completion.accounts,
+        ),
+    ] = None,
+    fmt: FormatOpt = DataFormat.text,
+) -> None:
+    """Fetch new replies, mentions and quotes into the ledger.
+
+    Bluesky and Mastodon so far; accounts on other platforms are named once and skipped. Pulling
+    twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account could not
+    be read.
+
+    Example: `eduadvocate inbox pull --account bluesky-pta`.
+    """
+    from eduadvocate.cli import inbox as inbox_cli
+
+    raise typer.Exit(inbox_cli.pull(config, account or [], fmt.value, _runtime(ctx).clock))
+
+
+@inbox_app.command("done")
+def inbox_done(
+    ctx: typer.Context,
+    items: Annotated[list[int], typer.Argument(help="Item ids, as `inbox` shows them.")],
+    config: ConfigOpt = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Who handled them (default: your login name).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Mark inbox items handled (answered, or nothing to answer).
+
+    Exit 2 for an unknown id (the others are still marked).
+
+    Example: `eduadvocate inbox done 12 14`.
+    """
+    from eduadvocate.cli import inbox as inbox_cli
+
+    raise typer.Exit(inbox_cli.done(config, items, by, _runtime(ctx).clock))
+
+
+@inbox_app.command("open")
+def inbox_open(
+    ctx: typer.Context,
+    item: Annotated[int, typer.Argument(help="An item id, as `inbox` shows it.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Print an inbox item's link, to open it in a browser or an app.
+
+    Example: `eduadvocate inbox open 12`.
+    """
+    from eduadvocate.cli import inbox as inbox_cli
+
+    raise typer.Exit(inbox_cli.open_item(config, item, _runtime(ctx).clock))
+
+
 ledger_app = typer.Typer(
     help="The ledger: upgrade a shared one, move a campaign's history between ledgers,"
     " checkpoint an SQLite one before committing it.\n\nExample: `eduadvocate ledger export -o"

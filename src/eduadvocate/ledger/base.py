@@ -181,6 +181,41 @@ class SyncReport:
     withdraw: list[int] = field(default_factory=list)
 
 
+INBOX_KINDS = ("reply", "mention", "quote", "comment")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """Something another account said to or about one of ours, as a pull stores it.
+    ``answers_remote_id`` is the post it answers (a reply's parent, a quote's subject), ours or
+    not; ``delivery_id``/``part_index`` say which campaign delivery's part that is, if any."""
+
+    platform: str
+    account: str
+    remote_id: str  # the item's id on its platform: unique per platform and account
+    kind: str  # one of INBOX_KINDS
+    author_handle: str
+    author_name: str | None
+    author_url: str | None
+    text: str
+    url: str | None
+    created_at: datetime
+    answers_remote_id: str | None = None
+    delivery_id: int | None = None
+    part_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A stored inbox item: its short, stable id (the row's) and whether someone handled it."""
+
+    id: int
+    item: InboxItem
+    pulled_at: datetime
+    handled_at: datetime | None
+    handled_by: str | None
+
+
 def delivery_key(post_id: str, account: str, due_at: datetime) -> str:
     return f"{post_id}|{account}|{iso(due_at)}"
 
@@ -446,6 +481,44 @@ class Ledger(ABC):
 
     @abstractmethod
     def clear_metrics_refusals(self, accounts: set[str] | None = None) -> None: ...
+
+    # -- the inbox ---------------------------------------------------------------------------------
+    @abstractmethod
+    def add_inbox_page(
+        self,
+        items: list[InboxItem],
+        now: datetime,
+        *,
+        account: str,
+        source: str,
+        cursor: str | None,
+    ) -> list[InboxItem]:
+        """Store one page of a pull, skipping items already stored (pulling twice adds
+        nothing), and in the same transaction set where the account's pull of ``source`` resumes
+        (``cursor``; None: the walk is complete). Returns the items that were new."""
+
+    @abstractmethod
+    def inbox_cursor(self, account: str, source: str) -> str | None:
+        """Where an interrupted pull of ``source`` for ``account`` resumes (None: start anew)."""
+
+    @abstractmethod
+    def inbox(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxRow]:
+        """Stored items, newest first."""
+
+    @abstractmethod
+    def inbox_item(self, item_id: int) -> InboxRow | None: ...
+
+    @abstractmethod
+    def mark_handled(self, item_ids: Collection[int], now: datetime, by: str) -> list[int]:
+        """Mark items handled (one already handled keeps its first time and person). Returns
+        the ids that exist."""
 
     # -- moving a campaign between ledgers -----------------------------------------------------------
     @abstractmethod

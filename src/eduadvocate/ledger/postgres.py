@@ -296,7 +296,7 @@ class PostgresLedger(SQLLedger):
         db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATE_LOCK_KEY,))
 
     def _after_import(self, db: Any) -> None:
-        for table in ("deliveries", "attempts", "snapshots"):
+        for table in ("deliveries", "attempts", "snapshots", "inbox_items"):
             db.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

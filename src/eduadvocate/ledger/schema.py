@@ -96,6 +96,38 @@ _V4 = (
 )
 
 
+_V7 = (
+    """CREATE TABLE inbox_items (
+                id INTEGER PRIMARY KEY,
+                platform TEXT NOT NULL,
+                account TEXT NOT NULL,
+                remote_id TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('reply', 'mention', 'quote', 'comment')),
+                author_handle TEXT NOT NULL,
+                author_name TEXT,
+                author_url TEXT,
+                text TEXT NOT NULL,
+                url TEXT,
+                created_at TEXT NOT NULL,
+                answers_remote_id TEXT,
+                delivery_id INTEGER REFERENCES deliveries (id),
+                part_index INTEGER,
+                pulled_at TEXT NOT NULL,
+                handled_at TEXT,
+                handled_by TEXT,
+                UNIQUE (platform, account, remote_id)
+            )""",
+    "CREATE INDEX inbox_items_listing ON inbox_items (handled_at, created_at)",
+    """CREATE TABLE inbox_cursors (
+                account TEXT NOT NULL,
+                source TEXT NOT NULL,
+                cursor TEXT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (account, source)
+            )""",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -133,6 +165,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a warning on a delivery that went out with something left out (a link card, say)",
         ("ALTER TABLE deliveries ADD COLUMN warning TEXT",),
     ),
+    Migration(
+        7,
+        "the inbox: replies, mentions, quotes and comments pulled from the platforms, and where"
+        " each account's pull resumes",
+        _V7,
+        _postgres(_V7),
+    ),
 )
 
 # What `ledger export` writes, parents before children, each in a stable order.
@@ -144,4 +183,6 @@ EXPORTED_TABLES: tuple[tuple[str, str], ...] = (
     ("account_holds", "account"),
     ("snapshots", "id"),
     ("metrics_refusals", "account"),
+    ("inbox_items", "id"),
+    ("inbox_cursors", "account, source"),
 )  # leases (named chores held for minutes) and workers are a running system's, not history

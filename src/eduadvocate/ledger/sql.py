@@ -29,6 +29,8 @@ from eduadvocate.ledger.base import (
     ClaimRow,
     Delivery,
     Desired,
+    InboxItem,
+    InboxRow,
     LeaseLost,
     Ledger,
     LedgerError,
@@ -708,6 +710,102 @@ class SQLLedger(Ledger):
         for account in sorted(accounts):
             self._write("DELETE FROM metrics_refusals WHERE account = ?", (account,))
 
+    # -- the inbox ---------------------------------------------------------------------------------
+    def add_inbox_page(
+        self,
+        items: list[InboxItem],
+        now: datetime,
+        *,
+        account: str,
+        source: str,
+        cursor: str | None,
+    ) -> list[InboxItem]:
+        added = []
+        with self._tx() as db:
+            for it in items:
+                cur = db.execute(
+                    "INSERT INTO inbox_items (platform, account, remote_id, kind, author_handle,"
+                    " author_name, author_url, text, url, created_at, answers_remote_id,"
+                    " delivery_id, part_index, pulled_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (platform, account, remote_id) DO NOTHING",
+                    (
+                        it.platform,
+                        it.account,
+                        it.remote_id,
+                        it.kind,
+                        it.author_handle,
+                        it.author_name,
+                        it.author_url,
+                        it.text,
+                        it.url,
+                        iso(it.created_at),
+                        it.answers_remote_id,
+                        it.delivery_id,
+                        it.part_index,
+                        iso(now),
+                    ),
+                )
+                if cur.rowcount == 1:
+                    added.append(it)
+            db.execute(
+                "INSERT INTO inbox_cursors (account, source, cursor, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (account, source) DO UPDATE SET cursor = excluded.cursor,"
+                " updated_at = excluded.updated_at",
+                (account, source, cursor, iso(now)),
+            )
+        return added
+
+    def inbox_cursor(self, account: str, source: str) -> str | None:
+        rows = self._rows(
+            "SELECT cursor FROM inbox_cursors WHERE account = ? AND source = ?", (account, source)
+        )
+        return rows[0]["cursor"] if rows else None
+
+    def inbox(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxRow]:
+        where, args = ["1 = 1"], []
+        if account is not None:
+            where.append("account = ?")
+            args.append(account)
+        if platform is not None:
+            where.append("platform = ?")
+            args.append(platform)
+        if unhandled:
+            where.append("handled_at IS NULL")
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(iso(since))
+        rows = self._rows(
+            f"SELECT * FROM inbox_items WHERE {' AND '.join(where)}"
+            " ORDER BY created_at DESC, id DESC",
+            args,
+        )
+        return [_inbox_row(r) for r in rows]
+
+    def inbox_item(self, item_id: int) -> InboxRow | None:
+        rows = self._rows("SELECT * FROM inbox_items WHERE id = ?", (item_id,))
+        return _inbox_row(rows[0]) if rows else None
+
+    def mark_handled(self, item_ids: Collection[int], now: datetime, by: str) -> list[int]:
+        found = []
+        with self._tx() as db:
+            for item_id in sorted(set(item_ids)):
+                if db.execute("SELECT id FROM inbox_items WHERE id = ?", (item_id,)).fetchone():
+                    found.append(item_id)
+                    db.execute(
+                        "UPDATE inbox_items SET handled_at = ?, handled_by = ?"
+                        " WHERE id = ? AND handled_at IS NULL",
+                        (iso(now), by, item_id),
+                    )
+        return found
+
     # -- moving a campaign between ledgers -----------------------------------------------------------
     def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for table, order in EXPORTED_TABLES:
@@ -789,6 +887,31 @@ def _attempt(r: Row) -> AttemptRow:
         finished_at=parse_iso(r["finished_at"]) if r["finished_at"] else None,
         outcome=r["outcome"],
         error=r["error"],
+    )
+
+
+def _inbox_row(r: Row) -> InboxRow:
+    item = InboxItem(
+        platform=r["platform"],
+        account=r["account"],
+        remote_id=r["remote_id"],
+        kind=r["kind"],
+        author_handle=r["author_handle"],
+        author_name=r["author_name"],
+        author_url=r["author_url"],
+        text=r["text"],
+        url=r["url"],
+        created_at=parse_iso(r["created_at"]),
+        answers_remote_id=r["answers_remote_id"],
+        delivery_id=r["delivery_id"],
+        part_index=r["part_index"],
+    )
+    return InboxRow(
+        id=r["id"],
+        item=item,
+        pulled_at=parse_iso(r["pulled_at"]),
+        handled_at=parse_iso(r["handled_at"]) if r["handled_at"] else None,
+        handled_by=r["handled_by"],
     )
 
 

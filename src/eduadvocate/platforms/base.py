@@ -121,6 +121,7 @@ class PlatformSpec:
     media: ClassVar[MediaRules] = MediaRules()
     settings: ClassVar[dict[str, Setting]] = {}
     mention_prefix: ClassVar[str] = "@"
+    reads_inbox: ClassVar[bool] = False  # its Publisher implements ``inbox`` (issue 15)
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

@@ -61,6 +61,33 @@ class Published:
     warning: str | None = None  # it went out, but something was left out (a link card, say)
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A reply, mention, quote or comment another account made, as a platform reports it.
+    ``answers`` is the remote id of the post it answers (a reply's parent, a quote's subject)
+    and ``root`` its thread's first post, whoever wrote them: the caller matches them to ours."""
+
+    remote_id: str
+    kind: str  # reply | mention | quote | comment
+    author_handle: str
+    author_name: str | None
+    author_url: str | None
+    text: str
+    url: str | None
+    created_at: datetime
+    answers: str | None = None
+    root: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    """One page of an account's inbox, newest first; ``cursor`` asks for the next (older) page,
+    None when there is no more."""
+
+    items: list[Incoming]
+    cursor: str | None
+
+
 class PublishError(Exception):
     """Base of the errors adapters raise; ``kind`` is stored in the ledger."""
 
@@ -115,6 +142,12 @@ class MetricsRefused(PublishError):
     kind = ErrorKind.REFUSED
 
 
+class InboxUnsupported(PublishError):
+    """This platform's inbox cannot be read yet (said once per pull, not an error)."""
+
+    kind = ErrorKind.REFUSED
+
+
 class Publisher(ABC):
     """A connected client for one account."""
 
@@ -153,6 +186,16 @@ class Publisher(ABC):
         platform no longer has is left out. Raises :class:`MetricsRefused` if the account may not
         read them, or the usual errors (rate limits: :class:`RateLimited`)."""
         raise MetricsRefused("this platform reports no engagement counts")
+
+    inbox_source = (
+        ""  # the name of what ``inbox`` reads (its cursor is kept per account and source)
+    )
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        """One page (at most ``limit`` items asked for) of replies, mentions, quotes and
+        comments, newest first, from ``cursor`` (None: the newest). Raises
+        :class:`InboxUnsupported` where the platform's inbox cannot be read yet."""
+        raise InboxUnsupported("reading this platform's inbox is not supported yet")
 
     def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
         """Release connections."""

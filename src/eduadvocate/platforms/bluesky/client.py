@@ -11,6 +11,10 @@
 - Facets (links, mentions resolved to DIDs, tags) at UTF-8 byte offsets, images with alt text
   (downscaled below 1 MB with Pillow when it is installed), replies with root and parent refs,
   language tags.
+- The inbox (``eduadvocate inbox pull``): ``app.bsky.notification.listNotifications``, which the
+  PDS proxies to the AppView, page by page; replies, mentions and quotes are kept. Likes and
+  reposts are engagement (counted by ``metrics pull``), and follows are not about a post: none
+  of those is an inbox item.
 - Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
   within the account's ``card_max_html``, ``card_max_image``, ``card_timeout`` and
   ``card_ports``: a card that cannot be made is left out, and the post goes out with a warning.
@@ -42,6 +46,8 @@ from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    InboxPage,
+    Incoming,
     InDoubt,
     OutgoingPart,
     Published,
@@ -289,12 +295,93 @@ class BlueskyPublisher(Publisher):
 
         return self._fresh_on_revoke(get)
 
+    inbox_source = "notifications"
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        """A page of ``listNotifications``: replies, mentions and quotes (see the module)."""
+
+        def get() -> InboxPage:
+            self._login()
+            params: dict[str, Any] = {"limit": max(1, min(limit, 100))}
+            if cursor:
+                params["cursor"] = cursor
+            with _mapped(sending=False):
+                page = self.client.app.bsky.notification.list_notifications(params)
+            items = [_incoming(n) for n in page.notifications if n.reason in INBOX_REASONS]
+            return InboxPage(items, page.cursor or None)
+
+        return self._fresh_on_revoke(get)
+
     def close(self) -> None:
         self.client.request.close()
 
     def verify(self) -> str:
         did = self._login()
         return f"@{self.handle} ({did}) on {self.service}"
+
+
+INBOX_REASONS = frozenset({"reply", "mention", "quote"})
+APP = "https://bsky.app/profile"
+
+
+def _field(value: Any, *path: str) -> Any:
+    """``value.a.b`` along ``path``, for SDK models and plain dicts alike (a notification's
+    record is either, by how the SDK knows its type); None where something is missing."""
+    for name in path:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            value = value.get(name) or value.get(_camel(name))
+        else:
+            value = getattr(value, name, None)
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _quoted(record: Any) -> str | None:
+    """The post a record quotes: an ``embed.record``'s, or the record of ``recordWithMedia``."""
+    embed = _field(record, "embed")
+    uri = _field(embed, "record", "uri")
+    if isinstance(uri, str):
+        return uri
+    nested = _field(embed, "record", "record", "uri")
+    return nested if isinstance(nested, str) else None
+
+
+def _incoming(n: Any) -> Incoming:
+    record = n.record
+    handle = str(n.author.handle)
+    if n.reason == "reply":
+        answers = _field(record, "reply", "parent", "uri")
+    elif n.reason == "quote":
+        answers = _quoted(record) or n.reason_subject
+    else:
+        answers = None
+    root = _field(record, "reply", "root", "uri")
+    when = _field(record, "created_at") or n.indexed_at
+    try:
+        created = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError:
+        created = datetime.fromisoformat(str(n.indexed_at).replace("Z", "+00:00"))
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    rkey = str(n.uri).rsplit("/", 1)[-1]
+    return Incoming(
+        remote_id=str(n.uri),
+        kind=str(n.reason),
+        author_handle=handle,
+        author_name=n.author.display_name or None,
+        author_url=f"{APP}/{handle}",
+        text=str(_field(record, "text") or ""),
+        url=f"{APP}/{handle}/post/{rkey}",
+        created_at=created.astimezone(UTC),
+        answers=str(answers) if answers else None,
+        root=str(root) if root else None,
+    )
 
 
 def _downscale(data: bytes, name: str) -> bytes:

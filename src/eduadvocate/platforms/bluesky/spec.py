@@ -55,6 +55,7 @@ class BlueskyPlatform(PlatformSpec):
         max_video_bytes=100_000_000,
         alt_max=2000,
     )
+    reads_inbox: ClassVar[bool] = True
     settings: ClassVar[dict[str, Setting]] = {
         "handle": Setting("the account's handle, e.g. pta.bsky.social", required=True),
         "app_password": Setting("an app password (Settings → App passwords)", secret=True),

@@ -5,6 +5,12 @@ the delivery and the part, so sending it again (after a crash or a dropped answe
 status created the first time instead of a second one. Mastodon keeps keys for an hour; past
 that, :meth:`lookup` reads the account's recent statuses back (their plain-text source).
 
+The inbox (``eduadvocate inbox pull``) reads ``/api/v1/notifications`` of types ``mention`` and
+``quote``, page by page through its Link header. A mention whose status replies to one of the
+account's own statuses is a reply. A reply that names nobody makes no notification on Mastodon,
+so it is not seen here (a status's context would find it; not read yet). Favourites and boosts
+are engagement, counted by ``metrics pull``; follows are about no post.
+
 The instance's character limit is read from ``/api/v2/instance`` once per run and enforced before
 sending. Mastodon.py's exceptions are mapped to the project's here, and nothing from the request
 (the token) ever goes into a message.
@@ -15,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 from mastodon import Mastodon
@@ -33,6 +40,8 @@ from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.publishing import (
     AuthFailed,
+    InboxPage,
+    Incoming,
     InDoubt,
     MetricsRefused,
     OutgoingPart,
@@ -155,10 +164,81 @@ class MastodonPublisher(Publisher):
             )
         return out
 
+    inbox_source = "notifications"
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        """A page of mentions and quotes, newest first; the cursor is the Link header's
+        ``max_id`` (see the module)."""
+        with _mapped(self.client, sending=False):
+            me = self._me or str(self.client.account_verify_credentials().id)
+            self._me = me
+            page = self.client.notifications(
+                types=list(INBOX_TYPES), max_id=cursor, limit=max(1, min(limit, 80))
+            )
+            following = self.client.get_pagination_info(page, "next") if page else None
+        items = [_incoming(n, me) for n in page if n.type in INBOX_TYPES and n.status]
+        after = following.get("max_id") if following else None
+        return InboxPage(items, str(after) if after is not None else None)
+
     def verify(self) -> str:
         with _mapped(self.client, sending=False):
             me = self.client.account_verify_credentials()
         return f"@{me.acct} on {self.client.api_base_url}, limit {self.limit} characters"
+
+
+INBOX_TYPES = ("mention", "quote")
+
+
+def _incoming(n: Any, me: str) -> Incoming:
+    status = n.status
+    replying_to = getattr(status, "in_reply_to_id", None)
+    to_us = str(getattr(status, "in_reply_to_account_id", None) or "") == me
+    if n.type == "quote":
+        kind = "quote"
+        quoted = getattr(getattr(status, "quote", None), "quoted_status", None)
+        answers = getattr(quoted, "id", None)
+    else:
+        kind = "reply" if replying_to is not None and to_us else "mention"
+        answers = replying_to
+    created = status.created_at or n.created_at
+    if isinstance(created, datetime) and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return Incoming(
+        remote_id=str(status.id),
+        kind=kind,
+        author_handle=str(n.account.acct),
+        author_name=getattr(n.account, "display_name", None) or None,
+        author_url=getattr(n.account, "url", None),
+        text=plain(str(getattr(status, "content", "") or "")),
+        url=getattr(status, "url", None) or getattr(status, "uri", None),
+        created_at=created.astimezone(UTC),
+        answers=str(answers) if answers is not None else None,
+    )
+
+
+class _Plain(HTMLParser):
+    """A status's HTML as the text a person reads: paragraphs and line breaks kept, tags
+    dropped, entities decoded (Mastodon sends ``content`` as HTML)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.out.append("\n")
+        elif tag == "p" and self.out:
+            self.out.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+
+def plain(content: str) -> str:
+    parser = _Plain()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.out).strip()
 
 
 @contextmanager

@@ -54,6 +54,7 @@ class MastodonPlatform(PlatformSpec):
         max_video_bytes=99_000_000,
         alt_max=1500,
     )
+    reads_inbox: ClassVar[bool] = True
     settings: ClassVar[dict[str, Setting]] = {
         "instance": Setting(
             "the server's address, e.g. https://mastodon.education", required=True, kind="url"

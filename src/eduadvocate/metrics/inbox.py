@@ -1,0 +1,149 @@
+"""``eduadvocate inbox pull``: replies, mentions, quotes and comments from each account's
+platform into the ledger, each tied to the campaign post it answers when it answers one.
+
+- Pages are read newest first. Each page is stored in one transaction together with the cursor of
+  the next page, so a pull cut off half-way resumes from there: first the older pages it had not
+  reached, then the newest again. Items are inserted once (per platform, account and remote id),
+  so pulling twice adds nothing.
+- A walk stops at the end of the list or at the first page holding an item already stored:
+  beyond it, an earlier walk stored everything.
+- An account whose platform cannot read its inbox yet is reported, not asked, and is no error;
+  a rate limit or a network error stops that account for this pull (the next one resumes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from eduadvocate.ledger.base import InboxItem, Ledger, State
+from eduadvocate.platforms.publishing import (
+    InboxUnsupported,
+    Incoming,
+    Publisher,
+    PublishError,
+    RateLimited,
+)
+
+PAGE = 50  # items asked for per page (Bluesky allows up to 100, Mastodon 80)
+MAX_PAGES = 10_000  # a platform that never ends its list must not hold a pull forever
+
+
+@dataclass(slots=True)
+class AccountInbox:
+    """What one account's pull did."""
+
+    account: str
+    platform: str
+    new: list[InboxItem] = field(default_factory=list)
+    unsupported: bool = False  # its platform's inbox cannot be read yet: not asked
+    failed: str | None = None  # why it stopped (the next pull resumes)
+
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.new:
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+        return counts
+
+
+def pull_inbox(
+    ledger: Ledger,
+    connect: Callable[[str], Publisher],
+    accounts: Mapping[str, tuple[str, bool]],
+    now: datetime,
+    *,
+    page_size: int = PAGE,
+    clock: Callable[[], datetime] | None = None,
+) -> list[AccountInbox]:
+    """Pull every account of ``accounts`` (name → (platform, whether it reads an inbox)), in
+    name order, one after the other."""
+    taken = clock or (lambda: now)
+    report = []
+    for name in sorted(accounts):
+        platform, readable = accounts[name]
+        result = AccountInbox(name, platform)
+        report.append(result)
+        if not readable:
+            result.unsupported = True
+            continue
+        try:
+            publisher = connect(name)
+        except PublishError as exc:
+            result.failed = _why(exc)
+            continue
+        try:
+            _pull_one(ledger, publisher, result, _ours(ledger, name), page_size, taken)
+        except InboxUnsupported:
+            result.unsupported = True
+        except PublishError as exc:
+            result.failed = _why(exc)
+        finally:
+            publisher.close()
+    return report
+
+
+def _pull_one(
+    ledger: Ledger,
+    publisher: Publisher,
+    result: AccountInbox,
+    ours: dict[str, tuple[int, int]],
+    page_size: int,
+    taken: Callable[[], datetime],
+) -> None:
+    source = publisher.inbox_source
+    resume = ledger.inbox_cursor(result.account, source)
+    walks = [resume, None] if resume else [None]
+    for start in walks:
+        cursor = start
+        for _ in range(MAX_PAGES):
+            page = publisher.inbox(cursor, page_size)
+            items = [_item(result, i, ours) for i in page.items]
+            new = ledger.add_inbox_page(
+                items, taken(), account=result.account, source=source, cursor=page.cursor
+            )
+            result.new += new
+            reached_known = len(new) < len(items)
+            if page.cursor is None or reached_known:
+                if page.cursor is not None:  # the walk is complete: start from the top next time
+                    ledger.add_inbox_page(
+                        [], taken(), account=result.account, source=source, cursor=None
+                    )
+                break
+            cursor = page.cursor
+
+
+def _ours(ledger: Ledger, account: str) -> dict[str, tuple[int, int]]:
+    """The remote ids of the account's published parts → (delivery id, part index)."""
+    return {
+        p.remote_id: (d.id, p.index)
+        for d in ledger.deliveries(state=State.PUBLISHED, account=account)
+        for p in d.parts
+    }
+
+
+def _item(result: AccountInbox, got: Incoming, ours: dict[str, tuple[int, int]]) -> InboxItem:
+    """The item as stored: the campaign part it answers (its parent first, else its thread's
+    root), if it answers one of ours."""
+    match = ours.get(got.answers or "") or ours.get(got.root or "")
+    return InboxItem(
+        platform=result.platform,
+        account=result.account,
+        remote_id=got.remote_id,
+        kind=got.kind,
+        author_handle=got.author_handle,
+        author_name=got.author_name,
+        author_url=got.author_url,
+        text=got.text,
+        url=got.url,
+        created_at=got.created_at,
+        answers_remote_id=got.answers,
+        delivery_id=match[0] if match else None,
+        part_index=match[1] if match else None,
+    )
+
+
+def _why(error: PublishError) -> str:
+    if isinstance(error, RateLimited) and error.retry_at is not None:
+        return f"rate-limited until {error.retry_at:%Y-%m-%d %H:%M} UTC: {error}"
+    return f"{error.kind}: {str(error).replace('refused the post', 'refused the read')}"

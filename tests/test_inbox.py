@@ -1,0 +1,173 @@
+"""``eduadvocate inbox`` end to end on Bluesky's reference stack (PLC, PDS and the AppView that
+serves notifications; tests/fakes/bluesky_network.py): the real CLI publishes a campaign post
+from account A, account B replies to it, quotes it, likes and reposts it and mentions A, and
+``inbox pull`` then ``inbox`` show exactly the reply, the quote and the mention (likes and reposts
+are engagement, counted by ``metrics pull``). Pulling twice adds nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.conftest import Make
+from tests.test_cli import run
+
+if TYPE_CHECKING:  # the fixture comes from the tests.fakes.bluesky_network plugin
+    from tests.fakes.bluesky import Account
+    from tests.fakes.bluesky_network import BlueskyNetwork
+
+pytestmark = [pytest.mark.appview, pytest.mark.timeout(240)]
+
+POSTS = """\
+posts:
+  - id: levy
+    at: now
+    text: "The levy vote is Tuesday. #FundOurSchools"
+"""
+
+
+def _json(result: Any) -> Any:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def engaged(
+    make_campaign: Make, bluesky_network: BlueskyNetwork, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Account, Account, dict[str, str]]:
+    """A campaign whose post went out through `eduadvocate publish`, and another account's
+    engagement with it: the uris of what that account made, by kind."""
+    net = bluesky_network
+    author, ally = net.create_account(), net.create_account()
+    monkeypatch.setenv("BSKY_PW", author.app_password)
+    config = (
+        "defaults: {timezone: America/Chicago, accounts: [bsky-pta, out]}\n"
+        "accounts:\n"
+        f"  bsky-pta: {{platform: bluesky, handle: {author.handle}, app_password: '${{BSKY_PW}}',"
+        f" service: '{net.url}'}}\n"
+        "  out: {platform: outbox}\n"
+    )
+    root = make_campaign(POSTS, config=config)
+    published = run("publish", cwd=root)
+    assert published.returncode == 0, published.stdout + published.stderr
+    status = _json(run("status", "--format", "json", cwd=root))
+    (ours,) = [d for d in status["deliveries"] if d["account"] == "bsky-pta"]
+    uri = ours["parts"][0]["id"]
+    got = net.xrpc(
+        "com.atproto.repo.getRecord",
+        params={"repo": author.did, "collection": "app.bsky.feed.post", "rkey": uri.split("/")[-1]},
+    )
+    from tests.fakes.bluesky import StrongRef
+
+    post = StrongRef(got["uri"], got["cid"])
+    net.process_all()  # indexed before anyone answers it (else no reply notification)
+    made = {
+        "reply": net.reply(ally, post, "Voting yes!").uri,
+        "quote": net.quote(ally, post, "Read this before Tuesday").uri,
+        "mention": net.mention(ally, author, "Thanks to").uri,
+    }
+    net.like(ally, post)
+    net.repost(ally, post)
+    net.process_all()
+    return root, author, ally, made
+
+
+def test_pull_then_list_shows_exactly_the_reply_quote_and_mention(
+    engaged: tuple[Path, Account, Account, dict[str, str]],
+) -> None:
+    root, _, ally, made = engaged
+    pulled = run("inbox", "pull", cwd=root)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert pulled.stdout.splitlines() == [
+        "bsky-pta: 3 new (1 reply, 1 mention, 1 quote)",
+        "Not read: the inbox of out (outbox) cannot be read yet.",
+    ]
+
+    listed = _json(run("inbox", "--format", "json", cwd=root))
+    assert listed["version"] == 1
+    items = {i["kind"]: i for i in listed["items"]}
+    assert set(items) == {"reply", "quote", "mention"}
+    assert {k: i["remote_id"] for k, i in items.items()} == made
+    for item in items.values():
+        assert item["author"]["handle"] == ally.handle
+        assert item["author"]["url"] == f"https://bsky.app/profile/{ally.handle}"
+        assert item["url"].startswith(f"https://bsky.app/profile/{ally.handle}/post/")
+        assert item["platform"] == "bluesky" and item["account"] == "bsky-pta"
+        assert item["handled_at"] is None and item["created_at"].endswith("Z")
+    assert items["reply"]["text"] == "Voting yes!"
+    assert items["reply"]["answers"]["post"] == "levy"
+    assert items["quote"]["answers"]["post"] == "levy"
+    assert items["reply"]["answers"]["url"].startswith("https://bsky.app/profile/")
+    assert items["mention"]["answers"] is None
+    # The campaign post's items first, then the mention, which answers none of them.
+    assert [i["kind"] for i in listed["items"]][-1] == "mention"
+
+    again = run("inbox", "pull", "--format", "json", cwd=root)
+    assert _json(again)["accounts"][0] == {
+        "account": "bsky-pta",
+        "platform": "bluesky",
+        "new": 0,
+        "by_kind": {},
+        "unsupported": False,
+        "failed": None,
+    }
+    assert len(_json(run("inbox", "--format", "json", cwd=root))["items"]) == 3
+
+
+def test_listing_done_and_open(engaged: tuple[Path, Account, Account, dict[str, str]]) -> None:
+    root, _, ally, _ = engaged
+    assert run("inbox", "pull", cwd=root).returncode == 0
+    items = {
+        i["kind"]: i for i in _json(run("inbox", "list", "--format", "json", cwd=root))["items"]
+    }
+
+    text = run("inbox", cwd=root, env={"COLUMNS": "120"})
+    assert text.returncode == 0, text.stderr
+    assert "levy on bsky-pta · 2 items to answer" in text.stdout
+    assert "Not about a campaign post · 1 item to answer" in text.stdout
+    assert text.stdout.index("levy on bsky-pta") < text.stdout.index("Not about a campaign post")
+    assert f"@{ally.handle}" in text.stdout and "Voting yes!" in text.stdout
+
+    reply = items["reply"]["id"]
+    done = run("inbox", "done", str(reply), "--by", "sam", cwd=root)
+    assert done.returncode == 0 and done.stdout == "Marked 1 item handled.\n"
+    unhandled = _json(run("inbox", "--unhandled", "--format", "json", cwd=root))["items"]
+    assert sorted(i["kind"] for i in unhandled) == ["mention", "quote"]
+    (marked,) = [
+        i for i in _json(run("inbox", "-f", "json", cwd=root))["items"] if i["id"] == reply
+    ]
+    assert marked["handled_by"] == "sam" and marked["handled_at"].endswith("Z")
+
+    opened = run("inbox", "open", str(reply), cwd=root)
+    assert opened.returncode == 0 and opened.stdout == items["reply"]["url"] + "\n"
+    missing = run("inbox", "open", "999", cwd=root)
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "no inbox item 999" in missing.stderr
+
+
+def test_the_bluesky_reader_pages_through_notifications_by_cursor(
+    engaged: tuple[Path, Account, Account, dict[str, str]],
+) -> None:
+    """One item a page, following the AppView's cursor to the end; likes and reposts (which are
+    notifications too) are left out of every page."""
+    from eduadvocate.campaign.workspace import load_config
+    from eduadvocate.platforms.bluesky.client import BlueskyPublisher
+
+    root, _, _, made = engaged
+    publisher = BlueskyPublisher(load_config(None).accounts["bsky-pta"], root)
+    seen, cursors, cursor = [], [], None
+    try:
+        for _ in range(10):
+            page = publisher.inbox(cursor, 1)
+            seen += [(i.kind, i.remote_id) for i in page.items]
+            if page.cursor is None:
+                break
+            cursors.append(page.cursor)
+            cursor = page.cursor
+    finally:
+        publisher.close()
+    assert sorted(seen) == sorted((kind, uri) for kind, uri in made.items())
+    assert len(cursors) >= 3 and len(set(cursors)) == len(cursors)  # five notifications, one a page

@@ -1,0 +1,139 @@
+"""The inbox pull's walk over pages (eduadvocate.metrics.inbox), against a Publisher that serves
+a list of items in pages as a platform does (newest first, an opaque cursor): items stored once,
+matched to the campaign's published parts, and a pull cut off half-way resumed from its cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from eduadvocate.ledger import open_ledger
+from eduadvocate.ledger.base import Desired, Ledger, State
+from eduadvocate.metrics.inbox import AccountInbox, pull_inbox
+from eduadvocate.platforms.publishing import (
+    InboxPage,
+    Incoming,
+    OutgoingPart,
+    Published,
+    Publisher,
+    Transient,
+)
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+OURS = "at://did:plc:us/app.bsky.feed.post/ours"
+
+
+class Listing(Publisher):
+    """A platform's inbox: ``items`` newest first, served ``limit`` at a time; the cursor is
+    the index of the next item. ``fail_at``: the call number that fails (a dropped connection)."""
+
+    inbox_source = "notifications"
+
+    def __init__(self, items: list[Incoming], fail_at: int | None = None) -> None:
+        self.items = items
+        self.fail_at = fail_at
+        self.calls: list[str | None] = []
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        self.calls.append(cursor)
+        if self.fail_at is not None and len(self.calls) == self.fail_at:
+            raise Transient("the connection broke")
+        start = int(cursor or 0)
+        end = start + limit
+        return InboxPage(self.items[start:end], str(end) if end < len(self.items) else None)
+
+    def publish(self, part: OutgoingPart) -> Published:
+        raise NotImplementedError
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        raise NotImplementedError
+
+
+def said(n: int, kind: str = "reply", answers: str | None = None) -> Incoming:
+    return Incoming(
+        remote_id=f"at://did:plc:ally/app.bsky.feed.post/{n}",
+        kind=kind,
+        author_handle="ally.test",
+        author_name="Ally",
+        author_url="https://bsky.app/profile/ally.test",
+        text=f"item {n}",
+        url=f"https://bsky.app/profile/ally.test/post/{n}",
+        created_at=T0 + timedelta(minutes=n),
+        answers=answers,
+    )
+
+
+def newest_first(ns: Sequence[int]) -> list[Incoming]:
+    return [said(n) for n in sorted(ns, reverse=True)]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    backend = open_ledger(str(tmp_path / "ledger.sqlite3"), tmp_path)
+    yield backend
+    backend.close()
+
+
+def pull(ledger: Ledger, publisher: Publisher) -> list[AccountInbox]:
+    return pull_inbox(ledger, lambda name: publisher, {"bsky": ("bluesky", True)}, T0, page_size=3)
+
+
+def test_a_first_pull_reads_every_page_and_a_second_adds_nothing(ledger: Ledger) -> None:
+    listing = Listing(newest_first(range(1, 8)))
+    (first,) = pull(ledger, listing)
+    assert len(first.new) == 7 and first.failed is None
+    assert listing.calls == [None, "3", "6"]
+    listing.calls.clear()
+    (second,) = pull(ledger, listing)
+    assert second.new == [] and listing.calls == [None]  # the first page is known: stop
+    assert len(ledger.inbox()) == 7
+
+
+def test_a_later_pull_stops_at_the_first_page_it_already_has(ledger: Ledger) -> None:
+    listing = Listing(newest_first(range(1, 8)))
+    pull(ledger, listing)
+    listing.items = newest_first(range(1, 13))  # five new ones on top
+    listing.calls.clear()
+    (later,) = pull(ledger, listing)
+    assert sorted(i.text for i in later.new) == [f"item {n}" for n in (10, 11, 12, 8, 9)]
+    assert listing.calls == [None, "3"]
+    assert ledger.inbox_cursor("bsky", "notifications") is None
+
+
+def test_a_pull_cut_off_resumes_from_its_cursor(ledger: Ledger) -> None:
+    listing = Listing(newest_first(range(1, 11)), fail_at=3)
+    (cut,) = pull(ledger, listing)
+    assert cut.failed == "transient: the connection broke"
+    assert len(cut.new) == 6  # two pages stored before the third call failed
+    assert ledger.inbox_cursor("bsky", "notifications") == "6"
+    listing.fail_at = None
+    listing.calls.clear()
+    (resumed,) = pull(ledger, listing)
+    assert listing.calls == ["6", "9", None]  # the older pages first, then the newest again
+    assert sorted(int(i.text.split()[1]) for i in resumed.new) == [1, 2, 3, 4]
+    assert len(ledger.inbox()) == 10
+    assert ledger.inbox_cursor("bsky", "notifications") is None
+
+
+def test_items_are_tied_to_the_campaign_part_they_answer(ledger: Ledger) -> None:
+    ledger.sync([Desired("levy", "bsky", "bluesky", T0, "h")], T0)
+    (d,) = ledger.claim_due("w", T0, timedelta(minutes=5))
+    ledger.record_part(d.id, 0, OURS, "https://bsky.app/profile/us/post/ours", T0)
+    ledger.finish(d.id, "w", State.PUBLISHED, T0, published_hash="h")
+    reply_in_thread = replace(said(3), root=OURS)  # a reply to a reply, in our post's thread
+    items = [said(1, answers=OURS), said(2, "mention"), reply_in_thread]
+    pull(ledger, Listing(items))
+    got = {r.item.text: (r.item.delivery_id, r.item.part_index) for r in ledger.inbox()}
+    assert got == {"item 1": (d.id, 0), "item 2": (None, None), "item 3": (d.id, 0)}
+
+
+def test_an_account_whose_platform_has_no_inbox_yet_is_not_asked(ledger: Ledger) -> None:
+    def connect(name: str) -> Publisher:
+        raise AssertionError("not connected")
+
+    (x,) = pull_inbox(ledger, connect, {"x-main": ("x", False)}, T0)
+    assert x.unsupported and x.failed is None and x.new == []
