@@ -268,3 +268,18 @@ def test_render_says_what_check_would_of_the_posts_it_shows(make_campaign: Make)
     clean = run("render", "--post", "march-rally", cwd=root)
     assert "unknown-person" not in clean.stdout
     assert "in these posts" not in clean.stdout
+
+
+@pytest.mark.parametrize("sub", ["pull", "list", "done 1", "open 1"])
+def test_an_inbox_option_before_its_subcommand_is_refused_not_ignored(
+    make_campaign: Make, sub: str
+) -> None:
+    """`inbox --account A pull` gave A to `inbox` (Click's group) and pulled every account."""
+    root = make_campaign({"march.yaml": MARCH}, config=CONFIG)
+    result = run("inbox", "--account", "outbox", *sub.split(), cwd=root)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    name = sub.split(maxsplit=1)[0]
+    assert f"--account goes after `{name}`" in result.stderr
+    assert f"eduadvocate inbox {name} --account" in result.stderr
+    assert run("inbox", "pull", "--account", "outbox", cwd=root).returncode == 0

@@ -619,6 +619,19 @@ def inbox(
     Example: `eduadvocate inbox list --unhandled --since 7d`.
     """
     if ctx.invoked_subcommand is not None:
+        given = [
+            "--format" if name == "fmt" else f"--{name}"
+            for name in ctx.params
+            if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+        ]
+        if given:  # `inbox --account A pull` would pull every account: Click gives A to `inbox`
+            from eduadvocate.core.errors import UsageError
+
+            raise UsageError(
+                f"{', '.join(given)} goes after `{ctx.invoked_subcommand}`: before it, it is"
+                f" `inbox`'s own and `{ctx.invoked_subcommand}` would not see it",
+                hint=f"eduadvocate inbox {ctx.invoked_subcommand} {' '.join(given)} …",
+            )
         return
     from eduadvocate.cli import inbox as inbox_cli
 
