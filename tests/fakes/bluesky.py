@@ -50,6 +50,32 @@ _CACHE = os.environ.get("EDUADVOCATE_PDS_CACHE") or Path.home() / ".cache" / "ed
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def xrpc(
+    url: str,
+    nsid: str,
+    body: dict[str, Any] | None = None,
+    *,
+    params: dict[str, str | None] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """Call a PDS at ``url`` over plain HTTP, past the SDK: a procedure when ``body`` is given,
+    else a query (shared with tests/fakes/bluesky_network.py)."""
+    query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
+    request = urllib.request.Request(f"{url}/xrpc/{nsid}?{query}")
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with _LOOPBACK.open(request, timeout=30) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise RuntimeError(f"{nsid} answered {exc.code}: {detail}") from exc
+
+
 def install_dir() -> Path:
     """Where ``scripts/install-pds`` puts the PDS for the current lockfile (same rule)."""
     digest = hashlib.sha256((PDS_DIR / "package-lock.json").read_bytes()).hexdigest()
@@ -188,20 +214,7 @@ class BlueskyPDS:
         token: str | None = None,
     ) -> dict[str, Any]:
         """Call the PDS over plain HTTP: a procedure when ``body`` is given, else a query."""
-        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        request = urllib.request.Request(f"{self.url}/xrpc/{nsid}?{query}")
-        if body is not None:
-            request.data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with _LOOPBACK.open(request, timeout=30) as response:
-                result: dict[str, Any] = json.load(response)
-                return result
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise RuntimeError(f"{nsid} answered {exc.code}: {detail}") from exc
+        return xrpc(self.url, nsid, body, params=params, token=token)
 
     @contextlib.contextmanager
     def dropping(self, *, after: bool) -> Iterator[str]:

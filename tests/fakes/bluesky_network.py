@@ -35,9 +35,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fakes.bluesky import LIKE, POST, REPOST, Account, StrongRef
+from tests.fakes.bluesky import LIKE, POST, REPOST, Account, StrongRef, xrpc
 
 if TYPE_CHECKING:
     from atproto import Client
@@ -63,8 +60,6 @@ _STOP_SECONDS = 20.0
 _CACHE = (
     os.environ.get("EDUADVOCATE_APPVIEW_CACHE") or Path.home() / ".cache" / "eduadvocate-appview"
 )
-# Loopback only: never route the fixture's own calls through a proxy from the environment.
-_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # Not passed to node: libpq-style defaults (node-postgres reads PGPASSWORD and the like) and
 # proxies.
 _NOT_INHERITED = re.compile(r"PG[A-Z]+|(?i:[a-z]+_proxy)|NODE_OPTIONS|NODE_PATH")
@@ -227,20 +222,7 @@ class BlueskyNetwork:
         token: str | None = None,
     ) -> dict[str, Any]:
         """Call the PDS over plain HTTP: a procedure when ``body`` is given, else a query."""
-        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        request = urllib.request.Request(f"{self.url}/xrpc/{nsid}?{query}")
-        if body is not None:
-            request.data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with _LOOPBACK.open(request, timeout=30) as response:
-                result: dict[str, Any] = json.load(response)
-                return result
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise RuntimeError(f"{nsid} answered {exc.code}: {detail}") from exc
+        return xrpc(self.url, nsid, body, params=params, token=token)
 
 
 def _launch(
