@@ -178,3 +178,23 @@ def test_the_sample_posts_cannot_go_public_by_accident(tmp_path: Path) -> None:
     assert all(d["parts"][0]["text"].startswith("SAMPLE: ") for d in deliveries)
     now = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
     assert all(datetime.fromisoformat(d["at"].replace("Z", "+00:00")) > now for d in deliveries)
+
+
+@pytest.mark.parametrize(
+    ("folder", "next_step"),
+    [
+        ("drive", "Next: cd drive, then edit posts/"),
+        ("my drive", "Next: cd 'my drive', then edit posts/"),
+        (".", "Next: edit posts/"),
+    ],
+)
+def test_init_says_the_next_step_from_where_you_are(
+    tmp_path: Path, folder: str, next_step: str
+) -> None:
+    """It said "cd into the folder" for `init .`, and again when it left a campaign untouched."""
+    result = run("init", folder, "--timezone", "UTC", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert next_step in " ".join(result.stdout.split())
+    again = run("init", folder, "--timezone", "UTC", cwd=tmp_path)
+    assert "Next:" not in again.stdout
+    assert "left it untouched" in again.stderr

@@ -5,6 +5,7 @@ the core, and prints. They return the exit status; :mod:`eduadvocate.cli.main` r
 from __future__ import annotations
 
 import json
+import shlex
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -439,8 +440,13 @@ def init(folder: str, timezone: str | None, clock: Clock) -> int:
         con.print(f"created {path}")
     for path in kept:
         con.print(f"kept    {path} (already there)")
+    if not created:  # an existing campaign, left as it was: nothing new to walk through
+        return ExitCode.OK
+    here = Path(folder).resolve() == Path.cwd().resolve()
     con.print(
-        "\nNext: cd into the folder, edit posts/, then run `eduadvocate check` and `eduadvocate calendar`."
+        "\nNext: "
+        + ("" if here else f"cd {shlex.quote(folder)}, then ")
+        + "edit posts/, then run `eduadvocate check` and `eduadvocate calendar`."
     )
     return ExitCode.OK
 
