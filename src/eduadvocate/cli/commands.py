@@ -146,8 +146,14 @@ def render(
 
         changes = changes_since(ws, changed_since)
         selected = changes.changed & (selected or changes.changed)
+    # A large campaign over the cores, as check does (render and calendar run no other thread).
     result = analyse(
-        ws.config, ws.campaign, ws.now, post_ids=selected, accounts=set(accounts) or None
+        ws.config,
+        ws.campaign,
+        ws.now,
+        post_ids=selected,
+        accounts=set(accounts) or None,
+        workers=None,
     )
     items = [_delivery(r, result, ws) for r in result.renderings]
     if markdown:
@@ -264,7 +270,7 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     from eduadvocate.delivery.planning import plan
 
     ws = _opened(config_path, folder, clock)
-    result = analyse(ws.config, ws.campaign, ws.now)
+    result = analyse(ws.config, ws.campaign, ws.now, workers=None)
 
     zone = display_zone(ws, result)
     end = ws.now + timedelta(days=days)
