@@ -283,3 +283,16 @@ def test_an_inbox_option_before_its_subcommand_is_refused_not_ignored(
     assert f"--account goes after `{name}`" in result.stderr
     assert f"eduadvocate inbox {name} --account" in result.stderr
     assert run("inbox", "pull", "--account", "outbox", cwd=root).returncode == 0
+
+
+def test_a_post_held_for_its_time_says_so_without_a_time(make_campaign: Make) -> None:
+    """publish passed over a post whose time cannot be read ("Nothing was due.", exit 0); it is
+    held and said on every run, with no due time in the line's TIME column."""
+    root = make_campaign({"a.yaml": BROKEN_POSTS["time-invalid"]}, config=CONFIG)
+    for _ in range(2):
+        result = run("publish", cwd=root)
+        assert result.returncode == 4, result.stdout + result.stderr
+        held = [line for line in result.stderr.splitlines() if "! held" in line]
+        assert len(held) == 1, result.stderr
+        assert held[0].startswith("--:--  ! held  a  outbox  "), held[0]
+        assert "Nothing was due" not in result.stdout

@@ -267,7 +267,7 @@ def _local_label(iso: str, zone: ZoneInfo | None) -> str:
 
 
 def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, clock: Clock) -> int:
-    from eduadvocate.delivery.planning import plan
+    from eduadvocate.delivery.planning import is_untimed, plan
 
     ws = _opened(config_path, folder, clock)
     result = analyse(ws.config, ws.campaign, ws.now, workers=None)
@@ -303,7 +303,7 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
             }
         )
     # Posts whose time cannot be read are on no day; publish holds them until they are fixed.
-    untimed = sorted({h.post for h in planned.held if h.key.endswith("|untimed")})
+    untimed = sorted({h.post for h in planned.held if is_untimed(h.key)})
     for rows in by_day.values():
         rows.sort(key=lambda d: (d["account"], d["at"], d["post"]))
     if fmt == "json":

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from eduadvocate.core.errors import ErrorKind
 from eduadvocate.core.words import plural
+from eduadvocate.delivery.planning import is_untimed
 from eduadvocate.timing.timespec import local_label
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def delivery_line(o: Outcome, zone: ZoneInfo, now: datetime) -> Text:
         detail = o.error or ""
         if o.next_attempt and o.state == "pending":
             detail += f" (next try {clock_label(o.next_attempt, zone, now)})"
-    fields = [clock_label(o.at, zone, now), mark.words, o.post, o.account, detail.strip()]
+    # A post held because its time cannot be read has no due time to show.
+    when = "--:--" if is_untimed(o.key) else clock_label(o.at, zone, now)
+    fields = [when, mark.words, o.post, o.account, detail.strip()]
     line = Text("  ".join(f for f in fields if f))
     line.stylize(mark.style, len(fields[0]) + 2, len(fields[0]) + 2 + len(mark.words))
     return line

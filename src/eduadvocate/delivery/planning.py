@@ -71,6 +71,19 @@ class Outcome:
         )
 
 
+UNTIMED = "untimed"
+
+
+def untimed_key(post_id: str, account: str) -> str:
+    """The key a post held for a time that cannot be read is reported under (it has no due
+    time, so no delivery key; stable from run to run, so schedule says it once)."""
+    return f"{post_id}|{account}|{UNTIMED}"
+
+
+def is_untimed(key: str) -> bool:
+    return key.endswith(f"|{UNTIMED}")
+
+
 def content_hash(rendering: Rendering) -> str:
     """A fingerprint of exactly what would be sent, to notice edits after publishing."""
     # The link is in the text already (render appends it), so it needs no field of its own:
@@ -189,7 +202,7 @@ def plan(
             # it is held, and said, on every run until fixed, never passed over in silence.
             frozen = result.frozen.get(post.id)
             if frozen is not None:
-                out = Outcome(f"{post.id}|{name}|untimed", post.id, name, r.platform, now, "held")
+                out = Outcome(untimed_key(post.id, name), post.id, name, r.platform, now, "held")
                 out.error, out.error_kind = frozen
                 result.held.append(out)
             continue
@@ -389,7 +402,7 @@ def _hold_waiting(result: Plan, ledger: Ledger, out: Recorded) -> None:
         if not result.keep(d.post_id):
             continue
         out.hold_posts.add(d.post_id)
-        if d.due_at > result.now or {d.key, f"{d.post_id}|{d.account}|untimed"} & reported:
+        if d.due_at > result.now or {d.key, untimed_key(d.post_id, d.account)} & reported:
             continue
         held = Outcome.of(d, "held")
         held.error, held.error_kind = result.frozen.get(d.post_id, (missing, ErrorKind.UNREADABLE))
