@@ -26,6 +26,7 @@ from eduadvocate.metrics.report import (
     PostRow,
     Report,
     as_dict,
+    first_words,
     no_engagement_note,
     post_dict,
 )
@@ -250,8 +251,7 @@ RANKED = (
 
 def _named(row: PostRow, words: int = 6) -> str:
     """A post by its id and first words: ``levy: "The levy vote is Tuesday. …"``."""
-    first = row.text.split()
-    start = " ".join(first[:words]) + (" …" if len(first) > words else "")
+    start = first_words(row.text, words)
     return f'{row.post}: "{start}"' if start else row.post
 
 

@@ -22,7 +22,13 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from eduadvocate.metrics.charts import bars, count, dec, heatmap, plural, timeline
-from eduadvocate.metrics.report import RATE_MEANS, PostRow, Report, no_engagement_note
+from eduadvocate.metrics.report import (
+    RATE_MEANS,
+    PostRow,
+    Report,
+    first_words,
+    no_engagement_note,
+)
 
 HASHTAGS_SHOWN = 15
 EXCERPT = 160
@@ -290,9 +296,8 @@ def _class(name: str) -> str:
 
 
 def _first_words(text: str, words: int = 6) -> str:
-    """How the text report names a post after its id: ``"The levy vote is Tuesday. …"``."""
-    first = text.split()
-    start = " ".join(first[:words]) + (" …" if len(first) > words else "")
+    """A post's first words in quotes, as the text report names it after its id."""
+    start = first_words(text, words)
     return f"“{start}”" if start else ""
 
 

@@ -274,6 +274,13 @@ RATE_MEANS = (
 )
 
 
+def first_words(text: str, words: int = 6) -> str:
+    """How a report names a post after its id: its first words, ``The levy vote is Tuesday. …``
+    (empty for a post without text)."""
+    first = text.split()
+    return " ".join(first[:words]) + (" …" if len(first) > words else "")
+
+
 def no_engagement_note(n: int) -> str:
     """What the report left out, and why."""
     return f"{plural(n, 'outbox delivery', 'outbox deliveries')} not counted: the outbox has no engagement."
