@@ -284,7 +284,7 @@ def _launch(
         ready, _, _ = select.select([proc.stdout], [], [], _STARTUP_SECONDS)
         chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
         if not chunk:
-            _stop(proc)
+            stop_process(proc)
             tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(
                 f"the PDS did not start (exit {proc.returncode}); its log ends:\n{tail}"
@@ -293,11 +293,13 @@ def _launch(
     return proc, json.loads(line)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes], seconds: float = _STOP_SECONDS) -> None:
+    """SIGTERM, ``seconds`` to exit, then SIGKILL; its pipes closed (shared with
+    tests/fakes/bluesky_network.py)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(_STOP_SECONDS)
+            proc.wait(seconds)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -330,7 +332,7 @@ def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlueskyPDS]:
             yield server
             server.close_clients()
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import select
-import signal
 import subprocess
 import threading
 import time
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fakes.bluesky import LIKE, POST, REPOST, Account, StrongRef, xrpc
+from tests.fakes.bluesky import LIKE, POST, REPOST, Account, StrongRef, stop_process, xrpc
 
 if TYPE_CHECKING:
     from atproto import Client
@@ -243,26 +242,13 @@ def _launch(
     lines = _Lines(proc)
     urls = lines.next(_STARTUP_SECONDS)
     if urls is None or "pds" not in urls:
-        _stop(proc)
+        stop_process(proc, _STOP_SECONDS)
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(
             f"the Bluesky stack did not start (exit {proc.returncode}, said {urls}); "
             f"its log ends:\n{tail}"
         )
     return proc, lines, urls
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe:
-            pipe.close()
 
 
 @pytest.fixture(scope="session")
@@ -287,6 +273,6 @@ def bluesky_network(
             yield network
             network.close_clients()
         finally:
-            _stop(proc)
+            stop_process(proc, _STOP_SECONDS)
     finally:
         postgres_server.drop_database(database)
