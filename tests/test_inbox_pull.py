@@ -16,6 +16,7 @@ from eduadvocate.ledger.base import Desired, Ledger, State
 from eduadvocate.metrics.inbox import AccountInbox, pull_inbox
 from eduadvocate.platforms.publishing import (
     InboxPage,
+    InboxUnsupported,
     Incoming,
     OutgoingPart,
     Published,
@@ -137,3 +138,57 @@ def test_an_account_whose_platform_has_no_inbox_yet_is_not_asked(ledger: Ledger)
 
     (x,) = pull_inbox(ledger, connect, {"x-main": ("x", False)}, T0)
     assert x.unsupported and x.failed is None and x.new == []
+
+
+class Threads(Listing):
+    """A platform with no notifications list whose posts' replies are read one post at a
+    time (as Facebook's comments are); ``threads`` maps a post to its replies, in pages."""
+
+    reads_replies = True
+
+    def __init__(self, threads: dict[str, list[Incoming]]) -> None:
+        super().__init__([])
+        self.threads = threads
+        self.asked: list[tuple[str, str | None]] = []
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        raise InboxUnsupported("no notifications here")
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        self.asked.append((target, cursor))
+        start = int(cursor or 0)
+        end = start + limit
+        items = self.threads.get(target, [])
+        return InboxPage(items[start:end], str(end) if end < len(items) else None)
+
+
+def published(ledger: Ledger, post: str, *remote_ids: str) -> int:
+    ledger.sync([Desired(post, "bsky", "bluesky", T0, "h")], T0)
+    (d,) = ledger.claim_due("w", T0, timedelta(minutes=5))
+    for index, remote in enumerate(remote_ids):
+        ledger.record_part(d.id, index, remote, None, T0)
+    ledger.finish(d.id, "w", State.PUBLISHED, T0, published_hash="h")
+    return d.id
+
+
+def test_replies_under_each_published_post_are_read_to_the_end_every_pull(ledger: Ledger) -> None:
+    first = published(ledger, "levy", "p1", "p1-2")
+    second = published(ledger, "budget", "p2")
+    own_part = replace(said(9), remote_id="p1-2")  # our own thread's second part: not an item
+    on_part_two = replace(said(5), answers="p1-2")
+    threads = {"p1": [said(1, answers="p1"), own_part, on_part_two, said(4, answers="p1")]}
+    threads["p2"] = [said(2, answers="p2")]
+    platform = Threads(threads)
+    (got,) = pull(ledger, platform)
+    assert not got.unsupported and got.failed is None
+    assert platform.asked == [("p2", None), ("p1", None), ("p1", "3")]  # newest post first
+    tied = {r.item.text: (r.item.delivery_id, r.item.part_index) for r in ledger.inbox()}
+    assert tied == {
+        "item 1": (first, 0),
+        "item 5": (first, 1),
+        "item 4": (first, 0),
+        "item 2": (second, 0),
+    }
+    threads["p1"].append(said(6, answers="p1"))  # a new comment at the end of a long list
+    (again,) = pull(ledger, platform)
+    assert [i.text for i in again.new] == ["item 6"]

@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from eduadvocate.ledger.base import InboxItem, Ledger, State
 from eduadvocate.platforms.publishing import (
+    InboxPage,
     InboxUnsupported,
     Incoming,
     Publisher,
@@ -73,9 +75,7 @@ def pull_inbox(
             result.failed = _why(exc)
             continue
         try:
-            _pull_one(ledger, publisher, result, _ours(ledger, name), page_size, taken)
-        except InboxUnsupported:
-            result.unsupported = True
+            _pull_account(ledger, publisher, result, page_size, taken)
         except PublishError as exc:
             result.failed = _why(exc)
         finally:
@@ -83,43 +83,80 @@ def pull_inbox(
     return report
 
 
-def _pull_one(
+def _pull_account(
     ledger: Ledger,
     publisher: Publisher,
     result: AccountInbox,
-    ours: dict[str, tuple[int, int]],
     page_size: int,
     taken: Callable[[], datetime],
 ) -> None:
-    source = publisher.inbox_source
-    resume = ledger.inbox_cursor(result.account, source)
-    walks = [resume, None] if resume else [None]
-    for start in walks:
-        cursor = start
-        for _ in range(MAX_PAGES):
-            page = publisher.inbox(cursor, page_size)
-            items = [_item(result, i, ours) for i in page.items]
-            new = ledger.add_inbox_page(
-                items, taken(), account=result.account, source=source, cursor=page.cursor
-            )
-            result.new += new
-            reached_known = len(new) < len(items)
-            if page.cursor is None or reached_known:
-                if page.cursor is not None:  # the walk is complete: start from the top next time
-                    ledger.add_inbox_page(
-                        [], taken(), account=result.account, source=source, cursor=None
-                    )
-                break
-            cursor = page.cursor
+    """The account's notifications, then the replies under each of its published posts."""
+    ours, roots = _ours(ledger, result.account)
+    walk = _Walk(ledger, result, ours, page_size, taken)
+    try:
+        walk.pages(publisher.inbox_source, publisher.inbox, stop_at_known=True)
+    except InboxUnsupported:
+        if not publisher.reads_replies:
+            result.unsupported = True
+            return
+    if not publisher.reads_replies:
+        return
+    for target in roots:
+        # A thread or a comment list is walked to its end every time: an item already stored
+        # (say, through a notification) says nothing about the ones after it.
+        walk.pages(f"replies:{target}", partial(publisher.replies, target), stop_at_known=False)
 
 
-def _ours(ledger: Ledger, account: str) -> dict[str, tuple[int, int]]:
-    """The remote ids of the account's published parts → (delivery id, part index)."""
-    return {
-        p.remote_id: (d.id, p.index)
-        for d in ledger.deliveries(state=State.PUBLISHED, account=account)
-        for p in d.parts
-    }
+@dataclass(slots=True)
+class _Walk:
+    ledger: Ledger
+    result: AccountInbox
+    ours: dict[str, tuple[int, int]]
+    page_size: int
+    taken: Callable[[], datetime]
+
+    def pages(
+        self,
+        source: str,
+        read: Callable[[str | None, int], InboxPage],
+        *,
+        stop_at_known: bool,
+    ) -> None:
+        """Read ``source`` page by page into the ledger, each page stored with the cursor of
+        the next so that a pull cut off half-way resumes there."""
+        ledger, result = self.ledger, self.result
+        resume = ledger.inbox_cursor(result.account, source)
+        walks = [resume, None] if resume else [None]
+        for start in walks:
+            cursor = start
+            for _ in range(MAX_PAGES):
+                page = read(cursor, self.page_size)
+                items = [_item(result, i, self.ours) for i in page.items]
+                items = [i for i in items if i.remote_id not in self.ours]
+                new = ledger.add_inbox_page(
+                    items, self.taken(), account=result.account, source=source, cursor=page.cursor
+                )
+                result.new += new
+                reached_known = stop_at_known and len(new) < len(items)
+                if page.cursor is None or reached_known:
+                    if page.cursor is not None:  # complete: start from the top next time
+                        ledger.add_inbox_page(
+                            [], self.taken(), account=result.account, source=source, cursor=None
+                        )
+                    break
+                cursor = page.cursor
+
+
+def _ours(ledger: Ledger, account: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """The remote ids of the account's published parts → (delivery id, part index), and the
+    first part of each published delivery, newest first (the posts whose replies are read)."""
+    published = ledger.deliveries(state=State.PUBLISHED, account=account)
+    ours = {p.remote_id: (d.id, p.index) for d in published for p in d.parts if p.remote_id}
+    firsts = sorted(
+        ((d.id, p.remote_id) for d in published for p in d.parts if p.index == 0 and p.remote_id),
+        reverse=True,
+    )
+    return ours, [remote for _, remote in firsts]
 
 
 def _item(result: AccountInbox, got: Incoming, ours: dict[str, tuple[int, int]]) -> InboxItem:

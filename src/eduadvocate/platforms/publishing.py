@@ -197,6 +197,17 @@ class Publisher(ABC):
         :class:`InboxUnsupported` where the platform's inbox cannot be read yet."""
         raise InboxUnsupported("reading this platform's inbox is not supported yet")
 
+    reads_replies = False  # ``replies`` is implemented: the pull asks it for each post
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """One page (at most ``limit`` asked for) of what others wrote under one of this
+        account's published posts (``target``: the remote id of a delivery's first part): the
+        replies in its thread at any depth, or its comments. The account's own posts are left
+        out. Any order; ``cursor`` as for ``inbox``. This finds the replies that notify nobody
+        (a reply to a reply, a comment) and the comments of platforms with no notifications
+        list. Raises :class:`InboxUnsupported` where the platform cannot read them."""
+        raise InboxUnsupported("reading the replies under a post is not supported yet")
+
     def close(self) -> None:  # noqa: B027 - optional hook: most publishers hold nothing to release
         """Release connections."""
 
