@@ -45,7 +45,7 @@ from functools import lru_cache
 from typing import Literal
 
 from eduadvocate.platforms.textcount import _twitter_patterns as _p
-from eduadvocate.platforms.textcount import _urlscan
+from eduadvocate.platforms.textcount import _urlscan, pieces
 
 __all__ = [
     "CONFIG_V1",
@@ -442,7 +442,20 @@ def _hashtag_matches(text: str) -> Iterator[re.Match[str]]:
 
 
 def extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Entity]:
-    """Hashtags, like ``extractHashtagsWithIndices``; tags inside URLs are dropped by default."""
+    """Hashtags, like ``extractHashtagsWithIndices``; tags inside URLs are dropped by default
+    (then found word by word: see ``pieces``)."""
+    if not text or ("#" not in text and "\uff03" not in text):
+        return []
+    if check_url_overlap:
+        return list(_hashtags_by_piece(text))
+    return _extract_hashtags(text, check_url_overlap=False)
+
+
+def _moved(entity: Entity, offset: int) -> Entity:
+    return Entity(entity.kind, entity.start + offset, entity.end + offset, entity.value)
+
+
+def _extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Entity]:
     if not text or ("#" not in text and "\uff03" not in text):
         return []
     end_re = _END_HASHTAG.get()
@@ -458,6 +471,9 @@ def extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Entit
         if urls:
             tags = [e for e in _remove_overlaps(tags + urls) if e.kind == "hashtag"]
     return tags
+
+
+_hashtags_by_piece = pieces.Joined(lambda text: tuple(_extract_hashtags(text)), _moved)
 
 
 def extract_cashtags(text: str) -> list[Entity]:
@@ -671,12 +687,22 @@ def weighted_length(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
     """twitter-text's ``parseTweet(text).weightedLength``, without the ranges (the fast path).
 
     Exact for the built-in configs, whose weights are whole multiples of ``scale``; a custom
-    config with fractional results is floored.
+    config with fractional results is floored. With the current config the text is weighed
+    word by word (``pieces``: NFC, URLs and emoji never join across a space).
     """
+    if config is CONFIG_V3:
+        return _weighed_v3(text) // config.scale
+    return _scaled_weight(text, config) // config.scale
+
+
+def _scaled_weight(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
     total = 0
     for unit in _units(_normalize(text), config):
         total += unit[2]
-    return total // config.scale
+    return total
+
+
+_weighed_v3 = pieces.Summed(_scaled_weight)
 
 
 def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import regex
 
-from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount import pieces, twitter
 from eduadvocate.platforms.textcount.facets import Facet, FacetKind
 
 _GRAPHEME = regex.compile(r"\X")
@@ -153,10 +153,19 @@ def mastodon_prepared(text: str) -> str:
 
 
 def mastodon_length(text: str, content_warning: str = "") -> int:
-    """Mastodon's status length: graphemes of spoiler text + countable text, both stripped."""
-    return graphemes(
-        mastodon_prepared(content_warning) + mastodon_countable(mastodon_prepared(text))
-    )
+    """Mastodon's status length: graphemes of spoiler text + countable text, both stripped.
+    Without a spoiler text, counted word by word (see ``pieces``)."""
+    spoiler = mastodon_prepared(content_warning)
+    if spoiler:
+        return graphemes(spoiler + mastodon_countable(mastodon_prepared(text)))
+    return _countable_graphemes(mastodon_prepared(text))
+
+
+def _countable(text: str) -> int:
+    return graphemes(mastodon_countable(text))
+
+
+_countable_graphemes = pieces.Summed(_countable)
 
 
 @functools.lru_cache(maxsize=4096)  # render and check both ask for each part's facets

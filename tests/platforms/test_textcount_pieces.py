@@ -1,0 +1,116 @@
+"""Texts measured and searched word by word (platforms/textcount/pieces.py) agree with the
+same scans of the whole text, for every text: the rule it rests on (nothing a platform counts
+or finds spans a space, tab or line break, but the two grapheme joints it refuses) is checked
+here over texts built to break it, with the length threshold lowered so that short texts are
+split too."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eduadvocate.platforms.textcount import pieces, twitter, unicode
+
+WORDS = [
+    "school",
+    "Board",
+    "https://example.org/a?utm_source=x&b=(c)",
+    "http://t.co/abc123",
+    "example.org/facts.",
+    "www.k12.ca.us",
+    "bücher.de",
+    "https://例え.jp/パス",
+    "user@example.org",
+    "@lopez",
+    "@lopez@mastodon.education",
+    "=@not",
+    "#FundOurSchools",
+    "＃タグ",
+    "#tag#tag",
+    "#tag://x",
+    "$TSLA",
+    "👩🏽‍🏫",
+    "1️⃣",
+    "🇺🇸🇬🇧",
+    "🇺",
+    "学校の予算",
+    "e\u0301",
+    "\u0301",  # Extend: joins a space before it into one cluster
+    "\u0903",  # SpacingMark
+    "\u200d",  # ZWJ
+    "\u0600",  # Prepend: joins the space after it
+    "\u0600x",
+    "\ufe0f",
+    "a.",
+    "(",
+    ")",
+    "—",
+    "\u00a0",
+    "\u3000",
+    "\x00",
+]
+GAPS = [" ", "  ", "\n", "\n\n", "\r\n", "\r", "\t", " \n ", ""]
+
+texts = st.lists(
+    st.tuples(st.sampled_from(GAPS), st.sampled_from(WORDS)), min_size=0, max_size=14
+).map(lambda pairs: "".join(gap + word for gap, word in pairs))
+texts = st.tuples(st.sampled_from(GAPS), texts, st.sampled_from(GAPS)).map("".join)
+
+
+@pytest.fixture(autouse=True)
+def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pieces, "SHORT", 0)
+    for cache in (
+        twitter._weighed_v3.known,
+        twitter._hashtags_by_piece.known,
+        unicode._countable_graphemes.known,
+    ):
+        cache.clear()
+
+
+@settings(max_examples=600)
+@given(text=texts)
+def test_x_weighs_a_text_as_the_sum_of_its_words(text: str) -> None:
+    whole = twitter._scaled_weight(text) // twitter.CONFIG_V3.scale
+    assert twitter.weighted_length(text) == whole
+
+
+@settings(max_examples=600)
+@given(text=texts)
+def test_mastodon_counts_a_text_as_the_sum_of_its_words(text: str) -> None:
+    prepared = unicode.mastodon_prepared(text)
+    whole = unicode.graphemes(unicode.mastodon_countable(prepared))
+    assert unicode.mastodon_length(text) == whole
+
+
+@settings(max_examples=600)
+@given(text=texts)
+def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str) -> None:
+    assert twitter.extract_hashtags(text) == twitter._extract_hashtags(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "splittable"),
+    [
+        ("a" * 60, True),
+        ("a " * 30, True),
+        ("x \u0301" + "a" * 60, False),  # space + combining mark: one cluster
+        ("\u0600 " + "a" * 60, False),  # Prepend + space: one cluster
+        ("x \u200d" + "a" * 60, False),
+        ("x\n\u0301" + "a" * 60, False),  # safe by UAX #29, refused all the same
+        ("学校 " * 20, True),
+    ],
+)
+def test_texts_with_a_joint_across_a_space_are_scanned_whole(text: str, splittable: bool) -> None:
+    assert pieces.splittable(text) is splittable
+
+
+def test_the_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pieces, "_MAX_PIECES", 10)
+    summed = pieces.Summed(len)
+    for n in range(100):
+        assert summed(" ".join(f"w{n}x{k}" for k in range(5))) == len(
+            " ".join(f"w{n}x{k}" for k in range(5))
+        )
+    assert len(summed.known) <= 16
