@@ -99,6 +99,9 @@ def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str
         ("\u0600 " + "a" * 60, False),  # Prepend + space: one cluster
         ("x \u200d" + "a" * 60, False),
         ("x\n\u0301" + "a" * 60, False),  # safe by UAX #29, refused all the same
+        ("a" * 60 + " \u0600 b", False),  # a space before the Prepend one does not hide it
+        ("a" * 60 + "\u00e9 \u0301", False),  # nor a letter before the space
+        ("a" * 60 + " \u00e9 b", True),
         ("学校 " * 20, True),
     ],
 )

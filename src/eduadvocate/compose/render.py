@@ -127,6 +127,39 @@ class _Expanded:
     loc: Location | None
 
 
+class _Measure:
+    """``spec.length(text, cw)`` for one rule set, remembered in ``lengths``; and the length of
+    two texts joined at a gap of spaces and line breaks, from theirs where the rule can tell
+    (``PlatformSpec.joined_length``): a thread's parts, their numbering and the hashtags added
+    to the last are made of texts measured already, and need not be measured again."""
+
+    __slots__ = ("cw", "lengths", "owner", "spec")
+
+    def __init__(
+        self, owner: Renderer, spec: PlatformSpec, cw: str | None, lengths: dict[str, int]
+    ) -> None:
+        self.owner, self.spec, self.cw, self.lengths = owner, spec, cw, lengths
+
+    def __call__(self, text: str) -> int:
+        length = self.lengths.get(text)
+        if length is None:
+            length = self.lengths[text] = self.spec.length(text, self.cw)
+            self.owner._measured += 1
+        return length
+
+    def join(self, left: str, gap: str, right: str) -> int | None:
+        """The length of ``left + gap + right`` where the rule gives it from theirs (then
+        kept), else None, whatever was measured before: packing a thread takes another path
+        where it is None, and the parts must not depend on what was rendered earlier."""
+        length = self.spec.joined_length(left, self(left), gap, right, self(right), self.cw)
+        if length is not None:
+            text = left + gap + right
+            if text not in self.lengths:
+                self.lengths[text] = length
+                self.owner._measured += 1
+        return length
+
+
 class Renderer:
     """Renders posts; holds what every rendering shares (people, the config's UTM defaults)."""
 
@@ -141,21 +174,12 @@ class Renderer:
         self._post: Post | None = None
         self._by_rules: dict[tuple[object, ...], Rendering] = {}
 
-    def _measure(self, spec: PlatformSpec, cw: str | None) -> Callable[[str], int]:
+    def _measure(self, spec: PlatformSpec, cw: str | None) -> _Measure:
         """``spec.length(text, cw)``, remembered (bounded: forgotten all at once when full)."""
         if self._measured > _MAX_REMEMBERED:
             self._lengths.clear()
             self._measured = 0
-        lengths = self._lengths.setdefault((spec, cw), {})
-
-        def measure(text: str) -> int:
-            length = lengths.get(text)
-            if length is None:
-                length = lengths[text] = spec.length(text, cw)
-                self._measured += 1
-            return length
-
-        return measure
+        return _Measure(self, spec, cw, self._lengths.setdefault((spec, cw), {}))
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
         """``post`` as ``spec``'s account receives it.
@@ -292,7 +316,7 @@ class Renderer:
                 parts = build(measure(f" {count}/{count}"))
                 if len(parts) == count:
                     break
-            parts = [f"{p} {i}/{len(parts)}" for i, p in enumerate(parts, 1)]
+            parts = _numbered(parts, measure)
 
         parts = self._add_hashtags(post, content, spec, parts, measure, limit, problem)
         media = content.media or ()
@@ -447,7 +471,7 @@ class Renderer:
         content: Content,
         spec: PlatformSpec,
         parts: list[str],
-        measure: Callable[[str], int],
+        measure: _Measure,
         limit: int,
         problem: Callable[..., None],
     ) -> list[str]:
@@ -486,7 +510,7 @@ class Renderer:
                 )
                 continue
             candidate = _with_tags(last, [*added, tag])
-            if measure(candidate) > limit:
+            if _tagged_length(measure, last, candidate) > limit:
                 problem(
                     "hashtag-dropped",
                     f"{tag} left out: it does not fit in {limit} characters on {spec.title}",
@@ -570,11 +594,30 @@ def normalise_hashtag(tag: str) -> str:
     return tag if tag.startswith(("#", "＃")) else "#" + tag
 
 
+def _numbered(parts: list[str], measure: _Measure) -> list[str]:
+    """Each part with " i/n" after it, its length found from the part's where the rule can."""
+    out = []
+    for i, part in enumerate(parts, 1):
+        measure.join(part, " ", f"{i}/{len(parts)}")
+        out.append(f"{part} {i}/{len(parts)}")
+    return out
+
+
 def _with_tags(text: str, tags: list[str]) -> str:
     if not tags:
         return text
     joined = " ".join(tags)
     return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
+
+
+def _tagged_length(measure: _Measure, text: str, tagged: str) -> int:
+    """The length of ``tagged``, which is ``_with_tags(text, …)``."""
+    base = text.rstrip()
+    if base and len(tagged) > len(base) + 2:
+        known = measure.join(base, "\n\n", tagged[len(base) + 2 :])
+        if known is not None:
+            return known
+    return measure(tagged)
 
 
 class _Watched:
@@ -755,10 +798,15 @@ def _pack(
     split into words (``by_words``), and a word too long on its own is cut between graphemes."""
     parts: list[str] = []
     current, length, gap = "", 0, ""
+    join = measure.join if isinstance(measure, _Measure) else None
     for body, after in tokens:
         size = measure(body)
-        joined = length + len(gap) + size
-        if current and (measure(current + gap + body) if exact else joined) <= budget:
+        joined = join(current, gap, body) if join is not None and current else None
+        if joined is None:
+            joined = length + len(gap) + size
+            if exact and current:
+                joined = measure(current + gap + body)
+        if current and joined <= budget:
             current, length = current + gap + body, joined
         elif size <= budget:
             if current:

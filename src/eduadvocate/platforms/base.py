@@ -135,6 +135,22 @@ class PlatformSpec:
         """The length as the platform counts it."""
         return len(text) + len(content_warning or "")
 
+    def joined_length(
+        self,
+        left: str,
+        left_length: int,
+        gap: str,
+        right: str,
+        right_length: int,
+        content_warning: str | None = None,
+    ) -> int | None:
+        """``length(left + gap + right, content_warning)`` from the lengths of ``left`` and
+        ``right`` (each measured with the same content warning), where ``gap`` is spaces, tabs
+        and line breaks, without measuring the joined text again; None where this rule cannot
+        tell (then the joined text is measured). Rendering asks it as it packs sentences into a
+        thread's parts, numbers them and adds hashtags."""
+        return None
+
     def mention(self, person: Person) -> str:
         """How ``{@person}`` is written on this platform: the handle, else the display name."""
         handle = person.handles.get(self.name)

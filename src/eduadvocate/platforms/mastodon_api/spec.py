@@ -20,7 +20,8 @@ from eduadvocate.platforms.base import (
     identifier_problem,
     strip_sign,
 )
-from eduadvocate.platforms.textcount.unicode import mastodon_length
+from eduadvocate.platforms.textcount import pieces
+from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
@@ -64,6 +65,20 @@ class MastodonPlatform(PlatformSpec):
 
     def length(self, text: str, content_warning: str | None = None) -> int:
         return mastodon_length(text, content_warning or "")
+
+    def joined_length(
+        self,
+        left: str,
+        left_length: int,
+        gap: str,
+        right: str,
+        right_length: int,
+        content_warning: str | None = None,
+    ) -> int | None:
+        # A content warning is counted joined to the text, so each length holds it once.
+        if content_warning and mastodon_prepared(content_warning):
+            return None
+        return pieces.joined_length(left, left_length, gap, right, right_length, graphemes=True)
 
     @classmethod
     def handle_problem(cls, handle: str) -> str | None:

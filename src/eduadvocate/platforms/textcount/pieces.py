@@ -17,6 +17,7 @@ entities against the whole-text scans, over texts made to break them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -28,16 +29,37 @@ T = TypeVar("T")
 # Only ASCII space, tab, CR and LF separate pieces: they end a URL, a mention and a hashtag on
 # every platform here, and are a boundary for the look-behinds of each pattern.
 _PIECE = re.compile(r"[ \t\r\n]*[^ \t\r\n]+|[ \t\r\n]+")
-_JOINT = regex.compile(
-    r"\p{GCB=Prepend}[ \t\r\n]|[ \t\r\n][\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]"
-)
+_JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
+_JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
+# Every such joint has a non-ASCII character beside a space: those are found with ``re``, and
+# each character is looked up once (``regex``'s property classes cost microseconds a call).
+# (Look-aheads: one character a match, so that overlapping pairs, "é \u0301", are each seen.)
+_NEAR = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])|[ \t\r\n](?=[^\x00-\x7f])")
 SHORT = 48  # shorter texts are scanned whole: splitting them costs more than it saves
 _MAX_PIECES = 1 << 16  # a cache is emptied when it holds this many words (memory stays bounded)
 
 
 def splittable(text: str) -> bool:
     """True when ``text`` can be measured and searched piece by piece."""
-    return len(text) > SHORT and (text.isascii() or _JOINT.search(text) is None)
+    if len(text) <= SHORT:
+        return False
+    if text.isascii():
+        return True
+    for near in _NEAR.finditer(text):
+        at = near.start()
+        if text[at] in _SPACES:
+            if _joins(text[at + 1], after_space=True):
+                return False
+        elif _joins(text[at], after_space=False):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _joins(char: str, *, after_space: bool) -> bool:
+    """Whether ``char`` joins the space after it (Prepend) or before it (``after_space``)."""
+    pattern = _JOINS_PREVIOUS if after_space else _JOINS_NEXT
+    return pattern.match(char) is not None
 
 
 def pieces(text: str) -> list[str]:
@@ -67,12 +89,17 @@ class Summed:
 
 
 class Joined(Generic[T]):
-    """``find(text)`` (a tuple of items with offsets) as the items of each piece, moved by the
-    piece's offset with ``move(item, offset)``, each piece's remembered."""
+    """``find(text)`` (a tuple of items with offsets) as the items of each word that holds one
+    of ``signs`` (no other word holds an item: a hashtag holds its #), moved by the word's
+    offset with ``move(item, offset)``, each word's remembered. A word is searched without the
+    spaces before it: what a pattern sees before a word, a space or the start, is alike."""
 
-    def __init__(self, find: Callable[[str], tuple[T, ...]], move: Callable[[T, int], T]) -> None:
+    def __init__(
+        self, find: Callable[[str], tuple[T, ...]], move: Callable[[T, int], T], signs: str
+    ) -> None:
         self.find = find
         self.move = move
+        self.signs = re.compile(f"[{re.escape(signs)}]")
         self.known: dict[str, tuple[T, ...]] = {}
 
     def __call__(self, text: str) -> tuple[T, ...]:
@@ -82,12 +109,45 @@ class Joined(Generic[T]):
         if len(known) > _MAX_PIECES:
             known.clear()
         out: list[T] = []
-        offset = 0
-        for piece in _PIECE.findall(text):
-            found = known.get(piece)
+        end = 0
+        for sign in self.signs.finditer(text):
+            at = sign.start()
+            if at < end:
+                continue  # in the word already searched
+            # The word around the sign: from the last space before it to the next after it
+            # (each stretch of text is looked at once, so this stays linear).
+            start = max(end, *(text.rfind(c, end, at) + 1 for c in _SPACES))
+            after = _SPACE.search(text, at)
+            stop = after.start() if after else len(text)
+            word = text[start:stop]
+            found = known.get(word)
             if found is None:
-                found = known[piece] = self.find(piece)
+                found = known[word] = self.find(word)
             if found:
-                out.extend(self.move(item, offset) for item in found)
-            offset += len(piece)
+                out.extend(self.move(item, start) for item in found)
+            end = stop
         return tuple(out)
+
+
+_SPACES = " \t\r\n"
+_SPACE = re.compile("[ \t\r\n]")
+
+
+def joined_length(
+    left: str, left_length: int, gap: str, right: str, right_length: int, *, graphemes: bool
+) -> int | None:
+    """The length of ``left + gap + right`` from the lengths of ``left`` and ``right``, where
+    ``gap`` is spaces, tabs and line breaks and neither side has any at that end: the sum, each
+    gap character counting one (a CR LF one in all, where graphemes are counted). None where a
+    grapheme joint (see the module) could join across the gap, or the arguments are not so."""
+    if not left or not right or not gap or gap.strip(_SPACES):
+        return None
+    last, first = left[-1], right[0]
+    if last in _SPACES or first in _SPACES:
+        return None
+    if not last.isascii() and _joins(last, after_space=False):
+        return None
+    if not first.isascii() and _joins(first, after_space=True) and gap[-1] == " ":
+        return None
+    size = len(gap) - gap.count("\r\n") if graphemes else len(gap)
+    return left_length + size + right_length

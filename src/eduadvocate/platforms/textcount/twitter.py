@@ -473,7 +473,7 @@ def _extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[Enti
     return tags
 
 
-_hashtags_by_piece = pieces.Joined(lambda text: tuple(_extract_hashtags(text)), _moved)
+_hashtags_by_piece = pieces.Joined(lambda text: tuple(_extract_hashtags(text)), _moved, "#\uff03")
 
 
 def extract_cashtags(text: str) -> list[Entity]:
