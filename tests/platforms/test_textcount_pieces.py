@@ -10,6 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.registry import spec_class
 from eduadvocate.platforms.textcount import pieces, twitter, unicode
 
 WORDS = [
@@ -117,3 +120,36 @@ def test_the_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             " ".join(f"w{n}x{k}" for k in range(5))
         )
     assert len(summed.known) <= 16
+
+
+SPECS = [
+    spec_class(platform)(AccountConfig(platform, platform, {}, Location("config.yaml")))
+    for platform in ("x", "bluesky", "mastodon")
+]
+sides = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=800)
+@given(
+    left=st.tuples(texts, sides).map("".join),
+    gap=st.sampled_from([g for g in GAPS if g]),
+    right=st.tuples(sides, texts).map("".join),
+    cw=st.sampled_from([None, "", "CW: budget", " \u0301", "\u0600"]),
+)
+def test_a_joined_length_is_the_length_of_the_joined_text(
+    left: str, gap: str, right: str, cw: str | None
+) -> None:
+    """Where a rule gives the length of two texts joined at a gap from theirs (as rendering
+    asks it for a thread's parts, numbering and hashtags), that is the joined text's length."""
+    for spec in SPECS:
+        joined = spec.joined_length(
+            left, spec.length(left, cw), gap, right, spec.length(right, cw), cw
+        )
+        if joined is not None:
+            assert joined == spec.length(left + gap + right, cw), spec.name
+
+
+def test_joined_lengths_are_given_for_plain_prose() -> None:
+    """Not None everywhere: the rules that can add lengths up do (else no render gets faster)."""
+    for spec in SPECS:
+        assert spec.joined_length("Vote on Thursday.", 17, "\n\n", "#FundOurSchools", 15) == 34

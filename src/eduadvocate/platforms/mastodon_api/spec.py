@@ -21,7 +21,11 @@ from eduadvocate.platforms.base import (
     strip_sign,
 )
 from eduadvocate.platforms.textcount import pieces
-from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
+from eduadvocate.platforms.textcount.unicode import (
+    RUBY_WHITESPACE,
+    mastodon_length,
+    mastodon_prepared,
+)
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
@@ -75,8 +79,14 @@ class MastodonPlatform(PlatformSpec):
         right_length: int,
         content_warning: str | None = None,
     ) -> int | None:
-        # A content warning is counted joined to the text, so each length holds it once.
+        # A content warning is counted joined to the text, so each length holds it once; and
+        # Mastodon strips a text's ends (NUL, VT and FF too), which must stay its ends.
         if content_warning and mastodon_prepared(content_warning):
+            return None
+        ends = left[-1:] + right[:1]
+        if len(ends) < 2 or any(c in RUBY_WHITESPACE for c in ends):
+            return None
+        if not mastodon_prepared(left) or not mastodon_prepared(right):
             return None
         return pieces.joined_length(left, left_length, gap, right, right_length, graphemes=True)
 
