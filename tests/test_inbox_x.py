@@ -8,12 +8,16 @@ other accounts are read all the same. No credential is printed or stored."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Make
 from tests.fakes.x_api import X_CONFIG_KEYS, Account, XFake, credentials_env
@@ -277,3 +281,50 @@ def test_no_credential_is_printed_or_stored(engaged: Engaged) -> None:
     assert any("refused x-main" in text for text in seen)  # each situation was reached
     assert any("rate-limited" in text for text in seen)
     assert any("refused the credentials" in text for text in seen)
+
+
+IDS = st.integers(min_value=1, max_value=2**62).map(str)
+
+
+@st.composite
+def mentions(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """A post of the mentions timeline as X sends it, with the text before X escaped it."""
+    text = draw(st.text(max_size=40))
+    tweet: dict[str, Any] = {
+        "id": draw(IDS),
+        "text": html.escape(text, quote=False),
+        "author_id": "7",
+        "created_at": "2026-12-06T11:46:02.000Z",
+    }
+    refs = draw(st.lists(st.sampled_from(["replied_to", "quoted"]), unique=True, max_size=2))
+    if refs:
+        tweet["referenced_tweets"] = [{"type": kind, "id": draw(IDS)} for kind in refs]
+    if "replied_to" in refs:
+        tweet["in_reply_to_user_id"] = draw(st.sampled_from(["1", "2"]))
+        tweet["conversation_id"] = draw(IDS)
+    return tweet, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(mentions(), st.booleans())
+def test_every_mention_is_one_kind_answering_what_it_references(
+    drawn: tuple[dict[str, Any], str], author_known: bool
+) -> None:
+    """The kind rule for any shape of post: a reply to one of ours (user "1") is a reply, else
+    a quote is a quote, else a mention; what it answers is the post it references; X's escaping
+    is undone exactly once; the author is linked only when X named them."""
+    from eduadvocate.platforms.x.client import incoming
+
+    tweet, text = drawn
+    users = {"7": {"id": "7", "username": "ally", "name": "An Ally"}} if author_known else {}
+    item = incoming(tweet, users, "1")
+    refs = {r["type"]: r["id"] for r in tweet.get("referenced_tweets", [])}
+    ours = "replied_to" in refs and tweet.get("in_reply_to_user_id") == "1"
+    expected = "reply" if ours else "quote" if "quoted" in refs else "mention"
+    assert item.kind == expected
+    assert item.answers == (refs["quoted"] if expected == "quote" else refs.get("replied_to"))
+    assert item.root == tweet.get("conversation_id")
+    assert item.text == text
+    assert item.created_at.utcoffset() == timedelta(0)
+    assert item.url == f"https://x.com/{'ally' if author_known else 'i'}/status/{tweet['id']}"
+    assert item.author_url == ("https://x.com/ally" if author_known else None)

@@ -234,7 +234,7 @@ class XPublisher(Publisher):
                 raise
         page = response.json()
         users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users") or []}
-        items = [self._incoming(t, users, me) for t in page.get("data") or []]
+        items = [incoming(t, users, me) for t in page.get("data") or []]
         return InboxPage(items, (page.get("meta") or {}).get("next_token") or None)
 
     def _tier_refusal(self, response: requests.Response) -> str:
@@ -251,38 +251,6 @@ class XPublisher(Publisher):
         return (
             f"X refused to read mentions ({why}) although the config says `tier: {tier}`: "
             "check the app's access level in the developer portal"
-        )
-
-    def _incoming(self, tweet: Mapping[str, Any], users: Mapping[str, Any], me: str) -> Incoming:
-        refs = {str(r.get("type")): str(r.get("id")) for r in tweet.get("referenced_tweets") or []}
-        replied, quoted = refs.get("replied_to"), refs.get("quoted")
-        kind: str
-        answers: str | None
-        if replied and str(tweet.get("in_reply_to_user_id")) == me:
-            kind, answers = "reply", replied
-        elif quoted:
-            kind, answers = "quote", quoted
-        else:  # it names the account, answering someone else's post if any
-            kind, answers = "mention", replied
-        author = users.get(str(tweet.get("author_id"))) or {}
-        handle = str(author.get("username") or tweet.get("author_id") or "")
-        tweet_id = str(tweet["id"])
-        created = tweet.get("created_at")
-        return Incoming(
-            remote_id=tweet_id,
-            kind=kind,
-            author_handle=handle,
-            author_name=author.get("name") or None,
-            author_url=f"https://x.com/{handle}" if author.get("username") else None,
-            text=html.unescape(str(tweet.get("text") or "")),
-            url=f"https://x.com/{handle if author.get('username') else 'i'}/status/{tweet_id}",
-            created_at=(
-                datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
-                if created
-                else _snowflake_time(tweet_id)
-            ),
-            answers=answers,
-            root=str(tweet["conversation_id"]) if tweet.get("conversation_id") else None,
         )
 
     # -- reconciliation ---------------------------------------------------------------------------
@@ -341,6 +309,42 @@ def comparable(text: str) -> str:
         pos = url.end
     out.append(text[pos:])
     return "".join(out).strip()
+
+
+def incoming(tweet: Mapping[str, Any], users: Mapping[str, Any], me: str) -> Incoming:
+    """One post of the mentions timeline as an inbox item (``users``: ``includes.users`` by id;
+    ``me``: the account's user id): a reply to one of ``me``'s posts is a reply, a quote a
+    quote, anything else a mention; X's escaped ``&<>`` are decoded once."""
+    refs = {str(r.get("type")): str(r.get("id")) for r in tweet.get("referenced_tweets") or []}
+    replied, quoted = refs.get("replied_to"), refs.get("quoted")
+    kind: str
+    answers: str | None
+    if replied and str(tweet.get("in_reply_to_user_id")) == me:
+        kind, answers = "reply", replied
+    elif quoted:
+        kind, answers = "quote", quoted
+    else:  # it names the account, answering someone else's post if any
+        kind, answers = "mention", replied
+    author = users.get(str(tweet.get("author_id"))) or {}
+    handle = str(author.get("username") or tweet.get("author_id") or "")
+    tweet_id = str(tweet["id"])
+    created = tweet.get("created_at")
+    return Incoming(
+        remote_id=tweet_id,
+        kind=kind,
+        author_handle=handle,
+        author_name=author.get("name") or None,
+        author_url=f"https://x.com/{handle}" if author.get("username") else None,
+        text=html.unescape(str(tweet.get("text") or "")),
+        url=f"https://x.com/{handle if author.get('username') else 'i'}/status/{tweet_id}",
+        created_at=(
+            datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+            if created
+            else _snowflake_time(tweet_id)
+        ),
+        answers=answers,
+        root=str(tweet["conversation_id"]) if tweet.get("conversation_id") else None,
+    )
 
 
 def _snowflake_time(tweet_id: str) -> datetime:
