@@ -112,6 +112,7 @@ def test_pull_then_list_shows_exactly_the_reply_quote_and_mention(
         "new": 0,
         "by_kind": {},
         "unsupported": False,
+        "refused": None,
         "failed": None,
     }
     assert len(_json(run("inbox", "--format", "json", cwd=root))["items"]) == 3

@@ -9,8 +9,9 @@
   in SQLite or in PostgreSQL behind a URL with a password: publishing that succeeds and that
   meets 401s, 500s, dropped connections, a timeout, answers without an id and wrong secrets;
   ``status``, ``retry``, ``cancel``, ``accounts verify`` (also while reads fail), ``metrics
-  pull``, ``inbox pull``, every ``report`` format, ``ledger export`` and ``checkpoint``, ``schedule``, and an
-  unreachable or malformed ledger URL with ``--traceback``. Everything they print or leave in the
+  pull``, ``inbox pull`` (X's free tier refusing it too), every ``report`` format, ``ledger
+  export`` and ``checkpoint``, ``schedule``, and an unreachable or malformed ledger URL with
+  ``--traceback``. Everything they print or leave in the
   campaign (ledger, outbox, reports, session files) is searched for every secret, raw,
   URL-encoded and base64-encoded.
 """
@@ -441,8 +442,12 @@ def test_no_secret_in_anything_any_command_prints_or_writes(world: World, tmp_pa
         world.run("metrics", "pull", "--retry-refused")
         _clear(world)
     world.run("metrics", "pull", "--format", "json", "--retry-refused")
+    ally = world.x.add_account("ally")
+    world.x.add_post(ally, "@coalition @union thank you both")  # each X account has a mention
     world.run("inbox", "pull")  # reads what each account received (the fake AppView has none)
+    world.x.set_tier("coalition", "free")  # X refuses the read, naming the tier
     world.run("inbox", "pull", "--format", "json")
+    world.x.set_tier("coalition", "basic")
     world.run("inbox", "--format", "json")
     reports = tmp_path / "reports"
     reports.mkdir()

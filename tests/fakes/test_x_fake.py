@@ -4,7 +4,9 @@ These pin the behaviour the X adapter's tests rely on: posting and threads, X's 
 (duplicate, too long, bad signature), t.co links and HTML entities in reads, v2 media upload with
 alt text, rate-limit and 24-hour cap headers, the faults, persistence in another process, and for
 ``metrics pull``: the 100-id ``get_tweets`` lookup with ``public_metrics`` and its not-found
-errors, ``engage``, and the free tier's ``client-not-enrolled`` 403 on reads.  Every test's
+errors, ``engage``, and the free tier's ``client-not-enrolled`` 403 on reads; for ``inbox pull``:
+the mentions timeline (who is listed, its shape, pages, rate limit), replies and quotes by
+another account.  Every test's
 client goes through ``rewrite_session``, and teardown checks the fake saw every request.
 """
 
@@ -31,6 +33,7 @@ from tests.fakes.x_api import (
     CLIENT_FORBIDDEN,
     DAY,
     DUPLICATE,
+    QUOTE_GONE,
     REPLY_GONE,
     TOO_LONG,
     Account,
@@ -482,6 +485,7 @@ def test_free_tier_posts_but_reading_posts_is_client_forbidden(
         lambda: client.get_tweet(post, user_auth=True),
         lambda: client.get_tweets([post], tweet_fields=["public_metrics"], user_auth=True),
         lambda: client.get_users_tweets(account.user_id, user_auth=True),
+        lambda: client.get_users_mentions(account.user_id, user_auth=True),
     ]
     for read in reads:
         with pytest.raises(tweepy.Forbidden) as caught:
@@ -831,3 +835,137 @@ def test_a_fake_in_another_process_persists_its_state(tmp_path: Path) -> None:
         assert client.get_tweet(post_id, user_auth=True).data.text == "Saved across processes"
     finally:
         stop(proc)
+
+
+# -- mentions (inbox pull) -------------------------------------------------------------------
+
+MENTION_FIELDS = ["created_at", "conversation_id", "referenced_tweets", "in_reply_to_user_id"]
+
+
+def _mentions(client: tweepy.Client, account: Account, **params: Any) -> Any:
+    """``GET /2/users/:id/mentions`` as the X adapter asks it, the raw JSON answer."""
+    answer = client.get_users_mentions(
+        account.user_id,
+        expansions=["author_id"],
+        tweet_fields=MENTION_FIELDS,
+        user_fields=["username", "name"],
+        user_auth=True,
+        **params,
+    )
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_mentions_list_what_names_the_user_or_replies_to_it_newest_first(
+    fake: XFake, connect: Connect, account: Account
+) -> None:
+    """Replies (X writes the @ in), mentions and quotes that name the user; not a quote that
+    does not name it, the user's own replies, or posts about someone else."""
+    client = connect(account, return_type=requests.Response)
+    ours = client.create_tweet(text="Levy vote Tuesday").json()["data"]["id"]
+    own_reply = client.create_tweet(text="2/ Polls open at 7", in_reply_to_tweet_id=ours)
+    ally = fake.add_account("ally", name="An Ally")
+    other = fake.add_account("bystander")
+    reply = fake.add_post(ally, "Voting yes!", in_reply_to=ours)
+    mention = fake.add_post(ally, "Thanks @SpringfieldPTA & friends")
+    quote = fake.add_post(ally, "Read this, @springfieldpta fans", quote_of=ours)
+    fake.add_post(ally, "A quote that names nobody", quote_of=ours)
+    fake.add_post(other, "Hello @ally", in_reply_to=reply.id)
+    fake.add_post(other, "mail springfieldpta@example.org")  # an address, not a mention
+    page = _mentions(client, account)
+    assert [t["id"] for t in page["data"]] == [quote.id, mention.id, reply.id]
+    by_id = {t["id"]: t for t in page["data"]}
+    assert by_id[reply.id]["referenced_tweets"] == [{"type": "replied_to", "id": ours}]
+    assert by_id[reply.id]["in_reply_to_user_id"] == account.user_id
+    assert by_id[reply.id]["conversation_id"] == ours
+    assert by_id[quote.id]["referenced_tweets"] == [{"type": "quoted", "id": ours}]
+    assert "referenced_tweets" not in by_id[mention.id]
+    assert by_id[mention.id]["text"] == "Thanks @SpringfieldPTA &amp; friends"  # X escapes &<>
+    assert {t["author_id"] for t in page["data"]} == {ally.user_id}
+    assert all(t["created_at"].endswith(".000Z") for t in page["data"])
+    assert page["includes"] == {
+        "users": [{"id": ally.user_id, "name": "An Ally", "username": "ally"}]
+    }
+    assert page["meta"] == {"result_count": 3, "newest_id": quote.id, "oldest_id": reply.id}
+    assert own_reply.status_code == 201
+    plain = client.get_users_mentions(ally.user_id, user_auth=True).json()
+    assert "includes" not in plain and [t["id"] for t in plain["data"]] == [
+        p.id for p in fake.posts(other) if p.in_reply_to_tweet_id
+    ]
+    nobody = fake.add_account("nobody")
+    assert client.get_users_mentions(nobody.user_id, user_auth=True).json() == {
+        "meta": {"result_count": 0}
+    }
+
+
+def test_mentions_page_by_pagination_token_5_to_100_at_a_time(
+    fake: XFake, connect: Connect, account: Account
+) -> None:
+    client = connect(account, return_type=requests.Response)
+    ally = fake.add_account("ally")
+    made = [fake.add_post(ally, f"@springfieldpta number {n}").id for n in range(12)]
+    newest_first = made[::-1]
+    seen, token, sizes = [], None, []
+    while True:
+        page = _mentions(client, account, max_results=5, pagination_token=token)
+        sizes.append(page["meta"]["result_count"])
+        seen += [t["id"] for t in page["data"]]
+        token = page["meta"].get("next_token")
+        if token is None:
+            break
+    assert (seen, sizes) == (newest_first, [5, 5, 2])
+    since = _mentions(client, account, since_id=made[9])
+    assert [t["id"] for t in since["data"]] == newest_first[:2]
+    for size in (4, 101):
+        with pytest.raises(tweepy.BadRequest) as caught:
+            client.get_users_mentions(account.user_id, max_results=size, user_auth=True)
+        assert "is not between 5 and 100" in caught.value.api_messages[0]
+    with pytest.raises(tweepy.BadRequest, match="pagination_token"):
+        client.get_users_mentions(account.user_id, pagination_token="zz", user_auth=True)
+
+
+def test_mentions_have_their_own_rate_limit_window(
+    fake: XFake, connect: Connect, account: Account
+) -> None:
+    client = connect(account, oauth2=True, return_type=requests.Response)
+    first = client.get_users_mentions(account.user_id)
+    assert first.headers["x-rate-limit-limit"] == "180"
+    assert first.headers["x-rate-limit-remaining"] == "179"
+    other_route = client.get_users_tweets(account.user_id)
+    assert other_route.headers["x-rate-limit-remaining"] == "899"  # counted apart
+    for _ in range(179):
+        assert client.get_users_mentions(account.user_id).status_code == 200
+    with pytest.raises(tweepy.TooManyRequests) as caught:
+        client.get_users_mentions(account.user_id)
+    assert caught.value.response.headers["x-rate-limit-remaining"] == "0"
+    fake.advance(900)  # the next 15-minute window
+    assert client.get_users_mentions(account.user_id).status_code == 200
+
+
+def test_another_account_quotes_and_replies_over_http_and_the_fake_keeps_it(
+    fake: XFake, connect: Connect, account: Account, tmp_path: Path
+) -> None:
+    client = connect(account)
+    ours = client.create_tweet(text="Budget hearing Thursday").data["id"]
+    ally = connect(fake.add_account("ally"))
+    quoted = ally.create_tweet(text="@springfieldpta see you there", quote_tweet_id=ours)
+    status, _ = _control(
+        fake.base_url, "posts", {"account": "ally", "text": "Same!", "in_reply_to": ours}
+    )
+    assert status == 200
+    gone = _control(fake.base_url, "posts", {"account": "ally", "text": "x", "quote_of": "1"})
+    assert gone[0] == 400 and gone[1]["errors"][0]["message"] == QUOTE_GONE
+    kinds = [
+        [r["type"] for r in t["referenced_tweets"]]
+        for t in _mentions(connect(account, return_type=requests.Response), account)["data"]
+    ]
+    assert kinds == [["replied_to"], ["quoted"]]
+    assert fake.posts("ally")[0].id == quoted.data["id"]
+
+
+def test_a_quote_persists_in_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "x.json"
+    first = XFake(state_path=state)
+    ours = first.add_post(first.add_account("springfieldpta"), "Budget hearing Thursday").id
+    first.add_post(first.add_account("ally"), "@springfieldpta yes", quote_of=ours)
+    assert XFake(state_path=state).posts("ally")[0].quoted_tweet_id == ours

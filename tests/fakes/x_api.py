@@ -22,14 +22,29 @@ posts it has, in the order asked, and an ``errors`` entry for each missing or de
 age (:func:`public_metrics`) plus what :meth:`XFake.engage` added; ``reply_count`` also counts
 stored replies.
 
+Mentions (``inbox pull``): ``GET /2/users/:id/mentions`` (tweepy's ``get_users_mentions``) lists,
+newest first, the 800 most recent posts by other accounts that name the user (``@username`` in
+their text) or reply to one of its posts (X writes the ``@`` of whom a reply answers into its
+text; the fake keeps the text as written and counts the reply all the same).  A quote is listed
+only when it names the user, as on X.  Paged like the user timeline: ``max_results`` 5 to 100
+(default 10), ``pagination_token`` from ``meta.next_token``, ``meta`` with ``result_count``,
+``newest_id`` and ``oldest_id``; ``since_id``, ``until_id``, ``start_time`` and ``end_time``
+filter.  ``expansions=author_id`` adds ``includes.users`` (``id``, ``name``, ``username``);
+``tweet.fields`` as for any read (``referenced_tweets`` gives ``replied_to`` and ``quoted``).
+Its rate limit is 180 requests per user per 15 minutes.  :meth:`XFake.add_post` with
+``in_reply_to`` or ``quote_of`` stores another account's reply or quote (or ``POST /2/tweets``
+with ``reply.in_reply_to_tweet_id`` or ``quote_tweet_id`` as that account).
+
 Access tiers: an account is ``free``, ``basic`` (the default) or ``pro``.  A ``free`` account may
 post, delete, upload and call ``/2/users/me``, but reading posts (``GET /2/tweets``,
-``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``) answers 403 with X's ``client-not-enrolled``
-body (:data:`CLIENT_FORBIDDEN`); ``basic`` and ``pro`` read alike.  The tier does not change the
+``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``, ``GET /2/users/:id/mentions``) answers 403
+with X's ``client-not-enrolled`` body (:data:`CLIENT_FORBIDDEN`); ``basic`` and ``pro`` read
+alike.  The tier does not change the
 24-hour post cap: set that with :meth:`XFake.set_daily_limit`.
 
 Test API over HTTP (for a fake in another process): ``POST /_fake/accounts`` (``add_account``
-arguments, ``tier`` included), ``/_fake/tier`` (``account``, ``tier``), ``/_fake/engage``
+arguments, ``tier`` included), ``/_fake/tier`` (``account``, ``tier``), ``/_fake/posts`` (``add_post``
+arguments: ``account``, ``text``, ``in_reply_to``, ``quote_of``), ``/_fake/engage``
 (``tweet_id`` and counts), ``/_fake/faults``, ``/_fake/daily_limit``, ``/_fake/clock``
 (``seconds``), ``/_fake/reset``; ``GET /_fake/state``.
 """
@@ -58,7 +73,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-from eduadvocate.platforms.textcount.twitter import extract_urls, parse_tweet
+from eduadvocate.platforms.textcount.twitter import extract_mentions, extract_urls, parse_tweet
 
 X_HOSTS = frozenset({"api.x.com", "api.twitter.com", "upload.x.com", "upload.twitter.com"})
 PUBLIC_BASES = ("https://api.x.com", "https://api.twitter.com")
@@ -66,7 +81,8 @@ DAY = 86_400
 WINDOW = 900  # X counts its rate limits per 15-minute window
 DEFAULT_DAILY_LIMIT = 2_400
 # Requests per user per 15 minutes, roughly as X documents them for the paid tiers.
-RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_tweets": 900}
+RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_tweets": 900,
+               "user_mentions": 180}  # fmt: skip
 DEFAULT_RATE_LIMIT = 500
 TWITTER_EPOCH_MS = 1_288_834_974_657
 FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
@@ -78,7 +94,10 @@ NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
 TIERS = ("free", "basic", "pro")
 DEFAULT_TIER = "basic"
 MAX_LOOKUP_IDS = 100
-READ_ROUTES = frozenset({"get_tweets", "get_tweet", "user_tweets"})  # what the free tier may not do
+TIMELINE_DEPTH = 3200  # X serves a user's 3,200 most recent posts
+MENTIONS_DEPTH = 800  # and the 800 most recent posts that mention a user
+# What the free tier may not do.
+READ_ROUTES = frozenset({"get_tweets", "get_tweet", "user_tweets", "user_mentions"})
 # X's 403 for an endpoint the app's access level does not include (``client_id`` is added per app).
 CLIENT_FORBIDDEN = {
     "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
@@ -100,6 +119,7 @@ TOO_LONG = (
     "see https://github.com/twitter/twitter-text."
 )
 REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+QUOTE_GONE = "The quoted Tweet is deleted or not visible to you."  # the fake's wording
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
           502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
@@ -205,6 +225,7 @@ class Post:
     in_reply_to_user_id: str | None = None
     media_ids: list[str] = field(default_factory=list)
     urls: list[dict[str, Any]] = field(default_factory=list)
+    quoted_tweet_id: str | None = None
 
 
 @dataclass
@@ -458,10 +479,15 @@ class XFake:
         *,
         created_at: float | None = None,
         in_reply_to: str | None = None,
+        quote_of: str | None = None,
     ) -> Post:
-        """Store a post without HTTP or caps, e.g. one published before a crash."""
+        """Store a post without HTTP or caps, e.g. one published before a crash, or another
+        account's reply (``in_reply_to``), quote (``quote_of``) or mention (``@name`` in the
+        text) of a campaign post, for the mentions timeline."""
         with self._lock:
-            post = self._create_post(self.account(account), text, in_reply_to, [], created_at)
+            post = self._create_post(
+                self.account(account), text, in_reply_to, [], created_at, quote_of
+            )
             self._save()
             return post
 
@@ -720,6 +746,7 @@ class XFake:
             "daily_limit": self.set_daily_limit,
             "tier": self.set_tier,
             "engage": self.engage,
+            "posts": self.add_post,
             "clock": self.advance,
             "reset": self.reset,
         }
@@ -727,6 +754,8 @@ class XFake:
             return Reply(404, {"error": f"no control endpoint {name!r}"})
         try:
             actions[name](**args)
+        except ApiError as exc:  # what X would answer, e.g. a quote of a missing post
+            return Reply(exc.status, exc.body)
         except (TypeError, ValueError, KeyError) as exc:
             return Reply(400, {"error": str(exc)})
         return Reply(200, {"ok": True})
@@ -745,6 +774,7 @@ class XFake:
         reply_to: str | None,
         media_ids: list[str],
         created_at: float | None = None,
+        quote_of: str | None = None,
     ) -> Post:
         now = self.now() if created_at is None else created_at
         if not text and not media_ids:
@@ -759,6 +789,8 @@ class XFake:
         parent = self._posts.get(str(reply_to)) if reply_to is not None else None
         if reply_to is not None and parent is None:
             raise problem(403, REPLY_GONE)
+        if quote_of is not None and str(quote_of) not in self._posts:
+            raise invalid("quote_tweet_id", str(quote_of), QUOTE_GONE)
         if len(media_ids) > 4 or not all(self._usable(account, m) for m in media_ids):
             raise invalid("media.media_ids", media_ids, "Your media IDs are invalid.")
         stored, urls = self._shorten(text)
@@ -779,6 +811,7 @@ class XFake:
             in_reply_to_user_id=parent.author_id if parent else None,
             media_ids=list(media_ids),
             urls=urls,
+            quoted_tweet_id=str(quote_of) if quote_of is not None else None,
         )
         self._posts[post_id] = post
         self._created.setdefault(account.user_id, []).append(now)
@@ -841,8 +874,10 @@ class XFake:
             out["conversation_id"] = post.conversation_id
         if "in_reply_to_user_id" in fields and post.in_reply_to_user_id:
             out["in_reply_to_user_id"] = post.in_reply_to_user_id
-        if "referenced_tweets" in fields and post.in_reply_to_tweet_id:
-            out["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_tweet_id}]
+        refs = (("replied_to", post.in_reply_to_tweet_id), ("quoted", post.quoted_tweet_id))
+        referenced = [{"type": kind, "id": ref} for kind, ref in refs if ref]
+        if "referenced_tweets" in fields and referenced:
+            out["referenced_tweets"] = referenced
         if "attachments" in fields and post.media_ids:
             out["attachments"] = {"media_keys": [self.media[m].key for m in post.media_ids]}
         if "entities" in fields and post.urls:
@@ -862,8 +897,9 @@ class XFake:
         text = body.get("text") or ""
         media_ids = [str(m) for m in (body.get("media") or {}).get("media_ids", [])]
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        quote_of = body.get("quote_tweet_id")
         self._daily(call.account, self.now(), check=True)
-        post = self._create_post(call.account, text, reply_to, media_ids)
+        post = self._create_post(call.account, text, reply_to, media_ids, quote_of=quote_of)
         headers = self._daily(call.account, post.created_at, check=False)
         return Reply(201, {"data": self._render(post, set())}, headers)
 
@@ -914,16 +950,40 @@ class XFake:
         q, user_id = call.query, call.args[0]
         if user_id not in self.accounts:
             return Reply(200, {"errors": [not_found("user", user_id)]})
+        posts = [p for p in self._posts.values() if p.author_id == user_id]
+        if "replies" in q.get("exclude", "").split(","):
+            posts = [p for p in posts if p.in_reply_to_tweet_id is None]
+        return self._timeline(q, posts, TIMELINE_DEPTH)
+
+    def _user_mentions(self, call: _Call) -> Reply:
+        q, user_id = call.query, call.args[0]
+        if user_id not in self.accounts:
+            return Reply(200, {"errors": [not_found("user", user_id)]})
+        return self._timeline(q, self._mentioning(self.accounts[user_id]), MENTIONS_DEPTH)
+
+    def _mentioning(self, account: Account) -> list[Post]:
+        """Other accounts' posts that name ``account`` or reply to one of its posts."""
+        name = account.username.lower()
+        return [
+            p
+            for p in self._posts.values()
+            if p.author_id != account.user_id
+            and (
+                p.in_reply_to_user_id == account.user_id
+                or any(m.value.lower() == name for m in extract_mentions(p.submitted))
+            )
+        ]
+
+    def _timeline(self, q: dict[str, str], posts: list[Post], depth: int) -> Reply:
+        """One page of ``posts``, newest first, as X's timelines page them (at most ``depth``
+        of the most recent, ``pagination_token`` both ways)."""
         size = int(q.get("max_results", "10"))
         if not 5 <= size <= 100:
             message = f"The `max_results` query parameter value [{size}] is not between 5 and 100"
             raise invalid("max_results", str(size), message)
-        posts = [p for p in self._posts.values() if p.author_id == user_id]
-        if "replies" in q.get("exclude", "").split(","):
-            posts = [p for p in posts if p.in_reply_to_tweet_id is None]
         for keep in _timeline_filters(q):
             posts = [p for p in posts if keep(p)]
-        posts = sorted(posts, key=lambda p: int(p.id), reverse=True)[:3200]  # X serves 3,200
+        posts = sorted(posts, key=lambda p: int(p.id), reverse=True)[:depth]
         kind, edge = _untoken(q["pagination_token"]) if "pagination_token" in q else ("", 0)
         if kind == "p":  # a previous_token: the page just newer than ``edge``
             page = [p for p in posts if int(p.id) > edge][-size:]
@@ -936,8 +996,16 @@ class XFake:
                 meta["next_token"] = _token("n", page[-1].id)
             if kind:
                 meta["previous_token"] = _token("p", page[0].id)
-        data = [self._render(p, _fields(q)) for p in page]
-        return Reply(200, ({"data": data} if data else {}) | {"meta": meta})
+        expand = "author_id" in q.get("expansions", "").split(",")
+        data = [self._render(p, _fields(q) | ({"author_id"} if expand else set())) for p in page]
+        out: dict[str, Any] = {"data": data} if data else {}
+        if data and expand:  # the tweets name their author, whose user object is included
+            authors = dict.fromkeys(p.author_id for p in page)
+            users = [self.accounts[a] for a in authors if a in self.accounts]
+            out["includes"] = {
+                "users": [{"id": u.user_id, "name": u.name, "username": u.username} for u in users]
+            }
+        return Reply(200, out | {"meta": meta})
 
     # -- media -------------------------------------------------------------------------------
 
@@ -1090,6 +1158,7 @@ _ROUTES = [
     ("DELETE", r"/2/tweets/(\d+)", "delete_tweet"),
     ("GET", r"/2/users/me", "get_me"),
     ("GET", r"/2/users/(\d+)/tweets", "user_tweets"),
+    ("GET", r"/2/users/(\d+)/mentions", "user_mentions"),
     ("POST", r"/2/media/upload/initialize", "media_initialize"),
     ("POST", r"/2/media/upload/(\d+)/append", "media_append"),
     ("POST", r"/2/media/upload/(\d+)/finalize", "media_finalize"),

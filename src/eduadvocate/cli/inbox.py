@@ -66,6 +66,7 @@ def pull(config_path: str | None, accounts: list[str], fmt: str, clock: Clock) -
                         "new": len(r.new),
                         "by_kind": r.by_kind(),
                         "unsupported": r.unsupported,
+                        "refused": r.refused,
                         "failed": r.failed,
                     }
                     for r in report
@@ -77,6 +78,16 @@ def pull(config_path: str | None, accounts: list[str], fmt: str, clock: Clock) -
     unsupported = [r for r in report if r.unsupported]
     for r in report:
         if r.unsupported:
+            continue
+        if r.refused:  # as `metrics pull` says it: no error, a person must change something
+            con.print(
+                Text.assemble(
+                    ("refused ", "yellow"),
+                    f"{r.account}: {r.refused}. ",
+                    ("Asked again at the next pull.", "dim"),
+                ),
+                soft_wrap=True,  # one line, however long: the terminal wraps it
+            )
             continue
         if r.failed:
             con.print(

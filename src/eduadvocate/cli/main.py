@@ -681,9 +681,10 @@ def inbox_pull(
 ) -> None:
     """Fetch new replies, mentions and quotes into the ledger.
 
-    Bluesky and Mastodon so far; accounts on other platforms are named once and skipped. Pulling
-    twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account could not
-    be read.
+    Bluesky, Mastodon and X so far; accounts on other platforms are named once and skipped.
+    Pulling twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account
+    could not be read; an account its platform refuses to read for (X's free tier) is reported,
+    as `metrics pull` reports it, and is not an error.
 
     Example: `eduadvocate inbox pull --account bluesky-pta`.
     """

@@ -8,6 +8,8 @@ platform into the ledger, each tied to the campaign post it answers when it answ
 - A walk stops at the end of the list or at the first page holding an item already stored:
   beyond it, an earlier walk stored everything.
 - An account whose platform cannot read its inbox yet is reported, not asked, and is no error;
+  one the platform refuses to read for (its API tier, a missing permission) is reported with the
+  reason and is no error either, as ``metrics pull``'s refusals are (asked again next pull);
   a rate limit or a network error stops that account for this pull (the next one resumes).
 """
 
@@ -21,6 +23,7 @@ from functools import partial
 from eduadvocate.ledger.base import InboxItem, Ledger, State
 from eduadvocate.platforms.publishing import (
     InboxPage,
+    InboxRefused,
     InboxUnsupported,
     Incoming,
     Publisher,
@@ -40,6 +43,7 @@ class AccountInbox:
     platform: str
     new: list[InboxItem] = field(default_factory=list)
     unsupported: bool = False  # its platform's inbox cannot be read yet: not asked
+    refused: str | None = None  # the platform would not let it read (tier, permission): why
     failed: str | None = None  # why it stopped (the next pull resumes)
 
     def by_kind(self) -> dict[str, int]:
@@ -76,6 +80,8 @@ def pull_inbox(
             continue
         try:
             _pull_account(ledger, publisher, result, page_size, taken)
+        except InboxRefused as exc:
+            result.refused = str(exc)
         except PublishError as exc:
             result.failed = _why(exc)
         finally:

@@ -148,6 +148,14 @@ class InboxUnsupported(PublishError):
     kind = ErrorKind.REFUSED
 
 
+class InboxRefused(PublishError):
+    """The platform will not let this account read its inbox (its API tier, a missing
+    permission): reported by the pull, as ``metrics pull`` reports a refusal, and not an error;
+    the message names what a person must change."""
+
+    kind = ErrorKind.REFUSED
+
+
 class Publisher(ABC):
     """A connected client for one account."""
 

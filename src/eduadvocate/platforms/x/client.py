@@ -7,6 +7,12 @@
 - The session never retries a POST by itself (``max_retries=0``), has a timeout, and
   ``wait_on_rate_limit`` stays off: dispatch decides about retries.
 - ``base_url`` (config) redirects every request, so tests and proxies can stand in for X.
+- The inbox (``eduadvocate inbox pull``): the account's mentions timeline
+  (``GET /2/users/:id/mentions``), page by page by ``pagination_token``. A post that replies to
+  one of the account's posts is a reply, one that quotes a post a quote, any other a mention;
+  replies and quotes name the post they answer (thread root: ``conversation_id``). X lists only
+  posts that name the account (replies do: X writes in whom they answer), so a quote that does
+  not is not read. The free API tier cannot read posts: that is a refusal naming the tier.
 - X has no idempotency key: an attempt in doubt is looked up among the account's recent posts.
   X rewrites every URL to a ``t.co`` link and escapes ``&<>`` as HTML entities, so texts are
   compared with URLs masked and entities decoded.
@@ -30,6 +36,9 @@ from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    InboxPage,
+    InboxRefused,
+    Incoming,
     InDoubt,
     MetricsRefused,
     OutgoingPart,
@@ -197,6 +206,53 @@ class XPublisher(Publisher):
             )
         return out
 
+    # -- inbox ---------------------------------------------------------------------------------
+    inbox_source = "mentions"
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        """A page of the account's mentions timeline (see the module), newest first."""
+        me = self._user_id()
+        with _mapped(sending=False):
+            try:
+                response = self.client.get_users_mentions(
+                    me,
+                    max_results=max(5, min(limit, 100)),  # X takes 5 to 100
+                    pagination_token=cursor,
+                    expansions=["author_id"],
+                    tweet_fields=[
+                        "created_at",
+                        "conversation_id",
+                        "referenced_tweets",
+                        "in_reply_to_user_id",
+                    ],
+                    user_fields=["username", "name"],
+                    user_auth=self.user_auth,
+                )
+            except tweepy.Forbidden as exc:
+                if _problem(exc.response) == "client-forbidden":  # the app's access level
+                    raise InboxRefused(self._tier_refusal(exc.response)) from exc
+                raise
+        page = response.json()
+        users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users") or []}
+        items = [incoming(t, users, me) for t in page.get("data") or []]
+        return InboxPage(items, (page.get("meta") or {}).get("next_token") or None)
+
+    def _tier_refusal(self, response: requests.Response) -> str:
+        """X's 403 for an endpoint the app's access level lacks, named by the configured tier."""
+        body = _body(response)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        why = f"403 {reason or _problem(response)}"
+        tier = (self.account.get("tier") or "free").lower()
+        if tier == "free":
+            return (
+                f"X's free API tier cannot read mentions ({why}): move the app to Basic or above "
+                "in the developer portal, then set `tier: basic` in the account's config"
+            )
+        return (
+            f"X refused to read mentions ({why}) although the config says `tier: {tier}`: "
+            "check the app's access level in the developer portal"
+        )
+
     # -- reconciliation ---------------------------------------------------------------------------
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         wanted = comparable(part.text)
@@ -253,6 +309,47 @@ def comparable(text: str) -> str:
         pos = url.end
     out.append(text[pos:])
     return "".join(out).strip()
+
+
+def incoming(tweet: Mapping[str, Any], users: Mapping[str, Any], me: str) -> Incoming:
+    """One post of the mentions timeline as an inbox item (``users``: ``includes.users`` by id;
+    ``me``: the account's user id): a reply to one of ``me``'s posts is a reply, a quote a
+    quote, anything else a mention; X's escaped ``&<>`` are decoded once."""
+    refs = {str(r.get("type")): str(r.get("id")) for r in tweet.get("referenced_tweets") or []}
+    replied, quoted = refs.get("replied_to"), refs.get("quoted")
+    kind: str
+    answers: str | None
+    if replied and str(tweet.get("in_reply_to_user_id")) == me:
+        kind, answers = "reply", replied
+    elif quoted:
+        kind, answers = "quote", quoted
+    else:  # it names the account, answering someone else's post if any
+        kind, answers = "mention", replied
+    author = users.get(str(tweet.get("author_id"))) or {}
+    handle = str(author.get("username") or tweet.get("author_id") or "")
+    tweet_id = str(tweet["id"])
+    created = tweet.get("created_at")
+    return Incoming(
+        remote_id=tweet_id,
+        kind=kind,
+        author_handle=handle,
+        author_name=author.get("name") or None,
+        author_url=f"https://x.com/{handle}" if author.get("username") else None,
+        text=html.unescape(str(tweet.get("text") or "")),
+        url=f"https://x.com/{handle if author.get('username') else 'i'}/status/{tweet_id}",
+        created_at=(
+            datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+            if created
+            else _snowflake_time(tweet_id)
+        ),
+        answers=answers,
+        root=str(tweet["conversation_id"]) if tweet.get("conversation_id") else None,
+    )
+
+
+def _snowflake_time(tweet_id: str) -> datetime:
+    """When a post was made, from its id (X's ids start with milliseconds since 2010-11-04)."""
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + 1_288_834_974_657) / 1000, UTC)
 
 
 def _daily_exhausted(headers: Mapping[str, str]) -> datetime | None:
