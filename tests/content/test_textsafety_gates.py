@@ -1,4 +1,4 @@
-"""text_warnings skips its slower scans where one quick scan shows they cannot find anything
+"""text_warnings skips its character scans where one quick scan shows they cannot find anything
 (content/textsafety.py): the warnings are the same as with every scan made, for any text."""
 
 from __future__ import annotations

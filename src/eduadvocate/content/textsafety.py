@@ -97,11 +97,10 @@ def text_warnings(text: str) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     if _SUSPECT.search(text) is not None:
         _characters(text, out)
-    if _non_ascii_identifier(text):
-        for word in dict.fromkeys(identifiers(text)):
-            problem = identifier_warning(word)
-            if problem:
-                out.append(("mixed-script", problem))
+    for word in dict.fromkeys(identifiers(text)):
+        problem = identifier_warning(word)
+        if problem:
+            out.append(("mixed-script", problem))
     return tuple(out)
 
 
@@ -110,24 +109,6 @@ _SUSPECT = re.compile(
     "[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u00ad\u180e\u115f\u1160"
     "\u3164\uffa0\u034f\u200c\u200d]"
 )
-# Where a handle, hashtag or web address can start, and the stretch after it to the next space,
-# tab or line break: that holds the whole identifier (which ends at any white space), so where
-# every such stretch is ASCII, so is every identifier, and none can mix scripts.
-_IDENTIFIER_START = re.compile(r"[@＠#＃]|(?i:https?://|www\.)")
-_BREAK = re.compile(r"[ \t\r\n]")
-
-
-def _non_ascii_identifier(text: str) -> bool:
-    end = 0
-    for start in _IDENTIFIER_START.finditer(text):
-        at = start.start()
-        if at < end:
-            continue
-        stop = _BREAK.search(text, at)
-        end = stop.start() if stop else len(text)
-        if not text[at:end].isascii():
-            return True
-    return False
 
 
 def _characters(text: str, out: list[tuple[str, str]]) -> None:
