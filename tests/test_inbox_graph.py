@@ -3,7 +3,8 @@
 on it and reply to a comment, the Page and the Instagram account answer too; ``inbox pull`` then
 ``inbox`` show exactly the others' comments, each tied to the campaign post (a reply to the
 comment it answers). Pulling twice adds nothing; long comment lists are read page by page (and an
-Instagram comment's many replies beyond the nested page); a token that may not read comments is
+Instagram comment's many replies beyond the nested page; a property over any conversation and
+page size); a token that may not read comments is
 one line naming the permissions while the other account is still pulled; a deleted post is no
 failure; no token is ever shown or stored."""
 
@@ -19,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.facebook_page.client import FacebookPublisher
+from eduadvocate.platforms.instagram.client import InstagramPublisher
+from eduadvocate.platforms.publishing import Publisher
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import DEFAULT_SCOPES, GraphFake, IgUser, Page
 from tests.test_cli import run
@@ -242,3 +250,69 @@ def test_no_token_is_shown_or_stored(world: World) -> None:
         if path.is_file():
             data = path.read_bytes()
             assert not any(form.encode() in data for form in forms), path
+
+
+# A conversation: top-level comments, each by someone else or by the account itself (True), with
+# a number of replies (a few, or around Instagram's nested page of 25) of which the account
+# wrote every third if the last flag says so.
+CONVERSATIONS = st.lists(
+    st.tuples(st.booleans(), st.one_of(st.integers(0, 3), st.integers(24, 30)), st.booleans()),
+    max_size=6,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(conversation=CONVERSATIONS, limit=st.integers(1, 5), instagram=st.booleans())
+def test_the_reader_returns_every_other_comment_once_whatever_the_paging(
+    graph: GraphFake, conversation: list[tuple[bool, int, bool]], limit: int, instagram: bool
+) -> None:
+    """Walking ``replies`` page by page (any page size) yields each comment and reply by others
+    exactly once, answering its comment (or the post), and none of the account's own."""
+    page = next(iter(graph.pages.values()))
+    ig = next(iter(graph.ig_users.values()))
+    target = graph.add_ig_media(ig, "m").id if instagram else graph.add_post(page, "p").id
+    start, expected = graph.now() - 3600, {}
+    for n, (own, replies, answered) in enumerate(conversation):
+        top = graph.add_comment(target, f"c{n}", author=f"a{n}", own=own, created_at=start + n)
+        if not own:
+            expected[top.id] = target
+        for m in range(replies):
+            own_reply = answered and m % 3 == 0
+            reply = graph.add_comment(target, f"r{n}.{m}", author=f"b{m}", own=own_reply,
+                                      reply_to=top.id, created_at=start + 100 + m)  # fmt: skip
+            if not own_reply:
+                expected[reply.id] = top.id
+    reader = _publisher(graph, page, ig, instagram)
+    seen: list[tuple[str, str | None]] = []
+    cursor: str | None = None
+    try:
+        for _ in range(500):
+            got = reader.replies(target, cursor, limit)
+            seen += [(i.remote_id, i.answers) for i in got.items]
+            assert all(i.root == target and i.kind == "comment" for i in got.items)
+            if got.cursor is None:
+                break
+            cursor = got.cursor
+    finally:
+        reader.close()
+    assert sorted(seen) == sorted(expected.items())
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[GraphFake]:
+    with GraphFake() as fake:
+        page = fake.add_page(name="Springfield PTA")
+        fake.add_ig_user(page=page, media_base_url=MEDIA_BASE, username="springfieldpta")
+        yield fake
+
+
+def _publisher(graph: GraphFake, page: Page, ig: IgUser, instagram: bool) -> Publisher:
+    common: dict[str, str | int | bool] = {
+        "access_token": page.access_token,
+        "base_url": graph.base_url,
+    }
+    if instagram:
+        values = common | {"ig_user_id": ig.id, "media_base_url": MEDIA_BASE}
+        return InstagramPublisher(AccountConfig("ig", "instagram", values, Location("c.yaml")))
+    values = common | {"page_id": page.id}
+    return FacebookPublisher(AccountConfig("fb", "facebook", values, Location("c.yaml")))
