@@ -2,10 +2,10 @@
 (tests/fakes/graph_api.py): the real CLI publishes a campaign post to both, other people comment
 on it and reply to a comment, the Page and the Instagram account answer too; ``inbox pull`` then
 ``inbox`` show exactly the others' comments, each tied to the campaign post (a reply to the
-comment it answers). Pulling twice adds nothing; long comment lists are read page by page (and an
-Instagram comment's many replies beyond the nested page; a property over any conversation and
-page size); a token that may not read comments is
-one line naming the permissions while the other account is still pulled; a deleted post is no
+comment it answers). Pulling twice adds nothing; long comment lists are read page by page (and
+an Instagram comment's many replies beyond the nested page; a property over any conversation
+and page size); a token that may not read comments is one line naming the permission while the
+other account is still pulled, as is a throttled read until the next pull; a deleted post is no
 failure; no token is ever shown or stored."""
 
 from __future__ import annotations
@@ -216,6 +216,21 @@ def test_a_token_that_may_not_read_comments_is_one_line_and_the_other_account_is
     assert [name for name, why in failed.items() if why] == [
         refusal.split(":", maxsplit=1)[0].removeprefix("failed ")
     ]
+
+
+def test_a_throttled_read_stops_that_account_until_the_next_pull(world: World) -> None:
+    """Graph's Page throttling (80001, with the usage headers saying when) stops the Facebook
+    account's pull with the time to come back; Instagram is still read; the next pull gets it."""
+    _converse(world)
+    world.graph.inject("GET", rf"/{world.post_id}/comments$", "graph_error", code=80001,
+                       regain_minutes=7)  # fmt: skip
+    pulled = run("inbox", "pull", "-f", "json", cwd=world.root)
+    assert pulled.returncode == 5
+    accounts = {a["account"]: a for a in json.loads(pulled.stdout)["accounts"]}
+    assert accounts["fb"]["failed"].startswith("rate-limited until ")
+    assert "(80001)" in accounts["fb"]["failed"] and accounts["ig"]["new"] == 2
+    again = _json(run("inbox", "pull", "-f", "json", cwd=world.root))
+    assert [(a["account"], a["new"]) for a in again["accounts"]] == [("fb", 2), ("ig", 0)]
 
 
 def test_a_post_deleted_on_facebook_is_no_failure(world: World) -> None:
