@@ -15,7 +15,7 @@ was not text, image, or querystring"; keeping them took a response hook and a th
 it did for us was join the URL and add the token, which :meth:`Graph.call` does in a few lines.
 
 Reading comments (``inbox pull``): :func:`comments_page` reads one page of a comment listing and
-maps a missing read permission to one message naming the permissions to grant;
+maps a missing read permission to one message naming the permission to grant;
 :func:`next_cursor` follows Graph's cursor paging; :func:`parse_time` reads Graph's times.
 
 Graph sends the access token as a query or form parameter, so no message here ever includes a
@@ -44,11 +44,10 @@ from eduadvocate.platforms.publishing import (
     Transient,
 )
 
-MAX_LIMIT = 100  # items one page of a Graph listing can hold
-
 GRAPH_HOST = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 TIMEOUT_S = 60
+MAX_LIMIT = 100  # items one page of a Graph listing can hold
 # Graph API "Handling Errors" (developers.facebook.com/docs/graph-api/guides/error-handling):
 # 1 API Unknown and 2 API Service are temporary ("wait and retry"); 3 (capability), 10 and
 # 200-299 (permissions), 102 and 190 (session, token; with subcodes 458-467, 492) need a person;

@@ -260,9 +260,8 @@ class InstagramPublisher(Publisher):
         # The Graph API gives a comment no link and Instagram documents no address for one: the
         # item links to its media, where the comment shows.
         permalink = self._permalinks[media_id]
-        own = str(comment["id"])
         return Incoming(
-            remote_id=own,
+            remote_id=str(comment["id"]),
             kind="comment",
             author_handle=username or "unknown",
             author_name=None,
