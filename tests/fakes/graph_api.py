@@ -7,10 +7,10 @@ Owns: Pages and their access tokens (scopes, expiry, ``/me``, ``/debug_token``),
 (text, link, photos, multi-photo via ``attached_media``, scheduled posts that go live when the
 clock passes them), Instagram users with a ``media_base_url`` the fake pretends to fetch from,
 media containers (``IN_PROGRESS`` → ``FINISHED`` after a settable delay), publishing with the
-24-hour quota, engagement counts and insights that grow with age, usage headers, fault injection
-and a settable clock.  The server is standard library only; ``rewrite_session`` points a
-``requests`` session at it and ``capture_last_response`` keeps the last HTTP answer (status and
-usage headers), which facebook-sdk does not return.
+24-hour quota, comments and their replies, engagement counts and insights that grow with age,
+usage headers, fault injection and a settable clock.  The server is standard library only;
+``rewrite_session`` points a ``requests`` session at it and ``capture_last_response`` keeps the
+last HTTP answer (status and usage headers), which facebook-sdk does not return.
 
 Error bodies follow Graph's ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}`` with HTTP 400; Instagram errors carry the documented code/subcode pairs.  The fake
@@ -31,6 +31,24 @@ one the version lacks (``impressions``, ``plays``... from v22.0) or that never e
 scopes include; a token without it fails the whole request, insights field or edge alike, with
 ``(#10) Application does not have permission for this action``.
 
+Comments (what ``inbox pull`` reads): :meth:`GraphFake.add_comment` writes a comment, or a reply
+to one, under a Page post or an Instagram media, by another person or by the Page or Instagram
+account itself (replies stay one level deep, as on both platforms).  ``GET /{post-id}/comments``
+answers Graph's ``filter`` (``toplevel``, the default, or ``stream``: replies too, each with its
+``parent``) and ``order`` (``chronological``, the default, or ``reverse_chronological``), fields
+``id,from{id,name},message,created_time,permalink_url,parent{id}`` and the rest of
+:data:`FB_COMMENT_FIELDS`; ``GET /{comment-id}/comments`` lists a comment's replies.
+``GET /{ig-media-id}/comments`` lists the top-level comments newest first, each with
+``replies{...}`` as a nested edge (``.limit(n)``, 25 by default, with its own paging), and
+``GET /{ig-comment-id}/replies`` the replies, oldest first; an Instagram comment shows ``user``
+only when the account itself wrote it.  Pages are ``{"data": [...], "paging": {"cursors":
+{"before", "after"}, "next"}}``, ``next`` only while more follow; the cursors name a comment's
+place, not an index, so a comment written between two pages shifts nothing.  Reading needs
+``pages_read_engagement`` and ``pages_read_user_content`` (Facebook) or
+``instagram_manage_comments`` (Instagram), in the default scopes; without one, code 10 with the
+message Graph gives (:data:`PAGE_READ_REFUSED`, :data:`IG_REFUSED`).  Deleting a post deletes its
+comments.  Stored comments do not change the counts ``engage`` and age give.
+
 Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
 answers ``{"ID1": {...}, "ID2": {...}}`` in one request, each object rendered with the same
 ``fields`` (a field one of them lacks fails the request, as Graph does), and counts as one call per
@@ -41,6 +59,7 @@ requested do not exist: ID,...`` for the whole request; another Page's object: t
 served as ``v21.0``.
 
 Test API over HTTP (for a fake in another process): ``POST /_fake/pages``, ``/_fake/ig_users``,
+``/_fake/comments`` (``add_comment``'s arguments),
 ``/_fake/engage`` (``object_id`` and counts), ``/_fake/faults``, ``/_fake/clock`` (``seconds``),
 ``/_fake/reset``, ``/_fake/container_delay``, ``/_fake/publishing_limit``, ``/_fake/usage``;
 ``GET /_fake/state``.
@@ -76,8 +95,22 @@ HOURLY_CALLS = 200  # Graph's platform budget is 200 calls an hour per user of t
 CAPTION_MAX = 2200
 MAX_IDS = 50  # ids in one ``?ids=`` lookup
 DEFAULT_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights",
-                  "instagram_basic", "instagram_content_publish", "instagram_manage_insights",
+                  "pages_read_user_content", "instagram_basic", "instagram_content_publish",
+                  "instagram_manage_insights", "instagram_manage_comments",
                   "business_management")  # fmt: skip
+COMMENTS_LIMIT = 25  # comments a page unless ``limit`` says (Graph's default page size)
+COMMENTS_MAX = 100
+# What Graph answers a Page token lacking a permission that reading a post's comments needs
+# (the Pages API's "This endpoint requires the '…' permission or the 'Page Public Content
+# Access' feature"), and an Instagram token lacking instagram_manage_comments ("Requires …
+# permission to manage the object", Graph's wording for Instagram's permissions).
+PAGE_READ_REFUSED = (
+    "(#10) This endpoint requires the '{scope}' permission or the 'Page Public Content Access' "
+    "feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions"
+    "#manage-pages and https://developers.facebook.com/docs/apps/review/feature"
+    "#reference-PAGES_ACCESS for details."
+)
+IG_REFUSED = "(#10) Requires {scope} permission to manage the object"
 FAULT_OPTIONS = {
     "graph_error": {"code", "subcode", "message", "status", "type", "regain_minutes"},
     "html_5xx": {"status"},
@@ -331,6 +364,25 @@ class IgMedia:
         return base64.urlsafe_b64encode(digest).decode()[:11]
 
 
+@dataclass
+class Comment:
+    """A comment under a Page post or an Instagram media, or a reply to one (``parent_id``: the
+    top-level comment it answers; both platforms keep replies one level deep)."""
+
+    id: str
+    object_id: str  # the Page post or the Instagram media it is under
+    author_id: str
+    author: str  # a person's or the Page's name on Facebook, a username on Instagram
+    message: str
+    created_at: float
+    parent_id: str | None = None
+    own: bool = False  # written by the Page (or the Instagram account) itself
+    instagram: bool = False
+
+    def key(self) -> tuple[float, str]:
+        return (self.created_at, self.id)
+
+
 class Seen(NamedTuple):
     """One request the fake answered (``status`` None: dropped); ``params`` without the token."""
 
@@ -556,6 +608,7 @@ class GraphFake:
         self._photos: dict[str, Photo] = {}
         self._containers: dict[str, Container] = {}
         self._media: dict[str, IgMedia] = {}
+        self._comments: dict[str, Comment] = {}
         self._published: dict[str, list[float]] = {}  # IG user id → media_publish times
         self._engaged: dict[str, dict[str, int]] = {}  # post or media id → count → added
         self._calls: list[float] = []
@@ -764,6 +817,57 @@ class GraphFake:
             created = found.shown_at(self.now()) if isinstance(found, Post) else found.created_at
             return self._counts(object_id, created)
 
+    def add_comment(
+        self,
+        on: str,
+        text: str,
+        *,
+        author: str = "Ann Ally",
+        own: bool = False,
+        reply_to: str | None = None,
+        created_at: float | None = None,
+    ) -> Comment:
+        """A comment under the Page post or Instagram media ``on`` (its id), written by
+        ``author`` (a name on Facebook, a username on Instagram) or, with ``own``, by the Page or
+        the Instagram account itself. ``reply_to``: a comment under the same object; a reply to a
+        reply is filed under its top-level comment, as both platforms show it."""
+        with self._lock:
+            found = self._posts.get(on) or self._media.get(on)
+            if found is None:
+                raise KeyError(f"no stored Page post or Instagram media {on}")
+            parent = None
+            if reply_to is not None:
+                parent = self._comments.get(reply_to)
+                if parent is None or parent.object_id != on:
+                    raise KeyError(f"no comment {reply_to} under {on}")
+                parent = self._comments[parent.parent_id] if parent.parent_id else parent
+            instagram = isinstance(found, IgMedia)
+            if own and instagram:
+                user = self.ig_users[found.ig_user_id]
+                author_id, author = user.id, user.username
+            elif own:
+                page = self.pages[found.page_id]
+                author_id, author = page.id, page.name
+            else:  # an app-scoped id, the same for the same person
+                digest = hashlib.sha256(f"person:{author}".encode()).hexdigest()
+                author_id = str(10**15 + int(digest[:12], 16) % 10**15)
+            if instagram:
+                comment_id = self._new_id(17_858_000_000_000_000)
+            else:
+                suffix = on.rpartition("_")[2]
+                comment_id = f"{suffix}_{self._new_id(1_000_000_000_000_000)}"
+            comment = Comment(comment_id, on, author_id, author, text,
+                              self.now() if created_at is None else created_at,
+                              parent.id if parent else None, own, instagram)  # fmt: skip
+            self._comments[comment.id] = comment
+            return comment
+
+    def comments(self, on: str | None = None) -> list[Comment]:
+        """Stored comments and replies (under ``on`` only, if given), oldest first."""
+        with self._lock:
+            found = [c for c in self._comments.values() if on in (None, c.object_id)]
+            return sorted(found, key=Comment.key)
+
     def posts(self, page: Page | str | None = None) -> list[Post]:
         """Stored posts (published, scheduled and unpublished; deleted ones are gone), oldest first."""
         with self._lock:
@@ -841,6 +945,7 @@ class GraphFake:
                 "photos": [asdict(p) for p in self._photos.values()],
                 "containers": [asdict(c) for c in self._containers.values()],
                 "ig_media": [asdict(m) for m in self._media.values()],
+                "comments": [asdict(c) for c in self._comments.values()],
                 "engaged": self._engaged,
                 "clock_offset": self.clock_offset,
                 "requests": [r._asdict() for r in self.requests],
@@ -1001,9 +1106,14 @@ class GraphFake:
             return Reply(200, self.snapshot())
         if method != "POST":
             return Reply(405, {"error": "use POST, or GET /_fake/state"})
-        if name in {"pages", "ig_users"}:
+        if name in {"pages", "ig_users", "comments"}:
+            make: Callable[..., Any] = {
+                "pages": self.add_page,
+                "ig_users": self.add_ig_user,
+                "comments": self.add_comment,
+            }[name]
             try:
-                made = self.add_page(**args) if name == "pages" else self.add_ig_user(**args)
+                made = make(**args)
             except (TypeError, KeyError) as exc:
                 return Reply(400, {"error": str(exc)})
             return Reply(201, asdict(made))
@@ -1062,6 +1172,7 @@ class GraphFake:
             or self._photos.get(object_id)
             or self._containers.get(object_id)
             or self._media.get(object_id)
+            or self._comments.get(object_id)
         )
 
     def _objects(self, call: _Call) -> dict[str, Any]:
@@ -1095,11 +1206,16 @@ class GraphFake:
             return node.id
         if isinstance(node, Post | Photo | IgUser):
             return node.page_id
+        if isinstance(node, Comment):
+            under = self._find(node.object_id)
+            return self._owner(under) if under is not None else ""
         return self.ig_users[node.ig_user_id].page_id  # Container, IgMedia
 
-    def _need(self, call: _Call, scope: str, code: int) -> None:
+    def _need(self, call: _Call, scope: str, code: int, message: str | None = None) -> None:
+        """Fail as Graph does when the token lacks ``scope``: ``code`` with its usual message,
+        or ``message`` (``{scope}`` filled in)."""
         if scope not in call.token.scopes:
-            raise GraphError(code)
+            raise GraphError(code, message.format(scope=scope) if message else None)
 
     def _page_of(self, page: Page, fields: dict[str, str]) -> dict[str, Any]:
         linked = next((u.id for u in self.ig_users.values() if u.page_id == page.id), None)
@@ -1345,6 +1461,8 @@ class GraphFake:
     def _delete_post(self, call: _Call, post: Post) -> dict[str, Any]:
         self._need(call, "pages_manage_posts", 200)
         del self._posts[post.id]
+        for comment in [c for c in self._comments.values() if c.object_id == post.id]:
+            del self._comments[comment.id]
         for photo_id in post.photo_ids:
             if photo := self._photos.get(photo_id):
                 photo.post_id = None
@@ -1573,6 +1691,178 @@ class GraphFake:
                   "media_count": len(self.ig_media(user)), "followers_count": 0, "biography": ""}  # fmt: skip
         return _pick(values, fields)
 
+    # -- comments ----------------------------------------------------------------------------
+
+    def _comment_page(
+        self, call: _Call, node_id: str, edge: str, found: list[Comment], newest_first: bool
+    ) -> tuple[list[Comment], dict[str, Any] | None]:
+        """One page of ``found`` (sorted in the listing's order) and its ``paging``. The cursors
+        name a comment's place (time and id), not an index, so comments written between two
+        pages neither repeat nor hide older ones, as Graph's opaque cursors behave."""
+        try:
+            limit = max(1, min(int(call.params.get("limit", str(COMMENTS_LIMIT))), COMMENTS_MAX))
+        except ValueError:
+            raise invalid("The parameter limit must be an integer") from None
+        if "after" in call.params:
+            after = _comment_uncursor(call.params["after"])
+            found = [c for c in found if (c.key() < after if newest_first else c.key() > after)]
+        shown = found[:limit]
+        if not shown:
+            return shown, None
+        cursors = {"before": _comment_cursor(shown[0]), "after": _comment_cursor(shown[-1])}
+        paging: dict[str, Any] = {"cursors": cursors}
+        if len(found) > limit:
+            query = {k: v for k, v in call.params.items() if k not in {"after", "before"}}
+            query |= {"limit": str(limit), "after": cursors["after"]}
+            paging["next"] = f"{PUBLIC_BASE}/{call.version}/{node_id}/{edge}?{urlencode(query)}"
+        return shown, paging
+
+    def _replies_of(self, comment: Comment) -> list[Comment]:
+        found = [c for c in self._comments.values() if c.parent_id == comment.id]
+        return sorted(found, key=Comment.key)
+
+    def _fb_comment_of(self, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
+        post_id, _, own_id = comment.id.partition("_")
+        page_id = self._posts[comment.object_id].page_id
+        parent = self._comments.get(comment.parent_id or "")
+        values = {
+            "id": comment.id,
+            "from": _sub({"name": comment.author, "id": comment.author_id}, fields.get("from")),
+            "message": comment.message,
+            "created_time": graph_time(comment.created_at),
+            "permalink_url": f"https://www.facebook.com/{page_id}/posts/{post_id}/"
+            f"?comment_id={own_id}",
+            "parent": self._parent_of(parent, fields.get("parent")) if parent else None,
+            "like_count": 0,
+            "comment_count": len(self._replies_of(comment)),
+            "can_comment": comment.parent_id is None,
+            "is_hidden": False,
+        }
+        return _pick(values, fields)
+
+    def _parent_of(self, parent: Comment, modifiers: str | None) -> dict[str, Any]:
+        whole = {"id": parent.id, "message": parent.message, "from": {"name": parent.author,
+                 "id": parent.author_id}, "created_time": graph_time(parent.created_at)}  # fmt: skip
+        return _sub(whole, modifiers)
+
+    def _fb_comments(
+        self, call: _Call, node_id: str, found: list[Comment], *, under_post: bool
+    ) -> dict[str, Any]:
+        """``GET /{post-id}/comments`` or ``/{comment-id}/comments``: ``filter=toplevel`` (the
+        default: comments, not replies) or ``stream`` (replies too, each with its ``parent``),
+        ``order=chronological`` (the default) or ``reverse_chronological``."""
+        self._need(call, "pages_read_engagement", 10, PAGE_READ_REFUSED)
+        self._need(call, "pages_read_user_content", 10, PAGE_READ_REFUSED)
+        fields = call.fields(
+            "Comment", ("created_time", "from", "message", "id"), FB_COMMENT_FIELDS
+        )
+        which = call.params.get("filter", "toplevel")
+        if which not in {"toplevel", "stream"}:
+            raise invalid("param filter must be one of {toplevel, stream}")
+        order = call.params.get("order", "chronological")
+        if order not in {"chronological", "reverse_chronological"}:
+            raise invalid("param order must be one of {chronological, reverse_chronological}")
+        if under_post and which == "toplevel":
+            found = [c for c in found if c.parent_id is None]
+        newest_first = order == "reverse_chronological"
+        found = sorted(found, key=Comment.key, reverse=newest_first)
+        shown, paging = self._comment_page(call, node_id, "comments", found, newest_first)
+        out: dict[str, Any] = {"data": [self._fb_comment_of(c, fields) for c in shown]}
+        if paging:
+            out["paging"] = paging
+        if call.flag("summary", False):
+            out["summary"] = {"order": order, "total_count": len(found), "can_comment": True}
+        return out
+
+    def _post_comments(self, call: _Call, post: Post) -> dict[str, Any]:
+        under = [c for c in self._comments.values() if c.object_id == post.id]
+        return self._fb_comments(call, post.id, under, under_post=True)
+
+    def _fb_replies(self, call: _Call, comment: Comment) -> dict[str, Any]:
+        """``GET /{comment-id}/comments``: the replies to a Facebook comment."""
+        if comment.instagram:
+            raise GraphError(2500, "Unknown path components: /comments")
+        return self._fb_comments(call, comment.id, self._replies_of(comment), under_post=False)
+
+    def _ig_replies(self, call: _Call, comment: Comment) -> dict[str, Any]:
+        """``GET /{ig-comment-id}/replies``: the replies to an Instagram comment, oldest first."""
+        if not comment.instagram:
+            raise GraphError(2500, "Unknown path components: /replies")
+        self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
+        fields = call.fields("IGComment", ("id", "text", "timestamp"), IG_COMMENT_FIELDS)
+        found = self._replies_of(comment)
+        shown, paging = self._comment_page(call, comment.id, "replies", found, False)
+        out: dict[str, Any] = {"data": [self._ig_comment_of(call, c, fields) for c in shown]}
+        if paging:
+            out["paging"] = paging
+        return out
+
+    def _get_comment(self, call: _Call, comment: Comment) -> dict[str, Any]:
+        if comment.instagram:
+            self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
+            fields = call.fields("IGComment", ("id", "text", "timestamp"), IG_COMMENT_FIELDS)
+            return self._ig_comment_of(call, comment, fields)
+        self._need(call, "pages_read_user_content", 10, PAGE_READ_REFUSED)
+        fields = call.fields(
+            "Comment", ("created_time", "from", "message", "id"), FB_COMMENT_FIELDS
+        )
+        return self._fb_comment_of(comment, fields)
+
+    def _ig_comment_of(
+        self, call: _Call, comment: Comment, fields: dict[str, str]
+    ) -> dict[str, Any]:
+        """An Instagram comment; ``replies`` (top-level comments only) is a nested edge with its
+        own paging (``replies.limit(n){fields}``; Graph's default page of 25)."""
+        media = self._media[comment.object_id]
+        values: dict[str, Any] = {
+            "id": comment.id,
+            "text": comment.message,
+            "timestamp": graph_time(comment.created_at),
+            "username": comment.author,
+            "from": _sub({"id": comment.author_id, "username": comment.author}, fields.get("from")),
+            "like_count": 0,
+            "hidden": False,
+            "parent_id": comment.parent_id,
+            "media": {"id": media.id, "media_product_type": media.product_type},
+            "user": {"id": comment.author_id} if comment.own else None,  # the app user's own only
+        }
+        if "replies" in fields and comment.parent_id is None:
+            modifiers = fields["replies"]
+            inner = re.search(r"\{(.*)\}$", modifiers)
+            sub = (
+                _split_fields(inner.group(1)) if inner else {"id": "", "timestamp": "", "text": ""}
+            )
+            for name in sub:
+                if name not in IG_COMMENT_FIELDS - {"replies"}:
+                    raise invalid(
+                        f"Tried accessing nonexisting field ({name}) on node type (IGComment)"
+                    )
+            limit = re.search(r"\.limit\((\d+)\)", modifiers)
+            nested = _Call(call.method, call.version,
+                           {"fields": ",".join(k + v for k, v in sub.items()),
+                            "limit": limit.group(1) if limit else str(COMMENTS_LIMIT)},
+                           {}, call.token)  # fmt: skip
+            shown, paging = self._comment_page(
+                nested, comment.id, "replies", self._replies_of(comment), False
+            )
+            if shown:  # Graph leaves an empty nested edge out
+                values["replies"] = {"data": [self._ig_comment_of(nested, c, sub) for c in shown]}
+                if paging:
+                    values["replies"]["paging"] = paging
+        return _pick(values, fields)
+
+    def _ig_comments(self, call: _Call, media: IgMedia) -> dict[str, Any]:
+        """``GET /{ig-media-id}/comments``: the top-level comments, newest first."""
+        self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
+        fields = call.fields("IGComment", ("id", "text", "timestamp"), IG_COMMENT_FIELDS)
+        found = [c for c in self._comments.values() if c.object_id == media.id and not c.parent_id]
+        found.sort(key=Comment.key, reverse=True)
+        shown, paging = self._comment_page(call, media.id, "comments", found, True)
+        out: dict[str, Any] = {"data": [self._ig_comment_of(call, c, fields) for c in shown]}
+        if paging:
+            out["paging"] = paging
+        return out
+
 
 POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "scheduled_publish_time", "permalink_url", "status_type", "from", "full_picture",
@@ -1580,6 +1870,11 @@ POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
                    "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
+
+FB_COMMENT_FIELDS = {"id", "from", "message", "created_time", "permalink_url", "parent",
+                     "like_count", "comment_count", "can_comment", "is_hidden"}  # fmt: skip
+IG_COMMENT_FIELDS = {"id", "text", "timestamp", "username", "from", "like_count", "hidden",
+                     "parent_id", "media", "replies", "user"}  # fmt: skip
 
 _Route = Callable[[GraphFake, _Call, Any], dict[str, Any]]
 _ROUTES: dict[tuple[str, str, str], _Route] = {
@@ -1603,6 +1898,11 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Container", ""): GraphFake._get_container,
     ("GET", "IgMedia", ""): GraphFake._get_ig_media,
     ("GET", "IgMedia", "insights"): GraphFake._ig_media_insights,
+    ("GET", "IgMedia", "comments"): GraphFake._ig_comments,
+    ("GET", "Post", "comments"): GraphFake._post_comments,
+    ("GET", "Comment", ""): GraphFake._get_comment,
+    ("GET", "Comment", "comments"): GraphFake._fb_replies,
+    ("GET", "Comment", "replies"): GraphFake._ig_replies,
 }
 
 
@@ -1618,6 +1918,15 @@ def _pick(values: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
     """The requested fields that have a value, and always ``id`` (as Graph adds it)."""
     wanted = set(fields) | {"id"}
     return {k: v for k, v in values.items() if k in wanted and v is not None}
+
+
+def _sub(value: dict[str, Any], modifiers: str | None) -> dict[str, Any]:
+    """A nested object with the subfields asked for (``from{id,name}``), all of them if none."""
+    inner = re.search(r"\{(.*)\}$", modifiers or "")
+    if inner is None:
+        return value
+    wanted = set(_split_fields(inner.group(1))) | {"id"}
+    return {k: v for k, v in value.items() if k in wanted}
 
 
 def _attachments(post: Post, photos: list[Photo]) -> dict[str, Any]:
@@ -1642,6 +1951,20 @@ def _is_image(data: bytes) -> bool:
 
 def _cursor(index: int) -> str:
     return base64.urlsafe_b64encode(f"i{index}".encode()).decode().rstrip("=")
+
+
+def _comment_cursor(comment: Comment) -> str:
+    raw = f"c{comment.created_at!r}:{comment.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _comment_uncursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, comment_id = raw[1:].partition(":")
+        return float(at), comment_id
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("The after cursor is not valid") from None
 
 
 def _uncursor(cursor: str) -> int:

@@ -3,11 +3,12 @@
 These pin the behaviour the Facebook and Instagram adapters' tests rely on: Page posts, photos
 with alt text, multi-photo posts, native scheduling and its window, Graph's error bodies (190,
 506, 324, 2207xxx), Instagram containers, publishing and its quota, the faults, and how an
-adapter reads the HTTP status and usage headers facebook-sdk drops; and for ``metrics pull``:
+adapter reads the HTTP status and usage headers facebook-sdk drops; for ``metrics pull``:
 ``get_objects`` over several ids, Page post and Instagram media insights with their permissions,
-metric rules per media product type and version, and ``engage``.  Every client is built the
-way the adapter builds it (version "3.1", then ``v21.0``) on a session sent through
-``rewrite_session``; teardown checks the fake saw every request.
+metric rules per media product type and version, and ``engage``; for ``inbox pull``: the
+comments under Page posts and Instagram media, their replies, paging and permissions.  Every
+client is built the way the adapter builds it (version "3.1", then ``v21.0``) on a session sent
+through ``rewrite_session``; teardown checks the fake saw every request.
 """
 
 from __future__ import annotations
@@ -1011,3 +1012,155 @@ def test_engage_works_over_http(fake: GraphFake, page: Page) -> None:
     with _LOOPBACK.open(request, timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True}
     assert fake.engage(post_id)["reactions"] == 2
+
+
+# -- comments (for inbox pull) ---------------------------------------------------------------
+
+FB_COMMENT = "id,from{id,name},message,created_time,permalink_url,parent{id}"
+IG_COMMENT = "id,username,text,timestamp,replies{id,username,text,timestamp}"
+
+
+def test_page_post_comments_stream_replies_with_their_parent(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    post_id = fake.add_post(page, "Budget hearing Tuesday").id
+    start = fake.now() - 600
+    first = fake.add_comment(post_id, "I'll be there", author="Ann Ally", created_at=start)
+    fake.add_comment(post_id, "Thanks Ann!", own=True, reply_to=first.id, created_at=start + 60)
+    again = fake.add_comment(
+        post_id, "Me too", author="Bo Parent", reply_to=first.id, created_at=start + 120
+    )
+    last = fake.add_comment(post_id, "What room?", author="Cy Voter", created_at=start + 180)
+    stream = graph.get_connections(post_id, "comments", fields=FB_COMMENT, filter="stream")
+    assert [c["message"] for c in stream["data"]] == [
+        "I'll be there", "Thanks Ann!", "Me too", "What room?"
+    ]  # fmt: skip
+    ann, ours, reply, _ = stream["data"]
+    assert set(ann) == {"id", "from", "message", "created_time", "permalink_url"}
+    assert ann["from"] == {"id": first.author_id, "name": "Ann Ally"}
+    assert ours["from"] == {"id": page.id, "name": "Springfield PTA"}
+    assert reply["parent"] == {"id": first.id} and reply["id"] == again.id
+    assert reply["id"].startswith(post_id.split("_")[1] + "_")
+    assert ann["permalink_url"] == (
+        f"https://www.facebook.com/{page.id}/posts/{post_id.split('_')[1]}/"
+        f"?comment_id={first.id.split('_')[1]}"
+    )
+    assert ann["created_time"].endswith("+0000")
+    assert (
+        set(stream["paging"]["cursors"]) == {"before", "after"} and "next" not in stream["paging"]
+    )
+    toplevel = graph.get_connections(post_id, "comments")["data"]  # the default filter
+    assert [c["id"] for c in toplevel] == [first.id, last.id]
+    assert set(toplevel[0]) == {"id", "from", "message", "created_time"}
+    newest = graph.get_connections(
+        post_id, "comments", filter="stream", order="reverse_chronological"
+    )
+    assert [c["message"] for c in newest["data"]] == [
+        "What room?", "Me too", "Thanks Ann!", "I'll be there"
+    ]  # fmt: skip
+    replies = graph.get_connections(first.id, "comments", fields="message")["data"]
+    assert [c["message"] for c in replies] == ["Thanks Ann!", "Me too"]
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.get_connections(post_id, "comments", filter="everything")
+    assert _error(caught)["code"] == 100
+
+
+def test_comments_page_with_cursors_and_a_new_comment_moves_no_page(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, ig: IgUser
+) -> None:
+    post_id = fake.add_post(page, "Many voices").id
+    media_id = fake.add_ig_media(ig, "Many voices").id
+    start = fake.now() - 3600
+    for n in range(7):
+        fake.add_comment(post_id, f"fb {n}", author=f"P{n}", created_at=start + n)
+        fake.add_comment(media_id, f"ig {n}", author=f"p{n}", created_at=start + n)
+    first = graph.get_connections(post_id, "comments", filter="stream", limit=3)
+    assert [c["message"] for c in first["data"]] == ["fb 0", "fb 1", "fb 2"]
+    assert "next" in first["paging"]
+    fake.add_comment(post_id, "fb late", author="Late", created_at=start + 100)
+    after = first["paging"]["cursors"]["after"]
+    second = graph.get_connections(post_id, "comments", filter="stream", limit=3, after=after)
+    assert [c["message"] for c in second["data"]] == ["fb 3", "fb 4", "fb 5"]
+    after = second["paging"]["cursors"]["after"]
+    third = graph.get_connections(post_id, "comments", filter="stream", limit=3, after=after)
+    assert [c["message"] for c in third["data"]] == ["fb 6", "fb late"]
+    assert "next" not in third["paging"]
+    walked = graph.get_all_connections(media_id, "comments", fields="text", limit=2)
+    assert [c["text"] for c in walked] == [f"ig {n}" for n in range(6, -1, -1)]  # newest first
+
+
+def test_instagram_comments_carry_their_replies_nested_with_paging(
+    fake: GraphFake, graph: facebook.GraphAPI, ig: IgUser
+) -> None:
+    media_id = fake.add_ig_media(ig, "Back to school night").id
+    start = fake.now() - 600
+    top = fake.add_comment(media_id, "Love this", author="ann.ally", created_at=start)
+    for n in range(3):
+        fake.add_comment(
+            media_id, f"reply {n}", author="bo.parent", reply_to=top.id, created_at=start + 10 + n
+        )
+    ours = fake.add_comment(media_id, "Thank you!", own=True, created_at=start + 60)
+    nested = fake.add_comment(
+        media_id, "+1", author="cy", reply_to=f"{fake.comments(media_id)[1].id}"
+    )
+    assert nested.parent_id == top.id  # a reply to a reply is filed under the comment
+    listed = graph.get_connections(media_id, "comments", fields=IG_COMMENT)["data"]
+    assert [c["text"] for c in listed] == ["Thank you!", "Love this"]
+    assert listed[0] == {
+        "id": ours.id, "username": "springfieldpta", "text": "Thank you!",
+        "timestamp": listed[0]["timestamp"],
+    }  # fmt: skip
+    replies = listed[1]["replies"]
+    assert [r["text"] for r in replies["data"]] == ["reply 0", "reply 1", "reply 2", "+1"]
+    assert set(replies["data"][0]) == {"id", "username", "text", "timestamp"}
+    assert "paging" in replies and "next" not in replies["paging"]
+    short = graph.get_connections(media_id, "comments", fields="id,replies.limit(2){id,text}")
+    assert "next" in short["data"][1]["replies"]["paging"]
+    after = short["data"][1]["replies"]["paging"]["cursors"]["after"]
+    rest = graph.get_connections(top.id, "replies", fields="text,username", after=after)["data"]
+    assert [(r["text"], r["username"]) for r in rest] == [("reply 2", "bo.parent"), ("+1", "cy")]
+    own = graph.get_object(ours.id, fields="id,user,username")
+    assert own == {"id": ours.id, "user": {"id": ig.id}, "username": "springfieldpta"}
+    assert "user" not in graph.get_object(top.id, fields="id,user")
+
+
+def test_reading_comments_needs_pages_read_user_content_or_instagram_manage_comments(
+    fake: GraphFake, connect: Connect, page: Page, ig: IgUser
+) -> None:
+    post_id = fake.add_post(page, "Closed to readers").id
+    media_id = fake.add_ig_media(ig, "Closed to readers").id
+    scopes = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "instagram_basic")
+    reader = connect(fake.add_token(page, scopes=scopes))
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        reader.get_connections(post_id, "comments", filter="stream")
+    error = _error(caught)
+    assert (error["code"], error["type"]) == (10, "OAuthException")
+    assert error["message"].startswith(
+        "(#10) This endpoint requires the 'pages_read_user_content' permission"
+    )
+    assert fake.requests[-1].status == 400
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        reader.get_connections(media_id, "comments")
+    assert (_error(caught)["code"], caught.value.message) == (
+        10, "(#10) Requires instagram_manage_comments permission to manage the object"
+    )  # fmt: skip
+
+
+def test_comments_can_be_added_over_http_and_go_with_their_post(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    post_id = fake.add_post(page, "From another process").id
+    request = urllib.request.Request(
+        f"{fake.base_url}/_fake/comments",
+        data=json.dumps({"on": post_id, "text": "Hi", "author": "Di"}).encode(),
+        method="POST",
+    )
+    with _LOOPBACK.open(request, timeout=5) as response:
+        made = json.loads(response.read())
+    assert (made["message"], made["author"], made["object_id"]) == ("Hi", "Di", post_id)
+    assert [c.id for c in fake.comments(post_id)] == [made["id"]]
+    graph.delete_object(post_id)
+    assert fake.comments() == []
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.get_connections(post_id, "comments")
+    assert (_error(caught)["code"], _error(caught)["error_subcode"]) == (100, 33)

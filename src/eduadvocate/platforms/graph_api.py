@@ -14,6 +14,10 @@ body of a failed call but not its status or headers, and turns an HTML error pag
 was not text, image, or querystring"; keeping them took a response hook and a thread-local. All
 it did for us was join the URL and add the token, which :meth:`Graph.call` does in a few lines.
 
+Reading comments (``inbox pull``): :func:`comments_page` reads one page of a comment listing and
+maps a missing read permission to one message naming the permission to grant;
+:func:`next_cursor` follows Graph's cursor paging; :func:`parse_time` reads Graph's times.
+
 Graph sends the access token as a query or form parameter, so no message here ever includes a
 URL or a ``requests`` exception's text (they would carry the token); Graph's own message is kept,
 with the token cut out ("Malformed access token …" repeats it).
@@ -43,6 +47,7 @@ from eduadvocate.platforms.publishing import (
 GRAPH_HOST = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 TIMEOUT_S = 60
+MAX_LIMIT = 100  # items one page of a Graph listing can hold
 # Graph API "Handling Errors" (developers.facebook.com/docs/graph-api/guides/error-handling):
 # 1 API Unknown and 2 API Service are temporary ("wait and retry"); 3 (capability), 10 and
 # 200-299 (permissions), 102 and 190 (session, token; with subcodes 458-467, 492) need a person;
@@ -285,3 +290,51 @@ def _usage_entries(data: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(data, list):
         for item in data:
             yield from _usage_entries(item)
+
+
+def comments_page(
+    graph: Graph, path: str, params: dict[str, str], *, what: str, owner: str, grant: str
+) -> dict[str, Any] | None:
+    """One page of a comment listing (``path``: ``{post-id}/comments`` and the like), or None when
+    the post is gone. A token that may not read comments (Graph's permission errors, code 10 or
+    200-299, whichever permission Graph's message names) is :class:`AuthFailed` naming ``grant``,
+    the permission to give the token."""
+    try:
+        with graph.mapped(sending=False, what=what):
+            return graph.get(path, **params)
+    except (AuthFailed, Rejected) as exc:
+        if denied(exc):
+            found = graph_cause(exc)
+            code = found.code if found is not None else "?"
+            # Short: the pull's line names the account and says that the next pull resumes.
+            raise AuthFailed(
+                f"the token may not read comments (#{code}): grant {grant} and renew it"
+            ) from exc
+        if not missing_object(exc):
+            raise
+    # Subcode 33 also stands for "missing permissions": only when the token still reads the
+    # account (``owner``: the Page, the Instagram account) is the post gone rather than out of
+    # this token's sight.
+    with graph.mapped(sending=False, what=what):
+        graph.get(owner, fields="id")
+    return None
+
+
+def next_cursor(answer: dict[str, Any], current: str | None) -> str | None:
+    """The ``after`` cursor of the next page, None at the end: pages go on while ``paging.next``
+    is there (Graph API "Paginated Results", developers.facebook.com/docs/graph-api/results);
+    a cursor that does not move ends them too."""
+    paging = answer.get("paging") or {}
+    following = (paging.get("cursors") or {}).get("after")
+    if not paging.get("next") or not following or following == current:
+        return None
+    return str(following)
+
+
+def parse_time(value: object) -> datetime:
+    """Graph's ``2026-12-06T11:46:02+0000`` (``created_time``, Instagram's ``timestamp``); the
+    epoch when missing or unreadable, so one odd item does not stop a pull."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)

@@ -6,6 +6,11 @@ the message keeps the link as rendered); one photo to ``/{page-id}/photos`` with
 (``attached_media``). Photo posts carry their link in the message only: the photos endpoint has no
 ``link`` field. Facebook has no idempotency key: an attempt in doubt is looked up among
 the Page's recent posts by its exact message.
+
+``inbox pull`` reads the comments under each published post (:meth:`FacebookPublisher.replies`):
+``/{post-id}/comments`` with ``filter=stream``, so replies to comments come in the same list, each
+with its ``parent``; the Page's own comments are left out. Facebook has no list of notifications
+a Page token may read, so ``inbox`` stays unsupported.
 """
 
 from __future__ import annotations
@@ -17,10 +22,21 @@ from typing import Any
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
-from eduadvocate.platforms.graph_api import Graph, denied, missing_aliases, missing_object
+from eduadvocate.platforms.graph_api import (
+    MAX_LIMIT,
+    Graph,
+    comments_page,
+    denied,
+    missing_aliases,
+    missing_object,
+    next_cursor,
+    parse_time,
+)
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    InboxPage,
+    Incoming,
     MetricsRefused,
     OutgoingPart,
     Published,
@@ -33,6 +49,8 @@ from eduadvocate.platforms.publishing import (
 WHAT = "Facebook"
 NEEDED = frozenset({"pages_manage_posts"})
 MAX_PAGES = 100  # of the scheduler's listing: 10,000 waiting posts
+COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
+READ_COMMENTS = "pages_read_user_content"  # with pages_read_engagement, which posting needs
 
 
 class FacebookPublisher(Publisher):
@@ -161,6 +179,32 @@ class FacebookPublisher(Publisher):
             return self.metrics(remote_ids)
         return {str(key): _counts(post) for key, post in found.items() if isinstance(post, dict)}
 
+    # -- inbox ------------------------------------------------------------------------------------
+    reads_replies = True
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """A page of the comments under the Page post ``target``, oldest first, with the replies
+        to them (``filter=stream``): a reply answers its parent comment, within the post."""
+        params = {"fields": COMMENT_FIELDS, "filter": "stream", "limit": str(min(limit, MAX_LIMIT))}
+        if cursor:
+            params["after"] = cursor
+        got = comments_page(
+            self.graph,
+            f"{target}/comments",
+            params,
+            what=WHAT,
+            owner=self.page,
+            grant=READ_COMMENTS,
+        )
+        if got is None:  # the post is gone from the Page, and its comments with it
+            return InboxPage([], None)
+        items = [
+            _comment(c, target)
+            for c in got.get("data", [])
+            if isinstance(c, dict) and str((c.get("from") or {}).get("id")) != self.page
+        ]
+        return InboxPage(items, next_cursor(got, cursor))
+
     def verify(self) -> str:
         """The Page is reachable with this token, and the token may post (``pages_manage_posts``)."""
         with self.graph.mapped(sending=False, what=WHAT):
@@ -180,6 +224,25 @@ class FacebookPublisher(Publisher):
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
+
+
+def _comment(found: dict[str, Any], post_id: str) -> Incoming:
+    """A comment as an inbox item. Facebook has no handle: the author's id (app-scoped, so it
+    opens no profile) stands for one, and the name is shown beside it."""
+    author = found.get("from") or {}
+    parent = (found.get("parent") or {}).get("id")
+    return Incoming(
+        remote_id=str(found["id"]),
+        kind="comment",
+        author_handle=str(author.get("id") or "unknown"),
+        author_name=author.get("name") or None,
+        author_url=None,
+        text=str(found.get("message") or ""),
+        url=found.get("permalink_url") or None,
+        created_at=parse_time(found.get("created_time")),
+        answers=str(parent) if parent else post_id,
+        root=post_id,
+    )
 
 
 def _counts(post: dict[str, Any]) -> Counts:

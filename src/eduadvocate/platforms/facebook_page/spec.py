@@ -28,6 +28,7 @@ class FacebookPlatform(PlatformSpec):
     title = "Facebook Page"
     default_limit = 63_206
     supports_threads = False
+    reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
     media = MediaRules(
         max_items=10,
         image_types=frozenset(

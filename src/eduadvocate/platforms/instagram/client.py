@@ -6,6 +6,10 @@ Instagram fetches media itself from a public URL: each file's URL is the account
 only that last call creates the post, and an attempt in doubt is looked up among the account's
 recent media by its caption. The 24-hour publishing quota is read first, and a full quota defers
 the delivery instead of failing it.
+
+``inbox pull`` reads the comments under each published media (:meth:`InstagramPublisher.replies`)
+and the replies to them; the account's own are left out. Instagram has no list of notifications
+the API may read, so ``inbox`` stays unsupported.
 """
 
 from __future__ import annotations
@@ -14,14 +18,26 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
-from eduadvocate.platforms.graph_api import QUOTA_RECHECK, Graph, denied, instagram_error
+from eduadvocate.platforms.graph_api import (
+    MAX_LIMIT,
+    QUOTA_RECHECK,
+    Graph,
+    comments_page,
+    denied,
+    instagram_error,
+    next_cursor,
+    parse_time,
+)
 from eduadvocate.platforms.instagram.media import media_url
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    InboxPage,
+    Incoming,
     MetricsRefused,
     OutgoingPart,
     Published,
@@ -34,6 +50,13 @@ from eduadvocate.platforms.publishing import (
 WHAT = "Instagram"
 IG_METRICS = "reach,likes,comments,saved,shares"  # valid for feed posts and reels (v21)
 POLL_LIMIT_S = 300
+REPLY_FIELDS = "id,username,text,timestamp"
+# Replies come nested in the comment listing (one request a page) rather than from
+# ``/{comment-id}/replies`` for every comment (one more request per comment, most of them empty);
+# only a comment whose nested replies say ``paging.next`` is followed on that edge.
+COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
+READ_COMMENTS = "instagram_manage_comments"  # with instagram_basic, which publishing needs
+MAX_REPLY_PAGES = 100  # of one comment's replies: 10,000
 _STATUS_CODE = re.compile(r"\b(2207\d{3})\b")  # "Error: Media upload has failed with error code N"
 
 
@@ -44,6 +67,8 @@ class InstagramPublisher(Publisher):
         self.base = account.get("media_base_url") or ""
         self.graph = Graph(account)
         self.poll_interval = 2.0
+        self._username: str | None = None  # the account's own, to leave its comments out
+        self._permalinks: dict[str, str | None] = {}
 
     def publish(self, part: OutgoingPart) -> Published:
         self._check_quota()
@@ -173,6 +198,80 @@ class InstagramPublisher(Publisher):
                 reach=number("reach"),
             )
         return out
+
+    # -- inbox ------------------------------------------------------------------------------------
+    reads_replies = True
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """A page of the comments under the media ``target`` with all the replies to them (a
+        reply answers its comment, within the media); may hold more than ``limit`` items."""
+        params = {"fields": COMMENT_FIELDS, "limit": str(min(limit, MAX_LIMIT))}
+        if cursor:
+            params["after"] = cursor
+        got = self._comments(f"{target}/comments", params)
+        if got is None:  # the media is gone, and its comments with it
+            return InboxPage([], None)
+        found: list[tuple[dict[str, Any], str | None]] = []
+        for comment in got.get("data", []):
+            if not isinstance(comment, dict):
+                continue
+            found.append((comment, None))
+            found += [(r, str(comment["id"])) for r in self._all_replies(comment)]
+        own = self._own_username() if found else None
+        items = [
+            self._incoming(c, target, parent)
+            for c, parent in found
+            if (c.get("username") or "") != own
+        ]
+        return InboxPage(items, next_cursor(got, cursor))
+
+    def _comments(self, path: str, params: dict[str, str]) -> dict[str, Any] | None:
+        return comments_page(
+            self.graph, path, params, what=WHAT, owner=self.user, grant=READ_COMMENTS
+        )
+
+    def _all_replies(self, comment: dict[str, Any]) -> list[dict[str, Any]]:
+        """The nested replies, and the rest of them from ``/{comment-id}/replies`` when the
+        nested page says more follow."""
+        nested = comment.get("replies") or {}
+        out = [r for r in nested.get("data", []) if isinstance(r, dict)]
+        after = next_cursor(nested, None)
+        for _ in range(MAX_REPLY_PAGES):
+            if after is None:
+                break
+            params = {"fields": REPLY_FIELDS, "limit": str(MAX_LIMIT), "after": after}
+            more = self._comments(f"{comment['id']}/replies", params)
+            if more is None:  # deleted since the listing
+                break
+            out += [r for r in more.get("data", []) if isinstance(r, dict)]
+            after = next_cursor(more, after)
+        return out
+
+    def _own_username(self) -> str:
+        if self._username is None:
+            with self.graph.mapped(sending=False, what=WHAT):
+                self._username = str(self.graph.get(self.user, fields="username").get("username"))
+        return self._username
+
+    def _incoming(self, comment: dict[str, Any], media_id: str, parent: str | None) -> Incoming:
+        username = str(comment.get("username") or "")
+        if media_id not in self._permalinks:
+            self._permalinks[media_id] = self._permalink(media_id)
+        # The Graph API gives a comment no link and Instagram documents no address for one: the
+        # item links to its media, where the comment shows.
+        permalink = self._permalinks[media_id]
+        return Incoming(
+            remote_id=str(comment["id"]),
+            kind="comment",
+            author_handle=username or "unknown",
+            author_name=None,
+            author_url=f"https://www.instagram.com/{username}/" if username else None,
+            text=str(comment.get("text") or ""),
+            url=permalink,
+            created_at=parse_time(comment.get("timestamp")),
+            answers=parent or media_id,
+            root=media_id,
+        )
 
     def verify(self) -> str:
         """The Instagram account is reachable with this token; reports its 24-hour quota."""

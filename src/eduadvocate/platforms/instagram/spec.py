@@ -34,6 +34,7 @@ class InstagramPlatform(PlatformSpec):
     title = "Instagram"
     default_limit = 2200
     supports_threads = False
+    reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
     media = MediaRules(
         max_items=10,
         image_types=frozenset({"image/jpeg"}),
