@@ -38,6 +38,7 @@ from eduadvocate.config.model import AccountConfig
 from eduadvocate.platforms.http import prepare_session
 from eduadvocate.platforms.publishing import (
     AuthFailed,
+    InboxRefused,
     InDoubt,
     RateLimited,
     Rejected,
@@ -297,8 +298,9 @@ def comments_page(
 ) -> dict[str, Any] | None:
     """One page of a comment listing (``path``: ``{post-id}/comments`` and the like), or None when
     the post is gone. A token that may not read comments (Graph's permission errors, code 10 or
-    200-299, whichever permission Graph's message names) is :class:`AuthFailed` naming ``grant``,
-    the permission to give the token."""
+    200-299, whichever permission Graph's message names) is :class:`InboxRefused` naming
+    ``grant``, the permission to give the token: reported, and no error, as ``metrics pull``
+    reports a token that may not read counts and ``inbox pull`` X's free tier."""
     try:
         with graph.mapped(sending=False, what=what):
             return graph.get(path, **params)
@@ -307,7 +309,7 @@ def comments_page(
             found = graph_cause(exc)
             code = found.code if found is not None else "?"
             # Short: the pull's line names the account and says that the next pull resumes.
-            raise AuthFailed(
+            raise InboxRefused(
                 f"the token may not read comments (#{code}): grant {grant} and renew it"
             ) from exc
         if not missing_object(exc):
