@@ -113,7 +113,9 @@ def test_a_reply_none_of_whose_accounts_is_on_its_platform_is_an_error(
     assert status == 4
     (found,) = [p for p in problems if p["severity"] == "error"]
     assert (found["code"], found["line"]) == ("reply-no-account", 6)
-    assert found["message"] == "reply_to: is a post on Mastodon, and none of this post's accounts is"
+    assert (
+        found["message"] == "reply_to: is a post on Mastodon, and none of this post's accounts is"
+    )
 
 
 def test_check_errors_are_one_line_with_file_and_line(make_campaign: Make) -> None:
@@ -145,9 +147,11 @@ def test_an_address_with_anything_appended_or_prepended_is_not_read_as_another(
     url: str, junk: str
 ) -> None:
     """Whole addresses only: a shape never matches part of the text."""
+    expected = post_address(url)
+    assert expected is not None
     for text in (junk + url, url + junk):
         found = post_address(text)
-        assert found is None or found.url == text and found.platform == post_address(url).platform  # type: ignore[union-attr]
+        assert found is None or (found.url == text and found.platform == expected.platform)
 
 
 def test_nothing_longer_than_the_limit_is_read() -> None:

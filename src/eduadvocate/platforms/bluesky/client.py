@@ -43,6 +43,7 @@ from eduadvocate.content.media import sniff
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -57,7 +58,6 @@ from eduadvocate.platforms.publishing import (
     ReplyTarget,
     Transient,
 )
-from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.safefetch import Guard, Refused
 
 T = TypeVar("T")

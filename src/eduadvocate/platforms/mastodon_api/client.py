@@ -38,6 +38,7 @@ from mastodon.errors import (
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InboxPage,
@@ -52,7 +53,6 @@ from eduadvocate.platforms.publishing import (
     ReplyTarget,
     Transient,
 )
-from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
 
 IDEMPOTENCY_WINDOW = timedelta(minutes=50)  # Mastodon keeps keys 1 h; stay well inside it
