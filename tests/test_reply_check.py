@@ -157,3 +157,13 @@ def test_an_address_with_anything_appended_or_prepended_is_not_read_as_another(
 def test_nothing_longer_than_the_limit_is_read() -> None:
     assert post_address(MASTO) is not None
     assert post_address(MASTO[:-1] + "1" * (MAX_LENGTH - len(MASTO) + 1)) is None
+
+
+def test_the_outbox_writes_down_the_address_it_answers(make_campaign: Make) -> None:
+    root = make_campaign(_post(BSKY, "[outbox]").replace("2026-12-01 18:00", "now"))
+    published = run("publish")
+    assert published.returncode == 0, published.stdout + published.stderr
+    (written,) = (root / "outbox" / "outbox").glob("*.json")
+    (part,) = json.loads(written.read_text())["parts"]
+    assert part["answers"] == BSKY and part["reply_to"] is None
+    assert f"In reply to <{BSKY}>" in written.with_suffix(".md").read_text()

@@ -229,3 +229,20 @@ def test_reply_to_an_unknown_item_is_a_usage_error(pulled: tuple[Path, dict[str,
     wrong = run("reply", "999", "Hi", cwd=root)
     assert wrong.returncode == 2
     assert wrong.stderr.startswith("eduadvocate: error: no inbox item 999")
+
+
+def test_a_reply_written_in_the_posts_folder_marks_the_item_handled(
+    pulled: tuple[Path, dict[str, Any]], mastodon_fresh: MastodonFake
+) -> None:
+    """The path a team reviews in a pull request: the same post, written by hand."""
+    root, item = pulled
+    (root / "posts" / "answers.yaml").write_text(
+        "posts:\n  - id: answer\n    at: now\n    accounts: [masto]\n"
+        f"    text: Tuesday at 7pm.\n    reply_to: '{item['url']}'\n"
+    )
+    published = run("publish", cwd=root)
+    assert published.returncode == 0, published.stdout + published.stderr
+    (answer,) = [s for s in mastodon_fresh.statuses() if "7pm" in s.content]
+    assert str(answer.in_reply_to_id) == item["remote_id"]
+    handled = _inbox(root)
+    assert handled["handled_at"] is not None and handled["handled_by"] == "reply answer"
