@@ -7,6 +7,8 @@ line; publishing again sends nothing more."""
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -97,4 +99,38 @@ def test_a_post_that_is_not_there_fails_with_one_line(
     (failed,) = json.loads(published.stdout)["deliveries"]
     assert (failed["state"], failed["error_kind"]) == ("failed", "rejected")
     assert "\n" not in failed["error"] and "not on Bluesky" in failed["error"]
+    assert pds.records(account.did, POST) == []
+
+
+def test_a_hostile_address_makes_no_request_but_to_the_pds(
+    pds: BlueskyPDS, account: Account, make_campaign: Make
+) -> None:
+    """A did:web naming a loopback server (an internal address) is only a name we give our PDS:
+    this process never fetches it."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        did = f"did:web:127.0.0.1%3A{server.server_port}"
+        root = make_campaign(
+            _posts(f"at://{did}/{POST}/3kabcdefghi2a"), config=_config(pds, account)
+        )
+        published = run("publish", "--format", "json", cwd=root)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert published.returncode == 5, published.stdout + published.stderr
+    (failed,) = json.loads(published.stdout)["deliveries"]
+    assert failed["error_kind"] == "rejected" and "\n" not in failed["error"]
+    assert hits == []
     assert pds.records(account.did, POST) == []
