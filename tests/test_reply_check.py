@@ -49,6 +49,8 @@ def _accounts(make_campaign: Make, posts: str) -> list[str]:
         ("at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/3kabcdefghi2a", ["bsky"]),
         (MASTO, ["masto"]),
         ("https://other.social/users/ally/statuses/109876543210", ["masto"]),
+        ("https://x.com/ally/status/1234567890", ["x-main"]),
+        ("https://twitter.com/ally/status/1234567890", ["x-main"]),
     ],
 )
 def test_a_reply_goes_only_to_the_accounts_on_its_posts_platform(
@@ -97,12 +99,21 @@ def test_an_account_on_another_platform_listed_explicitly_is_an_error(
     assert '"masto" is on Mastodon, but reply_to: is a post on Bluesky' in found["message"]
 
 
-def test_replies_on_x_are_not_supported_yet(make_campaign: Make) -> None:
-    status, problems = _check(make_campaign, _post("https://x.com/ally/status/1234567890"))
+@pytest.mark.parametrize(
+    ("url", "account", "title"),
+    [
+        ("https://www.facebook.com/SpringfieldPTA/posts/pfbid02abc", "fb", "Facebook"),
+        ("https://www.instagram.com/p/C1a2b3c4d5e/", "ig", "Instagram"),
+    ],
+)
+def test_replies_on_facebook_and_instagram_are_not_supported_yet(
+    make_campaign: Make, url: str, account: str, title: str
+) -> None:
+    status, problems = _check(make_campaign, _post(url, f"[{account}]"))
     assert status == 4
     (found,) = [p for p in problems if p["severity"] == "error"]
     assert found["code"] == "reply-unsupported"
-    assert found["message"] == 'replies on X are not supported yet (account "x-main")'
+    assert found["message"] == f'replies on {title} are not supported yet (account "{account}")'
 
 
 def test_a_reply_none_of_whose_accounts_is_on_its_platform_is_an_error(

@@ -424,7 +424,7 @@ def _reply_accounts(
                 Problem(
                     "reply-unsupported",
                     "error",
-                    f'replies on {spec.title} are not supported yet (account "{name}")',
+                    f'replies on {address.title} are not supported yet (account "{name}")',
                     loc,
                     "answer it on the platform itself for now",
                     post=post.id,

@@ -82,7 +82,7 @@ POST_FIELDS: dict[str, Field] = {
     "language": Field("string", "Language code (e.g. en, es), for Bluesky and Mastodon."),
     "reply_to": Field(
         "string",
-        "The address of a post to answer (Bluesky, Mastodon): the post goes only to the"
+        "The address of a post to answer (Bluesky, Mastodon, X): the post goes only to the"
         " accounts on that post's platform, as a reply to it.",
     ),
 }

@@ -37,6 +37,7 @@ class XPlatform(PlatformSpec):
         max_video_bytes=512_000_000,
         alt_max=1000,
     )
+    answers: ClassVar[frozenset[str]] = frozenset({"x"})  # the address names the post's id
     settings: ClassVar[dict[str, Setting]] = {
         "username": Setting("the account's @name, for links and reconciliation"),
         "consumer_key": Setting("OAuth 1.0a API key", secret=True),
