@@ -178,3 +178,14 @@ def test_the_outbox_writes_down_the_address_it_answers(make_campaign: Make) -> N
     (part,) = json.loads(written.read_text())["parts"]
     assert part["answers"] == BSKY and part["reply_to"] is None
     assert f"In reply to <{BSKY}>" in written.with_suffix(".md").read_text()
+
+
+def test_render_shows_the_address_a_reply_answers(make_campaign: Make) -> None:
+    """In the JSON and in the pull-request preview (as code: an address is not made a link)."""
+    make_campaign(_post(BSKY))
+    rendered = run("render", "--format", "json")
+    (delivery,) = json.loads(rendered.stdout)["deliveries"]
+    assert delivery["reply_to"] == BSKY
+    preview = run("render", "--format", "markdown")
+    assert preview.returncode == 0, preview.stderr
+    assert f"In reply to `{BSKY}`" in preview.stdout
