@@ -12,7 +12,6 @@ answering an item twice is refused, so it cannot be posted twice.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass, replace
@@ -79,24 +78,42 @@ def prepare(
         "posts:",
         f"  - id: {post_id}",
         "    at: now",
-        f"    accounts: [{json.dumps(row.item.account)}]",
-        f"    reply_to: {json.dumps(target)}",
+        f"    accounts: [{yaml_string(row.item.account)}]",
+        f"    reply_to: {yaml_string(target)}",
     ]
     if file is not None:
         body, user = _fields_of(file, ws), ws.config.display(file.resolve())
     else:
         assert text is not None
-        body, user = [f"text: {json.dumps(text, ensure_ascii=False)}"], None
+        body, user = [f"text: {yaml_string(text)}"], None
     content = "\n".join(header + [INDENT + line if line else "" for line in body]) + "\n"
     problems, parts = _checked(ws, content, display, post_id)
-    # Shown where the user wrote them: the --file's own lines, or the text given (the posts
-    # file they would be at is not written).
+    # Shown where the user wrote them: the --file's own lines, the text given, or (what reply
+    # wrote itself: the address, the account) the item; the posts file is not written.
     where = Location(user) if user is not None else Location("the reply's text")
-    problems = [_moved(p, display, where, len(header)) for p in problems]
+    problems = [
+        _moved(p, display, where, len(header), Location(f"inbox item {item_id}")) for p in problems
+    ]
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ReplyInvalid(errors)
     return Reply(post_id, row, path, display, content, target, parts)
+
+
+def yaml_string(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar that reads back as exactly ``value``: quotes,
+    backslashes, control characters and what YAML reads as a line break (NEL, U+2028, U+2029)
+    or drops (a BOM) escaped, everything else (emoji included) as it is."""
+    out = []
+    for char in value:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif code < 0x20 or 0x7F <= code <= 0x9F or char in "\u2028\u2029\ufeff":
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def write(reply: Reply) -> None:
@@ -166,10 +183,12 @@ def _checked(
     return found, [part.text for r in result.renderings for part in r.parts]
 
 
-def _moved(problem: Problem, display: str, where: Location, offset: int) -> Problem:
+def _moved(problem: Problem, display: str, where: Location, offset: int, item: Location) -> Problem:
     loc = problem.location
-    if loc is None or loc.file != display or loc.line <= offset:
+    if loc is None or loc.file != display:
         return problem
+    if loc.line <= offset:
+        return replace(problem, location=item)
     if where.file == "the reply's text":
         return replace(problem, location=where)
     column = max(1, loc.column - len(INDENT)) if loc.column else 0
