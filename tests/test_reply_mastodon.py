@@ -6,6 +6,7 @@ once and marks it handled, and a hostile address makes no request anywhere but t
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Make
+from tests.conftest import REPO, Make
 from tests.fakes.mastodon import MastodonFake
 from tests.test_cli import run
 
@@ -246,3 +247,23 @@ def test_a_reply_written_in_the_posts_folder_marks_the_item_handled(
     assert str(answer.in_reply_to_id) == item["remote_id"]
     handled = _inbox(root)
     assert handled["handled_at"] is not None and handled["handled_by"] == "reply answer"
+
+
+def test_reply_from_a_file_sends_its_fields(
+    pulled: tuple[Path, dict[str, Any]], mastodon_fresh: MastodonFake
+) -> None:
+    """A --file holds a post's fields: its text, hashtags and an image with alt text."""
+    root, item = pulled
+    (root / "media").mkdir()
+    shutil.copy(REPO / "media" / "budget-chart.png", root / "media" / "chart.png")
+    (root / "draft.yaml").write_text(
+        "---\ntext: |-\n  Tuesday at 7pm.\n  Bring a friend!\nhashtags: [LevyVote]\n"
+        "media:\n  - path: media/chart.png\n    alt: The levy's budget, as a bar chart\n"
+    )
+    answered = run("reply", str(item["id"]), "--file", "draft.yaml", cwd=root)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    (answer,) = [s for s in mastodon_fresh.statuses() if "Bring a friend" in s.content]
+    assert str(answer.in_reply_to_id) == item["remote_id"]
+    assert "LevyVote" in answer.content
+    (image,) = answer.media_attachments
+    assert image.description == "The levy's budget, as a bar chart"
