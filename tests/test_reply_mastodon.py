@@ -267,3 +267,31 @@ def test_reply_from_a_file_sends_its_fields(
     assert "LevyVote" in answer.content
     (image,) = answer.media_attachments
     assert image.description == "The levy's budget, as a bar chart"
+
+
+def test_a_reply_is_found_by_lookup_after_the_idempotency_window(
+    make_campaign: Make, mastodon_fresh: MastodonFake, ally_status: Any
+) -> None:
+    """Past the hour Mastodon keeps a key, reconciliation reads the account's statuses back by
+    their text: a reply is found there like any post (and not sent again)."""
+    from datetime import UTC, datetime, timedelta
+
+    from eduadvocate.campaign.workspace import load_config
+    from eduadvocate.platforms.mastodon_api.client import MastodonPublisher
+    from eduadvocate.platforms.publishing import OutgoingPart
+
+    root = make_campaign(
+        _reply_post(ally_status.url).join(["posts:\n", ""]), config=_config(mastodon_fresh)
+    )
+    assert run("publish", cwd=root).returncode == 0
+    (ours,) = mastodon_fresh.statuses()
+    later = datetime.now(UTC) + timedelta(hours=2)
+    publisher = MastodonPublisher(load_config(None).accounts["masto"])
+    publisher.clock = lambda: later
+    part = OutgoingPart(
+        "answer|masto|2026-11-28T12:00:00.000000Z", 0, 1, "Thank you, see you Tuesday!", "k",
+        answers=ally_status.url,
+    )  # fmt: skip
+    found = publisher.lookup(part, datetime.now(UTC) - timedelta(minutes=5))
+    assert found is not None and found.remote_id == str(ours.id)
+    assert len(mastodon_fresh.statuses()) == 1
