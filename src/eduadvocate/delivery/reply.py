@@ -82,7 +82,7 @@ def prepare(
         f"    reply_to: {yaml_string(target)}",
     ]
     if file is not None:
-        body, user = _fields_of(file, ws), ws.config.display(file.resolve())
+        body, user = _fields_of(file), ws.config.display(file.resolve())
     else:
         assert text is not None
         body, user = [f"text: {yaml_string(text)}"], None
@@ -90,10 +90,7 @@ def prepare(
     problems, parts = _checked(ws, content, display, post_id)
     # Shown where the user wrote them: the --file's own lines, the text given, or (what reply
     # wrote itself: the address, the account) the item; the posts file is not written.
-    where = Location(user) if user is not None else Location("the reply's text")
-    problems = [
-        _moved(p, display, where, len(header), Location(f"inbox item {item_id}")) for p in problems
-    ]
+    problems = [_moved(p, display, len(header), user, item_id) for p in problems]
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ReplyInvalid(errors)
@@ -132,7 +129,7 @@ def write(reply: Reply) -> None:
         os.fsync(fh.fileno())
 
 
-def _fields_of(file: Path, ws: Workspace) -> list[str]:
+def _fields_of(file: Path) -> list[str]:
     """The lines of a ``--file``: a mapping of a post's fields (text, media, hashtags, …),
     read by the safe reader first so a file that is no such mapping is one error at its line."""
     shown = str(file)
@@ -183,16 +180,19 @@ def _checked(
     return found, [part.text for r in result.renderings for part in r.parts]
 
 
-def _moved(problem: Problem, display: str, where: Location, offset: int, item: Location) -> Problem:
+def _moved(problem: Problem, display: str, header: int, user: str | None, item_id: int) -> Problem:
+    """A problem of the unwritten posts file, moved to where its cause was written: the
+    --file ``user`` (its own line and column), the reply's text, or (the ``header`` lines reply
+    wrote itself: the address, the account) the inbox item."""
     loc = problem.location
     if loc is None or loc.file != display:
         return problem
-    if loc.line <= offset:
-        return replace(problem, location=item)
-    if where.file == "the reply's text":
-        return replace(problem, location=where)
+    if loc.line <= header:
+        return replace(problem, location=Location(f"inbox item {item_id}"))
+    if user is None:
+        return replace(problem, location=Location("the reply's text"))
     column = max(1, loc.column - len(INDENT)) if loc.column else 0
-    return replace(problem, location=Location(where.file, loc.line - offset, column))
+    return replace(problem, location=Location(user, loc.line - header, column))
 
 
 class ReplyInvalid(PostsInvalid):
