@@ -72,6 +72,9 @@ class Target:
     any_stored: Callable[[], bool] | None = None  # a cheap ``bool(stored())``
     requests: Callable[[], list[str]] = list  # what the platform was asked, "METHOD path status"
     threads: bool = True  # Facebook and Instagram have none: a thread goes as one long post
+    # Another account's post, made on the server to be answered (``reply_to:``): its address,
+    # and its id as a reply's stored "replies to" names it. None: no replies on this platform.
+    others_post: Callable[[], tuple[str, str]] | None = None
     media: bool = False  # Instagram needs an image on every post
 
     def texts(self, post: Post) -> list[str]:
@@ -320,7 +323,13 @@ def _x(fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Target:
         malformed=lambda n: fake.inject("POST", tweets, "store_then_malformed", times=n),
         secret="X_SECRET",
         requests=lambda: [f"{r.method} {r.path} {r.status}" for r in fake.requests],
+        others_post=lambda: _x_others_post(fake),
     )
+
+
+def _x_others_post(fake: XFake) -> tuple[str, str]:
+    post = fake.add_post(fake.add_account("ally"), "Will the levy fund the library?")
+    return f"https://x.com/ally/status/{post.id}", post.id
 
 
 def _graph(graph: GraphFake, name: str, monkeypatch: pytest.MonkeyPatch) -> Target:
@@ -391,7 +400,13 @@ def _mastodon(masto: MastodonFake, monkeypatch: pytest.MonkeyPatch) -> Target:
         secret="MASTO_TOKEN",
         # The instance's description is public: it is answered whatever the token.
         requests=lambda: [f"{r.method} {r.path}" for r in masto.seen if "/instance" not in r.path],
+        others_post=lambda: _mastodon_others_post(masto),
     )
+
+
+def _mastodon_others_post(masto: MastodonFake) -> tuple[str, str]:
+    status = masto.client(masto.token2).status_post("Will the levy fund the library?")
+    return status.url, str(status.id)
 
 
 def _plain(content: str) -> str:
@@ -428,7 +443,13 @@ def _bluesky(pds: Any, proxy: PdsProxy, monkeypatch: pytest.MonkeyPatch) -> Targ
         slow=slow,
         secret="BSKY_PW",
         requests=lambda: list(proxy.seen),
+        others_post=lambda: _bluesky_others_post(pds),
     )
+
+
+def _bluesky_others_post(pds: Any) -> tuple[str, str]:
+    asked = pds.post(pds.create_account(), "Will the levy fund the library?")
+    return asked.uri, asked.uri
 
 
 class PdsProxy(ThreadingHTTPServer):

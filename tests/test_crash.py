@@ -6,6 +6,8 @@ every post must exist exactly once on the server, checked there, with the ledger
   not sent), ``stored-before-response`` (the platform stored the post, the answer never arrived:
   the fake holds it back while we kill), ``after-response`` (answer received, not yet recorded),
   ``between-parts`` (a thread half out).
+- A reply (``reply_to:`` another account's post) on Bluesky, Mastodon and X, killed after a
+  part was sent and before it was recorded: reconciled, on the server once, still a reply to it.
 - A posts file broken while a run goes on: its posts wait (exit 3), the others go out.
 - Something unexpected inside a delivery (an answer without an id, a corrupt outbox file, a link
   card whose image makes Pillow raise): recorded, looked up, never sent twice, never stranded.
@@ -118,6 +120,41 @@ def test_killed_mid_publish_then_restarted_publishes_exactly_once(
     again = cli("publish", now="2026-11-28T12:07:00Z")
     assert again.returncode == 0, again.stdout + again.stderr
     check_exactly_once(target, root, NOW_POSTS)
+
+
+# -- a reply (reply_to:) ----------------------------------------------------------------------
+REPLY_POINTS = ["after-response", "between-parts"]
+
+
+@pytest.mark.parametrize("point", REPLY_POINTS)
+def test_a_reply_killed_after_the_send_is_reconciled_and_exists_once(
+    target: Target, point: str, make_campaign: Make
+) -> None:
+    """A thread answering another account's post, killed after a part was sent and before it
+    was recorded (or between its parts): the restart looks it up, and the answer is on the
+    server once, its first part a reply to that post and the rest chained to it."""
+    if target.others_post is None:
+        pytest.skip("no replies to others' posts on this platform")
+    address, asked_id = target.others_post()
+    answer = Post(
+        "answer", "now", ("Yes: the library is in it", "Details: https://example.org/p"),
+        extra=(f"reply_to: '{address}'",),
+    )  # fmt: skip
+    root = campaign(make_campaign, target, {"posts.yaml": [answer]})
+    proc = start("publish", env={"EDUADVOCATE_CRASH_AT": point})
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    restart = cli("publish", now=LATER)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert cli("publish", now="2026-11-28T12:07:00Z").returncode == 0
+
+    stored = target.stored()
+    assert [text for _, text, _ in stored] == list(answer.parts), stored
+    (first_id, _, first_answers), (second_id, _, second_answers) = stored
+    assert (first_answers, second_answers) == (asked_id, first_id)
+    row = rows(root)["answer"]
+    assert row.state == State.PUBLISHED and row.lease_owner is None
+    assert [p.remote_id for p in row.parts] == [first_id, second_id]
 
 
 # -- a posts file broken mid-run --------------------------------------------------------------

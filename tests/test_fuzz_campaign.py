@@ -141,6 +141,20 @@ post = st.fixed_dictionaries(
         "accounts": _either(account_names),
         "vars": _either(variables),
         "language": _either(st.sampled_from(["en", "es"])),
+        "reply_to": _either(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "https://bsky.app/profile/ally.bsky.social/post/3kabc",
+                        "https://mastodon.example/@ally/12",
+                        "https://x.com/ally/status/12",
+                        "https://www.instagram.com/p/abc/",
+                        "file:///etc/passwd",
+                    ]
+                ),
+                text,
+            )
+        ),
         **{p: _either(override) for p in PLATFORMS},
         "txt": text,
     },

@@ -42,6 +42,7 @@ _OPTIONS = {"status", "seconds", "reset_in", "limit", "error"}
 # content-length is recomputed because the proxy may rewrite a body
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 _STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
+_STATUS_URL = re.compile(r"https?://[^/]+/(?:@[^/]+|users/[^/]+/statuses)/(?P<id>\d+)/?")
 _INSTANCE = re.compile(r"^/api/v[12]/instance/?$")  # Mastodon.py adds the slash
 _STARTUP_SECONDS = 20.0
 
@@ -250,6 +251,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             )
         elif error := self._length_error(fake.max_characters, path, body):
             self._send_json(422, {"error": error})
+        elif (found := self._resolved(fake.upstream_port, path)) is not None:
+            self._send_json(200, found)
         else:
             status, headers, data = self._forward(fake.upstream_port, body)
             if kind == "drop_after":
@@ -271,6 +274,36 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if status == 200 and _INSTANCE.match(path):
                 data = _with_max_characters(data, fake.max_characters)
             self._relay(status, headers, data)
+
+    def _resolved(self, port: int, path: str) -> dict[str, Any] | None:
+        """``GET /api/v2/search?resolve=true&q=<a status URL>`` as Mastodon answers it: the
+        status that URL names (the mock's search only matches text). Only this instance's
+        statuses can be found (a real one would fetch a remote status itself): any other
+        address finds nothing. None: not such a search, forwarded as it is."""
+        query = parse_qs(urlsplit(self.path).query)
+        # Rails reads "1" (what Mastodon.py sends), "true" and the like as true
+        resolve = (query.get("resolve") or [""])[0].lower() in ("1", "true", "t", "on")
+        if path != "/api/v2/search" or not resolve:
+            return None
+        q = (query.get("q") or [""])[0]
+        shape = _STATUS_URL.fullmatch(q)
+        empty: dict[str, Any] = {"accounts": [], "statuses": [], "hashtags": []}
+        if shape is None:
+            return empty
+        connection = HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            headers = {"Authorization": self.headers.get("Authorization", "")}
+            connection.request("GET", f"/api/v1/statuses/{shape['id']}", headers=headers)
+            response = connection.getresponse()
+            status, data = response.status, response.read()
+        finally:
+            connection.close()
+        if status != 200:
+            return empty
+        found = json.loads(data)
+        if q.rstrip("/") not in (found.get("url"), found.get("uri")):
+            return empty
+        return {**empty, "statuses": [found]}
 
     def _control(self, fake: MastodonFake, path: str, body: bytes) -> None:
         if path != "/_fake/faults":

@@ -641,3 +641,22 @@ def test_inbox_filters_and_marking_handled(ledger: Ledger) -> None:
     assert row is not None and (row.handled_at, row.handled_by) == (later, "sam")
     assert [r.item.remote_id for r in ledger.inbox(unhandled=True)] == ["c", "b"]
     assert ledger.inbox_item(9999) is None
+
+
+def test_a_published_reply_marks_the_items_it_answers_handled(ledger: Ledger) -> None:
+    """By the item's address or its id, on the reply's account only; once."""
+    page = [heard("a"), heard("b"), heard("a", account="other")]
+    ledger.add_inbox_page(page, T0, account="x-main", source="n", cursor=None)
+    ids = {(r.item.account, r.item.remote_id): r.id for r in ledger.inbox()}
+    later = T0 + timedelta(hours=1)
+    url = "https://bsky.app/profile/ally.test/post/a"
+    assert ledger.mark_answered("x-main", url, later, "reply r1") == [ids[("x-main", "a")]]
+    assert ledger.mark_answered("x-main", url, later, "reply r2") == []  # handled already
+    assert ledger.mark_answered("x-main", "b", later, "reply r3") == [ids[("x-main", "b")]]
+    assert ledger.mark_answered("x-main", "https://elsewhere/1", later, "reply r4") == []
+    handled = {(r.item.account, r.item.remote_id): r.handled_by for r in ledger.inbox()}
+    assert handled == {
+        ("x-main", "a"): "reply r1",
+        ("x-main", "b"): "reply r3",
+        ("other", "a"): None,
+    }

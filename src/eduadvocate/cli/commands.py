@@ -231,6 +231,7 @@ def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
         "file": r.post.loc.file,
         "line": r.post.loc.line,
         "content_warning": r.content_warning,
+        "reply_to": r.post.reply_to,
         "parts": [
             {
                 "text": p.text,

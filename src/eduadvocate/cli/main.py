@@ -731,6 +731,45 @@ def inbox_open(
     raise typer.Exit(inbox_cli.open_item(config, item, _runtime(ctx).clock))
 
 
+@app.command()
+def reply(
+    ctx: typer.Context,
+    item: Annotated[int, typer.Argument(help="An inbox item id, as `inbox` shows it.")],
+    text: Annotated[
+        str | None, typer.Argument(help="The reply's text.", show_default=False)
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            help="A YAML file of the reply's fields instead of TEXT: text, media (with alt),"
+            " hashtags, as in a post.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Check and render it; write and send nothing.")
+    ] = False,
+    fmt: Annotated[
+        DataFormat, typer.Option("--format", "-f", help="text or json (of the publish run).")
+    ] = DataFormat.text,
+) -> None:
+    """Answer an inbox item on its platform (Bluesky, Mastodon, X; the outbox writes it down).
+
+    The reply is checked like any post, written to posts/replies/reply-ITEM.yaml (reply_to: the
+    item's address, accounts: the item's account, at: now) and published at once, exactly once,
+    through the same ledger as every post; the item is marked handled when it is out. Nothing
+    is written or sent for a reply with errors (exit 4), and an item answered before is refused
+    (exit 2). Otherwise the exit codes are publish's.
+
+    Example: `eduadvocate reply 12 "Thank you for coming to the hearing!" --dry-run`.
+    """
+    from eduadvocate.cli.reply import reply as answer
+
+    raise typer.Exit(answer(config, item, text, file, dry_run, fmt.value, _runtime(ctx)))
+
+
 ledger_app = typer.Typer(
     help="The ledger: upgrade a shared one, move a campaign's history between ledgers,"
     " checkpoint an SQLite one before committing it.\n\nExample: `eduadvocate ledger export -o"

@@ -266,6 +266,8 @@ def _post_block(
         elif total > 1:
             head += f" · a thread of {total} parts"
         lines += ["", head]
+        if item.get("reply_to"):  # shown as code: an address from a posts file is not a link
+            lines += ["", f"In reply to {_code(item['reply_to'])}"]
         if item["content_warning"]:
             lines += ["", f"Content warning: {text(item['content_warning'])}"]
         for index, part in enumerate(item["parts"], 1):

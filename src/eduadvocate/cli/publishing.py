@@ -66,6 +66,7 @@ def publish(
     fmt: str,
     runtime: Runtime,
     quiet: bool = False,
+    posts: set[str] | None = None,
 ) -> int:
     from eduadvocate.cli.commands import display_zone
     from eduadvocate.cli.progress import Follower, summary
@@ -89,6 +90,7 @@ def publish(
             stop=stop,
             probe=runtime.probe,
             watch=Watch(follower.delivered, follower.started) if text else None,
+            posts=posts,
         )
     if not text:
         output.print_json(

@@ -34,6 +34,7 @@ from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import EduError, Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, FacetKind, PlatformSpec
+from eduadvocate.platforms.posturl import EXAMPLES, post_address
 from eduadvocate.platforms.registry import spec_class
 from eduadvocate.timing.occurrences import Schedule, schedule_of
 from eduadvocate.timing.timespec import local_label
@@ -190,7 +191,10 @@ class _Job:
                 assert schedule is not None
                 found.append(_time_past(post, schedule, self.now, config.grace))
             _check_content(post, found)
-            for name in _accounts_of(post, config, found):
+            names = _accounts_of(post, config, found)
+            if post.reply_to is not None:
+                names = _reply_accounts(post, names, self.specs, found)
+            for name in names:
                 if self.accounts is not None and name not in self.accounts:
                     continue
                 spec = self.specs[name]
@@ -384,6 +388,73 @@ def _accounts_of(post: Post, config: Config, problems: list[Problem]) -> list[st
                 )
             )
     return known
+
+
+def _reply_accounts(
+    post: Post, names: list[str], specs: dict[str, PlatformSpec], problems: list[Problem]
+) -> list[str]:
+    """The accounts a reply goes to: those of ``names`` that can answer a post on the platform
+    its ``reply_to:`` address names (read by its shape only: nothing is fetched at check time).
+    Accounts elsewhere that the post's own ``accounts:`` lists are errors; accounts that came
+    from the defaults are left out quietly, so a campaign's defaults serve its replies too."""
+    assert post.reply_to is not None
+    loc = post.reply_to_loc or post.loc
+    address = post_address(post.reply_to)
+    if address is None:
+        problems.append(
+            Problem(
+                "reply-to-unknown",
+                "error",
+                f'reply_to: "{shown(post.reply_to, 80)}" is not the address of a post on a'
+                " platform eduadvocate can answer",
+                loc,
+                f"copy the address from the post's page: {EXAMPLES}",
+                post=post.id,
+            )
+        )
+        return []
+    kept, refused = [], False
+    for name in names:
+        spec = specs[name]
+        if address.platform in spec.answers or "*" in spec.answers:
+            kept.append(name)
+        elif spec.name == address.platform:
+            refused = True
+            problems.append(
+                Problem(
+                    "reply-unsupported",
+                    "error",
+                    f'replies on {address.title} are not supported yet (account "{name}")',
+                    loc,
+                    "answer it on the platform itself for now",
+                    post=post.id,
+                )
+            )
+        elif post.accounts is not None:
+            refused = True
+            problems.append(
+                Problem(
+                    "reply-to-platform",
+                    "error",
+                    f'account "{name}" is on {spec.title}, but reply_to: is a post on'
+                    f" {address.title}: a reply goes only to accounts on its post's platform",
+                    post.accounts_loc or loc,
+                    f"remove {name} from accounts:, or write a separate post for it",
+                    post=post.id,
+                )
+            )
+    if not kept and not refused and names:
+        problems.append(
+            Problem(
+                "reply-no-account",
+                "error",
+                f"reply_to: is a post on {address.title}, and none of this post's accounts is",
+                loc,
+                f"add accounts: [an account on {address.title}] to the post",
+                post=post.id,
+            )
+        )
+    return kept
 
 
 def _check_content(post: Post, problems: list[Problem]) -> None:

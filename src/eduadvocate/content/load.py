@@ -171,6 +171,7 @@ def _post(
     content = _content(ctx, node, POST_FIELDS)
     at, every = get("at"), get("every")
     start, until, accounts = get("from"), get("until"), get("accounts")
+    reply_to = get("reply_to")
     post = Post(
         id=post_id,
         loc=node.loc,
@@ -190,6 +191,8 @@ def _post(
         accounts_loc=accounts.loc if accounts else None,
         vars=ctx.string_map(get("vars"), "vars"),
         language=ctx.string(get("language"), "language") or defaults.language,
+        reply_to=ctx.string(reply_to, "reply_to"),
+        reply_to_loc=reply_to.loc if reply_to else None,
     )
     ctx.post = None
     return post

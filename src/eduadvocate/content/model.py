@@ -68,6 +68,8 @@ class Post:
     accounts_loc: Location | None = None
     vars: dict[str, str] = field(default_factory=dict)
     language: str | None = None
+    reply_to: str | None = None  # the address of a post this one answers (untrusted text)
+    reply_to_loc: Location | None = None
 
     @property
     def account_names(self) -> tuple[str, ...]:

@@ -80,6 +80,11 @@ POST_FIELDS: dict[str, Field] = {
     **_CONTENT,
     "vars": Field("string-map", "Variables for this post only."),
     "language": Field("string", "Language code (e.g. en, es), for Bluesky and Mastodon."),
+    "reply_to": Field(
+        "string",
+        "The address of a post to answer (Bluesky, Mastodon, X): the post goes only to the"
+        " accounts on that post's platform, as a reply to it.",
+    ),
 }
 
 FILE_FIELDS: dict[str, Field] = {

@@ -333,12 +333,26 @@ class Dispatcher:
                     self.clock(),
                     published_hash=delivery.content_hash,
                 )
+            self._answered(delivery, rendering)
             out.state = State.PUBLISHED  # what the ledger now says, without reading it back
             out.parts = [(p.remote_id, p.url) for _, p in sorted(done.items())]
             return out
         except PublishError as exc:
             self._failed(delivery, exc, out)
         return self._done(out, delivery.id)
+
+    def _answered(self, delivery: Delivery, rendering: Rendering) -> None:
+        """A published reply: the account's inbox items it answers are handled. Right after the
+        delivery is recorded rather than in the same statement: ``part_sent`` is the hot path's
+        one guarded write, shared by both backends, while this flag only tidies the inbox. A
+        crash between the two leaves the item unhandled (``reply ITEM`` marks its own item once
+        it sees the delivery published), and a ledger that fails here fails nothing sent."""
+        target = rendering.post.reply_to
+        if target:
+            with contextlib.suppress(LedgerError):
+                self.ledger.mark_answered(
+                    delivery.account, target, self.clock(), f"reply {delivery.post_id}"
+                )
 
     def _lost(self, delivery: Delivery, out: Outcome, exc: LeaseLost) -> Outcome:
         """A guarded write touched nothing: another worker took the claim, or a write whose
@@ -406,6 +420,7 @@ class Dispatcher:
                 language=rendering.post.language,
                 card_url=rendering.card_url if i == 0 else None,
                 link=rendering.link if i == 0 else None,
+                answers=rendering.post.reply_to,
             )
             for i, part in enumerate(rendering.parts)
         ]

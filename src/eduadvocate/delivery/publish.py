@@ -151,11 +151,13 @@ def publish_due(
     stop: Stop | None = None,
     probe: Probe = no_probe,
     watch: Watch | None = None,
+    posts: set[str] | None = None,
 ) -> RunReport:
     """Publish everything due now (by the workspace's clock); returns one outcome per delivery
     handled. ``stop``: set (by a signal) to finish the part in flight, give back the rest and
     return. ``probe``: see :data:`~eduadvocate.delivery.dispatch.Probe`. ``watch``: told of
-    each delivery as it is done."""
+    each delivery as it is done. ``posts``: send only these posts' deliveries (``reply``); the
+    whole campaign is still planned and recorded, so nothing else looks removed."""
     analysis = analyse(ws.config, ws.campaign, ws.now, accounts=accounts)
     own_ledger = ledger is None
     ledger = ledger or open_ledger(ws.config.ledger, ws.config.root)
@@ -167,7 +169,7 @@ def publish_due(
             stop = stop or Stop()
             stop.on_stop(ledger.stop_waiting)
             report = _run(
-                ws, analysis, ledger, accounts, dry_run, window, connect, stop, probe, watch
+                ws, analysis, ledger, accounts, dry_run, window, connect, stop, probe, watch, posts
             )
     finally:
         if own_ledger:
@@ -188,6 +190,7 @@ def _run(
     stop: Stop,
     probe: Probe,
     watch: Watch | None,
+    posts: set[str] | None = None,
 ) -> RunReport:
     now = ws.now
     me = worker_id()
@@ -195,7 +198,7 @@ def _run(
     the_plan = plan(
         ws, analysis, now, grace=grace, accounts=accounts, ledger=None if dry_run else ledger
     )
-    report.held.extend(the_plan.held)
+    report.held.extend(o for o in the_plan.held if posts is None or o.post in posts)
     report.unreadable = the_plan.unreadable
     if dry_run:
         done = [d for d in ledger.deliveries() if d.state != State.PENDING]
@@ -208,6 +211,7 @@ def _run(
             Outcome(d.key, d.post_id, d.account, d.platform, d.due_at, "would-publish")
             for d in the_plan.desired
             if d.due_at <= now
+            and (posts is None or d.post_id in posts)
             and d.key not in published
             and d.key not in missed
             and (d.post_id, d.account) not in sent_now
@@ -216,7 +220,10 @@ def _run(
     report.taken_over = take_over(ledger, now, me=me)
     link = connect or connector(ws.config)
     recorded = record(the_plan, ledger, grace=grace, connect=link)
-    report.held.extend(recorded.held)
+    report.held.extend(o for o in recorded.held if posts is None or o.post in posts)
+    hold = recorded.hold_posts
+    if posts is not None:  # the others are never claimed in this run
+        hold = hold | {p.id for p in ws.campaign.posts if p.id not in posts}
     report.skipped = recorded.skipped
     report.cancelled = recorded.cancelled
     report.reinstated = recorded.reinstated
@@ -225,11 +232,9 @@ def _run(
     report.warnings = recorded.warnings
     names = sorted(accounts if accounts is not None else ws.config.accounts)
     if watch is not None and watch.started is not None:
-        watch.started(_claimable(ledger, the_plan, set(names), recorded.hold_posts))
+        watch.started(_claimable(ledger, the_plan, set(names), hold))
     on_outcome = watch.delivered if watch is not None else None
-    job = _Job(
-        ws, the_plan, the_plan.renderings(), recorded.hold_posts, me, stop, probe, on_outcome
-    )
+    job = _Job(ws, the_plan, the_plan.renderings(), hold, me, stop, probe, on_outcome)
     processes = min(os.cpu_count() or 1, MAX_PROCESSES, len(names) // MIN_ACCOUNTS_PER_PROCESS)
     if connect is None and processes > 1:
         report.outcomes.extend(_in_processes(job, names, processes))

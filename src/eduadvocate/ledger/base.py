@@ -520,6 +520,12 @@ class Ledger(ABC):
         """Mark items handled (one already handled keeps its first time and person). Returns
         the ids that exist."""
 
+    @abstractmethod
+    def mark_answered(self, account: str, target: str, now: datetime, by: str) -> list[int]:
+        """Mark handled the account's items that a published reply answers: those whose
+        ``url`` or ``remote_id`` is ``target`` (a post's ``reply_to:``). Returns the ids newly
+        marked."""
+
     # -- moving a campaign between ledgers -----------------------------------------------------------
     @abstractmethod
     def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:

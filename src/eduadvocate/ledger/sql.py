@@ -806,6 +806,22 @@ class SQLLedger(Ledger):
                     )
         return found
 
+    def mark_answered(self, account: str, target: str, now: datetime, by: str) -> list[int]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id FROM inbox_items WHERE account = ? AND (url = ? OR remote_id = ?)"
+                " AND handled_at IS NULL ORDER BY id",
+                (account, target, target),
+            ).fetchall()
+            ids = [int(r["id"]) for r in rows]
+            for item_id in ids:
+                db.execute(
+                    "UPDATE inbox_items SET handled_at = ?, handled_by = ?"
+                    " WHERE id = ? AND handled_at IS NULL",
+                    (iso(now), by, item_id),
+                )
+        return ids
+
     # -- moving a campaign between ledgers -----------------------------------------------------------
     def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for table, order in EXPORTED_TABLES:

@@ -122,6 +122,9 @@ class PlatformSpec:
     settings: ClassVar[dict[str, Setting]] = {}
     mention_prefix: ClassVar[str] = "@"
     reads_inbox: ClassVar[bool] = False  # its Publisher implements ``inbox`` (issue 15)
+    # The platforms whose posts this one can answer (``reply_to:``, platforms/posturl.py); its
+    # Publisher then implements ``resolve_reply``. "*": any (the outbox writes the address down).
+    answers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

@@ -49,6 +49,22 @@ class OutgoingPart:
     language: str | None = None
     card_url: str | None = None  # show this link as a card (Bluesky's external embed)
     link: str | None = None  # the post's link (first part only): Facebook sends it as ``link``
+    # The address of another's post the delivery answers (``reply_to:``), on every part: the
+    # first part replies to it (``Publisher.resolve_reply``), the later ones to our previous
+    # part as in any thread.
+    answers: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """The post a reply answers, as the account's own server knows it: ``remote_id`` is what a
+    reply names (Bluesky: the at:// URI; Mastodon: the status id on our instance), ``root`` its
+    thread's first post, and ``version``/``root_version`` what Bluesky's strong refs add (CIDs)."""
+
+    remote_id: str
+    root: str | None = None
+    version: str | None = None
+    root_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +189,12 @@ class Publisher(ABC):
     def verify(self) -> str:
         """Check the credentials without posting; returns a description of the account."""
         return "ok"
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """The post at ``url`` (a ``reply_to:`` address), asked of the account's own server:
+        read-only and idempotent, so repeating it after a crash is safe. A post that cannot be
+        found (deleted, unknown host) is :class:`Rejected` with the reason."""
+        raise Rejected("replies are not supported on this platform yet")
 
     def schedule(self, part: OutgoingPart, at: datetime) -> Published:
         """Hand a post to the platform's own scheduler, to go live at ``at`` (Facebook Pages)."""

@@ -43,6 +43,7 @@ from eduadvocate.content.media import sniff
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -54,6 +55,7 @@ from eduadvocate.platforms.publishing import (
     Publisher,
     RateLimited,
     Rejected,
+    ReplyTarget,
     Transient,
 )
 from eduadvocate.platforms.safefetch import Guard, Refused
@@ -156,9 +158,11 @@ class BlueskyPublisher(Publisher):
             record["facets"] = facets
         if part.language:
             record["langs"] = [part.language]
-        if part.reply_to:
+        if part.answers and part.index == 0:
+            record["reply"] = self._reply_refs(part.answers)
+        elif part.reply_to:
             record["reply"] = {
-                "root": self._ref(part.root or part.reply_to),
+                "root": self._root_ref(part.root or part.reply_to),
                 "parent": self._ref(part.reply_to),
             }
         warning = None
@@ -199,6 +203,62 @@ class BlueskyPublisher(Publisher):
                 {"repo": repo, "collection": POST, "rkey": rkey}
             )
         return {"uri": uri, "cid": str(got.cid)}
+
+    def _root_ref(self, uri: str) -> dict[str, str]:
+        """The root of a thread whose first part is ``uri``: that part, unless it is itself a
+        reply to another's post (``reply_to:``), whose thread it then belongs to."""
+        _, _, rest = uri.partition("at://")
+        repo, _, rkey = rest.partition(f"/{POST}/")
+        with _mapped(sending=False):
+            got = self.client.com.atproto.repo.get_record(
+                {"repo": repo, "collection": POST, "rkey": rkey}
+            )
+        root = _field(got.value, "reply", "root")
+        uri_, cid = _field(root, "uri"), _field(root, "cid")
+        if isinstance(uri_, str) and isinstance(cid, str):
+            return {"uri": uri_, "cid": cid}
+        return {"uri": uri, "cid": str(got.cid)}
+
+    def _reply_refs(self, url: str) -> dict[str, dict[str, str]]:
+        target = self.resolve_reply(url)
+        assert target.version is not None and target.root is not None
+        return {
+            "root": {"uri": target.root, "cid": target.root_version or target.version},
+            "parent": {"uri": target.remote_id, "cid": target.version},
+        }
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """The post at a bsky.app or at:// address through the account's own PDS: its handle
+        resolved to a DID (``resolveHandle``), then the post read with ``getPosts`` (which the
+        PDS answers through its AppView) for its CID and its thread's root. Nothing is fetched
+        from the address itself."""
+        address = post_address(url)
+        if address is None or address.platform != "bluesky" or not address.actor:
+            raise Rejected(f"{url[:200]} is not the address of a Bluesky post")
+        self._login()
+        actor = address.actor
+        if not actor.startswith("did:"):
+            try:  # network trouble stays Transient: tried again later, like any send
+                with _mapped(sending=False):
+                    got = self.client.com.atproto.identity.resolve_handle({"handle": actor})
+            except Rejected as exc:
+                raise Rejected(
+                    f"the author of the post to answer, @{actor[:100]}, is not on {WHAT}: {exc}"
+                ) from exc
+            actor = str(got.did)
+        uri = f"at://{actor}/{POST}/{address.post}"
+        with _mapped(sending=False):
+            found = self.client.app.bsky.feed.get_posts({"uris": [uri]})
+        if not found.posts:
+            raise Rejected(
+                f"the post to answer ({url[:200]}) is not on {WHAT}: deleted, or a wrong address"
+            )
+        post = found.posts[0]
+        root = _field(post.record, "reply", "root")
+        root_uri, root_cid = _field(root, "uri"), _field(root, "cid")
+        if isinstance(root_uri, str) and isinstance(root_cid, str):
+            return ReplyTarget(str(post.uri), root_uri, str(post.cid), root_cid)
+        return ReplyTarget(str(post.uri), str(post.uri), str(post.cid), str(post.cid))
 
     def _facets(self, part: OutgoingPart) -> list[dict[str, Any]]:
         out = []

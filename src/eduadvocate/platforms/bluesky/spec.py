@@ -57,6 +57,7 @@ class BlueskyPlatform(PlatformSpec):
         alt_max=2000,
     )
     reads_inbox: ClassVar[bool] = True
+    answers: ClassVar[frozenset[str]] = frozenset({"bluesky"})
     settings: ClassVar[dict[str, Setting]] = {
         "handle": Setting("the account's handle, e.g. pta.bsky.social", required=True),
         "app_password": Setting("an app password (Settings → App passwords)", secret=True),

@@ -38,6 +38,7 @@ from mastodon.errors import (
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     AuthFailed,
     InboxPage,
@@ -49,6 +50,7 @@ from eduadvocate.platforms.publishing import (
     Publisher,
     RateLimited,
     Rejected,
+    ReplyTarget,
     Transient,
 )
 from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
@@ -104,16 +106,37 @@ class MastodonPublisher(Publisher):
             media_ids.append(media.id)
         # Sent as Mastodon stores it, so what was counted is what goes out and what lookup reads.
         warning = mastodon_prepared(part.content_warning or "") or None
+        in_reply_to = part.reply_to
+        if part.answers and part.index == 0:
+            in_reply_to = self.resolve_reply(part.answers).remote_id
         with _mapped(self.client, sending=True):
             status = self.client.status_post(
                 mastodon_prepared(part.text),
-                in_reply_to_id=part.reply_to,
+                in_reply_to_id=in_reply_to,
                 media_ids=media_ids or None,
                 spoiler_text=warning,
                 language=part.language,
                 idempotency_key=part.idempotency_key,
             )
         return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """A status address, of this instance or another, as this instance's id for it: the
+        instance's search with ``resolve`` (it fetches a remote status itself, under its own
+        rules; nothing is fetched from the address here). Read-only and idempotent."""
+        address = post_address(url)
+        if address is None or address.platform != "mastodon":
+            raise Rejected(f"{url[:200]} is not the address of a Mastodon status")
+        with _mapped(self.client, sending=False):
+            found = self.client.search_v2(url, resolve=True, result_type="statuses")
+        for status in getattr(found, "statuses", None) or ():
+            seen = {str(getattr(status, key, None) or "").rstrip("/") for key in ("url", "uri")}
+            if url.rstrip("/") in seen:
+                return ReplyTarget(str(status.id))
+        raise Rejected(
+            f"the status to answer ({url[:200]}) cannot be found from {self.client.api_base_url}:"
+            " deleted, private, or on an instance this one cannot reach"
+        )
 
     def _exhausted(self) -> datetime | None:
         """Mastodon's X-RateLimit-Remaining reached 0: nothing more until its reset."""

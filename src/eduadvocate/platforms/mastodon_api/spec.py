@@ -60,6 +60,7 @@ class MastodonPlatform(PlatformSpec):
         alt_max=1500,
     )
     reads_inbox: ClassVar[bool] = True
+    answers: ClassVar[frozenset[str]] = frozenset({"mastodon"})
     settings: ClassVar[dict[str, Setting]] = {
         "instance": Setting(
             "the server's address, e.g. https://mastodon.education", required=True, kind="url"

@@ -38,6 +38,7 @@ class OutboxPlatform(PlatformSpec):
         mix_images_and_video=True,
         alt_max=10_000,
     )
+    answers: ClassVar[frozenset[str]] = frozenset({"*"})  # it writes the address down
     settings: ClassVar[dict[str, Setting]] = {
         "folder": Setting("where to write, relative to the campaign folder (default outbox)"),
     }

@@ -49,17 +49,18 @@ class OutboxPublisher(Publisher):
                 "parts": [],
             }
             parts = [p for p in data["parts"] if p["index"] != part.index]
-            parts.append(
-                {
-                    "index": part.index,
-                    "id": remote_id,
-                    "text": part.text,
-                    "reply_to": part.reply_to,
-                    "content_warning": part.content_warning,
-                    "media": [{"path": str(m.path), "alt": m.alt} for m in part.media],
-                    "written_at": datetime.now(UTC).isoformat(),
-                }
-            )
+            entry = {
+                "index": part.index,
+                "id": remote_id,
+                "text": part.text,
+                "reply_to": part.reply_to,
+                "content_warning": part.content_warning,
+                "media": [{"path": str(m.path), "alt": m.alt} for m in part.media],
+                "written_at": datetime.now(UTC).isoformat(),
+            }
+            if part.answers and part.index == 0:  # a reply to another's post: its address
+                entry["answers"] = part.answers
+            parts.append(entry)
             data["parts"] = sorted(parts, key=lambda p: p["index"])
             _write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             _write_atomic(md_path, _markdown(data))
@@ -90,6 +91,9 @@ def _markdown(data: dict[str, Any]) -> str:
     for part in data["parts"]:
         lines.append(f"## Part {part['index'] + 1}")
         lines.append("")
+        if part.get("answers"):
+            lines.append(f"In reply to <{part['answers']}>")
+            lines.append("")
         if part["content_warning"]:
             lines.append(f"> CW: {part['content_warning']}")
             lines.append("")

@@ -33,6 +33,7 @@ import tweepy
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.http import prepare_session
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
@@ -46,6 +47,7 @@ from eduadvocate.platforms.publishing import (
     Publisher,
     RateLimited,
     Rejected,
+    ReplyTarget,
     Transient,
 )
 from eduadvocate.platforms.textcount import twitter
@@ -86,10 +88,13 @@ class XPublisher(Publisher):
     # -- publishing ----------------------------------------------------------------------------
     def publish(self, part: OutgoingPart) -> Published:
         media_ids = [self._upload(item) for item in part.media]
+        in_reply_to = part.reply_to
+        if part.answers and part.index == 0:
+            in_reply_to = self.resolve_reply(part.answers).remote_id
         with _mapped(sending=True):
             response = self.client.create_tweet(
                 text=part.text,
-                in_reply_to_tweet_id=part.reply_to,
+                in_reply_to_tweet_id=in_reply_to,
                 media_ids=media_ids or None,
                 user_auth=self.user_auth,
             )
@@ -97,6 +102,16 @@ class XPublisher(Publisher):
         return Published(
             tweet_id, self._url(tweet_id), hold_until=_daily_exhausted(response.headers)
         )
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """An x.com (or twitter.com) status address names the post's id itself: nothing is
+        asked. X refuses the reply if that post is gone or hidden from the account (a
+        rejection, with X's reason), and may refuse replies to accounts that did not mention
+        or quote ours."""
+        address = post_address(url)
+        if address is None or address.platform != "x" or not address.post:
+            raise Rejected(f"{url[:200]} is not the address of a post on X")
+        return ReplyTarget(address.post)
 
     def _url(self, tweet_id: str) -> str:
         return f"https://x.com/{self.username or 'i'}/status/{tweet_id}"
