@@ -345,3 +345,31 @@ def test_notifications_of_mentions_page_through_the_link_header(
     last = client.get_pagination_info(second, "next")
     assert last is not None
     assert list(client.notifications(types=["mention"], limit=1, max_id=last["max_id"])) == []
+
+
+def test_a_status_context_holds_every_reply_below_it(mastodon_fresh: MastodonFake) -> None:
+    """What ``inbox pull`` reads under each published status: ``GET /api/v1/statuses/:id/context``
+    gives ``ancestors`` and ``descendants`` (every depth, whoever wrote them), each a full
+    status with its account and ``in_reply_to_id``; a deleted status answers 404, as Mastodon."""
+    ours = mastodon_fresh.client().status_post("Fund our schools")
+    ally = mastodon_fresh.client(mastodon_fresh.token2)
+    first = ally.status_post("No mention, just a reply", in_reply_to_id=ours.id)
+    answer = mastodon_fresh.client().status_post("Thanks!", in_reply_to_id=first.id)
+    deeper = ally.status_post("You're welcome", in_reply_to_id=answer.id)
+
+    context = mastodon_fresh.client().status_context(ours.id)
+    assert context.ancestors == []
+    got = [(s.id, s.in_reply_to_id, s.account.acct) for s in context.descendants]
+    assert sorted(got) == sorted(
+        [(first.id, ours.id, "ally"), (answer.id, first.id, "advocate"),
+         (deeper.id, answer.id, "ally")]
+    )  # fmt: skip
+    assert [s.id for s in mastodon_fresh.client().status_context(answer.id).ancestors] == [
+        ours.id,
+        first.id,
+    ]
+    assert context.descendants[0].content.startswith("<p>")
+    gone = mastodon_fresh.client().status_post("Deleted")
+    mastodon_fresh.client().status_delete(gone.id)
+    status, body = _http(f"{mastodon_fresh.base_url}/api/v1/statuses/{gone.id}/context")
+    assert status == 404 and "error" in body  # type: ignore[operator]
