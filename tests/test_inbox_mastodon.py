@@ -8,11 +8,14 @@ context shows them. Pulling twice adds nothing; the reader pages by Link."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import launch
 from tests.conftest import Make
 from tests.fakes.mastodon import MastodonFake
 from tests.test_cli import run
@@ -30,20 +33,26 @@ def _json(result: Any) -> Any:
     return json.loads(result.stdout)
 
 
+def published(make_campaign: Make, fake: MastodonFake, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A campaign whose one status went out through `eduadvocate publish`."""
+    monkeypatch.setenv("MASTO_TOKEN", fake.token)
+    config = (
+        "defaults: {timezone: America/Chicago, accounts: [masto]}\n"
+        "accounts:\n"
+        f"  masto: {{platform: mastodon, instance: '{fake.base_url}',"
+        " access_token: '${MASTO_TOKEN}'}\n"
+    )
+    root = make_campaign(POSTS, config=config)
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
 @pytest.fixture
 def engaged(
     make_campaign: Make, mastodon_fresh: MastodonFake, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, dict[str, str]]:
-    monkeypatch.setenv("MASTO_TOKEN", mastodon_fresh.token)
-    config = (
-        "defaults: {timezone: America/Chicago, accounts: [masto]}\n"
-        "accounts:\n"
-        f"  masto: {{platform: mastodon, instance: '{mastodon_fresh.base_url}',"
-        " access_token: '${MASTO_TOKEN}'}\n"
-    )
-    root = make_campaign(POSTS, config=config)
-    published = run("publish", cwd=root)
-    assert published.returncode == 0, published.stdout + published.stderr
+    root = published(make_campaign, mastodon_fresh, monkeypatch)
     (ours,) = mastodon_fresh.statuses()
     ally = mastodon_fresh.client(mastodon_fresh.token2)
     made = {
@@ -154,3 +163,57 @@ def test_an_unknown_platform_or_item_is_a_usage_error(engaged: tuple[Path, dict[
     )
     done = run("inbox", "done", "41", cwd=root)
     assert done.returncode == 2 and "no inbox item 41" in done.stderr
+
+
+def test_a_pull_killed_half_way_resumes_from_its_cursor(
+    make_campaign: Make, mastodon_fresh: MastodonFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`inbox pull` in a process of its own, SIGKILLed while it waits for its fifth page of
+    notifications (four stored, each with the cursor of the next); the next pull asks for that
+    cursor first, and the ledger ends with every item exactly once."""
+    from eduadvocate.campaign.workspace import load_config
+    from eduadvocate.ledger import open_ledger
+
+    fake = mastodon_fresh
+    root = published(make_campaign, fake, monkeypatch)
+    (ours,) = fake.statuses()
+    ally = fake.client(fake.token2)
+    made = {str(ally.status_post(f"Thanks @advocate, {n}").id) for n in range(11)}
+    made.add(str(ally.status_post("@advocate agreed", in_reply_to_id=ours.id).id))
+    made.add(str(ally.status_post("No mention, just a reply", in_reply_to_id=ours.id).id))
+    fake.page_limit = 2  # 12 notifications: six pages and the empty one that ends the list
+    fake.inject("GET", "^/api/v1/notifications$", "hold", skip=4)
+    proc = subprocess.Popen(
+        launch.command("inbox", "pull"),
+        cwd=root,
+        env=launch.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert fake.holding.wait(60), "the pull never asked for its fifth page"
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        fake.release()
+    assert proc.returncode == -signal.SIGKILL, err
+
+    config = load_config(None)
+    ledger = open_ledger(config.ledger, config.root)
+    try:
+        stored = [r.item.remote_id for r in ledger.inbox()]
+        cursor = ledger.inbox_cursor("masto", "notifications")
+    finally:
+        ledger.close()
+    assert len(stored) == 8 and cursor is not None  # four pages of two
+
+    fake.seen.clear()
+    again = run("inbox", "pull", "--format", "json", cwd=root)
+    first = next(s for s in fake.seen if s.path == "/api/v1/notifications")
+    assert f"max_id={cursor}" in first.query  # it resumed where the killed pull stopped
+    assert _json(again)["accounts"][0]["new"] == len(made) - 8
+    items = [i["remote_id"] for i in _json(run("inbox", "-f", "json", cwd=root))["items"]]
+    assert sorted(items) == sorted(made)  # each exactly once

@@ -373,3 +373,28 @@ def test_a_status_context_holds_every_reply_below_it(mastodon_fresh: MastodonFak
     mastodon_fresh.client().status_delete(gone.id)
     status, body = _http(f"{mastodon_fresh.base_url}/api/v1/statuses/{gone.id}/context")
     assert status == 404 and "error" in body  # type: ignore[operator]
+
+
+def test_page_limit_serves_smaller_pages_and_hold_waits_for_release(
+    mastodon_fresh: MastodonFake,
+) -> None:
+    """``page_limit`` caps ``limit`` (the Link header still leads on); ``hold`` with ``skip``
+    keeps the third matching request unanswered until ``release``; ``seen`` keeps each query."""
+    ally = mastodon_fresh.client(mastodon_fresh.token2)
+    made = [ally.status_post(f"Thanks @advocate, {n}").id for n in range(5)]
+    mastodon_fresh.page_limit = 2
+    mastodon_fresh.inject("GET", "^/api/v1/notifications", "hold", skip=2)
+    client = mastodon_fresh.client()
+    first = client.notifications(limit=40)
+    assert [n.status.id for n in first] == made[::-1][:2]
+    second = client.fetch_next(first)
+    assert [n.status.id for n in second] == made[::-1][2:4]
+    with ThreadPoolExecutor(1) as pool:
+        third = pool.submit(client.fetch_next, second)
+        assert mastodon_fresh.holding.wait(10)
+        assert not third.done()
+        mastodon_fresh.release()
+        assert [n.status.id for n in third.result(timeout=10)] == made[:1]
+    queries = [s.query for s in mastodon_fresh.seen if s.path == "/api/v1/notifications"]
+    assert "limit=40" in queries[0] and f"max_id={second[-1].id}" in queries[2]
+    assert mastodon_fresh.faults() == []
