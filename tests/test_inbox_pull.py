@@ -25,6 +25,7 @@ from eduadvocate.platforms.publishing import (
     OutgoingPart,
     Published,
     Publisher,
+    RateLimited,
     Transient,
 )
 
@@ -196,6 +197,37 @@ def test_replies_under_each_published_post_are_read_to_the_end_every_pull(ledger
     threads["p1"].append(said(6, answers="p1"))  # a new comment at the end of a long list
     (again,) = pull(ledger, platform)
     assert [i.text for i in again.new] == ["item 6"]
+
+
+def test_a_pull_stopped_among_the_posts_goes_on_from_that_post_next_time(ledger: Ledger) -> None:
+    """One request a post: a campaign with more posts than a rate-limit window allows must not
+    start every pull again from the newest post, or the older posts' replies are never read.
+    The post the pull stopped at comes first next time, then the rest, the newest first."""
+    for n in range(1, 6):
+        published(ledger, f"post-{n}", f"p{n}")
+    threads = {f"p{n}": [replace(said(n, answers=f"p{n}"), remote_id=f"r{n}")] for n in range(1, 6)}
+    platform = Threads(threads)
+    real = platform.replies
+
+    def limited(target: str, cursor: str | None, limit: int) -> InboxPage:
+        if len(platform.asked) == 2:
+            platform.asked.append((target, cursor))
+            raise RateLimited("the window is used up")
+        return real(target, cursor, limit)
+
+    platform.replies = limited  # type: ignore[method-assign]
+    (first,) = pull(ledger, platform)
+    assert first.failed is not None and first.failed.startswith("rate-limited")
+    assert [t for t, _ in platform.asked] == ["p5", "p4", "p3"]
+    platform.replies = real  # type: ignore[method-assign]
+    platform.asked.clear()
+    (second,) = pull(ledger, platform)
+    assert second.failed is None
+    assert [t for t, _ in platform.asked] == ["p3", "p2", "p1", "p5", "p4"]
+    assert sorted(r.item.remote_id for r in ledger.inbox()) == [f"r{n}" for n in range(1, 6)]
+    platform.asked.clear()
+    pull(ledger, platform)  # a whole round went through: the newest first again
+    assert [t for t, _ in platform.asked] == ["p5", "p4", "p3", "p2", "p1"]
 
 
 class Died(Exception):
