@@ -172,3 +172,72 @@ def test_the_bluesky_reader_pages_through_notifications_by_cursor(
         publisher.close()
     assert sorted(seen) == sorted((kind, uri) for kind, uri in made.items())
     assert len(cursors) >= 3 and len(set(cursors)) == len(cursors)  # five notifications, one a page
+
+
+def test_replies_deeper_in_the_thread_are_read_from_the_thread(
+    engaged: tuple[Path, Account, Account, dict[str, str]], bluesky_network: BlueskyNetwork
+) -> None:
+    """A reply to a reply notifies the replier's parent's author, not us: only the campaign
+    post's thread (getPostThread) shows it. Our own answer in the thread is not an item, but
+    what others reply to it is; pulling twice adds nothing."""
+    from tests.fakes.bluesky import StrongRef
+
+    root, author, _, made = engaged
+    net = bluesky_network
+    carol = net.create_account()
+    ally_reply = StrongRef(made["reply"], _cid(net, made["reply"]))
+    deeper = net.reply(carol, ally_reply, "Me too, and my neighbours")
+    ours = net.reply(author, ally_reply, "Thank you!")  # our own answer: not an item
+    under_ours = net.reply(carol, ours, "See you there")
+    net.process_all()
+
+    pulled = _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]
+    assert pulled["failed"] is None and pulled["by_kind"]["reply"] == 3
+    items = {i["remote_id"]: i for i in _json(run("inbox", "-f", "json", cwd=root))["items"]}
+    assert ours.uri not in items
+    assert set(items) == {*made.values(), deeper.uri, under_ours.uri}
+    for uri, parent in ((deeper.uri, ally_reply.uri), (under_ours.uri, ours.uri)):
+        assert items[uri]["kind"] == "reply" and items[uri]["answers"]["post"] == "levy"
+        assert items[uri]["author"]["handle"] == carol.handle
+        assert items[uri]["answers_remote_id"] == parent
+    assert items[deeper.uri]["text"] == "Me too, and my neighbours"
+    assert _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]["new"] == 0
+    assert len(_json(run("inbox", "-f", "json", cwd=root))["items"]) == 5
+
+
+def test_the_thread_reader_leaves_out_our_posts_and_finds_no_thread_for_a_deleted_post(
+    engaged: tuple[Path, Account, Account, dict[str, str]], bluesky_network: BlueskyNetwork
+) -> None:
+    from eduadvocate.campaign.workspace import load_config
+    from eduadvocate.platforms.bluesky.client import BlueskyPublisher
+
+    root, author, _, made = engaged
+    net = bluesky_network
+    gone = net.post(author, "A post deleted before anyone reads its thread")
+    net.process_all()
+    net.delete(author, gone.uri)
+    net.process_all()
+    (ours,) = [
+        d
+        for d in _json(run("status", "--format", "json", cwd=root))["deliveries"]
+        if d["account"] == "bsky-pta"
+    ]
+    target = ours["parts"][0]["id"]
+    publisher = BlueskyPublisher(load_config(None).accounts["bsky-pta"], root)
+    try:
+        page = publisher.replies(target, None, 50)
+        assert page.cursor is None
+        assert [(i.kind, i.remote_id, i.answers, i.root) for i in page.items] == [
+            ("reply", made["reply"], target, target)
+        ]
+        assert publisher.replies(gone.uri, None, 50).items == []
+    finally:
+        publisher.close()
+
+
+def _cid(net: BlueskyNetwork, uri: str) -> str:
+    did, collection, rkey = uri.removeprefix("at://").split("/")
+    got = net.xrpc(
+        "com.atproto.repo.getRecord", params={"repo": did, "collection": collection, "rkey": rkey}
+    )
+    return str(got["cid"])

@@ -4,12 +4,16 @@ matched to the campaign's published parts, and a pull cut off half-way resumed f
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import Desired, Ledger, State
@@ -21,6 +25,7 @@ from eduadvocate.platforms.publishing import (
     OutgoingPart,
     Published,
     Publisher,
+    RateLimited,
     Transient,
 )
 
@@ -192,3 +197,134 @@ def test_replies_under_each_published_post_are_read_to_the_end_every_pull(ledger
     threads["p1"].append(said(6, answers="p1"))  # a new comment at the end of a long list
     (again,) = pull(ledger, platform)
     assert [i.text for i in again.new] == ["item 6"]
+
+
+def test_a_pull_stopped_among_the_posts_goes_on_from_that_post_next_time(ledger: Ledger) -> None:
+    """One request a post: a campaign with more posts than a rate-limit window allows must not
+    start every pull again from the newest post, or the older posts' replies are never read.
+    The post the pull stopped at comes first next time, then the rest, the newest first."""
+    for n in range(1, 6):
+        published(ledger, f"post-{n}", f"p{n}")
+    threads = {f"p{n}": [replace(said(n, answers=f"p{n}"), remote_id=f"r{n}")] for n in range(1, 6)}
+    platform = Threads(threads)
+    real = platform.replies
+
+    def limited(target: str, cursor: str | None, limit: int) -> InboxPage:
+        if len(platform.asked) == 2:
+            platform.asked.append((target, cursor))
+            raise RateLimited("the window is used up")
+        return real(target, cursor, limit)
+
+    platform.replies = limited  # type: ignore[method-assign]
+    (first,) = pull(ledger, platform)
+    assert first.failed is not None and first.failed.startswith("rate-limited")
+    assert [t for t, _ in platform.asked] == ["p5", "p4", "p3"]
+    platform.replies = real  # type: ignore[method-assign]
+    platform.asked.clear()
+    (second,) = pull(ledger, platform)
+    assert second.failed is None
+    assert [t for t, _ in platform.asked] == ["p3", "p2", "p1", "p5", "p4"]
+    assert sorted(r.item.remote_id for r in ledger.inbox()) == [f"r{n}" for n in range(1, 6)]
+    platform.asked.clear()
+    pull(ledger, platform)  # a whole round went through: the newest first again
+    assert [t for t, _ in platform.asked] == ["p5", "p4", "p3", "p2", "p1"]
+
+
+class Died(Exception):
+    """The process was killed: nothing after this call happens (the ledger keeps what it had
+    committed)."""
+
+
+class Flaky(Publisher):
+    """Notifications (newest first, the cursor the id of the last one served, as Bluesky's and
+    Mastodon's are) and the replies under each post (oldest first, new ones at the end, the
+    cursor an index, as comment lists are); call number ``fail_at`` fails: a dropped
+    connection, or the process dying there."""
+
+    inbox_source = "notifications"
+    reads_replies = True
+
+    def __init__(self) -> None:
+        self.notes: list[int] = []
+        self.threads: dict[str, list[str]] = {"p1": ["p1-2"], "p2": []}  # p1-2: our own part
+        self.calls = 0
+        self.fail_at: int | None = None
+        self.dies = False
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise Died() if self.dies else Transient("the connection broke")
+
+    def inbox(self, cursor: str | None, limit: int) -> InboxPage:
+        self._call()
+        older = [n for n in self.notes if cursor is None or n < int(cursor)]
+        page = older[:limit]
+        items = [replace(said(n, "mention"), remote_id=f"n{n}") for n in page]
+        return InboxPage(items, str(page[-1]) if len(older) > limit else None)
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        self._call()
+        start = int(cursor or 0)
+        ids = self.threads[target][start : start + limit]
+        items = [replace(said(1, answers=target), remote_id=i) for i in ids]
+        end = start + limit
+        return InboxPage(items, str(end) if end < len(self.threads[target]) else None)
+
+    def publish(self, part: OutgoingPart) -> Published:
+        raise NotImplementedError
+
+    def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        raise NotImplementedError
+
+
+ATTEMPT = st.tuples(
+    st.integers(1, 25),  # the call that fails
+    st.booleans(),  # dies (else a Transient error)
+    st.integers(0, 4),  # new notifications before this pull
+    st.integers(0, 3),  # new replies under p1 before it
+    st.integers(0, 2),  # and under p2
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    notes=st.integers(0, 20),
+    under=st.tuples(st.integers(0, 10), st.integers(0, 10)),
+    attempts=st.lists(ATTEMPT, max_size=4),
+)
+def test_pulls_cut_off_at_any_call_end_with_every_item_exactly_once(
+    notes: int, under: tuple[int, int], attempts: list[tuple[int, bool, int, int, int]]
+) -> None:
+    """Whatever call fails, and however (an error the pull reports, or the process killed), and
+    whatever arrives between pulls, pulling again until a pull goes through leaves the ledger
+    with every notification and every reply of others exactly once; one more pull adds none."""
+    platform = Flaky()
+    made = iter(range(1, 1000))
+
+    def arrive(new_notes: int, new_p1: int, new_p2: int) -> None:
+        platform.notes[:0] = sorted((next(made) for _ in range(new_notes)), reverse=True)
+        for target, count in (("p1", new_p1), ("p2", new_p2)):
+            platform.threads[target] += [f"{target}-r{next(made)}" for _ in range(count)]
+
+    arrive(notes, *under)
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = open_ledger(str(Path(folder) / "ledger.sqlite3"), Path(folder))
+        try:
+            published(ledger, "levy", "p1", "p1-2")
+            published(ledger, "budget", "p2")
+            for fail_at, dies, *new in attempts:
+                arrive(*new)
+                platform.calls, platform.fail_at, platform.dies = 0, fail_at, dies
+                with contextlib.suppress(Died):  # a killed pull leaves what it committed
+                    pull(ledger, platform)
+            platform.fail_at = None
+            (last,) = pull(ledger, platform)
+            assert last.failed is None
+            stored = [r.item.remote_id for r in ledger.inbox()]
+            others = [i for t in platform.threads.values() for i in t if i != "p1-2"]
+            assert sorted(stored) == sorted([f"n{n}" for n in platform.notes] + others)
+            (again,) = pull(ledger, platform)
+            assert again.new == []
+        finally:
+            ledger.close()

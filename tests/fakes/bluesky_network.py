@@ -212,6 +212,12 @@ class BlueskyNetwork:
         created = self.xrpc("com.atproto.repo.createRecord", body, token=self._tokens[by.did])
         return StrongRef(created["uri"], created["cid"])
 
+    def delete(self, by: Account, uri: str) -> None:
+        """Delete one of ``by``'s records (the AppView forgets it once it has processed that)."""
+        did, collection, rkey = uri.removeprefix("at://").split("/")
+        body = {"repo": did, "collection": collection, "rkey": rkey}
+        self.xrpc("com.atproto.repo.deleteRecord", body, token=self._tokens[by.did])
+
     def xrpc(
         self,
         nsid: str,

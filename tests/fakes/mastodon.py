@@ -27,7 +27,7 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 from mastodon import Mastodon
@@ -35,10 +35,11 @@ from mastodon import Mastodon
 TOKEN = "advocate-token"
 TOKEN2 = "ally-token"
 DEFAULT_MAX_CHARACTERS = 500
-# before the mock sees the request: status, ratelimit, drop; after it has stored it: the rest
-KINDS = ("status", "ratelimit", "drop", "delay", "status_after", "drop_after", "exhaust_after",
-         "store_then_malformed")  # fmt: skip
-_OPTIONS = {"status", "seconds", "reset_in", "limit", "error"}
+# before the mock sees the request: status, ratelimit, drop, hold; after it has stored it: the rest
+KINDS = ("status", "ratelimit", "drop", "hold", "delay", "status_after", "drop_after",
+         "exhaust_after", "store_then_malformed")  # fmt: skip
+_OPTIONS = {"status", "seconds", "reset_in", "limit", "error", "skip"}
+_HOLD_SECONDS = 30.0  # a held request is let go after this even if the test never releases it
 # content-length is recomputed because the proxy may rewrite a body
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 _STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
@@ -103,6 +104,7 @@ class Seen:
     method: str
     path: str
     idempotency_key: str | None
+    query: str = ""  # the query string as sent (a page's cursor, say)
 
 
 class MastodonFake:
@@ -112,7 +114,10 @@ class MastodonFake:
         self.token = TOKEN
         self.token2 = TOKEN2
         self.max_characters = DEFAULT_MAX_CHARACTERS
+        self.page_limit: int | None = None  # serve at most this many items a page, if set
         self.seen: list[Seen] = []
+        self.holding = threading.Event()  # a "hold" fault has a request waiting
+        self._released = threading.Event()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._proxy = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
@@ -153,7 +158,10 @@ class MastodonFake:
         the query. Options: ``status`` for the status kinds (and ``error``, the message of the
         body ``{"error": …}``, by default the status's reason phrase), ``seconds`` for ``delay``,
         ``reset_in`` (seconds) and ``limit`` for ``ratelimit``. ``store_then_malformed`` lets the
-        mock act, then answers 200 with ``{}`` (no id) instead of what it said.
+        mock act, then answers 200 with ``{}`` (no id) instead of what it said. ``hold`` keeps
+        the request waiting, unanswered, until :meth:`release` (``holding`` is set meanwhile):
+        a client to kill at a known point. ``skip=N`` lets the first N matching requests
+        through untouched.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {', '.join(KINDS)}")
@@ -173,6 +181,10 @@ class MastodonFake:
         with self._lock:
             self._faults.clear()
 
+    def release(self) -> None:
+        """Let held requests go on (to the mock), and later ones through."""
+        self._released.set()
+
     def reset(self) -> None:
         """Empty the mock (the two seeded accounts and their tokens come back) and the proxy."""
         request = urllib.request.Request(f"{self.upstream_url}/api/v1/_mock/reset", method="POST")
@@ -182,6 +194,9 @@ class MastodonFake:
             self._faults.clear()
             self.seen.clear()
         self.max_characters = DEFAULT_MAX_CHARACTERS
+        self.page_limit = None
+        self.holding.clear()
+        self._released.clear()
 
     def close(self) -> None:
         """Stop the proxy and the mock."""
@@ -195,12 +210,17 @@ class MastodonFake:
             self._proc.wait()
         self._log.close()
 
-    def _admit(self, method: str, path: str, idempotency_key: str | None) -> Fault | None:
+    def _admit(
+        self, method: str, path: str, idempotency_key: str | None, query: str = ""
+    ) -> Fault | None:
         """Record a request and take the first fault that matches it."""
         with self._lock:
-            self.seen.append(Seen(method, path, idempotency_key))
+            self.seen.append(Seen(method, path, idempotency_key, query))
             for fault in self._faults:
                 if fault.method in ("*", method) and fault.path.search(path):
+                    if fault.options.get("skip", 0) > 0:
+                        fault.options["skip"] -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -239,10 +259,16 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if path.startswith("/_fake/"):
             self._control(fake, path, body)
             return
-        fault = fake._admit(self.command, path, self.headers.get("Idempotency-Key"))
+        query = urlsplit(self.path).query
+        fault = fake._admit(self.command, path, self.headers.get("Idempotency-Key"), query)
         kind, options = (fault.kind, fault.options) if fault else ("", {})
         if kind == "drop":
             return  # no answer: the server closes the connection
+        if kind == "hold":
+            fake.holding.set()
+            fake._released.wait(_HOLD_SECONDS)
+        if fake.page_limit is not None and self.command == "GET":
+            self.path = _capped(self.path, fake.page_limit)
         if kind == "status":
             self._send_error(int(options.get("status", 503)), options.get("error"))
         elif kind == "ratelimit":
@@ -394,6 +420,16 @@ def _params(body: bytes, content_type: str) -> dict[str, Any]:
         return parsed if isinstance(parsed, dict) else {}
     pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {key: values[0] for key, values in pairs.items()}
+
+
+def _capped(target: str, page_limit: int) -> str:
+    """The request with its ``limit`` at most ``page_limit`` (a server that pages smaller than
+    asked, as Mastodon does past its own maximum)."""
+    parts = urlsplit(target)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    asked = next((int(v) for k, v in pairs if k == "limit" and v.isdigit()), page_limit)
+    pairs = [(k, v) for k, v in pairs if k != "limit"] + [("limit", str(min(asked, page_limit)))]
+    return parts._replace(query=urlencode(pairs)).geturl()
 
 
 def _with_max_characters(data: bytes, max_characters: int) -> bytes:

@@ -345,3 +345,56 @@ def test_notifications_of_mentions_page_through_the_link_header(
     last = client.get_pagination_info(second, "next")
     assert last is not None
     assert list(client.notifications(types=["mention"], limit=1, max_id=last["max_id"])) == []
+
+
+def test_a_status_context_holds_every_reply_below_it(mastodon_fresh: MastodonFake) -> None:
+    """What ``inbox pull`` reads under each published status: ``GET /api/v1/statuses/:id/context``
+    gives ``ancestors`` and ``descendants`` (every depth, whoever wrote them), each a full
+    status with its account and ``in_reply_to_id``; a deleted status answers 404, as Mastodon."""
+    ours = mastodon_fresh.client().status_post("Fund our schools")
+    ally = mastodon_fresh.client(mastodon_fresh.token2)
+    first = ally.status_post("No mention, just a reply", in_reply_to_id=ours.id)
+    answer = mastodon_fresh.client().status_post("Thanks!", in_reply_to_id=first.id)
+    deeper = ally.status_post("You're welcome", in_reply_to_id=answer.id)
+
+    context = mastodon_fresh.client().status_context(ours.id)
+    assert context.ancestors == []
+    got = [(s.id, s.in_reply_to_id, s.account.acct) for s in context.descendants]
+    assert sorted(got) == sorted(
+        [(first.id, ours.id, "ally"), (answer.id, first.id, "advocate"),
+         (deeper.id, answer.id, "ally")]
+    )  # fmt: skip
+    assert [s.id for s in mastodon_fresh.client().status_context(answer.id).ancestors] == [
+        ours.id,
+        first.id,
+    ]
+    assert context.descendants[0].content.startswith("<p>")
+    gone = mastodon_fresh.client().status_post("Deleted")
+    mastodon_fresh.client().status_delete(gone.id)
+    status, body = _http(f"{mastodon_fresh.base_url}/api/v1/statuses/{gone.id}/context")
+    assert status == 404 and "error" in body  # type: ignore[operator]
+
+
+def test_page_limit_serves_smaller_pages_and_hold_waits_for_release(
+    mastodon_fresh: MastodonFake,
+) -> None:
+    """``page_limit`` caps ``limit`` (the Link header still leads on); ``hold`` with ``skip``
+    keeps the third matching request unanswered until ``release``; ``seen`` keeps each query."""
+    ally = mastodon_fresh.client(mastodon_fresh.token2)
+    made = [ally.status_post(f"Thanks @advocate, {n}").id for n in range(5)]
+    mastodon_fresh.page_limit = 2
+    mastodon_fresh.inject("GET", "^/api/v1/notifications", "hold", skip=2)
+    client = mastodon_fresh.client()
+    first = client.notifications(limit=40)
+    assert [n.status.id for n in first] == made[::-1][:2]
+    second = client.fetch_next(first)
+    assert [n.status.id for n in second] == made[::-1][2:4]
+    with ThreadPoolExecutor(1) as pool:
+        third = pool.submit(client.fetch_next, second)
+        assert mastodon_fresh.holding.wait(10)
+        assert not third.done()
+        mastodon_fresh.release()
+        assert [n.status.id for n in third.result(timeout=10)] == made[:1]
+    queries = [s.query for s in mastodon_fresh.seen if s.path == "/api/v1/notifications"]
+    assert "limit=40" in queries[0] and f"max_id={second[-1].id}" in queries[2]
+    assert mastodon_fresh.faults() == []

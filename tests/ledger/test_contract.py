@@ -660,3 +660,41 @@ def test_a_published_reply_marks_the_items_it_answers_handled(ledger: Ledger) ->
         ("x-main", "b"): "reply r3",
         ("other", "a"): None,
     }
+
+
+def test_inbox_groups_count_and_answering_reads_the_first_of_a_group(ledger: Ledger) -> None:
+    """What a limited listing reads: per delivery, how many items, how many unhandled and the
+    newest's time; then a group's first items, unhandled first, newest first, ties by id."""
+    ledger.sync([want()], T0)
+    (d,) = ledger.claim_due("w1", T0, LEASE)
+    hour = timedelta(hours=1)
+    page = [
+        heard("a", delivery_id=d.id, at=T0),
+        heard("b", delivery_id=d.id, at=T0 + hour),
+        heard("c", delivery_id=d.id, at=T0 + hour),  # a tie with b: the later id first
+        heard("d", delivery_id=d.id, at=T0 + 3 * hour),
+        heard("m", kind="mention", at=T0 + 2 * hour),
+    ]
+    ledger.add_inbox_page(page, T0, account="x-main", source="n", cursor=None)
+    ids = {r.item.remote_id: r.id for r in ledger.inbox()}
+    ledger.mark_handled([ids["d"]], T0 + 4 * hour, "sam")
+    groups = sorted(ledger.inbox_groups(), key=lambda g: g.delivery_id or 0)
+    assert [(g.delivery_id, g.items, g.waiting, g.newest) for g in groups] == [
+        (None, 1, 1, T0 + 2 * hour),
+        (d.id, 4, 3, T0 + 3 * hour),
+    ]
+    assert [g.items for g in ledger.inbox_groups(unhandled=True, account="x-main")] in (
+        [1, 3],
+        [3, 1],
+    )
+    assert ledger.inbox_groups(platform="mastodon") == []
+    got = [r.item.remote_id for r in ledger.inbox_answering(d.id, 10)]
+    assert got == ["c", "b", "a", "d"]  # unhandled first; the tie b/c by id, newest first
+    assert [r.item.remote_id for r in ledger.inbox_answering(d.id, 2)] == ["c", "b"]
+    assert [r.item.remote_id for r in ledger.inbox_answering(None, 10)] == ["m"]
+    since = T0 + hour
+    assert [r.item.remote_id for r in ledger.inbox_answering(d.id, 10, since=since)] == [
+        "c",
+        "b",
+        "d",
+    ]

@@ -8,7 +8,8 @@ listing, ``done`` and ``open`` read and write the ledger alone.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, UsageError
 from eduadvocate.core.suggest import did_you_mean
 from eduadvocate.core.words import plural
-from eduadvocate.ledger.base import INBOX_KINDS, Delivery, InboxRow, Ledger
+from eduadvocate.ledger.base import INBOX_KINDS, Delivery, InboxGroup, InboxRow, Ledger
 
 LIST = (
     output.Column("ID", justify="right"),
@@ -32,6 +33,7 @@ LIST = (
     output.Column("Link", own_line=True),
 )
 NOT_OURS = "Not about a campaign post"
+TEXT_LIMIT = 50  # items a text listing shows unless --limit says: a screenful or two to answer
 
 
 def pull(config_path: str | None, accounts: list[str], fmt: str, clock: Clock) -> int:
@@ -115,7 +117,10 @@ def show(
     since: str | None,
     fmt: str,
     clock: Clock,
+    limit: int | None = None,
 ) -> int:
+    """List the inbox; at most ``limit`` items in the listing's order (0: all; None: all as
+    json, :data:`TEXT_LIMIT` as text, where one line says how many more there are)."""
     ws, ledger = _ledger(config_path, clock)
     try:
         if account is not None:
@@ -128,26 +133,22 @@ def show(
                     f'unknown platform "{platform}"', hint=did_you_mean(platform, platform_names())
                 )
         zone = ws.config.defaults.timezone or "UTC"
-        rows = ledger.inbox(
-            account=account,
-            platform=platform,
-            unhandled=unhandled,
-            since=parse_since(since, ws.now, zone),
-        )
-        posts = _posts(ledger, rows)
+        filters = Filters(account, platform, unhandled, parse_since(since, ws.now, zone))
+        if limit is None:
+            limit = 0 if fmt == "json" else TEXT_LIMIT
+        shown, posts = first(ledger, filters, limit) if limit else whole(ledger, filters)
     finally:
         ledger.close()
-    groups = grouped(rows, posts)
     if fmt == "json":
         output.print_json(
             {
                 "version": output.JSON_VERSION,
-                "items": [item_dict(r, posts) for _, items in groups for r in items],
+                "items": [item_dict(r, posts) for g in shown for r in g.rows],
             }
         )
         return ExitCode.OK
     con = output.console()
-    if not rows:
+    if not shown:
         con.print(
             "The inbox is empty"
             + (" for that." if account or platform or unhandled or since else ".")
@@ -155,53 +156,134 @@ def show(
         )
         return ExitCode.OK
     when = _labeller(ws)
-    cells = {title: [_cells(r, when) for r in items] for title, items in groups}
+    cells = [[_cells(r, when) for r in g.rows] for g in shown]
     # One layout for every group: tables only if all the items fit in one at this width.
-    as_table = output.fit(LIST, [c for rows in cells.values() for c in rows], con.width, True)
-    for n, (title, items) in enumerate(groups):
+    as_table = output.fit(LIST, [c for rows in cells for c in rows], con.width, True)
+    for n, g in enumerate(shown):
         if n:
             con.print()
-        waiting = sum(1 for r in items if r.handled_at is None)
-        con.print(Text.assemble((title, "bold"), f" · {plural(waiting, 'item')} to answer"))
+        cut = f" (the first {len(g.rows)} shown)" if len(g.rows) < g.items else ""
+        con.print(
+            Text.assemble((g.title, "bold"), f" · {plural(g.waiting, 'item')} to answer{cut}")
+        )
         if as_table is None:
-            con.print(output.blocks(LIST, cells[title], con.width))
+            con.print(output.blocks(LIST, cells[n], con.width))
         else:
-            con.print(output.tabulate(LIST, cells[title], con.width))
+            con.print(output.tabulate(LIST, cells[n], con.width))
+    hidden = shown[0].total - sum(len(g.rows) for g in shown)
+    if hidden:
+        con.print()
+        con.print(
+            f"{plural(hidden, 'more item', thousands=True)} not shown"
+            f" ({shown[0].total:,} in all): `--limit 0` shows every one;"
+            " --unhandled, --since and --account narrow the list.",
+            style="dim",
+        )
     return ExitCode.OK
 
 
-def _posts(ledger: Ledger, rows: list[InboxRow]) -> dict[int, Delivery]:
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the listing is narrowed to (the ledger's inbox filters)."""
+
+    account: str | None
+    platform: str | None
+    unhandled: bool
+    since: datetime | None
+
+    def kw(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "platform": self.platform,
+            "unhandled": self.unhandled,
+            "since": self.since,
+        }
+
+
+@dataclass(slots=True)
+class Group:
+    """The items of one campaign post (or of none) as listed: ``rows`` those shown, ``items``
+    and ``waiting`` (unhandled) of the whole group, ``total`` of the whole listing."""
+
+    title: str
+    rows: list[InboxRow]
+    items: int
+    waiting: int
+    total: int = 0
+
+
+def _group_order(title: str, waiting: int, newest: datetime) -> tuple[bool, bool, float, str]:
+    """Groups about a campaign post before the rest, those with something to answer first, by
+    their newest item, then by title: one rule for :func:`whole` and :func:`first`."""
+    return (title == NOT_OURS, waiting == 0, -newest.timestamp(), title)
+
+
+def _item_order(r: InboxRow) -> tuple[bool, float, int]:
+    """Within a group: unhandled first, newest first (as the ledger's ``inbox_answering``)."""
+    return (r.handled_at is not None, -r.item.created_at.timestamp(), -r.id)
+
+
+def whole(ledger: Ledger, filters: Filters) -> tuple[list[Group], dict[int, Delivery]]:
+    """Every item of the listing, in its groups and order."""
+    rows = ledger.inbox(**filters.kw())
+    posts = _posts(ledger, {r.item.delivery_id for r in rows})
+    by_title: dict[str, list[InboxRow]] = {}
+    for r in rows:
+        by_title.setdefault(_title(r.item.delivery_id, posts), []).append(r)
+    groups = []
+    for title, items in by_title.items():
+        items.sort(key=_item_order)
+        waiting = sum(1 for r in items if r.handled_at is None)
+        newest = max(r.item.created_at for r in items)
+        groups.append(
+            (_group_order(title, waiting, newest), Group(title, items, len(items), waiting))
+        )
+    groups.sort(key=lambda entry: entry[0])
+    for _, g in groups:
+        g.total = len(rows)
+    return [g for _, g in groups], posts
+
+
+def first(ledger: Ledger, filters: Filters, limit: int) -> tuple[list[Group], dict[int, Delivery]]:
+    """The first ``limit`` items of the listing, in their groups, without loading the rest: the
+    ledger counts the groups, and only the first groups' first items are read."""
+    counted = ledger.inbox_groups(**filters.kw())
+    posts = _posts(ledger, {g.delivery_id for g in counted})
+    titles: dict[str, list[InboxGroup]] = {}
+    for c in counted:
+        titles.setdefault(_title(c.delivery_id, posts), []).append(c)
+    total = sum(c.items for c in counted)
+    ordered = sorted(
+        titles.items(),
+        key=lambda entry: _group_order(
+            entry[0], sum(c.waiting for c in entry[1]), max(c.newest for c in entry[1])
+        ),
+    )
+    shown, left = [], limit
+    for title, parts in ordered:
+        if left <= 0:
+            break
+        rows = [
+            r for c in parts for r in ledger.inbox_answering(c.delivery_id, left, **filters.kw())
+        ]
+        rows = sorted(rows, key=_item_order)[:left]
+        left -= len(rows)
+        items, waiting = sum(c.items for c in parts), sum(c.waiting for c in parts)
+        shown.append(Group(title, rows, items, waiting, total))
+    return shown, posts
+
+
+def _posts(ledger: Ledger, ids: Collection[int | None]) -> dict[int, Delivery]:
     found = {}
-    for delivery_id in {r.item.delivery_id for r in rows if r.item.delivery_id is not None}:
-        d = ledger.get(delivery_id)
-        if d is not None:
+    for delivery_id in ids:
+        if delivery_id is not None and (d := ledger.get(delivery_id)) is not None:
             found[delivery_id] = d
     return found
 
 
-def _title(r: InboxRow, posts: dict[int, Delivery]) -> str:
-    d = posts.get(r.item.delivery_id) if r.item.delivery_id is not None else None
+def _title(delivery_id: int | None, posts: dict[int, Delivery]) -> str:
+    d = posts.get(delivery_id) if delivery_id is not None else None
     return f"{d.post_id} on {d.account}" if d else NOT_OURS
-
-
-def grouped(rows: list[InboxRow], posts: dict[int, Delivery]) -> list[tuple[str, list[InboxRow]]]:
-    """By campaign post (the items about none last), unhandled first, newest first: groups with
-    something to answer before the rest, each by its newest item."""
-    groups: dict[str, list[InboxRow]] = {}
-    for r in rows:
-        groups.setdefault(_title(r, posts), []).append(r)
-    for items in groups.values():
-        items.sort(key=lambda r: (r.handled_at is not None, -r.item.created_at.timestamp(), -r.id))
-
-    def order(entry: tuple[str, list[InboxRow]]) -> tuple[bool, bool, float]:
-        title, items = entry
-        return (
-            title == NOT_OURS,
-            all(r.handled_at is not None for r in items),
-            -max(r.item.created_at.timestamp() for r in items),
-        )
-
-    return sorted(groups.items(), key=order)
 
 
 def _cells(r: InboxRow, when: Callable[[datetime | None], str]) -> list[output.Cell]:

@@ -601,6 +601,17 @@ InboxSinceOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json.")]
+InboxLimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        min=0,
+        help="Show at most N items, in the listing's order (0: all). Default: 50 as text, all"
+        " as json.",
+        show_default=False,
+    ),
+]
 
 
 @inbox_app.callback(invoke_without_command=True)
@@ -612,6 +623,7 @@ def inbox(
     unhandled: UnhandledOpt = False,
     since: InboxSinceOpt = None,
     fmt: FormatOpt = DataFormat.text,
+    limit: InboxLimitOpt = None,
 ) -> None:
     """Replies, mentions and quotes, grouped by the campaign post they answer, unhandled first,
     newest first. `inbox pull` fetches them; `inbox done ITEM` marks one handled.
@@ -636,7 +648,9 @@ def inbox(
     from eduadvocate.cli import inbox as inbox_cli
 
     raise typer.Exit(
-        inbox_cli.show(config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock)
+        inbox_cli.show(
+            config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock, limit
+        )
     )
 
 
@@ -649,6 +663,7 @@ def inbox_list(
     unhandled: UnhandledOpt = False,
     since: InboxSinceOpt = None,
     fmt: FormatOpt = DataFormat.text,
+    limit: InboxLimitOpt = None,
 ) -> None:
     """List the inbox, as `inbox` alone does.
 
@@ -660,7 +675,9 @@ def inbox_list(
     from eduadvocate.cli import inbox as inbox_cli
 
     raise typer.Exit(
-        inbox_cli.show(config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock)
+        inbox_cli.show(
+            config, account, platform, unhandled, since, fmt.value, _runtime(ctx).clock, limit
+        )
     )
 
 

@@ -216,6 +216,17 @@ class InboxRow:
     handled_by: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class InboxGroup:
+    """The stored items that answer one delivery (``delivery_id`` None: no campaign post), as
+    counted by the ledger: how many, how many still unhandled, and the newest one's time."""
+
+    delivery_id: int | None
+    items: int
+    waiting: int
+    newest: datetime
+
+
 def delivery_key(post_id: str, account: str, due_at: datetime) -> str:
     return f"{post_id}|{account}|{iso(due_at)}"
 
@@ -511,6 +522,32 @@ class Ledger(ABC):
         since: datetime | None = None,
     ) -> list[InboxRow]:
         """Stored items, newest first."""
+
+    @abstractmethod
+    def inbox_groups(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxGroup]:
+        """The items ``inbox`` would give, counted per delivery they answer (in no order): a
+        listing can order its groups and read only the first items without loading them all."""
+
+    @abstractmethod
+    def inbox_answering(
+        self,
+        delivery_id: int | None,
+        limit: int,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxRow]:
+        """At most ``limit`` of the items answering ``delivery_id`` (None: those answering no
+        campaign post), unhandled first, then newest first (the id breaks ties)."""
 
     @abstractmethod
     def inbox_item(self, item_id: int) -> InboxRow | None: ...

@@ -29,6 +29,7 @@ from eduadvocate.ledger.base import (
     ClaimRow,
     Delivery,
     Desired,
+    InboxGroup,
     InboxItem,
     InboxRow,
     LeaseLost,
@@ -770,22 +771,53 @@ class SQLLedger(Ledger):
         unhandled: bool = False,
         since: datetime | None = None,
     ) -> list[InboxRow]:
-        where, args = ["1 = 1"], []
-        if account is not None:
-            where.append("account = ?")
-            args.append(account)
-        if platform is not None:
-            where.append("platform = ?")
-            args.append(platform)
-        if unhandled:
-            where.append("handled_at IS NULL")
-        if since is not None:
-            where.append("created_at >= ?")
-            args.append(iso(since))
+        where, args = _inbox_filter(account, platform, unhandled, since)
         rows = self._rows(
-            f"SELECT * FROM inbox_items WHERE {' AND '.join(where)}"
-            " ORDER BY created_at DESC, id DESC",
+            f"SELECT * FROM inbox_items WHERE {where} ORDER BY created_at DESC, id DESC", args
+        )
+        return [_inbox_row(r) for r in rows]
+
+    def inbox_groups(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxGroup]:
+        where, args = _inbox_filter(account, platform, unhandled, since)
+        rows = self._rows(
+            "SELECT delivery_id, COUNT(*) AS items,"
+            " SUM(CASE WHEN handled_at IS NULL THEN 1 ELSE 0 END) AS waiting,"
+            f" MAX(created_at) AS newest FROM inbox_items WHERE {where} GROUP BY delivery_id",
             args,
+        )
+        return [
+            InboxGroup(r["delivery_id"], int(r["items"]), int(r["waiting"]), parse_iso(r["newest"]))
+            for r in rows
+        ]
+
+    def inbox_answering(
+        self,
+        delivery_id: int | None,
+        limit: int,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        unhandled: bool = False,
+        since: datetime | None = None,
+    ) -> list[InboxRow]:
+        where, args = _inbox_filter(account, platform, unhandled, since)
+        if delivery_id is None:
+            where += " AND delivery_id IS NULL"
+        else:
+            where += " AND delivery_id = ?"
+            args.append(delivery_id)
+        rows = self._rows(
+            f"SELECT * FROM inbox_items WHERE {where}"
+            " ORDER BY CASE WHEN handled_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC"
+            " LIMIT ?",
+            [*args, limit],
         )
         return [_inbox_row(r) for r in rows]
 
@@ -904,6 +936,25 @@ def _attempt(r: Row) -> AttemptRow:
         outcome=r["outcome"],
         error=r["error"],
     )
+
+
+def _inbox_filter(
+    account: str | None, platform: str | None, unhandled: bool, since: datetime | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) of the inbox listing's filters."""
+    where, args = ["1 = 1"], []
+    if account is not None:
+        where.append("account = ?")
+        args.append(account)
+    if platform is not None:
+        where.append("platform = ?")
+        args.append(platform)
+    if unhandled:
+        where.append("handled_at IS NULL")
+    if since is not None:
+        where.append("created_at >= ?")
+        args.append(iso(since))
+    return " AND ".join(where), args
 
 
 def _inbox_row(r: Row) -> InboxRow:

@@ -7,6 +7,10 @@ platform into the ledger, each tied to the campaign post it answers when it answ
   so pulling twice adds nothing.
 - A walk stops at the end of the list or at the first page holding an item already stored:
   beyond it, an earlier walk stored everything.
+- Then the replies under each published post, newest post first, each walked to its end. A pull
+  that stops among the posts (a rate limit, say) is marked with the post it stopped at, and the
+  next one starts there: with more posts than a rate-limit window allows, every post is still
+  read in turn.
 - An account whose platform cannot read its inbox yet is reported, not asked, and is no error;
   one the platform refuses to read for (its API tier, a missing permission) is reported with the
   reason and is no error either, as ``metrics pull``'s refusals are (asked again next pull);
@@ -33,6 +37,7 @@ from eduadvocate.platforms.publishing import (
 
 PAGE = 50  # items asked for per page (Bluesky allows up to 100, Mastodon 80)
 MAX_PAGES = 10_000  # a platform that never ends its list must not hold a pull forever
+REPLIES = "replies"  # the cursor source naming the post a pull stopped at among the posts
 
 
 @dataclass(slots=True)
@@ -107,10 +112,24 @@ def _pull_account(
             return
     if not publisher.reads_replies:
         return
-    for target in roots:
-        # A thread or a comment list is walked to its end every time: an item already stored
-        # (say, through a notification) says nothing about the ones after it.
-        walk.pages(f"replies:{target}", partial(publisher.replies, target), stop_at_known=False)
+    # One request (at least) a post: with more posts than a rate-limit window allows, a pull
+    # stops among them, and the next one goes on from that post (then the rest, wrapping
+    # round), so the older posts' replies are read too. A whole round clears the mark.
+    stopped = ledger.inbox_cursor(result.account, REPLIES)
+    start = roots.index(stopped) if stopped in roots else 0
+    for target in roots[start:] + roots[:start]:
+        try:
+            # A thread or a comment list is walked to its end every time: an item already
+            # stored (say, through a notification) says nothing about the ones after it.
+            walk.pages(f"replies:{target}", partial(publisher.replies, target), stop_at_known=False)
+        except PublishError:
+            if target != stopped:
+                ledger.add_inbox_page(
+                    [], taken(), account=result.account, source=REPLIES, cursor=target
+                )
+            raise
+    if stopped is not None:
+        ledger.add_inbox_page([], taken(), account=result.account, source=REPLIES, cursor=None)
 
 
 @dataclass(slots=True)

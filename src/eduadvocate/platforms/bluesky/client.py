@@ -14,7 +14,9 @@
 - The inbox (``eduadvocate inbox pull``): ``app.bsky.notification.listNotifications``, which the
   PDS proxies to the AppView, page by page; replies, mentions and quotes are kept. Likes and
   reposts are engagement (counted by ``metrics pull``), and follows are not about a post: none
-  of those is an inbox item.
+  of those is an inbox item. Then, for each published post, its thread
+  (``app.bsky.feed.getPostThread``): a reply to a reply notifies only its parent's author, so
+  the thread is where it shows.
 - Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
   within the account's ``card_max_html``, ``card_max_image``, ``card_timeout`` and
   ``card_ports``: a card that cannot be made is left out, and the post goes out with a warning.
@@ -372,6 +374,38 @@ class BlueskyPublisher(Publisher):
 
         return self._fresh_on_revoke(get)
 
+    reads_replies = True
+    thread_depth = 1000  # getPostThread's maximum: a real thread is never deeper
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """Everything others wrote in the thread under ``target`` (``getPostThread``), at any
+        depth: replies to replies notify their parent's author, not us, so only the thread
+        shows them. The account's own posts are left out but their replies are not; blocked
+        and deleted posts are left out. One page: the AppView gives the thread whole. A thread
+        whose first post is gone (NotFound) is an empty page."""
+
+        def get() -> InboxPage:
+            me = self._login()
+            params = {"uri": target, "depth": self.thread_depth, "parent_height": 0}
+            try:
+                with _mapped(sending=False):
+                    got = self.client.app.bsky.feed.get_post_thread(params)
+            except NotFound:
+                return InboxPage([], None)
+            found: list[Incoming] = []
+            below = list(_field(got.thread, "replies") or [])
+            while below:
+                node = below.pop()
+                post = _field(node, "post")
+                if post is None:  # notFoundPost, blockedPost: nothing to read, nothing below
+                    continue
+                below += list(_field(node, "replies") or [])
+                if str(post.author.did) != me:
+                    found.append(_reply(post, target))
+            return InboxPage(found, None)
+
+        return self._fresh_on_revoke(get)
+
     def close(self) -> None:
         self.client.request.close()
 
@@ -422,13 +456,6 @@ def _incoming(n: Any) -> Incoming:
     else:
         answers = None
     root = _field(record, "reply", "root", "uri")
-    when = _field(record, "created_at") or n.indexed_at
-    try:
-        created = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
-    except ValueError:
-        created = datetime.fromisoformat(str(n.indexed_at).replace("Z", "+00:00"))
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     rkey = str(n.uri).rsplit("/", 1)[-1]
     return Incoming(
         remote_id=str(n.uri),
@@ -438,10 +465,41 @@ def _incoming(n: Any) -> Incoming:
         author_url=f"{APP}/{handle}",
         text=str(_field(record, "text") or ""),
         url=f"{APP}/{handle}/post/{rkey}",
-        created_at=created.astimezone(UTC),
+        created_at=_when(_field(record, "created_at"), n.indexed_at),
         answers=str(answers) if answers else None,
         root=str(root) if root else None,
     )
+
+
+def _reply(post: Any, root: str) -> Incoming:
+    """A post of a thread (a PostView) as a reply to its parent, in the thread of ``root``."""
+    record = post.record
+    handle = str(post.author.handle)
+    parent = _field(record, "reply", "parent", "uri")
+    rkey = str(post.uri).rsplit("/", 1)[-1]
+    return Incoming(
+        remote_id=str(post.uri),
+        kind="reply",
+        author_handle=handle,
+        author_name=post.author.display_name or None,
+        author_url=f"{APP}/{handle}",
+        text=str(_field(record, "text") or ""),
+        url=f"{APP}/{handle}/post/{rkey}",
+        created_at=_when(_field(record, "created_at"), post.indexed_at),
+        answers=str(parent) if parent else None,
+        root=root,
+    )
+
+
+def _when(written: Any, indexed: Any) -> datetime:
+    """When a post was written (its record says), else when the AppView saw it; in UTC."""
+    try:
+        created = datetime.fromisoformat(str(written or indexed).replace("Z", "+00:00"))
+    except ValueError:
+        created = datetime.fromisoformat(str(indexed).replace("Z", "+00:00"))
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(UTC)
 
 
 def _downscale(data: bytes, name: str) -> bytes:
@@ -466,7 +524,8 @@ def _downscale(data: bytes, name: str) -> bytes:
 
 
 class NotFound(Rejected):
-    """getRecord of a record that is not there (the PDS answers 400 RecordNotFound)."""
+    """getRecord of a record that is not there (the PDS answers 400 RecordNotFound), or
+    getPostThread of a post the AppView does not have (400 NotFound)."""
 
 
 SESSION_ERRORS = frozenset(
@@ -573,7 +632,7 @@ def _mapped(*, sending: bool) -> Iterator[None]:
         ) from exc
     except ax.BadRequestError as exc:
         error = _error_name(exc)
-        if error == "RecordNotFound":
+        if error in ("RecordNotFound", "NotFound"):
             raise NotFound(str(exc)) from exc
         if error in SESSION_ERRORS:
             raise AuthFailed(

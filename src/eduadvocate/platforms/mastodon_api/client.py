@@ -7,9 +7,10 @@ that, :meth:`lookup` reads the account's recent statuses back (their plain-text 
 
 The inbox (``eduadvocate inbox pull``) reads ``/api/v1/notifications`` of types ``mention`` and
 ``quote``, page by page through its Link header. A mention whose status replies to one of the
-account's own statuses is a reply. A reply that names nobody makes no notification on Mastodon,
-so it is not seen here (a status's context would find it; not read yet). Favourites and boosts
-are engagement, counted by ``metrics pull``; follows are about no post.
+account's own statuses is a reply. A reply that names nobody, or that answers someone else's
+reply, makes no notification for the account, so each published status's context is read too
+(``/api/v1/statuses/:id/context``, its descendants, the account's own left out). Favourites and
+boosts are engagement, counted by ``metrics pull``; follows are about no post.
 
 The instance's character limit is read from ``/api/v2/instance`` once per run and enforced before
 sending. Mastodon.py's exceptions are mapped to the project's here, and nothing from the request
@@ -154,9 +155,7 @@ class MastodonPublisher(Publisher):
             except (Transient, RateLimited) as exc:
                 raise InDoubt(f"cannot reach the instance to reconcile: {exc}") from exc
         with _mapped(self.client, sending=False):
-            me = self._me or str(self.client.account_verify_credentials().id)
-            self._me = me
-            statuses = self.client.account_statuses(me, limit=40)
+            statuses = self.client.account_statuses(self._who(), limit=40)
             for status in statuses:
                 created = status.created_at
                 if created is not None and created.astimezone(UTC) < since:
@@ -193,8 +192,7 @@ class MastodonPublisher(Publisher):
         """A page of mentions and quotes, newest first; the cursor is the Link header's
         ``max_id`` (see the module)."""
         with _mapped(self.client, sending=False):
-            me = self._me or str(self.client.account_verify_credentials().id)
-            self._me = me
+            me = self._who()
             page = self.client.notifications(
                 types=list(INBOX_TYPES), max_id=cursor, limit=max(1, min(limit, 80))
             )
@@ -202,6 +200,31 @@ class MastodonPublisher(Publisher):
         items = [_incoming(n, me) for n in page if n.type in INBOX_TYPES and n.status]
         after = following.get("max_id") if following else None
         return InboxPage(items, str(after) if after is not None else None)
+
+    reads_replies = True
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """Every status under ``target`` at any depth (its context's descendants): a reply to
+        someone else's reply, or one naming nobody, notifies nobody here. The account's own
+        statuses are left out. One page; a status deleted since (404) has none."""
+        with _mapped(self.client, sending=False):
+            me = self._who()
+            try:
+                context = self.client.status_context(target)
+            except MastodonNotFoundError:
+                return InboxPage([], None)
+        items = [
+            _from_status(s, "reply", s.in_reply_to_id, target)
+            for s in context.descendants
+            if str(s.account.id) != me
+        ]
+        return InboxPage(items, None)
+
+    def _who(self) -> str:
+        """The account's own id (asked once)."""
+        if self._me is None:
+            self._me = str(self.client.account_verify_credentials().id)
+        return self._me
 
     def verify(self) -> str:
         with _mapped(self.client, sending=False):
@@ -223,19 +246,28 @@ def _incoming(n: Any, me: str) -> Incoming:
     else:
         kind = "reply" if replying_to is not None and to_us else "mention"
         answers = replying_to
-    created = status.created_at or n.created_at
+    return _from_status(status, kind, answers, None, n.created_at)
+
+
+def _from_status(
+    status: Any, kind: str, answers: Any, root: str | None, noticed: Any = None
+) -> Incoming:
+    """A status someone else wrote as an inbox item; its HTML read as text."""
+    created = status.created_at or noticed
     if isinstance(created, datetime) and created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
+    author = status.account
     return Incoming(
         remote_id=str(status.id),
         kind=kind,
-        author_handle=str(n.account.acct),
-        author_name=getattr(n.account, "display_name", None) or None,
-        author_url=getattr(n.account, "url", None),
+        author_handle=str(author.acct),
+        author_name=getattr(author, "display_name", None) or None,
+        author_url=getattr(author, "url", None),
         text=plain(str(getattr(status, "content", "") or "")),
         url=getattr(status, "url", None) or getattr(status, "uri", None),
         created_at=created.astimezone(UTC),
         answers=str(answers) if answers is not None else None,
+        root=root,
     )
 
 
