@@ -1,8 +1,8 @@
 """``eduadvocate inbox`` on Mastodon, against the loopback Mastodon (mastodon-mock behind our
 proxy, tests/fakes/mastodon.py): the real CLI publishes a campaign status, another account
 replies naming the campaign's account, mentions it, replies without naming it, favourites and
-boosts it; ``inbox pull`` stores exactly the reply and the mention (a reply that names nobody
-makes no notification on Mastodon). Pulling twice adds nothing; the reader pages by Link."""
+boosts it; ``inbox pull`` stores exactly the reply, the mention and the boost (a repost, stored
+handled: it asks no answer; a reply that names nobody makes no notification on Mastodon). Pulling twice adds nothing; the reader pages by Link."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def engaged(
     }
     ally.status_post("A reply that names nobody", in_reply_to_id=ours.id)
     ally.status_favourite(ours.id)
-    ally.status_reblog(ours.id)
+    boost = ally.status_reblog(ours.id)
+    made["repost"] = f"reblog:{boost.account.id}:{ours.id}"
     return root, made
 
 
@@ -61,19 +62,24 @@ def test_pull_then_list_shows_the_reply_and_the_mention(
     root, made = engaged
     pulled = run("inbox", "pull", cwd=root)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
-    assert pulled.stdout.splitlines() == ["masto: 2 new (1 reply, 1 mention)"]
+    assert pulled.stdout.splitlines() == ["masto: 3 new (1 reply, 1 mention, 1 repost)"]
 
     items = {i["kind"]: i for i in _json(run("inbox", "--format", "json", cwd=root))["items"]}
     assert {k: i["remote_id"] for k, i in items.items()} == made
     assert items["reply"]["answers"]["post"] == "levy"
     assert items["mention"]["answers"] is None
+    assert items["repost"]["answers"]["post"] == "levy"
+    assert items["repost"]["handled_by"] == "inbox pull" and items["repost"]["text"] == ""
+    assert items["reply"]["handled_at"] is None and items["mention"]["handled_at"] is None
     assert items["reply"]["text"].endswith("Voting yes!")  # HTML read as text
     assert "<" not in items["mention"]["text"] and "&amp; friends" in items["mention"]["text"]
     for item in items.values():
         assert item["platform"] == "mastodon" and item["account"] == "masto"
         assert item["author"]["handle"] == "ally"
     assert _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]["new"] == 0
-    assert len(_json(run("inbox", "--platform", "mastodon", "-f", "json", cwd=root))["items"]) == 2
+    assert len(_json(run("inbox", "--platform", "mastodon", "-f", "json", cwd=root))["items"]) == 3
+    unhandled = _json(run("inbox", "--unhandled", "-f", "json", cwd=root))["items"]
+    assert sorted(i["kind"] for i in unhandled) == ["mention", "reply"]
 
 
 def test_the_mastodon_reader_pages_by_the_link_header(
@@ -93,7 +99,7 @@ def test_the_mastodon_reader_pages_by_the_link_header(
             break
         cursor = page.cursor
     assert sorted(seen) == sorted(made.items())
-    assert pages == 3  # one item a page, then the empty page that ends the list
+    assert pages == 4  # one item a page, then the empty page that ends the list
 
 
 @pytest.mark.parametrize("columns", [60, 80, 120])
