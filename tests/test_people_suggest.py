@@ -362,3 +362,60 @@ def test_a_person_key_is_valid_and_never_one_already_taken(name: str, taken: lis
     key = person_key(name, taken)
     assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", key)
     assert key.casefold() not in {t.casefold() for t in taken}
+
+
+# -- the report's amplifiers: the same figures ---------------------------------------------------
+
+
+def test_the_report_shows_the_same_amplifiers_in_every_format(campaign: Path) -> None:
+    _fill(
+        campaign,
+        [
+            said("1", "ally.bsky.social", "repost", delivery=1, name="An Ally"),
+            said("2", "ally.bsky.social", "quote", delivery=1, name="An Ally"),
+            said("3", "lopez.bsky.social", "mention"),
+            said("4", "=cmd.bsky.social", "reply", name="=HYPERLINK(1)"),
+        ],
+    )
+    suggested = _json(run("people", "suggest", "-f", "json", cwd=campaign))["amplifiers"]
+    reported = _json(run("report", "-f", "json", cwd=campaign))["amplifiers"]
+    assert reported == suggested and [a["total"] for a in reported] == [2, 1, 1]
+
+    text = run("report", cwd=campaign, env={"COLUMNS": "120"})
+    assert text.returncode == 0, text.stderr
+    section = text.stdout[text.stdout.index("Amplifiers\n") :]
+    assert "ally.bsky.social" in section and "lopez" in section and "1 repost" in section
+
+    table = run("report", "-f", "csv", "--table", "amplifiers", cwd=campaign)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == (
+        "platform,handle,name,url,total,repost,quote,reply,mention,comment,posts,"
+        "first_seen,last_seen,person"
+    )
+    assert lines[1].startswith("bluesky,ally.bsky.social,An Ally,https://example.org/ally")
+    assert ",2,1,1,0,0,0,1," in lines[1]
+    assert "'=cmd.bsky.social,'=HYPERLINK(1)," in table.stdout  # never a formula
+    # --campaign: only what they did about that campaign's posts (mentions are about none).
+    mine = _json(run("report", "-f", "json", "--campaign", "(no campaign)", cwd=campaign))
+    assert [a["handle"] for a in mine["amplifiers"]] == ["ally.bsky.social"]
+    other = _json(run("report", "-f", "json", "--campaign", "Other", cwd=campaign))
+    assert other["amplifiers"] == []
+    posts = run("report", "-f", "csv", cwd=campaign)
+    assert posts.stdout.startswith("delivery,post,")  # the posts table, as before
+
+    wrong = run("report", "--table", "amplifiers", cwd=campaign)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1
+    assert "--table amplifiers goes with --format csv" in wrong.stderr
+
+
+def test_the_report_says_in_one_line_when_no_one_amplified(campaign: Path) -> None:
+    shown = run("report", cwd=campaign)
+    assert shown.returncode == 0, shown.stderr
+    tail = shown.stdout[shown.stdout.index("Amplifiers\n") :].splitlines()
+    assert tail == [
+        "Amplifiers",
+        "None yet: `eduadvocate inbox pull` fetches who reposts, quotes, replies to and mentions"
+        " the campaign's accounts.",
+    ]
+    assert _json(run("report", "-f", "json", cwd=campaign))["amplifiers"] == []

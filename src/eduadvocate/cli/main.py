@@ -545,6 +545,11 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+class ReportTable(StrEnum):
+    posts = "posts"
+    amplifiers = "amplifiers"
+
+
 @app.command()
 def report(
     ctx: typer.Context,
@@ -564,15 +569,29 @@ def report(
             show_default=False,
         ),
     ] = None,
+    table: Annotated[
+        ReportTable,
+        typer.Option(
+            "--table",
+            help="With --format csv: posts (a row a post) or amplifiers (a row an account that"
+            " engaged).",
+        ),
+    ] = ReportTable.posts,
 ) -> None:
     """What worked: engagement by campaign, platform, account, hashtag, weekday and hour; the
-    best and worst posts; growth since the pull before. Run `metrics pull` first.
+    best and worst posts; growth since the pull before; who amplified the campaign (from the
+    inbox). Run `metrics pull` (and `inbox pull`) first.
 
-    Examples: `eduadvocate report --since 30d`, `eduadvocate report --html report.html`.
+    Examples: `eduadvocate report --since 30d`, `eduadvocate report --html report.html`,
+    `eduadvocate report --format csv --table amplifiers`.
     """
     from eduadvocate.cli import reports
 
-    raise typer.Exit(reports.report(config, since, campaign, fmt.value, html, _runtime(ctx).clock))
+    raise typer.Exit(
+        reports.report(
+            config, since, campaign, fmt.value, html, _runtime(ctx).clock, table=table.value
+        )
+    )
 
 
 people_app = typer.Typer(

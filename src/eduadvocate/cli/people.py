@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -19,24 +17,24 @@ from rich.text import Text
 from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.cli import output
 from eduadvocate.cli.publishing import _ledger
-from eduadvocate.cli.reports import parse_since
+from eduadvocate.cli.reports import (
+    AMPLIFIERS,
+    amplifier_cells,
+    instance_hosts,
+    own_handles,
+    parse_since,
+)
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ConfigError, ExitCode, UsageError
 from eduadvocate.core.suggest import did_you_mean
 from eduadvocate.core.words import plural
-from eduadvocate.metrics.amplifiers import Amplifier, amplifiers, people_snippet
-
-TABLE = (
-    output.Column("Account"),
-    output.Column("Platform"),
-    output.Column("Total", justify="right", label="total"),
-    # A kind a line in a table (``1 repost`` never parts), joined on its own line in a block.
-    output.Column("Kinds", own_line=True, join=", "),
-    output.Column("Posts", justify="right", label="posts"),
-    output.Column("First seen", label="first"),
-    output.Column("Last seen", label="last"),
-    output.Column("people.yaml", label="people.yaml"),
+from eduadvocate.metrics.amplifiers import (
+    Amplifier,
+    amplifier_dict,
+    amplifiers,
+    people_snippet,
 )
+
 EMPTY = (
     "The inbox is empty: `eduadvocate inbox pull` fetches who replied to, mentioned, quoted and"
     " reposted the campaign's accounts."
@@ -99,8 +97,8 @@ def suggest(
             f"; {tagged} already in people.yaml.",
         )
     )
-    cells = [_cells(a, ZoneInfo(zone)) for a in shown]
-    con.print(output.tabulate(TABLE, cells, con.width))
+    cells = [amplifier_cells(a, ZoneInfo(zone)) for a in shown]
+    con.print(output.tabulate(AMPLIFIERS, cells, con.width))
     if len(shown) < len(found):
         con.print(f"{len(found) - len(shown)} more: --limit 0 shows all.", style="dim")
     if tagged < len(found):
@@ -118,70 +116,6 @@ def _known_platform(platform: str) -> None:
         raise UsageError(
             f'unknown platform "{platform}"', hint=did_you_mean(platform, platform_names())
         )
-
-
-def instance_hosts(ws: Workspace) -> dict[str, str]:
-    """Each Mastodon account's instance host: a notification names an account of the same
-    instance as ``user``, without the server people.yaml needs."""
-    hosts = {}
-    for name, account in ws.config.accounts.items():
-        if account.platform != "mastodon":
-            continue
-        try:
-            host = urlparse(account.get("instance") or "").hostname
-        except (ConfigError, ValueError):
-            continue
-        if host:
-            hosts[name] = host
-    return hosts
-
-
-def own_handles(ws: Workspace) -> set[tuple[str, str]]:
-    """The campaign's own accounts as (platform, handle), where the config names their handle."""
-    own = set()
-    for account in ws.config.accounts.values():
-        for setting in ("handle", "username"):
-            try:
-                value = account.get(setting)
-            except ConfigError:
-                value = None
-            if value:
-                own.add((account.platform, value))
-    return own
-
-
-def _cells(a: Amplifier, zone: ZoneInfo) -> list[output.Cell]:
-    return [
-        a.handle,
-        a.platform,
-        str(a.total),
-        "\n".join(plural(n, kind) for kind, n in a.counts if n),
-        str(a.posts),
-        f"{a.first_seen.astimezone(zone):%Y-%m-%d}",
-        f"{a.last_seen.astimezone(zone):%Y-%m-%d}",
-        a.person or Text("not yet", style="yellow"),
-    ]
-
-
-def kinds_text(a: Amplifier) -> str:
-    """``3 reposts, 1 reply``: the kinds it did, in the order of ``KINDS``."""
-    return ", ".join(plural(n, kind) for kind, n in a.counts if n)
-
-
-def amplifier_dict(a: Amplifier) -> dict[str, Any]:
-    """One amplifier in ``people suggest --format json`` and ``report --format json``."""
-    return {
-        "platform": a.platform,
-        "handle": a.handle,
-        "name": a.name,
-        "url": a.url,
-        "total": a.total,
-        "counts": dict(a.counts),
-        "posts": a.posts,
-        "first_seen": _iso(a.first_seen),
-        "last_seen": _iso(a.last_seen),
-        "person": a.person,
-    }
 
 
 def _yaml(shown: list[Amplifier], ws: Workspace, any_items: bool) -> str:

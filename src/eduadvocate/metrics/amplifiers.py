@@ -19,7 +19,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from eduadvocate.content.model import Person
 from eduadvocate.core.words import plural
@@ -141,6 +142,54 @@ class _Tally:
             last_seen=last.created_at,
             person=person,
         )
+
+
+def amplifier_dict(a: Amplifier) -> dict[str, Any]:
+    """One amplifier as ``people suggest --format json`` and ``report --format json`` give it:
+    a contract, fields are only ever added."""
+    return {
+        "platform": a.platform,
+        "handle": a.handle,
+        "name": a.name,
+        "url": a.url,
+        "total": a.total,
+        "counts": dict(a.counts),
+        "posts": a.posts,
+        "first_seen": _iso(a.first_seen),
+        "last_seen": _iso(a.last_seen),
+        "person": a.person,
+    }
+
+
+# The columns of ``report --format csv --table amplifiers``: one row per amplifier.
+CSV_COLUMNS = (
+    "platform",
+    "handle",
+    "name",
+    "url",
+    "total",
+    *KINDS,
+    "posts",
+    "first_seen",
+    "last_seen",
+    "person",
+)
+
+
+def csv_row(a: Amplifier) -> dict[str, Any]:
+    """One amplifier as a row of ``CSV_COLUMNS``."""
+    row = amplifier_dict(a)
+    counts = row.pop("counts")
+    for name in ("handle", "name", "url"):
+        # Strangers write these: a spreadsheet would run a cell starting like a formula.
+        value = row[name]
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            row[name] = "'" + value
+    return {**row, **counts}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- people.yaml --------------------------------------------------------------------------------
