@@ -14,6 +14,8 @@ from eduadvocate.core.counts import Counts
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import (
     ANSWERED_BY,
+    INBOX_KINDS,
+    NO_ANSWER_KINDS,
     Desired,
     InboxItem,
     LeaseLost,
@@ -685,3 +687,13 @@ def test_migration_8_keeps_the_inbox_and_takes_reposts(
             )
     finally:
         upgraded.close()
+
+
+@pytest.mark.parametrize("kind", INBOX_KINDS)
+def test_every_inbox_kind_can_be_stored(ledger: Ledger, kind: str) -> None:
+    """The schema's CHECK and INBOX_KINDS agree: a kind added to one is added to the other (by
+    a migration), or this fails."""
+    item = heard("k", kind=kind)
+    assert ledger.add_inbox_page([item], T0, account="x-main", source="n", cursor=None) == [item]
+    (row,) = ledger.inbox()
+    assert row.item.kind == kind and (row.handled_at is not None) == (kind in NO_ANSWER_KINDS)
