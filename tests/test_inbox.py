@@ -177,3 +177,19 @@ def test_the_bluesky_reader_pages_through_notifications_by_cursor(
         publisher.close()
     assert sorted(seen) == sorted((kind, uri) for kind, uri in made.items())
     assert len(cursors) >= 3 and len(set(cursors)) == len(cursors)  # five notifications, one a page
+
+
+def test_people_suggest_sees_exactly_the_ally_on_the_reference_stack(
+    engaged: tuple[Path, Account, Account, dict[str, str]],
+) -> None:
+    """The ally who replied, quoted, mentioned and reposted is the one amplifier, with each
+    kind once (the like is a count, not an item); the campaign's own account never is."""
+    root, _, ally, _ = engaged
+    assert run("inbox", "pull", cwd=root).returncode == 0
+    got = _json(run("people", "suggest", "--format", "json", cwd=root))
+    (who,) = got["amplifiers"]
+    assert (who["platform"], who["handle"], who["person"]) == ("bluesky", ally.handle, None)
+    assert who["counts"] == {"repost": 1, "quote": 1, "reply": 1, "mention": 1, "comment": 0}
+    assert who["total"] == 4 and who["posts"] == 1
+    snippet = run("people", "suggest", "--format", "yaml", cwd=root)
+    assert f'  bluesky: "{ally.handle}"' in snippet.stdout
