@@ -234,6 +234,10 @@ def test_an_empty_inbox_says_how_to_fill_it(campaign: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("\n") == 1 and "`eduadvocate inbox pull`" in shown.stdout
     assert _json(run("people", "suggest", "-f", "json", cwd=campaign))["amplifiers"] == []
+    none_there = run("people", "suggest", "--platform", "mastodon", cwd=campaign)
+    assert none_there.stdout == (
+        "No mastodon items in the inbox: `eduadvocate inbox pull` fetches them.\n"
+    )
     yaml = run("people", "suggest", "-f", "yaml", cwd=campaign)
     assert yaml.returncode == 0 and yaml.stdout.startswith("# The inbox is empty")
     _fill(campaign, [said("a", "old.bsky.social", at=NOW - timedelta(days=30))])

@@ -84,7 +84,11 @@ def suggest(
         return ExitCode.OK
     con = output.console()
     if not rows:
-        con.print(EMPTY if platform is None else f"No {platform} items in the inbox. " + EMPTY)
+        con.print(
+            EMPTY
+            if platform is None
+            else f"No {platform} items in the inbox: `eduadvocate inbox pull` fetches them."
+        )
         return ExitCode.OK
     period = f" since {start.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}" if start else ""
     if not found:
@@ -129,10 +133,11 @@ def _yaml(shown: list[Amplifier], ws: Workspace, any_items: bool) -> str:
         f" (eduadvocate people suggest, {ws.now:%Y-%m-%d}).\n"
         "# Check each name, then paste these under the people in people.yaml.\n\n"
     )
-    return head + people_snippet(new, ws.campaign.people, _handle_problem(ws))
+    return head + people_snippet(new, ws.campaign.people, _handle_problem())
 
 
-def _handle_problem(ws: Workspace) -> Callable[[str, str], str | None]:
+def _handle_problem() -> Callable[[str, str], str | None]:
+    """Why a platform's people.yaml rule would refuse a handle (None: it takes it)."""
     from eduadvocate.platforms.registry import spec_class
 
     def problem(platform: str, handle: str) -> str | None:
