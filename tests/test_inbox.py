@@ -1,8 +1,9 @@
 """``eduadvocate inbox`` end to end on Bluesky's reference stack (PLC, PDS and the AppView that
 serves notifications; tests/fakes/bluesky_network.py): the real CLI publishes a campaign post
 from account A, account B replies to it, quotes it, likes and reposts it and mentions A, and
-``inbox pull`` then ``inbox`` show exactly the reply, the quote and the mention (likes and reposts
-are engagement, counted by ``metrics pull``). Pulling twice adds nothing."""
+``inbox pull`` then ``inbox`` show exactly the reply, the quote, the mention and the repost (stored
+handled: a repost asks no answer; likes are engagement, counted by ``metrics pull``). Pulling
+twice adds nothing."""
 
 from __future__ import annotations
 
@@ -70,27 +71,31 @@ def engaged(
         "mention": net.mention(ally, author, "Thanks to").uri,
     }
     net.like(ally, post)
-    net.repost(ally, post)
+    made["repost"] = net.repost(ally, post).uri
     net.process_all()
     return root, author, ally, made
 
 
-def test_pull_then_list_shows_exactly_the_reply_quote_and_mention(
+def test_pull_then_list_shows_exactly_the_reply_quote_mention_and_repost(
     engaged: tuple[Path, Account, Account, dict[str, str]],
 ) -> None:
     root, _, ally, made = engaged
     pulled = run("inbox", "pull", cwd=root)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     assert pulled.stdout.splitlines() == [
-        "bsky-pta: 3 new (1 reply, 1 mention, 1 quote)",
+        "bsky-pta: 4 new (1 reply, 1 mention, 1 quote, 1 repost)",
         "Not read: the inbox of out (outbox) cannot be read yet.",
     ]
 
     listed = _json(run("inbox", "--format", "json", cwd=root))
     assert listed["version"] == 1
     items = {i["kind"]: i for i in listed["items"]}
-    assert set(items) == {"reply", "quote", "mention"}
+    assert set(items) == {"reply", "quote", "mention", "repost"}
     assert {k: i["remote_id"] for k, i in items.items()} == made
+    repost = items.pop("repost")
+    assert repost["answers"]["post"] == "levy" and repost["text"] == ""
+    assert repost["url"] == f"https://bsky.app/profile/{ally.handle}"  # no post of its own
+    assert repost["handled_by"] == "inbox pull" and repost["handled_at"].endswith("Z")
     for item in items.values():
         assert item["author"]["handle"] == ally.handle
         assert item["author"]["url"] == f"https://bsky.app/profile/{ally.handle}"
@@ -102,8 +107,8 @@ def test_pull_then_list_shows_exactly_the_reply_quote_and_mention(
     assert items["quote"]["answers"]["post"] == "levy"
     assert items["reply"]["answers"]["url"].startswith("https://bsky.app/profile/")
     assert items["mention"]["answers"] is None
-    # The campaign post's items first, then the mention, which answers none of them.
-    assert [i["kind"] for i in listed["items"]][-1] == "mention"
+    # The campaign post's items first (the handled repost last of them), then the mention.
+    assert [i["kind"] for i in listed["items"]][-2:] == ["repost", "mention"]
 
     again = run("inbox", "pull", "--format", "json", cwd=root)
     assert _json(again)["accounts"][0] == {
@@ -115,7 +120,7 @@ def test_pull_then_list_shows_exactly_the_reply_quote_and_mention(
         "refused": None,
         "failed": None,
     }
-    assert len(_json(run("inbox", "--format", "json", cwd=root))["items"]) == 3
+    assert len(_json(run("inbox", "--format", "json", cwd=root))["items"]) == 4
 
 
 def test_listing_done_and_open(engaged: tuple[Path, Account, Account, dict[str, str]]) -> None:
@@ -152,7 +157,7 @@ def test_listing_done_and_open(engaged: tuple[Path, Account, Account, dict[str, 
 def test_the_bluesky_reader_pages_through_notifications_by_cursor(
     engaged: tuple[Path, Account, Account, dict[str, str]],
 ) -> None:
-    """One item a page, following the AppView's cursor to the end; likes and reposts (which are
+    """One item a page, following the AppView's cursor to the end; likes (which are
     notifications too) are left out of every page."""
     from eduadvocate.campaign.workspace import load_config
     from eduadvocate.platforms.bluesky.client import BlueskyPublisher
@@ -241,3 +246,19 @@ def _cid(net: BlueskyNetwork, uri: str) -> str:
         "com.atproto.repo.getRecord", params={"repo": did, "collection": collection, "rkey": rkey}
     )
     return str(got["cid"])
+
+
+def test_people_suggest_sees_exactly_the_ally_on_the_reference_stack(
+    engaged: tuple[Path, Account, Account, dict[str, str]],
+) -> None:
+    """The ally who replied, quoted, mentioned and reposted is the one amplifier, with each
+    kind once (the like is a count, not an item); the campaign's own account never is."""
+    root, _, ally, _ = engaged
+    assert run("inbox", "pull", cwd=root).returncode == 0
+    got = _json(run("people", "suggest", "--format", "json", cwd=root))
+    (who,) = got["amplifiers"]
+    assert (who["platform"], who["handle"], who["person"]) == ("bluesky", ally.handle, None)
+    assert who["counts"] == {"repost": 1, "quote": 1, "reply": 1, "mention": 1, "comment": 0}
+    assert who["total"] == 4 and who["posts"] == 1
+    snippet = run("people", "suggest", "--format", "yaml", cwd=root)
+    assert f'  bluesky: "{ally.handle}"' in snippet.stdout

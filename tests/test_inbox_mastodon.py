@@ -2,8 +2,9 @@
 proxy, tests/fakes/mastodon.py): the real CLI publishes a campaign status, another account
 replies naming the campaign's account, mentions it, replies without naming it, favourites and
 boosts it, and a third account answers the first reply; ``inbox pull`` stores the two replies,
-the mention and the answer to the reply: the last two notify nobody on Mastodon, the status's
-context shows them. Pulling twice adds nothing; the reader pages by Link."""
+the mention, the answer to the reply (the last two notify nobody on Mastodon, the status's
+context shows them) and the boost (a repost, stored handled: it asks no answer). Pulling twice
+adds nothing; the reader pages by Link."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def engaged(
     }
     made["unnamed"] = str(ally.status_post("A reply that names nobody", in_reply_to_id=ours.id).id)
     ally.status_favourite(ours.id)
-    ally.status_reblog(ours.id)
+    boost = ally.status_reblog(ours.id)
+    made["repost"] = f"reblog:{boost.account.id}:{ours.id}"
     # The campaign's account answers the reply (not an item), and the ally replies to that
     # answer, naming nobody: the context shows it, no notification does.
     mine = mastodon_fresh.client().status_post("Thank you!", in_reply_to_id=made["reply"])
@@ -75,7 +77,7 @@ def test_pull_then_list_shows_the_replies_and_the_mention(
     root, made = engaged
     pulled = run("inbox", "pull", cwd=root)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
-    assert pulled.stdout.splitlines() == ["masto: 4 new (3 replies, 1 mention)"]
+    assert pulled.stdout.splitlines() == ["masto: 5 new (3 replies, 1 mention, 1 repost)"]
 
     listed = _json(run("inbox", "--format", "json", cwd=root))["items"]
     by_id = {i["remote_id"]: i for i in listed}
@@ -86,16 +88,21 @@ def test_pull_then_list_shows_the_replies_and_the_mention(
         assert item["author"]["handle"] == "ally"
     assert by_id[made["deeper"]]["text"] == "See you Tuesday"
     assert by_id[made["unnamed"]]["answers_remote_id"] == by_id[made["reply"]]["answers_remote_id"]
-    items = {k: by_id[made[k]] for k in ("reply", "mention")}
+    items = {k: by_id[made[k]] for k in ("reply", "mention", "repost")}
     assert items["reply"]["answers"]["post"] == "levy"
     assert items["mention"]["answers"] is None
+    assert items["repost"]["answers"]["post"] == "levy"
+    assert items["repost"]["handled_by"] == "inbox pull" and items["repost"]["text"] == ""
+    assert items["reply"]["handled_at"] is None and items["mention"]["handled_at"] is None
     assert items["reply"]["text"].endswith("Voting yes!")  # HTML read as text
     assert "<" not in items["mention"]["text"] and "&amp; friends" in items["mention"]["text"]
     for item in items.values():
         assert item["platform"] == "mastodon" and item["account"] == "masto"
         assert item["author"]["handle"] == "ally"
     assert _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]["new"] == 0
-    assert len(_json(run("inbox", "--platform", "mastodon", "-f", "json", cwd=root))["items"]) == 4
+    assert len(_json(run("inbox", "--platform", "mastodon", "-f", "json", cwd=root))["items"]) == 5
+    unhandled = _json(run("inbox", "--unhandled", "-f", "json", cwd=root))["items"]
+    assert sorted(i["kind"] for i in unhandled) == ["mention", "reply", "reply", "reply"]
 
 
 def test_the_mastodon_reader_pages_by_the_link_header(
@@ -106,7 +113,7 @@ def test_the_mastodon_reader_pages_by_the_link_header(
 
     _, made = engaged
     publisher = MastodonPublisher(load_config(None).accounts["masto"])
-    notified = {k: made[k] for k in ("reply", "mention")}
+    notified = {k: made[k] for k in ("reply", "mention", "repost")}
     seen, cursor, pages = [], None, 0
     for _ in range(10):
         page = publisher.inbox(cursor, 1)
@@ -116,7 +123,7 @@ def test_the_mastodon_reader_pages_by_the_link_header(
             break
         cursor = page.cursor
     assert sorted(seen) == sorted(notified.items())
-    assert pages == 3  # one item a page, then the empty page that ends the list
+    assert pages == 4  # one item a page, then the empty page that ends the list
 
 
 def test_the_mastodon_thread_reader_leaves_out_our_statuses_and_a_deleted_status_has_none(

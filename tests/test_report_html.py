@@ -17,7 +17,7 @@ from eduadvocate.config.model import AccountConfig
 from eduadvocate.content.model import Content, Post
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import Location
-from eduadvocate.ledger.base import Delivery, Snapshot
+from eduadvocate.ledger.base import Delivery, InboxItem, Snapshot
 from eduadvocate.metrics.charts import text_width, wrap
 from eduadvocate.metrics.html import render_html
 from eduadvocate.metrics.report import Report, build
@@ -106,7 +106,38 @@ def sample_report(posts: list[Row] = POSTS, *, late: bool = True) -> Report:
             snapshots.append(Snapshot(i, 0, taken, counts))
     if late:
         deliveries.append(_delivery(99, "late", "bsky", "bluesky", NOW - timedelta(hours=1), None))
-    return build(deliveries, snapshots, renderings, NOW, timezone="America/Chicago")
+    return build(deliveries, snapshots, renderings, NOW, timezone="America/Chicago", inbox=INBOX)
+
+
+def _heard(n: int, handle: str, kind: str, name: str | None, url: str | None) -> InboxItem:
+    return InboxItem(
+        platform="mastodon" if "@" in handle else "bluesky",
+        account="masto" if "@" in handle else "bsky",
+        remote_id=str(n),
+        kind=kind,
+        author_handle=handle,
+        author_name=name,
+        author_url=url,
+        text="",
+        url=None,
+        created_at=NOW - timedelta(hours=n),
+        delivery_id=1 + n % 3,
+    )
+
+
+# Who engaged: a long handle, a hostile name and link, and someone with no profile link.
+INBOX = [
+    _heard(n, handle, kind, name, url)
+    for n, (handle, kind, name, url) in enumerate(
+        [
+            ("teachers-union-local-42-of-springfield.bsky.social", "repost", None, None),
+            ("teachers-union-local-42-of-springfield.bsky.social", "quote", None, None),
+            ("ally.bsky.social", "reply", "An Ally", "https://bsky.app/profile/ally.bsky.social"),
+            ("evil@mastodon.example", "mention", EVIL_TEXT, EVIL_URL),
+            ("parent@mastodon.example", "repost", "A Parent", "https://mastodon.example/@parent"),
+        ]
+    )
+]
 
 
 def test_sample_report_covers_what_the_page_draws() -> None:
@@ -121,6 +152,7 @@ def test_page_references_nothing_outside_itself() -> None:
     report = sample_report()
     page = render_html(report)
     links = {r.url for r in report.posts if r.url and r.url.startswith("https://")}
+    links |= {a.url for a in report.amplifiers if a.url and a.url.startswith("https://")}
     assert re.search(r"\bsrc\s*=", page, re.IGNORECASE) is None
     assert "@import" not in page and "url(" not in page.lower()
     assert "<script" not in page.lower() and "<link" not in page.lower()
@@ -153,6 +185,26 @@ def test_page_has_the_sections_and_accessible_charts() -> None:
     assert page.count('<svg class="wide"') == page.count('<svg class="narrow"') == 4
     assert "1 published post has no counts yet" in page and "eduadvocate metrics pull" in page
     assert "Best posts" in page and "Weakest posts" in page
+    assert page.count('id="amplifiers"') == 1
+
+
+def test_the_amplifiers_section_tells_who_engaged() -> None:
+    report = sample_report()
+    assert [a.total for a in report.amplifiers] == [2, 1, 1, 1]
+    page = render_html(report)
+    section = page[page.index('id="amplifiers"') :]
+    assert "teachers-union-local-42-of-springfield.bsky.social" in section
+    assert "<strong>2 in all</strong>: 1 repost, 1 quote" in section
+    assert "ally.bsky.social (An Ally)" in section and "not in people.yaml yet" in section
+    assert "&lt;script&gt;" in section and "javascript:" not in section
+
+
+def test_no_amplifiers_is_said_in_one_line() -> None:
+    quiet = build([], [], {}, NOW)
+    assert "None yet: `eduadvocate inbox pull` fetches" in render_html(quiet)
+    later = NOW + timedelta(minutes=1)  # after the newest item
+    since = build([], [], {}, NOW, since=later, inbox=INBOX)
+    assert f"No account engaged since {later:%Y-%m-%d %H:%M}." in render_html(since)
 
 
 def test_empty_report_says_there_is_nothing_yet() -> None:

@@ -64,12 +64,20 @@ def test_offline_commands_import_no_heavy_library(args: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["inbox"], ["inbox", "--format", "json"], ["inbox", "done", "1"], ["inbox", "open", "1"]],
+    [
+        ["inbox"],
+        ["inbox", "--format", "json"],
+        ["inbox", "done", "1"],
+        ["inbox", "open", "1"],
+        ["people", "suggest"],
+        ["people", "suggest", "--format", "yaml"],
+    ],
 )
 def test_the_inbox_reads_the_ledger_without_any_network_library(
     args: list[str], tmp_path: Path
 ) -> None:
-    """Only `inbox pull` talks to the platforms; listing and marking read the ledger alone."""
+    """Only `inbox pull` talks to the platforms; listing, marking and `people suggest` read the
+    ledger alone."""
     (tmp_path / "posts").mkdir()
     (tmp_path / "config.yaml").write_text("accounts:\n  out: {platform: outbox}\n")
     result = subprocess.run(

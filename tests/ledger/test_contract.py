@@ -13,6 +13,9 @@ import pytest
 from eduadvocate.core.counts import Counts
 from eduadvocate.ledger import open_ledger
 from eduadvocate.ledger.base import (
+    ANSWERED_BY,
+    INBOX_KINDS,
+    NO_ANSWER_KINDS,
     Desired,
     InboxItem,
     LeaseLost,
@@ -698,3 +701,56 @@ def test_inbox_groups_count_and_answering_reads_the_first_of_a_group(ledger: Led
         "b",
         "d",
     ]
+
+
+def test_a_repost_is_stored_handled_by_the_pull(ledger: Ledger) -> None:
+    """A repost asks nothing of a volunteer: stored handled, so ``--unhandled`` never lists it."""
+    page = [heard("r", kind="repost"), heard("a")]
+    assert ledger.add_inbox_page(page, T0, account="x-main", source="n", cursor=None) == page
+    rows = {r.item.remote_id: r for r in ledger.inbox()}
+    assert (rows["r"].handled_at, rows["r"].handled_by) == (T0, ANSWERED_BY)
+    assert rows["r"].item == page[0]
+    assert rows["a"].handled_at is None
+    assert [r.item.remote_id for r in ledger.inbox(unhandled=True)] == ["a"]
+
+
+def test_migration_8_keeps_the_inbox_and_takes_reposts(
+    ledger_target_: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger at schema 7 (before reposts) upgraded: its items keep their ids and fields."""
+    from eduadvocate.ledger import schema, sql
+
+    before = tuple(m for m in schema.MIGRATIONS if m.version <= 7)
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", before)
+        m.setattr(sql, "MIGRATIONS", before)
+        old = open_ledger(ledger_target_, tmp_path)
+        assert old.schema_version() == 7
+        old.add_inbox_page([heard("a"), heard("b")], T0, account="x-main", source="n", cursor="c")
+        old.mark_handled([old.inbox()[0].id], T0, "sam")
+        kept = old.inbox()
+        old.close()
+    upgraded = open_ledger(ledger_target_, tmp_path, migrate=True)
+    try:
+        assert upgraded.schema_version() == schema.MIGRATIONS[-1].version
+        assert upgraded.inbox() == kept
+        assert upgraded.inbox_cursor("x-main", "n") == "c"
+        repost = heard("r", kind="repost", at=T0 + timedelta(hours=1))
+        assert upgraded.add_inbox_page([repost], T0, account="x-main", source="n", cursor=None)
+        assert upgraded.inbox()[0].item == repost
+        with pytest.raises(Exception, match=r"(?i)check"):  # the kinds are still checked
+            upgraded.add_inbox_page(
+                [heard("z", kind="like")], T0, account="x-main", source="n", cursor=None
+            )
+    finally:
+        upgraded.close()
+
+
+@pytest.mark.parametrize("kind", INBOX_KINDS)
+def test_every_inbox_kind_can_be_stored(ledger: Ledger, kind: str) -> None:
+    """The schema's CHECK and INBOX_KINDS agree: a kind added to one is added to the other (by
+    a migration), or this fails."""
+    item = heard("k", kind=kind)
+    assert ledger.add_inbox_page([item], T0, account="x-main", source="n", cursor=None) == [item]
+    (row,) = ledger.inbox()
+    assert row.item.kind == kind and (row.handled_at is not None) == (kind in NO_ANSWER_KINDS)

@@ -545,6 +545,11 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+class ReportTable(StrEnum):
+    posts = "posts"
+    amplifiers = "amplifiers"
+
+
 @app.command()
 def report(
     ctx: typer.Context,
@@ -564,15 +569,81 @@ def report(
             show_default=False,
         ),
     ] = None,
+    table: Annotated[
+        ReportTable,
+        typer.Option(
+            "--table",
+            help="With --format csv: posts (a row a post) or amplifiers (a row an account that"
+            " engaged).",
+        ),
+    ] = ReportTable.posts,
 ) -> None:
     """What worked: engagement by campaign, platform, account, hashtag, weekday and hour; the
-    best and worst posts; growth since the pull before. Run `metrics pull` first.
+    best and worst posts; growth since the pull before; who amplified the campaign (from the
+    inbox). Run `metrics pull` (and `inbox pull`) first.
 
-    Examples: `eduadvocate report --since 30d`, `eduadvocate report --html report.html`.
+    Examples: `eduadvocate report --since 30d`, `eduadvocate report --html report.html`,
+    `eduadvocate report --format csv --table amplifiers`.
     """
     from eduadvocate.cli import reports
 
-    raise typer.Exit(reports.report(config, since, campaign, fmt.value, html, _runtime(ctx).clock))
+    raise typer.Exit(
+        reports.report(
+            config, since, campaign, fmt.value, html, _runtime(ctx).clock, table=table.value
+        )
+    )
+
+
+people_app = typer.Typer(
+    help="The people of people.yaml: who amplifies the campaign, to add them.\n\nExample:"
+    " `eduadvocate people suggest --format yaml`.",
+    no_args_is_help=True,
+)
+app.add_typer(people_app, name="people")
+
+
+class PeopleFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
+@people_app.command("suggest")
+def people_suggest(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help='Only what they did since then: a duration back ("30d") or a date (2026-11-01).',
+            show_default=False,
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform", "-p", help="Only this platform (bluesky, ...).", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="Show the first N (0: all).", min=0)
+    ] = 20,
+    fmt: Annotated[
+        PeopleFormat,
+        typer.Option("--format", "-f", help="text, json, or yaml (people.yaml entries)."),
+    ] = PeopleFormat.text,
+) -> None:
+    """Who amplifies the campaign: the accounts that most often repost, quote, reply to or
+    mention the campaign's accounts, from the inbox in the ledger (`inbox pull` fills it; no
+    network here), with who is already in people.yaml. `--format yaml` writes the others as
+    people.yaml entries to paste.
+
+    Example: `eduadvocate people suggest --since 30d --format yaml`.
+    """
+    from eduadvocate.cli import people
+
+    raise typer.Exit(people.suggest(config, since, platform, limit, fmt.value, _runtime(ctx).clock))
 
 
 inbox_app = typer.Typer(

@@ -7,6 +7,7 @@ import csv
 import sys
 from datetime import datetime, time
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from rich.table import Table
@@ -16,8 +17,10 @@ from eduadvocate.campaign.workspace import Workspace, open_campaign
 from eduadvocate.cli import output
 from eduadvocate.config.load import parse_duration
 from eduadvocate.core.clock import Clock
-from eduadvocate.core.errors import ExitCode, UsageError
+from eduadvocate.core.errors import ConfigError, ExitCode, UsageError
 from eduadvocate.core.words import plural
+from eduadvocate.metrics.amplifiers import CSV_COLUMNS as AMPLIFIER_CSV_COLUMNS
+from eduadvocate.metrics.amplifiers import Amplifier, csv_row
 from eduadvocate.metrics.report import (
     CSV_COLUMNS,
     RATE_MEANS,
@@ -27,11 +30,13 @@ from eduadvocate.metrics.report import (
     Report,
     as_dict,
     first_words,
+    no_amplifiers_note,
     no_engagement_note,
     post_dict,
 )
 
 BAR = 28
+TOP_AMPLIFIERS = 10  # the report's; `people suggest` lists them all
 MIN_BAR = 8  # shorter, bars of different groups can hardly be told apart
 
 
@@ -142,12 +147,18 @@ def report(
     fmt: str,
     html: str | None,
     clock: Clock,
+    table: str = "posts",
 ) -> int:
     from eduadvocate.compose.check import analyse
     from eduadvocate.delivery.publish import renderings_by_delivery
     from eduadvocate.ledger import open_ledger
     from eduadvocate.metrics.report import build
 
+    if table != "posts" and fmt != "csv":
+        raise UsageError(
+            f"--table {table} goes with --format csv",
+            hint="add --format csv (the other formats hold every table already)",
+        )
     ws = open_campaign(config_path, clock=clock)
     zone = _zone(ws)
     start = parse_since(since, ws.now, zone)
@@ -162,6 +173,10 @@ def report(
             timezone=zone,
             since=start,
             campaign=campaign,
+            inbox=(r.item for r in ledger.inbox()),
+            people=ws.campaign.people,
+            servers=instance_hosts(ws),
+            own=own_handles(ws),
         )
     finally:
         ledger.close()
@@ -175,6 +190,10 @@ def report(
         print(f"wrote {html}", file=sys.stderr)
     if fmt == "json":
         output.print_json(as_dict(data))
+    elif fmt == "csv" and table == "amplifiers":
+        writer = csv.DictWriter(sys.stdout, fieldnames=AMPLIFIER_CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(csv_row(a) for a in data.amplifiers)
     elif fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -188,6 +207,29 @@ def report(
 
 
 def _print(data: Report) -> None:
+    _print_posts(data)
+    _print_amplifiers(data)
+
+
+def _print_amplifiers(data: Report, shown: int = TOP_AMPLIFIERS) -> None:
+    """Who engaged (the figures of ``people suggest``), the first ``shown`` of them."""
+    con = output.console()
+    con.print()
+    con.print(Text("Amplifiers", style="bold"))
+    if not data.amplifiers:
+        con.print(no_amplifiers_note(data))
+        return
+    zone = ZoneInfo(data.timezone)
+    cells = [amplifier_cells(a, zone) for a in data.amplifiers[:shown]]
+    con.print(output.tabulate(AMPLIFIERS, cells, con.width))
+    if len(data.amplifiers) > shown:
+        con.print(
+            f"{len(data.amplifiers) - shown} more: `eduadvocate people suggest --limit 0`.",
+            style="dim",
+        )
+
+
+def _print_posts(data: Report) -> None:
     con = output.console()
     scope = f" for {data.campaign}" if data.campaign else ""
     period = f" since {data.since:%Y-%m-%d %H:%M}" if data.since else ""
@@ -310,3 +352,60 @@ def _heatmap(data: Report) -> Table:
                 row.append(shades[max(1, round(4 * cell.per_post / top))] * 2)
         table.add_row(*row)
     return table
+
+
+# ``people suggest``'s table and the report's amplifiers: one row per account.
+AMPLIFIERS = (
+    output.Column("Account"),
+    output.Column("Platform"),
+    output.Column("Total", justify="right", label="total"),
+    # A kind a line in a table (``1 repost`` never parts), joined on its own line in a block.
+    output.Column("Kinds", own_line=True, join=", "),
+    output.Column("Posts", justify="right", label="posts"),
+    output.Column("First seen", label="first"),
+    output.Column("Last seen", label="last"),
+    output.Column("people.yaml", label="people.yaml"),
+)
+
+
+def amplifier_cells(a: Amplifier, zone: ZoneInfo) -> list[output.Cell]:
+    return [
+        a.handle,
+        a.platform,
+        str(a.total),
+        "\n".join(plural(n, kind) for kind, n in a.counts if n),
+        str(a.posts),
+        f"{a.first_seen.astimezone(zone):%Y-%m-%d}",
+        f"{a.last_seen.astimezone(zone):%Y-%m-%d}",
+        a.person or Text("not yet", style="yellow"),
+    ]
+
+
+def instance_hosts(ws: Workspace) -> dict[str, str]:
+    """Each Mastodon account's instance host: a notification names an account of the same
+    instance as ``user``, without the server people.yaml needs."""
+    hosts = {}
+    for name, account in ws.config.accounts.items():
+        if account.platform != "mastodon":
+            continue
+        try:
+            host = urlparse(account.get("instance") or "").hostname
+        except (ConfigError, ValueError):
+            continue
+        if host:
+            hosts[name] = host
+    return hosts
+
+
+def own_handles(ws: Workspace) -> set[tuple[str, str]]:
+    """The campaign's own accounts as (platform, handle), where the config names their handle."""
+    own = set()
+    for account in ws.config.accounts.values():
+        for setting in ("handle", "username"):
+            try:
+                value = account.get(setting)
+            except ConfigError:
+                value = None
+            if value:
+                own.add((account.platform, value))
+    return own

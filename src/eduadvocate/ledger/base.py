@@ -181,7 +181,12 @@ class SyncReport:
     withdraw: list[int] = field(default_factory=list)
 
 
-INBOX_KINDS = ("reply", "mention", "quote", "comment")
+INBOX_KINDS = ("reply", "mention", "quote", "comment", "repost")
+# Kinds that ask nothing of a volunteer: stored already handled (by ``ANSWERED_BY``), so the
+# unhandled listing and its counts stay what someone must answer, while ``people suggest`` and
+# the report still count them as engagement.
+NO_ANSWER_KINDS = frozenset({"repost"})
+ANSWERED_BY = "inbox pull"
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +510,7 @@ class Ledger(ABC):
         cursor: str | None,
     ) -> list[InboxItem]:
         """Store one page of a pull, skipping items already stored (pulling twice adds
-        nothing), and in the same transaction set where the account's pull of ``source`` resumes
+        nothing; an item of ``NO_ANSWER_KINDS`` is stored handled), and in the same transaction set where the account's pull of ``source`` resumes
         (``cursor``; None: the walk is complete). Returns the items that were new."""
 
     @abstractmethod

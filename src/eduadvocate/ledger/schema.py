@@ -127,6 +127,40 @@ _V7 = (
             )""",
 )
 
+# SQLite cannot change a CHECK constraint in place: the table is rebuilt with the new kinds and
+# its rows copied over, ids kept (nothing references inbox_items, so dropping it is safe).
+_V8_SQLITE = (
+    """CREATE TABLE inbox_items_v8 (
+                id INTEGER PRIMARY KEY,
+                platform TEXT NOT NULL,
+                account TEXT NOT NULL,
+                remote_id TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('reply', 'mention', 'quote', 'comment', 'repost')),
+                author_handle TEXT NOT NULL,
+                author_name TEXT,
+                author_url TEXT,
+                text TEXT NOT NULL,
+                url TEXT,
+                created_at TEXT NOT NULL,
+                answers_remote_id TEXT,
+                delivery_id INTEGER REFERENCES deliveries (id),
+                part_index INTEGER,
+                pulled_at TEXT NOT NULL,
+                handled_at TEXT,
+                handled_by TEXT,
+                UNIQUE (platform, account, remote_id)
+            )""",
+    "INSERT INTO inbox_items_v8 SELECT * FROM inbox_items",
+    "DROP TABLE inbox_items",
+    "ALTER TABLE inbox_items_v8 RENAME TO inbox_items",
+    "CREATE INDEX inbox_items_listing ON inbox_items (handled_at, created_at)",
+)
+_V8_POSTGRES = (
+    "ALTER TABLE inbox_items DROP CONSTRAINT inbox_items_kind_check",
+    "ALTER TABLE inbox_items ADD CONSTRAINT inbox_items_kind_check"
+    " CHECK (kind IN ('reply', 'mention', 'quote', 'comment', 'repost'))",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -172,6 +206,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _V7,
         _postgres(_V7),
     ),
+    Migration(8, "reposts (boosts) of the campaign's posts in the inbox", _V8_SQLITE, _V8_POSTGRES),
 )
 
 # What `ledger export` writes, parents before children, each in a stable order.

@@ -22,7 +22,9 @@ from typing import Any, Protocol
 from eduadvocate.core.counts import COUNT_FIELDS, Counts
 from eduadvocate.ledger.base import (
     ALREADY_OUT,
+    ANSWERED_BY,
     FINAL,
+    NO_ANSWER_KINDS,
     REMOVED,
     REMOVED_MESSAGE,
     AttemptRow,
@@ -727,8 +729,8 @@ class SQLLedger(Ledger):
                 cur = db.execute(
                     "INSERT INTO inbox_items (platform, account, remote_id, kind, author_handle,"
                     " author_name, author_url, text, url, created_at, answers_remote_id,"
-                    " delivery_id, part_index, pulled_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " delivery_id, part_index, pulled_at, handled_at, handled_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (platform, account, remote_id) DO NOTHING",
                     (
                         it.platform,
@@ -745,6 +747,7 @@ class SQLLedger(Ledger):
                         it.delivery_id,
                         it.part_index,
                         iso(now),
+                        *((iso(now), ANSWERED_BY) if it.kind in NO_ANSWER_KINDS else (None, None)),
                     ),
                 )
                 if cur.rowcount == 1:

@@ -27,10 +27,12 @@ from eduadvocate.metrics.report import (
     PostRow,
     Report,
     first_words,
+    no_amplifiers_note,
     no_engagement_note,
 )
 
 HASHTAGS_SHOWN = 15
+AMPLIFIERS_SHOWN = 25
 EXCERPT = 160
 COUNT_COLUMNS = (
     ("likes", "Likes"),
@@ -128,6 +130,7 @@ def render_html(report: Report) -> str:
     body = [_header(report, zone, title)]
     if not report.posts:
         body.append(_nothing(report))
+        body.append(_amplifiers(report))
     else:
         tags = report.by_hashtag[:HASHTAGS_SHOWN]
         more = len(report.by_hashtag) - len(tags)
@@ -160,6 +163,7 @@ def render_html(report: Report) -> str:
             ),
             _best_and_worst(report),
             _table(report.posts),
+            _amplifiers(report),
         ]
     return PAGE.format(title=escape(title), csp=CSP, css=CSS, body="\n".join(body))
 
@@ -289,6 +293,43 @@ def _table(rows: list[PostRow]) -> str:
         f"— means the platform did not report it (a card leaves it out).</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div></section>"
     )
+
+
+def _amplifiers(report: Report) -> str:
+    """Who engaged with the campaign (the figures of ``people suggest``), one item each: a
+    list, not a table, so that it reads on a phone as it does on a laptop."""
+    head = '<section id="amplifiers"><h2>Who amplifies the campaign</h2>'
+    if not report.amplifiers:
+        return f'{head}<p class="meta">{escape(no_amplifiers_note(report))}</p></section>'
+    shown = report.amplifiers[:AMPLIFIERS_SHOWN]
+    items = []
+    for a in shown:
+        kinds = ", ".join(plural(n, kind) for kind, n in a.counts if n)
+        who = escape(a.handle) + (f" ({escape(a.name)})" if a.name else "")
+        link = _link(a.url, "profile")
+        known = (
+            f"in people.yaml as <code>{escape(a.person)}</code>"
+            if a.person
+            else "not in people.yaml yet"
+        )
+        items.append(
+            f'<li><p class="text"><strong>{who}</strong> · {escape(a.platform)}</p>'
+            f'<p class="meta"><strong>{count(a.total)} in all</strong>: {kinds} · '
+            f"{plural(a.posts, 'campaign post')} · first seen {_when(a.first_seen, report)}, "
+            f"last {_when(a.last_seen, report)} · {known}{' · ' + link if link else ''}</p></li>"
+        )
+    more = len(report.amplifiers) - len(shown)
+    caption = (
+        f'<p class="meta">{more} more: <code>eduadvocate people suggest --limit 0</code> lists '
+        "them all.</p>"
+        if more > 0
+        else ""
+    )
+    return f'{head}<ol class="posts">{"".join(items)}</ol>{caption}</section>'
+
+
+def _when(moment: datetime, report: Report) -> str:
+    return f"{moment.astimezone(ZoneInfo(report.timezone)):%Y-%m-%d}"
 
 
 def _class(name: str) -> str:

@@ -6,23 +6,27 @@ reach where the platform reports reach, else by impressions, and is left out whe
 known. Deliveries to a platform that cannot report engagement (the local outbox, where a dry run
 or a trial goes) are left out and only counted (``no_engagement``): as posts with zero engagement
 they would drag down every average, the heat map and the weakest posts. Posts are grouped by campaign, platform, account, hashtag (as they went out), and weekday
-× hour of publishing in the campaign's time zone. The data here is what every output format
-shows: the terminal tables, CSV, JSON and the HTML page (:mod:`eduadvocate.metrics.html`).
+× hour of publishing in the campaign's time zone. The amplifiers (who engaged, from the inbox)
+are :mod:`eduadvocate.metrics.amplifiers`' figures, as ``people suggest`` shows them. The data
+here is what every output format shows: the terminal tables, CSV, JSON and the HTML page
+(:mod:`eduadvocate.metrics.html`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from eduadvocate.compose.render import Rendering
+from eduadvocate.content.model import Person
 from eduadvocate.core.counts import COUNT_FIELDS, Counts
 from eduadvocate.core.words import plural
-from eduadvocate.ledger.base import Delivery, Snapshot, State
+from eduadvocate.ledger.base import Delivery, InboxItem, Snapshot, State
+from eduadvocate.metrics.amplifiers import Amplifier, amplifier_dict, amplifiers
 from eduadvocate.metrics.pull import total
 
 HASHTAG = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")
@@ -109,6 +113,10 @@ class Report:
     snapshots: int = 0
     unmeasured: int = 0  # published deliveries in scope with no snapshot yet
     no_engagement: int = 0  # published deliveries in scope to a platform with no engagement
+    # Who engaged, from the inbox (metrics.amplifiers): items since ``since``, and with a
+    # ``campaign`` only those about its posts. ``inbox``: items in the ledger at all.
+    amplifiers: list[Amplifier] = field(default_factory=list)
+    inbox: int = 0
 
     @property
     def best(self) -> list[PostRow]:
@@ -128,8 +136,14 @@ def build(
     timezone: str = "UTC",
     since: datetime | None = None,
     campaign: str | None = None,
+    inbox: Iterable[InboxItem] = (),
+    people: Mapping[str, Person] | None = None,
+    servers: Mapping[str, str] | None = None,
+    own: Collection[tuple[str, str]] = (),
 ) -> Report:
-    """The report over published deliveries (published since ``since``, of ``campaign``)."""
+    """The report over published deliveries (published since ``since``, of ``campaign``), and
+    the amplifiers among ``inbox``'s authors (``people``, ``servers`` and ``own`` as
+    :func:`~eduadvocate.metrics.amplifiers.amplifiers` takes them)."""
     history: dict[int, dict[int, list[Snapshot]]] = defaultdict(lambda: defaultdict(list))
     count = 0
     for snap in snapshots:
@@ -138,15 +152,17 @@ def build(
     zone = ZoneInfo(timezone)
     rows: list[PostRow] = []
     unmeasured = left_out = 0
+    in_campaign: set[int] = set()
     for d in deliveries:
+        rendering = renderings.get((d.post_id, d.account))
+        name = _campaign(rendering)
+        if campaign is not None and name != campaign:
+            continue
+        in_campaign.add(d.id)
         if d.state != State.PUBLISHED or not d.parts or d.shown_state(now) != State.PUBLISHED:
             continue
         published = d.parts[0].published_at
         if since is not None and published < since:
-            continue
-        rendering = renderings.get((d.post_id, d.account))
-        name = _campaign(rendering)
-        if campaign is not None and name != campaign:
             continue
         if d.platform in NO_ENGAGEMENT:
             left_out += 1
@@ -157,6 +173,8 @@ def build(
             continue
         rows.append(_row(d, rendering, name, parts, published, zone))
     rows.sort(key=_rank, reverse=True)
+    heard = list(inbox)
+    about = [i for i in heard if campaign is None or i.delivery_id in in_campaign]
     return Report(
         generated_at=now,
         since=since,
@@ -173,6 +191,8 @@ def build(
         snapshots=count,
         unmeasured=unmeasured,
         no_engagement=left_out,
+        amplifiers=amplifiers(about, people or {}, since=since, servers=servers, own=own),
+        inbox=len(heard),
     )
 
 
@@ -286,6 +306,18 @@ def no_engagement_note(n: int) -> str:
     return f"{plural(n, 'outbox delivery', 'outbox deliveries')} not counted: the outbox has no engagement."
 
 
+def no_amplifiers_note(report: Report) -> str:
+    """What the amplifiers section says when it has no one, in one line."""
+    if not report.inbox:
+        return (
+            "None yet: `eduadvocate inbox pull` fetches who reposts, quotes, replies to and"
+            " mentions the campaign's accounts."
+        )
+    about = " with this campaign's posts" if report.campaign else ""
+    period = f" since {report.since:%Y-%m-%d %H:%M}" if report.since else ""
+    return f"No account engaged{about}{period}."
+
+
 def as_dict(report: Report) -> dict[str, object]:
     """The JSON form (``report --format json``): a contract, fields are only ever added."""
 
@@ -327,6 +359,7 @@ def as_dict(report: Report) -> dict[str, object]:
         "posts": [post_dict(r) for r in report.posts],
         "best": [r.delivery_id for r in report.best],
         "worst": [r.delivery_id for r in report.worst],
+        "amplifiers": [amplifier_dict(a) for a in report.amplifiers],
     }
 
 

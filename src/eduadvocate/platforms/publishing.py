@@ -79,12 +79,13 @@ class Published:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A reply, mention, quote or comment another account made, as a platform reports it.
-    ``answers`` is the remote id of the post it answers (a reply's parent, a quote's subject)
-    and ``root`` its thread's first post, whoever wrote them: the caller matches them to ours."""
+    """A reply, mention, quote, comment or repost another account made, as a platform reports
+    it. ``answers`` is the remote id of the post it answers (a reply's parent, a quote's or a
+    repost's subject) and ``root`` its thread's first post, whoever wrote them: the caller
+    matches them to ours."""
 
     remote_id: str
-    kind: str  # reply | mention | quote | comment
+    kind: str  # reply | mention | quote | comment | repost
     author_handle: str
     author_name: str | None
     author_url: str | None

@@ -12,9 +12,9 @@
   (downscaled below 1 MB with Pillow when it is installed), replies with root and parent refs,
   language tags.
 - The inbox (``eduadvocate inbox pull``): ``app.bsky.notification.listNotifications``, which the
-  PDS proxies to the AppView, page by page; replies, mentions and quotes are kept. Likes and
-  reposts are engagement (counted by ``metrics pull``), and follows are not about a post: none
-  of those is an inbox item. Then, for each published post, its thread
+  PDS proxies to the AppView, page by page; replies, mentions, quotes and reposts (which ask no
+  answer) are kept. Likes are engagement (counted by ``metrics pull``), and follows are not
+  about a post: neither is an inbox item. Then, for each published post, its thread
   (``app.bsky.feed.getPostThread``): a reply to a reply notifies only its parent's author, so
   the thread is where it shows.
 - Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
@@ -369,7 +369,11 @@ class BlueskyPublisher(Publisher):
                 params["cursor"] = cursor
             with _mapped(sending=False):
                 page = self.client.app.bsky.notification.list_notifications(params)
-            items = [_incoming(n) for n in page.notifications if n.reason in INBOX_REASONS]
+            items = [
+                _repost(n) if n.reason == "repost" else _incoming(n)
+                for n in page.notifications
+                if n.reason in INBOX_REASONS
+            ]
             return InboxPage(items, page.cursor or None)
 
         return self._fresh_on_revoke(get)
@@ -414,7 +418,7 @@ class BlueskyPublisher(Publisher):
         return f"@{self.handle} ({did}) on {self.service}"
 
 
-INBOX_REASONS = frozenset({"reply", "mention", "quote"})
+INBOX_REASONS = frozenset({"reply", "mention", "quote", "repost"})
 APP = "https://bsky.app/profile"
 
 
@@ -444,6 +448,25 @@ def _quoted(record: Any) -> str | None:
         return uri
     nested = _field(embed, "record", "record", "uri")
     return nested if isinstance(nested, str) else None
+
+
+def _repost(n: Any) -> Incoming:
+    """A repost of one of the account's posts: an item answering it (``reasonSubject``), with
+    no text and no post of its own to open, so its link is the reposter's profile."""
+    handle = str(n.author.handle)
+    created = _when(_field(n.record, "created_at"), n.indexed_at)
+    subject = _field(n.record, "subject", "uri") or n.reason_subject
+    return Incoming(
+        remote_id=str(n.uri),
+        kind="repost",
+        author_handle=handle,
+        author_name=n.author.display_name or None,
+        author_url=f"{APP}/{handle}",
+        text="",
+        url=f"{APP}/{handle}",
+        created_at=created.astimezone(UTC),
+        answers=str(subject) if subject else None,
+    )
 
 
 def _incoming(n: Any) -> Incoming:

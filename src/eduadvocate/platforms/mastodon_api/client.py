@@ -5,12 +5,13 @@ the delivery and the part, so sending it again (after a crash or a dropped answe
 status created the first time instead of a second one. Mastodon keeps keys for an hour; past
 that, :meth:`lookup` reads the account's recent statuses back (their plain-text source).
 
-The inbox (``eduadvocate inbox pull``) reads ``/api/v1/notifications`` of types ``mention`` and
-``quote``, page by page through its Link header. A mention whose status replies to one of the
-account's own statuses is a reply. A reply that names nobody, or that answers someone else's
-reply, makes no notification for the account, so each published status's context is read too
-(``/api/v1/statuses/:id/context``, its descendants, the account's own left out). Favourites and
-boosts are engagement, counted by ``metrics pull``; follows are about no post.
+The inbox (``eduadvocate inbox pull``) reads ``/api/v1/notifications`` of types ``mention``,
+``quote`` and ``reblog`` (a boost, stored as a ``repost``), page by page through its Link
+header. A mention whose status replies to one of the account's own statuses is a reply. A reply
+that names nobody, or that answers someone else's reply, makes no notification for the account,
+so each published status's context is read too (``/api/v1/statuses/:id/context``, its
+descendants, the account's own left out). Favourites are engagement, counted by ``metrics
+pull``; follows are about no post.
 
 The instance's character limit is read from ``/api/v2/instance`` once per run and enforced before
 sending. Mastodon.py's exceptions are mapped to the project's here, and nothing from the request
@@ -197,7 +198,11 @@ class MastodonPublisher(Publisher):
                 types=list(INBOX_TYPES), max_id=cursor, limit=max(1, min(limit, 80))
             )
             following = self.client.get_pagination_info(page, "next") if page else None
-        items = [_incoming(n, me) for n in page if n.type in INBOX_TYPES and n.status]
+        items = [
+            _boost(n) if n.type == "reblog" else _incoming(n, me)
+            for n in page
+            if n.type in INBOX_TYPES and n.status
+        ]
         after = following.get("max_id") if following else None
         return InboxPage(items, str(after) if after is not None else None)
 
@@ -232,7 +237,28 @@ class MastodonPublisher(Publisher):
         return f"@{me.acct} on {self.client.api_base_url}, limit {self.limit} characters"
 
 
-INBOX_TYPES = ("mention", "quote")
+INBOX_TYPES = ("mention", "quote", "reblog")
+
+
+def _boost(n: Any) -> Incoming:
+    """A boost of one of the account's statuses: a ``repost`` answering it. The notification
+    names the booster and our status, not the boost's own status, so the item's id is the
+    booster's and the status's: boosting again after an undo is not a second item."""
+    created = n.created_at
+    if isinstance(created, datetime) and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    who = n.account
+    return Incoming(
+        remote_id=f"reblog:{who.id}:{n.status.id}",
+        kind="repost",
+        author_handle=str(who.acct),
+        author_name=getattr(who, "display_name", None) or None,
+        author_url=getattr(who, "url", None),
+        text="",
+        url=getattr(who, "url", None),
+        created_at=created.astimezone(UTC),
+        answers=str(n.status.id),
+    )
 
 
 def _incoming(n: Any, me: str) -> Incoming:
