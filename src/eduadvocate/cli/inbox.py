@@ -1,4 +1,4 @@
-"""``eduadvocate inbox``: pull replies, mentions and quotes into the ledger, list them grouped by
+"""``eduadvocate inbox``: pull replies, mentions, quotes, comments and reposts into the ledger, list them grouped by
 the campaign post they answer, mark them handled, and open one.
 
 Only ``inbox pull`` talks to the platforms (their SDKs are imported there, inside the adapters);
@@ -152,7 +152,7 @@ def show(
         con.print(
             "The inbox is empty"
             + (" for that." if account or platform or unhandled or since else ".")
-            + " `eduadvocate inbox pull` fetches replies, mentions and quotes."
+            + " `eduadvocate inbox pull` fetches replies, mentions, quotes, comments and reposts."
         )
         return ExitCode.OK
     when = _labeller(ws)

@@ -647,7 +647,7 @@ def people_suggest(
 
 
 inbox_app = typer.Typer(
-    help="Replies, mentions and quotes of the campaign's accounts, pulled into the ledger."
+    help="Replies, mentions, quotes, comments and reposts of the campaign's accounts, pulled into the ledger."
     " `inbox` alone lists them (the options of `inbox list`).\n\nExamples: `eduadvocate inbox"
     " pull`, `eduadvocate inbox list --unhandled`.",
 )
@@ -696,8 +696,8 @@ def inbox(
     fmt: FormatOpt = DataFormat.text,
     limit: InboxLimitOpt = None,
 ) -> None:
-    """Replies, mentions and quotes, grouped by the campaign post they answer, unhandled first,
-    newest first. `inbox pull` fetches them; `inbox done ITEM` marks one handled.
+    """Replies, mentions, quotes, comments and reposts, grouped by the campaign post they
+    answer, unhandled first, newest first. `inbox pull` fetches them; `inbox done ITEM` marks one handled.
 
     Example: `eduadvocate inbox list --unhandled --since 7d`.
     """
@@ -767,7 +767,7 @@ def inbox_pull(
     ] = None,
     fmt: FormatOpt = DataFormat.text,
 ) -> None:
-    """Fetch new replies, mentions and quotes into the ledger.
+    """Fetch new replies, mentions, quotes, comments and reposts into the ledger.
 
     Bluesky, Mastodon and X so far; accounts on other platforms are named once and skipped.
     Pulling twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account

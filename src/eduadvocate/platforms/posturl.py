@@ -42,7 +42,7 @@ TITLES = {
 }
 EXAMPLES = (
     "https://bsky.app/profile/HANDLE/post/ID, at://DID/app.bsky.feed.post/ID,"
-    " https://INSTANCE/@USER/ID"
+    " https://INSTANCE/@USER/ID, https://x.com/USER/status/ID"
 )
 
 

@@ -360,7 +360,7 @@ class BlueskyPublisher(Publisher):
     inbox_source = "notifications"
 
     def inbox(self, cursor: str | None, limit: int) -> InboxPage:
-        """A page of ``listNotifications``: replies, mentions and quotes (see the module)."""
+        """A page of ``listNotifications``: replies, mentions, quotes and reposts (see the module)."""
 
         def get() -> InboxPage:
             self._login()

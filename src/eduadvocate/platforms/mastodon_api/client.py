@@ -190,7 +190,7 @@ class MastodonPublisher(Publisher):
     inbox_source = "notifications"
 
     def inbox(self, cursor: str | None, limit: int) -> InboxPage:
-        """A page of mentions and quotes, newest first; the cursor is the Link header's
+        """A page of mentions, quotes and boosts, newest first; the cursor is the Link header's
         ``max_id`` (see the module)."""
         with _mapped(self.client, sending=False):
             me = self._who()
