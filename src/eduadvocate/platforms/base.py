@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 # Setting and Facet belong to the layers below (the config reads settings, textcount finds
 # facets); they are named here too because they are part of what an adapter implements.
 from eduadvocate.config.accounts import Setting
+from eduadvocate.platforms.textcount import pieces
 from eduadvocate.platforms.textcount.facets import Facet, FacetKind
 
 if TYPE_CHECKING:
@@ -138,6 +139,10 @@ class PlatformSpec:
         """The length as the platform counts it."""
         return len(text) + len(content_warning or "")
 
+    # How ``joined_length`` adds lengths up: None (it cannot: the joined text is measured),
+    # "code points" (every space, tab and line break counts one) or "graphemes" (a CR LF one).
+    adds_up: ClassVar[Literal["code points", "graphemes"] | None] = None
+
     def joined_length(
         self,
         left: str,
@@ -151,8 +156,13 @@ class PlatformSpec:
         ``right`` (each measured with the same content warning), where ``gap`` is spaces, tabs
         and line breaks, without measuring the joined text again; None where this rule cannot
         tell (then the joined text is measured). Rendering asks it as it packs sentences into a
-        thread's parts, numbers them and adds hashtags."""
-        return None
+        thread's parts, numbers them and adds hashtags. Rules that add up across spaces say so
+        in ``adds_up`` (nothing they count spans a space: see ``textcount.pieces``)."""
+        if self.adds_up is None:
+            return None
+        return pieces.joined_length(
+            left, left_length, gap, right, right_length, graphemes=self.adds_up == "graphemes"
+        )
 
     def mention(self, person: Person) -> str:
         """How ``{@person}`` is written on this platform: the handle, else the display name."""

@@ -18,7 +18,6 @@ from eduadvocate.platforms.base import (
     identifier_problem,
     strip_sign,
 )
-from eduadvocate.platforms.textcount import pieces
 from eduadvocate.platforms.textcount.unicode import (
     BSKY_TAG_MAX,
     bluesky_facets,
@@ -73,16 +72,7 @@ class BlueskyPlatform(PlatformSpec):
     def length(self, text: str, content_warning: str | None = None) -> int:
         return graphemes(text)
 
-    def joined_length(
-        self,
-        left: str,
-        left_length: int,
-        gap: str,
-        right: str,
-        right_length: int,
-        content_warning: str | None = None,
-    ) -> int | None:
-        return pieces.joined_length(left, left_length, gap, right, right_length, graphemes=True)
+    adds_up = "graphemes"
 
     def facets(self, text: str) -> tuple[Facet, ...]:
         return bluesky_facets(text)

@@ -20,7 +20,6 @@ from eduadvocate.platforms.base import (
     identifier_problem,
     strip_sign,
 )
-from eduadvocate.platforms.textcount import pieces
 from eduadvocate.platforms.textcount.unicode import (
     RUBY_WHITESPACE,
     mastodon_length,
@@ -71,6 +70,8 @@ class MastodonPlatform(PlatformSpec):
     def length(self, text: str, content_warning: str | None = None) -> int:
         return mastodon_length(text, content_warning or "")
 
+    adds_up = "graphemes"  # (content warnings and stripped ends: see joined_length)
+
     def joined_length(
         self,
         left: str,
@@ -89,7 +90,7 @@ class MastodonPlatform(PlatformSpec):
             return None
         if not mastodon_prepared(left) or not mastodon_prepared(right):
             return None
-        return pieces.joined_length(left, left_length, gap, right, right_length, graphemes=True)
+        return super().joined_length(left, left_length, gap, right, right_length)
 
     @classmethod
     def handle_problem(cls, handle: str) -> str | None:

@@ -16,7 +16,7 @@ from eduadvocate.platforms.base import (
     identifier_problem,
     strip_sign,
 )
-from eduadvocate.platforms.textcount import pieces, twitter
+from eduadvocate.platforms.textcount import twitter
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
@@ -58,17 +58,7 @@ class XPlatform(PlatformSpec):
     def length(self, text: str, content_warning: str | None = None) -> int:
         return twitter.weighted_length(text)
 
-    def joined_length(
-        self,
-        left: str,
-        left_length: int,
-        gap: str,
-        right: str,
-        right_length: int,
-        content_warning: str | None = None,
-    ) -> int | None:
-        # Every space, tab and line break weighs one, and nothing X counts spans one.
-        return pieces.joined_length(left, left_length, gap, right, right_length, graphemes=False)
+    adds_up = "code points"  # every space, tab and line break weighs one; no URL spans one
 
     @classmethod
     def handle_problem(cls, handle: str) -> str | None:
