@@ -46,6 +46,22 @@ def test_every_help_shows_an_example(path: tuple[str, ...]) -> None:
     assert EXAMPLE.search(_help(path)), f"eduadvocate {' '.join(path)} --help has no Example:"
 
 
+def _command(path: tuple[str, ...]) -> object:
+    command: object = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+@pytest.mark.parametrize("path", COMMANDS[1:], ids=lambda p: " ".join(p))
+def test_every_summary_is_one_line_in_its_group_list(path: tuple[str, ...]) -> None:
+    """The list of a group's commands shows each one's first paragraph as written: a line break
+    in it breaks the list mid-sentence at any width (``people suggest`` did)."""
+    command = _command(path)
+    summary = (getattr(command, "help", None) or "").strip().split("\n\n")[0]
+    assert "\n" not in summary, f"eduadvocate {' '.join(path)}: {summary!r}"
+
+
 def _examples() -> list[str]:
     found: dict[str, None] = {}
     for path in COMMANDS:

@@ -634,10 +634,10 @@ def people_suggest(
         typer.Option("--format", "-f", help="text, json, or yaml (people.yaml entries)."),
     ] = PeopleFormat.text,
 ) -> None:
-    """Who amplifies the campaign: the accounts that most often repost, quote, reply to or
-    mention the campaign's accounts, from the inbox in the ledger (`inbox pull` fills it; no
-    network here), with who is already in people.yaml. `--format yaml` writes the others as
-    people.yaml entries to paste.
+    """Who amplifies the campaign: who most often reposts, quotes, replies to or mentions it.
+
+    Read from the inbox in the ledger (`inbox pull` fills it; no network here), with who is
+    already in people.yaml. `--format yaml` writes the others as people.yaml entries to paste.
 
     Example: `eduadvocate people suggest --since 30d --format yaml`.
     """
