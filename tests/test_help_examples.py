@@ -53,7 +53,7 @@ def _command(path: tuple[str, ...]) -> object:
     return command
 
 
-@pytest.mark.parametrize("path", COMMANDS[1:], ids=lambda p: " ".join(p))
+@pytest.mark.parametrize("path", COMMANDS[1:], ids=" ".join)
 def test_every_summary_is_one_line_in_its_group_list(path: tuple[str, ...]) -> None:
     """The list of a group's commands shows each one's first paragraph as written: a line break
     in it breaks the list mid-sentence at any width (``people suggest`` did)."""
