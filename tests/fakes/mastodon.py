@@ -45,6 +45,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 _STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
 _STATUS_URL = re.compile(r"https?://[^/]+/(?:@[^/]+|users/[^/]+/statuses)/(?P<id>\d+)/?")
 _INSTANCE = re.compile(r"^/api/v[12]/instance/?$")  # Mastodon.py adds the slash
+_MEDIA = re.compile(r"/api/v1/media/(\d+)")
 _STARTUP_SECONDS = 20.0
 
 # The limit is far above any test's traffic: it only makes the mock send X-RateLimit-* headers
@@ -115,6 +116,12 @@ class MastodonFake:
         self.token2 = TOKEN2
         self.max_characters = DEFAULT_MAX_CHARACTERS
         self.page_limit: int | None = None  # serve at most this many items a page, if set
+        # Video and audio processed as a real instance does (POST /api/v2/media answers 202 with
+        # no url, GET /api/v1/media/:id 206 until it is done): this many polls answer 206, None
+        # processes at once (the mock's own way). ``media_fails``: processing fails (422).
+        self.media_processing: int | None = None
+        self.media_fails = False
+        self._processing: dict[str, int] = {}  # media id -> polls left while "processing"
         self.seen: list[Seen] = []
         self.holding = threading.Event()  # a "hold" fault has a request waiting
         self._released = threading.Event()
@@ -195,6 +202,9 @@ class MastodonFake:
             self.seen.clear()
         self.max_characters = DEFAULT_MAX_CHARACTERS
         self.page_limit = None
+        self.media_processing = None
+        self.media_fails = False
+        self._processing.clear()
         self.holding.clear()
         self._released.clear()
 
@@ -279,6 +289,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._send_json(422, {"error": error})
         elif (found := self._resolved(fake.upstream_port, path)) is not None:
             self._send_json(200, found)
+        elif (processing := self._processing_media(fake, path)) is not None:
+            self._send_json(*processing)
         else:
             status, headers, data = self._forward(fake.upstream_port, body)
             if kind == "drop_after":
@@ -299,7 +311,40 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                             ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", _iso(reset))]  # fmt: skip
             if status == 200 and _INSTANCE.match(path):
                 data = _with_max_characters(data, fake.max_characters)
+            if status == 200 and path == "/api/v2/media" and fake.media_processing is not None:
+                status, data = self._accepted(fake, data)
             self._relay(status, headers, data)
+
+    def _accepted(self, fake: MastodonFake, data: bytes) -> tuple[int, bytes]:
+        """An uploaded video or audio file as Mastodon's v2 answers it while it processes:
+        202 Accepted, ``url`` null (Api::V2::MediaController#create)."""
+        media = json.loads(data)
+        if media.get("type") not in ("video", "gifv", "audio"):
+            return 200, data
+        with fake._lock:
+            fake._processing[str(media["id"])] = fake.media_processing or 0
+        return 202, json.dumps({**media, "url": None}).encode()
+
+    def _processing_media(self, fake: MastodonFake, path: str) -> tuple[int, Any] | None:
+        """``GET /api/v1/media/:id`` of a file still processing: 206 with ``url`` null, or 422
+        when its processing failed (Api::V1::MediaController#show, #check_processing); None
+        when done (then forwarded: the mock answers 200 with its url)."""
+        match = _MEDIA.fullmatch(path)
+        if self.command != "GET" or match is None:
+            return None
+        media_id = match.group(1)
+        with fake._lock:
+            left = fake._processing.get(media_id)
+            if left is None:
+                return None
+            if fake.media_fails:
+                return 422, {"error": "Error processing thumbnail for uploaded media"}
+            if left <= 0:
+                del fake._processing[media_id]
+                return None
+            fake._processing[media_id] = left - 1
+        status, _, data = self._forward(fake.upstream_port, b"")
+        return (206, {**json.loads(data), "url": None}) if status == 200 else (status, {})
 
     def _resolved(self, port: int, path: str) -> dict[str, Any] | None:
         """``GET /api/v2/search?resolve=true&q=<a status URL>`` as Mastodon answers it: the

@@ -20,6 +20,7 @@ sending. Mastodon.py's exceptions are mapped to the project's here, and nothing 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
+    Attachment,
     AuthFailed,
     InboxPage,
     Incoming,
@@ -57,6 +59,10 @@ from eduadvocate.platforms.publishing import (
 )
 from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
 
+MEDIA_TIMEOUT_S = 300  # default ``media_timeout``: how long a video may take to process
+# Between polls of a file still processing: quick at first (a short clip takes seconds), then
+# every 10 s. The last delay repeats.
+POLL_DELAYS_S: tuple[float, ...] = (0.5, 1, 2, 4, 8, 10)
 IDEMPOTENCY_WINDOW = timedelta(minutes=50)  # Mastodon keeps keys 1 h; stay well inside it
 TIMEOUT_S = 30
 
@@ -93,19 +99,7 @@ class MastodonPublisher(Publisher):
         length = mastodon_length(part.text, part.content_warning or "")
         if length > self.limit:
             raise Rejected(f"{length} characters, the instance allows {self.limit}")
-        media_ids = []
-        for item in part.media:
-            if not item.path.is_file():
-                raise Rejected(f"cannot read the media file {item.path.name}")
-            with _mapped(self.client, sending=False), item.path.open("rb") as fh:
-                media = self.client.media_post(
-                    fh,
-                    mime_type=item.mime,
-                    description=item.alt,
-                    file_name=item.path.name,
-                    synchronous=True,
-                )
-            media_ids.append(media.id)
+        media_ids = [self._upload(item) for item in part.media]
         # Sent as Mastodon stores it, so what was counted is what goes out and what lookup reads.
         warning = mastodon_prepared(part.content_warning or "") or None
         in_reply_to = part.reply_to
@@ -121,6 +115,42 @@ class MastodonPublisher(Publisher):
                 idempotency_key=part.idempotency_key,
             )
         return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
+
+    def _upload(self, item: Attachment) -> Any:
+        """Upload one file and wait until the instance has processed it: a video or audio file
+        is accepted at once (202, no ``url``) and processed in the background, ``GET
+        /api/v1/media/:id`` answering 206 until it is done and 422 if it failed. Polled here
+        within ``media_timeout`` seconds (a poll lost on the way is asked again), not with
+        Mastodon.py's ``synchronous=True``, which waits without end and takes any error while it
+        waits (a dropped connection too) for a file that cannot be processed. Nothing is posted yet: a file still processing at the
+        deadline is Transient (the next run uploads it again; the instance deletes unused
+        uploads), one the instance could not process is Rejected."""
+        if not item.path.is_file():
+            raise Rejected(f"cannot read the media file {item.path.name}")
+        with _mapped(self.client, sending=False), item.path.open("rb") as fh:
+            media = self.client.media_post(
+                fh, mime_type=item.mime, description=item.alt, file_name=item.path.name
+            )
+        timeout = self.account.get_int("media_timeout", MEDIA_TIMEOUT_S)
+        deadline = time.monotonic() + timeout
+        delays = iter(POLL_DELAYS_S)
+        delay = next(delays)
+        while getattr(media, "url", None) is None:
+            if time.monotonic() + delay > deadline:
+                raise Transient(
+                    f"the instance was still processing {item.path.name} after {timeout} s"
+                    " (media_timeout): it is uploaded again at the next run"
+                )
+            time.sleep(delay)
+            delay = next(delays, delay)
+            try:
+                with _mapped(self.client, sending=False):
+                    media = self.client.media(media.id)
+            except Transient:
+                continue  # a poll lost on the way: ask again, within the deadline
+            except Rejected as exc:
+                raise Rejected(f"the instance could not process {item.path.name}: {exc}") from exc
+        return media.id
 
     def resolve_reply(self, url: str) -> ReplyTarget:
         """A status address, of this instance or another, as this instance's id for it: the
