@@ -679,6 +679,15 @@ def check_media(
             )
         )
 
+    if spec.replies_are_comments and post.reply_to is not None:
+        if media:
+            add(
+                "reply-media",
+                f"a reply on {spec.title} is a comment, which carries text only",
+                loc,
+                "remove media: from the reply, or link to the picture in its text",
+            )
+        return out
     if rules.required and not media:
         add(
             "media-required",

@@ -125,6 +125,8 @@ class PlatformSpec:
     # The platforms whose posts this one can answer (``reply_to:``, platforms/posturl.py); its
     # Publisher then implements ``resolve_reply``. "*": any (the outbox writes the address down).
     answers: ClassVar[frozenset[str]] = frozenset()
+    # A reply here is a comment (Facebook, Instagram): text only, and needs no media.
+    replies_are_comments: ClassVar[bool] = False
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

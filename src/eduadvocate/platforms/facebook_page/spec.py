@@ -29,6 +29,8 @@ class FacebookPlatform(PlatformSpec):
     default_limit = 63_206
     supports_threads = False
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
+    answers: ClassVar[frozenset[str]] = frozenset({"facebook"})  # a post or comment: a comment
+    replies_are_comments: ClassVar[bool] = True
     media = MediaRules(
         max_items=10,
         image_types=frozenset(

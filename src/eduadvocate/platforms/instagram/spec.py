@@ -35,6 +35,8 @@ class InstagramPlatform(PlatformSpec):
     default_limit = 2200
     supports_threads = False
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
+    answers: ClassVar[frozenset[str]] = frozenset({"instagram"})  # a post or comment: a comment
+    replies_are_comments: ClassVar[bool] = True
     media = MediaRules(
         max_items=10,
         image_types=frozenset({"image/jpeg"}),
