@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eduadvocate.platforms.facebook_page.client import graph_target
+from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.instagram.client import comment_address
 from eduadvocate.platforms.posturl import post_address
 from tests.conftest import REPO, Make
@@ -276,10 +276,12 @@ PAGE = "100000000000001"
         ("https://www.facebook.com/SpringfieldPTA", None),
         ("https://www.facebook.com/", None),
         ("https://www.facebook.com/" + "1" * 3000, None),
+        ("https://evil.example/55_77", None),
+        ("http://www.facebook.com/55_77", None),
     ],
 )
 def test_facebook_addresses_are_read_offline(url: str, expected: Any) -> None:
-    if expected is not None:  # an address check reads as Facebook's
+    if expected is not None and "evil" not in url:  # an address check reads as Facebook's
         found = post_address(url)
         assert found is not None and found.platform == "facebook"
     assert graph_target(url, PAGE) == expected
@@ -317,3 +319,44 @@ def test_any_instagram_comment_address_reads_back(
     found = post_address(url)
     assert found is not None and found.platform == "instagram" and found.post == code
     assert (found.comment, found.reply) == ((parent, comment) if parent else (comment, None))
+
+
+def test_a_facebook_address_holding_no_id_is_an_error_at_check(world: World) -> None:
+    _answers(
+        w := world, ("share", "fb", "https://www.facebook.com/SpringfieldPTA/posts/pfbid02abc")
+    )
+    checked = run("check", "--format", "json", cwd=w.root)
+    assert checked.returncode == 4, checked.stdout + checked.stderr
+    problems = json.loads(checked.stdout)["problems"]
+    (found,) = [p for p in problems if p["severity"] == "error"]
+    assert (
+        found["code"] == "reply-to-unknown"
+        and "holds no post's or comment's id" in found["message"]
+    )
+    assert [c for c in w.graph.comments() if c.own] == []
+
+
+def test_reply_item_names_a_facebook_comment_by_its_id_when_its_link_holds_none(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facebook may give a comment a link with no ids (a ``pfbid…`` one): ``reply ITEM`` then
+    writes the comment's Graph id as its address, and the answer still lands in its thread."""
+    w = world
+    shown = GraphFake._fb_comment_of
+
+    def obfuscated(self: GraphFake, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
+        out = shown(self, comment, fields)
+        if "permalink_url" in out:
+            out["permalink_url"] = "https://www.facebook.com/SpringfieldPTA/posts/pfbid0xyz"
+        return out
+
+    monkeypatch.setattr(GraphFake, "_fb_comment_of", obfuscated)
+    assert run("inbox", "pull", cwd=w.root).returncode == 0
+    item = _items(w.root)[w.ann.id]
+    answered = run("reply", str(item["id"]), "At 7pm.", cwd=w.root)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    written = (w.root / "posts" / "replies" / f"reply-{item['id']}.yaml").read_text()
+    assert f'reply_to: "https://www.facebook.com/{w.ann.id}"' in written
+    (mine,) = _own(w, "At 7pm.")
+    assert mine.parent_id == w.ann.id
+    assert _items(w.root)[w.ann.id]["handled_at"] is not None

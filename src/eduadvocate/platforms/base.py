@@ -128,6 +128,15 @@ class PlatformSpec:
     # A reply here is a comment (Facebook, Instagram): text only, and needs no media.
     replies_are_comments: ClassVar[bool] = False
 
+    def reply_problem(self, url: str) -> str | None:
+        """Why this account cannot answer the post at ``url``, whose shape names this platform,
+        read offline (say, an address that holds no id); None when it can."""
+        return None
+
+    def item_address(self, url: str | None, remote_id: str) -> str:
+        """The ``reply_to:`` that answers an inbox item: its link, else its id."""
+        return url or remote_id
+
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
 

@@ -23,14 +23,13 @@ among the Page's own comments in that thread.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     Graph,
@@ -65,8 +64,6 @@ COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}
 READ_COMMENTS = "pages_read_user_content"  # with pages_read_engagement, which posting needs
 COMMENT = "pages_manage_engagement"  # what commenting as the Page needs
 LOOKUP_PAGES = 5  # of a thread's newest comments, 100 a page, searched for an answer in doubt
-_NUMBER = re.compile(r"\d{1,30}")
-_GRAPH_ID = re.compile(r"(\d{1,30})_(\d{1,30})")
 
 
 class FacebookPublisher(Publisher):
@@ -317,50 +314,6 @@ class FacebookPublisher(Publisher):
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
-
-
-def graph_target(url: str, page: str) -> tuple[str, str] | None:
-    """What a Facebook address names, read offline: ``("post", "{page}_{n}")`` or
-    ``("comment", "{n}_{c}")`` (Graph's ids), or None when it holds no id to answer. Read:
-    a comment's permalink (``…/posts/N/?comment_id=C``, ``&reply_comment_id=R`` for a reply,
-    ``permalink.php?story_fbid=N&id=…``, ``photo.php?fbid=N``, ``…/videos/N``), a Page post's
-    (the same without ``comment_id``; ``facebook.com/PAGE_N``, what eduadvocate records) and a
-    comment's Graph id as ``facebook.com/N_C``. A post is this Page's: a Page answers under its
-    own posts only. ``pfbid…`` share links hold no id."""
-    if len(url) > 2048:
-        return None
-    try:
-        parts = urlsplit(url)
-        query = parse_qs(parts.query, max_num_fields=20)
-    except ValueError:
-        return None
-    segments = [s for s in parts.path.split("/") if s]
-
-    def number(name: str) -> str | None:
-        values = query.get(name) or []
-        return values[0] if len(values) == 1 and _NUMBER.fullmatch(values[0]) else None
-
-    post: str | None = None
-    if len(segments) == 1 and (whole := _GRAPH_ID.fullmatch(segments[0])):
-        if whole.group(1) != page:  # a comment's Graph id: the post's number, the comment's
-            return "comment", segments[0]
-        post = whole.group(2)
-    elif (
-        len(segments) == 3 and segments[1] in {"posts", "videos"} and _NUMBER.fullmatch(segments[2])
-    ):
-        post = segments[2]
-    elif segments in (["permalink.php"], ["story.php"]):
-        post = number("story_fbid")
-    elif segments in (["photo.php"], ["photo"]):
-        post = number("fbid")
-    if post is None:
-        return None
-    comment = number("reply_comment_id") or number("comment_id")
-    if "comment_id" in query and number("comment_id") is None:
-        return None  # a comment_id that is no number: not a guess at the post
-    if comment is not None:
-        return "comment", f"{post}_{comment}"
-    return "post", f"{page}_{post}"
 
 
 def _comment_link(page: str, target: ReplyTarget, comment_id: str) -> str:
