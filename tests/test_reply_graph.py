@@ -22,8 +22,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.core.errors import Location
 from eduadvocate.platforms.facebook_page.address import graph_target
+from eduadvocate.platforms.facebook_page.spec import FacebookPlatform
+from eduadvocate.platforms.instagram import client as instagram_client
 from eduadvocate.platforms.instagram.client import comment_address
+from eduadvocate.platforms.instagram.spec import InstagramPlatform
 from eduadvocate.platforms.posturl import post_address
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import DEFAULT_SCOPES, Comment, GraphFake, IgUser, Page
@@ -360,3 +365,73 @@ def test_reply_item_names_a_facebook_comment_by_its_id_when_its_link_holds_none(
     (mine,) = _own(w, "At 7pm.")
     assert mine.parent_id == w.ann.id
     assert _items(w.root)[w.ann.id]["handled_at"] is not None
+
+
+def test_reply_item_on_an_instagram_item_linked_to_its_media_answers_that_comment_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items pulled before comments had addresses of their own link to their media: answering
+    one must answer its comment (not the media), and mark only that item handled."""
+    w = world
+    monkeypatch.setattr(instagram_client, "comment_address", lambda link, parent, own: link)
+    assert run("inbox", "pull", cwd=w.root).returncode == 0
+    items = _items(w.root)
+    assert items[w.ig_bo.id]["url"] == items[w.ig_ann.id]["url"]  # the media's, for both
+    answered = run("reply", str(items[w.ig_bo.id]["id"]), "Room 4.", cwd=w.root)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    (mine,) = _own(w, "Room 4.")
+    assert mine.parent_id == w.ig_ann.id  # in the reply's thread, not on the media
+    handled = [i for i, v in _items(w.root).items() if v["handled_at"] is not None]
+    assert handled == [w.ig_bo.id]
+
+
+@given(
+    code=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+    kind=st.sampled_from(["p", "reel"]),
+    linked=st.sampled_from(["media", "own", "other", "reply-own", "none"]),
+    own=_digits,
+    other=_digits,
+)
+def test_reply_item_on_instagram_always_names_the_item_s_comment(
+    code: str, kind: str, linked: str, own: str, other: str
+) -> None:
+    """Whatever an Instagram item links to (its media, its own address, another comment's), the
+    address ``reply ITEM`` writes names that item's comment, on the same media."""
+    spec = InstagramPlatform(AccountConfig("ig", "instagram", {}, Location("config.yaml")))
+    media = f"https://www.instagram.com/{kind}/{code}/"
+    url = {
+        "media": media,
+        "own": f"{media}c/{own}/",
+        "other": f"{media}c/{other}/",
+        "reply-own": f"{media}c/{other}/r/{own}/",
+        "none": None,
+    }[linked]
+    written = spec.item_address(url, own)
+    if url is None:
+        assert written == own
+        return
+    found = post_address(written)
+    assert found is not None and found.platform == "instagram" and found.post == code
+    assert own in (found.comment, found.reply)
+
+
+@given(
+    post=_digits,
+    own=_digits,
+    linked=st.sampled_from(["permalink", "other", "pfbid", "none"]),
+)
+def test_reply_item_on_facebook_always_names_the_item_s_comment(
+    post: str, own: str, linked: str
+) -> None:
+    spec = FacebookPlatform(
+        AccountConfig("fb", "facebook", {"page_id": PAGE}, Location("config.yaml"))
+    )
+    url = {
+        "permalink": f"https://www.facebook.com/{PAGE}/posts/{post}/?comment_id={own}",
+        "other": f"https://www.facebook.com/{PAGE}/posts/{post}/?comment_id=1{own}",
+        "pfbid": "https://www.facebook.com/SpringfieldPTA/posts/pfbid0xyz",
+        "none": None,
+    }[linked]
+    written = spec.item_address(url, f"{post}_{own}")
+    assert graph_target(written, PAGE) == ("comment", f"{post}_{own}")
+    assert spec.reply_problem(written) is None
