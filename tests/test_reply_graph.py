@@ -435,3 +435,19 @@ def test_reply_item_on_facebook_always_names_the_item_s_comment(
     written = spec.item_address(url, f"{post}_{own}")
     assert graph_target(written, PAGE) == ("comment", f"{post}_{own}")
     assert spec.reply_problem(written) is None
+
+
+def test_a_facebook_answer_is_held_to_a_comment_s_8000_characters(world: World) -> None:
+    """A Page post may hold 63,206 characters, a comment 8,000: an answer over that is a content
+    error at check, not Graph's refusal at publish."""
+    w = world
+    long = "word " * 1700  # 8,500 characters
+    _answers(w, ("long", "fb", f"https://www.facebook.com/{w.post_id}"))
+    path = w.root / "posts" / "answers.yaml"
+    path.write_text(path.read_text().replace("'Answer long'", f"'{long.strip()}'"))
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    checked = run("check", "--format", "json", cwd=w.root)
+    assert checked.returncode == 4, checked.stdout + checked.stderr
+    (found,) = [p for p in json.loads(checked.stdout)["problems"] if p["severity"] == "error"]
+    assert found["code"] == "over-limit" and "allows 8000" in found["message"]

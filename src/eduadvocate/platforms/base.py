@@ -127,6 +127,7 @@ class PlatformSpec:
     answers: ClassVar[frozenset[str]] = frozenset()
     # A reply here is a comment (Facebook, Instagram): text only, and needs no media.
     replies_are_comments: ClassVar[bool] = False
+    reply_limit: ClassVar[int | None] = None  # a reply's length limit, where not ``limit``'s
 
     def reply_problem(self, url: str) -> str | None:
         """Why this account cannot answer the post at ``url``, whose shape names this platform,
@@ -144,6 +145,12 @@ class PlatformSpec:
     def limit(self) -> int:
         """The length limit for this account (a config ``limit`` overrides the platform default)."""
         return self.account.get_int("limit", self.default_limit)
+
+    def limit_of(self, *, reply: bool) -> int:
+        """The limit of a post, or of a reply (``reply_limit``, where lower: a Facebook comment)."""
+        if reply and self.reply_limit is not None:
+            return min(self.limit, self.reply_limit)
+        return self.limit
 
     def length(self, text: str, content_warning: str | None = None) -> int:
         """The length as the platform counts it."""

@@ -32,6 +32,7 @@ class FacebookPlatform(PlatformSpec):
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
     answers: ClassVar[frozenset[str]] = frozenset({"facebook"})  # a post or comment: a comment
     replies_are_comments: ClassVar[bool] = True
+    reply_limit: ClassVar[int | None] = 8000  # a comment's, where a Page post holds 63,206
     media = MediaRules(
         max_items=10,
         image_types=frozenset(
