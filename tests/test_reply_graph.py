@@ -223,25 +223,35 @@ def test_a_reply_on_instagram_needs_no_image_and_may_not_carry_one(world: World)
     assert "media-required" not in shown and shown.count("reply-media") == 1
 
 
+@pytest.mark.parametrize(
+    ("secret", "scope", "which"),
+    [
+        ("FB_TOKEN", "pages_manage_engagement", "ann"),
+        ("IG_TOKEN", "instagram_manage_comments", "ig_ann"),
+    ],
+)
 def test_a_token_that_may_not_comment_is_one_line_naming_the_permission(
-    pulled: World, monkeypatch: pytest.MonkeyPatch
+    pulled: World, monkeypatch: pytest.MonkeyPatch, secret: str, scope: str, which: str
 ) -> None:
     w = pulled
-    lacking = tuple(s for s in DEFAULT_SCOPES if s != "pages_manage_engagement")
-    token = w.graph.add_token(w.page, scopes=lacking)
-    monkeypatch.setenv("FB_TOKEN", token)
-    item = _items(w.root)[w.ann.id]
+    token = w.graph.add_token(w.page, scopes=tuple(s for s in DEFAULT_SCOPES if s != scope))
+    monkeypatch.setenv(secret, token)
+    comment_id = getattr(w, which).id
+    item = _items(w.root)[comment_id]
     answered = run("reply", str(item["id"]), "Thanks!", "--format", "json", cwd=w.root)
     assert answered.returncode == 5, answered.stdout + answered.stderr
     (failed,) = json.loads(answered.stdout)["deliveries"]
-    assert "grant pages_manage_engagement" in failed["error"] and "\n" not in failed["error"]
+    assert f"may not comment (#10): grant {scope}" in failed["error"] or (
+        f"may not comment (#200): grant {scope}" in failed["error"]
+    )
+    assert "\n" not in failed["error"]
     shown = answered.stdout + answered.stderr
     assert token not in shown and w.page.access_token not in shown
     assert "Traceback" not in shown
     assert _own(w, "Thanks!") == []
-    assert _items(w.root)[w.ann.id]["handled_at"] is None
-    ledger = b"".join(p.read_bytes() for p in w.root.rglob("*.db*") if p.is_file())
-    assert token.encode() not in ledger
+    assert _items(w.root)[comment_id]["handled_at"] is None
+    ledger = b"".join(p.read_bytes() for p in (w.root / ".eduadvocate").glob("ledger.sqlite3*"))
+    assert ledger and token.encode() not in ledger
 
 
 def test_a_deleted_comment_fails_with_one_line(pulled: World) -> None:

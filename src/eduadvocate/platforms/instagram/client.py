@@ -132,10 +132,15 @@ class InstagramPublisher(Publisher):
         return ReplyTarget(str(comment.get("parent_id") or comment.get("id") or asked), root=media)
 
     def _read(self, object_id: str, fields: str, what: str) -> dict[str, Any]:
-        """``GET /{object_id}``; one that is gone (or not this account's) is one line."""
+        """``GET /{object_id}``; one that is gone (or not this account's) is one line, as is a
+        token that may not read comments (answering needs the same permission)."""
         try:
             with self.graph.mapped(sending=False, what=WHAT):
                 return self.graph.get(object_id, fields=fields)
+        except AuthFailed as exc:
+            if denied(exc):
+                raise may_not_comment(exc, WHAT, READ_COMMENTS) from exc
+            raise
         except Rejected as exc:
             if not missing_object(exc):
                 raise
@@ -332,8 +337,7 @@ class InstagramPublisher(Publisher):
         try:
             got = self._comments(f"{target}/comments", params)
         except Rejected as exc:
-            cause = graph_cause(exc)
-            if cause is None or cause.code != UNKNOWN_EDGE:
+            if not _no_comments_edge(exc):
                 raise
             # ``target`` is no media but one of our answers (a comment, which has no comments
             # edge): the replies to it are read under the media it answers.
@@ -421,6 +425,16 @@ class InstagramPublisher(Publisher):
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _no_comments_edge(exc: Exception) -> bool:
+    """Graph's answer to ``/{id}/comments`` asked of a comment: "Unknown path components"
+    (2500), or "(#100) Tried accessing nonexisting field (comments)"."""
+    cause = graph_cause(exc)
+    if cause is None:
+        return False
+    message = str(cause.error.get("message") or "")
+    return cause.code == UNKNOWN_EDGE or (cause.code == 100 and "nonexisting field" in message)
 
 
 def comment_address(permalink: str | None, parent: str | None, comment_id: str) -> str | None:
