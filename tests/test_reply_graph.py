@@ -125,6 +125,7 @@ def test_reply_item_answers_a_comment_once_under_the_right_parent(
     text = f"Thursday at 7pm, room 4 ({which})."
     answered = run("reply", str(item["id"]), text, cwd=w.root)
     assert answered.returncode == 0, answered.stdout + answered.stderr
+    assert w.page.access_token not in answered.stdout + answered.stderr
     (mine,) = _own(w, text)
     assert mine.parent_id == getattr(w, parent).id and mine.object_id == getattr(w, under)
     items = _items(w.root)
