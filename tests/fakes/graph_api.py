@@ -47,7 +47,13 @@ place, not an index, so a comment written between two pages shifts nothing.  Rea
 ``pages_read_engagement`` and ``pages_read_user_content`` (Facebook) or
 ``instagram_manage_comments`` (Instagram), in the default scopes; without one, code 10 with the
 message Graph gives (:data:`PAGE_READ_REFUSED`, :data:`IG_REFUSED`).  Deleting a post deletes its
-comments.  Stored comments do not change the counts ``engage`` and age give.
+comments.  Stored comments do not change the counts ``engage`` and age give.  Answering (what
+``reply_to:`` sends): ``POST /{post-id}/comments`` and ``POST /{comment-id}/comments`` (Facebook,
+``message``; ``pages_manage_engagement``, else ``(#200)``; a reply to a reply is filed under its
+top comment) and ``POST /{ig-media-id}/comments`` and ``POST /{ig-comment-id}/replies``
+(Instagram, ``message``; ``instagram_manage_comments``, else ``(#10)``; a reply's replies are
+refused as unsupported) write the Page's or the account's own comment and answer
+``{"id": ...}``; it reads back like any other.
 
 Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
 answers ``{"ID1": {...}, "ID2": {...}}`` in one request, each object rendered with the same
@@ -95,7 +101,7 @@ HOURLY_CALLS = 200  # Graph's platform budget is 200 calls an hour per user of t
 CAPTION_MAX = 2200
 MAX_IDS = 50  # ids in one ``?ids=`` lookup
 DEFAULT_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights",
-                  "pages_read_user_content", "instagram_basic", "instagram_content_publish",
+                  "pages_read_user_content", "pages_manage_engagement", "instagram_basic", "instagram_content_publish",
                   "instagram_manage_insights", "instagram_manage_comments",
                   "business_management")  # fmt: skip
 COMMENTS_LIMIT = 25  # comments a page unless ``limit`` says (Graph's default page size)
@@ -111,6 +117,8 @@ PAGE_READ_REFUSED = (
     "#reference-PAGES_ACCESS for details."
 )
 IG_REFUSED = "(#10) Requires {scope} permission to manage the object"
+# What Graph answers a Page token that may not comment as the Page.
+COMMENT_REFUSED = "(#200) This endpoint requires the '{scope}' permission"
 FAULT_OPTIONS = {
     "graph_error": {"code", "subcode", "message", "status", "type", "regain_minutes"},
     "html_5xx": {"status"},
@@ -1851,6 +1859,42 @@ class GraphFake:
                     values["replies"]["paging"] = paging
         return _pick(values, fields)
 
+    def _answer(self, call: _Call, on: str, reply_to: str | None) -> dict[str, Any]:
+        """Write the Page's or the Instagram account's own comment (or reply) from ``message``,
+        as Graph does: ``{"id": ...}``."""
+        message = call.params.get("message", "")
+        if not message.strip():
+            raise invalid("Missing message or attachment")
+        return {"id": self.add_comment(on, message, own=True, reply_to=reply_to).id}
+
+    def _comment_on_post(self, call: _Call, post: Post) -> dict[str, Any]:
+        """``POST /{post-id}/comments``: a comment as the Page (``pages_manage_engagement``)."""
+        self._need(call, "pages_manage_engagement", 200, COMMENT_REFUSED)
+        return self._answer(call, post.id, None)
+
+    def _comment_on_comment(self, call: _Call, comment: Comment) -> dict[str, Any]:
+        """``POST /{comment-id}/comments``: a reply as the Page; a reply to a reply is filed under
+        its top-level comment (``add_comment``)."""
+        if comment.instagram:
+            raise unsupported(call.method, comment.id)
+        self._need(call, "pages_manage_engagement", 200, COMMENT_REFUSED)
+        return self._answer(call, comment.object_id, comment.id)
+
+    def _ig_comment_on_media(self, call: _Call, media: IgMedia) -> dict[str, Any]:
+        """``POST /{ig-media-id}/comments``: a comment as the account."""
+        self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
+        return self._answer(call, media.id, None)
+
+    def _ig_reply(self, call: _Call, comment: Comment) -> dict[str, Any]:
+        """``POST /{ig-comment-id}/replies``: a reply as the account, to a top-level comment
+        only (Instagram's replies are one level deep)."""
+        if not comment.instagram:
+            raise unsupported(call.method, comment.id)
+        self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
+        if comment.parent_id is not None:
+            raise unsupported(call.method, comment.id)
+        return self._answer(call, comment.object_id, comment.id)
+
     def _ig_comments(self, call: _Call, media: IgMedia) -> dict[str, Any]:
         """``GET /{ig-media-id}/comments``: the top-level comments, newest first."""
         self._need(call, "instagram_manage_comments", 10, IG_REFUSED)
@@ -1903,6 +1947,10 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Comment", ""): GraphFake._get_comment,
     ("GET", "Comment", "comments"): GraphFake._fb_replies,
     ("GET", "Comment", "replies"): GraphFake._ig_replies,
+    ("POST", "Post", "comments"): GraphFake._comment_on_post,
+    ("POST", "Comment", "comments"): GraphFake._comment_on_comment,
+    ("POST", "IgMedia", "comments"): GraphFake._ig_comment_on_media,
+    ("POST", "Comment", "replies"): GraphFake._ig_reply,
 }
 
 

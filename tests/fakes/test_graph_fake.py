@@ -26,6 +26,7 @@ import requests
 
 from tests.fakes.graph_api import (
     DAY,
+    DEFAULT_SCOPES,
     GraphFake,
     IgUser,
     LastResponse,
@@ -1164,3 +1165,57 @@ def test_comments_can_be_added_over_http_and_go_with_their_post(
     with pytest.raises(facebook.GraphAPIError) as caught:
         graph.get_connections(post_id, "comments")
     assert (_error(caught)["code"], _error(caught)["error_subcode"]) == (100, 33)
+
+
+def test_answering_writes_the_page_s_and_the_account_s_own_comments(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, ig: IgUser
+) -> None:
+    """POST /{post-id}/comments, /{comment-id}/comments, /{ig-media-id}/comments and
+    /{ig-comment-id}/replies answer {"id": ...}; the comments read back as the Page's or the
+    account's own, under the right parent."""
+    post_id = fake.add_post(page, "Budget hearing Tuesday").id
+    ann = fake.add_comment(post_id, "When?", author="Ann Ally")
+    bo = fake.add_comment(post_id, "Where?", author="Bo Parent", reply_to=ann.id)
+    on_post = graph.put_object(post_id, "comments", message="Tuesday, 7pm")
+    on_comment = graph.put_object(ann.id, "comments", message="At 7pm, Ann")
+    on_reply = graph.put_object(bo.id, "comments", message="Room 4, Bo")  # filed under Ann's
+    assert set(on_post) == {"id"} and on_post["id"].startswith(post_id.split("_")[1] + "_")
+    stream = graph.get_connections(
+        post_id, "comments", fields="id,from,message,parent", filter="stream"
+    )
+    shown = {c["id"]: c for c in stream["data"]}
+    assert shown[on_post["id"]]["from"] == {"id": page.id, "name": "Springfield PTA"}
+    assert "parent" not in shown[on_post["id"]]
+    assert shown[on_comment["id"]]["parent"]["id"] == ann.id
+    assert shown[on_reply["id"]]["parent"]["id"] == ann.id
+
+    media_id = fake.add_ig_media(ig, "Back to school night").id
+    top = fake.add_comment(media_id, "Love this", author="ann.ally")
+    reply = fake.add_comment(media_id, "Same", author="bo.parent", reply_to=top.id)
+    on_media = graph.put_object(media_id, "comments", message="Thank you!")
+    on_top = graph.put_object(top.id, "replies", message="Thanks Ann")
+    assert set(on_media) == set(on_top) == {"id"}
+    replies = graph.get_connections(top.id, "replies", fields="id,text,username")["data"]
+    assert {"id": on_top["id"], "text": "Thanks Ann", "username": "springfieldpta"} in replies
+    with pytest.raises(facebook.GraphAPIError) as refused:  # replies are one level deep
+        graph.put_object(reply.id, "replies", message="No")
+    assert _error(refused)["code"] == 100
+    with pytest.raises(facebook.GraphAPIError) as empty:
+        graph.put_object(post_id, "comments", message=" ")
+    assert _error(empty)["code"] == 100
+
+
+@pytest.mark.parametrize(
+    ("scope", "code"), [("pages_manage_engagement", 200), ("instagram_manage_comments", 10)]
+)
+def test_answering_without_the_permission_is_refused_and_writes_nothing(
+    fake: GraphFake, connect: Connect, page: Page, ig: IgUser, scope: str, code: int
+) -> None:
+    lacking = connect(fake.add_token(page, scopes=tuple(s for s in DEFAULT_SCOPES if s != scope)))
+    post_id = fake.add_post(page, "Budget hearing Tuesday").id
+    media_id = fake.add_ig_media(ig, "Back to school night").id
+    on = post_id if scope.startswith("pages") else media_id
+    with pytest.raises(facebook.GraphAPIError) as refused:
+        lacking.put_object(on, "comments", message="Thanks")
+    assert _error(refused)["code"] == code and scope in _error(refused)["message"]
+    assert fake.comments() == []

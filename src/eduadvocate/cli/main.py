@@ -843,7 +843,7 @@ def reply(
         DataFormat, typer.Option("--format", "-f", help="text or json (of the publish run).")
     ] = DataFormat.text,
 ) -> None:
-    """Answer an inbox item on its platform (Bluesky, Mastodon, X; the outbox writes it down).
+    """Answer an inbox item on its platform (Bluesky, Mastodon, X, Facebook, Instagram).
 
     The reply is checked like any post, written to posts/replies/reply-ITEM.yaml (reply_to: the
     item's address, accounts: the item's account, at: now) and published at once, exactly once,

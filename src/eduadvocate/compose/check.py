@@ -417,7 +417,21 @@ def _reply_accounts(
     for name in names:
         spec = specs[name]
         if address.platform in spec.answers or "*" in spec.answers:
-            kept.append(name)
+            unreadable = spec.reply_problem(post.reply_to)
+            if unreadable is None:
+                kept.append(name)
+                continue
+            refused = True
+            problems.append(
+                Problem(
+                    "reply-to-unknown",
+                    "error",
+                    f'reply_to: "{shown(post.reply_to, 80)}": {unreadable}',
+                    loc,
+                    post=post.id,
+                    account=name,
+                )
+            )
         elif spec.name == address.platform:
             refused = True
             problems.append(
@@ -679,6 +693,15 @@ def check_media(
             )
         )
 
+    if spec.replies_are_comments and post.reply_to is not None:
+        if media:
+            add(
+                "reply-media",
+                f"a reply on {spec.title} is a comment, which carries text only",
+                loc,
+                "remove media: from the reply, or link to the picture in its text",
+            )
+        return out
     if rules.required and not media:
         add(
             "media-required",

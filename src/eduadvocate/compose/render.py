@@ -291,7 +291,7 @@ class Renderer:
             first = urls[0] if urls else None
             out.card_url = out.link if content.link else first
 
-        limit = spec.limit
+        limit = spec.limit_of(reply=post.reply_to is not None)
 
         measure = self._measure(spec, cw)
         split_mode = content.split or "auto"

@@ -82,7 +82,8 @@ POST_FIELDS: dict[str, Field] = {
     "language": Field("string", "Language code (e.g. en, es), for Bluesky and Mastodon."),
     "reply_to": Field(
         "string",
-        "The address of a post to answer (Bluesky, Mastodon, X): the post goes only to the"
+        "The address of a post to answer (Bluesky, Mastodon, X; on Facebook and Instagram one"
+        " of the account's own posts or a comment under it): the post goes only to the"
         " accounts on that post's platform, as a reply to it.",
     ),
 }

@@ -23,7 +23,7 @@ from eduadvocate.content.load import load_file
 from eduadvocate.core.errors import Location, PostsInvalid, Problem, UsageError
 from eduadvocate.core.yamlfile import YamlFileError, read_yaml
 from eduadvocate.ledger.base import InboxRow, Ledger
-from eduadvocate.platforms.registry import platform_names
+from eduadvocate.platforms.registry import platform_names, spec_class
 
 FOLDER = "replies"  # inside the posts folder
 SET_HERE = ("id", "at", "every", "from", "until", "accounts", "reply_to")  # what reply writes
@@ -51,7 +51,6 @@ def prepare(
     row = ledger.inbox_item(item_id)
     if row is None:
         raise UsageError(f"no inbox item {item_id}", hint="`eduadvocate inbox` lists their ids")
-    target = row.item.url or row.item.remote_id
     if row.item.account not in ws.config.accounts:
         raise UsageError(
             f'inbox item {item_id} is for the account "{row.item.account}", which the config no'
@@ -63,6 +62,8 @@ def prepare(
             "give the reply's text, or --file with its fields, not both",
             hint=f'eduadvocate reply {item_id} "Thank you!"',
         )
+    account = ws.config.accounts[row.item.account]
+    target = spec_class(account.platform)(account).item_address(row.item.url, row.item.remote_id)
     post_id = f"reply-{item_id}"
     path = ws.config.posts_dir / FOLDER / f"{post_id}.yaml"
     display = ws.config.display(path)

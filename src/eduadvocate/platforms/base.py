@@ -126,6 +126,18 @@ class PlatformSpec:
     # The platforms whose posts this one can answer (``reply_to:``, platforms/posturl.py); its
     # Publisher then implements ``resolve_reply``. "*": any (the outbox writes the address down).
     answers: ClassVar[frozenset[str]] = frozenset()
+    # A reply here is a comment (Facebook, Instagram): text only, and needs no media.
+    replies_are_comments: ClassVar[bool] = False
+    reply_limit: ClassVar[int | None] = None  # a reply's length limit, where not ``limit``'s
+
+    def reply_problem(self, url: str) -> str | None:
+        """Why this account cannot answer the post at ``url``, whose shape names this platform,
+        read offline (say, an address that holds no id); None when it can."""
+        return None
+
+    def item_address(self, url: str | None, remote_id: str) -> str:
+        """The ``reply_to:`` that answers an inbox item: its link, else its id."""
+        return url or remote_id
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
@@ -134,6 +146,12 @@ class PlatformSpec:
     def limit(self) -> int:
         """The length limit for this account (a config ``limit`` overrides the platform default)."""
         return self.account.get_int("limit", self.default_limit)
+
+    def limit_of(self, *, reply: bool) -> int:
+        """The limit of a post, or of a reply (``reply_limit``, where lower: a Facebook comment)."""
+        if reply and self.reply_limit is not None:
+            return min(self.limit, self.reply_limit)
+        return self.limit
 
     def length(self, text: str, content_warning: str | None = None) -> int:
         """The length as the platform counts it."""

@@ -15,7 +15,8 @@ was not text, image, or querystring"; keeping them took a response hook and a th
 it did for us was join the URL and add the token, which :meth:`Graph.call` does in a few lines.
 
 Reading comments (``inbox pull``): :func:`comments_page` reads one page of a comment listing and
-maps a missing read permission to one message naming the permission to grant;
+maps a missing read permission to one message naming the permission to grant (and
+:func:`may_not_comment` a missing permission to answer one);
 :func:`next_cursor` follows Graph's cursor paging; :func:`parse_time` reads Graph's times.
 
 Graph sends the access token as a query or form parameter, so no message here ever includes a
@@ -242,6 +243,17 @@ def denied(exc: Exception) -> bool:
     found = graph_cause(exc)
     code = found.code if found is not None else None
     return isinstance(code, int) and (code == 10 or 200 <= code <= 299)
+
+
+def may_not_comment(exc: Exception, what: str, grant: str) -> AuthFailed:
+    """An answer (a comment, a reply) refused for a missing permission (:func:`denied`): one
+    line naming ``grant``, the permission to give the token."""
+    found = graph_cause(exc)
+    code = found.code if found is not None else "?"
+    return AuthFailed(
+        f"{what} refused the answer: the token may not comment (#{code}): grant {grant} and"
+        " renew the token"
+    )
 
 
 def missing_object(exc: Exception) -> bool:

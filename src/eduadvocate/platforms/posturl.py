@@ -28,7 +28,9 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("bluesky", re.compile(rf"at://(?P<actor>{_DID}|{_DOMAIN})/app\.bsky\.feed\.post/(?P<id>{_RKEY})")),
     ("x", re.compile(rf"https://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?P<actor>{_USER})/status/(?P<id>\d{{1,20}})/?(?:\?[^\s#]{{0,200}})?")),
     ("facebook", re.compile(r"https://(?:www\.|m\.|web\.)?(?:facebook\.com|fb\.com|fb\.watch)/[^\s#]{1,500}")),
-    ("instagram", re.compile(r"https://(?:www\.)?instagram\.com/(?:p|reel|tv)/(?P<id>[A-Za-z0-9_-]{1,64})/?(?:\?[^\s#]{0,200})?")),
+    # Instagram: a media, or one of its comments as eduadvocate names it (.../c/ID/, a reply to
+    # it .../c/ID/r/ID/): Graph gives a comment no address of its own.
+    ("instagram", re.compile(r"https://(?:www\.)?instagram\.com/(?:p|reel|tv)/(?P<id>[A-Za-z0-9_-]{1,64})(?:/c/(?P<comment>\d{1,30})(?:/r/(?P<reply>\d{1,30}))?)?/?(?:\?[^\s#]{0,200})?")),
     # Mastodon (and what federates with its URLs): https://HOST/@user/ID or .../users/u/statuses/ID
     ("mastodon", re.compile(rf"https?://(?P<host>{_HOST})/@(?P<actor>{_USER}(?:@{_DOMAIN})?)/(?P<id>\d{{1,20}})/?")),
     ("mastodon", re.compile(rf"https?://(?P<host>{_HOST})/users/(?P<actor>{_USER})/statuses/(?P<id>\d{{1,20}})/?")),
@@ -49,14 +51,17 @@ EXAMPLES = (
 @dataclass(frozen=True, slots=True)
 class PostAddress:
     """A post's address read by its shape: its platform, the author as written (a handle, a DID,
-    a user name), the post's id on its platform (a Bluesky record key, a status id) and, for
-    Mastodon, the host that wrote it."""
+    a user name), the post's id on its platform (a Bluesky record key, a status id, an Instagram
+    shortcode), for Mastodon the host that wrote it, and for an Instagram comment its id."""
 
     platform: str
     url: str
     actor: str | None
     post: str | None
     host: str | None = None
+    # An Instagram comment's id (and the reply's, under it), when the address names one.
+    comment: str | None = None
+    reply: str | None = None
 
     @property
     def title(self) -> str:
@@ -73,6 +78,12 @@ def post_address(url: str) -> PostAddress | None:
         if match is not None:
             found = match.groupdict()
             return PostAddress(
-                platform, url, found.get("actor"), found.get("id"), found.get("host")
+                platform,
+                url,
+                found.get("actor"),
+                found.get("id"),
+                found.get("host"),
+                found.get("comment"),
+                found.get("reply"),
             )
     return None

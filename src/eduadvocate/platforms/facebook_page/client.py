@@ -11,6 +11,13 @@ the Page's recent posts by its exact message.
 ``/{post-id}/comments`` with ``filter=stream``, so replies to comments come in the same list, each
 with its ``parent``; the Page's own comments are left out. Facebook has no list of notifications
 a Page token may read, so ``inbox`` stays unsupported.
+
+Answering (``reply_to:``, :meth:`FacebookPublisher.resolve_reply`): a Page post is answered with a
+comment (``POST /{post-id}/comments``), a comment with a reply in its thread
+(``POST /{comment-id}/comments`` on the thread's top comment: Facebook keeps replies one level
+deep). The address is read offline by :func:`graph_target`; the token needs
+``pages_manage_engagement``. As for posts, an answer in doubt is looked up by its exact message
+among the Page's own comments in that thread.
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from typing import Any
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
+from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     Graph,
     comments_page,
     denied,
+    may_not_comment,
     missing_aliases,
     missing_object,
     next_cursor,
@@ -37,11 +46,13 @@ from eduadvocate.platforms.publishing import (
     AuthFailed,
     InboxPage,
     Incoming,
+    InDoubt,
     MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
     Rejected,
+    ReplyTarget,
     Transient,
     opened,
 )
@@ -51,6 +62,8 @@ NEEDED = frozenset({"pages_manage_posts"})
 MAX_PAGES = 100  # of the scheduler's listing: 10,000 waiting posts
 COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
 READ_COMMENTS = "pages_read_user_content"  # with pages_read_engagement, which posting needs
+COMMENT = "pages_manage_engagement"  # what commenting as the Page needs
+LOOKUP_PAGES = 5  # of a thread's newest comments, 100 a page, searched for an answer in doubt
 
 
 class FacebookPublisher(Publisher):
@@ -60,6 +73,8 @@ class FacebookPublisher(Publisher):
         self.graph = Graph(account)
 
     def publish(self, part: OutgoingPart) -> Published:
+        if part.answers:
+            return self._comment(part, self.resolve_reply(part.answers))
         if len(part.media) == 1:
             return self._photo(part, part.media[0])
         data: dict[str, str] = {"message": part.text}
@@ -73,6 +88,52 @@ class FacebookPublisher(Publisher):
             result = self.graph.post(f"{self.page}/feed", data)
         post_id = str(result["id"])
         return Published(post_id, _permalink(post_id))
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """The Page post or comment at ``url``: ``remote_id`` is where the answer goes (the post,
+        or the top comment of the comment's thread), ``root`` the Page post. Two reads, no
+        writes: the object exists, and the post is the Page's own (a Page answers under its own
+        posts)."""
+        found = graph_target(url, self.page)
+        if found is None:
+            raise Rejected(
+                f"cannot tell a Page post's or comment's id from {url}: answer one from"
+                " `eduadvocate inbox`, or copy the post's own address (its time's link)"
+            )
+        kind, object_id = found
+        if kind == "post":
+            self._read(object_id, "id", "the Page post it answers")
+            return ReplyTarget(object_id, root=object_id)
+        comment = self._read(object_id, "id,parent{id}", "the comment it answers")
+        thread = str((comment.get("parent") or {}).get("id") or comment.get("id") or object_id)
+        post = f"{self.page}_{object_id.partition('_')[0]}"
+        self._read(post, "id", "the Page post of the comment it answers")
+        return ReplyTarget(thread, root=post)
+
+    def _read(self, object_id: str, fields: str, what: str) -> dict[str, Any]:
+        """``GET /{object_id}``; one that is gone (or not this Page's) is a one-line refusal."""
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                return self.graph.get(object_id, fields=fields)
+        except Rejected as exc:
+            if not missing_object(exc):
+                raise
+        with self.graph.mapped(sending=False, what=WHAT):
+            self.graph.get(self.page, fields="id")  # the token still reads the Page: it is gone
+        raise Rejected(f"{what} is gone from {WHAT} (deleted, or not under this Page's posts)")
+
+    def _comment(self, part: OutgoingPart, target: ReplyTarget) -> Published:
+        if part.media:  # check refuses it; this is the second lock
+            raise Rejected("a comment on Facebook carries text only")
+        try:
+            with self.graph.mapped(sending=True, what=WHAT):
+                result = self.graph.post(f"{target.remote_id}/comments", {"message": part.text})
+        except AuthFailed as exc:
+            if denied(exc):
+                raise may_not_comment(exc, WHAT, COMMENT) from exc
+            raise
+        comment_id = str(result["id"])
+        return Published(comment_id, _comment_link(self.page, target, comment_id))
 
     def _photo(self, part: OutgoingPart, item: Attachment) -> Published:
         with opened(item) as fh, self.graph.mapped(sending=True, what=WHAT):
@@ -139,6 +200,8 @@ class FacebookPublisher(Publisher):
         raise Transient(f"{WHAT}'s scheduler lists more than {MAX_PAGES * 100} posts")
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        if part.answers:
+            return self._lookup_comment(part, self.resolve_reply(part.answers))
         start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
         with self.graph.mapped(sending=False, what=WHAT):
             feed = self.graph.get(
@@ -148,6 +211,33 @@ class FacebookPublisher(Publisher):
             if (post.get("message") or "").strip() == part.text.strip():
                 return Published(str(post["id"]), _permalink(str(post["id"])))
         return None
+
+    def _lookup_comment(self, part: OutgoingPart, target: ReplyTarget) -> Published | None:
+        """The Page's own comment with exactly this message in the answer's thread (the newest
+        first): Facebook has no idempotency key."""
+        after: str | None = None
+        for _ in range(LOOKUP_PAGES):
+            params = {
+                "fields": "id,message,from{id}",
+                "order": "reverse_chronological",
+                "limit": str(MAX_LIMIT),
+            } | ({"after": after} if after else {})
+            with self.graph.mapped(sending=False, what=WHAT):
+                got = self.graph.get(f"{target.remote_id}/comments", **params)
+            for found in got.get("data", []):
+                if (
+                    str((found.get("from") or {}).get("id")) == self.page
+                    and (found.get("message") or "").strip() == part.text.strip()
+                ):
+                    comment_id = str(found["id"])
+                    return Published(comment_id, _comment_link(self.page, target, comment_id))
+            after = next_cursor(got, after)
+            if after is None:
+                return None
+        raise InDoubt(
+            f"{WHAT}: more than {LOOKUP_PAGES * MAX_LIMIT} comments in the thread; look for the"
+            " answer there"
+        )
 
     # -- engagement -------------------------------------------------------------------------------
     metrics_batch = 50  # ids per multi-object GET (Graph's limit)
@@ -224,6 +314,17 @@ class FacebookPublisher(Publisher):
 
 def _permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
+
+
+def _comment_link(page: str, target: ReplyTarget, comment_id: str) -> str:
+    """A comment's address in the shape its permalink has (``graph_target`` reads it back)."""
+    post = (target.root or "").rpartition("_")[2]
+    thread = target.remote_id.rpartition("_")[2]
+    own = comment_id.rpartition("_")[2]
+    link = f"https://www.facebook.com/{page}/posts/{post}/?comment_id="
+    if target.remote_id == target.root:  # a comment under the post
+        return link + own
+    return f"{link}{thread}&reply_comment_id={own}"
 
 
 def _comment(found: dict[str, Any], post_id: str) -> Incoming:

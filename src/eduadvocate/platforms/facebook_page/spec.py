@@ -16,6 +16,7 @@ from eduadvocate.platforms.base import (
     identifier_problem,
     word_hashtag_problem,
 )
+from eduadvocate.platforms.facebook_page.address import graph_target
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
@@ -29,6 +30,9 @@ class FacebookPlatform(PlatformSpec):
     default_limit = 63_206
     supports_threads = False
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
+    answers: ClassVar[frozenset[str]] = frozenset({"facebook"})  # a post or comment: a comment
+    replies_are_comments: ClassVar[bool] = True
+    reply_limit: ClassVar[int | None] = 8000  # a comment's, where a Page post holds 63,206
     media = MediaRules(
         max_items=10,
         image_types=frozenset(
@@ -48,6 +52,22 @@ class FacebookPlatform(PlatformSpec):
             "hand posts due 10 min–30 days ahead to Facebook's scheduler", kind="bool"
         ),
     }
+
+    def reply_problem(self, url: str) -> str | None:
+        if graph_target(url, self.account.get("page_id") or "") is not None:
+            return None
+        return (
+            "this Facebook address holds no post's or comment's id (a share link, a profile):"
+            " copy the post's own link (its time) or the comment's (`eduadvocate inbox` shows it)"
+        )
+
+    def item_address(self, url: str | None, remote_id: str) -> str:
+        """The comment's link when it names the comment, else its Graph id as an address
+        (``facebook.com/POSTID_COMMENTID``, which ``graph_target`` reads)."""
+        page = self.account.get("page_id") or ""
+        if url and graph_target(url, page) == ("comment", remote_id):
+            return url
+        return f"https://www.facebook.com/{remote_id}"
 
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name

@@ -9,7 +9,15 @@ the delivery instead of failing it.
 
 ``inbox pull`` reads the comments under each published media (:meth:`InstagramPublisher.replies`)
 and the replies to them; the account's own are left out. Instagram has no list of notifications
-the API may read, so ``inbox`` stays unsupported.
+the API may read, so ``inbox`` stays unsupported. Graph gives a comment no address: an item's
+link is its media's address with ``c/{comment-id}/`` (a reply: ``c/{comment-id}/r/{reply-id}/``)
+added, which ``reply_to:`` reads back (``platforms.posturl``).
+
+Answering (``reply_to:``, :meth:`InstagramPublisher.resolve_reply`): a media is answered with a
+comment (``POST /{ig-media-id}/comments``), a comment with a reply
+(``POST /{ig-comment-id}/replies`` on the top comment: Instagram keeps replies one level deep);
+text only, no publishing quota, and the token needs ``instagram_manage_comments``. An answer in
+doubt is looked up by the account's username and its exact text in that thread.
 """
 
 from __future__ import annotations
@@ -28,22 +36,28 @@ from eduadvocate.platforms.graph_api import (
     Graph,
     comments_page,
     denied,
+    graph_cause,
     instagram_error,
+    may_not_comment,
+    missing_object,
     next_cursor,
     parse_time,
 )
 from eduadvocate.platforms.instagram.media import media_url
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
     InboxPage,
     Incoming,
+    InDoubt,
     MetricsRefused,
     OutgoingPart,
     Published,
     Publisher,
     RateLimited,
     Rejected,
+    ReplyTarget,
     Transient,
 )
 
@@ -57,6 +71,9 @@ REPLY_FIELDS = "id,username,text,timestamp"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
 READ_COMMENTS = "instagram_manage_comments"  # with instagram_basic, which publishing needs
 MAX_REPLY_PAGES = 100  # of one comment's replies: 10,000
+MEDIA_PAGES = 20  # of the account's media searched for a shortcode: its 2,000 newest
+LOOKUP_PAGES = 5  # of a media's newest comments searched for an answer in doubt
+UNKNOWN_EDGE = 2500  # "Unknown path components: /comments": asked of a comment, not a media
 _STATUS_CODE = re.compile(r"\b(2207\d{3})\b")  # "Error: Media upload has failed with error code N"
 
 
@@ -71,6 +88,8 @@ class InstagramPublisher(Publisher):
         self._permalinks: dict[str, str | None] = {}
 
     def publish(self, part: OutgoingPart) -> Published:
+        if part.answers:
+            return self._answer(part, self.resolve_reply(part.answers))
         self._check_quota()
         if not part.media:
             raise Rejected("Instagram needs an image or a video")
@@ -93,6 +112,111 @@ class InstagramPublisher(Publisher):
             result = self.graph.post(f"{self.user}/media_publish", {"creation_id": container})
         media_id = str(result["id"])
         return Published(media_id, self._permalink(media_id))
+
+    def resolve_reply(self, url: str) -> ReplyTarget:
+        """The media or comment at ``url``: ``remote_id`` is where the answer goes (the media,
+        or the top comment of the comment's thread), ``root`` the media. Read-only: a comment is
+        read by its id (one of another account's media is not this token's to read), a media
+        found by its shortcode among the account's own."""
+        address = post_address(url)
+        if address is None or address.platform != "instagram" or address.post is None:
+            raise Rejected(f"{url} is not the address of an Instagram media or comment")
+        if address.comment is None:
+            media = self._media_by_shortcode(address.post)
+            return ReplyTarget(media, root=media)
+        asked = address.reply or address.comment
+        comment = self._read(asked, "id,parent_id,media", "the comment it answers")
+        media = str((comment.get("media") or {}).get("id") or "")
+        if not media:
+            raise Rejected(f"{WHAT} gives no media for the comment {asked}")
+        return ReplyTarget(str(comment.get("parent_id") or comment.get("id") or asked), root=media)
+
+    def _read(self, object_id: str, fields: str, what: str) -> dict[str, Any]:
+        """``GET /{object_id}``; one that is gone (or not this account's) is one line, as is a
+        token that may not read comments (answering needs the same permission)."""
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                return self.graph.get(object_id, fields=fields)
+        except AuthFailed as exc:
+            if denied(exc):
+                raise may_not_comment(exc, WHAT, READ_COMMENTS) from exc
+            raise
+        except Rejected as exc:
+            if not missing_object(exc):
+                raise
+        with self.graph.mapped(sending=False, what=WHAT):
+            self.graph.get(self.user, fields="id")  # the token still reads the account: it is gone
+        raise Rejected(f"{what} is gone from {WHAT} (deleted, or not under this account's media)")
+
+    def _media_by_shortcode(self, shortcode: str) -> str:
+        after: str | None = None
+        for _ in range(MEDIA_PAGES):
+            params = {"fields": "id,shortcode", "limit": str(MAX_LIMIT)}
+            if after:
+                params["after"] = after
+            with self.graph.mapped(sending=False, what=WHAT):
+                got = self.graph.get(f"{self.user}/media", **params)
+            for media in got.get("data", []):
+                if media.get("shortcode") == shortcode:
+                    return str(media["id"])
+            after = next_cursor(got, after)
+            if after is None:
+                break
+        raise Rejected(
+            f"the media {shortcode} is not among this account's {WHAT} media (deleted, or"
+            " another account's)"
+        )
+
+    def _answer(self, part: OutgoingPart, target: ReplyTarget) -> Published:
+        if part.media:  # check refuses it; this is the second lock
+            raise Rejected("a comment on Instagram carries text only")
+        edge = "comments" if target.remote_id == target.root else "replies"
+        try:
+            with self.graph.mapped(sending=True, what=WHAT):
+                result = self.graph.post(f"{target.remote_id}/{edge}", {"message": part.text})
+        except AuthFailed as exc:
+            if denied(exc):
+                raise may_not_comment(exc, WHAT, READ_COMMENTS) from exc
+            raise
+        comment_id = str(result["id"])
+        return Published(comment_id, self._comment_link(target, comment_id))
+
+    def _comment_link(self, target: ReplyTarget, comment_id: str) -> str | None:
+        """The address this project gives a comment (the media's, ``c/ID/`` or ``c/ID/r/ID/``)."""
+        media = target.root or target.remote_id
+        if media not in self._permalinks:
+            self._permalinks[media] = self._permalink(media)
+        return comment_address(
+            self._permalinks[media],
+            target.remote_id if target.remote_id != media else None,
+            comment_id,
+        )
+
+    def _lookup_answer(self, part: OutgoingPart, target: ReplyTarget) -> Published | None:
+        """The account's own comment with exactly this text in the answer's thread: a comment's
+        replies (oldest first, all of them), or a media's comments (newest first)."""
+        on_media = target.remote_id == target.root
+        edge, pages = ("comments", LOOKUP_PAGES) if on_media else ("replies", MAX_REPLY_PAGES)
+        own = self._own_username()
+        after: str | None = None
+        for _ in range(pages):
+            params = {"fields": REPLY_FIELDS, "limit": str(MAX_LIMIT)}
+            if after:
+                params["after"] = after
+            with self.graph.mapped(sending=False, what=WHAT):
+                got = self.graph.get(f"{target.remote_id}/{edge}", **params)
+            for found in got.get("data", []):
+                if (found.get("username") or "") == own and (
+                    found.get("text") or ""
+                ).strip() == part.text.strip():
+                    comment_id = str(found["id"])
+                    return Published(comment_id, self._comment_link(target, comment_id))
+            after = next_cursor(got, after)
+            if after is None:
+                return None
+        raise InDoubt(
+            f"{WHAT}: more than {pages * MAX_LIMIT} comments to search; look for the answer there"
+        )
 
     def _container(
         self, item: Attachment, *, caption: str | None = None, carousel_item: bool = False
@@ -159,6 +283,8 @@ class InstagramPublisher(Publisher):
             return None
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        if part.answers:
+            return self._lookup_answer(part, self.resolve_reply(part.answers))
         with self.graph.mapped(sending=False, what=WHAT):
             recent = self.graph.get(
                 f"{self.user}/media", fields="id,caption,timestamp,permalink", limit="25"
@@ -208,7 +334,14 @@ class InstagramPublisher(Publisher):
         params = {"fields": COMMENT_FIELDS, "limit": str(min(limit, MAX_LIMIT))}
         if cursor:
             params["after"] = cursor
-        got = self._comments(f"{target}/comments", params)
+        try:
+            got = self._comments(f"{target}/comments", params)
+        except Rejected as exc:
+            if not _no_comments_edge(exc):
+                raise
+            # ``target`` is no media but one of our answers (a comment, which has no comments
+            # edge): the replies to it are read under the media it answers.
+            return InboxPage([], None)
         if got is None:  # the media is gone, and its comments with it
             return InboxPage([], None)
         found: list[tuple[dict[str, Any], str | None]] = []
@@ -258,7 +391,7 @@ class InstagramPublisher(Publisher):
         if media_id not in self._permalinks:
             self._permalinks[media_id] = self._permalink(media_id)
         # The Graph API gives a comment no link and Instagram documents no address for one: the
-        # item links to its media, where the comment shows.
+        # item's is its media's with the comment's id (``reply_to:`` reads it back).
         permalink = self._permalinks[media_id]
         return Incoming(
             remote_id=str(comment["id"]),
@@ -267,7 +400,7 @@ class InstagramPublisher(Publisher):
             author_name=None,
             author_url=f"https://www.instagram.com/{username}/" if username else None,
             text=str(comment.get("text") or ""),
-            url=permalink,
+            url=comment_address(permalink, parent, str(comment["id"])),
             created_at=parse_time(comment.get("timestamp")),
             answers=parent or media_id,
             root=media_id,
@@ -292,6 +425,27 @@ class InstagramPublisher(Publisher):
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _no_comments_edge(exc: Exception) -> bool:
+    """Graph's answer to ``/{id}/comments`` asked of a comment: "Unknown path components"
+    (2500), or "(#100) Tried accessing nonexisting field (comments)"."""
+    cause = graph_cause(exc)
+    if cause is None:
+        return False
+    message = str(cause.error.get("message") or "")
+    return cause.code == UNKNOWN_EDGE or (cause.code == 100 and "nonexisting field" in message)
+
+
+def comment_address(permalink: str | None, parent: str | None, comment_id: str) -> str | None:
+    """The address eduadvocate gives a comment: its media's ``permalink`` with ``c/ID/``, a reply
+    with ``c/PARENT/r/ID/`` (``platforms.posturl`` reads both); None without a permalink."""
+    if not permalink:
+        return None
+    base = permalink.split("?", 1)[0].rstrip("/")
+    if parent:
+        return f"{base}/c/{parent}/r/{comment_id}/"
+    return f"{base}/c/{comment_id}/"
 
 
 def _relative(item: Attachment) -> str:

@@ -18,6 +18,7 @@ from eduadvocate.platforms.base import (
     word_hashtag_problem,
 )
 from eduadvocate.platforms.instagram.media import media_url
+from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.textcount import twitter
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class InstagramPlatform(PlatformSpec):
     default_limit = 2200
     supports_threads = False
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
+    answers: ClassVar[frozenset[str]] = frozenset({"instagram"})  # a post or comment: a comment
+    replies_are_comments: ClassVar[bool] = True
     media = MediaRules(
         max_items=10,
         image_types=frozenset({"image/jpeg"}),
@@ -60,6 +63,20 @@ class InstagramPlatform(PlatformSpec):
         "graph_version": Setting("Graph API version (default v21.0)"),
         "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
     }
+
+    def item_address(self, url: str | None, remote_id: str) -> str:
+        """The comment's own address (``…/c/ID/``). An item whose link is its media's (pulled
+        before comments had addresses) gets the media's with its id: ``c/ID/`` names a reply as
+        well, whose thread Graph then gives (``parent_id``)."""
+        found = post_address(url) if url else None
+        if found is None or found.platform != self.name:
+            return url or remote_id
+        if remote_id in (found.comment, found.reply):
+            return found.url
+        media = found.url.split("?", 1)[0].rstrip("/")
+        if found.comment is not None:  # another comment's address: back to its media's
+            media = media.split("/c/", 1)[0]
+        return f"{media}/c/{remote_id}/"
 
     @property
     def max_hashtags(self) -> int:
