@@ -769,9 +769,10 @@ def inbox_pull(
 ) -> None:
     """Fetch new replies, mentions, quotes, comments and reposts into the ledger.
 
-    Bluesky, Mastodon and X so far; accounts on other platforms are named once and skipped.
-    Pulling twice adds nothing; a pull cut off resumes where it stopped. Exit 5 if an account
-    could not be read; an account its platform refuses to read for (X's free tier) is reported,
+    Bluesky, Mastodon, X, Facebook Pages and Instagram (an outbox account is named once and
+    skipped), with the replies under each published post. Pulling twice adds nothing; a pull
+    cut off resumes where it stopped. Exit 5 if an account could not be read; an account its
+    platform refuses to read for (X's free tier, a token without the permission) is reported,
     as `metrics pull` reports it, and is not an error.
 
     Example: `eduadvocate inbox pull --account bluesky-pta`.
