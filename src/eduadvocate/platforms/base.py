@@ -126,6 +126,10 @@ class PlatformSpec:
     # The platforms whose posts this one can answer (``reply_to:``, platforms/posturl.py); its
     # Publisher then implements ``resolve_reply``. "*": any (the outbox writes the address down).
     answers: ClassVar[frozenset[str]] = frozenset()
+    # The platforms whose posts it can repost (``repost:``) and quote (``quote:``): its
+    # Publisher's ``publish`` then does so for a part that carries ``repost`` or ``quote``.
+    reposts: ClassVar[frozenset[str]] = frozenset()
+    quotes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

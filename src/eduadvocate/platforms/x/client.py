@@ -91,10 +91,12 @@ class XPublisher(Publisher):
         in_reply_to = part.reply_to
         if part.answers and part.index == 0:
             in_reply_to = self.resolve_reply(part.answers).remote_id
+        quoted = self.resolve_reply(part.quote, "quote").remote_id if part.quote else None
         with _mapped(sending=True):
             response = self.client.create_tweet(
                 text=part.text,
                 in_reply_to_tweet_id=in_reply_to,
+                quote_tweet_id=quoted,
                 media_ids=media_ids or None,
                 user_auth=self.user_auth,
             )
@@ -103,7 +105,7 @@ class XPublisher(Publisher):
             tweet_id, self._url(tweet_id), hold_until=_daily_exhausted(response.headers)
         )
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """An x.com (or twitter.com) status address names the post's id itself: nothing is
         asked. X refuses the reply if that post is gone or hidden from the account (a
         rejection, with X's reason), and may refuse replies to accounts that did not mention
