@@ -329,7 +329,12 @@ def _x(fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Target:
         secret="X_SECRET",
         requests=lambda: [f"{r.method} {r.path} {r.status}" for r in fake.requests],
         others_post=lambda: _x_others_post(fake),
-        quotes=lambda: [(p.id, p.quoted_tweet_id) for p in fake.posts(account)],
+        reposts=lambda: [
+            (p.id, p.retweeted_tweet_id) for p in fake.posts(account) if p.retweeted_tweet_id
+        ],
+        quotes=lambda: [
+            (p.id, p.quoted_tweet_id) for p in fake.posts(account) if not p.retweeted_tweet_id
+        ],
     )
 
 

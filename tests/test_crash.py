@@ -8,7 +8,7 @@ every post must exist exactly once on the server, checked there, with the ledger
   ``between-parts`` (a thread half out).
 - A reply (``reply_to:`` another account's post) on Bluesky, Mastodon and X, killed after a
   part was sent and before it was recorded: reconciled, on the server once, still a reply to it.
-- A repost and a quote of another account's post (Bluesky, Mastodon; X quotes), killed before
+- A repost and a quote of another account's post (Bluesky, Mastodon, X), killed before
   the call and after the send: reconciled, exactly one repost (one quote) on the server.
 - A posts file broken while a run goes on: its posts wait (exit 3), the others go out.
 - Something unexpected inside a delivery (an answer without an id, a corrupt outbox file, a link
@@ -167,7 +167,7 @@ SHARE_POINTS = ["before-call", "after-response"]
 def test_a_repost_killed_mid_publish_is_reconciled_and_exists_once(
     target: Target, point: str, make_campaign: Make
 ) -> None:
-    """A repost (a Bluesky repost record, a Mastodon boost) killed before its call or after it
+    """A repost (a Bluesky repost record, a Mastodon boost, a retweet) killed before its call or after it
     was sent and before it was recorded: the restart looks it up, and exactly one repost of
     that post is on the server, under the id the ledger has."""
     if target.reposts is None or target.others_post is None:

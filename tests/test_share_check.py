@@ -59,6 +59,7 @@ def _rendered(make_campaign: Make, posts: str) -> list[dict[str, object]]:
         ("repost", MASTO, ["masto"]),
         ("quote", BSKY, ["bsky"]),
         ("quote", MASTO, ["masto"]),
+        ("repost", XPOST, ["x-main"]),
         ("quote", XPOST, ["x-main"]),
     ],
 )
@@ -149,7 +150,6 @@ def test_at_most_one_of_reply_to_repost_and_quote(
         ("quote", FB, "fb", 'quotes on Facebook are not supported yet (account "fb")'),
         ("repost", IG, "ig", 'reposts on Instagram are not supported yet (account "ig")'),
         ("quote", IG, "ig", 'quotes on Instagram are not supported yet (account "ig")'),
-        ("repost", XPOST, "x-main", 'reposts on X are not supported yet (account "x-main")'),
     ],
 )
 def test_what_a_platform_cannot_do_is_an_error_with_the_reason(

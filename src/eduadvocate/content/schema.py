@@ -87,7 +87,7 @@ POST_FIELDS: dict[str, Field] = {
     ),
     "repost": Field(
         "string",
-        "The address of another's post to repost (Bluesky) or boost (Mastodon), with no"
+        "The address of another's post to repost (Bluesky, X) or boost (Mastodon), with no"
         " text, media, link or hashtags: it goes only to the accounts on that post's platform.",
     ),
     "quote": Field(
