@@ -224,7 +224,9 @@ def test_render_shows_what_a_repost_and_a_quote_share(make_campaign: Make) -> No
     assert f"Quotes `{MASTO}`" in preview.stdout and "Read this." in preview.stdout
 
 
-def test_the_outbox_writes_down_what_it_reposts_and_quotes(make_campaign: Make) -> None:
+def test_the_outbox_writes_down_what_it_reposts_and_quotes_and_status_shows_it(
+    make_campaign: Make,
+) -> None:
     posts = _post("repost", BSKY, "[outbox]").replace("2026-12-01 18:00", "now") + (
         f"  - id: quoted\n    at: now\n    quote: '{MASTO}'\n    text: Read this.\n"
         "    accounts: [outbox]\n"
@@ -241,3 +243,10 @@ def test_the_outbox_writes_down_what_it_reposts_and_quotes(make_campaign: Make) 
     assert (repost["repost"], repost["text"]) == (BSKY, "")
     assert (quote["quote"], quote["text"]) == (MASTO, "Read this.")
     assert f"Quoting <{MASTO}>" in written["quoted"].with_suffix(".md").read_text()
+    status = json.loads(run("status", "--format", "json").stdout)["deliveries"]
+    assert {d["post"]: (d["repost"], d["quote"]) for d in status} == {
+        "shared": (BSKY, None),
+        "quoted": (None, MASTO),
+    }
+    text = " ".join(run("status").stdout.split())  # (the table wraps long addresses)
+    assert f"(repost of {BSKY})" in text and f"(quoting {MASTO})" in text
