@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Make
 from tests.test_cli import run
@@ -250,3 +252,41 @@ def test_the_outbox_writes_down_what_it_reposts_and_quotes_and_status_shows_it(
     }
     text = " ".join(run("status").stdout.split())  # (the table wraps long addresses)
     assert f"(repost of {BSKY})" in text and f"(quoting {MASTO})" in text
+
+
+# -- the class: any mix of the three fields and of content, generated ---------------------------
+CONTENT = {
+    "text": "text: Hi",
+    "thread": "thread: [one, two]",
+    "media": "media: [{path: media/a.png, alt: A}]",
+    "link": "link: https://example.org",
+    "hashtags": "hashtags: [Levy]",
+    "content_warning": "content_warning: cw",
+    "card": "card: true",
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.sets(st.sampled_from(["reply_to", "repost", "quote"]), min_size=1),
+    content=st.sets(st.sampled_from(sorted(CONTENT))),
+    url=st.sampled_from([BSKY, MASTO, XPOST, FB]),
+)
+def test_any_mix_is_one_conflict_at_most_and_a_repost_error_per_content_field(
+    make_campaign: Make, fields: set[str], content: set[str], url: str
+) -> None:
+    """share-conflict exactly when more than one field is written; repost-content once per
+    content field on a repost and never otherwise; a repost that goes out is one empty part."""
+    lines = [f"{f}: '{url}'" for f in sorted(fields)] + [CONTENT[c] for c in sorted(content)]
+    posts = "posts:\n  - id: mix\n    at: 2026-12-01 18:00\n" + "".join(
+        f"    {line}\n" for line in lines
+    )
+    _, problems = _check(make_campaign, posts)
+    codes = [p["code"] for p in problems]
+    assert codes.count("share-conflict") == (len(fields) > 1)
+    assert codes.count("repost-content") == (len(content) if "repost" in fields else 0)
+    if fields == {"repost"}:
+        rendered = json.loads(run("render", "--format", "json").stdout)["deliveries"]
+        assert all([p["text"] for p in d["parts"]] == [""] for d in rendered)
