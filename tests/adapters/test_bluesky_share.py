@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -63,6 +65,8 @@ def test_a_repost_is_a_repost_record_of_the_post_once(
     assert delivery["parts"][0]["id"] == repost["uri"]
     assert run("publish", cwd=root).returncode == 0
     assert len(pds.records(account.did, REPOST)) == 1  # exactly once
+    pulled = run("metrics", "pull", cwd=root)  # a repost has no counts of its own: none asked
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
 
 
 def test_a_quote_embeds_the_post_with_the_text(
@@ -127,4 +131,42 @@ def test_a_post_that_is_not_there_fails_with_one_line(
     (failed,) = json.loads(published.stdout)["deliveries"]
     assert (failed["state"], failed["error_kind"]) == ("failed", "rejected")
     assert "\n" not in failed["error"] and f"the post to {field}" in failed["error"]
+    assert pds.records(account.did, POST) == [] and pds.records(account.did, REPOST) == []
+
+
+@pytest.mark.parametrize("field", ["repost", "quote"])
+def test_a_hostile_address_makes_no_request_but_to_the_pds(
+    pds: BlueskyPDS, account: Account, make_campaign: Make, field: str
+) -> None:
+    """A did:web naming a loopback server (an internal address) is only a name we give our PDS:
+    this process never fetches it, and nothing is created."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    text = "    text: Look.\n" if field == "quote" else ""
+    try:
+        did = f"did:web:127.0.0.1%3A{server.server_port}"
+        root = make_campaign(
+            f"posts:\n  - id: shared\n    at: now\n    {field}: 'at://{did}/{POST}/3kabcdefghi2a'\n"
+            + text,
+            config=_config(pds, account),
+        )
+        published = run("publish", "--format", "json", cwd=root)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert published.returncode == 5, published.stdout + published.stderr
+    (failed,) = json.loads(published.stdout)["deliveries"]
+    assert failed["error_kind"] == "rejected" and "\n" not in failed["error"]
+    assert hits == []
     assert pds.records(account.did, POST) == [] and pds.records(account.did, REPOST) == []

@@ -381,10 +381,15 @@ class BlueskyPublisher(Publisher):
         """Like, repost, reply and quote counts from ``app.bsky.feed.getPosts``, which the PDS
         answers through the AppView; a deleted post is left out."""
 
+        # A repost record has no counts of its own (getPosts reads posts): it is not asked.
+        uris = [uri for uri in remote_ids if f"/{POST}/" in uri]
+        if not uris:
+            return {}
+
         def get() -> dict[str, Counts]:
             self._login()
             with _mapped(sending=False):
-                found = self.client.app.bsky.feed.get_posts({"uris": list(remote_ids)})
+                found = self.client.app.bsky.feed.get_posts({"uris": uris})
             return {
                 post.uri: Counts(
                     likes=post.like_count,
