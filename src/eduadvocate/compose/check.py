@@ -409,7 +409,11 @@ class _Share:
 
 _SHARES = {
     "reply_to": _Share(
-        ("reply-to", "reply"), "answer", "replies", "a reply", "answer it on the platform itself"
+        ("reply-to", "reply"),
+        "answer",
+        "replies",
+        "a reply",
+        "answer it on the platform itself for now",
     ),
     "repost": _Share(
         ("repost", "repost"),
@@ -477,7 +481,7 @@ def _share_accounts(
                     "error",
                     f'{share.plural} on {address.title} are not supported yet (account "{name}")',
                     loc,
-                    f"{share.hint} for now",
+                    share.hint,
                     post=post.id,
                 )
             )
