@@ -75,6 +75,11 @@ class Target:
     # Another account's post, made on the server to be answered (``reply_to:``): its address,
     # and its id as a reply's stored "replies to" names it. None: no replies on this platform.
     others_post: Callable[[], tuple[str, str]] | None = None
+    # What our account shared of others' posts, on the server: for each repost (a record, a
+    # boost), and for each post of ours, (its id, the id of the post it reposts or quotes, as
+    # ``others_post`` gives it). None: no reposts or quotes on this platform.
+    reposts: Callable[[], list[tuple[str, str]]] | None = None
+    quotes: Callable[[], list[tuple[str, str | None]]] | None = None
     media: bool = False  # Instagram needs an image on every post
 
     def texts(self, post: Post) -> list[str]:
@@ -114,7 +119,7 @@ def posts_file(target: Target, posts: Sequence[Post]) -> str:
         lines += [f"  - id: {post.id}", f"    at: {post.at}"]
         if len(post.parts) == 1:
             lines.append(f"    text: {json.dumps(post.parts[0])}")
-        else:
+        elif post.parts:  # (none: a repost)
             lines.append(f"    thread: {json.dumps(list(post.parts))}")
         if target.media:
             lines.append("    media: [{path: m.jpg, alt: A classroom}]")
@@ -324,6 +329,12 @@ def _x(fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Target:
         secret="X_SECRET",
         requests=lambda: [f"{r.method} {r.path} {r.status}" for r in fake.requests],
         others_post=lambda: _x_others_post(fake),
+        reposts=lambda: [
+            (p.id, p.retweeted_tweet_id) for p in fake.posts(account) if p.retweeted_tweet_id
+        ],
+        quotes=lambda: [
+            (p.id, p.quoted_tweet_id) for p in fake.posts(account) if not p.retweeted_tweet_id
+        ],
     )
 
 
@@ -401,6 +412,12 @@ def _mastodon(masto: MastodonFake, monkeypatch: pytest.MonkeyPatch) -> Target:
         # The instance's description is public: it is answered whatever the token.
         requests=lambda: [f"{r.method} {r.path}" for r in masto.seen if "/instance" not in r.path],
         others_post=lambda: _mastodon_others_post(masto),
+        reposts=lambda: [(str(s.id), str(s.reblog.id)) for s in masto.statuses() if s.reblog],
+        quotes=lambda: [
+            (str(s.id), str(s.quote.quoted_status.id) if s.quote else None)
+            for s in masto.statuses()
+            if not s.reblog
+        ],
     )
 
 
@@ -444,6 +461,14 @@ def _bluesky(pds: Any, proxy: PdsProxy, monkeypatch: pytest.MonkeyPatch) -> Targ
         secret="BSKY_PW",
         requests=lambda: list(proxy.seen),
         others_post=lambda: _bluesky_others_post(pds),
+        reposts=lambda: [
+            (r["uri"], r["value"]["subject"]["uri"])
+            for r in pds.records(account.did, "app.bsky.feed.repost")
+        ],
+        quotes=lambda: [
+            (r["uri"], r["value"].get("embed", {}).get("record", {}).get("uri"))
+            for r in pds.records(account.did, "app.bsky.feed.post")
+        ],
     )
 
 

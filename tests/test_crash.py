@@ -8,6 +8,8 @@ every post must exist exactly once on the server, checked there, with the ledger
   ``between-parts`` (a thread half out).
 - A reply (``reply_to:`` another account's post) on Bluesky, Mastodon and X, killed after a
   part was sent and before it was recorded: reconciled, on the server once, still a reply to it.
+- A repost and a quote of another account's post (Bluesky, Mastodon, X), killed before
+  the call and after the send: reconciled, exactly one repost (one quote) on the server.
 - A posts file broken while a run goes on: its posts wait (exit 3), the others go out.
 - Something unexpected inside a delivery (an answer without an id, a corrupt outbox file, a link
   card whose image makes Pillow raise): recorded, looked up, never sent twice, never stranded.
@@ -155,6 +157,60 @@ def test_a_reply_killed_after_the_send_is_reconciled_and_exists_once(
     row = rows(root)["answer"]
     assert row.state == State.PUBLISHED and row.lease_owner is None
     assert [p.remote_id for p in row.parts] == [first_id, second_id]
+
+
+# -- a repost and a quote (repost:, quote:) ----------------------------------------------------
+SHARE_POINTS = ["before-call", "after-response"]
+
+
+@pytest.mark.parametrize("point", SHARE_POINTS)
+def test_a_repost_killed_mid_publish_is_reconciled_and_exists_once(
+    target: Target, point: str, make_campaign: Make
+) -> None:
+    """A repost (a Bluesky repost record, a Mastodon boost, a retweet) killed before its call or after it
+    was sent and before it was recorded: the restart looks it up, and exactly one repost of
+    that post is on the server, under the id the ledger has."""
+    if target.reposts is None or target.others_post is None:
+        pytest.skip("no reposts on this platform")
+    address, shared_id = target.others_post()
+    boost = Post("boost", "now", (), extra=(f"repost: '{address}'",))
+    root = campaign(make_campaign, target, {"posts.yaml": [boost]})
+    proc = start("publish", env={"EDUADVOCATE_CRASH_AT": point})
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    restart = cli("publish", now=LATER)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert cli("publish", now="2026-11-28T12:07:00Z").returncode == 0
+
+    ((repost_id, subject),) = target.reposts()
+    assert subject == shared_id
+    row = rows(root)["boost"]
+    assert row.state == State.PUBLISHED and row.lease_owner is None
+    assert [p.remote_id for p in row.parts] == [repost_id]
+
+
+@pytest.mark.parametrize("point", SHARE_POINTS)
+def test_a_quote_killed_mid_publish_is_reconciled_and_exists_once(
+    target: Target, point: str, make_campaign: Make
+) -> None:
+    """A quote killed before its call or after it was sent and before it was recorded: once
+    on the server, quoting that post."""
+    if target.quotes is None or target.others_post is None:
+        pytest.skip("no quotes on this platform")
+    address, quoted_id = target.others_post()
+    quote = Post("quoted", "now", ("This is why the levy matters",), (f"quote: '{address}'",))
+    root = campaign(make_campaign, target, {"posts.yaml": [quote]})
+    proc = start("publish", env={"EDUADVOCATE_CRASH_AT": point})
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    restart = cli("publish", now=LATER)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert cli("publish", now="2026-11-28T12:07:00Z").returncode == 0
+
+    ((ours, quoting),) = target.quotes()
+    assert quoting == quoted_id
+    row = rows(root)["quoted"]
+    assert row.state == State.PUBLISHED and [p.remote_id for p in row.parts] == [ours]
 
 
 # -- a posts file broken mid-run --------------------------------------------------------------

@@ -131,6 +131,19 @@ CONTENT = {
     "card": _either(st.booleans()),
 }
 override = st.fixed_dictionaries({}, optional=CONTENT)
+addresses = st.one_of(
+    st.sampled_from(
+        [
+            "https://bsky.app/profile/ally.bsky.social/post/3kabc",
+            "https://mastodon.example/@ally/12",
+            "https://x.com/ally/status/12",
+            "https://www.instagram.com/p/abc/",
+            "https://www.facebook.com/pta/posts/1",
+            "file:///etc/passwd",
+        ]
+    ),
+    text,
+)
 post = st.fixed_dictionaries(
     {"id": _either(ids), "at": _either(times)},
     optional={
@@ -141,20 +154,8 @@ post = st.fixed_dictionaries(
         "accounts": _either(account_names),
         "vars": _either(variables),
         "language": _either(st.sampled_from(["en", "es"])),
-        "reply_to": _either(
-            st.one_of(
-                st.sampled_from(
-                    [
-                        "https://bsky.app/profile/ally.bsky.social/post/3kabc",
-                        "https://mastodon.example/@ally/12",
-                        "https://x.com/ally/status/12",
-                        "https://www.instagram.com/p/abc/",
-                        "file:///etc/passwd",
-                    ]
-                ),
-                text,
-            )
-        ),
+        # reply_to:, repost: and quote: alone or together (an error), of every shape.
+        **{field: _either(addresses) for field in ("reply_to", "repost", "quote")},
         **{p: _either(override) for p in PLATFORMS},
         "txt": text,
     },

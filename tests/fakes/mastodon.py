@@ -115,6 +115,7 @@ class MastodonFake:
         self.token = TOKEN
         self.token2 = TOKEN2
         self.max_characters = DEFAULT_MAX_CHARACTERS
+        self.version: str | None = None  # what /api/v2/instance says it runs, if set (quotes: 4.5)
         self.page_limit: int | None = None  # serve at most this many items a page, if set
         # Video and audio processed as a real instance does (POST /api/v2/media answers 202 with
         # no url, GET /api/v1/media/:id 206 until it is done): this many polls answer 206, None
@@ -201,6 +202,7 @@ class MastodonFake:
             self._faults.clear()
             self.seen.clear()
         self.max_characters = DEFAULT_MAX_CHARACTERS
+        self.version = None
         self.page_limit = None
         self.media_processing = None
         self.media_fails = False
@@ -310,7 +312,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 headers += [("X-RateLimit-Limit", str(options.get("limit", 300))),
                             ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", _iso(reset))]  # fmt: skip
             if status == 200 and _INSTANCE.match(path):
-                data = _with_max_characters(data, fake.max_characters)
+                data = _with_max_characters(data, fake.max_characters, fake.version)
             if status == 200 and path == "/api/v2/media" and fake.media_processing is not None:
                 status, data = self._accepted(fake, data)
             self._relay(status, headers, data)
@@ -477,9 +479,11 @@ def _capped(target: str, page_limit: int) -> str:
     return parts._replace(query=urlencode(pairs)).geturl()
 
 
-def _with_max_characters(data: bytes, max_characters: int) -> bytes:
+def _with_max_characters(data: bytes, max_characters: int, version: str | None) -> bytes:
     document = json.loads(data)
     document["configuration"]["statuses"]["max_characters"] = max_characters
+    if version is not None:
+        document["version"] = version
     return json.dumps(document).encode()
 
 

@@ -35,6 +35,11 @@ Its rate limit is 180 requests per user per 15 minutes.  :meth:`XFake.add_post` 
 ``in_reply_to`` or ``quote_of`` stores another account's reply or quote (or ``POST /2/tweets``
 with ``reply.in_reply_to_tweet_id`` or ``quote_tweet_id`` as that account).
 
+Retweets: ``POST /2/users/:id/retweets`` (tweepy's ``retweet``) answers
+``{"data": {"retweeted": true}}`` with no id, once or again (one retweet per user and post);
+the retweet is on the user's timeline as ``RT @author: text`` with ``referenced_tweets`` type
+``retweeted`` (``exclude=retweets`` leaves it out), never in anyone's mentions.
+
 Access tiers: an account is ``free``, ``basic`` (the default) or ``pro``.  A ``free`` account may
 post, delete, upload and call ``/2/users/me``, but reading posts (``GET /2/tweets``,
 ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``, ``GET /2/users/:id/mentions``) answers 403
@@ -82,7 +87,7 @@ WINDOW = 900  # X counts its rate limits per 15-minute window
 DEFAULT_DAILY_LIMIT = 2_400
 # Requests per user per 15 minutes, roughly as X documents them for the paid tiers.
 RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_tweets": 900,
-               "user_mentions": 180}  # fmt: skip
+               "user_mentions": 180, "retweet": 50}  # fmt: skip
 DEFAULT_RATE_LIMIT = 500
 TWITTER_EPOCH_MS = 1_288_834_974_657
 FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
@@ -120,6 +125,7 @@ TOO_LONG = (
 )
 REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 QUOTE_GONE = "The quoted Tweet is deleted or not visible to you."  # the fake's wording
+RETWEET_GONE = "You cannot retweet a Tweet that is deleted or not visible to you."  # (the fake's)
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
           502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
@@ -226,6 +232,7 @@ class Post:
     media_ids: list[str] = field(default_factory=list)
     urls: list[dict[str, Any]] = field(default_factory=list)
     quoted_tweet_id: str | None = None
+    retweeted_tweet_id: str | None = None  # a retweet: the post it shares
 
 
 @dataclass
@@ -874,7 +881,8 @@ class XFake:
             out["conversation_id"] = post.conversation_id
         if "in_reply_to_user_id" in fields and post.in_reply_to_user_id:
             out["in_reply_to_user_id"] = post.in_reply_to_user_id
-        refs = (("replied_to", post.in_reply_to_tweet_id), ("quoted", post.quoted_tweet_id))
+        refs = (("replied_to", post.in_reply_to_tweet_id), ("quoted", post.quoted_tweet_id),
+                ("retweeted", post.retweeted_tweet_id))  # fmt: skip
         referenced = [{"type": kind, "id": ref} for kind, ref in refs if ref]
         if "referenced_tweets" in fields and referenced:
             out["referenced_tweets"] = referenced
@@ -902,6 +910,41 @@ class XFake:
         post = self._create_post(call.account, text, reply_to, media_ids, quote_of=quote_of)
         headers = self._daily(call.account, post.created_at, check=False)
         return Reply(201, {"data": self._render(post, set())}, headers)
+
+    def _retweet(self, call: _Call) -> Reply:
+        """``POST /2/users/:id/retweets`` with ``{"tweet_id"}``: ``{"data": {"retweeted": true}}``
+        and no id (X gives none: the retweet shows on the user's timeline, ``referenced_tweets``
+        type ``retweeted``). Retweeting again is answered the same and stores nothing: one
+        retweet per user and post. It counts toward the 24-hour post cap, as on X."""
+        account = call.account
+        if call.args[0] != account.user_id:
+            raise problem(403, "You are not permitted to perform this action.")
+        tweet_id = str((call.json() or {}).get("tweet_id") or "")
+        original = self._posts.get(tweet_id)
+        if original is None:
+            raise problem(403, RETWEET_GONE)
+        if any(
+            p.author_id == account.user_id and p.retweeted_tweet_id == tweet_id
+            for p in self._posts.values()
+        ):
+            return Reply(200, {"data": {"retweeted": True}})
+        now = self.now()
+        self._daily(account, now, check=True)
+        author = next(
+            (a.username for a in self.accounts.values() if a.user_id == original.author_id), "i"
+        )
+        post_id = self._snowflake(now)
+        self._posts[post_id] = Post(
+            id=post_id,
+            author_id=account.user_id,
+            text=f"RT @{author}: {original.text}",
+            submitted="",
+            created_at=now,
+            conversation_id=post_id,
+            retweeted_tweet_id=tweet_id,
+        )
+        self._created.setdefault(account.user_id, []).append(now)
+        return Reply(200, {"data": {"retweeted": True}}, self._daily(account, now, check=False))
 
     def _delete_tweet(self, call: _Call) -> Reply:
         post = self._posts.get(call.args[0])
@@ -953,6 +996,8 @@ class XFake:
         posts = [p for p in self._posts.values() if p.author_id == user_id]
         if "replies" in q.get("exclude", "").split(","):
             posts = [p for p in posts if p.in_reply_to_tweet_id is None]
+        if "retweets" in q.get("exclude", "").split(","):
+            posts = [p for p in posts if p.retweeted_tweet_id is None]
         return self._timeline(q, posts, TIMELINE_DEPTH)
 
     def _user_mentions(self, call: _Call) -> Reply:
@@ -968,6 +1013,7 @@ class XFake:
             p
             for p in self._posts.values()
             if p.author_id != account.user_id
+            and p.retweeted_tweet_id is None  # a retweet is no mention of the author
             and (
                 p.in_reply_to_user_id == account.user_id
                 or any(m.value.lower() == name for m in extract_mentions(p.submitted))
@@ -1159,6 +1205,7 @@ _ROUTES = [
     ("GET", r"/2/users/me", "get_me"),
     ("GET", r"/2/users/(\d+)/tweets", "user_tweets"),
     ("GET", r"/2/users/(\d+)/mentions", "user_mentions"),
+    ("POST", r"/2/users/(\d+)/retweets", "retweet"),
     ("POST", r"/2/media/upload/initialize", "media_initialize"),
     ("POST", r"/2/media/upload/(\d+)/append", "media_append"),
     ("POST", r"/2/media/upload/(\d+)/finalize", "media_finalize"),

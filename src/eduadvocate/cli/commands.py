@@ -17,7 +17,7 @@ from rich.text import Text
 
 from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
 from eduadvocate.cli import output
-from eduadvocate.compose.check import Analysis, analyse
+from eduadvocate.compose.check import SHARED, Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
 from eduadvocate.config.model import Config
@@ -180,6 +180,12 @@ def render(
                 (r.post.id, "bold"), " → ", (r.account.name, "cyan"), f" ({r.platform}), {when}"
             )
         )
+        shares = r.post.shares
+        if shares is not None:  # as plain text: an address from a posts file is no markup
+            con.print(Text(f"{SHARED[shares[0]]} {shares[1]}"))
+        if r.post.repost is not None:  # shared as it is: no text of its own to show
+            con.print()
+            continue
         total = len(r.parts)
         for index, part in enumerate(r.parts, 1):
             style = "red" if part.over else "green"
@@ -232,6 +238,8 @@ def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
         "line": r.post.loc.line,
         "content_warning": r.content_warning,
         "reply_to": r.post.reply_to,
+        "repost": r.post.repost,
+        "quote": r.post.quote,
         "parts": [
             {
                 "text": p.text,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from eduadvocate import __version__
 from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.cli.changes import Changes
-from eduadvocate.compose.check import Analysis
+from eduadvocate.compose.check import SHARED, Analysis
 from eduadvocate.core.errors import ExitCode, Problem
 from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
@@ -261,13 +261,19 @@ def _post_block(
         head = f"**{text(item['account'])}** ({text(item['platform'])})"
         if _when(item, zone) != _when(items[0], zone):  # an account's own time
             head += f", {text(_when(item, zone))}"
-        if total == 1:
+        if item.get("repost"):
+            head += " · a repost"
+        elif total == 1:
             head += f" · {_size(item['parts'][0])}"
         elif total > 1:
             head += f" · a thread of {total} parts"
         lines += ["", head]
-        if item.get("reply_to"):  # shown as code: an address from a posts file is not a link
-            lines += ["", f"In reply to {_code(item['reply_to'])}"]
+        # Shown as code: an address from a posts file is not a link.
+        shared = [(f, item[f]) for f in ("reply_to", "repost", "quote") if item.get(f)]
+        for field, address in shared:
+            lines += ["", f"{SHARED[field]} {_code(address)}"]
+        if item.get("repost"):  # shared as it is: no text of its own
+            continue
         if item["content_warning"]:
             lines += ["", f"Content warning: {text(item['content_warning'])}"]
         for index, part in enumerate(item["parts"], 1):

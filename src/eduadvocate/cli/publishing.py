@@ -240,6 +240,21 @@ def delivery_dict(d: Delivery, now: datetime, stranded: bool = False) -> dict[st
     }
 
 
+_NO_SHARES: dict[str, str | None] = {"repost": None, "quote": None}
+
+
+def _shares(ws: Workspace) -> dict[str, dict[str, str | None]]:
+    """What each repost or quote shares, from the posts as written (the ledger keeps no
+    address): status's JSON fields ``repost`` and ``quote``, as render's."""
+    return {p.id: {"repost": p.repost, "quote": p.quote} for p in ws.campaign.posts}
+
+
+def _shared_note(what: dict[str, str | None]) -> str:
+    if what["repost"]:
+        return f" (repost of {what['repost']})"
+    return f" (quoting {what['quote']})" if what["quote"] else ""
+
+
 def _stranded(ledger: Ledger, rows: list[Delivery], now: datetime, me: str) -> set[int]:
     """Claims whose worker is gone (its lease ran out, or its process on this host died)."""
     from eduadvocate.delivery.heartbeat import gone
@@ -277,11 +292,15 @@ def status(
     finally:
         ledger.close()
     problems = unreadable(ws)
+    shared = _shares(ws)
     if fmt == "json":
         output.print_json(
             {
                 "version": output.JSON_VERSION,
-                "deliveries": [delivery_dict(d, ws.now, d.id in stranded) for d in rows],
+                "deliveries": [
+                    delivery_dict(d, ws.now, d.id in stranded) | shared.get(d.post_id, _NO_SHARES)
+                    for d in rows
+                ],
                 "workers": [
                     {
                         "id": w.id,
@@ -319,6 +338,7 @@ def status(
             detail += f" (next try {when(d.next_attempt_at)})"
         if d.drifted:
             detail += " (edited since: not re-posted)"
+        detail += _shared_note(shared.get(d.post_id, _NO_SHARES))
         if d.warning:
             detail += f" (warning: {d.warning})"
         if d.id in stranded:

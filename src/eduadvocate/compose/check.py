@@ -191,13 +191,19 @@ class _Job:
                 assert schedule is not None
                 found.append(_time_past(post, schedule, self.now, config.grace))
             _check_content(post, found)
+            _check_shares(post, found)
             names = _accounts_of(post, config, found)
-            if post.reply_to is not None:
-                names = _reply_accounts(post, names, self.specs, found)
+            if post.shares is not None:
+                names = _share_accounts(post, names, self.specs, found)
             for name in names:
                 if self.accounts is not None and name not in self.accounts:
                     continue
                 spec = self.specs[name]
+                if post.repost is not None:  # nothing to render: the post is shared as it is
+                    renderings.append(
+                        Rendering(post, spec.account, spec.name, [Part("", 0, spec.limit, 0)])
+                    )
+                    continue
                 rendering = renderer.render(post, spec)
                 found.extend(rendering.problems)
                 found.extend(check_rendering(rendering, spec, config.root, config.media_folder))
@@ -390,23 +396,72 @@ def _accounts_of(post: Post, config: Config, problems: list[Problem]) -> list[st
     return known
 
 
-def _reply_accounts(
+@dataclass(frozen=True, slots=True)
+class _Share:
+    """What one field that names another's post does, in the words its problems use."""
+
+    codes: tuple[str, str]  # the prefix of -unknown/-platform, and of -no-account/-unsupported
+    verb: str  # answer, repost, quote
+    plural: str  # replies, reposts, quotes
+    one: str  # a reply, a repost, a quote
+    hint: str  # what to do where the platform cannot
+
+
+_SHARES = {
+    "reply_to": _Share(
+        ("reply-to", "reply"),
+        "answer",
+        "replies",
+        "a reply",
+        "answer it on the platform itself for now",
+    ),
+    "repost": _Share(
+        ("repost", "repost"),
+        "repost",
+        "reposts",
+        "a repost",
+        "repost it on the platform itself, or share its address as a post's link:",
+    ),
+    "quote": _Share(
+        ("quote", "quote"),
+        "quote",
+        "quotes",
+        "a quote",
+        "quote it on the platform itself, or share its address as a post's link:",
+    ),
+}
+# How render and its preview introduce the post a delivery answers, reposts or quotes.
+SHARED = {"reply_to": "In reply to", "repost": "Reposts", "quote": "Quotes"}
+# What a repost may not have: it shares another's post as it is.
+_REPOST_FREE = ("text", "thread", "media", "link", "hashtags", "content_warning", "card")
+
+
+def _can(spec: PlatformSpec, field_name: str, platform: str) -> bool:
+    """Whether ``spec``'s account can reply to, repost or quote a post on ``platform``."""
+    allowed = {"reply_to": spec.answers, "repost": spec.reposts, "quote": spec.quotes}[field_name]
+    return platform in allowed or "*" in allowed
+
+
+def _share_accounts(
     post: Post, names: list[str], specs: dict[str, PlatformSpec], problems: list[Problem]
 ) -> list[str]:
-    """The accounts a reply goes to: those of ``names`` that can answer a post on the platform
-    its ``reply_to:`` address names (read by its shape only: nothing is fetched at check time).
-    Accounts elsewhere that the post's own ``accounts:`` lists are errors; accounts that came
-    from the defaults are left out quietly, so a campaign's defaults serve its replies too."""
-    assert post.reply_to is not None
-    loc = post.reply_to_loc or post.loc
-    address = post_address(post.reply_to)
+    """The accounts a reply, repost or quote goes to: those of ``names`` that can do it to a
+    post on the platform its address names (read by its shape only: nothing is fetched at check
+    time). Accounts elsewhere that the post's own ``accounts:`` lists are errors; accounts that
+    came from the defaults are left out quietly, so a campaign's defaults serve these too."""
+    shares = post.shares
+    assert shares is not None
+    field_name, url, written = shares
+    share = _SHARES[field_name]
+    loc = written or post.loc
+    address = post_address(url)
     if address is None:
         problems.append(
             Problem(
-                "reply-to-unknown",
+                f"{share.codes[0]}-unknown",
                 "error",
-                f'reply_to: "{shown(post.reply_to, 80)}" is not the address of a post on a'
-                " platform eduadvocate can answer",
+                f'{field_name}: "{shown(url, 80)}" is not the address of a post on a'
+                f" platform eduadvocate can {share.verb}",
                 loc,
                 f"copy the address from the post's page: {EXAMPLES}",
                 post=post.id,
@@ -416,17 +471,17 @@ def _reply_accounts(
     kept, refused = [], False
     for name in names:
         spec = specs[name]
-        if address.platform in spec.answers or "*" in spec.answers:
-            unreadable = spec.reply_problem(post.reply_to)
+        if _can(spec, field_name, address.platform):
+            unreadable = spec.reply_problem(url)
             if unreadable is None:
                 kept.append(name)
                 continue
             refused = True
             problems.append(
                 Problem(
-                    "reply-to-unknown",
+                    f"{share.codes[0]}-unknown",
                     "error",
-                    f'reply_to: "{shown(post.reply_to, 80)}": {unreadable}',
+                    f'{field_name}: "{shown(url, 80)}": {unreadable}',
                     loc,
                     post=post.id,
                     account=name,
@@ -436,11 +491,11 @@ def _reply_accounts(
             refused = True
             problems.append(
                 Problem(
-                    "reply-unsupported",
+                    f"{share.codes[1]}-unsupported",
                     "error",
-                    f'replies on {address.title} are not supported yet (account "{name}")',
+                    f'{share.plural} on {address.title} are not supported yet (account "{name}")',
                     loc,
-                    "answer it on the platform itself for now",
+                    share.hint,
                     post=post.id,
                 )
             )
@@ -448,10 +503,10 @@ def _reply_accounts(
             refused = True
             problems.append(
                 Problem(
-                    "reply-to-platform",
+                    f"{share.codes[0]}-platform",
                     "error",
-                    f'account "{name}" is on {spec.title}, but reply_to: is a post on'
-                    f" {address.title}: a reply goes only to accounts on its post's platform",
+                    f'account "{name}" is on {spec.title}, but {field_name}: is a post on'
+                    f" {address.title}: {share.one} goes only to accounts on its post's platform",
                     post.accounts_loc or loc,
                     f"remove {name} from accounts:, or write a separate post for it",
                     post=post.id,
@@ -460,15 +515,59 @@ def _reply_accounts(
     if not kept and not refused and names:
         problems.append(
             Problem(
-                "reply-no-account",
+                f"{share.codes[1]}-no-account",
                 "error",
-                f"reply_to: is a post on {address.title}, and none of this post's accounts is",
+                f"{field_name}: is a post on {address.title}, and none of this post's accounts is",
                 loc,
                 f"add accounts: [an account on {address.title}] to the post",
                 post=post.id,
             )
         )
     return kept
+
+
+def _check_shares(post: Post, problems: list[Problem]) -> None:
+    """At most one of reply_to:, repost: and quote:; and a repost carries nothing of its own."""
+    written = [
+        (name, loc)
+        for name, url, loc in (
+            ("reply_to", post.reply_to, post.reply_to_loc),
+            ("repost", post.repost, post.repost_loc),
+            ("quote", post.quote, post.quote_loc),
+        )
+        if url is not None
+    ]
+    if len(written) > 1:
+        problems.append(
+            Problem(
+                "share-conflict",
+                "error",
+                f"a post has at most one of reply_to:, repost: and quote:, not"
+                f" {' and '.join(name + ':' for name, _ in written)}",
+                written[1][1] or post.loc,
+                "write a separate post for each",
+                post=post.id,
+            )
+        )
+    if post.repost is None:
+        return
+    for where, content in [(None, post.content), *post.overrides.items()]:
+        for name in _REPOST_FREE:
+            if not getattr(content, name):  # (card: false asks for nothing)
+                continue
+            loc = {"text": content.text_loc, "link": content.link_loc}.get(name)
+            loc = loc or (content.hashtags_loc if name == "hashtags" else None)
+            problems.append(
+                Problem(
+                    "repost-content",
+                    "error",
+                    f"a repost has no {name}: it shares the post as it is"
+                    + (f" (the {where} override has {name}:)" if where else ""),
+                    loc or content.loc or post.repost_loc or post.loc,
+                    f"remove {name}:, or write quote: instead of repost: to add your words",
+                    post=post.id,
+                )
+            )
 
 
 def _check_content(post: Post, problems: list[Problem]) -> None:
@@ -484,7 +583,7 @@ def _check_content(post: Post, problems: list[Problem]) -> None:
             )
         )
     overridden = any(o.text is not None or o.thread is not None for o in post.overrides.values())
-    if content.text is None and content.thread is None and not overridden:
+    if content.text is None and content.thread is None and not overridden and not post.repost:
         problems.append(
             Problem(
                 "no-text",
@@ -847,7 +946,8 @@ def _alt_text(item: Media, spec: PlatformSpec) -> list[tuple[str, str, Location 
 def _duplicate_texts(renderings: list[Rendering]) -> list[Problem]:
     groups: dict[tuple[str, tuple[str, ...]], list[Rendering]] = defaultdict(list)
     for r in renderings:
-        groups[(r.platform, tuple(p.text for p in r.parts))].append(r)
+        if r.post.repost is None:  # accounts reposting one post share it alike, by design
+            groups[(r.platform, tuple(p.text for p in r.parts))].append(r)
     out = []
     for (platform, _), group in groups.items():
         names = sorted({r.account.name for r in group})

@@ -171,7 +171,7 @@ def _post(
     content = _content(ctx, node, POST_FIELDS)
     at, every = get("at"), get("every")
     start, until, accounts = get("from"), get("until"), get("accounts")
-    reply_to = get("reply_to")
+    reply_to, repost, quote = get("reply_to"), get("repost"), get("quote")
     post = Post(
         id=post_id,
         loc=node.loc,
@@ -193,6 +193,10 @@ def _post(
         language=ctx.string(get("language"), "language") or defaults.language,
         reply_to=ctx.string(reply_to, "reply_to"),
         reply_to_loc=reply_to.loc if reply_to else None,
+        repost=ctx.string(repost, "repost"),
+        repost_loc=repost.loc if repost else None,
+        quote=ctx.string(quote, "quote"),
+        quote_loc=quote.loc if quote else None,
     )
     ctx.post = None
     return post

@@ -70,6 +70,23 @@ class Post:
     language: str | None = None
     reply_to: str | None = None  # the address of a post this one answers (untrusted text)
     reply_to_loc: Location | None = None
+    repost: str | None = None  # the address of another's post to repost or boost (no content)
+    repost_loc: Location | None = None
+    quote: str | None = None  # the address of another's post this one quotes
+    quote_loc: Location | None = None
+
+    @property
+    def shares(self) -> tuple[str, str, Location | None] | None:
+        """What the post does with another's post: its field (``reply_to``, ``repost`` or
+        ``quote``), the address and where it is written; the first set, if several are."""
+        for name, url, loc in (
+            ("reply_to", self.reply_to, self.reply_to_loc),
+            ("repost", self.repost, self.repost_loc),
+            ("quote", self.quote, self.quote_loc),
+        ):
+            if url is not None:
+                return name, url, loc
+        return None
 
     @property
     def account_names(self) -> tuple[str, ...]:

@@ -86,6 +86,16 @@ POST_FIELDS: dict[str, Field] = {
         " of the account's own posts or a comment under it): the post goes only to the"
         " accounts on that post's platform, as a reply to it.",
     ),
+    "repost": Field(
+        "string",
+        "The address of another's post to repost (Bluesky, X) or boost (Mastodon), with no"
+        " text, media, link or hashtags: it goes only to the accounts on that post's platform.",
+    ),
+    "quote": Field(
+        "string",
+        "The address of another's post to quote (Bluesky, Mastodon, X): the post's text goes"
+        " out with it embedded, only to the accounts on that post's platform.",
+    ),
 }
 
 FILE_FIELDS: dict[str, Field] = {

@@ -421,6 +421,8 @@ class Dispatcher:
                 card_url=rendering.card_url if i == 0 else None,
                 link=rendering.link if i == 0 else None,
                 answers=rendering.post.reply_to,
+                repost=rendering.post.repost if i == 0 else None,
+                quote=rendering.post.quote if i == 0 else None,
             )
             for i, part in enumerate(rendering.parts)
         ]

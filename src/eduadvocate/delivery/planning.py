@@ -92,8 +92,9 @@ def content_hash(rendering: Rendering) -> str:
         "cw": rendering.content_warning,
         "parts": [[p.text, [[m.path, m.alt] for m in p.media]] for p in rendering.parts],
     }
-    if rendering.post.reply_to:  # only then, so the hashes of every other post stay as they were
-        payload["reply_to"] = rendering.post.reply_to
+    shares = rendering.post.shares
+    if shares is not None:  # only then, so the hashes of every other post stay as they were
+        payload[shares[0]] = shares[1]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -139,6 +139,11 @@ class PlatformSpec:
         """The ``reply_to:`` that answers an inbox item: its link, else its id."""
         return url or remote_id
 
+    # The platforms whose posts it can repost (``repost:``) and quote (``quote:``): its
+    # Publisher's ``publish`` then does so for a part that carries ``repost`` or ``quote``.
+    reposts: ClassVar[frozenset[str]] = frozenset()
+    quotes: ClassVar[frozenset[str]] = frozenset()
+
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
 

@@ -53,6 +53,10 @@ class OutgoingPart:
     # first part replies to it (``Publisher.resolve_reply``), the later ones to our previous
     # part as in any thread.
     answers: str | None = None
+    # The address of another's post the delivery reposts (its one part, with no text) or quotes
+    # (its first part embeds it; a quote's later parts follow it as in any thread).
+    repost: str | None = None
+    quote: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +195,11 @@ class Publisher(ABC):
         """Check the credentials without posting; returns a description of the account."""
         return "ok"
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
-        """The post at ``url`` (a ``reply_to:`` address), asked of the account's own server:
-        read-only and idempotent, so repeating it after a crash is safe. A post that cannot be
-        found (deleted, unknown host) is :class:`Rejected` with the reason."""
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
+        """The post at ``url`` (a ``reply_to:``, ``repost:`` or ``quote:`` address), asked of
+        the account's own server: read-only and idempotent, so repeating it after a crash is
+        safe. A post that cannot be found (deleted, unknown host) is :class:`Rejected` with the
+        reason; ``what`` (answer, repost, quote) is what the messages say is done with it."""
         raise Rejected("replies are not supported on this platform yet")
 
     def schedule(self, part: OutgoingPart, at: datetime) -> Published:

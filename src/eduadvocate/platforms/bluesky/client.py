@@ -64,6 +64,7 @@ from eduadvocate.platforms.safefetch import Guard, Refused
 
 T = TypeVar("T")
 POST = "app.bsky.feed.post"
+REPOST = "app.bsky.feed.repost"
 MAX_BLOB = 1_000_000
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 WHAT = "Bluesky"
@@ -147,9 +148,12 @@ class BlueskyPublisher(Publisher):
     def _publish(self, part: OutgoingPart) -> Published:
         did = self._login()
         rkey = self._rkey(part)
-        existing = self._get(did, rkey)
+        collection = REPOST if part.repost else POST
+        existing = self._get(did, rkey, collection, part)
         if existing is not None:  # a repeat after a crash: the record is already there
             return existing
+        if part.repost:
+            return self._repost(did, rkey, part.repost)
         record: dict[str, Any] = {
             "$type": POST,
             "text": part.text,
@@ -178,23 +182,56 @@ class BlueskyPublisher(Publisher):
                 record["embed"] = self._card(part.card_url)
             except (Refused, Rejected) as exc:  # the post goes out; the delivery keeps why
                 warning = f"the link card was left out: {exc}"
+        if part.quote:
+            record["embed"] = self._quote_embed(part.quote, record.get("embed"))
         with _mapped(sending=True):
             self.client.com.atproto.repo.create_record(
                 {"repo": did, "collection": POST, "rkey": rkey, "record": record}
             )
         return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey), warning=warning)
 
+    def _repost(self, did: str, rkey: str, url: str) -> Published:
+        """An ``app.bsky.feed.repost`` record of the post at ``url`` (a strong ref: its URI and
+        CID, asked of our PDS), under the part's deterministic record key like any post."""
+        target = self.resolve_reply(url, "repost")
+        record = {
+            "$type": REPOST,
+            "subject": {"uri": target.remote_id, "cid": target.version},
+            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        with _mapped(sending=True):
+            self.client.com.atproto.repo.create_record(
+                {"repo": did, "collection": REPOST, "rkey": rkey, "record": record}
+            )
+        return Published(f"at://{did}/{REPOST}/{rkey}", _web(url))
+
+    def _quote_embed(self, url: str, media: dict[str, Any] | None) -> dict[str, Any]:
+        """The quoted post as an embed (``app.bsky.embed.record``), with the part's images or
+        link card beside it (``recordWithMedia``) when it has them."""
+        target = self.resolve_reply(url, "quote")
+        quoted = {
+            "$type": "app.bsky.embed.record",
+            "record": {"uri": target.remote_id, "cid": target.version},
+        }
+        if media is None:
+            return quoted
+        return {"$type": "app.bsky.embed.recordWithMedia", "record": quoted, "media": media}
+
     def _url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
 
-    def _get(self, did: str, rkey: str) -> Published | None:
+    def _get(
+        self, did: str, rkey: str, collection: str = POST, part: OutgoingPart | None = None
+    ) -> Published | None:
         try:
             with _mapped(sending=False):
                 self.client.com.atproto.repo.get_record(
-                    {"repo": did, "collection": POST, "rkey": rkey}
+                    {"repo": did, "collection": collection, "rkey": rkey}
                 )
         except NotFound:
             return None
+        if collection == REPOST:  # a repost has no page of its own: the post it shares has
+            return Published(f"at://{did}/{REPOST}/{rkey}", _web(part.repost if part else None))
         return Published(f"at://{did}/{POST}/{rkey}", self._url(rkey))
 
     def _ref(self, uri: str) -> dict[str, str]:
@@ -229,11 +266,11 @@ class BlueskyPublisher(Publisher):
             "parent": {"uri": target.remote_id, "cid": target.version},
         }
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """The post at a bsky.app or at:// address through the account's own PDS: its handle
         resolved to a DID (``resolveHandle``), then the post read with ``getPosts`` (which the
         PDS answers through its AppView) for its CID and its thread's root. Nothing is fetched
-        from the address itself."""
+        from the address itself. ``what`` is what we do with it, for the messages."""
         address = post_address(url)
         if address is None or address.platform != "bluesky" or not address.actor:
             raise Rejected(f"{url[:200]} is not the address of a Bluesky post")
@@ -245,7 +282,7 @@ class BlueskyPublisher(Publisher):
                     got = self.client.com.atproto.identity.resolve_handle({"handle": actor})
             except Rejected as exc:
                 raise Rejected(
-                    f"the author of the post to answer, @{actor[:100]}, is not on {WHAT}: {exc}"
+                    f"the author of the post to {what}, @{actor[:100]}, is not on {WHAT}: {exc}"
                 ) from exc
             actor = str(got.did)
         uri = f"at://{actor}/{POST}/{address.post}"
@@ -253,7 +290,7 @@ class BlueskyPublisher(Publisher):
             found = self.client.app.bsky.feed.get_posts({"uris": [uri]})
         if not found.posts:
             raise Rejected(
-                f"the post to answer ({url[:200]}) is not on {WHAT}: deleted, or a wrong address"
+                f"the post to {what} ({url[:200]}) is not on {WHAT}: deleted, or a wrong address"
             )
         post = found.posts[0]
         root = _field(post.record, "reply", "root")
@@ -333,7 +370,10 @@ class BlueskyPublisher(Publisher):
         return {"$type": "app.bsky.embed.external", "external": external}
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
-        return self._fresh_on_revoke(lambda: self._get(self._login(), self._rkey(part)))
+        collection = REPOST if part.repost else POST
+        return self._fresh_on_revoke(
+            lambda: self._get(self._login(), self._rkey(part), collection, part)
+        )
 
     metrics_batch = 25  # URIs per app.bsky.feed.getPosts
 
@@ -341,10 +381,15 @@ class BlueskyPublisher(Publisher):
         """Like, repost, reply and quote counts from ``app.bsky.feed.getPosts``, which the PDS
         answers through the AppView; a deleted post is left out."""
 
+        # A repost record has no counts of its own (getPosts reads posts): it is not asked.
+        uris = [uri for uri in remote_ids if f"/{POST}/" in uri]
+        if not uris:
+            return {}
+
         def get() -> dict[str, Counts]:
             self._login()
             with _mapped(sending=False):
-                found = self.client.app.bsky.feed.get_posts({"uris": list(remote_ids)})
+                found = self.client.app.bsky.feed.get_posts({"uris": uris})
             return {
                 post.uri: Counts(
                     likes=post.like_count,
@@ -544,6 +589,11 @@ def _downscale(data: bytes, name: str) -> bytes:
         if out.tell() <= MAX_BLOB:
             return out.getvalue()
     raise Rejected(f"{name} stays over Bluesky's 1 MB limit even when downscaled")
+
+
+def _web(url: str | None) -> str | None:
+    """A repost's address to show: the shared post's page, when it was given as one."""
+    return url if url and url.startswith("https://") else None
 
 
 class NotFound(Rejected):

@@ -57,6 +57,8 @@ class BlueskyPlatform(PlatformSpec):
     )
     reads_inbox: ClassVar[bool] = True
     answers: ClassVar[frozenset[str]] = frozenset({"bluesky"})
+    reposts: ClassVar[frozenset[str]] = frozenset({"bluesky"})
+    quotes: ClassVar[frozenset[str]] = frozenset({"bluesky"})
     settings: ClassVar[dict[str, Setting]] = {
         "handle": Setting("the account's handle, e.g. pta.bsky.social", required=True),
         "app_password": Setting("an app password (Settings → App passwords)", secret=True),

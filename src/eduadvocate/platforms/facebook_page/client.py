@@ -89,7 +89,7 @@ class FacebookPublisher(Publisher):
         post_id = str(result["id"])
         return Published(post_id, _permalink(post_id))
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """The Page post or comment at ``url``: ``remote_id`` is where the answer goes (the post,
         or the top comment of the comment's thread), ``root`` the Page post. Two reads, no
         writes: the object exists, and the post is the Page's own (a Page answers under its own

@@ -113,7 +113,7 @@ class InstagramPublisher(Publisher):
         media_id = str(result["id"])
         return Published(media_id, self._permalink(media_id))
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """The media or comment at ``url``: ``remote_id`` is where the answer goes (the media,
         or the top comment of the comment's thread), ``root`` the media. Read-only: a comment is
         read by its id (one of another account's media is not this token's to read), a media

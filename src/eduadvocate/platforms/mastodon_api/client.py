@@ -20,6 +20,7 @@ sending. Mastodon.py's exceptions are mapped to the project's here, and nothing 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,6 +97,8 @@ class MastodonPublisher(Publisher):
         return self._limit
 
     def publish(self, part: OutgoingPart) -> Published:
+        if part.repost:
+            return self._boost(part.repost)
         length = mastodon_length(part.text, part.content_warning or "")
         if length > self.limit:
             raise Rejected(f"{length} characters, the instance allows {self.limit}")
@@ -105,6 +108,10 @@ class MastodonPublisher(Publisher):
         in_reply_to = part.reply_to
         if part.answers and part.index == 0:
             in_reply_to = self.resolve_reply(part.answers).remote_id
+        quoted = None
+        if part.quote:
+            self._quotes_supported()
+            quoted = self.resolve_reply(part.quote, "quote").remote_id
         with _mapped(self.client, sending=True):
             status = self.client.status_post(
                 mastodon_prepared(part.text),
@@ -113,6 +120,7 @@ class MastodonPublisher(Publisher):
                 spoiler_text=warning,
                 language=part.language,
                 idempotency_key=part.idempotency_key,
+                quoted_status_id=quoted,
             )
         return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
 
@@ -152,7 +160,29 @@ class MastodonPublisher(Publisher):
                 raise Rejected(f"the instance could not process {item.path.name}: {exc}") from exc
         return media.id
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def _boost(self, url: str) -> Published:
+        """A boost (``POST /api/v1/statuses/:id/reblog``) of the status at ``url`` as this
+        instance knows it. Mastodon keeps one boost per account and status: boosting again
+        answers the boost made before, so a repeat after a crash creates nothing."""
+        target = self.resolve_reply(url, "boost").remote_id
+        with _mapped(self.client, sending=True):
+            boost = self.client.status_reblog(target)
+        return Published(str(boost.id), _boosted_url(boost, url), hold_until=self._exhausted())
+
+    def _quotes_supported(self) -> None:
+        """Quote posts came with Mastodon 4.5; an older server would drop ``quoted_status_id``
+        and post the text alone, so it is refused before anything is sent."""
+        with _mapped(self.client, sending=False):
+            info = self.client.instance_v2()
+        version = str(getattr(info, "version", "") or "")
+        numbers = [int(n) for n in re.findall(r"\d+", version.split("+", maxsplit=1)[0])[:2]]
+        if len(numbers) < 2 or tuple(numbers) < (4, 5):
+            raise Rejected(
+                f"quote posts need Mastodon 4.5 or later; {self.client.api_base_url} runs"
+                f" {version[:40] or 'an unknown version'}"
+            )
+
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """A status address, of this instance or another, as this instance's id for it: the
         instance's search with ``resolve`` (it fetches a remote status itself, under its own
         rules; nothing is fetched from the address here). Read-only and idempotent."""
@@ -166,7 +196,7 @@ class MastodonPublisher(Publisher):
             if url.rstrip("/") in seen:
                 return ReplyTarget(str(status.id))
         raise Rejected(
-            f"the status to answer ({url[:200]}) cannot be found from {self.client.api_base_url}:"
+            f"the status to {what} ({url[:200]}) cannot be found from {self.client.api_base_url}:"
             " deleted, private, or on an instance this one cannot reach"
         )
 
@@ -179,6 +209,15 @@ class MastodonPublisher(Publisher):
         return None
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        if part.repost:  # the status's own "reblogged" flag says whether we boosted it
+            try:
+                target = self.resolve_reply(part.repost, "boost").remote_id
+                with _mapped(self.client, sending=False):
+                    boosted = bool(getattr(self.client.status(target), "reblogged", False))
+                # Boosting again answers the boost made before: its id, nothing new.
+                return self._boost(part.repost) if boosted else None
+            except (Transient, RateLimited) as exc:
+                raise InDoubt(f"cannot reach the instance to reconcile: {exc}") from exc
         if self.clock() - since < IDEMPOTENCY_WINDOW:
             # Sending again with the same key is the platform's own reconciliation.
             try:
@@ -289,6 +328,12 @@ def _boost(n: Any) -> Incoming:
         created_at=created.astimezone(UTC),
         answers=str(n.status.id),
     )
+
+
+def _boosted_url(boost: Any, url: str) -> str | None:
+    """A boost has no page of its own: the boosted status's address is shown."""
+    original = getattr(boost, "reblog", None)
+    return str(getattr(original, "url", None) or url) or None
 
 
 def _incoming(n: Any, me: str) -> Incoming:

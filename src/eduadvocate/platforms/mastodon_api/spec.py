@@ -60,6 +60,8 @@ class MastodonPlatform(PlatformSpec):
     )
     reads_inbox: ClassVar[bool] = True
     answers: ClassVar[frozenset[str]] = frozenset({"mastodon"})
+    reposts: ClassVar[frozenset[str]] = frozenset({"mastodon"})
+    quotes: ClassVar[frozenset[str]] = frozenset({"mastodon"})
     settings: ClassVar[dict[str, Setting]] = {
         "instance": Setting(
             "the server's address, e.g. https://mastodon.education", required=True, kind="url"

@@ -39,6 +39,8 @@ class OutboxPlatform(PlatformSpec):
         alt_max=10_000,
     )
     answers: ClassVar[frozenset[str]] = frozenset({"*"})  # it writes the address down
+    reposts: ClassVar[frozenset[str]] = frozenset({"*"})
+    quotes: ClassVar[frozenset[str]] = frozenset({"*"})
     settings: ClassVar[dict[str, Setting]] = {
         "folder": Setting("where to write, relative to the campaign folder (default outbox)"),
     }

@@ -60,6 +60,9 @@ class OutboxPublisher(Publisher):
             }
             if part.answers and part.index == 0:  # a reply to another's post: its address
                 entry["answers"] = part.answers
+            for shared in ("repost", "quote"):  # what it reposts or quotes: the address
+                if getattr(part, shared):
+                    entry[shared] = getattr(part, shared)
             parts.append(entry)
             data["parts"] = sorted(parts, key=lambda p: p["index"])
             _write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -91,9 +94,14 @@ def _markdown(data: dict[str, Any]) -> str:
     for part in data["parts"]:
         lines.append(f"## Part {part['index'] + 1}")
         lines.append("")
-        if part.get("answers"):
-            lines.append(f"In reply to <{part['answers']}>")
-            lines.append("")
+        for key, label in (
+            ("answers", "In reply to"),
+            ("repost", "Repost of"),
+            ("quote", "Quoting"),
+        ):
+            if part.get(key):
+                lines.append(f"{label} <{part[key]}>")
+                lines.append("")
         if part["content_warning"]:
             lines.append(f"> CW: {part['content_warning']}")
             lines.append("")

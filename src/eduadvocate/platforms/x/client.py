@@ -87,14 +87,18 @@ class XPublisher(Publisher):
 
     # -- publishing ----------------------------------------------------------------------------
     def publish(self, part: OutgoingPart) -> Published:
+        if part.repost:
+            return self._retweet(part.repost)
         media_ids = [self._upload(item) for item in part.media]
         in_reply_to = part.reply_to
         if part.answers and part.index == 0:
             in_reply_to = self.resolve_reply(part.answers).remote_id
+        quoted = self.resolve_reply(part.quote, "quote").remote_id if part.quote else None
         with _mapped(sending=True):
             response = self.client.create_tweet(
                 text=part.text,
                 in_reply_to_tweet_id=in_reply_to,
+                quote_tweet_id=quoted,
                 media_ids=media_ids or None,
                 user_auth=self.user_auth,
             )
@@ -103,7 +107,46 @@ class XPublisher(Publisher):
             tweet_id, self._url(tweet_id), hold_until=_daily_exhausted(response.headers)
         )
 
-    def resolve_reply(self, url: str) -> ReplyTarget:
+    def _retweet(self, url: str) -> Published:
+        """A repost (``POST /2/users/:id/retweets``). X answers ``retweeted: true`` without an
+        id, and the same again for a post already retweeted (one retweet per user and post, so
+        a repeat creates nothing): the retweet's id is read back from the account's timeline."""
+        target = self.resolve_reply(url, "repost").remote_id
+        with _mapped(sending=True):
+            response = self.client.retweet(target, user_auth=self.user_auth)
+        try:
+            found = self._find_retweet(target, None)
+        except (Rejected, AuthFailed) as exc:  # e.g. the free tier, which reads no timeline
+            raise InDoubt(f"X took the repost, but its id cannot be read back: {exc}") from exc
+        if found is None:  # done, but not listed yet: the dispatcher looks it up again
+            raise InDoubt("X took the repost but does not list it on the timeline yet")
+        return Published(found.remote_id, found.url, hold_until=_daily_exhausted(response.headers))
+
+    def _find_retweet(self, target: str, since: datetime | None) -> Published | None:
+        """The account's retweet of ``target`` among its recent posts (None: not there)."""
+        me = self._user_id()
+        params: dict[str, Any] = {"max_results": 100, "tweet.fields": "referenced_tweets"}
+        if since is not None:
+            start = since - timedelta(seconds=30)
+            params["start_time"] = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        token = None
+        for _ in range(LOOKUP_PAGES):
+            if token:
+                params["pagination_token"] = token
+            try:
+                page = self._request("GET", f"/2/users/{me}/tweets", params=params).json()
+            except (Transient, RateLimited) as exc:
+                raise InDoubt(f"cannot read the account's recent posts to check: {exc}") from exc
+            for tweet in page.get("data", []):
+                refs = tweet.get("referenced_tweets") or ()
+                if any(r.get("type") == "retweeted" and str(r.get("id")) == target for r in refs):
+                    return Published(str(tweet["id"]), self._url(str(tweet["id"])))
+            token = page.get("meta", {}).get("next_token")
+            if not token:
+                return None
+        raise InDoubt("too many recent posts to be sure the repost is not among them")
+
+    def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """An x.com (or twitter.com) status address names the post's id itself: nothing is
         asked. X refuses the reply if that post is gone or hidden from the account (a
         rejection, with X's reason), and may refuse replies to accounts that did not mention
@@ -270,6 +313,8 @@ class XPublisher(Publisher):
 
     # -- reconciliation ---------------------------------------------------------------------------
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
+        if part.repost:
+            return self._find_retweet(self.resolve_reply(part.repost, "repost").remote_id, since)
         wanted = comparable(part.text)
         me = self._user_id()
         token = None

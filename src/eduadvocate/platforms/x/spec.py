@@ -39,6 +39,8 @@ class XPlatform(PlatformSpec):
     )
     reads_inbox: ClassVar[bool] = True
     answers: ClassVar[frozenset[str]] = frozenset({"x"})  # the address names the post's id
+    reposts: ClassVar[frozenset[str]] = frozenset({"x"})  # POST /2/users/:id/retweets
+    quotes: ClassVar[frozenset[str]] = frozenset({"x"})  # quote_tweet_id, the address's id
     settings: ClassVar[dict[str, Setting]] = {
         "username": Setting("the account's @name, for links and reconciliation"),
         "consumer_key": Setting("OAuth 1.0a API key", secret=True),
