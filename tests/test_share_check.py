@@ -148,8 +148,6 @@ def test_at_most_one_of_reply_to_repost_and_quote(
 @pytest.mark.parametrize(
     ("field", "url", "account", "message"),
     [
-        ("repost", FB, "fb", 'reposts on Facebook are not supported yet (account "fb")'),
-        ("quote", FB, "fb", 'quotes on Facebook are not supported yet (account "fb")'),
         ("repost", IG, "ig", 'reposts on Instagram are not supported yet (account "ig")'),
         ("quote", IG, "ig", 'quotes on Instagram are not supported yet (account "ig")'),
     ],
@@ -163,6 +161,13 @@ def test_what_a_platform_cannot_do_is_an_error_with_the_reason(
     assert found["code"] == f"{field}-unsupported"
     assert (found["message"], found["line"]) == (message, 4)
     assert "link:" in found["hint"]  # what to do instead: share the address as a link
+
+
+@pytest.mark.parametrize("field", ["repost", "quote"])
+def test_a_facebook_page_shares_a_facebook_post_as_a_link(make_campaign: Make, field: str) -> None:
+    """Issue 15: "Facebook shares a link" (tests/test_share_facebook.py publishes it)."""
+    status, problems = _check(make_campaign, _post(field, FB, "[fb]"))
+    assert _errors(problems) == [] and status == 0
 
 
 @pytest.mark.parametrize("field", ["repost", "quote"])

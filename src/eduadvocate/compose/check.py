@@ -472,7 +472,8 @@ def _share_accounts(
     for name in names:
         spec = specs[name]
         if _can(spec, field_name, address.platform):
-            unreadable = spec.reply_problem(url)
+            # (A share needs no id of the post: its address is only ever shown as a link.)
+            unreadable = spec.reply_problem(url) if field_name == "reply_to" else None
             if unreadable is None:
                 kept.append(name)
                 continue
@@ -765,6 +766,24 @@ def is_readable_hashtag(tag: str) -> bool:
     return True
 
 
+def _text_only(post: Post, spec: PlatformSpec) -> tuple[str, str, str] | None:
+    """(code, message, hint) where this post takes no media on ``spec``'s platform: a reply that
+    is a comment (Facebook, Instagram), a quote that shares a link (Facebook); else None."""
+    if spec.replies_are_comments and post.reply_to is not None:
+        return (
+            "reply-media",
+            f"a reply on {spec.title} is a comment, which carries text only",
+            "remove media: from the reply, or link to the picture in its text",
+        )
+    if spec.shares_links and post.quote is not None:
+        return (
+            "quote-media",
+            f"a quote on {spec.title} shares the quoted post's link, which takes no media",
+            "remove media: from the quote, or write a post with the picture and the link",
+        )
+    return None
+
+
 def check_media(
     rendering: Rendering,
     spec: PlatformSpec,
@@ -792,14 +811,9 @@ def check_media(
             )
         )
 
-    if spec.replies_are_comments and post.reply_to is not None:
+    if (text_only := _text_only(post, spec)) is not None:  # no media rules apply: none allowed
         if media:
-            add(
-                "reply-media",
-                f"a reply on {spec.title} is a comment, which carries text only",
-                loc,
-                "remove media: from the reply, or link to the picture in its text",
-            )
+            add(text_only[0], text_only[1], loc, text_only[2])
         return out
     if rules.required and not media:
         add(

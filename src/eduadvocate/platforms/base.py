@@ -143,6 +143,9 @@ class PlatformSpec:
     # Publisher's ``publish`` then does so for a part that carries ``repost`` or ``quote``.
     reposts: ClassVar[frozenset[str]] = frozenset()
     quotes: ClassVar[frozenset[str]] = frozenset()
+    # A repost or quote here is a post of its own that shares the address as its link (Facebook
+    # Pages: the Graph API has no share of another's post), so a quote takes no media.
+    shares_links: ClassVar[bool] = False
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account

@@ -75,6 +75,13 @@ class FacebookPublisher(Publisher):
     def publish(self, part: OutgoingPart) -> Published:
         if part.answers:
             return self._comment(part, self.resolve_reply(part.answers))
+        shared = part.repost or part.quote
+        if shared:  # a share: a post of the Page's own with the address as its link
+            share = {"message": part.text, "link": shared} if part.text else {"link": shared}
+            with self.graph.mapped(sending=True, what=WHAT):
+                result = self.graph.post(f"{self.page}/feed", share)
+            post_id = str(result["id"])
+            return Published(post_id, _permalink(post_id))
         if len(part.media) == 1:
             return self._photo(part, part.media[0])
         data: dict[str, str] = {"message": part.text}
@@ -203,13 +210,16 @@ class FacebookPublisher(Publisher):
         if part.answers:
             return self._lookup_comment(part, self.resolve_reply(part.answers))
         start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
+        shared = part.repost or part.quote
+        fields = "id,message,created_time" + (",attachments" if shared else "")
         with self.graph.mapped(sending=False, what=WHAT):
-            feed = self.graph.get(
-                f"{self.page}/feed", fields="id,message,created_time", since=str(start), limit="50"
-            )
+            feed = self.graph.get(f"{self.page}/feed", fields=fields, since=str(start), limit="50")
         for post in feed.get("data", []):
-            if (post.get("message") or "").strip() == part.text.strip():
-                return Published(str(post["id"]), _permalink(str(post["id"])))
+            if (post.get("message") or "").strip() != part.text.strip():
+                continue
+            if shared and shared not in _shared_links(post):
+                continue  # a repost has no words of its own: its link tells it
+            return Published(str(post["id"]), _permalink(str(post["id"])))
         return None
 
     def _lookup_comment(self, part: OutgoingPart, target: ReplyTarget) -> Published | None:
@@ -310,6 +320,17 @@ class FacebookPublisher(Publisher):
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _shared_links(post: dict[str, Any]) -> set[str]:
+    """The addresses a feed post shares, from its ``attachments`` (``url``, ``target.url``)."""
+    found = set()
+    for item in (post.get("attachments") or {}).get("data") or []:
+        if isinstance(item, dict):
+            for url in (item.get("url"), (item.get("target") or {}).get("url")):
+                if isinstance(url, str):
+                    found.add(url)
+    return found
 
 
 def _permalink(post_id: str) -> str:

@@ -32,6 +32,11 @@ class FacebookPlatform(PlatformSpec):
     reads_inbox: ClassVar[bool] = True  # the comments under its posts (``replies``)
     answers: ClassVar[frozenset[str]] = frozenset({"facebook"})  # a post or comment: a comment
     replies_are_comments: ClassVar[bool] = True
+    # A Page shares another Facebook post as a post of its own with the address as its link,
+    # the quote's text as its message (the Graph API has no share of another's post).
+    reposts: ClassVar[frozenset[str]] = frozenset({"facebook"})
+    quotes: ClassVar[frozenset[str]] = frozenset({"facebook"})
+    shares_links: ClassVar[bool] = True
     reply_limit: ClassVar[int | None] = 8000  # a comment's, where a Page post holds 63,206
     media = MediaRules(
         max_items=10,
