@@ -331,3 +331,28 @@ def test_every_mention_is_one_kind_answering_what_it_references(
         assert item.created_at == datetime(2026, 12, 6, 11, 46, 2, tzinfo=UTC)
     assert item.url == f"https://x.com/{'ally' if author_known else 'i'}/status/{tweet['id']}"
     assert item.author_url == ("https://x.com/ally" if author_known else None)
+
+
+def test_who_reposted_a_campaign_post_is_pulled_as_reposts_for_people_suggest(
+    engaged: Engaged,
+) -> None:
+    """X lists no reposts among mentions: each published post's retweeters are read
+    (``retweeted_by``), stored handled (a repost asks no answer), and counted by ``people
+    suggest``; pulling twice adds nothing."""
+    x, root = engaged.x, engaged.root
+    carol = x.add_account("carol", name="Carol")
+    for who in (engaged.ally, carol):
+        x.add_retweet(who, engaged.ours)
+    pulled = _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]
+    assert pulled["by_kind"] == {"reply": 1, "mention": 1, "quote": 1, "repost": 2}
+    items = _json(run("inbox", "--format", "json", cwd=root))["items"]
+    reposts = {i["author"]["handle"]: i for i in items if i["kind"] == "repost"}
+    assert set(reposts) == {"ally", "carol"}
+    for item in reposts.values():
+        assert item["answers"]["post"] == "levy" and item["handled_by"] == "inbox pull"
+        assert item["url"] == f"https://x.com/{item['author']['handle']}"
+    suggested = _json(run("people", "suggest", "--format", "json", cwd=root))["amplifiers"]
+    ally = next(a for a in suggested if a["handle"] == "ally")
+    assert ally["counts"]["repost"] == 1 and ally["total"] == 4
+    again = _json(run("inbox", "pull", "--format", "json", cwd=root))["accounts"][0]
+    assert again["new"] == 0

@@ -486,6 +486,7 @@ def test_free_tier_posts_but_reading_posts_is_client_forbidden(
         lambda: client.get_tweets([post], tweet_fields=["public_metrics"], user_auth=True),
         lambda: client.get_users_tweets(account.user_id, user_auth=True),
         lambda: client.get_users_mentions(account.user_id, user_auth=True),
+        lambda: client.get_retweeters(post, user_auth=True),
     ]
     for read in reads:
         with pytest.raises(tweepy.Forbidden) as caught:
@@ -969,3 +970,29 @@ def test_a_quote_persists_in_the_state_file(tmp_path: Path) -> None:
     ours = first.add_post(first.add_account("springfieldpta"), "Budget hearing Thursday").id
     first.add_post(first.add_account("ally"), "@springfieldpta yes", quote_of=ours)
     assert XFake(state_path=state).posts("ally")[0].quoted_tweet_id == ours
+
+
+def test_retweeted_by_lists_who_retweeted_latest_first_in_pages(
+    fake: XFake, connect: Connect, account: Account
+) -> None:
+    client = connect(account, return_type=requests.Response)
+    ours = client.create_tweet(text="Vote Tuesday", user_auth=True).json()["data"]["id"]
+    allies = [fake.add_account(f"ally{n}", name=f"Ally {n}") for n in range(5)]
+    for ally in allies:
+        fake.add_retweet(ally, ours)
+    seen, token = [], None
+    while True:
+        page = client.get_retweeters(
+            ours, max_results=2, pagination_token=token, user_auth=True
+        ).json()
+        seen += [(u["id"], u["username"], u["name"]) for u in page.get("data", [])]
+        assert page["meta"]["result_count"] == len(page.get("data", []))
+        token = page["meta"].get("next_token")
+        if token is None:
+            break
+    expected = [(a.user_id, a.username, a.name) for a in allies[::-1]]
+    assert seen == expected
+    gone = client.get_retweeters("1", user_auth=True).json()
+    assert gone["errors"][0]["resource_id"] == "1"
+    with pytest.raises(tweepy.BadRequest, match="between 1 and 100"):
+        client.get_retweeters(ours, max_results=101, user_auth=True)

@@ -87,7 +87,7 @@ WINDOW = 900  # X counts its rate limits per 15-minute window
 DEFAULT_DAILY_LIMIT = 2_400
 # Requests per user per 15 minutes, roughly as X documents them for the paid tiers.
 RATE_LIMITS = {"create_tweet": 100, "delete_tweet": 50, "get_me": 75, "user_tweets": 900,
-               "user_mentions": 180, "retweet": 50}  # fmt: skip
+               "user_mentions": 180, "retweet": 50, "retweeted_by": 75}  # fmt: skip
 DEFAULT_RATE_LIMIT = 500
 TWITTER_EPOCH_MS = 1_288_834_974_657
 FAULT_OPTIONS = {"429": {"reset_in"}, "500": set(), "503": set(), "slow": {"seconds"},
@@ -102,7 +102,7 @@ MAX_LOOKUP_IDS = 100
 TIMELINE_DEPTH = 3200  # X serves a user's 3,200 most recent posts
 MENTIONS_DEPTH = 800  # and the 800 most recent posts that mention a user
 # What the free tier may not do.
-READ_ROUTES = frozenset({"get_tweets", "get_tweet", "user_tweets", "user_mentions"})
+READ_ROUTES = frozenset({"get_tweets", "get_tweet", "user_tweets", "user_mentions", "retweeted_by"})
 # X's 403 for an endpoint the app's access level does not include (``client_id`` is added per app).
 CLIENT_FORBIDDEN = {
     "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
@@ -497,6 +497,29 @@ class XFake:
             )
             self._save()
             return post
+
+    def add_retweet(self, account: Account | str, tweet_id: str) -> Post:
+        """Store ``account``'s retweet of ``tweet_id`` without HTTP (as ``POST
+        /2/users/:id/retweets`` stores one), for ``retweeted_by``."""
+        with self._lock:
+            who, original = self.account(account), self._posts[tweet_id]
+            author = next(
+                (a.username for a in self.accounts.values() if a.user_id == original.author_id),
+                "i",
+            )
+            now = self.now()
+            post_id = self._snowflake(now)
+            self._posts[post_id] = Post(
+                id=post_id,
+                author_id=who.user_id,
+                text=f"RT @{author}: {original.text}",
+                submitted="",
+                created_at=now,
+                conversation_id=post_id,
+                retweeted_tweet_id=tweet_id,
+            )
+            self._save()
+            return self._posts[post_id]
 
     def set_tier(self, account: Account | str, tier: str) -> None:
         """Move the account to another access tier (``free``, ``basic`` or ``pro``)."""
@@ -1006,6 +1029,32 @@ class XFake:
             return Reply(200, {"errors": [not_found("user", user_id)]})
         return self._timeline(q, self._mentioning(self.accounts[user_id]), MENTIONS_DEPTH)
 
+    def _retweeted_by(self, call: _Call) -> Reply:
+        """``GET /2/tweets/:id/retweeted_by`` (tweepy's ``get_retweeters``): the users who
+        retweeted the post, the latest first, as user objects (``id``, ``name``, ``username``);
+        ``max_results`` 1-100 (default 100) and ``pagination_token``; a post that is not there
+        answers 200 with ``errors`` (as X does for a missing resource on a lookup)."""
+        q, tweet_id = call.query, call.args[0]
+        if tweet_id not in self._posts:
+            return Reply(200, {"errors": [not_found("tweet", tweet_id)]})
+        size = int(q.get("max_results", "100"))
+        if not 1 <= size <= 100:
+            message = f"The `max_results` query parameter value [{size}] is not between 1 and 100"
+            raise invalid("max_results", str(size), message)
+        sharing = sorted(
+            (p for p in self._posts.values() if p.retweeted_tweet_id == tweet_id),
+            key=lambda p: int(p.id),
+            reverse=True,
+        )
+        start = int(_untoken(q["pagination_token"])[1]) if "pagination_token" in q else 0
+        page = sharing[start : start + size]
+        users = [self.accounts[p.author_id] for p in page if p.author_id in self.accounts]
+        meta: dict[str, Any] = {"result_count": len(users)}
+        if start + size < len(sharing):
+            meta["next_token"] = _token("n", str(start + size))
+        data = [{"id": u.user_id, "name": u.name, "username": u.username} for u in users]
+        return Reply(200, ({"data": data} if data else {}) | {"meta": meta})
+
     def _mentioning(self, account: Account) -> list[Post]:
         """Other accounts' posts that name ``account`` or reply to one of its posts."""
         name = account.username.lower()
@@ -1206,6 +1255,7 @@ _ROUTES = [
     ("GET", r"/2/users/(\d+)/tweets", "user_tweets"),
     ("GET", r"/2/users/(\d+)/mentions", "user_mentions"),
     ("POST", r"/2/users/(\d+)/retweets", "retweet"),
+    ("GET", r"/2/tweets/(\d+)/retweeted_by", "retweeted_by"),
     ("POST", r"/2/media/upload/initialize", "media_initialize"),
     ("POST", r"/2/media/upload/(\d+)/append", "media_append"),
     ("POST", r"/2/media/upload/(\d+)/finalize", "media_finalize"),

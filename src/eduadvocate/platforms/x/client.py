@@ -295,6 +295,42 @@ class XPublisher(Publisher):
         items = [incoming(t, users, me) for t in page.get("data") or []]
         return InboxPage(items, (page.get("meta") or {}).get("next_token") or None)
 
+    reads_replies = True
+
+    def replies(self, target: str, cursor: str | None, limit: int) -> InboxPage:
+        """Who reposted one of the account's posts (``GET /2/tweets/:id/retweeted_by``), as
+        ``repost`` items: X lists no reposts among mentions, and ``people suggest`` counts who
+        amplifies. Replies need no walk here: a reply names whom it answers, so the mentions
+        timeline has it. X gives no time for a repost, so an item's time is when the pull first
+        saw it. A post that is gone has none (a page with no items)."""
+        with _mapped(sending=False):
+            response = self.client.get_retweeters(
+                target,
+                max_results=max(1, min(limit, 100)),
+                pagination_token=cursor,
+                user_fields=["username", "name"],
+                user_auth=self.user_auth,
+            )
+        page = response.json()
+        seen = datetime.now(UTC)
+        items = [
+            Incoming(
+                remote_id=f"retweet:{u['id']}:{target}",
+                kind="repost",
+                author_handle=str(u.get("username") or u["id"]),
+                author_name=u.get("name") or None,
+                author_url=f"https://x.com/{u['username']}" if u.get("username") else None,
+                text="",
+                url=f"https://x.com/{u['username']}" if u.get("username") else None,
+                created_at=seen,
+                answers=target,
+                root=target,
+            )
+            for u in page.get("data") or []
+            if isinstance(u, dict) and "id" in u and str(u["id"]) != self._user_id()
+        ]
+        return InboxPage(items, (page.get("meta") or {}).get("next_token") or None)
+
     def _tier_refusal(self, response: requests.Response) -> str:
         """X's 403 for an endpoint the app's access level lacks, named by the configured tier."""
         body = _body(response)
