@@ -120,3 +120,20 @@ def test_a_video_still_processing_at_the_deadline_posts_nothing_and_goes_out_lat
     assert len(status.media_attachments) == 1
     assert run("publish", cwd=campaign, env=later).returncode == 0
     assert len(mastodon_fresh.statuses()) == 1
+
+
+def test_an_instance_that_cannot_be_reached_is_a_clean_transient_failure(
+    campaign: Path,
+) -> None:
+    """Mastodon.py 2.3.3 recursed without end when it could not read the instance's version
+    (media_post and search_v2 ask it): the upload reads it first, where a failure is clean."""
+    config = (campaign / "config.yaml").read_text()
+    start = config.index("instance: '") + len("instance: '")
+    end = config.index("'", start)
+    (campaign / "config.yaml").write_text(config[:start] + "http://127.0.0.1:9" + config[end:])
+    done = run("publish", cwd=campaign)
+    assert "unexpected error" not in done.stderr and "Recursion" not in done.stderr
+    delivery = _status(campaign)
+    assert (
+        delivery["error_kind"] == "transient" and "cannot reach the instance" in delivery["error"]
+    )

@@ -28,7 +28,9 @@ from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
 
 
-def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -> int:
+def check(
+    config_path: str | None, folder: str | None, fmt: str, clock: Clock, *, online: bool = False
+) -> int:
     """Check the campaign, or (``folder`` names a file) that one posts file within it. Mistakes
     in the config are listed with the posts' problems (as far as the config lets the posts be
     read), then raised: the command exits 3 with the first of them on stderr."""
@@ -43,6 +45,13 @@ def check(config_path: str | None, folder: str | None, fmt: str, clock: Clock) -
     result = analyse(ws.config, ws.campaign, ws.now, workers=None) if ws else Analysis()
     if invalid is not None:
         result = _with_config_problems(result, invalid.report)
+    elif online and ws is not None:
+        from eduadvocate.compose.check import add_problems
+        from eduadvocate.delivery.online import resolve_addresses
+        from eduadvocate.delivery.publish import connector
+
+        found = resolve_addresses(result.renderings, connector(ws.config))
+        add_problems(result, found, ws.config.severity)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
     files = len(ws.campaign.files) if ws is not None else 0
     deliveries = len(result.renderings)

@@ -127,6 +127,14 @@ def check(
             " (stable, see README) or github (workflow annotations).",
         ),
     ] = Format.text,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Also ask each account's server for the posts that reply_to:, repost: and"
+            " quote: name, as publish will (needs the accounts' credentials and the network).",
+        ),
+    ] = False,
 ) -> None:
     """Check every post for every account: limits, media, alt text, times, links, mentions.
 
@@ -138,7 +146,9 @@ def check(
     """
     from eduadvocate.cli import commands
 
-    raise typer.Exit(commands.check(config, folder, fmt.value, _runtime(ctx).preview()))
+    raise typer.Exit(
+        commands.check(config, folder, fmt.value, _runtime(ctx).preview(), online=online)
+    )
 
 
 @app.command()

@@ -981,6 +981,11 @@ def _duplicate_texts(renderings: list[Rendering]) -> list[Problem]:
     return out
 
 
+def add_problems(analysis: Analysis, problems: list[Problem], severity: dict[str, str]) -> None:
+    """Problems found beside the analysis (``check --online``), in its order and severities."""
+    analysis.problems = _finish([*analysis.problems, *problems], severity)
+
+
 def _finish(problems: list[Problem], severity: dict[str, str]) -> list[Problem]:
     seen: set[Problem] = set()
     out = []

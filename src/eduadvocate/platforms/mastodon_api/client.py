@@ -81,6 +81,7 @@ class MastodonPublisher(Publisher):
         )
         self._limit: int | None = None
         self._me: str | None = None
+        self._version_known = False
         # How old an attempt is decides between resending under its key and reading back: the
         # dispatcher sets its own clock here (core.clock.Timed), the one ``since`` comes from.
         self.clock: Clock = system_clock
@@ -124,6 +125,23 @@ class MastodonPublisher(Publisher):
             )
         return Published(str(status.id), getattr(status, "url", None), hold_until=self._exhausted())
 
+    def _version_read(self) -> None:
+        """Read the instance's version once, where a failure is a clean error. Mastodon.py 2.3.3
+        recurses without end when it could not read it: ``verify_minimum_version`` (which
+        ``media_post`` and ``search_v2`` call) asks ``retrieve_mastodon_version`` again, which
+        asks ``verify_minimum_version``, while the instance cannot be reached."""
+        if self._version_known:
+            return
+        try:
+            self.client.retrieve_mastodon_version(fail_hard=True)
+        except MastodonError as exc:
+            cause = exc.__cause__
+            with _mapped(self.client, sending=False):
+                if isinstance(cause, MastodonError):
+                    raise cause from None
+            raise Transient(f"cannot read the instance's version: {type(exc).__name__}") from exc
+        self._version_known = True
+
     def _upload(self, item: Attachment) -> Any:
         """Upload one file and wait until the instance has processed it: a video or audio file
         is accepted at once (202, no ``url``) and processed in the background, ``GET
@@ -135,6 +153,7 @@ class MastodonPublisher(Publisher):
         uploads), one the instance could not process is Rejected."""
         if not item.path.is_file():
             raise Rejected(f"cannot read the media file {item.path.name}")
+        self._version_read()
         with _mapped(self.client, sending=False), item.path.open("rb") as fh:
             media = self.client.media_post(
                 fh, mime_type=item.mime, description=item.alt, file_name=item.path.name
@@ -189,6 +208,7 @@ class MastodonPublisher(Publisher):
         address = post_address(url)
         if address is None or address.platform != "mastodon":
             raise Rejected(f"{url[:200]} is not the address of a Mastodon status")
+        self._version_read()
         with _mapped(self.client, sending=False):
             found = self.client.search_v2(url, resolve=True, result_type="statuses")
         for status in getattr(found, "statuses", None) or ():
