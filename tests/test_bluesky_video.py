@@ -1,0 +1,198 @@
+"""A video on Bluesky (issue 16), through ``eduadvocate publish`` against the reference PDS
+(tests/fakes/bluesky.py) and the loopback video service (tests/fakes/bluesky_video.py): the
+post's record has an ``app.bsky.embed.video`` with the blob and the alt text, whether the video
+went through the video service (a service-auth token from the PDS, the job polled until done)
+or, with the service turned off or refusing, to the PDS's ``uploadBlob``. A job that fails is a
+one-line failure; one still processing at ``video_timeout`` posts nothing and goes out once at a
+later run. The token is never shown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eduadvocate.platforms.bluesky import client as bsky_client
+from tests.conftest import Make
+from tests.fakes.bluesky import POST, Account, BlueskyPDS
+from tests.fakes.bluesky_video import STATUS, UPLOAD, FakeVideoService, serving
+from tests.test_cli import run
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
+ALT = "Ms. Rivera speaks at the board meeting"
+POSTS = f"""\
+posts:
+  - id: testimony
+    at: now
+    text: "Ms. Rivera's testimony before the board vote. #FundOurSchools"
+    media: [{{path: media/testimony.mp4, alt: {ALT}}}]
+"""
+
+
+@pytest.fixture
+def video(pds: BlueskyPDS) -> Iterator[FakeVideoService]:
+    did = str(pds.xrpc("com.atproto.server.describeServer")["did"])
+    with serving(FakeVideoService(pds.url, did)) as fake:
+        yield fake
+
+
+def _campaign(
+    make: Make, pds: BlueskyPDS, account: Account, monkeypatch: pytest.MonkeyPatch, extra: str
+) -> Path:
+    monkeypatch.setenv("BSKY_PW", account.app_password)
+    monkeypatch.setattr(bsky_client, "POLL_DELAYS_S", (0.01,))  # (the fake processes by polls)
+    config = (
+        "defaults: {timezone: America/Chicago, accounts: [bsky]}\n"
+        "accounts:\n"
+        f"  bsky: {{platform: bluesky, handle: {account.handle}, app_password: '${{BSKY_PW}}',"
+        f" service: '{pds.url}', {extra}}}\n"
+    )
+    root = make(POSTS, config=config)
+    (root / "media").mkdir()
+    (root / "media" / "testimony.mp4").write_bytes(MP4)
+    return root
+
+
+def _status(root: Path, env: dict[str, str] | None = None) -> Any:
+    shown = run("status", "--format", "json", cwd=root, env=env)
+    (delivery,) = json.loads(shown.stdout)["deliveries"]
+    return delivery
+
+
+def _embed(pds: BlueskyPDS, account: Account) -> dict[str, Any]:
+    (record,) = pds.records(account.did, POST)
+    embed: dict[str, Any] = record["value"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.video"
+    assert embed["alt"] == ALT
+    assert embed["video"]["mimeType"] == "video/mp4" and embed["video"]["size"] == len(MP4)
+    return embed
+
+
+pytestmark = [pytest.mark.pds, pytest.mark.timeout(180)]
+
+
+def test_the_video_goes_through_the_video_service_and_the_post_embeds_its_blob(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video.processing = 3
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{video.url}'")
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (job,) = video.jobs.values()
+    assert job.state == "JOB_STATE_COMPLETED" and job.did == bsky_account.did
+    assert _embed(pds, bsky_account)["video"] == job.blob  # the blob the service stored
+    assert video.seen.count(("GET", STATUS)) == 4  # three while encoding, then completed
+    delivery = _status(root)
+    assert delivery["state"] == "published" and not delivery.get("warning")
+    # The token (a bearer credential for the account's PDS) is shown nowhere, kept nowhere.
+    assert job.token not in done.stdout + done.stderr
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert job.token.encode() not in path.read_bytes(), path
+
+
+def test_with_the_service_turned_off_the_video_goes_to_the_pds(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, "video_service: none")
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _embed(pds, bsky_account)
+    assert video.seen == []
+    assert not _status(root).get("warning")
+
+
+@pytest.mark.parametrize("fault", ["drop", "503", "unreachable"])
+def test_a_video_service_that_cannot_take_the_upload_falls_back_to_the_pds(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+) -> None:
+    url = video.url
+    if fault == "unreachable":
+        with serving(FakeVideoService(pds.url, "did:web:gone")) as gone:
+            url = gone.url  # a port nothing listens on any more
+    else:
+        video.inject(UPLOAD, fault)
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{url}'")
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _embed(pds, bsky_account)
+    assert video.jobs == {}
+    warning = _status(root)["warning"]
+    assert "video service" in warning and "testimony.mp4 went to the PDS unprocessed" in warning
+
+
+def test_a_lost_poll_is_asked_again(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video.inject(STATUS, "drop")
+    video.inject(STATUS, "502")
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{video.url}'")
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _embed(pds, bsky_account)["video"] == video.jobs["job1"].blob
+    assert video.uploads() == 1
+
+
+def test_a_job_the_service_fails_is_one_line_and_the_delivery_failed(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video.fails = "Video is too long"
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{video.url}'")
+    done = run("publish", cwd=root)
+    assert done.returncode != 0
+    problems = [line for line in done.stderr.splitlines() if "testimony" in line]
+    assert len(problems) == 1, done.stderr
+    assert "could not process testimony.mp4: Video is too long" in problems[0]
+    assert "Traceback" not in done.stderr
+    assert pds.records(bsky_account.did, POST) == []
+    assert _status(root)["state"] == "failed"  # a person must change the file
+
+
+def test_a_job_still_processing_at_the_deadline_posts_nothing_and_goes_out_later_once(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video.processing = 10**6
+    extra = f"video_service: '{video.url}', video_timeout: 1"
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, extra)
+    first = run("publish", cwd=root)
+    assert "still processing testimony.mp4 after 1 s" in first.stdout + first.stderr
+    assert pds.records(bsky_account.did, POST) == []
+    waiting = _status(root)
+    assert waiting["state"] != "published"
+    assert "video_timeout" in waiting["error"] and waiting["error_kind"] == "transient"
+    video.processing = 0  # the next upload is processed at once
+    later = {"EDUADVOCATE_NOW": waiting["next_attempt"]}
+    again = run("publish", cwd=root, env=later)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _embed(pds, bsky_account)["video"] == video.jobs["job2"].blob
+    assert run("publish", cwd=root, env=later).returncode == 0
+    assert len(pds.records(bsky_account.did, POST)) == 1
+    assert video.uploads() == 2
