@@ -4,11 +4,15 @@ post's record has an ``app.bsky.embed.video`` with the blob and the alt text, wh
 went through the video service (a service-auth token from the PDS, the job polled until done)
 or, with the service turned off or refusing, to the PDS's ``uploadBlob``. A job that fails is a
 one-line failure; one still processing at ``video_timeout`` posts nothing and goes out once at a
-later run. The token is never shown."""
+later run. The token is never shown. And a run killed after the post went out, before it was
+recorded, is reconciled at the restart: the post is there once (the crash harness,
+tests/crash_support.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import pytest
 
 from eduadvocate.platforms.bluesky import client as bsky_client
 from tests.conftest import Make
+from tests.crash_support import Post, campaign, check_exactly_once, cli, open_target, start
 from tests.fakes.bluesky import POST, Account, BlueskyPDS
 from tests.fakes.bluesky_video import STATUS, UPLOAD, FakeVideoService, serving
 from tests.test_cli import run
@@ -71,9 +76,10 @@ def _embed(pds: BlueskyPDS, account: Account) -> dict[str, Any]:
     return embed
 
 
-pytestmark = [pytest.mark.pds, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
+@pytest.mark.pds
 def test_the_video_goes_through_the_video_service_and_the_post_embeds_its_blob(
     make_campaign: Make,
     pds: BlueskyPDS,
@@ -98,6 +104,7 @@ def test_the_video_goes_through_the_video_service_and_the_post_embeds_its_blob(
             assert job.token.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.pds
 def test_with_the_service_turned_off_the_video_goes_to_the_pds(
     make_campaign: Make,
     pds: BlueskyPDS,
@@ -113,6 +120,7 @@ def test_with_the_service_turned_off_the_video_goes_to_the_pds(
     assert not _status(root).get("warning")
 
 
+@pytest.mark.pds
 @pytest.mark.parametrize("fault", ["drop", "503", "unreachable"])
 def test_a_video_service_that_cannot_take_the_upload_falls_back_to_the_pds(
     make_campaign: Make,
@@ -137,6 +145,7 @@ def test_a_video_service_that_cannot_take_the_upload_falls_back_to_the_pds(
     assert "video service" in warning and "testimony.mp4 went to the PDS unprocessed" in warning
 
 
+@pytest.mark.pds
 def test_a_lost_poll_is_asked_again(
     make_campaign: Make,
     pds: BlueskyPDS,
@@ -153,6 +162,7 @@ def test_a_lost_poll_is_asked_again(
     assert video.uploads() == 1
 
 
+@pytest.mark.pds
 def test_a_job_the_service_fails_is_one_line_and_the_delivery_failed(
     make_campaign: Make,
     pds: BlueskyPDS,
@@ -172,6 +182,7 @@ def test_a_job_the_service_fails_is_one_line_and_the_delivery_failed(
     assert _status(root)["state"] == "failed"  # a person must change the file
 
 
+@pytest.mark.pds
 def test_a_job_still_processing_at_the_deadline_posts_nothing_and_goes_out_later_once(
     make_campaign: Make,
     pds: BlueskyPDS,
@@ -196,3 +207,59 @@ def test_a_job_still_processing_at_the_deadline_posts_nothing_and_goes_out_later
     assert run("publish", cwd=root, env=later).returncode == 0
     assert len(pds.records(bsky_account.did, POST)) == 1
     assert video.uploads() == 2
+
+
+@pytest.mark.pds
+def test_killed_after_the_video_post_went_out_the_restart_finds_it_and_posts_nothing_more(
+    make_campaign: Make,
+    request: pytest.FixtureRequest,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL after ``createRecord`` answered and before the ledger recorded it: the restart
+    (after the dead run's lease) looks the post up instead of uploading and posting again."""
+    with open_target("bluesky", request, monkeypatch, tmp_path) as plain:
+        head, _, _ = plain.config.rstrip().rpartition("}")  # the account's line ends the file
+        config = f"{head}, video_service: '{video.url}'}}\n"
+        target = dataclasses.replace(plain, config=config)
+        media = f"media: [{{path: m.mp4, alt: {ALT}}}]"
+        posts = [Post("clip", "now", ("The board vote, in 30 seconds",), extra=(media,))]
+        root = campaign(make_campaign, target, {"posts.yaml": posts})
+        (root / "m.mp4").write_bytes(MP4)
+        proc = start("publish", env={"EDUADVOCATE_CRASH_AT": "after-response"})
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, err
+        assert video.uploads() == 1 and len(target.stored()) == 1  # out, not recorded
+        restart = cli("publish", now="2026-11-28T12:06:00Z")
+        assert restart.returncode == 0, restart.stdout + restart.stderr
+        check_exactly_once(target, root, posts)
+        assert video.uploads() == 1  # found, not uploaded again
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("video_service: 'ftp://video.example'", "video_service must be an https:// address"),
+        ("video_service: 'https://user@video.example'", "video_service must be an https://"),
+        ("video_service: video.bsky.app", "video_service must be an https:// address"),
+        ("video_timeout: 0", "video_timeout must be at least 1, not 0"),
+    ],
+)
+def test_a_wrong_video_setting_is_one_line_naming_the_config(
+    make_campaign: Make, monkeypatch: pytest.MonkeyPatch, setting: str, said: str
+) -> None:
+    monkeypatch.setenv("BSKY_PW", "not-used")
+    config = (
+        "defaults: {timezone: America/Chicago, accounts: [bsky]}\n"
+        "accounts:\n"
+        "  bsky: {platform: bluesky, handle: pta.bsky.social, app_password: '${BSKY_PW}',"
+        f" service: 'http://127.0.0.1:9', {setting}}}\n"
+    )
+    root = make_campaign(POSTS, config=config)
+    (root / "media").mkdir()
+    (root / "media" / "testimony.mp4").write_bytes(MP4)
+    done = run("publish", cwd=root)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and said in lines[0] and "config.yaml:3" in lines[0], done.stderr
