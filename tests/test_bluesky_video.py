@@ -21,7 +21,16 @@ import pytest
 
 from eduadvocate.platforms.bluesky import client as bsky_client
 from tests.conftest import Make
-from tests.crash_support import Post, campaign, check_exactly_once, cli, open_target, start
+from tests.crash_support import (
+    PdsProxy,
+    Post,
+    _PdsProxyHandler,
+    campaign,
+    check_exactly_once,
+    cli,
+    open_target,
+    start,
+)
 from tests.fakes.bluesky import POST, Account, BlueskyPDS
 from tests.fakes.bluesky_video import STATUS, UPLOAD, FakeVideoService, serving
 from tests.test_cli import run
@@ -143,6 +152,38 @@ def test_a_video_service_that_cannot_take_the_upload_falls_back_to_the_pds(
     assert video.jobs == {}
     warning = _status(root)["warning"]
     assert "video service" in warning and "testimony.mp4 went to the PDS unprocessed" in warning
+
+
+class _NoServiceAuth(_PdsProxyHandler):
+    """A PDS that does not implement ``getServiceAuth`` (an older or another implementation)."""
+
+    def _relay(self) -> None:
+        if self.path.startswith("/xrpc/com.atproto.server.getServiceAuth"):
+            body = b'{"error":"MethodNotImplemented","message":"Method Not Implemented"}'
+            self._answer(501, {}, body)
+            return
+        super()._relay()
+
+
+@pytest.mark.pds
+def test_a_pds_that_gives_no_service_token_takes_the_video_itself(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with PdsProxy(pds.url) as proxy:
+        proxy.RequestHandlerClass = _NoServiceAuth
+        extra = f"video_service: '{video.url}'"
+        root = _campaign(make_campaign, pds, bsky_account, monkeypatch, extra)
+        config = root / "config.yaml"
+        config.write_text(config.read_text().replace(pds.url, proxy.url))
+        done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _embed(pds, bsky_account)
+    assert video.seen == []
+    assert "the PDS gave no token for the video service" in _status(root)["warning"]
 
 
 @pytest.mark.pds

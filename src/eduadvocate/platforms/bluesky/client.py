@@ -81,6 +81,7 @@ VIDEO_SERVICE = "https://video.bsky.app"  # default ``video_service``
 VIDEO_OFF = frozenset({"", "none", "off"})  # ``video_service`` values that turn the service off
 VIDEO_TIMEOUT_S = 300  # default ``video_timeout``: how long the service may take to process
 VIDEO_TOKEN_S = 30 * 60  # the service-auth token's life, as Bluesky's docs advise for uploads
+VIDEO_TOKEN_MAX_S = 60 * 60  # the longest life the reference PDS grants a service-auth token
 # Between polls of a job still processing: quick at first (a short clip takes seconds), then
 # every 5 s. The last delay repeats.
 POLL_DELAYS_S: tuple[float, ...] = (0.5, 1, 2, 4, 5)
@@ -381,15 +382,20 @@ class BlueskyPublisher(Publisher):
         caller falls back to the PDS), Rejected for a job that failed, Transient at the deadline
         (the token and the job are dropped; the next run uploads again)."""
         did = self._login()
-        with _mapped(sending=False):
-            pds = str(self.client.com.atproto.server.describe_server().did)
-            token = self.client.com.atproto.server.get_service_auth(
-                {
-                    "aud": pds,
-                    "lxm": "com.atproto.repo.uploadBlob",
-                    "exp": int(time.time()) + VIDEO_TOKEN_S,
-                }
-            ).token
+        # Alive until the service may still upload (the PDS gives at most an hour).
+        life = min(VIDEO_TOKEN_MAX_S, max(VIDEO_TOKEN_S, self.video_timeout + 300))
+        try:
+            with _mapped(sending=False):
+                pds = str(self.client.com.atproto.server.describe_server().did)
+                token = self.client.com.atproto.server.get_service_auth(
+                    {
+                        "aud": pds,
+                        "lxm": "com.atproto.repo.uploadBlob",
+                        "exp": int(time.time()) + life,  # the PDS's clock, not the campaign's
+                    }
+                ).token
+        except (Rejected, Transient) as exc:  # a PDS without service auth: upload it there
+            raise _Unavailable(f"the PDS gave no token for the video service ({exc})") from exc
         where = f"{WHAT}'s video service ({urlsplit(service).netloc})"
         with httpx.Client(base_url=service, timeout=VIDEO_HTTP_TIMEOUT_S) as http:
             try:
