@@ -76,6 +76,18 @@ def _status(root: Path, env: dict[str, str] | None = None) -> Any:
     return delivery
 
 
+def _no_token(video: FakeVideoService, root: Path, shown: str) -> None:
+    """The service-auth tokens (bearer credentials for the account's PDS) are in nothing a
+    command printed and nothing it left in the campaign (ledger, session file): neither whole
+    nor their signature."""
+    for job in video.jobs.values():
+        for secret in (job.token, job.token.rsplit(".", 1)[1]):
+            assert secret not in shown
+            for path in root.rglob("*"):
+                if path.is_file():
+                    assert secret.encode() not in path.read_bytes(), path
+
+
 def _embed(pds: BlueskyPDS, account: Account) -> dict[str, Any]:
     (record,) = pds.records(account.did, POST)
     embed: dict[str, Any] = record["value"]["embed"]
@@ -106,11 +118,7 @@ def test_the_video_goes_through_the_video_service_and_the_post_embeds_its_blob(
     assert video.seen.count(("GET", STATUS)) == 4  # three while encoding, then completed
     delivery = _status(root)
     assert delivery["state"] == "published" and not delivery.get("warning")
-    # The token (a bearer credential for the account's PDS) is shown nowhere, kept nowhere.
-    assert job.token not in done.stdout + done.stderr
-    for path in root.rglob("*"):
-        if path.is_file():
-            assert job.token.encode() not in path.read_bytes(), path
+    _no_token(video, root, done.stdout + done.stderr)
 
 
 @pytest.mark.pds
@@ -221,6 +229,7 @@ def test_a_job_the_service_fails_is_one_line_and_the_delivery_failed(
     assert "Traceback" not in done.stderr
     assert pds.records(bsky_account.did, POST) == []
     assert _status(root)["state"] == "failed"  # a person must change the file
+    _no_token(video, root, done.stdout + done.stderr)
 
 
 @pytest.mark.pds
