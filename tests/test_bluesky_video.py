@@ -11,6 +11,7 @@ tests/crash_support.py)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import signal
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from eduadvocate.platforms.bluesky import client as bsky_client
+from eduadvocate.platforms.bluesky.spec import BlueskyPlatform
 from tests.conftest import Make
 from tests.crash_support import (
     PdsProxy,
@@ -313,3 +315,48 @@ def test_a_wrong_video_setting_is_one_line_naming_the_config(
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and said in lines[0] and "config.yaml:3" in lines[0], done.stderr
+
+
+def _sample(mime: str) -> tuple[str, bytes]:
+    """A small file of ``mime``: a picture drawn with Pillow, or the MP4 above."""
+    if mime == "video/mp4":
+        return "mp4", MP4
+    from PIL import Image
+
+    kind = mime.removeprefix("image/").upper()
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, kind)
+    return {"JPEG": "jpg"}.get(kind, kind.lower()), out.getvalue()
+
+
+@pytest.mark.pds
+@pytest.mark.parametrize(
+    "mime", sorted(BlueskyPlatform.media.image_types | BlueskyPlatform.media.video_types)
+)
+def test_every_media_type_check_accepts_goes_out_in_the_embed_made_for_it(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    mime: str,
+) -> None:
+    """The class of the bug this file began with (a video embedded as an image): whatever type
+    ``check`` lets through for Bluesky, the PDS takes in the embed made for it."""
+    extension, data = _sample(mime)
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, "video_service: none")
+    posts = root / "posts" / "posts.yaml"
+    posts.write_text(posts.read_text().replace("media/testimony.mp4", f"media/sample.{extension}"))
+    (root / "media" / f"sample.{extension}").write_bytes(data)
+    checked = run("check", cwd=root)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (record,) = pds.records(bsky_account.did, POST)
+    embed = record["value"]["embed"]
+    if mime.startswith("video/"):
+        assert embed["$type"] == "app.bsky.embed.video" and embed["alt"] == ALT
+        assert embed["video"]["mimeType"] == mime
+    else:
+        assert embed["$type"] == "app.bsky.embed.images"
+        (image,) = embed["images"]
+        assert image["alt"] == ALT and image["image"]["mimeType"] == mime
