@@ -360,3 +360,7 @@ def test_every_media_type_check_accepts_goes_out_in_the_embed_made_for_it(
         assert embed["$type"] == "app.bsky.embed.images"
         (image,) = embed["images"]
         assert image["alt"] == ALT and image["image"]["mimeType"] == mime
+
+
+def test_publish_holds_a_video_to_the_size_check_holds_it_to() -> None:
+    assert BlueskyPlatform.media.max_video_bytes == bsky_client.MAX_VIDEO

@@ -76,7 +76,7 @@ from eduadvocate.platforms.safefetch import Guard, Refused
 T = TypeVar("T")
 POST = "app.bsky.feed.post"
 MAX_BLOB = 1_000_000
-MAX_VIDEO = 100_000_000  # app.bsky.embed.video's blob limit as the spec's MediaRules say
+MAX_VIDEO = 100_000_000  # the spec's MediaRules.max_video_bytes, what check holds a video to
 VIDEO_SERVICE = "https://video.bsky.app"  # default ``video_service``
 VIDEO_OFF = frozenset({"", "none", "off"})  # ``video_service`` values that turn the service off
 VIDEO_TIMEOUT_S = 300  # default ``video_timeout``: how long the service may take to process
