@@ -10,13 +10,16 @@ tests/crash_support.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -78,6 +81,30 @@ def _status(root: Path, env: dict[str, str] | None = None) -> Any:
     return delivery
 
 
+_WATCHING: list[set[int]] = []  # the ports connected to while a _connections block runs
+
+
+def _watch(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.connect" and _WATCHING and isinstance(args[1], tuple):
+        _WATCHING[-1].add(args[1][1])
+
+
+@contextlib.contextmanager
+def _connections() -> Iterator[set[int]]:
+    """The ports this process connects to inside the block (``run`` publishes in-process)."""
+    if _watch not in _HOOKED:  # an audit hook cannot be removed: add it once
+        sys.addaudithook(_watch)
+        _HOOKED.append(_watch)
+    _WATCHING.append(set())
+    try:
+        yield _WATCHING[-1]
+    finally:
+        _WATCHING.pop()
+
+
+_HOOKED: list[Any] = []
+
+
 def _no_token(video: FakeVideoService, root: Path, shown: str) -> None:
     """The service-auth tokens (bearer credentials for the account's PDS) are in nothing a
     command printed and nothing it left in the campaign (ledger, session file): neither whole
@@ -112,8 +139,11 @@ def test_the_video_goes_through_the_video_service_and_the_post_embeds_its_blob(
 ) -> None:
     video.processing = 3
     root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{video.url}'")
-    done = run("publish", cwd=root)
+    with _connections() as reached:
+        done = run("publish", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
+    # Nothing but the account's PDS and the video service is contacted.
+    assert reached == {urlsplit(pds.url).port, urlsplit(video.url).port}
     (job,) = video.jobs.values()
     assert job.state == "JOB_STATE_COMPLETED" and job.did == bsky_account.did
     assert _embed(pds, bsky_account)["video"] == job.blob  # the blob the service stored
