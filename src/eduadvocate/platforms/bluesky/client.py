@@ -409,7 +409,8 @@ class BlueskyPublisher(Publisher):
                 raise _Unavailable(f"{where} could not be reached ({type(exc).__name__})") from exc
             job = _job(answer)
             job_id = job.get("jobId")
-            # A file the service has already seen is answered 409 already_exists with its job.
+            # Whatever the status code, an answer naming a job is that job (an upload of a file
+            # the service already has may be answered with an error and the existing job).
             if not isinstance(job_id, str) or not job_id:
                 why = job.get("message") or job.get("error") or answer.reason_phrase
                 raise _Unavailable(f"{where} refused the upload ({answer.status_code} {why})")
@@ -681,8 +682,8 @@ class _Unavailable(Exception):
 
 def _job(answer: httpx.Response) -> dict[str, Any]:
     """The job status in an answer of the video service: ``{"jobStatus": {...}}`` as the lexicon
-    says, or the status itself (the service's 409 ``already_exists`` names the job at the top);
-    empty when the body is not JSON."""
+    says, else the body itself (an error body, which may still name a job at its top level);
+    empty when the body is not a JSON object."""
     try:
         body = answer.json()
     except ValueError:
