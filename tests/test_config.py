@@ -219,7 +219,7 @@ def test_env_settings_are_the_secrets_and_the_addresses_each_adapter_connects_to
     from eduadvocate.platforms.registry import env_settings
 
     assert {name: sorted(env_settings(name)) for name in sorted(BUILTINS)} == {
-        "bluesky": ["app_password", "service"],
+        "bluesky": ["app_password", "service", "video_service"],
         "facebook": ["access_token", "base_url"],
         "instagram": ["access_token", "base_url"],
         "mastodon": ["access_token", "instance"],

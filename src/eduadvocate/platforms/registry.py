@@ -35,7 +35,7 @@ BUILTINS: dict[str, str] = {
 # fetches from it, so it must be a public address, written out.
 ENDPOINTS: dict[str, tuple[str, ...]] = {
     "x": ("base_url",),
-    "bluesky": ("service",),
+    "bluesky": ("service", "video_service"),
     "mastodon": ("instance",),
     "facebook": ("base_url",),
     "instagram": ("base_url",),

@@ -17,6 +17,15 @@
   about a post: neither is an inbox item. Then, for each published post, its thread
   (``app.bsky.feed.getPostThread``): a reply to a reply notifies only its parent's author, so
   the thread is where it shows.
+- A video (``app.bsky.embed.video``, with its alt text) is uploaded as Bluesky's apps do: a
+  service-auth token from the account's PDS (``getServiceAuth``: audience the PDS's own DID,
+  method ``com.atproto.repo.uploadBlob``, because the video service uploads the processed file
+  to the PDS in the account's name), the bytes to the video service's ``uploadVideo`` (the
+  account's ``video_service``, default https://video.bsky.app), then ``getJobStatus`` until the
+  job is completed (its blob goes into the post) or failed (Rejected), within ``video_timeout``
+  seconds (then Transient: nothing was posted, the next run uploads again). Where the service is
+  turned off (``video_service: none``) or cannot take the upload, the file goes to the PDS's
+  ``uploadBlob`` as it is, and the post says so in its warning. The token is never printed.
 - Link cards (``card: true``) through :mod:`linkcard`, which fetches only from public addresses
   within the account's ``card_max_html``, ``card_max_image``, ``card_timeout`` and
   ``card_ports``: a card that cannot be made is left out, and the post goes out with a warning.
@@ -29,12 +38,14 @@ import io
 import os
 import stat
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from atproto import Client, models
@@ -66,6 +77,16 @@ T = TypeVar("T")
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
 MAX_BLOB = 1_000_000
+MAX_VIDEO = 100_000_000  # the spec's MediaRules.max_video_bytes, what check holds a video to
+VIDEO_SERVICE = "https://video.bsky.app"  # default ``video_service``
+VIDEO_OFF = frozenset({"", "none", "off"})  # ``video_service`` values that turn the service off
+VIDEO_TIMEOUT_S = 300  # default ``video_timeout``: how long the service may take to process
+VIDEO_TOKEN_S = 30 * 60  # the service-auth token's life, as Bluesky's docs advise for uploads
+VIDEO_TOKEN_MAX_S = 60 * 60  # the longest life the reference PDS grants a service-auth token
+# Between polls of a job still processing: quick at first (a short clip takes seconds), then
+# every 5 s. The last delay repeats.
+POLL_DELAYS_S: tuple[float, ...] = (0.5, 1, 2, 4, 5)
+VIDEO_HTTP_TIMEOUT_S = 120  # one request to the video service (an upload of up to 100 MB)
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 WHAT = "Bluesky"
 
@@ -100,6 +121,8 @@ class BlueskyPublisher(Publisher):
             max_image=_positive(account, "card_max_image", defaults.max_image),
             timeout=_positive(account, "card_timeout", int(defaults.timeout)),
         )
+        self.video_service = _video_service(account)
+        self.video_timeout = _positive(account, "video_timeout", VIDEO_TIMEOUT_S)
 
     # -- session -----------------------------------------------------------------------------------
     def _login(self) -> str:
@@ -172,7 +195,15 @@ class BlueskyPublisher(Publisher):
                 "parent": self._ref(part.reply_to),
             }
         warning = None
-        if part.media:
+        videos = [m for m in part.media if (m.mime or "").startswith("video/")]
+        if videos:
+            if len(part.media) > 1:
+                raise Rejected(
+                    f"{WHAT} takes one video per post, without images: split {videos[0].path.name}"
+                    " and the rest into separate posts"
+                )
+            record["embed"], warning = self._video(videos[0])
+        elif part.media:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
                 "images": [self._image(m) for m in part.media],
@@ -347,6 +378,104 @@ class BlueskyPublisher(Publisher):
         if dims is not None and dims[0] > 0 and dims[1] > 0:  # app.bsky.embed.defs#aspectRatio
             image["aspectRatio"] = {"width": dims[0], "height": dims[1]}
         return image
+
+    def _video(self, item: Attachment) -> tuple[dict[str, Any], str | None]:
+        """An ``app.bsky.embed.video`` for one file, and a warning when the video service could
+        not take it (the file then went to the PDS as it is). ``aspectRatio`` is left out: the
+        video's dimensions are not read from the file yet (an app then sizes the player once the
+        video loads). Captions are not sent yet."""
+        name = item.path.name
+        try:
+            data = item.path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read the media file {name}: {exc.strerror}") from exc
+        if len(data) > MAX_VIDEO:
+            raise Rejected(f"{name} is over {WHAT}'s {MAX_VIDEO // 1_000_000} MB video limit")
+        warning = None
+        blob: Any = None
+        if self.video_service is not None:
+            try:
+                blob = self._processed(name, data, self.video_service)
+            except _Unavailable as exc:
+                warning = f"{exc}: {name} went to the PDS unprocessed"
+        if blob is None:
+            blob = self._upload_blob(data, item.mime or "video/mp4")
+        embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
+        if item.alt:
+            embed["alt"] = item.alt
+        return embed, warning
+
+    def _upload_blob(self, data: bytes, mime: str) -> Any:
+        """``com.atproto.repo.uploadBlob`` to the account's PDS: its blob ref."""
+        with _mapped(sending=False):
+            raw = self.client.invoke_procedure(
+                "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+            )
+        return models.get_or_create(raw.content["blob"], models.blob_ref.BlobRef)
+
+    def _processed(self, name: str, data: bytes, service: str) -> Any:
+        """The video processed by the video service, as the blob ref the service stored on the
+        PDS (see the module). Raises _Unavailable where the service did not take the upload (the
+        caller falls back to the PDS), Rejected for a job that failed, Transient at the deadline
+        (the token and the job are dropped; the next run uploads again)."""
+        did = self._login()
+        # Alive until the service may still upload (the PDS gives at most an hour).
+        life = min(VIDEO_TOKEN_MAX_S, max(VIDEO_TOKEN_S, self.video_timeout + 300))
+        try:
+            with _mapped(sending=False):
+                pds = str(self.client.com.atproto.server.describe_server().did)
+                token = self.client.com.atproto.server.get_service_auth(
+                    {
+                        "aud": pds,
+                        "lxm": "com.atproto.repo.uploadBlob",
+                        "exp": int(time.time()) + life,  # the PDS's clock, not the campaign's
+                    }
+                ).token
+        except (Rejected, Transient) as exc:  # a PDS without service auth: upload it there
+            raise _Unavailable(f"the PDS gave no token for the video service ({exc})") from exc
+        where = f"{WHAT}'s video service ({urlsplit(service).netloc})"
+        with httpx.Client(base_url=service, timeout=VIDEO_HTTP_TIMEOUT_S) as http:
+            try:
+                answer = http.post(
+                    "/xrpc/app.bsky.video.uploadVideo",
+                    params={"did": did, "name": name},
+                    content=data,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "video/mp4"},
+                )
+            except httpx.HTTPError as exc:
+                raise _Unavailable(f"{where} could not be reached ({type(exc).__name__})") from exc
+            job = _job(answer)
+            job_id = job.get("jobId")
+            # Whatever the status code, an answer naming a job is that job (an upload of a file
+            # the service already has may be answered with an error and the existing job).
+            if not isinstance(job_id, str) or not job_id:
+                why = job.get("message") or job.get("error") or answer.reason_phrase
+                raise _Unavailable(f"{where} refused the upload ({answer.status_code} {why})")
+            deadline = time.monotonic() + self.video_timeout
+            delays = iter(POLL_DELAYS_S)
+            delay = next(delays)
+            while True:
+                state = job.get("state")
+                if state == "JOB_STATE_COMPLETED" and isinstance(job.get("blob"), dict):
+                    return models.get_or_create(job["blob"], models.blob_ref.BlobRef)
+                if state == "JOB_STATE_FAILED":
+                    why = job.get("error") or job.get("message") or "no reason given"
+                    raise Rejected(f"{where} could not process {name}: {why}")
+                if time.monotonic() + delay > deadline:
+                    raise Transient(
+                        f"{where} was still processing {name} after {self.video_timeout} s"
+                        " (video_timeout): it is uploaded again at the next run"
+                    )
+                time.sleep(delay)
+                delay = next(delays, delay)
+                try:
+                    polled = http.get("/xrpc/app.bsky.video.getJobStatus", params={"jobId": job_id})
+                except httpx.HTTPError:
+                    continue  # a poll lost on the way: ask again, within the deadline
+                if polled.status_code == 200:
+                    job = _job(polled)
+                # Anything else (a 5xx, a 404 of a job it forgot) is asked again until the
+                # deadline, where the whole upload is done again at the next run.
 
     def _card(self, url: str) -> dict[str, Any]:
         """A link card: title, description and picture from the page's OpenGraph tags. Raises
@@ -594,6 +723,41 @@ def _downscale(data: bytes, name: str) -> bytes:
 def _web(url: str | None) -> str | None:
     """A repost's address to show: the shared post's page, when it was given as one."""
     return url if url and url.startswith("https://") else None
+
+
+class _Unavailable(Exception):
+    """The video service did not take the upload (turned off, unreachable, refusing): the video
+    goes to the PDS instead."""
+
+
+def _job(answer: httpx.Response) -> dict[str, Any]:
+    """The job status in an answer of the video service: ``{"jobStatus": {...}}`` as the lexicon
+    says, else the body itself (an error body, which may still name a job at its top level);
+    empty when the body is not a JSON object."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    status = body.get("jobStatus", body)
+    return status if isinstance(status, dict) else {}
+
+
+def _video_service(account: AccountConfig) -> str | None:
+    """``video_service``: the video service's address (default https://video.bsky.app), or None
+    when it is turned off (``none``, or empty)."""
+    text = (account.get("video_service", VIDEO_SERVICE) or "").strip()
+    if text.lower() in VIDEO_OFF:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        raise ConfigError(
+            f'account "{account.name}": video_service must be an https:// address like'
+            f' {VIDEO_SERVICE}, or none to upload videos to the PDS directly, not "{text[:200]}"',
+            location=account.loc,
+        )
+    return text.rstrip("/")
 
 
 class NotFound(Rejected):

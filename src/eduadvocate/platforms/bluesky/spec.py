@@ -69,6 +69,14 @@ class BlueskyPlatform(PlatformSpec):
             "seconds for a link card's page and picture together (default 10)", kind="int"
         ),
         "card_ports": Setting("ports besides 80/443 a link card may be fetched from, e.g. 8080"),
+        "video_service": Setting(
+            "the video service videos are processed by (default https://video.bsky.app;"
+            " none: upload them to the PDS as they are)",
+            kind="url",
+        ),
+        "video_timeout": Setting(
+            "seconds to wait for the video service to process a video (default 300)", kind="int"
+        ),
     }
 
     def length(self, text: str, content_warning: str | None = None) -> int:
