@@ -851,9 +851,10 @@ def _video_rules(
     out: list[tuple[str, str, str, Severity]] = []
     seconds = info.duration
     if seconds is not None:
-        # Shown to the hundredth, rounded away from the limit, so "lasts 2:20.01" is over 2:20.
+        # Shown to the hundredth, and never rounded onto the limit: "lasts 2:20.01" is over 2:20.
         if rules.video_seconds_max is not None and seconds > rules.video_seconds_max:
-            shown_length = seconds_text(math.ceil(seconds * 100) / 100)
+            hundredths = max(round(seconds * 100), math.floor(rules.video_seconds_max * 100) + 1)
+            shown_length = seconds_text(hundredths / 100)
             limit = seconds_text(rules.video_seconds_max)
             out.append(
                 (
@@ -864,7 +865,8 @@ def _video_rules(
                 )
             )
         if rules.video_seconds_min is not None and seconds < rules.video_seconds_min:
-            shown_length = seconds_text(math.floor(seconds * 100) / 100)
+            hundredths = min(round(seconds * 100), math.ceil(rules.video_seconds_min * 100) - 1)
+            shown_length = seconds_text(hundredths / 100)
             out.append(
                 (
                     "video-too-short",
