@@ -392,3 +392,88 @@ def test_check_json_carries_the_video_problems(make_campaign: Make) -> None:
     found = json.loads(result.stdout)
     codes = [p["code"] for p in found["problems"]]
     assert codes == ["video-too-long"], found
+
+
+# --- render and the outbox show what goes out ------------------------------------------------------
+
+_VIDEO_POST = (
+    "posts:\n  - id: clip\n    at: {at}\n    accounts: [{account}]\n    text: Hear it from the teachers\n"
+    "    media:\n      - path: media/v.mp4\n        alt: A teacher speaks\n"
+    "        captions: {{en: media/en.vtt, es: media/es.srt}}\n"
+)
+
+
+def _video_campaign(make_campaign: Make, account: str, at: str = "2026-12-03 18:00") -> Path:
+    root = make_campaign({})
+    write_video(root / "media" / "v.mp4", seconds=31.5, width=720, height=1280)
+    (root / "media" / "en.vtt").write_text(VTT, encoding="utf-8")
+    (root / "media" / "es.srt").write_text(SRT, encoding="utf-8")
+    (root / "posts" / "p.yaml").write_text(
+        _VIDEO_POST.format(at=at, account=account), encoding="utf-8"
+    )
+    return root
+
+
+def test_render_shows_a_videos_length_size_shape_and_captions(make_campaign: Make) -> None:
+    root = _video_campaign(make_campaign, "bsky")
+    size = (root / "media" / "v.mp4").stat().st_size
+    data = json.loads(run("render", "--format", "json").stdout)
+    (delivery,) = data["deliveries"]
+    assert delivery["parts"][0]["media"] == [
+        {
+            "path": "media/v.mp4",
+            "alt": "A teacher speaks",
+            "type": "video/mp4",
+            "bytes": size,
+            "duration": 31.5,
+            "width": 720,
+            "height": 1280,
+            "captions": [
+                {"language": "en", "path": "media/en.vtt"},
+                {"language": "es", "path": "media/es.srt"},
+            ],
+            "no_captions": False,
+        }
+    ]
+    text = " ".join(run("render", env={"COLUMNS": "160"}).stdout.split())
+    assert (
+        f"[video] media/v.mp4 (alt: A teacher speaks) video/mp4, 0:31.5, 720×1280, {size:,} bytes;"
+        " captions: en media/en.vtt, es media/es.srt"
+    ) in text
+
+
+def test_render_does_not_read_a_video_outside_the_campaign(
+    make_campaign: Make, tmp_path: Path
+) -> None:
+    root = make_campaign({})
+    write_video(tmp_path / "elsewhere.mp4")
+    (root / "posts" / "p.yaml").write_text(
+        "posts:\n  - id: clip\n    at: 2026-12-03 18:00\n    accounts: [bsky]\n    text: Hi\n"
+        "    media: [{path: ../elsewhere.mp4, alt: A}]\n",
+        encoding="utf-8",
+    )
+    data = json.loads(run("render", "--format", "json").stdout)
+    assert data["deliveries"][0]["parts"][0]["media"] == [{"path": "../elsewhere.mp4", "alt": "A"}]
+
+
+def test_the_outbox_writes_a_video_with_its_facts_and_captions(make_campaign: Make) -> None:
+    root = _video_campaign(make_campaign, "outbox", at="now")
+    result = run("publish", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (json_file,) = (root / "outbox" / "outbox").glob("*.json")
+    (media,) = json.loads(json_file.read_text())["parts"][0]["media"]
+    assert {k: media[k] for k in ("type", "duration", "width", "height", "no_captions")} == {
+        "type": "video/mp4",
+        "duration": 31.5,
+        "width": 720,
+        "height": 1280,
+        "no_captions": False,
+    }
+    assert [(c["language"], Path(c["path"]).name) for c in media["captions"]] == [
+        ("en", "en.vtt"),
+        ("es", "es.srt"),
+    ]
+    markdown = json_file.with_suffix(".md").read_text()
+    assert "Video: [A teacher speaks](" in markdown
+    assert "(video/mp4, 0:31.5, 720×1280, " in markdown
+    assert "captions: en <" in markdown and "es <" in markdown

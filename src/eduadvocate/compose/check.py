@@ -30,7 +30,13 @@ from eduadvocate.compose.render import (
 )
 from eduadvocate.config.model import Config
 from eduadvocate.content.captions import captions_problem
-from eduadvocate.content.media import MediaInfo, MediaUnreadable, inspect, outside_reason
+from eduadvocate.content.media import (
+    MediaInfo,
+    MediaUnreadable,
+    duration_text,
+    inspect,
+    outside_reason,
+)
 from eduadvocate.content.model import Campaign, Media, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import EduError, Location, Problem, Severity
@@ -811,15 +817,6 @@ def ratio_text(ratio: float) -> str:
     return f"1:{1 / ratio:.3g}"
 
 
-def seconds_text(seconds: float) -> str:
-    """140 → "2:20", 0.5 → "0:00.5", 151.27 → "2:31.27"."""
-    hundredths = round(seconds * 100)
-    minutes, rest = divmod(hundredths, 6000)
-    whole, fraction = divmod(rest, 100)
-    tail = f".{fraction:02d}".rstrip("0") if fraction else ""
-    return f"{minutes}:{whole:02d}{tail}"
-
-
 def _not_media(item: Media, info: MediaInfo) -> tuple[str, str, str]:
     if info.invalid is not None:
         return (
@@ -854,8 +851,8 @@ def _video_rules(
         # Shown to the hundredth, and never rounded onto the limit: "lasts 2:20.01" is over 2:20.
         if rules.video_seconds_max is not None and seconds > rules.video_seconds_max:
             hundredths = max(round(seconds * 100), math.floor(rules.video_seconds_max * 100) + 1)
-            shown_length = seconds_text(hundredths / 100)
-            limit = seconds_text(rules.video_seconds_max)
+            shown_length = duration_text(hundredths / 100)
+            limit = duration_text(rules.video_seconds_max)
             out.append(
                 (
                     "video-too-long",
@@ -866,12 +863,12 @@ def _video_rules(
             )
         if rules.video_seconds_min is not None and seconds < rules.video_seconds_min:
             hundredths = min(round(seconds * 100), math.ceil(rules.video_seconds_min * 100) - 1)
-            shown_length = seconds_text(hundredths / 100)
+            shown_length = duration_text(hundredths / 100)
             out.append(
                 (
                     "video-too-short",
                     f"{item.path} lasts {shown_length}, {spec.title} takes videos of at least"
-                    f" {seconds_text(rules.video_seconds_min)}",
+                    f" {duration_text(rules.video_seconds_min)}",
                     "use a longer clip",
                     "error",
                 )

@@ -66,6 +66,26 @@ class MediaInfo:
         return None
 
 
+def duration_text(seconds: float) -> str:
+    """A length as people read it: 140 → "2:20", 0.5 → "0:00.5", 151.27 → "2:31.27"."""
+    hundredths = round(seconds * 100)
+    minutes, rest = divmod(hundredths, 6000)
+    whole, fraction = divmod(rest, 100)
+    tail = f".{fraction:02d}".rstrip("0") if fraction else ""
+    return f"{minutes}:{whole:02d}{tail}"
+
+
+def summary(info: MediaInfo) -> str:
+    """What render and the outbox say of a file: "video/mp4, 0:31.5, 1280×720, 741 bytes"."""
+    facts = [info.mime or "unknown type"]
+    if info.duration is not None:
+        facts.append(duration_text(info.duration))
+    if info.width and info.height:
+        facts.append(f"{info.width}×{info.height}")
+    facts.append(f"{info.size:,} bytes")
+    return ", ".join(facts)
+
+
 class MediaUnreadable(Exception):
     """The file exists but cannot be read."""
 
