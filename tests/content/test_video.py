@@ -477,3 +477,52 @@ def test_the_outbox_writes_a_video_with_its_facts_and_captions(make_campaign: Ma
     assert "Video: [A teacher speaks](" in markdown
     assert "(video/mp4, 0:31.5, 720×1280, " in markdown
     assert "captions: en <" in markdown and "es <" in markdown
+
+
+# --- how captions are written ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("captions", "message"),
+    [
+        ("[media/en.vtt]", "captions must be a file or a map of language to file"),
+        ("{english!: media/en.vtt}", 'captions: "english!" is not a language code'),
+    ],
+)
+def test_captions_written_wrong_are_one_clear_error(
+    make_campaign: Make, captions: str, message: str
+) -> None:
+    problems = _check(
+        make_campaign,
+        "bsky",
+        f"[{{path: media/v.mp4, alt: A, captions: {captions}}}]",
+        **{"v.mp4": {}},
+    )
+    assert [(p.code, p.message) for p in problems if p.severity == "error"] == [
+        ("wrong-type", message)
+    ]
+    assert all(p.location.line == 6 for p in problems)
+
+
+def test_the_schema_takes_each_way_of_writing_captions() -> None:
+    import jsonschema
+
+    from eduadvocate.content.schema import json_schema
+    from eduadvocate.platforms.registry import platform_names
+
+    schema = json_schema(sorted(platform_names()))
+
+    def post(captions: object) -> list[dict[str, object]]:
+        return [
+            {
+                "id": "a",
+                "text": "Hi",
+                "media": [{"path": "v.mp4", "alt": "A", "captions": captions}],
+            }
+        ]
+
+    for good in ("media/en.vtt", "none", {"en": "en.vtt", "pt-BR": "pt.srt"}):
+        jsonschema.validate(post(good), schema)
+    for bad in (["en.vtt"], {}, {"english!": "en.vtt"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(post(bad), schema)
