@@ -24,7 +24,7 @@ from eduadvocate.content.model import Media
 from eduadvocate.core.errors import ExitCode, Location, Problem
 from eduadvocate.platforms.registry import spec_class
 from tests.conftest import Make
-from tests.mp4 import box, write_video
+from tests.mp4 import box, video_bytes, write_video
 from tests.test_cli import run
 
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nVote yes on the levy.\n"
@@ -526,3 +526,16 @@ def test_the_schema_takes_each_way_of_writing_captions() -> None:
     for bad in (["en.vtt"], {}, {"english!": "en.vtt"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(post(bad), schema)
+
+
+def test_the_read_bound_is_what_stops_a_box_claiming_more_than_any_video(tmp_path: Path) -> None:
+    # A movie header that says it is 100 MB and is there in full (sparse): mutagen reads a
+    # header box whole, so without the bound it would take 100 MB into memory to look at it.
+    path = tmp_path / "v.mp4"
+    big = 100 * 1024 * 1024
+    with path.open("wb") as fh:
+        fh.write(box(b"ftyp", b"isom", bytes(8)))
+        fh.write((8 + big).to_bytes(4, "big") + b"moov" + big.to_bytes(4, "big") + b"mvhd")
+        fh.truncate(fh.tell() + big - 8)
+    info = inspect(path)
+    assert info is not None and info.invalid == "it has more structure than a video has"

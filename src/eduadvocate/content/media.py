@@ -131,9 +131,14 @@ def inspect(path: Path) -> MediaInfo | None:
     return MediaInfo(mime=mime, size=size, width=width, height=height)
 
 
+class _TooMuch(ValueError):
+    """A video asked more reading of than any real one (not an OSError: mutagen would take that
+    for a failing disk, and so would ``inspect``)."""
+
+
 class _Bounded(io.RawIOBase):
     """A read-only file that refuses to read more than ``_VIDEO_READ_BYTES`` in all or to be
-    read more than ``_VIDEO_READ_CALLS`` times (mutagen turns the OSError into its own error)."""
+    read more than ``_VIDEO_READ_CALLS`` times."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
@@ -156,7 +161,7 @@ class _Bounded(io.RawIOBase):
         self._calls += 1
         self._bytes += len(buffer)
         if self._calls > _VIDEO_READ_CALLS or self._bytes > _VIDEO_READ_BYTES:
-            raise OSError("it has more structure than a video has")
+            raise _TooMuch("it has more structure than a video has")
         data = self._raw.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -169,7 +174,7 @@ def _video(path: Path, mime: str, size: int) -> MediaInfo:
     boxes it found, ISO/IEC 14496-12 ``tkhd`` and ``stsd``)."""
     from mutagen import MutagenError
     from mutagen.mp4 import MP4
-    from mutagen.mp4._atom import Atoms
+    from mutagen.mp4._atom import AtomError, Atoms
 
     try:
         with path.open("rb") as raw:
@@ -179,7 +184,7 @@ def _video(path: Path, mime: str, size: int) -> MediaInfo:
             bounded = _Bounded(raw)
             moov = Atoms(bounded)[b"moov"]
             facts = _tracks(moov, bounded)
-    except (MutagenError, KeyError, ValueError, struct.error, RecursionError) as exc:
+    except (MutagenError, AtomError, KeyError, ValueError, struct.error, RecursionError) as exc:
         reason = str(exc) or type(exc).__name__
         return MediaInfo(mime=mime, size=size, invalid=reason.strip("'\""))
     except OSError as exc:
