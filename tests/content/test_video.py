@@ -24,7 +24,7 @@ from eduadvocate.content.model import Media
 from eduadvocate.core.errors import ExitCode, Location, Problem
 from eduadvocate.platforms.registry import spec_class
 from tests.conftest import Make
-from tests.mp4 import box, video_bytes, write_video
+from tests.mp4 import box, write_video
 from tests.test_cli import run
 
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nVote yes on the levy.\n"
