@@ -24,7 +24,7 @@ from eduadvocate.content.model import Media
 from eduadvocate.core.errors import ExitCode, Location, Problem
 from eduadvocate.platforms.registry import spec_class
 from tests.conftest import Make
-from tests.mp4 import box, write_video
+from tests.mp4 import box, video_bytes, write_video
 from tests.test_cli import run
 
 VTT = "WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nVote yes on the levy.\n"
@@ -539,3 +539,72 @@ def test_the_read_bound_is_what_stops_a_box_claiming_more_than_any_video(tmp_pat
         fh.truncate(fh.tell() + big - 8)
     info = inspect(path)
     assert info is not None and info.invalid == "it has more structure than a video has"
+
+
+_PROBE = """
+import sys
+sys.argv = ["eduadvocate", "check"]
+from eduadvocate.cli import run
+try:
+    run()
+except SystemExit:
+    pass
+print("mutagen" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("video", [False, True])
+def test_check_imports_mutagen_only_when_a_post_has_a_video(
+    make_campaign: Make, video: bool
+) -> None:
+    import subprocess
+    import sys
+
+    root = make_campaign({})
+    write_video(root / "media" / "v.mp4")
+    media = "[{path: media/v.mp4, alt: A, captions: none}]" if video else "[]"
+    (root / "posts" / "p.yaml").write_text(
+        f"posts:\n  - id: a\n    at: 2026-12-03 18:00\n    accounts: [bsky]\n    text: Hi\n    media: {media}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=root, check=False
+    )
+    assert result.stderr.strip().splitlines()[-1] == str(video), result.stderr
+
+
+# --- the class of "a hostile file": whatever the bytes, a fact or a reason, never a crash ------------
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cuts=st.lists(st.tuples(st.integers(0, 800), st.integers(0, 255)), max_size=8),
+    end=st.integers(12, 900),
+)
+def test_a_damaged_video_is_read_or_called_invalid(
+    tmp_path: Path, cuts: list[tuple[int, int]], end: int
+) -> None:
+    data = bytearray(video_bytes())
+    for at, value in cuts:
+        if 8 <= at < len(data):  # keep the ftyp's name, so it is still taken for a video
+            data[at] = value
+    path = tmp_path / "v.mp4"
+    path.write_bytes(bytes(data[:end]))
+    inspect.cache_clear()
+    info = inspect(path)
+    assert info is not None
+    if info.mime in ("video/mp4", "video/quicktime"):
+        assert (info.invalid is None) == (info.width is not None)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_any_captions_file_is_judged_without_a_crash(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "c.vtt"
+    path.write_bytes(data)
+    found = captions_problem(path)
+    assert found is None or isinstance(found, str)
