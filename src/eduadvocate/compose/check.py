@@ -747,14 +747,9 @@ def check_media(
             )
             continue
         if info.mime is None or info.invalid is not None:
-            code, message, hint = _not_media(item, info)
-            add(code, message, item.loc, hint)
+            add(*_not_media(item, info))
             continue
         kinds.append(info.is_video)
-        for code, message, where, hint, severity in _video_and_captions(
-            item, info, spec, root, media_folder or root
-        ):
-            add(code, message, where or item.loc, hint, severity)
         allowed = rules.video_types if info.is_video else rules.image_types
         if info.mime not in allowed:
             add(
@@ -784,21 +779,7 @@ def check_media(
                 item.loc,
                 "make it smaller",
             )
-
-        aspect = info.aspect
-        if (
-            not info.is_video
-            and aspect is not None
-            and rules.aspect_min is not None
-            and rules.aspect_max is not None
-            and not (rules.aspect_min - 0.005 <= aspect <= rules.aspect_max + 0.005)
-        ):
-            add(
-                "media-aspect",
-                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
-                item.loc,
-                "crop it",
-            )
+        out.extend(_shape_and_captions(rendering, item, info, spec, root, media_folder or root))
     if kinds.count(True) > rules.max_videos:
         add(
             "media-too-many",
@@ -817,27 +798,64 @@ def ratio_text(ratio: float) -> str:
     return f"1:{1 / ratio:.3g}"
 
 
-def _not_media(item: Media, info: MediaInfo) -> tuple[str, str, str]:
+def _not_media(item: Media, info: MediaInfo) -> tuple[str, str, Location, str]:
     if info.invalid is not None:
         return (
             "media-invalid",
             f"{item.path} starts like a video but cannot be read as one: {info.invalid}",
+            item.loc,
             "export it again as MP4 (H.264 video, AAC sound)",
         )
     return (
         "media-type",
         f"{item.path} is not an image or video eduadvocate recognises",
+        item.loc,
         "use JPEG, PNG, GIF, WebP or MP4",
     )
 
 
-def _video_and_captions(
-    item: Media, info: MediaInfo, spec: PlatformSpec, root: Path, folder: Path
-) -> list[tuple[str, str, Location | None, str, Severity]]:
+def _shape_and_captions(
+    rendering: Rendering,
+    item: Media,
+    info: MediaInfo,
+    spec: PlatformSpec,
+    root: Path,
+    folder: Path,
+) -> list[Problem]:
+    """An image's shape, a video's rules, and any item's captions, located at the item (or its
+    captions)."""
+    rules = spec.media
     found: list[tuple[str, str, Location | None, str, Severity]] = []
     if info.is_video:
         found.extend((c, m, None, h, s) for c, m, h, s in _video_rules(item, info, spec))
-    return found + _captions(item, info, spec, root, folder)
+    elif (
+        info.aspect is not None
+        and rules.aspect_min is not None
+        and rules.aspect_max is not None
+        and not (rules.aspect_min - 0.005 <= info.aspect <= rules.aspect_max + 0.005)
+    ):
+        found.append(
+            (
+                "media-aspect",
+                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
+                None,
+                "crop it",
+                "error",
+            )
+        )
+    found.extend(_captions(item, info, spec, root, folder))
+    return [
+        Problem(
+            code,
+            severity,
+            message,
+            where or item.loc,
+            hint,
+            post=rendering.post.id,
+            account=rendering.account.name,
+        )
+        for code, message, where, hint, severity in found
+    ]
 
 
 def _video_rules(
