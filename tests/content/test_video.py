@@ -104,7 +104,10 @@ def test_a_hostile_video_stops_at_the_bound(tmp_path: Path, body: bytes) -> None
     path = tmp_path / "v.mp4"
     path.write_bytes(box(b"ftyp", b"isom", bytes(8)) + body)
     info = inspect(path)
-    assert info is not None and info.invalid is not None
+    assert info is not None and info.invalid in (
+        "its boxes nest deeper than a video's",
+        "it has more structure than a video has",
+    )
 
 
 # --- check: each rule at the media's line ---------------------------------------------------------

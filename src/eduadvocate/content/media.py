@@ -184,9 +184,12 @@ def _video(path: Path, mime: str, size: int) -> MediaInfo:
             bounded = _Bounded(raw)
             moov = Atoms(bounded)[b"moov"]
             facts = _tracks(moov, bounded)
-    except (MutagenError, AtomError, KeyError, ValueError, struct.error, RecursionError) as exc:
-        reason = str(exc) or type(exc).__name__
-        return MediaInfo(mime=mime, size=size, invalid=reason.strip("'\""))
+    except RecursionError:
+        return MediaInfo(mime=mime, size=size, invalid="its boxes nest deeper than a video's")
+    except (MutagenError, AtomError, KeyError, ValueError, struct.error) as exc:
+        # mutagen's own words ("truncated data", "not a MP4 file"): what is wrong with the file.
+        reason = str(exc).strip("'\"") or "its boxes are broken"
+        return MediaInfo(mime=mime, size=size, invalid=reason)
     except OSError as exc:
         raise MediaUnreadable(exc.strerror or str(exc)) from None
     width, height, codec, has_audio = facts
