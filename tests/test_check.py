@@ -11,6 +11,7 @@ from eduadvocate.campaign.workspace import open_campaign
 from eduadvocate.compose.check import analyse, is_readable_hashtag
 from eduadvocate.core.errors import Problem
 from tests.conftest import REPO, Make
+from tests.mp4 import video_bytes
 
 
 def _problems(make: Make, posts: str | dict[str, str], **kw: str) -> list[Problem]:
@@ -341,7 +342,7 @@ def _jpeg(width: int, height: int, size: int = 200) -> bytes:
     return body + b"\x00" * max(0, size - len(body))
 
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
+MP4 = video_bytes(audio=False)  # a real (tiny) MP4: check reads its boxes
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from eduadvocate.platforms.publishing import InDoubt, PublishError, RateLimited,
 from tests import launch
 from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake, IgUser, Page
+from tests.mp4 import video_bytes
 from tests.test_cli import run
 
 BASE = "https://media.fundspringfieldschools.example/campaign/"
@@ -301,9 +302,8 @@ def test_instagram_video_goes_out_as_a_reel(
         config=_config(graph, page, ig),
     )
     (root / "media").mkdir()
-    (root / "media" / "rally.mp4").write_bytes(
-        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2000
-    )
+    # A real (tiny) MP4, silent: check reads its boxes and holds a broken one.
+    (root / "media" / "rally.mp4").write_bytes(video_bytes(audio=False) + bytes(2000))
     (outcome,) = publish_due(open_campaign(None)).outcomes
     assert outcome.state == "published", outcome.error
     (container,) = graph.containers(ig)

@@ -21,6 +21,8 @@ from eduadvocate.compose.check import SHARED, Analysis, analyse
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
 from eduadvocate.config.model import Config
+from eduadvocate.content.media import MediaInfo, MediaUnreadable, inspect, outside_reason, summary
+from eduadvocate.content.model import Media
 from eduadvocate.core.clock import Clock
 from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
@@ -200,7 +202,7 @@ def render(
             style = "red" if part.over else "green"
             title = f"{index}/{total} " if total > 1 else ""
             subtitle = Text.assemble((f"{part.length}/{part.limit}", style))
-            media = "".join(f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})" for m in part.media)
+            media = "".join(_media_line(m, ws) for m in part.media)
             con.print(output.boxed(Text(part.text + media), title or None, subtitle, con.width))
         con.print()
     # What check would say of the posts shown (a link left untracked, text over a limit, a
@@ -225,6 +227,57 @@ def render(
     if changes is not None:
         con.print(Text(changes.summary(), style="dim"))
     return ExitCode.OK
+
+
+def _media_info(m: Media, ws: Workspace) -> MediaInfo | None:
+    """The file's facts, if it is one inside the media folder (check says why not, and a file
+    outside is never read, not even to be described)."""
+    root = ws.config.root
+    if outside_reason(m.path, root, ws.config.media_folder) is not None:
+        return None
+    try:
+        return inspect(root / m.path)
+    except MediaUnreadable:
+        return None
+
+
+def _captions_said(m: Media) -> str:
+    if m.no_captions:
+        return "captions: none"
+    if not m.captions:
+        return "no captions"
+    return "captions: " + ", ".join(
+        f"{c.language} {c.path}" if c.language else c.path for c in m.captions
+    )
+
+
+def _media_line(m: Media, ws: Workspace) -> str:
+    info = _media_info(m, ws)
+    line = f"\n[media] {m.path} (alt: {m.alt or 'MISSING'})"
+    if info is not None and info.is_video:
+        line = (
+            f"\n[video] {m.path} (alt: {m.alt or 'MISSING'}) {summary(info)}; {_captions_said(m)}"
+        )
+    return line
+
+
+def _media_json(m: Media, ws: Workspace) -> dict[str, Any]:
+    """A media item in render's JSON: its path and alt text; for a video also its type, bytes,
+    length in seconds, shape and captions (null where the file cannot be read)."""
+    entry: dict[str, Any] = {"path": m.path, "alt": m.alt}
+    info = _media_info(m, ws)
+    if info is None or not info.is_video:
+        return entry
+    entry.update(
+        type=info.mime,
+        bytes=info.size,
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
+        captions=[{"language": c.language, "path": c.path} for c in m.captions],
+        no_captions=m.no_captions,
+    )
+    return entry
 
 
 def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
@@ -264,7 +317,7 @@ def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
                     }
                     for f in p.facets
                 ],
-                "media": [{"path": m.path, "alt": m.alt} for m in p.media],
+                "media": [_media_json(m, ws) for m in p.media],
             }
             for p in r.parts
         ],

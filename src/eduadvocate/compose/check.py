@@ -7,6 +7,7 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import re
 import signal
@@ -28,7 +29,14 @@ from eduadvocate.compose.render import (
     is_web_address,
 )
 from eduadvocate.config.model import Config
-from eduadvocate.content.media import MediaUnreadable, inspect, outside_reason
+from eduadvocate.content.captions import captions_problem
+from eduadvocate.content.media import (
+    MediaInfo,
+    MediaUnreadable,
+    duration_text,
+    inspect,
+    outside_reason,
+)
 from eduadvocate.content.model import Campaign, Media, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import EduError, Location, Problem, Severity
@@ -54,6 +62,12 @@ _ACCOUNT_FREE = frozenset(
         "alt-empty",
         "link-malformed",
         "media-outside",
+        "media-invalid",
+        "video-captions",
+        "captions-missing",
+        "captions-outside",
+        "captions-invalid",
+        "captions-unused",
         "bidi-control",
         "invisible-character",
         "mixed-script",
@@ -798,11 +812,17 @@ def check_media(
     post = rendering.post
     out: list[Problem] = []
 
-    def add(code: str, message: str, where: Location | None, hint: str = "") -> None:
+    def add(
+        code: str,
+        message: str,
+        where: Location | None,
+        hint: str = "",
+        severity: Severity = "error",
+    ) -> None:
         out.append(
             Problem(
                 code,
-                "error",
+                severity,
                 message,
                 where or loc,
                 hint,
@@ -862,13 +882,8 @@ def check_media(
                 f"paths are relative to the campaign folder {root.name}/",
             )
             continue
-        if info.mime is None:
-            add(
-                "media-type",
-                f"{item.path} is not an image or video eduadvocate recognises",
-                item.loc,
-                "use JPEG, PNG, GIF, WebP or MP4",
-            )
+        if info.mime is None or info.invalid is not None:
+            add(*_not_media(item, info))
             continue
         kinds.append(info.is_video)
         allowed = rules.video_types if info.is_video else rules.image_types
@@ -900,20 +915,7 @@ def check_media(
                 item.loc,
                 "make it smaller",
             )
-
-        aspect = info.aspect
-        if (
-            aspect is not None
-            and rules.aspect_min is not None
-            and rules.aspect_max is not None
-            and not (rules.aspect_min - 0.005 <= aspect <= rules.aspect_max + 0.005)
-        ):
-            add(
-                "media-aspect",
-                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
-                item.loc,
-                "crop it",
-            )
+        out.extend(_shape_and_captions(rendering, item, info, spec, root, media_folder or root))
     if kinds.count(True) > rules.max_videos:
         add(
             "media-too-many",
@@ -922,6 +924,223 @@ def check_media(
         )
     if True in kinds and False in kinds and not rules.mix_images_and_video:
         add("media-mix", f"{spec.title} takes images or a video in one post, not both", loc)
+    return out
+
+
+def ratio_text(ratio: float) -> str:
+    """A shape as people write it: 3 → "3:1", 1/3 → "1:3", 0.5625 → "1:1.78"."""
+    if ratio >= 1:
+        return f"{ratio:.3g}:1"
+    return f"1:{1 / ratio:.3g}"
+
+
+def _not_media(item: Media, info: MediaInfo) -> tuple[str, str, Location, str]:
+    if info.invalid is not None:
+        return (
+            "media-invalid",
+            f"{item.path} starts like a video but cannot be read as one: {info.invalid}",
+            item.loc,
+            "export it again as MP4 (H.264 video, AAC sound)",
+        )
+    return (
+        "media-type",
+        f"{item.path} is not an image or video eduadvocate recognises",
+        item.loc,
+        "use JPEG, PNG, GIF, WebP or MP4",
+    )
+
+
+def _shape_and_captions(
+    rendering: Rendering,
+    item: Media,
+    info: MediaInfo,
+    spec: PlatformSpec,
+    root: Path,
+    folder: Path,
+) -> list[Problem]:
+    """An image's shape, a video's rules, and any item's captions, located at the item (or its
+    captions)."""
+    rules = spec.media
+    found: list[tuple[str, str, Location | None, str, Severity]] = []
+    if info.is_video:
+        found.extend((c, m, None, h, s) for c, m, h, s in _video_rules(item, info, spec))
+    elif (
+        info.aspect is not None
+        and rules.aspect_min is not None
+        and rules.aspect_max is not None
+        and not (rules.aspect_min - 0.005 <= info.aspect <= rules.aspect_max + 0.005)
+    ):
+        found.append(
+            (
+                "media-aspect",
+                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
+                None,
+                "crop it",
+                "error",
+            )
+        )
+    found.extend(_captions(item, info, spec, root, folder))
+    return [
+        Problem(
+            code,
+            severity,
+            message,
+            where or item.loc,
+            hint,
+            post=rendering.post.id,
+            account=rendering.account.name,
+        )
+        for code, message, where, hint, severity in found
+    ]
+
+
+def _video_rules(
+    item: Media, info: MediaInfo, spec: PlatformSpec
+) -> list[tuple[str, str, str, Severity]]:
+    """The platform's rules for one video: length, shape, pixels and codec family."""
+    rules = spec.media
+    out: list[tuple[str, str, str, Severity]] = []
+    seconds = info.duration
+    if seconds is not None:
+        # Shown to the hundredth, and never rounded onto the limit: "lasts 2:20.01" is over 2:20.
+        if rules.video_seconds_max is not None and seconds > rules.video_seconds_max:
+            hundredths = max(round(seconds * 100), math.floor(rules.video_seconds_max * 100) + 1)
+            shown_length = duration_text(hundredths / 100)
+            limit = duration_text(rules.video_seconds_max)
+            out.append(
+                (
+                    "video-too-long",
+                    f"{item.path} lasts {shown_length}, {spec.title} takes videos up to {limit}",
+                    f"trim it to {limit} or less",
+                    "error",
+                )
+            )
+        if rules.video_seconds_min is not None and seconds < rules.video_seconds_min:
+            hundredths = min(round(seconds * 100), math.ceil(rules.video_seconds_min * 100) - 1)
+            shown_length = duration_text(hundredths / 100)
+            out.append(
+                (
+                    "video-too-short",
+                    f"{item.path} lasts {shown_length}, {spec.title} takes videos of at least"
+                    f" {duration_text(rules.video_seconds_min)}",
+                    "use a longer clip",
+                    "error",
+                )
+            )
+    width, height = info.width, info.height
+    if width and height:
+        low, high = rules.video_aspect_min, rules.video_aspect_max
+        # Exact for any real size: two shapes of whole pixels up to 65535 differ by far more
+        # than a float's rounding, so w / h and the bound compare as the fractions would.
+        if (low is not None and width / height < low) or (
+            high is not None and width / height > high
+        ):
+            out.append(
+                (
+                    "video-aspect",
+                    f"{item.path} is {width}×{height}, {spec.title} takes videos from"
+                    f" {ratio_text(low or 0.0001)} (tall) to {ratio_text(high or 10_000)} (wide)",
+                    "crop it",
+                    "error",
+                )
+            )
+        if rules.video_pixels_max is not None and width * height > rules.video_pixels_max:
+            out.append(
+                (
+                    "video-too-large",
+                    f"{item.path} is {width}×{height}, {spec.title} takes at most"
+                    f" {rules.video_pixels_max:,} pixels (3840×2160)",
+                    "export it at a smaller size, e.g. 1920×1080",
+                    "error",
+                )
+            )
+    if rules.video_codecs is not None and info.codec not in rules.video_codecs:
+        out.append(
+            (
+                "video-codec",
+                f"{item.path} is {info.codec or 'an unknown'} video, {spec.title} takes"
+                f" {' or '.join(sorted(c.upper() for c in rules.video_codecs))}",
+                "export it again as H.264",
+                "error",
+            )
+        )
+    return out
+
+
+def _captions(
+    item: Media, info: MediaInfo, spec: PlatformSpec, root: Path, folder: Path
+) -> list[tuple[str, str, Location | None, str, Severity]]:
+    """A video's captions: there (or ``captions: none``) when it has sound, files inside the media
+    folder that are WebVTT or SRT, and sent by the platform."""
+    out: list[tuple[str, str, Location | None, str, Severity]] = []
+    if not info.is_video:
+        if item.captions:
+            out.append(
+                (
+                    "captions-unused",
+                    f"{item.path} is not a video: its captions are not sent",
+                    item.captions[0].loc,
+                    "remove captions: from this item",
+                    "warning",
+                )
+            )
+        return out
+    if not item.captions:
+        # "Has sound" stands in for "has speech": check cannot hear it, so captions: none says so.
+        if info.has_audio and not item.no_captions:
+            out.append(
+                (
+                    "video-captions",
+                    f"{item.path} has sound and no captions",
+                    item.loc,
+                    "add captions: a .vtt or .srt file (or captions: none if no one speaks)",
+                    "warning",
+                )
+            )
+        return out
+    if not spec.media.takes_captions:
+        out.append(
+            (
+                "captions-unsent",
+                f"{spec.title} takes no captions file: {item.path} goes without its captions",
+                item.captions[0].loc,
+                "burn the captions into the picture if it needs them there",
+                "warning",
+            )
+        )
+    for captions in item.captions:
+        outside = outside_reason(captions.path, root, folder)
+        if outside is not None:
+            out.append(
+                (
+                    "captions-outside",
+                    f"captions {shown(captions.path, 80)} {outside}, so they are not read",
+                    captions.loc,
+                    "keep captions inside the campaign folder (or set media_root in the config)",
+                    "error",
+                )
+            )
+            continue
+        try:
+            problem = captions_problem(root / captions.path)
+        except FileNotFoundError:
+            problem = "does not exist"
+            code = "captions-missing"
+        except OSError as exc:
+            problem = f"cannot be read: {exc.strerror or type(exc).__name__}"
+            code = "captions-invalid"
+        else:
+            code = "captions-invalid"
+        if problem is not None:
+            out.append(
+                (
+                    code,
+                    f"captions {captions.path} {problem}",
+                    captions.loc,
+                    "captions are a WebVTT (.vtt) or SubRip (.srt) file, UTF-8",
+                    "error",
+                )
+            )
     return out
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from eduadvocate.config.defaults import Defaults, defaults_from_node
 from eduadvocate.config.model import Config
 from eduadvocate.config.reader import NodeReader
-from eduadvocate.content.model import Campaign, Content, Media, Person, Post
+from eduadvocate.content.model import Campaign, Captions, Content, Media, Person, Post
 from eduadvocate.content.schema import (
     FILE_FIELDS,
     ID_PATTERN,
+    LANGUAGE_PATTERN,
     OVERRIDE_FIELDS,
     POST_FIELDS,
     Field,
@@ -31,6 +32,7 @@ from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
 _ID = re.compile(ID_PATTERN)
 _PROSE = frozenset({"text", "each thread part", "content_warning", "link"})
 _PERSON_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_LANGUAGE = re.compile(LANGUAGE_PATTERN.strip("^$"))
 
 
 class _Ctx(NodeReader):
@@ -66,7 +68,7 @@ def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
         if item.kind != "map":
             ctx.error("wrong-type", "each media item must be {path, alt}", item.loc)
             continue
-        ctx.unknown_keys(item, ("path", "alt"), "media")
+        ctx.unknown_keys(item, ("path", "alt", "captions"), "media")
         path = ctx.string(item.items.get("path"), "media path")
         if path is None:
             ctx.error(
@@ -79,10 +81,51 @@ def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
             if alt_node is not None and alt_node.kind == "scalar" and not alt_node.is_null
             else None
         )
+        captions, no_captions = _captions(ctx, item.items.get("captions"))
         out.append(
-            Media(path=path, alt=alt, loc=item.loc, alt_loc=alt_node.loc if alt_node else None)
+            Media(
+                path=path,
+                alt=alt,
+                loc=item.loc,
+                alt_loc=alt_node.loc if alt_node else None,
+                captions=captions,
+                no_captions=no_captions,
+            )
         )
     return tuple(out)
+
+
+def _captions(ctx: _Ctx, node: YNode | None) -> tuple[tuple[Captions, ...], bool]:
+    """``captions: file.vtt``, ``captions: {en: en.vtt, es: es.srt}`` or ``captions: none``."""
+    if node is None or node.is_null:
+        return (), False
+    hint = "write captions: media/talk.vtt, captions: {en: media/en.vtt, es: media/es.srt} or captions: none"
+    if node.kind == "scalar":
+        path = ctx.string(node, "captions")
+        if path is None:
+            return (), False
+        if path.strip().lower() == "none":
+            return (), True
+        return (Captions(path=path, language=None, loc=node.loc),), False
+    if node.kind != "map" or not node.items:
+        ctx.error(
+            "wrong-type", "captions must be a file or a map of language to file", node.loc, hint
+        )
+        return (), False
+    out = []
+    for language, value in node.items.items():
+        if not _LANGUAGE.fullmatch(language):
+            ctx.error(
+                "wrong-type",
+                f'captions: "{shown(language, 40)}" is not a language code',
+                value.loc,
+                "use a language code such as en, es or pt-BR",
+            )
+            continue
+        path = ctx.string(value, f"captions {language}")
+        if path is not None:
+            out.append(Captions(path=path, language=language, loc=value.loc))
+    return tuple(out), False
 
 
 def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:

@@ -1,26 +1,59 @@
-"""What a media file really is: its type from its first bytes (not its name), its size, and for
-images its pixel dimensions, read from the headers with the standard library; and whether a
-media path from a posts file stays inside the folder media may come from.
+"""What a media file really is: its type from its first bytes (not its name), its size, for
+images its pixel dimensions (read from the headers with the standard library), for MP4 and MOV
+videos their duration, displayed dimensions, codec family and whether they have sound (read with
+mutagen, imported only when a video is inspected); and whether a media path from a posts file
+stays inside the folder media may come from.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import ntpath
 import posixpath
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mutagen.mp4._atom import Atom
 
 _HEAD = 64 * 1024
+# What reading a video's boxes may cost, whatever the file says about itself: mutagen reads each
+# box's 8-byte header and the few small boxes it needs, so a real video (however long) stays far
+# below both; a hostile file of millions of tiny boxes, or one whose box claims gigabytes that
+# would be read whole, stops here as "not a readable video".
+_VIDEO_READ_BYTES = 16 * 1024 * 1024
+_VIDEO_READ_CALLS = 200_000
+# The sample entry's four-character code, as the family platforms name in their rules.
+_CODECS = {
+    b"avc1": "h264",
+    b"avc3": "h264",
+    b"hvc1": "hevc",
+    b"hev1": "hevc",
+    b"av01": "av1",
+    b"vp09": "vp9",
+    b"vp08": "vp8",
+    b"mp4v": "mpeg4",
+    b"apcn": "prores",
+    b"apch": "prores",
+    b"apcs": "prores",
+    b"apco": "prores",
+    b"ap4h": "prores",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
     mime: str | None  # None: not a type we recognise
     size: int
-    width: int | None = None
+    width: int | None = None  # for a video, as displayed (a phone's rotation applied)
     height: int | None = None
+    duration: float | None = None  # seconds; videos only
+    codec: str | None = None  # the video track's family ("h264", "hevc", …); videos only
+    has_audio: bool | None = None  # has a sound track; None: not known (not a video, or WebM)
+    invalid: str | None = None  # why a file that starts like a video cannot be read as one
 
     @property
     def is_video(self) -> bool:
@@ -31,6 +64,26 @@ class MediaInfo:
         if self.width and self.height:
             return self.width / self.height
         return None
+
+
+def duration_text(seconds: float) -> str:
+    """A length as people read it: 140 → "2:20", 0.5 → "0:00.5", 151.27 → "2:31.27"."""
+    hundredths = round(seconds * 100)
+    minutes, rest = divmod(hundredths, 6000)
+    whole, fraction = divmod(rest, 100)
+    tail = f".{fraction:02d}".rstrip("0") if fraction else ""
+    return f"{minutes}:{whole:02d}{tail}"
+
+
+def summary(info: MediaInfo) -> str:
+    """What render and the outbox say of a file: "video/mp4, 0:31.5, 1280×720, 741 bytes"."""
+    facts = [info.mime or "unknown type"]
+    if info.duration is not None:
+        facts.append(duration_text(info.duration))
+    if info.width and info.height:
+        facts.append(f"{info.width}×{info.height}")
+    facts.append(f"{info.size:,} bytes")
+    return ", ".join(facts)
 
 
 class MediaUnreadable(Exception):
@@ -72,8 +125,116 @@ def inspect(path: Path) -> MediaInfo | None:
     except OSError as exc:
         raise MediaUnreadable(exc.strerror or type(exc).__name__) from None
     mime, dims = sniff(head)
+    if mime in ("video/mp4", "video/quicktime"):
+        return _video(path, mime, size)
     width, height = dims if dims else (None, None)
     return MediaInfo(mime=mime, size=size, width=width, height=height)
+
+
+class _TooMuch(ValueError):
+    """A video asked more reading of than any real one (not an OSError: mutagen would take that
+    for a failing disk, and so would ``inspect``)."""
+
+
+class _Bounded(io.RawIOBase):
+    """A read-only file that refuses to read more than ``_VIDEO_READ_BYTES`` in all or to be
+    read more than ``_VIDEO_READ_CALLS`` times."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._bytes = 0
+        self._calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        self._calls += 1
+        self._bytes += len(buffer)
+        if self._calls > _VIDEO_READ_CALLS or self._bytes > _VIDEO_READ_BYTES:
+            raise _TooMuch("it has more structure than a video has")
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _video(path: Path, mime: str, size: int) -> MediaInfo:
+    """An MP4 or MOV's facts through mutagen: its length (the sound's, else the movie's), and from
+    mutagen's box tree the first video track's displayed size and codec and whether a sound track
+    is there (mutagen reads audio and tags, not picture facts: those few fields are read from the
+    boxes it found, ISO/IEC 14496-12 ``tkhd`` and ``stsd``)."""
+    from mutagen import MutagenError
+    from mutagen.mp4 import MP4
+    from mutagen.mp4._atom import AtomError, Atoms
+
+    try:
+        with path.open("rb") as raw:
+            info = MP4(_Bounded(raw)).info  # type: ignore[no-untyped-call]
+            length = info.length if info is not None else 0.0
+            raw.seek(0)
+            bounded = _Bounded(raw)
+            moov = Atoms(bounded)[b"moov"]
+            facts = _tracks(moov, bounded)
+    except RecursionError:
+        return MediaInfo(mime=mime, size=size, invalid="its boxes nest deeper than a video's")
+    except (MutagenError, AtomError, KeyError, ValueError, struct.error) as exc:
+        # mutagen's own words ("truncated data", "not a MP4 file"): what is wrong with the file.
+        reason = str(exc).strip("'\"") or "its boxes are broken"
+        return MediaInfo(mime=mime, size=size, invalid=reason)
+    except OSError as exc:
+        raise MediaUnreadable(exc.strerror or str(exc)) from None
+    width, height, codec, has_audio = facts
+    if width is None:
+        return MediaInfo(mime=mime, size=size, invalid="it has no video track")
+    return MediaInfo(
+        mime=mime,
+        size=size,
+        width=width,
+        height=height,
+        duration=float(length),
+        codec=codec,
+        has_audio=has_audio,
+    )
+
+
+def _tracks(moov: Atom, fh: _Bounded) -> tuple[int | None, int | None, str | None, bool]:
+    width = height = None
+    codec = None
+    has_audio = False
+    for trak in moov.findall(b"trak"):  # type: ignore[no-untyped-call]
+        kind = _read(trak[b"mdia", b"hdlr"], fh)[8:12]
+        if kind == b"soun":
+            has_audio = True
+        elif kind == b"vide" and width is None:
+            tkhd = _read(trak[b"tkhd",], fh)
+            if len(tkhd) < 84:
+                raise ValueError("its video track header is cut short")
+            # The last 8 bytes are width and height (16.16 fixed point), the 36 before them the
+            # display matrix: a portrait phone video is stored landscape with a quarter turn.
+            width, height = (v >> 16 for v in struct.unpack(">II", tkhd[-8:]))
+            a, b = struct.unpack(">ii", tkhd[-44:-36])
+            if a == 0 and b != 0:
+                width, height = height, width
+            stsd = _read(trak[b"mdia", b"minf", b"stbl", b"stsd"], fh)
+            fourcc = stsd[12:16]
+            codec = _CODECS.get(fourcc, fourcc.decode("latin-1").strip() or None)
+    return width, height, codec, has_audio
+
+
+def _read(atom: Atom, fh: _Bounded) -> bytes:
+    ok, data = atom.read(fh)  # type: ignore[no-untyped-call]
+    if not ok:
+        raise ValueError(f"its {atom.name.decode('latin-1')} box is cut short")
+    return bytes(data)
 
 
 def sniff(head: bytes) -> tuple[str | None, tuple[int, int] | None]:

@@ -15,13 +15,27 @@ from eduadvocate.core.errors import Location, Problem
 
 
 @dataclass(frozen=True, slots=True)
+class Captions:
+    """A video's captions file (WebVTT or SRT), relative to the campaign folder; ``language``
+    when written as ``captions: {en: …}``, else None (the post's language)."""
+
+    path: str
+    language: str | None
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Media:
-    """An image or video attached to a post; ``path`` is relative to the campaign folder."""
+    """An image or video attached to a post; ``path`` is relative to the campaign folder.
+    ``captions``: the video's captions files; ``no_captions``: ``captions: none`` (it needs
+    none, e.g. no one speaks)."""
 
     path: str
     alt: str | None
     loc: Location
     alt_loc: Location | None = None
+    captions: tuple[Captions, ...] = ()
+    no_captions: bool = False
 
 
 @dataclass(frozen=True, slots=True)

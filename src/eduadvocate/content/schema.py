@@ -16,6 +16,8 @@ Kind = Literal[
 # For JSON Schema (ECMA-262: "$" is the end of input). Python must use it with re.fullmatch, since
 # there "$" also matches before a final newline and "trail\n" would pass.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# A captions file's language (``captions: {en: …}``): en, pt-BR, zh-Hant-TW.
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}$"
 SCHEMA_ID = "https://eduadvocate.example/schema/posts.schema.json"
 
 
@@ -34,7 +36,9 @@ _CONTENT: dict[str, Field] = {
     ),
     "thread": Field("thread", "An explicit thread: a list of parts, posted as replies in order."),
     "media": Field(
-        "media", "Images or videos: a list of {path, alt}; path relative to the campaign folder."
+        "media",
+        "Images or videos: a list of {path, alt} (a video may add captions); path relative to the"
+        " campaign folder.",
     ),
     "link": Field(
         "string", "A link appended to the text (tagged with UTM parameters unless switched off)."
@@ -155,6 +159,22 @@ def json_schema(platforms: list[str]) -> dict[str, Any]:
                     "alt": {
                         "type": "string",
                         "description": "Alt text: what the image shows, for screen readers.",
+                    },
+                    "captions": {
+                        "description": (
+                            "A video's captions: a WebVTT or SRT file, a map of language code"
+                            " to file ({en: media/en.vtt, es: media/es.srt}), or none (the video"
+                            " needs none: no one speaks)."
+                        ),
+                        "oneOf": [
+                            {"type": "string"},
+                            {
+                                "type": "object",
+                                "minProperties": 1,
+                                "propertyNames": {"pattern": LANGUAGE_PATTERN},
+                                "additionalProperties": {"type": "string"},
+                            },
+                        ],
                     },
                 },
             },

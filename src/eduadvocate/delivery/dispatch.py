@@ -411,7 +411,14 @@ class Dispatcher:
                 text=part.text,
                 idempotency_key=idempotency_key(delivery.key, i),
                 media=tuple(
-                    Attachment(path, m.alt, _mime(path), m.path)
+                    Attachment(
+                        path,
+                        m.alt,
+                        _mime(path),
+                        m.path,
+                        tuple((c.language, self._media_path(c.path), c.path) for c in m.captions),
+                        m.no_captions,
+                    )
                     for m in part.media
                     for path in (self._media_path(m.path),)
                 ),

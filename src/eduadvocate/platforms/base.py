@@ -51,8 +51,18 @@ class MediaRules:
     max_videos: int = 1
     mix_images_and_video: bool = False
     alt_max: int = 1000  # characters of alt text
-    aspect_min: float | None = None  # width / height
+    aspect_min: float | None = None  # width / height, of images
     aspect_max: float | None = None
+    # Videos (MP4 and MOV, as content/media.py reads them): seconds, width / height as shown,
+    # width × height, codec families ("h264", "hevc"; None: any), and whether a captions file
+    # is sent with the video (where not, check says the captions stay behind).
+    video_seconds_min: float | None = None
+    video_seconds_max: float | None = None
+    video_aspect_min: float | None = None
+    video_aspect_max: float | None = None
+    video_pixels_max: int | None = None
+    video_codecs: frozenset[str] | None = None
+    takes_captions: bool = False
     required: bool = False
     downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
 

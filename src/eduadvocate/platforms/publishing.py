@@ -30,6 +30,10 @@ class Attachment:
     alt: str | None
     mime: str | None
     relative: str = ""  # as written in the post: relative to the campaign folder
+    # A video's captions files: (language or None, absolute path, as written); ``no_captions``:
+    # the post said ``captions: none``.
+    captions: tuple[tuple[str | None, Path, str], ...] = ()
+    no_captions: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,14 @@ class BlueskyPlatform(PlatformSpec):
         video_types=frozenset({"video/mp4"}),
         max_image_bytes=1_000_000,
         downscale_images=True,
+        # Video: one per post, up to 3 minutes and 100 MB since March 2025 (Bluesky's
+        # announcement, https://bsky.app/profile/bsky.app/post/3lk26lxn6sk2u; before: 1 minute).
+        # Guides also give a 1 s minimum and shapes 1:3 to 3:1 (ayrshare.com/docs/media-guidelines/
+        # bluesky): not confirmed by Bluesky's own documents, so not checked. Captions: the
+        # video embed's ``captions`` (app.bsky.embed.video lexicon).
         max_video_bytes=100_000_000,
+        video_seconds_max=180,
+        takes_captions=True,
         alt_max=2000,
     )
     reads_inbox: ClassVar[bool] = True

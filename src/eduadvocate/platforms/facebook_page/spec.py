@@ -45,7 +45,13 @@ class FacebookPlatform(PlatformSpec):
         ),
         video_types=frozenset({"video/mp4", "video/quicktime"}),
         max_image_bytes=10_000_000,
+        # Page video: up to 4 hours per guides (ayrshare.com/docs/media-guidelines/facebook_pages;
+        # Meta's own page for Page videos was not at hand to confirm it). The 1 GB above is the
+        # Graph API's simple upload; larger files need the resumable upload (issue 16, not yet).
+        # Captions: a video's captions (SRT) are uploaded with it.
         max_video_bytes=1_000_000_000,
+        video_seconds_max=4 * 60 * 60,
+        takes_captions=True,
         alt_max=1000,
     )
     settings: ClassVar[dict[str, Setting]] = {

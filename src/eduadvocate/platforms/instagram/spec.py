@@ -49,6 +49,16 @@ class InstagramPlatform(PlatformSpec):
         alt_max=1000,
         aspect_min=4 / 5,
         aspect_max=1.91,
+        # Reels (how the Graph API publishes a video): 3 seconds to 15 minutes, 300 MB, H.264 or
+        # HEVC in MOV or MP4, 9:16 recommended (ayrshare.com/docs/media-guidelines/instagram,
+        # after Meta's Reels specifications; some translations of that page say 1 GB). Meta's
+        # Content Publishing reference allows shapes from 0.01:1 to 10:1: from memory, not
+        # confirmed from a document at hand. No captions file: Instagram makes its own.
+        video_seconds_min=3,
+        video_seconds_max=15 * 60,
+        video_aspect_min=0.01,
+        video_aspect_max=10,
+        video_codecs=frozenset({"h264", "hevc"}),
         required=True,
     )
     settings: ClassVar[dict[str, Setting]] = {

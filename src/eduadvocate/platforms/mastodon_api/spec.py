@@ -55,7 +55,12 @@ class MastodonPlatform(PlatformSpec):
         ),
         video_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
         max_image_bytes=16_000_000,
+        # Each instance sets its own limits (its /api/v2/instance configuration.media_attachments);
+        # these are mastodon.social's and Mastodon's defaults: video_size_limit 99 MiB (rounded
+        # down here), video_matrix_limit 8,294,400 pixels (3840×2160), no length limit. Mastodon
+        # takes no captions file: burn captions into the picture.
         max_video_bytes=99_000_000,
+        video_pixels_max=8_294_400,
         alt_max=1500,
     )
     reads_inbox: ClassVar[bool] = True

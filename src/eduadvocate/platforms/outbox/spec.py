@@ -36,6 +36,7 @@ class OutboxPlatform(PlatformSpec):
         max_video_bytes=10_000_000_000,
         max_videos=20,
         mix_images_and_video=True,
+        takes_captions=True,  # written down with the video
         alt_max=10_000,
     )
     answers: ClassVar[frozenset[str]] = frozenset({"*"})  # it writes the address down

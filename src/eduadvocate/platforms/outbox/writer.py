@@ -15,8 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eduadvocate.content.media import MediaUnreadable, duration_text, inspect
 from eduadvocate.core.counts import Counts
-from eduadvocate.platforms.publishing import OutgoingPart, Published, Publisher, Transient
+from eduadvocate.platforms.publishing import (
+    Attachment,
+    OutgoingPart,
+    Published,
+    Publisher,
+    Transient,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -55,7 +62,7 @@ class OutboxPublisher(Publisher):
                 "text": part.text,
                 "reply_to": part.reply_to,
                 "content_warning": part.content_warning,
-                "media": [{"path": str(m.path), "alt": m.alt} for m in part.media],
+                "media": [_media(m) for m in part.media],
                 "written_at": datetime.now(UTC).isoformat(),
             }
             if part.answers and part.index == 0:  # a reply to another's post: its address
@@ -106,9 +113,48 @@ def _markdown(data: dict[str, Any]) -> str:
             lines.append(f"> CW: {part['content_warning']}")
             lines.append("")
         lines.append(part["text"])
-        lines.extend(f"\n![{m['alt'] or ''}]({m['path']})" for m in part["media"])
+        lines.extend(_media_markdown(m) for m in part["media"])
         lines.append("")
     return "\n".join(lines)
+
+
+def _media(m: Attachment) -> dict[str, Any]:
+    """A media item as the outbox writes it; a video also with what a platform would be told
+    of it: its length, size, shape and captions."""
+    entry: dict[str, Any] = {"path": str(m.path), "alt": m.alt}
+    if not (m.mime or "").startswith("video/"):
+        return entry
+    try:
+        info = inspect(m.path)
+    except MediaUnreadable:
+        info = None
+    entry.update(
+        type=m.mime,
+        bytes=info.size if info else None,
+        duration=info.duration if info else None,
+        width=info.width if info else None,
+        height=info.height if info else None,
+        captions=[{"language": lang, "path": str(path)} for lang, path, _ in m.captions],
+        no_captions=m.no_captions,
+    )
+    return entry
+
+
+def _media_markdown(m: dict[str, Any]) -> str:
+    if "duration" not in m:  # an image (or an entry written before videos were described)
+        return f"\n![{m['alt'] or ''}]({m['path']})"
+    facts = [m["type"]]
+    if m["duration"] is not None:
+        facts.append(duration_text(m["duration"]))
+    if m["width"] and m["height"]:
+        facts.append(f"{m['width']}×{m['height']}")
+    if m["bytes"] is not None:
+        facts.append(f"{m['bytes']:,} bytes")
+    captions = ", ".join(f"{c['language'] or 'file'} <{c['path']}>" for c in m["captions"])
+    said = f"captions: {captions}" if captions else "no captions"
+    if m["no_captions"]:
+        said = "no captions (captions: none)"
+    return f"\nVideo: [{m['alt'] or 'no alt text'}]({m['path']}) ({', '.join(facts)}; {said})"
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -34,7 +34,16 @@ class XPlatform(PlatformSpec):
         image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
         video_types=frozenset({"video/mp4", "video/quicktime"}),
         max_image_bytes=5_000_000,
+        # Video: X's media best practices (docs.x.com/x-api/media/quickstart/best-practices):
+        # 512 MB, 0.5 to 140 seconds for most accounts (Premium accounts may post longer: not
+        # checked, as check cannot know), shapes 1:3 to 3:1. H.264 is recommended, not required,
+        # so the codec is not checked. Subtitles (SRT) attach to the video.
         max_video_bytes=512_000_000,
+        video_seconds_min=0.5,
+        video_seconds_max=140,
+        video_aspect_min=1 / 3,
+        video_aspect_max=3,
+        takes_captions=True,
         alt_max=1000,
     )
     reads_inbox: ClassVar[bool] = True
