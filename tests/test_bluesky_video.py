@@ -38,9 +38,10 @@ from tests.crash_support import (
 )
 from tests.fakes.bluesky import POST, Account, BlueskyPDS
 from tests.fakes.bluesky_video import STATUS, UPLOAD, FakeVideoService, serving
+from tests.mp4 import video_bytes
 from tests.test_cli import run
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
+MP4 = video_bytes(audio=False)  # a real, tiny MP4 (tests/mp4.py): check reads it
 ALT = "Ms. Rivera speaks at the board meeting"
 POSTS = f"""\
 posts:
@@ -123,6 +124,8 @@ def _embed(pds: BlueskyPDS, account: Account) -> dict[str, Any]:
     assert embed["$type"] == "app.bsky.embed.video"
     assert embed["alt"] == ALT
     assert embed["video"]["mimeType"] == "video/mp4" and embed["video"]["size"] == len(MP4)
+    ratio = {k: v for k, v in embed["aspectRatio"].items() if k != "$type"}
+    assert ratio == {"width": 1280, "height": 720}  # read from the file
     return embed
 
 
@@ -394,3 +397,42 @@ def test_every_media_type_check_accepts_goes_out_in_the_embed_made_for_it(
 
 def test_publish_holds_a_video_to_the_size_check_holds_it_to() -> None:
     assert BlueskyPlatform.media.max_video_bytes == bsky_client.MAX_VIDEO
+
+
+@pytest.mark.pds
+def test_captions_go_with_the_video_as_webvtt_in_their_language(
+    make_campaign: Make,
+    pds: BlueskyPDS,
+    bsky_account: Account,
+    video: FakeVideoService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16: a captions: file is sent where the platform takes captions. An SRT file goes
+    as WebVTT (Bluesky takes only that); one with no language is left out, said in the
+    delivery's warning, and the video still goes out."""
+    root = _campaign(make_campaign, pds, bsky_account, monkeypatch, f"video_service: '{video.url}'")
+    (root / "media" / "en.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:02,500\nThank you, board members.\n", encoding="utf-8"
+    )
+    (root / "media" / "es.vtt").write_text(
+        "WEBVTT\n\n00:00.000 --> 00:02.500\nGracias, miembros de la junta.\n", encoding="utf-8"
+    )
+    posts = (root / "posts" / "posts.yaml").read_text()
+    (root / "posts" / "posts.yaml").write_text(
+        posts.replace(
+            f"alt: {ALT}}}]",
+            f"alt: {ALT}, captions: {{en: media/en.srt, es: media/es.vtt}}}}]",
+        ),
+        encoding="utf-8",
+    )
+    checked = run("check", cwd=root)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    done = run("publish", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    embed = _embed(pds, bsky_account)
+    assert [c["lang"] for c in embed["captions"]] == ["en", "es"]
+    for caption in embed["captions"]:
+        assert caption["file"]["mimeType"] == "text/vtt"
+    assert bsky_client._as_webvtt("1\n00:00:00,000 --> 00:00:02,500\nHi\n").startswith(
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.500"
+    )

@@ -16,9 +16,10 @@ import pytest
 from eduadvocate.platforms.mastodon_api import client as masto_client
 from tests.conftest import Make
 from tests.fakes.mastodon import MastodonFake
+from tests.mp4 import video_bytes
 from tests.test_cli import run
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 100
+MP4 = video_bytes(audio=False)  # a real, tiny MP4 (tests/mp4.py): check reads it
 POSTS = """\
 posts:
   - id: testimony

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import tempfile
 import time
@@ -52,7 +53,7 @@ from atproto import Client, models
 from atproto_client import exceptions as ax
 
 from eduadvocate.config.model import AccountConfig, ConfigWarning
-from eduadvocate.content.media import sniff
+from eduadvocate.content.media import MediaInfo, MediaUnreadable, inspect, sniff
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.bluesky.linkcard import CardLimits, read_card
@@ -380,10 +381,9 @@ class BlueskyPublisher(Publisher):
         return image
 
     def _video(self, item: Attachment) -> tuple[dict[str, Any], str | None]:
-        """An ``app.bsky.embed.video`` for one file, and a warning when the video service could
-        not take it (the file then went to the PDS as it is). ``aspectRatio`` is left out: the
-        video's dimensions are not read from the file yet (an app then sizes the player once the
-        video loads). Captions are not sent yet."""
+        """An ``app.bsky.embed.video`` for one file (with its ``aspectRatio``, read from the
+        file, and its captions), and a warning when the video service could not take it (the
+        file then went to the PDS as it is) or a captions file could not go with it."""
         name = item.path.name
         try:
             data = item.path.read_bytes()
@@ -403,7 +403,40 @@ class BlueskyPublisher(Publisher):
         embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
         if item.alt:
             embed["alt"] = item.alt
+        facts = _video_facts(item.path)
+        if facts is not None and facts.width and facts.height:
+            # Without it an app sizes the player only once the video has loaded.
+            embed["aspectRatio"] = {"width": facts.width, "height": facts.height}
+        captions, left_out = self._captions(item)
+        if captions:
+            embed["captions"] = captions
+        if left_out:
+            warning = "; ".join(filter(None, [warning, left_out]))
         return embed, warning
+
+    def _captions(self, item: Attachment) -> tuple[list[dict[str, Any]], str | None]:
+        """The video's captions as ``app.bsky.embed.video#caption`` (a language and a WebVTT
+        blob, at most 20 KB, by the lexicon); an SRT file is sent as WebVTT (the two differ in
+        their header and the decimal comma). A file with no language, or too large, is left out
+        and said in the warning: the video goes out without it."""
+        out: list[dict[str, Any]] = []
+        left: list[str] = []
+        for language, path, written in item.captions:
+            if not language:
+                left.append(f"{written} (no language: write captions: {{en: {written}}})")
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                left.append(f"{written} (unreadable)")
+                continue
+            data = _as_webvtt(text).encode("utf-8")
+            if len(data) > MAX_CAPTIONS:
+                left.append(f"{written} (over {WHAT}'s {MAX_CAPTIONS // 1000} KB for captions)")
+                continue
+            out.append({"lang": language, "file": self._upload_blob(data, "text/vtt")})
+        said = f"captions left out: {', '.join(left)}" if left else None
+        return out, said
 
     def _upload_blob(self, data: bytes, mime: str) -> Any:
         """``com.atproto.repo.uploadBlob`` to the account's PDS: its blob ref."""
@@ -903,3 +936,25 @@ def _mapped(*, sending: bool) -> Iterator[None]:
         raise Transient(f"the connection to {WHAT} broke") from exc
     except httpx.HTTPError as exc:
         raise Transient(f"cannot reach {WHAT}: {type(exc).__name__}") from exc
+
+
+MAX_CAPTIONS = 20_000  # bytes of one captions file (app.bsky.embed.video#caption, maxSize)
+_SRT_TIME = re.compile(r"(\d{2}:\d{2}:\d{2}),(\d{3})")
+
+
+def _as_webvtt(text: str) -> str:
+    """A captions file as WebVTT: as it is if it is one, else (SRT) with the WEBVTT header and
+    its times' decimal commas made points."""
+    text = text.lstrip("\ufeff")
+    if text.startswith("WEBVTT"):
+        return text
+    return "WEBVTT\n\n" + _SRT_TIME.sub(r"\1.\2", text)
+
+
+def _video_facts(path: Path) -> MediaInfo | None:
+    """The video's facts as check read them; None where they cannot be read (then sent
+    without them)."""
+    try:
+        return inspect(path)
+    except MediaUnreadable:
+        return None
