@@ -230,7 +230,7 @@ def test_a_captions_file_outside_the_campaign_is_refused_and_not_read(
         (p,) = _check(
             make_campaign,
             "bsky",
-            f"[{{path: media/v.mp4, alt: A, captions: ../{secret.name}}}]",
+            f"[{{path: media/v.mp4, alt: A, captions: {{en: ../{secret.name}}}}}]",
             **{"v.mp4": {}},
         )
     finally:

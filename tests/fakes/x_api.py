@@ -134,8 +134,10 @@ MEDIA_KEY_PREFIX = {
     "tweet_gif": "16",
     "tweet_video": "7",
     "amplify_video": "13",
+    "subtitles": "18",
 }
-MAX_BYTES = {"tweet_image": 5_242_880, "tweet_gif": 15_728_640}
+MAX_BYTES = {"tweet_image": 5_242_880, "tweet_gif": 15_728_640, "subtitles": 512_000}
+SUBTITLE_TYPES = frozenset({"text/srt", "text/vtt"})
 MAX_VIDEO_BYTES = 536_870_912
 
 
@@ -248,6 +250,8 @@ class Media:
     segments: dict[str, int] = field(default_factory=dict)  # segment index → bytes
     state: str = "uploading"
     alt_text: str | None = None
+    # A video's subtitles (POST /2/media/subtitles): language code → the subtitle upload's id.
+    subtitles: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -1106,7 +1110,10 @@ class XFake:
 
     def _new_media(self, account: Account, fields: dict[str, Any]) -> Media:
         media_type = str(fields.get("media_type", ""))
-        if not media_type.startswith(("image/", "video/")):
+        subtitles = fields.get("media_category") == "subtitles"
+        if subtitles and media_type not in SUBTITLE_TYPES:
+            raise invalid("media_type", media_type, "Subtitles must be text/srt or text/vtt.")
+        if not subtitles and not media_type.startswith(("image/", "video/")):
             raise invalid("media_type", media_type, f"Unsupported media_type {media_type!r}.")
         try:
             total = int(fields["total_bytes"])
@@ -1163,7 +1170,9 @@ class XFake:
         if media.state == "uploading":
             if sum(media.segments.values()) != media.total_bytes:
                 raise problem(400, "Segments do not add up to provided total file size.")
-            media.state = "succeeded" if media.category == "tweet_image" else "pending"
+            media.state = (
+                "succeeded" if media.category in ("tweet_image", "subtitles") else "pending"
+            )
         return self._media_data(media)
 
     def _media_data(self, media: Media) -> dict[str, Any]:
@@ -1233,6 +1242,27 @@ class XFake:
             return Reply(200, {"data": self._finalize(media)})
         raise invalid("command", command, "command must be INIT, APPEND or FINALIZE")
 
+    def _media_subtitles(self, call: _Call) -> Reply:
+        """``POST /2/media/subtitles`` {id (the video), media_category, subtitles: {id (a
+        ``subtitles`` upload), language_code, display_name}}: the subtitles go with the video
+        (docs.x.com/x-api/media/create-media-subtitles)."""
+        body = call.json() or {}
+        video = self._owned(call.account, str(body.get("id", "")))
+        if not video.category.endswith("video"):
+            raise invalid("id", video.id, "Subtitles go with a video.")
+        track = body.get("subtitles") or {}
+        upload = self._owned(call.account, str(track.get("id", "")))
+        language = str(track.get("language_code") or "")
+        if upload.category != "subtitles" or upload.state != "succeeded":
+            raise invalid("subtitles.id", upload.id, "Not a finished subtitles upload.")
+        if not re.fullmatch(r"[A-Za-z]{2}", language):
+            raise invalid("subtitles.language_code", language, "A two-letter language code.")
+        video.subtitles[language.upper()] = upload.id
+        subtitles = {"id": upload.id, "language_code": language.upper(),
+                     "display_name": track.get("display_name")}  # fmt: skip
+        return Reply(200, {"data": {"id": video.id, "media_category": body.get("media_category"),
+                                    "associated_subtitles": [subtitles]}})  # fmt: skip
+
     def _media_metadata(self, call: _Call) -> Reply:
         body = call.json()
         media = self._owned(call.account, str(body.get("id", "")))
@@ -1262,6 +1292,7 @@ _ROUTES = [
     ("GET", r"/2/media/upload", "media_status"),
     ("POST", r"/2/media/upload", "media_legacy"),
     ("POST", r"/2/media/metadata", "media_metadata"),
+    ("POST", r"/2/media/subtitles", "media_subtitles"),
 ]
 
 

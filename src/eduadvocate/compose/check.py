@@ -979,7 +979,7 @@ def _shape_and_captions(
                 "error",
             )
         )
-    found.extend(_captions(item, info, spec, root, folder))
+    found.extend(_captions(item, info, spec, root, folder, rendering.post.language))
     return [
         Problem(
             code,
@@ -1068,7 +1068,12 @@ def _video_rules(
 
 
 def _captions(
-    item: Media, info: MediaInfo, spec: PlatformSpec, root: Path, folder: Path
+    item: Media,
+    info: MediaInfo,
+    spec: PlatformSpec,
+    root: Path,
+    folder: Path,
+    language: str | None = None,
 ) -> list[tuple[str, str, Location | None, str, Severity]]:
     """A video's captions: there (or ``captions: none``) when it has sound, files inside the media
     folder that are WebVTT or SRT, and sent by the platform."""
@@ -1109,6 +1114,21 @@ def _captions(
             )
         )
     for captions in item.captions:
+        if (
+            spec.media.takes_captions
+            and spec.name != "outbox"
+            and not (captions.language or language)
+        ):
+            out.append(
+                (
+                    "captions-language",
+                    f"{spec.title} labels each captions file with its language: give"
+                    f" {shown(captions.path, 80)} one, or the post a language:",
+                    captions.loc,
+                    "write captions: {en: path/to/file.vtt}, or language: en on the post",
+                    "error",
+                )
+            )
         outside = outside_reason(captions.path, root, folder)
         if outside is not None:
             out.append(

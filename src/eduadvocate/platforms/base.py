@@ -63,6 +63,7 @@ class MediaRules:
     video_pixels_max: int | None = None
     video_codecs: frozenset[str] | None = None
     takes_captions: bool = False
+    captions_need_language: bool = True  # each file labelled (its own, else the post's language:)
     required: bool = False
     downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
 

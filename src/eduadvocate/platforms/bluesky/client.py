@@ -203,7 +203,7 @@ class BlueskyPublisher(Publisher):
                     f"{WHAT} takes one video per post, without images: split {videos[0].path.name}"
                     " and the rest into separate posts"
                 )
-            record["embed"], warning = self._video(videos[0])
+            record["embed"], warning = self._video(videos[0], part.language)
         elif part.media:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
@@ -380,7 +380,7 @@ class BlueskyPublisher(Publisher):
             image["aspectRatio"] = {"width": dims[0], "height": dims[1]}
         return image
 
-    def _video(self, item: Attachment) -> tuple[dict[str, Any], str | None]:
+    def _video(self, item: Attachment, language: str | None) -> tuple[dict[str, Any], str | None]:
         """An ``app.bsky.embed.video`` for one file (with its ``aspectRatio``, read from the
         file, and its captions), and a warning when the video service could not take it (the
         file then went to the PDS as it is) or a captions file could not go with it."""
@@ -407,21 +407,24 @@ class BlueskyPublisher(Publisher):
         if facts is not None and facts.width and facts.height:
             # Without it an app sizes the player only once the video has loaded.
             embed["aspectRatio"] = {"width": facts.width, "height": facts.height}
-        captions, left_out = self._captions(item)
+        captions, left_out = self._captions(item, language)
         if captions:
             embed["captions"] = captions
         if left_out:
             warning = "; ".join(filter(None, [warning, left_out]))
         return embed, warning
 
-    def _captions(self, item: Attachment) -> tuple[list[dict[str, Any]], str | None]:
+    def _captions(
+        self, item: Attachment, post_language: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """The video's captions as ``app.bsky.embed.video#caption`` (a language and a WebVTT
         blob, at most 20 KB, by the lexicon); an SRT file is sent as WebVTT (the two differ in
         their header and the decimal comma). A file with no language, or too large, is left out
         and said in the warning: the video goes out without it."""
         out: list[dict[str, Any]] = []
         left: list[str] = []
-        for language, path, written in item.captions:
+        for own, path, written in item.captions:
+            language = own or post_language  # a file without one takes the post's language:
             if not language:
                 left.append(f"{written} (no language: write captions: {{en: {written}}})")
                 continue

@@ -37,6 +37,7 @@ class OutboxPlatform(PlatformSpec):
         max_videos=20,
         mix_images_and_video=True,
         takes_captions=True,  # written down with the video
+        captions_need_language=False,
         alt_max=10_000,
     )
     answers: ClassVar[frozenset[str]] = frozenset({"*"})  # it writes the address down

@@ -21,10 +21,12 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -89,7 +91,7 @@ class XPublisher(Publisher):
     def publish(self, part: OutgoingPart) -> Published:
         if part.repost:
             return self._retweet(part.repost)
-        media_ids = [self._upload(item) for item in part.media]
+        media_ids = [self._upload(item, part.language) for item in part.media]
         in_reply_to = part.reply_to
         if part.answers and part.index == 0:
             in_reply_to = self.resolve_reply(part.answers).remote_id
@@ -181,7 +183,7 @@ class XPublisher(Publisher):
         _raise_for(response)
         return response
 
-    def _upload(self, item: Attachment) -> str:
+    def _upload(self, item: Attachment, language: str | None = None) -> str:
         """X's v2 media upload; returns the media id. Uploads are not posts: a repeat after a
         crash only leaves an unused upload behind, which X discards."""
         try:
@@ -217,7 +219,46 @@ class XPublisher(Publisher):
                 "/2/media/metadata",
                 json={"id": media_id, "metadata": {"alt_text": {"text": item.alt}}},
             )
+        if mime.startswith("video/"):
+            for own, path, written in item.captions:  # (a file without one: the post's)
+                self._subtitles(media_id, own or language, path, written)
         return media_id
+
+    def _subtitles(self, video_id: str, language: str | None, path: Path, written: str) -> None:
+        """A captions file as the video's subtitles: uploaded with ``media_category=subtitles``
+        (SRT or WebVTT, as X takes both), then ``POST /2/media/subtitles`` ties it to the video
+        before the post is made (docs.x.com/x-api/media/create-media-subtitles). X wants a
+        two-letter language: a file without one is Rejected, as check says."""
+        if not language or not re.fullmatch(r"[A-Za-z]{2}", language.split("-")[0]):
+            raise Rejected(f"{written}: X needs the captions' language (captions: {{en: …}})")
+        code = language.split("-")[0].upper()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read the captions file {written}: {exc.strerror}") from exc
+        mime = "text/vtt" if data.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT") else "text/srt"
+        init = self._request(
+            "POST",
+            "/2/media/upload/initialize",
+            json={"media_type": mime, "total_bytes": len(data), "media_category": "subtitles"},
+        )
+        upload = str(init.json()["data"]["id"])
+        self._request(
+            "POST",
+            f"/2/media/upload/{upload}/append",
+            data={"segment_index": "0"},
+            files={"media": ("captions", data, "application/octet-stream")},
+        )
+        self._request("POST", f"/2/media/upload/{upload}/finalize")
+        self._request(
+            "POST",
+            "/2/media/subtitles",
+            json={
+                "id": video_id,
+                "media_category": "TweetVideo",
+                "subtitles": {"id": upload, "language_code": code, "display_name": code},
+            },
+        )
 
     def _wait_processed(self, media_id: str, info: Mapping[str, Any] | None) -> None:
         deadline = time.monotonic() + MEDIA_POLL_LIMIT_S
