@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,24 +13,10 @@ from eduadvocate.delivery.publish import publish_due
 from eduadvocate.ledger import open_ledger
 from eduadvocate.platforms.x.client import comparable
 from tests.conftest import REPO, Make
-from tests.fakes.x_api import Account, XFake, credentials_env
+from tests.fakes.x_api import Account, XFake
 from tests.test_cli import run
 
 TWEETS = r"^/2/tweets$"
-
-
-@pytest.fixture
-def x_fake() -> Iterator[XFake]:
-    with XFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def x_account(x_fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Account:
-    account = x_fake.add_account("FundSpfldSchools")
-    for name, value in credentials_env(account).items():
-        monkeypatch.setenv(name, value)
-    return account
 
 
 def _config(fake: XFake, extra: str = "") -> str:

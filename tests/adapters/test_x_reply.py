@@ -5,27 +5,10 @@ later parts follow our first; a post that is gone is X's refusal, one line, not 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from tests.conftest import Make
-from tests.fakes.x_api import Account, XFake, credentials_env
+from tests.fakes.x_api import Account, XFake
 from tests.test_cli import run
-
-
-@pytest.fixture
-def x_fake() -> Iterator[XFake]:
-    with XFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def x_account(x_fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Account:
-    account = x_fake.add_account("FundSpfldSchools")
-    for name, value in credentials_env(account).items():
-        monkeypatch.setenv(name, value)
-    return account
 
 
 def _config(fake: XFake) -> str:

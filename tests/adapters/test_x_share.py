@@ -6,29 +6,14 @@ timeline; retweeting again is answered the same and stores nothing), a quote a p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import tweepy
 
 from tests.adapters.test_x_reply import _config
 from tests.conftest import Make
-from tests.fakes.x_api import Account, XFake, credentials_env, rewrite_session
+from tests.fakes.x_api import Account, XFake, rewrite_session
 from tests.test_cli import run
-
-
-@pytest.fixture
-def x_fake() -> Iterator[XFake]:
-    with XFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def x_account(x_fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Account:
-    account = x_fake.add_account("FundSpfldSchools")
-    for name, value in credentials_env(account).items():
-        monkeypatch.setenv(name, value)
-    return account
 
 
 def test_a_repost_is_one_retweet_read_back_from_the_timeline(

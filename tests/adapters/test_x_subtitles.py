@@ -6,32 +6,15 @@ no language takes the post's ``language:``, and with neither, check says so at i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Make
-from tests.fakes.x_api import Account, XFake, credentials_env
+from tests.fakes.x_api import Account, XFake
 from tests.mp4 import video_bytes
 from tests.test_cli import run
 
 SRT = "1\n00:00:00,000 --> 00:00:02,000\nThank you, board members.\n"
 VTT = "WEBVTT\n\n00:00.000 --> 00:02.000\nGracias, miembros de la junta.\n"
-
-
-@pytest.fixture
-def x_fake() -> Iterator[XFake]:
-    with XFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def x_account(x_fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Account:
-    account = x_fake.add_account("FundSpfldSchools")
-    for name, value in credentials_env(account).items():
-        monkeypatch.setenv(name, value)
-    return account
 
 
 def _campaign(make: Make, fake: XFake, captions: str, language: str = "") -> Path:
