@@ -1,6 +1,6 @@
 """A stateful fake of the Facebook Graph API on loopback, for tests that go through the real
-adapters (``platforms.graph_api`` on ``requests``): Page posts and photos, native scheduling, and
-Instagram content publishing. Its own tests (``test_graph_fake.py``) talk to it through
+adapters (``platforms.graph_api`` on ``requests``): Page posts, photos and videos, native
+scheduling, and Instagram content publishing. Its own tests (``test_graph_fake.py``) talk to it through
 facebook-sdk, a client written by others, so the fake is not shaped by our client's habits.
 
 Owns: Pages and their access tokens (scopes, expiry, ``/me``, ``/debug_token``), Page posts
@@ -54,6 +54,22 @@ top comment) and ``POST /{ig-media-id}/comments`` and ``POST /{ig-comment-id}/re
 (Instagram, ``message``; ``instagram_manage_comments``, else ``(#10)``; a reply's replies are
 refused as unsupported) write the Page's or the account's own comment and answer
 ``{"id": ...}``; it reads back like any other.
+
+Page videos (the Video API): ``POST /{page-id}/videos`` on either host takes ``source`` in one
+request (up to ``simple_video_max``, 1 GB) or the resumable upload: ``upload_phase=start`` with
+``file_size`` answers ``video_id``, ``upload_session_id`` and the first ``start_offset`` and
+``end_offset`` (as strings, as Graph sends them); each ``transfer`` must send ``start_offset`` and
+a ``video_file_chunk`` of exactly the bytes asked, and answers the next pair (``video_chunk``
+bytes at a time); ``finish`` with the ``description`` (and ``published=false`` with
+``scheduled_publish_time``, judged like a post's) stores the video under the promised id and
+answers ``{"success": true}``. Errors are the Video API's: 1363022/1363023 (under 1 KB, over
+2 GB or over the one-request limit), 1363037 with ``error_data`` naming the expected offsets,
+1363030 once a session is older than :data:`UPLOAD_SESSION_TTL`, 1363019 for a finish before
+every byte came; :meth:`GraphFake.fail_upload` fails a chosen phase after n good ones. A
+video's ``status.video_status`` is ``video_status`` when it is stored (``ready``,
+``processing`` or ``error``, the last with ``processing_phase.errors``). ``GET
+/{page-id}/videos`` lists them all, newest first, scheduled ones too; ``DELETE /{video-id}``.
+The fake checks that a video starts with an ``ftyp`` box, nothing more.
 
 Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
 answers ``{"ID1": {...}, "ID2": {...}}`` in one request, each object rendered with the same
