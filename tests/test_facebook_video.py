@@ -212,6 +212,22 @@ def test_photos_and_a_video_in_one_post_are_refused_at_check(
     assert graph.videos(page) == [] and graph.photos(page) == []
 
 
+def test_a_reel_is_refused_at_check_until_reels_are_built(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    campaign(make_campaign, graph, page, posts() + "    facebook: {as: reel}\n")
+    checked = run("check", "--format", "json")
+    assert checked.returncode != 0
+    (problem,) = json.loads(checked.stdout)["problems"]
+    assert (problem["code"], problem["message"]) == (
+        "reels-unsupported",
+        "Reels are not supported yet",
+    )
+    assert (problem["file"], problem["line"]) == ("posts/posts.yaml", 6)
+    assert run("publish").returncode != 0
+    assert graph.videos(page) == []
+
+
 def in_hours(n: float) -> str:
     at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=n)
     return f"{at:%Y-%m-%dT%H:%M:%SZ}"
