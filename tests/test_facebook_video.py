@@ -161,6 +161,27 @@ def test_a_video_whose_answer_was_lost_is_found_again_not_uploaded_twice(
     assert len(graph.videos(page)) == 1
 
 
+def test_a_videos_counts_and_comments_are_pulled_like_a_posts(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    """A video's id is not a Page post's: the counts ask it only what Graph's Video node has
+    (reactions and comments; no shares, no post insights), and its comments are read from it, so
+    one video does not fail the account's whole pull."""
+    campaign(make_campaign, graph, page, posts())
+    assert run("publish").returncode == 0
+    (video,) = graph.videos(page)
+    graph.add_comment(video.id, "Thank you, Ms. Rivera!")
+    later = {"EDUADVOCATE_NOW": "2026-11-28T14:00:00Z"}
+    pulled = run("metrics", "pull", env=later)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    asked = [r for r in graph.requests if r.path.endswith("/v21.0/") and "ids" in r.params]
+    assert asked and "shares" not in asked[-1].params["fields"]
+    inbox = run("inbox", "pull", env=later)
+    assert inbox.returncode == 0, inbox.stdout + inbox.stderr
+    listed = run("inbox", "--format", "json", env=later)
+    assert "Thank you, Ms. Rivera!" in listed.stdout, listed.stdout + listed.stderr
+
+
 def test_a_video_still_processing_is_published_and_said_so(
     graph: GraphFake, page: Page, make_campaign: Make
 ) -> None:

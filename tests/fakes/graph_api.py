@@ -69,6 +69,9 @@ every byte came; :meth:`GraphFake.fail_upload` fails a chosen phase after n good
 video's ``status.video_status`` is ``video_status`` when it is stored (``ready``,
 ``processing`` or ``error``, the last with ``processing_phase.errors``). ``GET
 /{page-id}/videos`` lists them all, newest first, scheduled ones too; ``DELETE /{video-id}``.
+A video answers ``reactions`` and ``comments`` (with ``.summary``) as fields, and has a
+``comments`` edge (``add_comment`` writes under it), but no ``shares`` or post insights: asking
+for them is Graph's "nonexisting field" error.
 The fake checks that a video starts with an ``ftyp`` box, nothing more.
 
 Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
@@ -932,9 +935,9 @@ class GraphFake:
         the Instagram account itself. ``reply_to``: a comment under the same object; a reply to a
         reply is filed under its top-level comment, as both platforms show it."""
         with self._lock:
-            found = self._posts.get(on) or self._media.get(on)
+            found = self._posts.get(on) or self._videos.get(on) or self._media.get(on)
             if found is None:
-                raise KeyError(f"no stored Page post or Instagram media {on}")
+                raise KeyError(f"no stored Page post, Page video or Instagram media {on}")
             parent = None
             if reply_to is not None:
                 parent = self._comments.get(reply_to)
@@ -1724,6 +1727,14 @@ class GraphFake:
                   if video.scheduled_publish_time and not video.live(now) else None,
                   "permalink_url": f"/{video.page_id}/videos/{video.id}/", "status": status,
                   "from": {"id": video.page_id, "name": self.pages[video.page_id].name}}  # fmt: skip
+        live = video.live(now)
+        counts = self._counts(video.id, video.created_at) if live else {}
+        for name in ("reactions", "likes", "comments"):  # edges a Video has; no shares, no insights
+            if name in fields:
+                total = counts.get("comments" if name == "comments" else "reactions", 0)
+                values[name] = {"data": []}
+                if ".summary(" in fields[name]:
+                    values[name]["summary"] = {"total_count": total}
         return _pick(values, fields)
 
     def _get_video(self, call: _Call, video: Video) -> dict[str, Any]:
@@ -1984,7 +1995,7 @@ class GraphFake:
 
     def _fb_comment_of(self, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
         post_id, _, own_id = comment.id.partition("_")
-        page_id = self._posts[comment.object_id].page_id
+        page_id = (self._posts.get(comment.object_id) or self._videos[comment.object_id]).page_id
         parent = self._comments.get(comment.parent_id or "")
         values = {
             "id": comment.id,
@@ -2165,7 +2176,7 @@ POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "scheduled_publish_time", "permalink_url", "status_type", "from", "full_picture",
                "attachments", "reactions", "likes", "comments", "shares", "insights"}  # fmt: skip
 VIDEO_FIELDS = {"id", "description", "created_time", "published", "scheduled_publish_time",
-                "permalink_url", "status", "from"}  # fmt: skip
+                "permalink_url", "status", "from", "reactions", "likes", "comments"}  # fmt: skip
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
                    "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
@@ -2188,6 +2199,7 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Page", "videos"): GraphFake._list_videos,
     ("GET", "Video", ""): GraphFake._get_video,
     ("DELETE", "Video", ""): GraphFake._delete_video,
+    ("GET", "Video", "comments"): GraphFake._post_comments,  # a Video's comments edge
     ("GET", "Post", ""): GraphFake._get_post,
     ("GET", "Post", "insights"): GraphFake._post_insights,
     ("DELETE", "Post", ""): GraphFake._delete_post,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -377,7 +378,34 @@ class FacebookPublisher(Publisher):
 
     def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
         """Reactions, comments and shares, and impressions and reach from the post's insights
-        (those need ``read_insights``: without it the counts come without them)."""
+        (those need ``read_insights``: without it the counts come without them). A video (its
+        id is one number; a Page post's is ``{page-id}_{post-id}``) has reactions and comments
+        only: Graph's Video node has no ``shares`` or post insights, and asking for them would
+        fail the whole batch."""
+        videos = [r for r in remote_ids if "_" not in r]
+        posts = [r for r in remote_ids if "_" in r]
+        found = self._video_metrics(videos) if videos else {}
+        return found | (self._post_metrics(posts) if posts else {})
+
+    def _video_metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        basic = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                found = self.graph.get("", ids=",".join(remote_ids), fields=basic)
+        except (AuthFailed, Rejected) as exc:
+            rest = [r for r in remote_ids if r not in missing_aliases(exc)]
+            if len(rest) < len(remote_ids):
+                return self._video_metrics(rest) if rest else {}
+            if denied(exc):
+                raise MetricsRefused(f"cannot read the Page's videos: {exc}") from exc
+            raise
+        return {
+            str(key): replace(_counts(video), reposts=None)
+            for key, video in found.items()
+            if isinstance(video, dict)
+        }
+
+    def _post_metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
         basic = (
             "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
         )
@@ -392,13 +420,13 @@ class FacebookPublisher(Publisher):
         except (AuthFailed, Rejected) as exc:
             rest = [r for r in remote_ids if r not in missing_aliases(exc)]
             if len(rest) < len(remote_ids):  # Graph fails a whole batch for one deleted post
-                return self.metrics(rest) if rest else {}
+                return self._post_metrics(rest) if rest else {}
             if not denied(exc):
                 raise
             if not self._insights:
                 raise MetricsRefused(f"cannot read the Page's posts: {exc}") from exc
             self._insights = False  # try once more without impressions and reach
-            return self.metrics(remote_ids)
+            return self._post_metrics(remote_ids)
         return {str(key): _counts(post) for key, post in found.items() if isinstance(post, dict)}
 
     # -- inbox ------------------------------------------------------------------------------------
