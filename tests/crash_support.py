@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -38,9 +39,10 @@ from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
+from tests.mp4 import video_bytes
 
 LEDGER = ".eduadvocate/ledger.sqlite3"
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+MP4 = video_bytes(audio=False) + struct.pack(">I4s", 8 + 2048, b"mdat") + bytes(range(256)) * 8
 # facebook_video: the Graph fake as a Facebook Page, every post with a video (/videos).
 TARGETS = ["x", "mastodon", "facebook", "facebook_video", "instagram", "bluesky", "outbox"]
 Stored = tuple[str, str, str | None]  # (id on the platform, text as sent, id it replies to)

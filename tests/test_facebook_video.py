@@ -8,6 +8,7 @@ photos with a video refused at check."""
 from __future__ import annotations
 
 import json
+import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from eduadvocate.platforms.facebook_page import client as fb_client
 from eduadvocate.platforms.publishing import Attachment, OutgoingPart
 from tests.conftest import Make
 from tests.fakes.graph_api import GraphFake, Page
+from tests.mp4 import video_bytes
 from tests.test_cli import run
 
-# An ``ftyp`` box is all content/media.py needs to know an MP4; Graph wants at least 1 KB.
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 40
+# A real (frameless) MP4 for check, and 10 KB in its mdat for the upload (Graph wants 1 KB).
+_DATA = bytes(range(256)) * 40
+MP4 = video_bytes(audio=False) + struct.pack(">I4s", 8 + len(_DATA), b"mdat") + _DATA
 TEXT = "Ms. Rivera's testimony before the board vote. #FundOurSchools"
 
 
