@@ -1,4 +1,4 @@
-"""The crash harness's platforms and tools (tests/test_crash.py): each of the six targets behind
+"""The crash harness's platforms and tools (tests/test_crash.py): each of the seven targets behind
 one interface (what it stored, how to slow it, fail it, hold or garble its answers), a campaign
 builder, real ``eduadvocate`` processes, and the exactly-once check against the server.
 
@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -38,9 +39,12 @@ from tests.conftest import REPO, Make
 from tests.fakes.graph_api import GraphFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.x_api import X_CONFIG_KEYS, XFake, credentials_env
+from tests.mp4 import video_bytes
 
 LEDGER = ".eduadvocate/ledger.sqlite3"
-TARGETS = ["x", "mastodon", "facebook", "instagram", "bluesky", "outbox"]
+MP4 = video_bytes(audio=False) + struct.pack(">I4s", 8 + 2048, b"mdat") + bytes(range(256)) * 8
+# facebook_video: the Graph fake as a Facebook Page, every post with a video (/videos).
+TARGETS = ["x", "mastodon", "facebook", "facebook_video", "instagram", "bluesky", "outbox"]
 Stored = tuple[str, str, str | None]  # (id on the platform, text as sent, id it replies to)
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -81,6 +85,7 @@ class Target:
     reposts: Callable[[], list[tuple[str, str]]] | None = None
     quotes: Callable[[], list[tuple[str, str | None]]] | None = None
     media: bool = False  # Instagram needs an image on every post
+    video: bool = False  # every post carries a video (m.mp4)
 
     def texts(self, post: Post) -> list[str]:
         """What the platform should hold of ``post``, in order."""
@@ -123,6 +128,8 @@ def posts_file(target: Target, posts: Sequence[Post]) -> str:
             lines.append(f"    thread: {json.dumps(list(post.parts))}")
         if target.media:
             lines.append("    media: [{path: m.jpg, alt: A classroom}]")
+        elif target.video:
+            lines.append("    media: [{path: m.mp4, alt: A teacher speaks}]")
         lines += [f"    {extra}" for extra in post.extra]
     return "\n".join(lines) + "\n"
 
@@ -133,6 +140,7 @@ def campaign(make_campaign: Make, target: Target, files: dict[str, Sequence[Post
         {name: posts_file(target, posts) for name, posts in files.items()}, config=target.config
     )
     shutil.copy(REPO / "media" / "testimonial-okoro.jpg", root / "m.jpg")
+    (root / "m.mp4").write_bytes(MP4)
     settled(root)
     return root
 
@@ -271,7 +279,7 @@ def open_target(
         pds = request.getfixturevalue("pds")
         with PdsProxy(pds.url) as proxy:
             yield _bluesky(pds, proxy, monkeypatch)
-    elif name in ("facebook", "instagram"):
+    elif name in ("facebook", "facebook_video", "instagram"):
         with GraphFake() as graph:
             yield _graph(graph, name, monkeypatch)
     elif name == "x":
@@ -347,15 +355,16 @@ def _graph(graph: GraphFake, name: str, monkeypatch: pytest.MonkeyPatch) -> Targ
     page = graph.add_page(name="PTA")
     monkeypatch.setenv("FB_TOKEN", page.access_token)
     head = "defaults: {timezone: UTC, accounts: [acct]}\naccounts:\n"
-    if name == "facebook":
+    if name in ("facebook", "facebook_video"):
         config = (
             f"{head}  acct: {{platform: facebook, page_id: '{page.id}', access_token: '${{FB_TOKEN}}',"
             f" base_url: '{graph.base_url}'}}\n"
         )
-        first = posting = r"/feed$"
+        first = posting = r"/feed$" if name == "facebook" else r"/videos$"
 
         def stored() -> list[Stored]:
-            return [(p.id, p.message, None) for p in graph.posts(page)]
+            posts = [(p.id, p.message, None) for p in graph.posts(page)]
+            return posts + [(v.id, v.description, None) for v in graph.videos(page)]
     else:
         ig = graph.add_ig_user(page=page, media_base_url="https://m.example/c/")
         config = (
@@ -380,6 +389,7 @@ def _graph(graph: GraphFake, name: str, monkeypatch: pytest.MonkeyPatch) -> Targ
         requests=lambda: [f"{r.method} {r.path} {r.status}" for r in graph.requests],
         threads=False,
         media=name == "instagram",
+        video=name == "facebook_video",
     )
 
 

@@ -1,5 +1,5 @@
-"""Crash safety, on each of the six targets (X fake, loopback Mastodon, Graph fake as Facebook
-and Instagram, the reference Bluesky PDS, the outbox), through real ``eduadvocate`` processes:
+"""Crash safety, on each of the seven targets (X fake, loopback Mastodon, Graph fake as Facebook
+with text and with video, and as Instagram, the reference Bluesky PDS, the outbox), through real ``eduadvocate`` processes:
 every post must exist exactly once on the server, checked there, with the ledger agreeing.
 
 - SIGKILL at each step, then a restart. Kill points: ``before-call`` (attempt recorded, request

@@ -1,6 +1,6 @@
 """A stateful fake of the Facebook Graph API on loopback, for tests that go through the real
-adapters (``platforms.graph_api`` on ``requests``): Page posts and photos, native scheduling, and
-Instagram content publishing. Its own tests (``test_graph_fake.py``) talk to it through
+adapters (``platforms.graph_api`` on ``requests``): Page posts, photos and videos, native
+scheduling, and Instagram content publishing. Its own tests (``test_graph_fake.py``) talk to it through
 facebook-sdk, a client written by others, so the fake is not shaped by our client's habits.
 
 Owns: Pages and their access tokens (scopes, expiry, ``/me``, ``/debug_token``), Page posts
@@ -55,6 +55,25 @@ top comment) and ``POST /{ig-media-id}/comments`` and ``POST /{ig-comment-id}/re
 refused as unsupported) write the Page's or the account's own comment and answer
 ``{"id": ...}``; it reads back like any other.
 
+Page videos (the Video API): ``POST /{page-id}/videos`` on either host takes ``source`` in one
+request (up to ``simple_video_max``, 1 GB) or the resumable upload: ``upload_phase=start`` with
+``file_size`` answers ``video_id``, ``upload_session_id`` and the first ``start_offset`` and
+``end_offset`` (as strings, as Graph sends them); each ``transfer`` must send ``start_offset`` and
+a ``video_file_chunk`` of exactly the bytes asked, and answers the next pair (``video_chunk``
+bytes at a time); ``finish`` with the ``description`` (and ``published=false`` with
+``scheduled_publish_time``, judged like a post's) stores the video under the promised id and
+answers ``{"success": true}``. Errors are the Video API's: 1363022/1363023 (under 1 KB, over
+2 GB or over the one-request limit), 1363037 with ``error_data`` naming the expected offsets,
+1363030 once a session is older than :data:`UPLOAD_SESSION_TTL`, 1363019 for a finish before
+every byte came; :meth:`GraphFake.fail_upload` fails a chosen phase after n good ones. A
+video's ``status.video_status`` is ``video_status`` when it is stored (``ready``,
+``processing`` or ``error``, the last with ``processing_phase.errors``). ``GET
+/{page-id}/videos`` lists them all, newest first, scheduled ones too; ``DELETE /{video-id}``.
+A video answers ``reactions`` and ``comments`` (with ``.summary``) as fields, and has a
+``comments`` edge (``add_comment`` writes under it), but no ``shares`` or post insights: asking
+for them is Graph's "nonexisting field" error.
+The fake checks that a video starts with an ``ftyp`` box, nothing more.
+
 Several objects at once: ``GET /v21.0/?ids=ID1,ID2&fields=...`` (facebook-sdk's ``get_objects``)
 answers ``{"ID1": {...}, "ID2": {...}}`` in one request, each object rendered with the same
 ``fields`` (a field one of them lacks fails the request, as Graph does), and counts as one call per
@@ -91,7 +110,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-GRAPH_HOSTS = frozenset({"graph.facebook.com"})
+GRAPH_HOSTS = frozenset({"graph.facebook.com", "graph-video.facebook.com"})
 PUBLIC_BASE = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 DAY = 86_400
@@ -207,6 +226,28 @@ HTML_5XX = (
     "<h1>Sorry, something went wrong.</h1><p>We're working on getting this fixed as soon as we "
     "can.</p></body></html>"
 )
+# Page videos, from the Video API's "Publishing" guide and "Error Codes" reference: one request
+# takes up to 1 GB; a video is 1 KB to 2 GB (subcodes 1363022, 1363023); the upload-phase
+# errors 1363019 ("try again"), 1363030 (timed out) and 1363037 (a start offset the server did
+# not expect, with the offsets it wants in ``error_data``). Graph picks each chunk's size; the
+# fake's is small so tests need no large files. Codes 6000 (start) and 6001 (transfer, finish)
+# are what Graph sends with these subcodes. An upload session lasts UPLOAD_SESSION_TTL here:
+# Graph documents no lifetime, only that a stale one times out (1363030).
+SIMPLE_VIDEO_MAX, VIDEO_MIN, VIDEO_MAX = 1_000_000_000, 1024, 2_000_000_000
+VIDEO_CHUNK = 4096
+UPLOAD_SESSION_TTL = 2 * 3600
+UPLOAD_FAULTS = frozenset({"error", "expired", "offset"})
+VIDEO_TOO_SMALL = ("The video you tried to upload is too small. The minimum size for a video is "
+                   "1 KB. Please try again with a larger file.")  # fmt: skip
+VIDEO_TOO_LARGE = ("The video you tried to upload is too large. The maximum size for a video is "
+                   "2 GB. Please try again with a smaller file.")  # fmt: skip
+VIDEO_RETRY_MESSAGE = "There was a problem uploading your video. Please try uploading it again."
+VIDEO_TIMEOUT = ("Video Upload Timeout. Your video upload timed out before it could be completed. "
+                 "This is probably because of a slow network connection or because the video is "
+                 "too large. Please try again.")  # fmt: skip
+VIDEO_UNREADABLE = (
+    "There was a problem uploading your video file. Please try again with another file."
+)
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 
 
@@ -242,6 +283,21 @@ class GraphError(Exception):
                  "error_user_title": self.user_title, "error_user_msg": self.user_msg}  # fmt: skip
         error |= {k: v for k, v in extra.items() if v is not None}
         return {"error": error | {"fbtrace_id": trace}}
+
+
+class UploadError(GraphError):
+    """A Video API upload error; a wrong offset carries ``error_data`` with the offsets the
+    server expects (Video API "Error Codes", subcode 1363037)."""
+
+    def __init__(self, code: int, subcode: int, message: str, **error_data: int) -> None:
+        super().__init__(code, message, subcode=subcode)
+        self.error_data = {k: str(v) for k, v in error_data.items()}
+
+    def body(self, trace: str) -> dict[str, Any]:
+        out = super().body(trace)
+        if self.error_data:
+            out["error"]["error_data"] = self.error_data
+        return out
 
 
 def invalid(message: str, subcode: int | None = None) -> GraphError:
@@ -331,6 +387,39 @@ class Photo:
     url: str | None = None
     alt_text_custom: str | None = None
     post_id: str | None = None
+
+
+@dataclass
+class Video:
+    """A Page video (``/{page-id}/videos``): published, or scheduled to go live when the clock
+    passes ``scheduled_publish_time``; ``status`` is what Facebook's processing made of it."""
+
+    id: str
+    page_id: str
+    description: str
+    created_at: float
+    size: int
+    published: bool = True
+    scheduled_publish_time: float | None = None
+    status: str = "ready"  # ready, processing or error
+    resumable: bool = False
+
+    def live(self, now: float) -> bool:
+        scheduled = self.scheduled_publish_time
+        return self.published or (scheduled is not None and scheduled <= now)
+
+
+@dataclass
+class UploadSession:
+    """A resumable video upload: the bytes received so far, from offset 0."""
+
+    id: str
+    video_id: str
+    page_id: str
+    file_size: int
+    started_at: float
+    received: bytearray = field(default_factory=bytearray)
+    finished: bool = False
 
 
 @dataclass
@@ -614,6 +703,12 @@ class GraphFake:
         self.requests: list[Seen] = []
         self._posts: dict[str, Post] = {}
         self._photos: dict[str, Photo] = {}
+        self._videos: dict[str, Video] = {}
+        self._uploads: dict[str, UploadSession] = {}
+        self.video_status = "ready"  # what processing makes of the next videos
+        self.video_chunk = VIDEO_CHUNK
+        self.simple_video_max = SIMPLE_VIDEO_MAX
+        self._upload_faults: list[tuple[str, int, str]] = []  # phase, after n ok, kind
         self._containers: dict[str, Container] = {}
         self._media: dict[str, IgMedia] = {}
         self._comments: dict[str, Comment] = {}
@@ -840,9 +935,9 @@ class GraphFake:
         the Instagram account itself. ``reply_to``: a comment under the same object; a reply to a
         reply is filed under its top-level comment, as both platforms show it."""
         with self._lock:
-            found = self._posts.get(on) or self._media.get(on)
+            found = self._posts.get(on) or self._videos.get(on) or self._media.get(on)
             if found is None:
-                raise KeyError(f"no stored Page post or Instagram media {on}")
+                raise KeyError(f"no stored Page post, Page video or Instagram media {on}")
             parent = None
             if reply_to is not None:
                 parent = self._comments.get(reply_to)
@@ -886,6 +981,26 @@ class GraphFake:
         with self._lock:
             pid = self._page(page).id if page is not None else None
             return [p for p in self._photos.values() if pid in (None, p.page_id)]
+
+    def videos(self, page: Page | str | None = None) -> list[Video]:
+        """Stored Page videos (published, processing, scheduled), oldest first."""
+        with self._lock:
+            pid = self._page(page).id if page is not None else None
+            return [v for v in self._videos.values() if pid in (None, v.page_id)]
+
+    def upload_sessions(self) -> list[UploadSession]:
+        with self._lock:
+            return list(self._uploads.values())
+
+    def fail_upload(self, phase: str, *, after: int = 0, kind: str = "error") -> None:
+        """Fail the next ``transfer`` (or ``start``/``finish``) ``phase`` of a resumable upload
+        once ``after`` of them have succeeded: ``kind`` ``"error"`` (1363019, "try again"),
+        ``"expired"`` (the session has lapsed: every later call on it fails too), ``"offset"``
+        (1363037 as if a chunk were lost)."""
+        if phase not in {"start", "transfer", "finish"} or kind not in UPLOAD_FAULTS:
+            raise ValueError(f"unknown upload fault {phase!r}/{kind!r}")
+        with self._lock:
+            self._upload_faults.append((phase, after, kind))
 
     def containers(self, ig_user: IgUser | str | None = None) -> list[Container]:
         with self._lock:
@@ -951,6 +1066,7 @@ class GraphFake:
                 "ig_users": [asdict(u) for u in self.ig_users.values()],
                 "posts": [asdict(p) for p in self._posts.values()],
                 "photos": [asdict(p) for p in self._photos.values()],
+                "videos": [asdict(v) for v in self._videos.values()],
                 "containers": [asdict(c) for c in self._containers.values()],
                 "ig_media": [asdict(m) for m in self._media.values()],
                 "comments": [asdict(c) for c in self._comments.values()],
@@ -1178,6 +1294,7 @@ class GraphFake:
             or self.ig_users.get(object_id)
             or self._posts.get(object_id)
             or self._photos.get(object_id)
+            or self._videos.get(object_id)
             or self._containers.get(object_id)
             or self._media.get(object_id)
             or self._comments.get(object_id)
@@ -1212,7 +1329,7 @@ class GraphFake:
     def _owner(self, node: Any) -> str:
         if isinstance(node, Page):
             return node.id
-        if isinstance(node, Post | Photo | IgUser):
+        if isinstance(node, Post | Photo | Video | IgUser):
             return node.page_id
         if isinstance(node, Comment):
             under = self._find(node.object_id)
@@ -1490,6 +1607,153 @@ class GraphFake:
         del self._photos[photo.id]
         return {"success": True}
 
+    # -- Page videos (Video API) -------------------------------------------------------------
+
+    def _upload_fault(self, phase: str) -> str | None:
+        for i, (at, after, kind) in enumerate(self._upload_faults):
+            if at == phase:
+                if after > 0:
+                    self._upload_faults[i] = (at, after - 1, kind)
+                    return None
+                del self._upload_faults[i]
+                return kind
+        return None
+
+    def _publish_video(self, call: _Call, page: Page) -> dict[str, Any]:
+        """``POST /{page-id}/videos``: ``source`` in one request, or ``upload_phase``
+        start/transfer/finish (see :data:`VIDEO_CHUNK`)."""
+        self._need(call, "pages_manage_posts", 200)
+        phase = call.params.get("upload_phase")
+        if phase == "start":
+            return self._video_start(call, page)
+        if phase == "transfer":
+            return self._video_transfer(call, page)
+        if phase == "finish":
+            return self._video_finish(call, page)
+        if phase is not None:
+            raise invalid("param upload_phase must be one of {start, transfer, finish, cancel}")
+        upload = call.files.get("source")
+        if upload is None:
+            if "file_url" in call.params:
+                raise invalid("The fake fetches nothing: upload the file")
+            raise UploadError(6000, 1363022, VIDEO_TOO_SMALL)
+        if len(upload.data) > self.simple_video_max:
+            raise UploadError(6000, 1363023, VIDEO_TOO_LARGE)
+        video = self._new_video(call, page, upload.data, resumable=False)
+        return {"id": video.id}
+
+    def _new_video(self, call: _Call, page: Page, data: bytes, *, resumable: bool) -> Video:
+        if len(data) < VIDEO_MIN:
+            raise UploadError(6000, 1363022, VIDEO_TOO_SMALL)
+        if data[4:8] != b"ftyp":  # neither MP4 nor QuickTime
+            raise UploadError(6000, 0, VIDEO_UNREADABLE)
+        published, when = self._schedule(call)
+        video = Video(self._new_id(), page.id, call.params.get("description", ""), self.now(),
+                      len(data), published, when, self.video_status, resumable)  # fmt: skip
+        self._videos[video.id] = video
+        return video
+
+    def _video_start(self, call: _Call, page: Page) -> dict[str, Any]:
+        if self._upload_fault("start") == "error":
+            raise UploadError(6000, 6000, VIDEO_RETRY_MESSAGE)
+        try:
+            size = int(call.params["file_size"])
+        except (KeyError, ValueError):
+            raise invalid("param file_size must be a positive integer") from None
+        if size < VIDEO_MIN:
+            raise UploadError(6000, 1363022, VIDEO_TOO_SMALL)
+        if size > VIDEO_MAX:
+            raise UploadError(6000, 1363023, VIDEO_TOO_LARGE)
+        session = UploadSession(self._new_id(), self._new_id(), page.id, size, self.now())
+        self._uploads[session.id] = session
+        return {"video_id": session.video_id, "upload_session_id": session.id,
+                "start_offset": "0", "end_offset": str(min(self.video_chunk, size))}  # fmt: skip
+
+    def _session(self, call: _Call, page: Page) -> UploadSession:
+        session = self._uploads.get(call.params.get("upload_session_id", ""))
+        if session is None or session.page_id != page.id:
+            raise invalid("param upload_session_id is not a valid upload session")
+        if self.now() - session.started_at > UPLOAD_SESSION_TTL:
+            raise UploadError(6001, 1363030, VIDEO_TIMEOUT)
+        return session
+
+    def _video_transfer(self, call: _Call, page: Page) -> dict[str, Any]:
+        session = self._session(call, page)
+        fault, have = self._upload_fault("transfer"), len(session.received)
+        expected = {
+            "start_offset": have,
+            "end_offset": min(have + self.video_chunk, session.file_size),
+        }
+        if fault == "expired":
+            session.started_at -= UPLOAD_SESSION_TTL + 1
+            raise UploadError(6001, 1363030, VIDEO_TIMEOUT)
+        if fault == "error":
+            raise UploadError(6001, 1363019, VIDEO_RETRY_MESSAGE)
+        chunk = call.files.get("video_file_chunk")
+        offset = call.params.get("start_offset")
+        if fault == "offset" or chunk is None or offset != str(have):
+            raise UploadError(6001, 1363037, VIDEO_RETRY_MESSAGE, **expected)
+        if have + len(chunk.data) > session.file_size:
+            raise UploadError(6001, 1363037, VIDEO_RETRY_MESSAGE, **expected)
+        session.received += chunk.data
+        have = len(session.received)
+        return {"start_offset": str(have),
+                "end_offset": str(min(have + self.video_chunk, session.file_size))}  # fmt: skip
+
+    def _video_finish(self, call: _Call, page: Page) -> dict[str, Any]:
+        session = self._session(call, page)
+        if self._upload_fault("finish") == "error":
+            raise UploadError(6001, 1363019, VIDEO_RETRY_MESSAGE)
+        if session.finished:
+            raise invalid("This upload session has already been finished")
+        if len(session.received) != session.file_size:
+            raise UploadError(6001, 1363019, VIDEO_RETRY_MESSAGE)
+        video = self._new_video(call, page, bytes(session.received), resumable=True)
+        del self._videos[video.id]
+        video.id = session.video_id  # the id ``start`` promised
+        self._videos[video.id] = video
+        session.finished = True
+        return {"success": True}
+
+    def _video_of(self, video: Video, fields: dict[str, str]) -> dict[str, Any]:
+        now = self.now()
+        status: dict[str, Any] = {"video_status": video.status}
+        if video.status == "error":
+            status["processing_phase"] = {"status": "error", "errors": [
+                {"code": 1363008, "message": "The video could not be processed"}]}  # fmt: skip
+        values = {"id": video.id, "description": video.description or None,
+                  "created_time": graph_time(video.created_at), "published": video.live(now),
+                  "scheduled_publish_time": int(video.scheduled_publish_time)
+                  if video.scheduled_publish_time and not video.live(now) else None,
+                  "permalink_url": f"/{video.page_id}/videos/{video.id}/", "status": status,
+                  "from": {"id": video.page_id, "name": self.pages[video.page_id].name}}  # fmt: skip
+        live = video.live(now)
+        counts = self._counts(video.id, video.created_at) if live else {}
+        for name in ("reactions", "likes", "comments"):  # edges a Video has; no shares, no insights
+            if name in fields:
+                total = counts.get("comments" if name == "comments" else "reactions", 0)
+                values[name] = {"data": []}
+                if ".summary(" in fields[name]:
+                    values[name]["summary"] = {"total_count": total}
+        return _pick(values, fields)
+
+    def _get_video(self, call: _Call, video: Video) -> dict[str, Any]:
+        fields = call.fields("Video", ("created_time", "description", "id"), VIDEO_FIELDS)
+        return self._video_of(video, fields)
+
+    def _list_videos(self, call: _Call, page: Page) -> dict[str, Any]:
+        """The Page's videos, newest first; scheduled and still processing ones too (the Page's
+        own token sees them)."""
+        fields = call.fields("Video", ("created_time", "description", "id"), VIDEO_FIELDS)
+        found = sorted((v for v in self._videos.values() if v.page_id == page.id),
+                       key=lambda v: (v.created_at, int(v.id)), reverse=True)  # fmt: skip
+        return self._listing(call, page.id, "videos", [self._video_of(v, fields) for v in found])
+
+    def _delete_video(self, call: _Call, video: Video) -> dict[str, Any]:
+        self._need(call, "pages_manage_posts", 200)
+        del self._videos[video.id]
+        return {"success": True}
+
     # -- Instagram ---------------------------------------------------------------------------
 
     def _fetchable(self, user: IgUser, url: str) -> bool:
@@ -1731,7 +1995,7 @@ class GraphFake:
 
     def _fb_comment_of(self, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
         post_id, _, own_id = comment.id.partition("_")
-        page_id = self._posts[comment.object_id].page_id
+        page_id = (self._posts.get(comment.object_id) or self._videos[comment.object_id]).page_id
         parent = self._comments.get(comment.parent_id or "")
         values = {
             "id": comment.id,
@@ -1911,6 +2175,8 @@ class GraphFake:
 POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "scheduled_publish_time", "permalink_url", "status_type", "from", "full_picture",
                "attachments", "reactions", "likes", "comments", "shares", "insights"}  # fmt: skip
+VIDEO_FIELDS = {"id", "description", "created_time", "published", "scheduled_publish_time",
+                "permalink_url", "status", "from", "reactions", "likes", "comments"}  # fmt: skip
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
                    "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
@@ -1929,6 +2195,11 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Page", "scheduled_posts"): GraphFake._scheduled_posts,
     ("POST", "Page", "feed"): GraphFake._publish_feed,
     ("POST", "Page", "photos"): GraphFake._publish_photo,
+    ("POST", "Page", "videos"): GraphFake._publish_video,
+    ("GET", "Page", "videos"): GraphFake._list_videos,
+    ("GET", "Video", ""): GraphFake._get_video,
+    ("DELETE", "Video", ""): GraphFake._delete_video,
+    ("GET", "Video", "comments"): GraphFake._post_comments,  # a Video's comments edge
     ("GET", "Post", ""): GraphFake._get_post,
     ("GET", "Post", "insights"): GraphFake._post_insights,
     ("DELETE", "Post", ""): GraphFake._delete_post,

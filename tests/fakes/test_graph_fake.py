@@ -297,6 +297,140 @@ def test_attached_media_must_be_an_unpublished_photo_of_the_page(
 # -- Pages: native scheduling ---------------------------------------------------------------
 
 
+# -- Pages: videos (the Video API) ------------------------------------------------------------
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+
+
+def _video(graph: facebook.GraphAPI, page: Page, **args: str) -> Any:
+    """A POST to the videos edge (facebook-sdk's ``request`` takes the version in the path)."""
+    return graph.request(f"v21.0/{page.id}/videos", post_args=args, method="POST")
+
+
+def test_a_video_in_one_request_is_stored_with_its_description(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    answer = graph.request(
+        f"v21.0/{page.id}/videos",
+        post_args={"description": "Ms. Rivera's testimony"},
+        files={"source": ("t.mp4", MP4, "video/mp4")},
+        method="POST",
+    )
+    (video,) = fake.videos(page)
+    assert answer == {"id": video.id} and (video.size, video.published) == (len(MP4), True)
+    seen = graph.get_object(video.id, fields="description,status,published")
+    assert seen == {"id": video.id, "description": "Ms. Rivera's testimony",
+                    "status": {"video_status": "ready"}, "published": True}  # fmt: skip
+    listed = graph.get_object(f"{page.id}/videos", fields="id,description")["data"]
+    assert listed == [{"id": video.id, "description": "Ms. Rivera's testimony"}]
+
+
+def test_a_resumable_upload_goes_in_the_chunks_graph_names(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    fake.video_chunk = 1000
+    began = _video(graph, page, upload_phase="start", file_size=str(len(MP4)))
+    assert set(began) == {"video_id", "upload_session_id", "start_offset", "end_offset"}
+    start, end, session = began["start_offset"], began["end_offset"], began["upload_session_id"]
+    assert (start, end) == ("0", "1000")
+    chunks = 0
+    while start != end:
+        sent = graph.request(
+            f"v21.0/{page.id}/videos",
+            post_args={"upload_phase": "transfer", "upload_session_id": session,
+                       "start_offset": start},
+            files={"video_file_chunk": ("chunk", MP4[int(start) : int(end)])},
+            method="POST",
+        )  # fmt: skip
+        start, end, chunks = sent["start_offset"], sent["end_offset"], chunks + 1
+    assert (chunks, start) == (3, str(len(MP4)))
+    done = _video(graph, page, upload_phase="finish", upload_session_id=session,
+                  description="Testimony", published="false",
+                  scheduled_publish_time=str(int(fake.now() + 3600)))  # fmt: skip
+    assert done == {"success": True}
+    (video,) = fake.videos(page)
+    assert (video.id, video.description, video.published) == (began["video_id"], "Testimony", False)
+    waiting = graph.get_object(video.id, fields="published,scheduled_publish_time")
+    assert waiting["published"] is False and waiting["scheduled_publish_time"] > fake.now()
+
+
+def test_a_wrong_offset_says_which_offsets_graph_wants(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    fake.video_chunk = 1000
+    session = _video(graph, page, upload_phase="start", file_size=str(len(MP4)))
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.request(
+            f"v21.0/{page.id}/videos",
+            post_args={"upload_phase": "transfer", "start_offset": "500",
+                       "upload_session_id": session["upload_session_id"]},
+            files={"video_file_chunk": ("chunk", MP4[500:1500])},
+            method="POST",
+        )  # fmt: skip
+    error = _error(caught)
+    assert (error["code"], error["error_subcode"]) == (6001, 1363037)
+    assert error["error_data"] == {"start_offset": "0", "end_offset": "1000"}
+
+
+def test_an_expired_session_times_out_and_an_unfinished_one_cannot_finish(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    session = _video(graph, page, upload_phase="start", file_size=str(len(MP4)))
+    sid = session["upload_session_id"]
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        _video(graph, page, upload_phase="finish", upload_session_id=sid)
+    assert _error(caught)["error_subcode"] == 1363019  # bytes are missing
+    fake.advance(3 * 3600)
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        _video(graph, page, upload_phase="transfer", upload_session_id=sid, start_offset="0")
+    assert _error(caught)["error_subcode"] == 1363030
+    assert "Video Upload Timeout" in caught.value.message
+    assert fake.videos(page) == []
+
+
+@pytest.mark.parametrize(
+    ("size", "subcode"), [(100, 1363022), (2_000_000_001, 1363023)], ids=["small", "large"]
+)
+def test_a_video_too_small_or_too_large_is_refused_at_start(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page, size: int, subcode: int
+) -> None:
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        _video(graph, page, upload_phase="start", file_size=str(size))
+    assert _error(caught)["error_subcode"] == subcode
+    assert fake.upload_sessions() == []
+
+
+def test_a_video_over_the_one_request_limit_must_go_resumable(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    fake.simple_video_max = 1500
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph.request(f"v21.0/{page.id}/videos", files={"source": ("t.mp4", MP4, "video/mp4")},
+                      post_args={}, method="POST")  # fmt: skip
+    assert _error(caught)["error_subcode"] == 1363023
+    assert fake.videos(page) == []
+
+
+def test_a_video_needs_pages_manage_posts(fake: GraphFake, connect: Connect, page: Page) -> None:
+    reader = connect(fake.add_token(page, scopes=("pages_read_engagement",)))
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        _video(reader, page, upload_phase="start", file_size=str(len(MP4)))
+    assert _error(caught)["code"] == 200
+
+
+def test_processing_states_show_in_the_status_and_a_deleted_video_is_gone(
+    fake: GraphFake, graph: facebook.GraphAPI, page: Page
+) -> None:
+    fake.video_status = "error"
+    answer = graph.request(f"v21.0/{page.id}/videos", files={"source": ("t.mp4", MP4, "video/mp4")},
+                           post_args={"description": "x"}, method="POST")  # fmt: skip
+    status = graph.get_object(answer["id"], fields="status")["status"]
+    assert status["video_status"] == "error"
+    assert status["processing_phase"]["errors"][0]["message"]
+    assert graph.request(f"v21.0/{answer['id']}", method="DELETE") == {"success": True}
+    assert fake.videos(page) == []
+
+
 def test_scheduled_post_waits_in_scheduled_posts_then_goes_live(
     fake: GraphFake, graph: facebook.GraphAPI, page: Page
 ) -> None:

@@ -201,7 +201,18 @@ def _post(
                     "wrong-type", f"{key} must be a mapping of what changes on {key}", value.loc
                 )
                 continue
-            ctx.unknown_keys(value, OVERRIDE_FIELDS, f"the {key} override")
+            allowed = list(OVERRIDE_FIELDS)
+            if key == "facebook" and "as" in value.items:
+                # ``facebook: {as: reel}`` is how issue 16 writes a Reel; until the Reels API is
+                # built, say that rather than "unknown key", which reads as a typo.
+                allowed.append("as")
+                ctx.error(
+                    "reels-unsupported",
+                    "Reels are not supported yet",
+                    value.key_locs["as"],
+                    "remove as: to post the video as a Page video",
+                )
+            ctx.unknown_keys(value, allowed, f"the {key} override")
             overrides[key] = _content(ctx, value, OVERRIDE_FIELDS)
         else:
             ctx.error(

@@ -668,9 +668,11 @@ class Dispatcher:
         self, delivery: Delivery, parts: list[OutgoingPart], publisher: Publisher
     ) -> None:
         """A delivery claimed ahead of time goes to the platform's own scheduler; one it cannot
-        take there (media, a thread, too soon) waits in the ledger and is published when due."""
+        take there (media it does not schedule, a thread, too soon) waits in the ledger and is
+        published when due."""
         now = self.clock()
-        if len(parts) != 1 or parts[0].media or delivery.due_at < now + NATIVE_MIN_AHEAD:
+        soon = delivery.due_at < now + NATIVE_MIN_AHEAD
+        if len(parts) != 1 or not publisher.can_schedule(parts[0]) or soon:
             self.ledger.release(
                 delivery.id,
                 self.worker,

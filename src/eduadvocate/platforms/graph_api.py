@@ -47,6 +47,7 @@ from eduadvocate.platforms.publishing import (
 )
 
 GRAPH_HOST = "https://graph.facebook.com"
+VIDEO_HOST = "https://graph-video.facebook.com"  # where the Video API takes uploads
 DEFAULT_VERSION = "v21.0"
 TIMEOUT_S = 60
 MAX_LIMIT = 100  # items one page of a Graph listing can hold
@@ -109,7 +110,8 @@ class Graph:
         version = account.get("graph_version") or DEFAULT_VERSION
         self.version = version if version.startswith("v") else f"v{version}"
         self.session = requests.Session()
-        prepare_session(self.session, (GRAPH_HOST,), account.get("base_url"), TIMEOUT_S)
+        hosts = (GRAPH_HOST, VIDEO_HOST)
+        prepare_session(self.session, hosts, account.get("base_url"), TIMEOUT_S)
 
     def call(
         self,
@@ -118,6 +120,7 @@ class Graph:
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
         files: dict[str, Any] | None = None,
+        host: str = GRAPH_HOST,
     ) -> dict[str, Any]:
         """One request to ``/{version}/{path}``; the token goes in the form of a POST, else in
         the query. Raises :class:`GraphError` or ``requests``' own exceptions."""
@@ -127,7 +130,7 @@ class Graph:
         else:
             params = (params or {}) | token
         response = self.session.request(
-            method, f"{GRAPH_HOST}/{self.version}/{path}", params=params, data=data, files=files
+            method, f"{host}/{self.version}/{path}", params=params, data=data, files=files
         )
         try:
             body = response.json()
@@ -141,9 +144,13 @@ class Graph:
         return self.call("GET", path, params=params)
 
     def post(
-        self, path: str, data: dict[str, str], files: dict[str, Any] | None = None
+        self,
+        path: str,
+        data: dict[str, str],
+        files: dict[str, Any] | None = None,
+        host: str = GRAPH_HOST,
     ) -> dict[str, Any]:
-        return self.call("POST", path, data=data, files=files)
+        return self.call("POST", path, data=data, files=files, host=host)
 
     def delete(self, path: str) -> None:
         self.call("DELETE", path)

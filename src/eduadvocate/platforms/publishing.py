@@ -210,6 +210,11 @@ class Publisher(ABC):
         """Hand a post to the platform's own scheduler, to go live at ``at`` (Facebook Pages)."""
         raise Rejected("this platform has no native scheduling")
 
+    def can_schedule(self, part: OutgoingPart) -> bool:
+        """Whether :meth:`schedule` takes this part: text only, unless the platform says more
+        (a Facebook Page schedules a video too)."""
+        return not part.media
+
     def delete(self, remote_id: str) -> bool:
         """Delete a post (used to cancel or move one waiting in the platform's scheduler).
         Returns False when the platform no longer had it (someone deleted it there already)."""

@@ -7,6 +7,12 @@ the message keeps the link as rendered); one photo to ``/{page-id}/photos`` with
 ``link`` field. Facebook has no idempotency key: an attempt in doubt is looked up among
 the Page's recent posts by its exact message.
 
+A video goes to ``/{page-id}/videos`` (:meth:`FacebookPublisher._video`) with the text as its
+``description``, in one request up to :data:`SIMPLE_UPLOAD_MAX`, else through the resumable
+upload (start, transfer, finish); its remote id is the video's id, and a video in doubt is looked
+up among the Page's videos by its description. Natively scheduled videos wait in the Page's video
+list, not among its scheduled posts: :meth:`~FacebookPublisher.scheduled_ids` reads both.
+
 ``inbox pull`` reads the comments under each published post (:meth:`FacebookPublisher.replies`):
 ``/{post-id}/comments`` with ``filter=stream``, so replies to comments come in the same list, each
 with its ``parent``; the Page's own comments are left out. Facebook has no list of notifications
@@ -23,18 +29,22 @@ among the Page's own comments in that thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
+    VIDEO_HOST,
     Graph,
     comments_page,
     denied,
+    graph_cause,
     may_not_comment,
     missing_aliases,
     missing_object,
@@ -60,6 +70,19 @@ from eduadvocate.platforms.publishing import (
 WHAT = "Facebook"
 NEEDED = frozenset({"pages_manage_posts"})
 MAX_PAGES = 100  # of the scheduler's listing: 10,000 waiting posts
+# "Publish with the Video API" (developers.facebook.com/docs/video-api/guides/publishing) posts
+# videos on the graph-video host. Its non-resumable upload (``source``, one multipart request)
+# takes files up to 1 GB and 20 minutes; anything larger goes through the resumable upload on the
+# same edge: ``upload_phase=start`` with ``file_size`` answers ``video_id``,
+# ``upload_session_id``, ``start_offset`` and ``end_offset``; each ``transfer`` sends the bytes
+# from ``start_offset`` to ``end_offset`` as ``video_file_chunk`` and answers the next pair (Graph
+# chooses the chunk size), until they are equal; ``finish`` carries the description.
+SIMPLE_UPLOAD_MAX = 1_000_000_000
+# Video API "Error Codes" (developers.facebook.com/docs/video-api/reference/error-codes): upload
+# timeout, "problem uploading … try again", a start offset the server did not expect (it says
+# which it wants), and 6000 "try again" at the start: a new upload may work. 1363022/1363023
+# (too small, over 2 GB) are the file's and stay refusals.
+VIDEO_RETRY = frozenset({6000, 1363019, 1363030, 1363037})
 COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
 READ_COMMENTS = "pages_read_user_content"  # with pages_read_engagement, which posting needs
 COMMENT = "pages_manage_engagement"  # what commenting as the Page needs
@@ -82,6 +105,8 @@ class FacebookPublisher(Publisher):
                 result = self.graph.post(f"{self.page}/feed", share)
             post_id = str(result["id"])
             return Published(post_id, _permalink(post_id))
+        if video := _only_video(part.media):
+            return self._video(part, video, None)
         if len(part.media) == 1:
             return self._photo(part, part.media[0])
         data: dict[str, str] = {"message": part.text}
@@ -161,7 +186,81 @@ class FacebookPublisher(Publisher):
             )
         return str(result["id"])
 
+    def _video(self, part: OutgoingPart, item: Attachment, at: datetime | None) -> Published:
+        """One video, published now or handed to the Page's scheduler (``at``). Facebook goes on
+        processing it after the answer: the post exists meanwhile, so that is published, with a
+        warning; a video it already failed to process is refused."""
+        data = {"description": part.text}
+        if at is not None:
+            data |= {"published": "false", "scheduled_publish_time": str(int(at.timestamp()))}
+        with opened(item) as fh, _video_errors():
+            size = item.path.stat().st_size
+            if size <= SIMPLE_UPLOAD_MAX:
+                with self.graph.mapped(sending=True, what=WHAT):
+                    result = self.graph.post(
+                        f"{self.page}/videos", data, files={"source": fh}, host=VIDEO_HOST
+                    )
+                video_id = str(result["id"])
+            else:
+                video_id = self._resumable(fh, size, data)
+        return Published(video_id, _permalink(video_id), warning=self._processing(video_id))
+
+    def _resumable(self, fh: BinaryIO, size: int, data: dict[str, str]) -> str:
+        """The resumable upload (see :data:`SIMPLE_UPLOAD_MAX`). Nothing is posted before
+        ``finish``: a failure before it is :class:`Transient` and the next attempt starts anew."""
+        edge = f"{self.page}/videos"
+        with self.graph.mapped(sending=False, what=WHAT):
+            began = self.graph.post(
+                edge, {"upload_phase": "start", "file_size": str(size)}, host=VIDEO_HOST
+            )
+            session, video_id = str(began["upload_session_id"]), str(began["video_id"])
+            start, end = int(began["start_offset"]), int(began["end_offset"])
+            while start < end:
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                sent = self.graph.post(
+                    edge,
+                    {"upload_phase": "transfer", "upload_session_id": session,
+                     "start_offset": str(start)},
+                    files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
+                    host=VIDEO_HOST,
+                )  # fmt: skip
+                start, end = int(sent["start_offset"]), int(sent["end_offset"])
+        finish = {"upload_phase": "finish", "upload_session_id": session} | data
+        with self.graph.mapped(sending=True, what=WHAT):
+            done = self.graph.post(edge, finish, host=VIDEO_HOST)
+        if not done.get("success"):
+            raise Rejected(f"{WHAT} did not accept the uploaded video (finish answered {done})")
+        return video_id
+
+    def _processing(self, video_id: str) -> str | None:
+        """Whether Facebook is still processing the video (a warning) or has failed it
+        (``status.video_status`` ``error``: refused). The video is posted already, so a failure
+        to ask is no reason to post it again: then nothing is said."""
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                found = self.graph.get(video_id, fields="status")
+        except (Transient, Rejected, AuthFailed):
+            return None
+        status = found.get("status") or {}
+        state = status.get("video_status")
+        if state == "error":
+            errors = (status.get("processing_phase") or {}).get("errors") or [{}]
+            reason = errors[0].get("message") if isinstance(errors[0], dict) else None
+            detail = f": {reason}" if reason else ""
+            raise Rejected(f"{WHAT} could not process the video{detail}; try another file")
+        if state in ("processing", "upload_complete", "uploading"):
+            return f"{WHAT} is still processing the video; it shows on the Page once done"
+        return None
+
+    def can_schedule(self, part: OutgoingPart) -> bool:
+        """Text, or one video (photos would need the photos endpoint's own scheduling)."""
+        media = part.media
+        return not media or (len(media) == 1 and (media[0].mime or "").startswith("video/"))
+
     def schedule(self, part: OutgoingPart, at: datetime) -> Published:
+        if video := _only_video(part.media):
+            return self._video(part, video, at)
         data = {
             "message": part.text,
             "published": "false",
@@ -192,19 +291,26 @@ class FacebookPublisher(Publisher):
         """Every post waiting in the Page's scheduler: Graph gives at most 100 a page, and pages
         go on while ``paging.next`` is there (an empty page may still have one: Graph API
         "Paginated Results", developers.facebook.com/docs/graph-api/results)."""
-        found: set[str] = set()
+        found = {str(p["id"]) for p in self._every("scheduled_posts", "id")}
+        # A scheduled video is a video with a publish time ahead, not a scheduled post.
+        videos = self._every("videos", "id,published,scheduled_publish_time")
+        found.update(str(v["id"]) for v in videos if _waiting_video(v))
+        return found
+
+    def _every(self, edge: str, fields: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
-            args = {"fields": "id", "limit": "100"} | ({"after": after} if after else {})
+            args = {"fields": fields, "limit": "100"} | ({"after": after} if after else {})
             with self.graph.mapped(sending=False, what=WHAT):
-                waiting = self.graph.get(f"{self.page}/scheduled_posts", **args)
-            found.update(str(p["id"]) for p in waiting.get("data", []))
+                waiting = self.graph.get(f"{self.page}/{edge}", **args)
+            items.extend(p for p in waiting.get("data", []) if isinstance(p, dict))
             paging = waiting.get("paging") or {}
             following = (paging.get("cursors") or {}).get("after")
             if not paging.get("next") or not following or following == after:
-                return found
+                return items
             after = str(following)
-        raise Transient(f"{WHAT}'s scheduler lists more than {MAX_PAGES * 100} posts")
+        raise Transient(f"{WHAT} lists more than {MAX_PAGES * 100} {edge.replace('_', ' ')}")
 
     def lookup(self, part: OutgoingPart, since: datetime) -> Published | None:
         if part.answers:
@@ -212,6 +318,8 @@ class FacebookPublisher(Publisher):
         start = int((since - timedelta(minutes=1)).astimezone(UTC).timestamp())
         shared = part.repost or part.quote
         fields = "id,message,created_time" + (",attachments" if shared else "")
+        if _only_video(part.media):
+            return self._lookup_video(part, start)
         with self.graph.mapped(sending=False, what=WHAT):
             feed = self.graph.get(f"{self.page}/feed", fields=fields, since=str(start), limit="50")
         for post in feed.get("data", []):
@@ -249,13 +357,55 @@ class FacebookPublisher(Publisher):
             " answer there"
         )
 
+    def _lookup_video(self, part: OutgoingPart, start: int) -> Published | None:
+        """A video uploaded since ``start`` with this description, published, processing or
+        scheduled (the Page's video list has them all, newest first)."""
+        with self.graph.mapped(sending=False, what=WHAT):
+            videos = self.graph.get(
+                f"{self.page}/videos", fields="id,description,created_time", limit="50"
+            )
+        for video in videos.get("data", []):
+            created = parse_time(video.get("created_time"))
+            if created.timestamp() < start:
+                continue
+            if (video.get("description") or "").strip() == part.text.strip():
+                return Published(str(video["id"]), _permalink(str(video["id"])))
+        return None
+
     # -- engagement -------------------------------------------------------------------------------
     metrics_batch = 50  # ids per multi-object GET (Graph's limit)
     _insights = True  # False once the token turned out to lack read_insights
 
     def metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
         """Reactions, comments and shares, and impressions and reach from the post's insights
-        (those need ``read_insights``: without it the counts come without them)."""
+        (those need ``read_insights``: without it the counts come without them). A video (its
+        id is one number; a Page post's is ``{page-id}_{post-id}``) has reactions and comments
+        only: Graph's Video node has no ``shares`` or post insights, and asking for them would
+        fail the whole batch."""
+        videos = [r for r in remote_ids if "_" not in r]
+        posts = [r for r in remote_ids if "_" in r]
+        found = self._video_metrics(videos) if videos else {}
+        return found | (self._post_metrics(posts) if posts else {})
+
+    def _video_metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
+        basic = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                found = self.graph.get("", ids=",".join(remote_ids), fields=basic)
+        except (AuthFailed, Rejected) as exc:
+            rest = [r for r in remote_ids if r not in missing_aliases(exc)]
+            if len(rest) < len(remote_ids):
+                return self._video_metrics(rest) if rest else {}
+            if denied(exc):
+                raise MetricsRefused(f"cannot read the Page's videos: {exc}") from exc
+            raise
+        return {
+            str(key): replace(_counts(video), reposts=None)
+            for key, video in found.items()
+            if isinstance(video, dict)
+        }
+
+    def _post_metrics(self, remote_ids: Sequence[str]) -> dict[str, Counts]:
         basic = (
             "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
         )
@@ -270,13 +420,13 @@ class FacebookPublisher(Publisher):
         except (AuthFailed, Rejected) as exc:
             rest = [r for r in remote_ids if r not in missing_aliases(exc)]
             if len(rest) < len(remote_ids):  # Graph fails a whole batch for one deleted post
-                return self.metrics(rest) if rest else {}
+                return self._post_metrics(rest) if rest else {}
             if not denied(exc):
                 raise
             if not self._insights:
                 raise MetricsRefused(f"cannot read the Page's posts: {exc}") from exc
             self._insights = False  # try once more without impressions and reach
-            return self.metrics(remote_ids)
+            return self._post_metrics(remote_ids)
         return {str(key): _counts(post) for key, post in found.items() if isinstance(post, dict)}
 
     # -- inbox ------------------------------------------------------------------------------------
@@ -331,6 +481,32 @@ def _shared_links(post: dict[str, Any]) -> set[str]:
                 if isinstance(url, str):
                     found.add(url)
     return found
+
+
+def _only_video(media: Sequence[Attachment]) -> Attachment | None:
+    """The post's video; a post with one never has photos too (``check`` refuses the mix)."""
+    videos = [m for m in media if (m.mime or "").startswith("video/")]
+    if videos and len(media) > 1:
+        raise Rejected(f"{WHAT} takes one video, or photos, in a post: not both or several")
+    return videos[0] if videos else None
+
+
+def _waiting_video(video: dict[str, Any]) -> bool:
+    return bool(video.get("scheduled_publish_time")) and not video.get("published", False)
+
+
+@contextmanager
+def _video_errors() -> Iterator[None]:
+    """The Video API's "try the upload again" codes (:data:`VIDEO_RETRY`) are transient:
+    nothing was posted, so a new upload on the next run is safe."""
+    try:
+        yield
+    except Rejected as exc:
+        found = graph_cause(exc)
+        # The subcode says what happened where there is one (6000 comes with "too large" too).
+        if found is not None and (found.subcode or found.code) in VIDEO_RETRY:
+            raise Transient(str(exc)) from exc
+        raise
 
 
 def _permalink(post_id: str) -> str:

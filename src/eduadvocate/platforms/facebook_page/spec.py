@@ -47,8 +47,9 @@ class FacebookPlatform(PlatformSpec):
         max_image_bytes=10_000_000,
         # Page video: up to 4 hours per guides (ayrshare.com/docs/media-guidelines/facebook_pages;
         # Meta's own page for Page videos was not at hand to confirm it). The 1 GB above is the
-        # Graph API's simple upload; larger files need the resumable upload (issue 16, not yet).
-        # Captions: a video's captions (SRT) are uploaded with it.
+        # Graph API's simple upload; the client sends larger files through the resumable upload
+        # (client.py), unused while this limit stays at 1 GB. Captions: Graph takes them on
+        # /{video-id}/captions, but the client does not send them yet.
         max_video_bytes=1_000_000_000,
         video_seconds_max=4 * 60 * 60,
         takes_captions=True,
