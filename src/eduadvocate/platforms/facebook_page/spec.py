@@ -49,10 +49,11 @@ class FacebookPlatform(PlatformSpec):
         # Meta's own page for Page videos was not at hand to confirm it). The 1 GB above is the
         # Graph API's simple upload; the client sends larger files through the resumable upload
         # (client.py), unused while this limit stays at 1 GB. Captions: Graph takes them on
-        # /{video-id}/captions, but the client does not send them yet.
+        # /{video-id}/captions, but the client does not send them yet, so check says a
+        # video's captions stay behind (captions-unsent) rather than dropping them unsaid.
         max_video_bytes=1_000_000_000,
         video_seconds_max=4 * 60 * 60,
-        takes_captions=True,
+        takes_captions=False,
         alt_max=1000,
     )
     settings: ClassVar[dict[str, Setting]] = {
