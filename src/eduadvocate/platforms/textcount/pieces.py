@@ -62,10 +62,6 @@ def _joins(char: str, *, after_space: bool) -> bool:
     return pattern.match(char) is not None
 
 
-def pieces(text: str) -> list[str]:
-    return _PIECE.findall(text)
-
-
 class Summed:
     """``measure(text)`` as the sum of ``measure`` over the text's pieces, each remembered."""
 
