@@ -54,14 +54,17 @@ def test_the_started_server_is_on_loopback_not_root_and_not_durable(
             "SELECT pg_backend_pid(), current_setting('data_directory'),"
             " current_setting('listen_addresses'), current_setting('fsync')"
         ).fetchone()
-    assert row is not None
-    backend, data_dir, listen, fsync = row
+        assert row is not None
+        backend, data_dir, listen, fsync = row
+        # While the connection is open: its backend process ends with it (read after the
+        # block, /proc/<backend> was sometimes gone already).
+        backend_uid = os.stat(f"/proc/{backend}").st_uid
     postmaster = int((postgres_server.data_dir / "postmaster.pid").read_text().split()[0])
     owner = Path(data_dir).stat().st_uid
     assert Path(data_dir) == postgres_server.data_dir
     assert owner != 0
     assert os.stat(f"/proc/{postmaster}").st_uid == owner
-    assert os.stat(f"/proc/{backend}").st_uid == owner
+    assert backend_uid == owner
     assert listen == "127.0.0.1"
     assert postgres_server.admin_url.startswith("postgresql://eduadvocate@127.0.0.1:")
     assert fsync == "off"
