@@ -81,13 +81,22 @@ AUDIT = """new Promise(done => requestAnimationFrame(() => requestAnimationFrame
   const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
     + (typeof el.className === "string" && el.className ? "." + el.className : "")
     + ' "' + el.textContent.trim().slice(0, 50) + '"';
-  const out = {scrollWidth: root.scrollWidth, clipped: [], outside: [], charts: {}, cut: [],
+  const out = {scrollWidth: root.scrollWidth, clipped: [], outside: [], squeezed: [], charts: {}, cut: [],
                tiny: [], labels: {}, figures: {}, text: document.body.innerText};
   for (const el of document.body.querySelectorAll("*")) {
     if (el.closest("svg") || !el.getClientRects().length) continue;
     if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
     if (el.clientWidth && el.scrollWidth > el.clientWidth)
       out.clipped.push(`${name(el)}: ${el.scrollWidth} > ${el.clientWidth} px`);
+    // A paragraph squeezed into a narrow column beside nothing (a table's caption once was):
+    // more than three lines in under a quarter of the screen. What is in a table's cells is
+    // left out: a column of a wide table is narrow by design.
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    const line = parseFloat(style.lineHeight) || 1.5 * parseFloat(style.fontSize);
+    const cell = el.closest("td,th");
+    const inColumn = cell && getComputedStyle(cell).display === "table-cell";
+    if (!inColumn && box.width < width / 4 && box.height > 3.5 * line)
+      out.squeezed.push(`${name(el)}: ${box.width.toFixed(0)} px wide, ${Math.round(box.height / line)} lines`);
     for (const n of el.childNodes) {
       if (n.nodeType !== 3 || !n.textContent.trim()) continue;
       const range = document.createRange();
@@ -347,6 +356,14 @@ def test_nothing_scrolls_sideways_and_no_text_is_cut(loaded: Loaded, width: int)
     assert audit["scrollWidth"] <= width
     assert audit["clipped"] == []
     assert audit["outside"] == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_text_is_squeezed_into_a_narrow_column(loaded: Loaded, width: int) -> None:
+    """No paragraph wraps line after line in a sliver of the screen (the posts table's
+    caption did, on a phone, when the table was laid out as cards)."""
+    assert loaded.audits[width]["squeezed"] == []
 
 
 @pytest.mark.browser

@@ -86,7 +86,7 @@ code{background:var(--card);border:1px solid var(--line);padding:0 5px;border-ra
 @media (max-width:600px){main{padding:20px 12px 32px}figure{padding:8px}
 h1{font-size:1.4rem}.totals{grid-template-columns:repeat(auto-fit,minmax(140px,1fr))}}
 @media screen and (max-width:999px){#posts-table thead{display:none}
-#posts-table,#posts-table tbody,#posts-table tr,#posts-table td{display:block}
+#posts-table,#posts-table caption,#posts-table tbody,#posts-table tr,#posts-table td{display:block}
 #posts-table tbody{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
 #posts-table tr{border:1px solid var(--line);border-radius:8px;padding:6px 10px}
 #posts-table td{position:relative;border:0;padding:2px 0 2px 42%;min-width:0;text-align:left}
