@@ -26,6 +26,7 @@ from eduadvocate.config.utm import UtmSettings
 from eduadvocate.content.model import Post
 from eduadvocate.platforms.base import PlatformSpec
 from eduadvocate.platforms.registry import spec_class
+from eduadvocate.platforms.textcount.unicode import mastodon_length
 from tests.conftest import Make
 
 
@@ -594,3 +595,102 @@ def test_wanted_hashtags_are_found_present_as_a_full_search_finds_them(
     for tag in wanted:
         assert (tag[1:].casefold() in quick) == (tag[1:].casefold() in every)
     assert _hashtags_in(parts, None) == every
+
+
+def test_a_mastodon_thread_with_a_content_warning_fills_its_parts(make_campaign: Make) -> None:
+    """Each part counts the warning once (Mastodon adds it to every status of the thread): the
+    sentences packed into a part are measured together with it once, not once per sentence,
+    so the thread is no longer than it must be."""
+    sentence = "Our school board meets on Thursday to vote on cuts to art and music classes."
+    text = " ".join([sentence] * 12)
+    cw = "Budget cuts: " + "a long warning about what this thread discusses " * 2
+    out = _renderings(
+        make_campaign,
+        f"""
+        posts:
+          - id: a
+            at: 2026-12-03 18:00
+            accounts: [masto]
+            content_warning: "{cw}"
+            text: "{text}"
+        """,
+    )
+    parts = out["masto"]
+    assert all(mastodon_length(p, cw) <= 500 for p in parts), parts
+    # Whole sentences: each part but the last has no room for one more beside the warning.
+    for number, part in enumerate(parts[:-1], 1):
+        body = part.rsplit(" ", 1)[0]  # without its " i/n"
+        assert mastodon_length(f"{body} {sentence} {number}/{len(parts)}", cw) > 500, part
+
+
+def test_a_mastodon_threads_numbering_keeps_each_part_within_the_limit(
+    make_campaign: Make,
+) -> None:
+    """Room is kept for " 1/2" as it adds to a part: its space counts (Mastodon strips the
+    ends of a whole status, not of what is added to one)."""
+    first = ("word " * 100)[:496] + "."  # 497 characters: one sentence
+    out = _renderings(
+        make_campaign,
+        f"""
+        posts:
+          - id: a
+            at: 2026-12-03 18:00
+            accounts: [masto]
+            text: "{first} Vote on Thursday."
+        """,
+    )
+    parts = out["masto"]
+    assert len(parts) >= 2
+    assert all(mastodon_length(p) <= 500 for p in parts), [mastodon_length(p) for p in parts]
+
+
+_sentences = st.lists(
+    st.tuples(
+        # Lengths near each platform's limit (280, 300, 500), where a part fills up exactly.
+        st.one_of(st.integers(1, 120), st.integers(265, 300), st.integers(480, 500)),
+        st.sampled_from(["", " 学校", " 👩🏽‍🏫", " https://example.org/p"]),
+    ).map(lambda drawn: ("word " * 110)[: drawn[0]].strip() + drawn[1] + "."),
+    min_size=2,
+    max_size=8,
+).map(" ".join)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(_sentences, st.sampled_from([None, "CW: budget", "学校 " * 30, "a\u0600"])),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_every_part_of_a_thread_fits_as_it_is_measured(make_campaign: Make, drawn: list) -> None:
+    """Whatever the sentences' lengths and the content warning: each part of a split post,
+    numbered and with its hashtags, is within the limit as the platform measures it, and the
+    length shown for it is that measure (the numbering's room once fell one short on
+    Mastodon, and a warning was counted once per sentence)."""
+    make_campaign(
+        """
+        hashtags: [FundOurSchools]
+        posts:
+          - id: base
+            at: 2026-12-03 18:00
+            accounts: [x-main, bsky, masto]
+            text: base
+        """
+    )
+    ws = open_campaign(None)
+    base = ws.campaign.posts[0]
+    specs = [spec_class(a.platform)(a) for a in ws.config.accounts.values()]
+    specs = [s for s in specs if s.account.name in ("x-main", "bsky", "masto")]
+    renderer = Renderer(ws.campaign.people)
+    for i, (text, cw) in enumerate(drawn):
+        post = replace(
+            base, id=f"p{i}", content=replace(base.content, text=text, content_warning=cw)
+        )
+        for spec in specs:
+            rendering = renderer.render(post, spec)
+            for part in rendering.parts:
+                assert part.length == spec.length(part.text, cw), (spec.name, part.text)
+                assert part.length <= part.limit, (spec.name, part.text, cw)

@@ -134,7 +134,22 @@ sides = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
     left=st.tuples(texts, sides).map("".join),
     gap=st.sampled_from([g for g in GAPS if g]),
     right=st.tuples(sides, texts).map("".join),
-    cw=st.sampled_from([None, "", "CW: budget", " \u0301", "\u0600"]),
+    cw=st.sampled_from(
+        # Warnings whose end could join a text's start: a combining mark, a Prepend character,
+        # half a flag, a ZWJ after an emoji, a Hangul jamo, a CR.
+        [
+            None,
+            "",
+            "CW: budget",
+            " \u0301",
+            "\u0600",
+            "a\u0600",
+            "\U0001f1fa",
+            "👩\u200d",
+            "\u1100",
+            "cw\r",
+        ]
+    ),
 )
 def test_a_joined_length_is_the_length_of_the_joined_text(
     left: str, gap: str, right: str, cw: str | None

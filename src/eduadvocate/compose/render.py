@@ -147,6 +147,16 @@ class _Measure:
             self.owner._measured += 1
         return length
 
+    def added(self, gap: str, text: str) -> int:
+        """What ``gap + text`` adds to the length of a text it is appended to (a thread part's
+        " i/n"): not the length of ``gap + text`` alone, which a rule may strip (Mastodon
+        strips a status's ends) or count a content warning into."""
+        probe = "a"
+        joined = self.join(probe, gap, text)
+        if joined is None:
+            return self(probe + gap + text) - self(probe)
+        return joined - self(probe)
+
     def join(self, left: str, gap: str, right: str) -> int | None:
         """The length of ``left + gap + right`` where the rule gives it from theirs (then
         kept), else None, whatever was measured before: packing a thread takes another path
@@ -313,7 +323,7 @@ class Renderer:
         if out.split and numbering:
             for _ in range(4):  # the suffix's width depends on the count: repeat until stable
                 count = len(parts)
-                parts = build(measure(f" {count}/{count}"))
+                parts = build(measure.added(" ", f"{count}/{count}"))
                 if len(parts) == count:
                     break
             parts = _numbered(parts, measure)

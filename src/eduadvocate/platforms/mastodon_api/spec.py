@@ -24,6 +24,7 @@ from eduadvocate.platforms.textcount.unicode import (
     RUBY_WHITESPACE,
     mastodon_length,
     mastodon_prepared,
+    mastodon_warning_length,
 )
 
 if TYPE_CHECKING:
@@ -91,16 +92,22 @@ class MastodonPlatform(PlatformSpec):
         right_length: int,
         content_warning: str | None = None,
     ) -> int | None:
-        # A content warning is counted joined to the text, so each length holds it once; and
         # Mastodon strips a text's ends (NUL, VT and FF too), which must stay its ends.
-        if content_warning and mastodon_prepared(content_warning):
-            return None
         ends = left[-1:] + right[:1]
         if len(ends) < 2 or any(c in RUBY_WHITESPACE for c in ends):
             return None
         if not mastodon_prepared(left) or not mastodon_prepared(right):
             return None
-        return super().joined_length(left, left_length, gap, right, right_length)
+        # A content warning is counted with the text, so each length holds it once: the
+        # joined text's holds it once too (left's), where right's first character does not
+        # join the warning's last (an ASCII one never does, but after a Prepend character).
+        warning = 0
+        if content_warning and mastodon_prepared(content_warning):
+            share = mastodon_warning_length(content_warning)
+            if share is None or not right[0].isascii():
+                return None
+            warning = share
+        return super().joined_length(left, left_length, gap, right, right_length - warning)
 
     @classmethod
     def handle_problem(cls, handle: str) -> str | None:

@@ -161,6 +161,16 @@ def mastodon_length(text: str, content_warning: str = "") -> int:
     return _countable_graphemes(mastodon_prepared(text))
 
 
+@functools.lru_cache(maxsize=256)  # a campaign has a handful of content warnings
+def mastodon_warning_length(content_warning: str) -> int | None:
+    """What a content warning adds to the length of a status whose text begins with an ASCII
+    character: its own graphemes, as no such character joins it, unless it ends with a
+    Prepend character (UAX #29 GB9b), then None."""
+    spoiler = mastodon_prepared(content_warning)
+    alone = graphemes(spoiler)
+    return alone if graphemes(spoiler + "a") == alone + 1 else None
+
+
 def _countable(text: str) -> int:
     return graphemes(mastodon_countable(text))
 
