@@ -105,6 +105,32 @@ def test_pull_then_list_shows_the_replies_and_the_mention(
     assert sorted(i["kind"] for i in unhandled) == ["mention", "reply", "reply", "reply"]
 
 
+def test_replies_are_read_under_the_posts_of_the_window(
+    engaged: tuple[Path, dict[str, str]],
+) -> None:
+    """40 days after the post, a pull reads the notifications but not the post's thread (one
+    request a post, for posts of the last 30 days unless --posts-since says otherwise): the
+    reply that notifies nobody waits until the window takes the post in."""
+    root, made = engaged
+    later = {"EDUADVOCATE_NOW": "2027-01-07T12:00:00Z"}  # 40 days after conftest's NOW
+    pulled = _json(run("inbox", "pull", "--format", "json", cwd=root, env=later))
+    assert pulled["accounts"][0]["by_kind"] == {"reply": 1, "mention": 1, "repost": 1}
+    remote = {i["remote_id"] for i in _json(run("inbox", "-f", "json", cwd=root))["items"]}
+    assert made["unnamed"] not in remote and made["deeper"] not in remote
+
+    wider = run("inbox", "pull", "--posts-since", "60d", "-f", "json", cwd=root, env=later)
+    assert _json(wider)["accounts"][0]["by_kind"] == {"reply": 2}  # the two only its thread has
+    everything = run("inbox", "pull", "--posts-since", "all", "-f", "json", cwd=root, env=later)
+    assert _json(everything)["accounts"][0]["new"] == 0
+
+    wrong = run("inbox", "pull", "--posts-since", "lately", cwd=root, env=later)
+    assert wrong.returncode == 2
+    assert wrong.stderr.splitlines() == [
+        'eduadvocate: error: --posts-since "lately" is neither a duration nor a date.'
+        ' write "90d", a date like 2026-09-01, or "all" for every post'
+    ]
+
+
 def test_the_mastodon_reader_pages_by_the_link_header(
     engaged: tuple[Path, dict[str, str]],
 ) -> None:

@@ -36,13 +36,32 @@ NOT_OURS = "Not about a campaign post"
 TEXT_LIMIT = 50  # items a text listing shows unless --limit says: a screenful or two to answer
 
 
-def pull(config_path: str | None, accounts: list[str], fmt: str, clock: Clock) -> int:
+def pull(
+    config_path: str | None,
+    accounts: list[str],
+    fmt: str,
+    clock: Clock,
+    posts_since: str | None = None,
+) -> int:
     from eduadvocate.delivery.publish import connector
-    from eduadvocate.metrics.inbox import pull_inbox
+    from eduadvocate.metrics.inbox import REPLIES_WINDOW, pull_inbox
     from eduadvocate.platforms.registry import spec_class
 
     ws, ledger = _ledger(config_path, clock)
     try:
+        if posts_since is None:
+            since: datetime | None = ws.now - REPLIES_WINDOW
+        elif posts_since.strip().lower() == "all":
+            since = None
+        else:
+            zone = ws.config.defaults.timezone or "UTC"
+            since = parse_since(
+                posts_since,
+                ws.now,
+                zone,
+                "--posts-since",
+                hint='write "90d", a date like 2026-09-01, or "all" for every post',
+            )
         for name in accounts:
             ws.config.account(name)  # an unknown account is a usage error, with a suggestion
         chosen = accounts or sorted(ws.config.accounts)
@@ -53,7 +72,9 @@ def pull(config_path: str | None, accounts: list[str], fmt: str, clock: Clock) -
             )
             for name in chosen
         }
-        report = pull_inbox(ledger, connector(ws.config), which, ws.now, clock=clock)
+        report = pull_inbox(
+            ledger, connector(ws.config), which, ws.now, clock=clock, posts_since=since
+        )
     finally:
         ledger.close()
     failed = any(r.failed for r in report)

@@ -776,20 +776,32 @@ def inbox_pull(
         ),
     ] = None,
     fmt: FormatOpt = DataFormat.text,
+    posts_since: Annotated[
+        str | None,
+        typer.Option(
+            "--posts-since",
+            help="Read the replies under posts published since then: a duration back"
+            ' ("90d") or a date (2026-09-01), or "all". Default: the last 30 days.',
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Fetch new replies, mentions, quotes, comments and reposts into the ledger.
 
     Bluesky, Mastodon, X, Facebook Pages and Instagram (an outbox account is named once and
-    skipped), with the replies under each published post. Pulling twice adds nothing; a pull
-    cut off resumes where it stopped. Exit 5 if an account could not be read; an account its
-    platform refuses to read for (X's free tier, a token without the permission) is reported,
-    as `metrics pull` reports it, and is not an error.
+    skipped), with the replies under each post published in the last 30 days (one request
+    each; --posts-since widens it). Pulling twice adds nothing; a pull cut off resumes where
+    it stopped. Exit 5 if an account could not be read; an account its platform refuses to
+    read for (X's free tier, a token without the permission) is reported, as `metrics pull`
+    reports it, and is not an error.
 
-    Example: `eduadvocate inbox pull --account bluesky-pta`.
+    Example: `eduadvocate inbox pull --account bluesky-pta --posts-since 90d`.
     """
     from eduadvocate.cli import inbox as inbox_cli
 
-    raise typer.Exit(inbox_cli.pull(config, account or [], fmt.value, _runtime(ctx).clock))
+    raise typer.Exit(
+        inbox_cli.pull(config, account or [], fmt.value, _runtime(ctx).clock, posts_since)
+    )
 
 
 @inbox_app.command("done")

@@ -40,8 +40,11 @@ TOP_AMPLIFIERS = 10  # the report's; `people suggest` lists them all
 MIN_BAR = 8  # shorter, bars of different groups can hardly be told apart
 
 
-def parse_since(text: str | None, now: datetime, zone: str) -> datetime | None:
-    """``--since``: a duration back from now ("7d", "24h") or a date or time ("2026-11-01")."""
+def parse_since(
+    text: str | None, now: datetime, zone: str, option: str = "--since", hint: str = ""
+) -> datetime | None:
+    """``--since`` (or ``option``): a duration back from now ("7d", "24h") or a date or time
+    ("2026-11-01"); ``hint`` replaces the usage error's hint."""
     if text is None:
         return None
     back = parse_duration(text)
@@ -54,8 +57,8 @@ def parse_since(text: str | None, now: datetime, zone: str) -> datetime | None:
             moment = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time())
         except ValueError:
             raise UsageError(
-                f'--since "{text}" is neither a duration nor a date',
-                hint='write "7d", "24h" or a date like 2026-11-01',
+                f'{option} "{text}" is neither a duration nor a date',
+                hint=hint or 'write "7d", "24h" or a date like 2026-11-01',
             ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 

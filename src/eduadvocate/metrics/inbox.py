@@ -7,10 +7,12 @@ platform into the ledger, each tied to the campaign post it answers when it answ
   so pulling twice adds nothing.
 - A walk stops at the end of the list or at the first page holding an item already stored:
   beyond it, an earlier walk stored everything.
-- Then the replies under each published post, newest post first, each walked to its end. A pull
-  that stops among the posts (a rate limit, say) is marked with the post it stopped at, and the
-  next one starts there: with more posts than a rate-limit window allows, every post is still
-  read in turn.
+- Then the replies under each post published within the window (default the last 30 days:
+  replies come in the days after a post, and each post costs a request a pull), newest post
+  first, each walked to its end. A pull that stops among the posts (a rate limit, say) is
+  marked with the post it stopped at, and the next one starts there: with more posts than a
+  rate-limit window allows, every post is still read in turn. Mentions and notifications are
+  read whatever the window.
 - An account whose platform cannot read its inbox yet is reported, not asked, and is no error;
   one the platform refuses to read for (its API tier, a missing permission) is reported with the
   reason and is no error either, as ``metrics pull``'s refusals are (asked again next pull);
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from eduadvocate.ledger.base import InboxItem, Ledger, State
@@ -38,6 +40,7 @@ from eduadvocate.platforms.publishing import (
 PAGE = 50  # items asked for per page (Bluesky allows up to 100, Mastodon 80)
 MAX_PAGES = 10_000  # a platform that never ends its list must not hold a pull forever
 REPLIES = "replies"  # the cursor source naming the post a pull stopped at among the posts
+REPLIES_WINDOW = timedelta(days=30)  # whose replies a pull reads, unless told: posts this recent
 
 
 @dataclass(slots=True)
@@ -66,9 +69,11 @@ def pull_inbox(
     *,
     page_size: int = PAGE,
     clock: Callable[[], datetime] | None = None,
+    posts_since: datetime | None = None,
 ) -> list[AccountInbox]:
     """Pull every account of ``accounts`` (name → (platform, whether it reads an inbox)), in
-    name order, one after the other."""
+    name order, one after the other; the replies are read under the posts published since
+    ``posts_since`` (None: every post)."""
     taken = clock or (lambda: now)
     report = []
     for name in sorted(accounts):
@@ -84,7 +89,7 @@ def pull_inbox(
             result.failed = _why(exc)
             continue
         try:
-            _pull_account(ledger, publisher, result, page_size, taken)
+            _pull_account(ledger, publisher, result, page_size, taken, posts_since)
         except InboxRefused as exc:
             result.refused = str(exc)
         except PublishError as exc:
@@ -100,9 +105,11 @@ def _pull_account(
     result: AccountInbox,
     page_size: int,
     taken: Callable[[], datetime],
+    posts_since: datetime | None,
 ) -> None:
-    """The account's notifications, then the replies under each of its published posts."""
-    ours, roots = _ours(ledger, result.account)
+    """The account's notifications, then the replies under each of its posts published since
+    ``posts_since``."""
+    ours, roots = _ours(ledger, result.account, posts_since)
     walk = _Walk(ledger, result, ours, page_size, taken)
     try:
         walk.pages(publisher.inbox_source, publisher.inbox, stop_at_known=True)
@@ -172,13 +179,21 @@ class _Walk:
                 cursor = page.cursor
 
 
-def _ours(ledger: Ledger, account: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
-    """The remote ids of the account's published parts → (delivery id, part index), and the
-    first part of each published delivery, newest first (the posts whose replies are read)."""
+def _ours(
+    ledger: Ledger, account: str, since: datetime | None
+) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """The remote ids of the account's published parts → (delivery id, part index) (every
+    one: an item found anywhere is tied to the post it answers), and the first part of each
+    delivery published since ``since``, newest first (the posts whose replies are read)."""
     published = ledger.deliveries(state=State.PUBLISHED, account=account)
     ours = {p.remote_id: (d.id, p.index) for d in published for p in d.parts if p.remote_id}
     firsts = sorted(
-        ((d.id, p.remote_id) for d in published for p in d.parts if p.index == 0 and p.remote_id),
+        (
+            (d.id, p.remote_id)
+            for d in published
+            for p in d.parts
+            if p.index == 0 and p.remote_id and (since is None or p.published_at >= since)
+        ),
         reverse=True,
     )
     return ours, [remote for _, remote in firsts]
