@@ -4,6 +4,7 @@ command and the example config are what the code accepts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from eduadvocate.cli.main import app
 from tests.conftest import REPO
@@ -161,3 +162,82 @@ def test_architecture_draws_the_layers_import_linter_enforces() -> None:
         if (match := re.match(r"[\s└─]*([a-z_]+(?: \| [a-z_]+)*)", line))
     ]
     assert drawn == layers
+
+
+# -- the posts format's video table -----------------------------------------------------------------
+def _seconds(text: str) -> float:
+    """ "0.5 s", "2:20", "4:00:00" → seconds."""
+    if text.endswith(" s"):
+        return float(text[:-2])
+    seconds = 0.0
+    for part in text.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _range(cell: str, read: Callable[[str], float]) -> tuple[float | None, float | None]:
+    """ "A to B", "up to B", "no limit" or nothing, each bound read with ``read``; what follows
+    in brackets is a note."""
+    cell = re.sub(r"\s*\(.*?\)", "", cell).strip()
+    if cell in ("", "no limit"):
+        return None, None
+    if cell.startswith("up to "):
+        return None, read(cell.removeprefix("up to "))
+    low, high = cell.split(" to ")
+    return read(low), read(high)
+
+
+def _ratio(text: str) -> float:
+    width, height = text.split(":")
+    return float(width) / float(height)
+
+
+def _video_table() -> dict[str, dict[str, str]]:
+    section = README.split("\n### Video\n", 1)[1].split("\n### ", 1)[0]
+    lines = [x for x in section.splitlines() if x.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [[c.strip() for c in x.strip("|").split("|")] for x in lines[2:]]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+def test_the_readme_video_table_says_what_each_platform_spec_checks() -> None:
+    """Every platform's row of the posts format's video table (README, "Video") matches its
+    MediaRules: videos per post and whether images go beside them, size, length, shape, the
+    pixel, codec and container rules, and whether a captions file is sent."""
+    from eduadvocate.platforms.registry import BUILTINS, spec_class
+
+    table = _video_table()
+    assert len(table) == len(BUILTINS)
+    for name in BUILTINS:
+        spec = spec_class(name)
+        rules = spec.media
+        row = next(r for title, r in table.items() if title.lower() == spec.title.lower())
+        where = f"{spec.title}: {row}"
+
+        count, _, images = row["videos per post, with images"].partition(", ")
+        assert int(count) == rules.max_videos, where
+        assert images.startswith("not with") is (not rules.mix_images_and_video), where
+
+        number, unit = re.sub(r"\s*\(.*?\)", "", row["size"]).split()
+        assert round(float(number) * {"MB": 10**6, "GB": 10**9}[unit]) == rules.max_video_bytes
+
+        seconds = (rules.video_seconds_min, rules.video_seconds_max)
+        assert _range(row["length"], _seconds) == seconds, where
+        shape = row["shape (width:height)"]
+        aspect = (rules.video_aspect_min, rules.video_aspect_max)
+        assert _range(shape, _ratio) == aspect, where
+        images_shape = re.search(r"\(images: (.*?)\)", shape)
+        if images_shape:
+            assert _range(images_shape[1], _ratio) == (rules.aspect_min, rules.aspect_max)
+
+        other = row["other"]
+        pixels = re.search(r"(\d+)×(\d+) pixels", other)
+        assert (int(pixels[1]) * int(pixels[2]) if pixels else None) == rules.video_pixels_max
+        codecs = {"H.264": "h264", "HEVC": "hevc"}
+        named = {codecs[c] for c in re.findall(r"H\.264|HEVC", other)} or None
+        assert named == (set(rules.video_codecs) if rules.video_codecs else None), where
+        assert ("MP4 only" in other) is (rules.video_types == {"video/mp4"}), where
+        assert ("WebM too" in other) is ("video/webm" in rules.video_types), where
+
+        sent = row["captions file"]
+        assert (sent.startswith("yes") or sent == "written down") is rules.takes_captions, where

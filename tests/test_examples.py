@@ -2,7 +2,8 @@
 permissions, secrets and pinned install, and its shell steps run for real with bash against a
 bare git "origin" (a normal run, a merge racing the ledger push, an origin that refuses pushes,
 a failed publish, a PostgreSQL ledger). The crontab line runs for real too; every eduadvocate
-command in the examples exists with the options they give it."""
+command in the examples exists with the options they give it. The repository's example campaign
+checks and publishes to the outbox clean on any later date, its short video and captions too."""
 
 from __future__ import annotations
 
@@ -583,15 +584,11 @@ def test_the_readme_first_command_on_the_example_warns_about_nothing_on_any_late
 ) -> None:
     """The README's first command (check, then publish to the outbox) on the example, with the
     clock moved years on: no post of the example is ever in the past or loses its tracking,
-    and its urgent update goes out to the outbox."""
+    and its urgent update and its short video, with the video's captions, go out to the
+    outbox."""
     from tests.test_cli import run
 
-    for name in ("config.example.yaml", "people.yaml", "posts", "media"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name)
-        else:
-            shutil.copy(source, tmp_path / name)
+    _copy_example(tmp_path)
     clock = {"EDUADVOCATE_NOW": now}
     check = run(
         "check", "--config", "config.example.yaml", "--format", "json", cwd=tmp_path, env=clock
@@ -603,6 +600,92 @@ def test_the_readme_first_command_on_the_example_warns_about_nothing_on_any_late
     assert publish.returncode == 0, publish.stdout + publish.stderr
     assert "warning" not in (publish.stdout + publish.stderr).lower()
     assert "hearing-room-change" in publish.stdout
+    assert "reserve-video" in publish.stdout
+    (written,) = (tmp_path / "outbox").rglob("*--reserve-video.json")
+    (part,) = json.loads(written.read_text())["parts"]
+    (video,) = part["media"]
+    assert video["path"] == str(tmp_path / VIDEO)
+    assert video["alt"].startswith("Animated bar chart")
+    assert (video["type"], video["width"], video["height"]) == ("video/mp4", 320, 180)
+    assert video["captions"] == [{"language": "en", "path": str(tmp_path / CAPTIONS)}]
+    assert "captions: en <" in written.with_suffix(".md").read_text()
+
+
+VIDEO, CAPTIONS = "media/reserve-chart.mp4", "media/reserve-chart.en.vtt"
+
+
+def _copy_example(to: Path) -> None:
+    for name in ("config.example.yaml", "people.yaml", "posts", "media"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, to / name)
+        else:
+            shutil.copy(source, to / name)
+
+
+def test_the_example_video_is_a_short_h264_mp4_with_sound_and_captions() -> None:
+    """The committed clip (scripts/make_sample_video.py) as check reads it: 4 s of H.264 at
+    320×180 with a sound track (so check wants captions), a few KB, and its captions a WebVTT
+    file check accepts."""
+    from eduadvocate.content.captions import captions_problem
+    from eduadvocate.content.media import inspect
+
+    info = inspect(REPO / VIDEO)
+    assert info is not None and info.invalid is None
+    assert (info.mime, info.codec, info.width, info.height) == ("video/mp4", "h264", 320, 180)
+    assert info.has_audio is True
+    # 4.064: mutagen gives the sound track's length, its 1,024 samples of AAC priming included
+    assert info.duration is not None and 4 <= info.duration < 4.1
+    assert info.size < 50_000
+    assert captions_problem(REPO / CAPTIONS) is None
+    assert (REPO / CAPTIONS).read_text().startswith("WEBVTT\n")
+
+
+def test_the_example_video_checks_and_renders_on_every_account_of_the_example(
+    tmp_path: Path,
+) -> None:
+    """The example's video post sent to every account of config.example.yaml: no errors
+    (Instagram's 3 s at least, X's shapes, Mastodon's pixels …), and the one warning the
+    platforms that take no captions file give; render shows the clip and its captions."""
+    from tests.test_cli import run
+
+    _copy_example(tmp_path)
+    config = yaml.safe_load((tmp_path / "config.example.yaml").read_text())
+    accounts = sorted(config["accounts"])
+    platforms = {config["accounts"][a]["platform"] for a in accounts}
+    assert platforms == {"outbox", "x", "bluesky", "mastodon", "facebook", "instagram"}
+    posts = tmp_path / "posts" / "video.yaml"
+    text = posts.read_text()
+    assert "\naccounts: [outbox]\n" in text
+    posts.write_text(
+        text.replace("\naccounts: [outbox]\n", f"\naccounts: [{', '.join(accounts)}]\n")
+    )
+
+    check = run("check", "--config", "config.example.yaml", "--format", "json", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    found = {(p["account"], p["code"], p["severity"]) for p in json.loads(check.stdout)["problems"]}
+    no_file = {"mastodon", "facebook", "instagram"}
+    assert found == {
+        (a, "captions-unsent", "warning")
+        for a in accounts
+        if config["accounts"][a]["platform"] in no_file
+    }
+
+    args = ("render", "--config", "config.example.yaml", "--post", "reserve-video")
+    rendered = run(*args, "--format", "json", cwd=tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    deliveries = json.loads(rendered.stdout)["deliveries"]
+    assert sorted(d["account"] for d in deliveries) == accounts
+    for delivery in deliveries:
+        (part,) = delivery["parts"]
+        (video,) = part["media"]
+        assert (video["path"], video["type"]) == (VIDEO, "video/mp4")
+        assert video["bytes"] == (REPO / VIDEO).stat().st_size
+        assert video["captions"] == [{"language": "en", "path": CAPTIONS}]
+    shown = run(*args, "--account", "outbox", cwd=tmp_path, env={"COLUMNS": "400"}).stdout
+    assert "[video] media/reserve-chart.mp4 (alt: Animated bar chart" in shown
+    assert "video/mp4, 0:04" in shown and "320×180" in shown
+    assert f"captions: en {CAPTIONS}" in shown
 
 
 # -- the pull-request preview -----------------------------------------------------------------------
