@@ -9,7 +9,7 @@ tests. It is here to say how the file was made and to make it again, in a throwa
 environment (PyAV's wheels bundle FFmpeg with libx264; Pillow draws the frames with its
 built-in font, so no system font is needed):
 
-    python3 -m venv /tmp/video-venv && /tmp/video-venv/bin/pip install av pillow
+    python3 -m venv /tmp/video-venv && /tmp/video-venv/bin/pip install ".[sample-media]"
     /tmp/video-venv/bin/python scripts/make_sample_video.py
 
 Made with PyAV 18.1 and Pillow 13. x264 runs on one thread and the muxer in bitexact mode, so

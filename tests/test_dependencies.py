@@ -18,7 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"
-TEST_EXTRAS = frozenset({"test"})  # what only the test suite installs
+TEST_EXTRAS = frozenset({"test", "sample-media"})  # what only the tests and the tools install
 # Declared but never imported, on purpose.
 NOT_IMPORTED = {"tzdata": "zoneinfo reads its time zones where the system has none"}
 
