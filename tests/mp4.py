@@ -97,18 +97,21 @@ def video_bytes(
     codec: bytes = b"avc1",
     mov: bool = False,
     rotated: bool = False,
+    audio_seconds: float | None = None,
 ) -> bytes:
     """An MP4 (or with ``mov`` a QuickTime MOV) of ``seconds``, ``width``×``height`` as stored
-    (``rotated``: displayed the other way up), with a sound track if ``audio``."""
+    (``rotated``: displayed the other way up), with a sound track if ``audio``, as long as the
+    picture or ``audio_seconds`` (an AAC track runs a little longer: its encoder's priming)."""
     duration = round(seconds * 1000)
+    sound = duration if audio_seconds is None else round(audio_seconds * 1000)
     brand = b"qt  " if mov else b"isom"
     ftyp = box(b"ftyp", brand, struct.pack(">I", 0x200), brand, b"mp41")
     traks = [_trak(1, b"vide", _visual(codec, width, height), duration, width, height, rotated)]
     if audio:
-        traks.append(_trak(2, b"soun", _mp4a(), duration))
+        traks.append(_trak(2, b"soun", _mp4a(), sound))
     mvhd = box(
         b"mvhd",
-        struct.pack(">I4I", 0, 0, 0, 1000, duration),
+        struct.pack(">I4I", 0, 0, 0, 1000, max(duration, sound if audio else 0)),
         struct.pack(">IH10x", 0x10000, 0x0100),
         _MATRIX,
         bytes(24),

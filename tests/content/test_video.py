@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def test_an_mp4s_duration_size_shape_codec_and_sound_are_read(tmp_path: Path) ->
         codec="h264",
         has_audio=True,
     )
+
+
+def test_a_videos_length_is_its_pictures_not_its_padded_sound(make_campaign: Make) -> None:
+    """An AAC track runs past the picture by its encoder's priming (1,024 samples: 64 ms at
+    16 kHz, as in the example campaign's clip): a video of exactly X's 2:20 is 2:20, not over."""
+    path = write_video(make_campaign({}) / "v.mp4", seconds=140, audio_seconds=140.064)
+    assert inspect(path).duration == 140
+    problems = _check(
+        make_campaign,
+        "x-main",
+        "[{path: media/v.mp4, alt: A teacher speaks, captions: none}]",
+        **{"v.mp4": {"seconds": 140, "audio_seconds": 140.064}},
+    )
+    assert _codes(problems) == []
 
 
 def test_a_phones_mov_is_shown_upright_and_has_its_codec(tmp_path: Path) -> None:
@@ -611,3 +626,19 @@ def test_any_captions_file_is_judged_without_a_crash(tmp_path: Path, data: bytes
     path.write_bytes(data)
     found = captions_problem(path)
     assert found is None or isinstance(found, str)
+
+
+@pytest.mark.parametrize(
+    ("mdhd", "seconds"),
+    [
+        (struct.pack(">I4I", 0, 0, 0, 1000, 140_000), 140.0),  # version 0: 32-bit times
+        (struct.pack(">I2QIQ", 1 << 24, 0, 0, 90_000, 360_000), 4.0),  # version 1: 64-bit
+        (struct.pack(">I4I", 0, 0, 0, 0, 140_000), None),  # no time scale
+        (struct.pack(">I4I", 0, 0, 0, 1000, 0xFFFFFFFF), None),  # "unknown"
+        (struct.pack(">I2I", 0, 0, 0), None),  # cut short
+    ],
+)
+def test_a_tracks_length_is_read_from_its_media_header(mdhd: bytes, seconds: float | None) -> None:
+    from eduadvocate.content.media import _media_seconds
+
+    assert _media_seconds(mdhd) == seconds

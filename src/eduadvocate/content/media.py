@@ -168,10 +168,12 @@ class _Bounded(io.RawIOBase):
 
 
 def _video(path: Path, mime: str, size: int) -> MediaInfo:
-    """An MP4 or MOV's facts through mutagen: its length (the sound's, else the movie's), and from
-    mutagen's box tree the first video track's displayed size and codec and whether a sound track
-    is there (mutagen reads audio and tags, not picture facts: those few fields are read from the
-    boxes it found, ISO/IEC 14496-12 ``tkhd`` and ``stsd``)."""
+    """An MP4 or MOV's facts through mutagen's box tree: the first video track's length, displayed
+    size and codec, and whether a sound track is there (mutagen reads audio and tags, not picture
+    facts: those few fields are read from the boxes it found, ISO/IEC 14496-12 ``mdhd``, ``tkhd``
+    and ``stsd``). The length is the picture's: mutagen's is the sound's, which an AAC encoder's
+    priming makes longer (a 4-second clip read 4.064), and platforms time the picture. Where the
+    video track gives none, mutagen's (the sound's, else the movie's)."""
     from mutagen import MutagenError
     from mutagen.mp4 import MP4
     from mutagen.mp4._atom import AtomError, Atoms
@@ -192,7 +194,9 @@ def _video(path: Path, mime: str, size: int) -> MediaInfo:
         return MediaInfo(mime=mime, size=size, invalid=reason)
     except OSError as exc:
         raise MediaUnreadable(exc.strerror or str(exc)) from None
-    width, height, codec, has_audio = facts
+    width, height, codec, has_audio, seconds = facts
+    if seconds is not None:
+        length = seconds
     if width is None:
         return MediaInfo(mime=mime, size=size, invalid="it has no video track")
     return MediaInfo(
@@ -206,10 +210,13 @@ def _video(path: Path, mime: str, size: int) -> MediaInfo:
     )
 
 
-def _tracks(moov: Atom, fh: _Bounded) -> tuple[int | None, int | None, str | None, bool]:
+def _tracks(
+    moov: Atom, fh: _Bounded
+) -> tuple[int | None, int | None, str | None, bool, float | None]:
     width = height = None
     codec = None
     has_audio = False
+    seconds = None
     for trak in moov.findall(b"trak"):  # type: ignore[no-untyped-call]
         kind = _read(trak[b"mdia", b"hdlr"], fh)[8:12]
         if kind == b"soun":
@@ -227,7 +234,24 @@ def _tracks(moov: Atom, fh: _Bounded) -> tuple[int | None, int | None, str | Non
             stsd = _read(trak[b"mdia", b"minf", b"stbl", b"stsd"], fh)
             fourcc = stsd[12:16]
             codec = _CODECS.get(fourcc, fourcc.decode("latin-1").strip() or None)
-    return width, height, codec, has_audio
+            seconds = _media_seconds(_read(trak[b"mdia", b"mdhd"], fh))
+    return width, height, codec, has_audio, seconds
+
+
+def _media_seconds(mdhd: bytes) -> float | None:
+    """A track's length from its ``mdhd`` body (version 0: 32-bit times, 1: 64-bit), or None
+    where it says none (a zero time scale, or the all-ones "unknown" duration)."""
+    if mdhd[:1] == b"\x01" and len(mdhd) >= 32:
+        scale, duration = struct.unpack(">IQ", mdhd[20:32])
+        unknown = 0xFFFFFFFFFFFFFFFF
+    elif len(mdhd) >= 20:
+        scale, duration = struct.unpack(">II", mdhd[12:20])
+        unknown = 0xFFFFFFFF
+    else:
+        return None
+    if not scale or duration == unknown:
+        return None
+    return duration / scale
 
 
 def _read(atom: Atom, fh: _Bounded) -> bytes:
