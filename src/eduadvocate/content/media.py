@@ -251,7 +251,7 @@ def _media_seconds(mdhd: bytes) -> float | None:
         return None
     if not scale or duration == unknown:
         return None
-    return duration / scale
+    return float(duration) / float(scale)
 
 
 def _read(atom: Atom, fh: _Bounded) -> bytes:
