@@ -381,3 +381,47 @@ def test_the_fake_refuses_a_thumbnail_as_mastodon_does(
 def test_the_fake_keeps_a_good_thumbnail_under_the_new_media(mastodon_fresh: MastodonFake) -> None:
     media = _upload(mastodon_fresh, video_bytes(audio=False), "video/mp4", _jpeg(), "image/jpeg")
     assert mastodon_fresh.thumbnails[str(media.id)].data == _jpeg()
+
+
+# --- the dispatcher's second lock -------------------------------------------------------------------
+
+
+def test_a_thumbnail_outside_the_campaign_is_never_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even if a post with one reached the dispatcher (check holds it), the file is not read and
+    nothing goes out: the delivery fails with the reason."""
+    from eduadvocate.delivery.dispatch import Dispatcher
+    from eduadvocate.ledger import open_ledger
+    from eduadvocate.ledger.base import Desired
+    from tests.test_guarantee_properties import FULL, T0, Platform, campaign
+
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(_jpeg())
+    monkeypatch.setenv("EDUADVOCATE_NOW", T0.isoformat())
+    with campaign({}) as root:
+        write_video(root / "media" / "v.mp4")
+        thumbnail = os.path.relpath(secret, root)
+        (root / "posts" / "a.yaml").write_text(
+            FULL.replace(
+                "    text: Budget hearing Thursday, come early\n",
+                "    text: Budget hearing Thursday, come early\n"
+                f"    media: [{{path: media/v.mp4, alt: A, thumbnail: {thumbnail}}}]\n",
+            )
+        )
+        platform = Platform()
+        ws = open_campaign(str(root / "config.yaml"))
+        analysis = analyse(ws.config, ws.campaign, T0)
+        assert "thumbnail-outside" in {p.code for p in analysis.problems}
+        renderings = {(r.post.id, r.account.name): r for r in analysis.renderings}
+        ledger = open_ledger(".eduadvocate/ledger.sqlite3", root)
+        try:
+            ledger.sync([Desired("a1", "box", "outbox", T0, "h")], T0)
+            dispatcher = Dispatcher(
+                ws.config, ledger, "w", clock=lambda: T0, connect=lambda n: platform
+            )
+            (outcome,) = dispatcher.run(renderings)
+        finally:
+            ledger.close()
+        assert outcome.state == "failed" and "outside the campaign" in (outcome.error or "")
+        assert platform.posts == []
