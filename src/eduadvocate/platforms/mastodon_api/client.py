@@ -191,16 +191,16 @@ class MastodonPublisher(Publisher):
 
     @contextmanager
     def _thumbnail(self, item: Attachment) -> Iterator[IO[bytes] | None]:
-        """The video's thumbnail, open for Mastodon.py to send as the ``thumbnail`` part of ``POST
-        /api/v2/media`` (docs.joinmastodon.org/methods/media: "the custom thumbnail of the media
-        to be attached, encoded using multipart form data", since Mastodon 3.2.0). Mastodon.py
-        refuses it before sending to an older instance (MastodonVersionError): Rejected here, as
-        the video would otherwise go out without it unsaid."""
+        """The video's thumbnail, open for Mastodon.py to send as the ``thumbnail`` form part of
+        ``POST /api/v2/media`` (docs.joinmastodon.org/methods/media; added in Mastodon 3.2.0).
+        Mastodon.py refuses it to an older instance, and a file without a type, with errors our
+        mapping would take for passing ones and retry for ever: Rejected here instead, with the
+        reason, and nothing uploaded."""
         if item.thumbnail is None:
             yield None
             return
-        if not item.thumbnail.is_file():
-            raise Rejected(f"cannot read the thumbnail {item.thumbnail.name}")
+        if not item.thumbnail.is_file() or item.thumbnail_mime is None:
+            raise Rejected(f"cannot read the thumbnail {item.thumbnail.name} as an image")
         if not self.client.verify_minimum_version("3.2.0", cached=True):
             raise Rejected(
                 f"a video thumbnail needs Mastodon 3.2 or later; {self.client.api_base_url}"
