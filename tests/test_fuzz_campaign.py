@@ -101,7 +101,10 @@ media_paths = st.sampled_from(
     ]
 )
 media = st.lists(
-    st.fixed_dictionaries({"path": media_paths}, optional={"alt": st.one_of(text, huge)}),
+    st.fixed_dictionaries(
+        {"path": media_paths},
+        optional={"alt": st.one_of(text, huge), "thumbnail": st.one_of(media_paths, text)},
+    ),
     max_size=3,
 )
 links = st.one_of(

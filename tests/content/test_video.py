@@ -451,6 +451,7 @@ def test_render_shows_a_videos_length_size_shape_and_captions(make_campaign: Mak
                 {"language": "es", "path": "media/es.srt"},
             ],
             "no_captions": False,
+            "thumbnail": None,
         }
     ]
     text = " ".join(run("render", env={"COLUMNS": "160"}).stdout.split())

@@ -11,6 +11,7 @@ MASTODON_MOCK.md says what was checked and how to use it.
 
 from __future__ import annotations
 
+import email.policy
 import json
 import re
 import socket
@@ -22,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
 from http import HTTPStatus
 from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +48,20 @@ _STATUS_WRITE = re.compile(r"^/api/v1/statuses(/\d+)?/?$")
 _STATUS_URL = re.compile(r"https?://[^/]+/(?:@[^/]+|users/[^/]+/statuses)/(?P<id>\d+)/?")
 _INSTANCE = re.compile(r"^/api/v[12]/instance/?$")  # Mastodon.py adds the slash
 _MEDIA = re.compile(r"/api/v1/media/(\d+)")
+_MEDIA_POST = re.compile(r"^/api/v[12]/media/?$")
+# What Mastodon takes as a thumbnail (app/models/media_attachment.rb: IMAGE_MIME_TYPES, under
+# IMAGE_LIMIT, and only on audio or video), each type with the first bytes such a file has (its
+# spoof detection compares the two).
+_THUMBNAIL_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "image/heic": (b"",),
+    "image/heif": (b"",),
+    "image/avif": (b"",),
+}
+THUMBNAIL_LIMIT = 16 * 1024 * 1024
 _STARTUP_SECONDS = 20.0
 
 # The limit is far above any test's traffic: it only makes the mock send X-RateLimit-* headers
@@ -99,6 +115,15 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """The ``thumbnail`` part of a media upload, as it arrived."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Seen:
     """One request that reached the proxy."""
 
@@ -123,6 +148,7 @@ class MastodonFake:
         self.media_processing: int | None = None
         self.media_fails = False
         self._processing: dict[str, int] = {}  # media id -> polls left while "processing"
+        self.thumbnails: dict[str, Thumbnail] = {}  # media id -> the thumbnail sent with it
         self.seen: list[Seen] = []
         self.holding = threading.Event()  # a "hold" fault has a request waiting
         self._released = threading.Event()
@@ -207,6 +233,7 @@ class MastodonFake:
         self.media_processing = None
         self.media_fails = False
         self._processing.clear()
+        self.thumbnails.clear()
         self.holding.clear()
         self._released.clear()
 
@@ -293,6 +320,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._send_json(200, found)
         elif (processing := self._processing_media(fake, path)) is not None:
             self._send_json(*processing)
+        elif (refused := self._thumbnail_refused(path, body)) is not None:
+            self._send_json(422, {"error": refused})
         else:
             status, headers, data = self._forward(fake.upstream_port, body)
             if kind == "drop_after":
@@ -313,9 +342,60 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                             ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", _iso(reset))]  # fmt: skip
             if status == 200 and _INSTANCE.match(path):
                 data = _with_max_characters(data, fake.max_characters, fake.version)
+            if status == 200 and _MEDIA_POST.match(path):
+                data = self._thumbnail_kept(fake, body, data)
             if status == 200 and path == "/api/v2/media" and fake.media_processing is not None:
                 status, data = self._accepted(fake, data)
             self._relay(status, headers, data)
+
+    def _upload_parts(self, body: bytes) -> dict[str, Thumbnail]:
+        """A media upload's multipart form parts by name."""
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return {}
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
+        parts = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str):
+                data = part.get_payload(decode=True)
+                parts[name] = Thumbnail(
+                    part.get_filename(),
+                    part.get_content_type(),
+                    data if isinstance(data, bytes) else b"",
+                )
+        return parts
+
+    def _thumbnail_refused(self, path: str, body: bytes) -> str | None:
+        """Why Mastodon refuses a media upload's ``thumbnail`` (422, the model's validation
+        messages); None when there is none or it is fine."""
+        if self.command != "POST" or not _MEDIA_POST.match(path):
+            return None
+        parts = self._upload_parts(body)
+        thumbnail, file = parts.get("thumbnail"), parts.get("file")
+        if thumbnail is None:
+            return None
+        if file is None or not file.content_type.startswith(("video/", "audio/")):
+            return "Validation failed: Thumbnail must be blank"
+        magic = _THUMBNAIL_TYPES.get(thumbnail.content_type)
+        if magic is None or not thumbnail.data.startswith(magic):
+            return "Validation failed: Thumbnail content type is invalid, Thumbnail is invalid"
+        if len(thumbnail.data) >= THUMBNAIL_LIMIT:
+            return "Validation failed: Thumbnail file size must be less than 16 MB"
+        return None
+
+    def _thumbnail_kept(self, fake: MastodonFake, body: bytes, data: bytes) -> bytes:
+        """Record the thumbnail an upload carried (the mock ignores it) under the new media's
+        id, and answer with a ``preview_url`` of its own, as Mastodon does."""
+        thumbnail = self._upload_parts(body).get("thumbnail")
+        if thumbnail is None:
+            return data
+        media = json.loads(data)
+        with fake._lock:
+            fake.thumbnails[str(media["id"])] = thumbnail
+        return json.dumps({**media, "preview_url": f"{media['url']}#thumbnail"}).encode()
 
     def _accepted(self, fake: MastodonFake, data: bytes) -> tuple[int, bytes]:
         """An uploaded video or audio file as Mastodon's v2 answers it while it processes:

@@ -258,12 +258,15 @@ def _media_line(m: Media, ws: Workspace) -> str:
         line = (
             f"\n[video] {m.path} (alt: {m.alt or 'MISSING'}) {summary(info)}; {_captions_said(m)}"
         )
+        if m.thumbnail is not None:
+            line += f"; thumbnail: {m.thumbnail}"
     return line
 
 
 def _media_json(m: Media, ws: Workspace) -> dict[str, Any]:
     """A media item in render's JSON: its path and alt text; for a video also its type, bytes,
-    length in seconds, shape and captions (null where the file cannot be read)."""
+    length in seconds, shape, captions and thumbnail (null where the file cannot be read, or
+    there is no thumbnail)."""
     entry: dict[str, Any] = {"path": m.path, "alt": m.alt}
     info = _media_info(m, ws)
     if info is None or not info.is_video:
@@ -276,6 +279,7 @@ def _media_json(m: Media, ws: Workspace) -> dict[str, Any]:
         height=info.height,
         captions=[{"language": c.language, "path": c.path} for c in m.captions],
         no_captions=m.no_captions,
+        thumbnail=m.thumbnail,
     )
     return entry
 

@@ -68,6 +68,10 @@ _ACCOUNT_FREE = frozenset(
         "captions-outside",
         "captions-invalid",
         "captions-unused",
+        "thumbnail-unused",
+        "thumbnail-outside",
+        "thumbnail-missing",
+        "thumbnail-invalid",
         "bidi-control",
         "invisible-character",
         "mixed-script",
@@ -980,6 +984,7 @@ def _shape_and_captions(
             )
         )
     found.extend(_captions(item, info, spec, root, folder, rendering.post.language))
+    found.extend(_thumbnail(item, info, spec, root, folder))
     return [
         Problem(
             code,
@@ -1162,6 +1167,88 @@ def _captions(
                 )
             )
     return out
+
+
+def _thumbnail(
+    item: Media, info: MediaInfo, spec: PlatformSpec, root: Path, folder: Path
+) -> list[tuple[str, str, Location | None, str, Severity]]:
+    """A video's ``thumbnail:``: an image inside the media folder (never read otherwise) that the
+    platform takes, or a warning that it picks its own picture."""
+    if item.thumbnail is None:
+        return []
+    where = item.thumbnail_loc or item.loc
+    path = item.thumbnail
+    if not info.is_video:
+        return [
+            (
+                "thumbnail-unused",
+                f"{item.path} is not a video: only a video takes a thumbnail",
+                where,
+                "remove thumbnail: from this item",
+                "error",
+            )
+        ]
+    if not path.strip():
+        return [("thumbnail-missing", "thumbnail: is empty", where, _THUMB_HINT, "error")]
+    outside = outside_reason(path, root, folder)
+    if outside is not None:
+        return [
+            (
+                "thumbnail-outside",
+                f"thumbnail {shown(path, 80)} {outside}, so it is not read",
+                where,
+                "keep the thumbnail inside the campaign folder (or set media_root in the config)",
+                "error",
+            )
+        ]
+    try:
+        picture = inspect(root / path)
+    except MediaUnreadable as exc:
+        return [("thumbnail-invalid", f"cannot read thumbnail {path}: {exc}", where, "", "error")]
+    if picture is None:
+        hint = f"paths are relative to the campaign folder {root.name}/"
+        return [("thumbnail-missing", f"thumbnail {path} does not exist", where, hint, "error")]
+    if not (picture.mime or "").startswith("image/"):
+        what = picture.mime or "not an image eduadvocate recognises"
+        return [("thumbnail-invalid", f"thumbnail {path} is {what}", where, _THUMB_HINT, "error")]
+    rules = spec.media
+    if not rules.takes_thumbnail:
+        return [
+            (
+                "thumbnail-unsent",
+                f"{spec.title} takes no thumbnail: {item.path} goes without {shown(path, 80)}"
+                f" ({spec.title} picks its own picture)",
+                where,
+                "put the picture you want first in the video if it matters there",
+                "warning",
+            )
+        ]
+    if picture.mime not in rules.image_types:
+        return [
+            (
+                "thumbnail-type",
+                f"thumbnail {path} is {picture.mime}, {spec.title} takes"
+                f" {', '.join(sorted(rules.image_types))}",
+                where,
+                "convert it",
+                "error",
+            )
+        ]
+    if picture.size > rules.max_image_bytes:
+        return [
+            (
+                "thumbnail-too-large",
+                f"thumbnail {path} is {picture.size:,} bytes, {spec.title} takes"
+                f" {rules.max_image_bytes:,}",
+                where,
+                "make it smaller",
+                "error",
+            )
+        ]
+    return []
+
+
+_THUMB_HINT = "a thumbnail is an image file, e.g. thumbnail: media/frame.jpg"
 
 
 def _alt_text(item: Media, spec: PlatformSpec) -> list[tuple[str, str, Location | None, str]]:

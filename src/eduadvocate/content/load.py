@@ -68,7 +68,7 @@ def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
         if item.kind != "map":
             ctx.error("wrong-type", "each media item must be {path, alt}", item.loc)
             continue
-        ctx.unknown_keys(item, ("path", "alt", "captions"), "media")
+        ctx.unknown_keys(item, ("path", "alt", "captions", "thumbnail"), "media")
         path = ctx.string(item.items.get("path"), "media path")
         if path is None:
             ctx.error(
@@ -82,6 +82,7 @@ def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
             else None
         )
         captions, no_captions = _captions(ctx, item.items.get("captions"))
+        thumbnail_node = item.items.get("thumbnail")
         out.append(
             Media(
                 path=path,
@@ -90,6 +91,8 @@ def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
                 alt_loc=alt_node.loc if alt_node else None,
                 captions=captions,
                 no_captions=no_captions,
+                thumbnail=ctx.string(thumbnail_node, "thumbnail"),
+                thumbnail_loc=thumbnail_node.loc if thumbnail_node else None,
             )
         )
     return tuple(out)

@@ -28,7 +28,8 @@ class Captions:
 class Media:
     """An image or video attached to a post; ``path`` is relative to the campaign folder.
     ``captions``: the video's captions files; ``no_captions``: ``captions: none`` (it needs
-    none, e.g. no one speaks)."""
+    none, e.g. no one speaks); ``thumbnail``: a video's picture shown before it plays (an image
+    file, relative to the campaign folder like ``path``)."""
 
     path: str
     alt: str | None
@@ -36,6 +37,8 @@ class Media:
     alt_loc: Location | None = None
     captions: tuple[Captions, ...] = ()
     no_captions: bool = False
+    thumbnail: str | None = None
+    thumbnail_loc: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,8 @@ _CONTENT: dict[str, Field] = {
     "thread": Field("thread", "An explicit thread: a list of parts, posted as replies in order."),
     "media": Field(
         "media",
-        "Images or videos: a list of {path, alt} (a video may add captions); path relative to the"
-        " campaign folder.",
+        "Images or videos: a list of {path, alt} (a video may add captions and thumbnail); path"
+        " relative to the campaign folder.",
     ),
     "link": Field(
         "string", "A link appended to the text (tagged with UTM parameters unless switched off)."
@@ -175,6 +175,13 @@ def json_schema(platforms: list[str]) -> dict[str, Any]:
                                 "additionalProperties": {"type": "string"},
                             },
                         ],
+                    },
+                    "thumbnail": {
+                        "type": "string",
+                        "description": (
+                            "A video's thumbnail: an image shown before it plays, relative to the"
+                            " campaign folder (sent to Mastodon; elsewhere check says it is not)."
+                        ),
                     },
                 },
             },

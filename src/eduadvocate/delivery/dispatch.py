@@ -418,9 +418,12 @@ class Dispatcher:
                         m.path,
                         tuple((c.language, self._media_path(c.path), c.path) for c in m.captions),
                         m.no_captions,
+                        thumbnail,
+                        _mime(thumbnail) if thumbnail is not None else None,
                     )
                     for m in part.media
                     for path in (self._media_path(m.path),)
+                    for thumbnail in (self._media_path(m.thumbnail) if m.thumbnail else None,)
                 ),
                 facets=part.facets,
                 content_warning=rendering.content_warning,

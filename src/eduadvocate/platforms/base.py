@@ -64,6 +64,9 @@ class MediaRules:
     video_codecs: frozenset[str] | None = None
     takes_captions: bool = False
     captions_need_language: bool = True  # each file labelled (its own, else the post's language:)
+    # A video's ``thumbnail:`` is sent with it, held to image_types and max_image_bytes (where
+    # not, check says the platform picks its own picture).
+    takes_thumbnail: bool = False
     required: bool = False
     downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
 

@@ -34,6 +34,10 @@ class Attachment:
     # the post said ``captions: none``.
     captions: tuple[tuple[str | None, Path, str], ...] = ()
     no_captions: bool = False
+    # A video's thumbnail (an image; absolute path, through the same media-folder lock) and its
+    # type as read from its first bytes.
+    thumbnail: Path | None = None
+    thumbnail_mime: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ class BlueskyPlatform(PlatformSpec):
         max_video_bytes=100_000_000,
         video_seconds_max=180,
         takes_captions=True,
+        takes_thumbnail=False,  # app.bsky.embed.video has no thumbnail: the video service makes one
         alt_max=2000,
     )
     reads_inbox: ClassVar[bool] = True

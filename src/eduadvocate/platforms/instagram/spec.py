@@ -60,6 +60,9 @@ class InstagramPlatform(PlatformSpec):
         video_aspect_max=10,
         video_codecs=frozenset({"h264", "hevc"}),
         required=True,
+        # A Reel's ``cover_url`` must be a public address Instagram fetches (ig-user/media
+        # reference): not sent, so check says Instagram picks the cover (thumb_offset 0).
+        takes_thumbnail=False,
     )
     settings: ClassVar[dict[str, Setting]] = {
         "ig_user_id": Setting("the Instagram professional account's id", required=True),

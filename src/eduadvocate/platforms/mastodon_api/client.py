@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
+from typing import IO, Any
 
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -150,13 +150,23 @@ class MastodonPublisher(Publisher):
         Mastodon.py's ``synchronous=True``, which waits without end and takes any error while it
         waits (a dropped connection too) for a file that cannot be processed. Nothing is posted yet: a file still processing at the
         deadline is Transient (the next run uploads it again; the instance deletes unused
-        uploads), one the instance could not process is Rejected."""
+        uploads), one the instance could not process is Rejected. A video's thumbnail goes in
+        the same request (``thumbnail``, see :meth:`_thumbnail`)."""
         if not item.path.is_file():
             raise Rejected(f"cannot read the media file {item.path.name}")
         self._version_read()
-        with _mapped(self.client, sending=False), item.path.open("rb") as fh:
+        with (
+            _mapped(self.client, sending=False),
+            item.path.open("rb") as fh,
+            self._thumbnail(item) as thumbnail,
+        ):
             media = self.client.media_post(
-                fh, mime_type=item.mime, description=item.alt, file_name=item.path.name
+                fh,
+                mime_type=item.mime,
+                description=item.alt,
+                file_name=item.path.name,
+                thumbnail=thumbnail,
+                thumbnail_mime_type=item.thumbnail_mime if thumbnail else None,
             )
         timeout = self.account.get_int("media_timeout", MEDIA_TIMEOUT_S)
         deadline = time.monotonic() + timeout
@@ -178,6 +188,26 @@ class MastodonPublisher(Publisher):
             except Rejected as exc:
                 raise Rejected(f"the instance could not process {item.path.name}: {exc}") from exc
         return media.id
+
+    @contextmanager
+    def _thumbnail(self, item: Attachment) -> Iterator[IO[bytes] | None]:
+        """The video's thumbnail, open for Mastodon.py to send as the ``thumbnail`` form part of
+        ``POST /api/v2/media`` (docs.joinmastodon.org/methods/media; added in Mastodon 3.2.0).
+        Mastodon.py refuses it to an older instance, and a file without a type, with errors our
+        mapping would take for passing ones and retry for ever: Rejected here instead, with the
+        reason, and nothing uploaded."""
+        if item.thumbnail is None:
+            yield None
+            return
+        if not item.thumbnail.is_file() or item.thumbnail_mime is None:
+            raise Rejected(f"cannot read the thumbnail {item.thumbnail.name} as an image")
+        if not self.client.verify_minimum_version("3.2.0", cached=True):
+            raise Rejected(
+                f"a video thumbnail needs Mastodon 3.2 or later; {self.client.api_base_url}"
+                f" runs {self.client.mastodon_major}.{self.client.mastodon_minor}"
+            )
+        with item.thumbnail.open("rb") as fh:
+            yield fh
 
     def _boost(self, url: str) -> Published:
         """A boost (``POST /api/v1/statuses/:id/reblog``) of the status at ``url`` as this

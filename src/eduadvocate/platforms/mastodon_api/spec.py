@@ -63,6 +63,9 @@ class MastodonPlatform(PlatformSpec):
         max_video_bytes=99_000_000,
         video_pixels_max=8_294_400,
         alt_max=1500,
+        # POST /api/v2/media ``thumbnail`` (docs.joinmastodon.org/methods/media, since 3.2.0): an
+        # image of IMAGE_MIME_TYPES under IMAGE_LIMIT, on audio or video only (media_attachment.rb).
+        takes_thumbnail=True,
     )
     reads_inbox: ClassVar[bool] = True
     answers: ClassVar[frozenset[str]] = frozenset({"mastodon"})

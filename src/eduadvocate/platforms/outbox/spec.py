@@ -38,6 +38,7 @@ class OutboxPlatform(PlatformSpec):
         mix_images_and_video=True,
         takes_captions=True,  # written down with the video
         captions_need_language=False,
+        takes_thumbnail=True,  # written down with the video
         alt_max=10_000,
     )
     answers: ClassVar[frozenset[str]] = frozenset({"*"})  # it writes the address down

@@ -120,7 +120,7 @@ def _markdown(data: dict[str, Any]) -> str:
 
 def _media(m: Attachment) -> dict[str, Any]:
     """A media item as the outbox writes it; a video also with what a platform would be told
-    of it: its length, size, shape and captions."""
+    of it: its length, size, shape, captions and thumbnail."""
     entry: dict[str, Any] = {"path": str(m.path), "alt": m.alt}
     if not (m.mime or "").startswith("video/"):
         return entry
@@ -136,6 +136,7 @@ def _media(m: Attachment) -> dict[str, Any]:
         height=info.height if info else None,
         captions=[{"language": lang, "path": str(path)} for lang, path, _ in m.captions],
         no_captions=m.no_captions,
+        thumbnail=str(m.thumbnail) if m.thumbnail else None,
     )
     return entry
 
@@ -154,6 +155,8 @@ def _media_markdown(m: dict[str, Any]) -> str:
     said = f"captions: {captions}" if captions else "no captions"
     if m["no_captions"]:
         said = "no captions (captions: none)"
+    if m.get("thumbnail"):  # (an entry written before thumbnails has none)
+        said += f"; thumbnail <{m['thumbnail']}>"
     return f"\nVideo: [{m['alt'] or 'no alt text'}]({m['path']}) ({', '.join(facts)}; {said})"
 
 

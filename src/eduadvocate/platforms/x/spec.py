@@ -44,6 +44,7 @@ class XPlatform(PlatformSpec):
         video_aspect_min=1 / 3,
         video_aspect_max=3,
         takes_captions=True,
+        takes_thumbnail=False,  # X's media upload takes no picture for a video: X picks a frame
         alt_max=1000,
     )
     reads_inbox: ClassVar[bool] = True
