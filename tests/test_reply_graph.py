@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eduadvocate.config.model import AccountConfig
@@ -396,6 +396,8 @@ def test_reply_item_on_an_instagram_item_linked_to_its_media_answers_that_commen
     assert handled == [w.ig_bo.id]
 
 
+@example(code="c", kind="p", linked="other", own="1", other="2")  # a media coded "c"
+@example(code="r", kind="reel", linked="reply-own", own="1", other="2")
 @given(
     code=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
     kind=st.sampled_from(["p", "reel"]),

@@ -28,6 +28,8 @@ MAX_MENTIONS = 20
 DEFAULT_MAX_HASHTAGS = 5  # Instagram's cap since December 2025
 # Instagram usernames: up to 30 letters, digits, _ and ., no two periods together, none at the end.
 _USERNAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9._]{0,29}[A-Za-z0-9_]")
+# A comment's part of an address eduadvocate gives it (instagram/client.py comment_address).
+_COMMENT_TAIL = re.compile(r"/c/[^/]+(?:/r/[^/]+)?$")
 
 
 class InstagramPlatform(PlatformSpec):
@@ -88,7 +90,8 @@ class InstagramPlatform(PlatformSpec):
             return found.url
         media = found.url.split("?", 1)[0].rstrip("/")
         if found.comment is not None:  # another comment's address: back to its media's
-            media = media.split("/c/", 1)[0]
+            # (the last "c/ID" or "c/ID/r/ID": a media's own code may be "c")
+            media = _COMMENT_TAIL.sub("", media)
         return f"{media}/c/{remote_id}/"
 
     @property
