@@ -147,6 +147,35 @@ def test_threads_media_alt_text_and_each_accounts_time(make_campaign: Make) -> N
     assert "- media `media/a.png` (alt: A chart of \\@\u200bcuts)" in out
 
 
+def test_a_video_shows_its_length_size_shape_captions_and_thumbnail(make_campaign: Make) -> None:
+    """A reviewer sees what the video is without opening it: as render shows it (issue 16)."""
+    from tests.mp4 import write_video
+
+    root = make_campaign(
+        """
+        posts:
+          - id: clip
+            at: 2026-12-03 18:00
+            accounts: [masto]
+            text: Hear it from the teachers.
+            media:
+              - path: media/v.mp4
+                alt: "A teacher speaks"
+                captions: {en: media/v.en.vtt}
+                thumbnail: media/frame.png
+        """
+    )
+    write_video(root / "media" / "v.mp4", seconds=31.5, width=1280, height=720)
+    (root / "media" / "v.en.vtt").write_text("WEBVTT\n\n00:00.500 --> 00:03.000\nHi\n")
+    (root / "media" / "frame.png").write_bytes(_png())
+    out = run("render", "--format", "markdown").stdout
+    size = f"{(root / 'media' / 'v.mp4').stat().st_size:,} bytes"
+    assert (
+        f"- video `media/v.mp4` (alt: A teacher speaks) · 0:31.5, 1280×720, {size}"
+        " · captions: en `media/v.en.vtt` · thumbnail `media/frame.png`"
+    ) in out, out
+
+
 def test_a_hostile_text_stays_in_its_block_and_nothing_outside_is_markup(
     make_campaign: Make,
 ) -> None:

@@ -27,6 +27,7 @@ from eduadvocate import __version__
 from eduadvocate.campaign.workspace import Workspace
 from eduadvocate.cli.changes import Changes
 from eduadvocate.compose.check import SHARED, Analysis
+from eduadvocate.content.media import duration_text
 from eduadvocate.core.errors import ExitCode, Problem
 from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
@@ -285,10 +286,36 @@ def _post_block(
                 body = f"{body[:PART_TEXT_MAX]}\n… ({cut} more characters: eduadvocate render shows them)"
             lines.append(fenced(body))
             for media in part["media"]:
-                alt = f"alt: {text(media['alt'])}" if media["alt"] else "**no alt text**"
-                lines.append(f"- media {_code(media['path'])} ({alt})")
+                lines.append(_media_line(media))
     lines.append("")
     return "\n".join(lines)
+
+
+def _media_line(media: dict[str, Any]) -> str:
+    """One media item as render's JSON gives it: its path and alt text, and for a video its
+    length, shape, size, captions and thumbnail (paths as code: they come from posts files)."""
+    alt = f"alt: {text(media['alt'])}" if media["alt"] else "**no alt text**"
+    if not str(media.get("type") or "").startswith("video/"):
+        return f"- media {_code(media['path'])} ({alt})"
+    facts = []
+    if media.get("duration") is not None:
+        facts.append(duration_text(media["duration"]))
+    if media.get("width") and media.get("height"):
+        facts.append(f"{media['width']}×{media['height']}")
+    facts.append(f"{media['bytes']:,} bytes")
+    if media.get("no_captions"):
+        captions = "captions: none"
+    elif media.get("captions"):
+        captions = "captions: " + ", ".join(
+            f"{text(c['language'])} {_code(c['path'])}" if c["language"] else _code(c["path"])
+            for c in media["captions"]
+        )
+    else:
+        captions = "**no captions**"
+    line = f"- video {_code(media['path'])} ({alt}) · {', '.join(facts)} · {captions}"
+    if media.get("thumbnail"):
+        line += f" · thumbnail {_code(media['thumbnail'])}"
+    return line
 
 
 def _size(part: dict[str, Any]) -> str:
