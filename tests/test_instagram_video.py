@@ -103,6 +103,9 @@ def test_a_reel_is_polled_until_finished_then_published_once(
     (media,) = graph.ig_media(ig)
     assert (media.media_type, media.product_type) == ("VIDEO", "REELS")
     assert media.media_url == BASE + "media/testimony.mp4" and media.caption == TEXT
+    # alt_text is for images only ("Reels and stories are not supported": Content Publishing).
+    (made,) = [r for r in graph.requests if r.method == "POST" and r.path.endswith("/media")]
+    assert "alt_text" not in made.params and made.params["media_type"] == "REELS"
     polls = [r for r in graph.requests if r.method == "GET" and r.path.endswith(graph.containers(ig)[0].id)]  # fmt: skip
     assert len(polls) > 1  # IN_PROGRESS at first: media_publish waited for FINISHED
     assert delivery(root)["state"] == "published"

@@ -296,11 +296,14 @@ class InstagramPublisher(Publisher):
         url = self._url(item)
         if url is None:
             raise Rejected(f"{relative} cannot be mapped under media_base_url")
-        data = {"alt_text": item.alt or ""}
+        data: dict[str, str] = {}
         if item.mime and item.mime.startswith("video/"):
+            # No alt_text: Instagram takes it "for image posts", "Reels and stories are not
+            # supported" (Content Publishing guide, developers.facebook.com/docs/instagram-
+            # platform/content-publishing, March 2025).
             data.update(media_type="REELS" if not carousel_item else "VIDEO", video_url=url)
         else:
-            data["image_url"] = url
+            data.update(alt_text=item.alt or "", image_url=url)
         if caption is not None:
             data["caption"] = caption
         if carousel_item:
