@@ -300,3 +300,15 @@ def test_no_documented_failure_anywhere_posts_twice(
     run("publish", cwd=root, env={"EDUADVOCATE_NOW": "2026-12-05T12:00:00Z"})
     assert len(graph.ig_media(ig)) <= 1
     assert (delivery(root)["state"] == "published") == (len(graph.ig_media(ig)) == 1)
+
+
+def test_a_video_timeout_under_a_second_is_one_line_naming_the_config(
+    make_campaign: Make, graph: GraphFake, ig: IgUser
+) -> None:
+    root = campaign(make_campaign, graph, ig, timeout=0)
+    done = run("publish", cwd=root)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if "video_timeout" in line]
+    assert "config.yaml" in line and "video_timeout must be at least 1, not 0" in line, line
+    assert graph.containers(ig) == []
