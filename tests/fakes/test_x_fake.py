@@ -585,6 +585,29 @@ def test_finalize_checks_the_size_and_reports_processing(client: tweepy.Client) 
     assert data["size"] == 10 and data["processing_info"]["state"] == "pending"
 
 
+@pytest.mark.parametrize(
+    ("extra", "fails"), [(0, None), (2, None), (1, "Unsupported video format")]
+)
+def test_video_processing_takes_the_polls_asked_and_may_fail(
+    fake: XFake, client: tweepy.Client, extra: int, fails: str | None
+) -> None:
+    """``media_processing`` more polls in_progress, then succeeded, or failed with
+    ``media_fails`` in X's shape (the STATUS reference's example: code 1, InvalidMedia)."""
+    fake.media_processing, fake.media_fails = extra, fails
+    media_id = _upload(client, b"\x00" * 8, "video/mp4")
+    states = []
+    for _ in range(2 + extra):
+        info = _raw(
+            client, "GET", f"{MEDIA}/upload", params={"command": "STATUS", "media_id": media_id}
+        ).json()["data"]["processing_info"]
+        states.append(info["state"])
+    assert states == ["in_progress"] * (1 + extra) + ["failed" if fails else "succeeded"]
+    if fails:
+        assert info["error"] == {"code": 1, "name": "InvalidMedia", "message": fails}
+        with pytest.raises(tweepy.BadRequest):  # a failed video cannot be posted
+            client.create_tweet(text="The vote", media_ids=[media_id])
+
+
 def test_legacy_command_upload_signs_form_fields(fake: XFake, client: tweepy.Client) -> None:
     """The older single endpoint; its form-encoded fields are part of the OAuth signature."""
     url = f"{MEDIA}/upload"

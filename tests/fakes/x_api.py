@@ -1,7 +1,8 @@
 """A stateful fake of the X API v2 on loopback, for tests that go through the real ``tweepy``.
 
 Owns: accounts and their credentials (OAuth 1.0a HMAC-SHA1 signatures verified, or OAuth 2.0 user
-bearer tokens) and access tier, posts (``/2/tweets``, user timelines), chunked media upload with
+bearer tokens) and access tier, posts (``/2/tweets``, user timelines), chunked media upload (with
+``media_processing``/``media_fails`` for how processing ends) with
 alt text, engagement counts, rate limit and 24-hour post cap headers, fault injection, a settable
 clock, and JSON persistence so a fake in another process (``python -m tests.fakes.x_api --port N
 --state FILE``) can be inspected.  The server is standard library only; ``rewrite_session`` points
@@ -252,6 +253,8 @@ class Media:
     alt_text: str | None = None
     # A video's subtitles (POST /2/media/subtitles): language code → the subtitle upload's id.
     subtitles: dict[str, str] = field(default_factory=dict)
+    polls_left: int = 0  # STATUS polls it stays in_progress past the first (media_processing)
+    error: str | None = None  # processing ends failed with this message (media_fails)
 
     @property
     def key(self) -> str:
@@ -383,6 +386,11 @@ class XFake:
         self.clock_offset = 0.0
         self.requests: list[Seen] = []
         self.media: dict[str, Media] = {}
+        # What processing makes of the next videos and GIFs: ``media_processing`` more STATUS
+        # polls in_progress (10**6: it never finishes), then succeeded, or with ``media_fails``
+        # failed with that message (X's shape: code 1, name InvalidMedia).
+        self.media_processing = 0
+        self.media_fails: str | None = None
         self._posts: dict[str, Post] = {}
         self._seq = 0
         self._daily_limits: dict[str, int] = {}
@@ -1173,6 +1181,8 @@ class XFake:
             media.state = (
                 "succeeded" if media.category in ("tweet_image", "subtitles") else "pending"
             )
+            if media.state == "pending":
+                media.polls_left, media.error = self.media_processing, self.media_fails
         return self._media_data(media)
 
     def _media_data(self, media: Media) -> dict[str, Any]:
@@ -1185,6 +1195,12 @@ class XFake:
                 "state": media.state,
                 "check_after_secs": 1,
                 "progress_percent": percent,
+            }
+        elif media.state == "failed":  # X's example of a failed STATUS answer
+            data["processing_info"] = {
+                "state": "failed",
+                "progress_percent": 12,
+                "error": {"code": 1, "name": "InvalidMedia", "message": media.error},
             }
         elif media.category != "tweet_image":
             data["processing_info"] = {"state": "succeeded", "progress_percent": 100}
@@ -1209,15 +1225,21 @@ class XFake:
         return Reply(200, {"data": self._finalize(self._owned(call.account, call.args[0]))})
 
     def _media_status(self, call: _Call) -> Reply:
-        """``command=STATUS``; each poll moves processing one step: pending → in_progress → succeeded."""
+        """``command=STATUS``; each poll moves processing one step: pending → in_progress →
+        succeeded (or failed, with ``media_fails``), ``media_processing`` more polls in_progress
+        (X's STATUS reference: "pending -> in_progress -> [failed|succeeded]")."""
         if call.query.get("command", "STATUS") != "STATUS":
             raise invalid("command", call.query.get("command"), "command must be STATUS")
         media = self._owned(call.account, call.query.get("media_id", ""))
         if media.state == "uploading":
             raise invalid("media_id", media.id, "The media upload has not been finalized.")
-        media.state = {"pending": "in_progress", "in_progress": "succeeded"}.get(
-            media.state, media.state
-        )
+        if media.state == "in_progress" and media.polls_left > 0:
+            media.polls_left -= 1
+        else:
+            done = "failed" if media.error is not None else "succeeded"
+            media.state = {"pending": "in_progress", "in_progress": done}.get(
+                media.state, media.state
+            )
         return Reply(200, {"data": self._media_data(media)})
 
     def _media_legacy(self, call: _Call) -> Reply:

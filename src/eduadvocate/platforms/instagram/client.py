@@ -7,6 +7,15 @@ only that last call creates the post, and an attempt in doubt is looked up among
 recent media by its caption. The 24-hour publishing quota is read first, and a full quota defers
 the delivery instead of failing it.
 
+Processing (Instagram fetches the file, then transcodes a video): each item of a carousel is
+waited for before the carousel is made, so a failure names its file, and the whole post waits at
+most ``video_timeout`` seconds. A container still ``IN_PROGRESS`` then is left unpublished (a
+container nobody publishes expires in 24 hours) and the delivery fails Transient: nothing was
+posted, so the next run makes new containers. A lost status read is read again within the
+deadline. A container in ``ERROR`` carries a documented subcode in ``status``, mapped as the
+same subcode answered directly would be (``graph_api.instagram_error``), with what to change
+in the file (:data:`SUBCODES`); ``EXPIRED`` is Transient.
+
 ``inbox pull`` reads the comments under each published media (:meth:`InstagramPublisher.replies`)
 and the replies to them; the account's own are left out. Instagram has no list of notifications
 the API may read, so ``inbox`` stays unsupported. Graph gives a comment no address: an item's
@@ -30,6 +39,7 @@ from typing import Any
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
+from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     QUOTA_RECHECK,
@@ -55,6 +65,7 @@ from eduadvocate.platforms.publishing import (
     OutgoingPart,
     Published,
     Publisher,
+    PublishError,
     RateLimited,
     Rejected,
     ReplyTarget,
@@ -63,7 +74,10 @@ from eduadvocate.platforms.publishing import (
 
 WHAT = "Instagram"
 IG_METRICS = "reach,likes,comments,saved,shares"  # valid for feed posts and reels (v21)
-POLL_LIMIT_S = 300
+VIDEO_TIMEOUT_S = 300  # default ``video_timeout``: how long a post's containers may process
+# Between status reads of a container still IN_PROGRESS: quick at first (an image, a short clip
+# take seconds), then every 5 s; the last delay repeats, and none runs past the deadline.
+POLL_DELAYS_S: tuple[float, ...] = (0.5, 1, 2, 4, 5)
 REPLY_FIELDS = "id,username,text,timestamp"
 # Replies come nested in the comment listing (one request a page) rather than from
 # ``/{comment-id}/replies`` for every comment (one more request per comment, most of them empty);
@@ -74,7 +88,46 @@ MAX_REPLY_PAGES = 100  # of one comment's replies: 10,000
 MEDIA_PAGES = 20  # of the account's media searched for a shortcode: its 2,000 newest
 LOOKUP_PAGES = 5  # of a media's newest comments searched for an answer in doubt
 UNKNOWN_EDGE = 2500  # "Unknown path components: /comments": asked of a comment, not a media
-_STATUS_CODE = re.compile(r"\b(2207\d{3})\b")  # "Error: Media upload has failed with error code N"
+# A container in ERROR: the IG Container reference says ``status`` is then the error subcode;
+# Graph sends it in a sentence ("Error: Media upload has failed with error code 2207026").
+_STATUS_CODE = re.compile(r"\b(2207\d{3})\b")
+# Reels, the kind a video is published as: Meta's "Reel specifications" in the IG User Media
+# reference (developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media),
+# as quoted at justin.searls.co/posts/a-script-to-validate-videos-for-the-instagram-api.
+REELS_SPEC = (
+    "MP4 or MOV with the moov atom at the front (ffmpeg -movflags +faststart) and no edit lists,"
+    " H.264 or HEVC video (progressive, 4:2:0) at 23-60 fps and at most 1920 px wide, AAC audio"
+    " at most 48 kHz, 3 s to 15 min, at most 300 MB"
+)
+NEW_CONTAINER = "nothing was posted; the next run tries again with a new container"
+# Each documented Content Publishing subcode that names a file's problem (Instagram Platform
+# "Error Codes", developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/
+# error-codes: its "User Message" and "Recommended Solution"): what went wrong, and what the
+# volunteer can do. Whether it is retried is ``graph_api.instagram_error``'s (Transient for the
+# temporary ones, whose fix says so; Rejected for the file's own). {url}: the address fetched.
+SUBCODES: dict[int, tuple[str, str]] = {
+    2207001: ("Instagram server error", NEW_CONTAINER),
+    2207003: (
+        "downloading it from {url} took too long",
+        f"{NEW_CONTAINER} (a smaller file, or a faster host for media_base_url, helps)",
+    ),
+    2207004: ("the image is over 8 MiB", "make it smaller"),
+    2207005: ("the image format is not supported", "save it as a JPEG"),
+    2207009: ("the image's aspect ratio is not supported", "crop it to between 4:5 and 1.91:1"),
+    2207010: ("the caption is over 2,200 characters", "shorten the post's text"),
+    2207020: ("the media expired before it was published", NEW_CONTAINER),
+    2207026: (
+        "the video format is not supported",
+        f"re-encode it as Instagram's Reels specification asks: {REELS_SPEC}",
+    ),
+    2207032: ("Instagram failed to create the media", NEW_CONTAINER),
+    2207052: (
+        "Instagram could not fetch it from {url}",
+        "publish the campaign folder at media_base_url so that this address serves the file",
+    ),
+    2207053: ("unknown upload error", NEW_CONTAINER),
+    2207057: ("the thumbnail offset is outside the video", "check the video's length"),
+}
 
 
 class InstagramPublisher(Publisher):
@@ -83,7 +136,13 @@ class InstagramPublisher(Publisher):
         self.user = account.get("ig_user_id") or ""
         self.base = account.get("media_base_url") or ""
         self.graph = Graph(account)
-        self.poll_interval = 2.0
+        self.video_timeout = account.get_int("video_timeout", VIDEO_TIMEOUT_S)
+        if self.video_timeout < 1:
+            raise ConfigError(
+                f'account "{account.name}": video_timeout must be at least 1, not'
+                f" {self.video_timeout}",
+                location=account.loc,
+            )
         self._username: str | None = None  # the account's own, to leave its comments out
         self._permalinks: dict[str, str | None] = {}
 
@@ -93,10 +152,19 @@ class InstagramPublisher(Publisher):
         self._check_quota()
         if not part.media:
             raise Rejected("Instagram needs an image or a video")
+        deadline = time.monotonic() + self.video_timeout
         if len(part.media) == 1:
-            container = self._container(part.media[0], caption=part.text)
+            item = part.media[0]
+            container = self._container(item, caption=part.text)
+            self._wait_finished(container, _relative(item), self._url(item), deadline)
         else:
-            children = [self._container(item, carousel_item=True) for item in part.media]
+            # Each item is processed before the carousel is made of them: a failure names its
+            # file, and the carousel container is made of finished items only.
+            children = []
+            for item in part.media:
+                child = self._container(item, carousel_item=True)
+                self._wait_finished(child, _relative(item), self._url(item), deadline)
+                children.append(child)
             with self.graph.mapped(sending=False, what=WHAT):
                 created = self.graph.post(
                     f"{self.user}/media",
@@ -107,7 +175,7 @@ class InstagramPublisher(Publisher):
                     },
                 )
             container = str(created["id"])
-        self._wait_finished(container)
+            self._wait_finished(container, "the carousel", None, deadline)
         with self.graph.mapped(sending=True, what=WHAT):
             result = self.graph.post(f"{self.user}/media_publish", {"creation_id": container})
         media_id = str(result["id"])
@@ -218,46 +286,74 @@ class InstagramPublisher(Publisher):
             f"{WHAT}: more than {pages * MAX_LIMIT} comments to search; look for the answer there"
         )
 
+    def _url(self, item: Attachment) -> str | None:
+        return media_url(self.base, _relative(item))
+
     def _container(
         self, item: Attachment, *, caption: str | None = None, carousel_item: bool = False
     ) -> str:
         relative = _relative(item)
-        url = media_url(self.base, relative)
+        url = self._url(item)
         if url is None:
             raise Rejected(f"{relative} cannot be mapped under media_base_url")
-        data = {"alt_text": item.alt or ""}
+        data: dict[str, str] = {}
         if item.mime and item.mime.startswith("video/"):
+            # No alt_text: Instagram takes it "for image posts", "Reels and stories are not
+            # supported" (Content Publishing guide, developers.facebook.com/docs/instagram-
+            # platform/content-publishing, March 2025).
             data.update(media_type="REELS" if not carousel_item else "VIDEO", video_url=url)
         else:
-            data["image_url"] = url
+            data.update(alt_text=item.alt or "", image_url=url)
         if caption is not None:
             data["caption"] = caption
         if carousel_item:
             data["is_carousel_item"] = "true"
-        with self.graph.mapped(sending=False, what=WHAT):
-            created = self.graph.post(f"{self.user}/media", data)
+        try:
+            with self.graph.mapped(sending=False, what=WHAT):
+                created = self.graph.post(f"{self.user}/media", data)
+        except (Rejected, Transient) as exc:  # an image is fetched while the request waits
+            found = graph_cause(exc)
+            if found is None or not isinstance(found.subcode, int):
+                raise
+            codes = f"{found.code}/{found.subcode}"
+            raise _explained(exc, found.subcode, codes, relative, url) from found
         return str(created["id"])
 
-    def _wait_finished(self, container: str) -> None:
-        deadline = time.monotonic() + POLL_LIMIT_S
+    def _wait_finished(self, container: str, name: str, url: str | None, deadline: float) -> None:
+        """Until the container (of the file ``name``, fetched from ``url``) is ``FINISHED``
+        (IG Container reference, ``status_code``), or ``deadline`` (``time.monotonic()``)."""
+        delays = iter(POLL_DELAYS_S)
+        delay = next(delays)
         while True:
-            with self.graph.mapped(sending=False, what=WHAT):
-                status = self.graph.get(container, fields="status_code,status")
+            try:
+                with self.graph.mapped(sending=False, what=WHAT):
+                    status = self.graph.get(container, fields="status_code,status")
+            except Transient:
+                status = {}  # a read lost on the way (or a 5xx): read again, within the deadline
             code = status.get("status_code")
-            if code in ("FINISHED", "PUBLISHED"):
+            if code == "FINISHED":
                 return
-            if code == "EXPIRED":  # not published within 24 hours: a new one on the next try
-                raise Transient("Instagram's media container expired before it was published")
+            if code == "PUBLISHED":  # never before media_publish: a post may exist, look it up
+                raise InDoubt(f"{WHAT} says the container of {name} is already published")
+            if code == "EXPIRED":  # not published within 24 hours
+                raise Transient(f"{WHAT}'s container of {name} expired; {NEW_CONTAINER}")
             if code == "ERROR":  # "failed to complete the publishing process"; status says why
                 detail = str(status.get("status") or code)
                 found = _STATUS_CODE.search(detail)
-                label = f"Instagram could not process the media: {detail}"
                 if found is None:
-                    raise Rejected(label)
-                raise instagram_error(int(found.group(1)), label, sending=False)
-            if time.monotonic() > deadline:
-                raise Transient("Instagram is still processing the media")
-            time.sleep(self.poll_interval)
+                    raise Rejected(f"{WHAT} could not process {name}: {detail}")
+                subcode = int(found.group(1))
+                error = instagram_error(subcode, detail, sending=False)
+                if not isinstance(error, (Rejected, Transient)):
+                    raise error
+                raise _explained(error, subcode, str(subcode), name, url)
+            if time.monotonic() + delay > deadline:
+                raise Transient(
+                    f"{WHAT} was still processing {name} after {self.video_timeout} s"
+                    f" (video_timeout); {NEW_CONTAINER}"
+                )
+            time.sleep(delay)
+            delay = next(delays, delay)
 
     def _check_quota(self) -> None:
         with self.graph.mapped(sending=False, what=WHAT):
@@ -446,6 +542,20 @@ def comment_address(permalink: str | None, parent: str | None, comment_id: str) 
     if parent:
         return f"{base}/c/{parent}/r/{comment_id}/"
     return f"{base}/c/{comment_id}/"
+
+
+def _explained(
+    error: PublishError, subcode: int, codes: str, name: str, url: str | None
+) -> PublishError:
+    """``error`` (Rejected or Transient, mapped from ``subcode``) as one line naming the file and
+    what to do about it (:data:`SUBCODES`); a subcode not listed there keeps Graph's words."""
+    known = SUBCODES.get(subcode)
+    if known is None:
+        said = str(error)
+        shown = said if codes in said else f"{said} ({codes})"
+        return type(error)(f"{WHAT} could not take {name}: {shown}")
+    reason, fix = known[0].format(url=url or "media_base_url"), known[1]
+    return type(error)(f"{WHAT} could not take {name}: {reason} ({codes}); {fix}")
 
 
 def _relative(item: Attachment) -> str:

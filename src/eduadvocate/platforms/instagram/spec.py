@@ -75,6 +75,10 @@ class InstagramPlatform(PlatformSpec):
             kind="url",
         ),
         "max_hashtags": Setting("hashtag cap (default 5)", kind="int"),
+        "video_timeout": Setting(
+            "seconds a post's media may take to be processed by Instagram (default 300)",
+            kind="int",
+        ),
         "graph_version": Setting("Graph API version (default v21.0)"),
         "base_url": Setting("Graph API address (default https://graph.facebook.com)", kind="url"),
     }

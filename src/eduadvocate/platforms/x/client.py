@@ -212,7 +212,9 @@ class XPublisher(Publisher):
                 files={"media": ("chunk", data[start : start + CHUNK], "application/octet-stream")},
             )
         final = self._request("POST", f"/2/media/upload/{media_id}/finalize").json().get("data", {})
-        self._wait_processed(media_id, final.get("processing_info"))
+        self._wait_processed(
+            media_id, final.get("processing_info"), item.relative or item.path.name
+        )
         if item.alt:
             self._request(
                 "POST",
@@ -260,19 +262,31 @@ class XPublisher(Publisher):
             },
         )
 
-    def _wait_processed(self, media_id: str, info: Mapping[str, Any] | None) -> None:
+    def _wait_processed(self, media_id: str, info: Mapping[str, Any] | None, name: str) -> None:
+        """Until X has processed the upload ``name`` (``processing_info.state``: "pending ->
+        in_progress -> [failed|succeeded]", X's media STATUS reference), polling as often as
+        ``check_after_secs`` asks, for at most :data:`MEDIA_POLL_LIMIT_S`. Nothing is posted
+        yet: a video still processing then is Transient (the next run uploads it again), a
+        poll lost on the way is asked again, a failed one is Rejected with X's reason."""
         deadline = time.monotonic() + MEDIA_POLL_LIMIT_S
         while info and info.get("state") in ("pending", "in_progress"):
-            if time.monotonic() > deadline:
-                raise Transient(f"X is still processing media {media_id}")
-            time.sleep(min(float(info.get("check_after_secs", 1)), 10.0))
-            status = self._request(
-                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
-            )
+            delay = min(float(info.get("check_after_secs", 1)), 10.0)
+            if time.monotonic() + delay > deadline:
+                raise Transient(
+                    f"X was still processing {name} after {MEDIA_POLL_LIMIT_S} s; nothing was"
+                    " posted, it is uploaded again at the next run"
+                )
+            time.sleep(delay)
+            try:
+                status = self._request(
+                    "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
+                )
+            except Transient:
+                continue  # a poll lost on the way (or a 5xx): ask again, within the deadline
             info = status.json().get("data", {}).get("processing_info")
         if info and info.get("state") == "failed":
             error = info.get("error", {}).get("message", "processing failed")
-            raise Rejected(f"X could not process the media: {error}")
+            raise Rejected(f"X could not process {name}: {error}")
 
     # -- engagement -------------------------------------------------------------------------------
     metrics_batch = 100  # ids per GET /2/tweets
