@@ -645,8 +645,9 @@ def test_the_example_video_checks_and_renders_on_every_account_of_the_example(
     tmp_path: Path,
 ) -> None:
     """The example's video post sent to every account of config.example.yaml: no errors
-    (Instagram's 3 s at least, X's shapes, Mastodon's pixels …), and the one warning the
-    platforms that take no captions file give; render shows the clip and its captions."""
+    (Instagram's 3 s at least, X's shapes, Mastodon's pixels …), and the warnings that say what
+    stays behind: the captions where the platform takes no captions file, the alt text on
+    Instagram; render shows the clip and its captions."""
     from tests.test_cli import run
 
     _copy_example(tmp_path)
@@ -669,6 +670,10 @@ def test_the_example_video_checks_and_renders_on_every_account_of_the_example(
         (a, "captions-unsent", "warning")
         for a in accounts
         if config["accounts"][a]["platform"] in no_file
+    } | {  # a Reel takes no alt text
+        (a, "alt-unsent", "warning")
+        for a in accounts
+        if config["accounts"][a]["platform"] == "instagram"
     }
 
     args = ("render", "--config", "config.example.yaml", "--post", "reserve-video")

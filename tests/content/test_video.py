@@ -151,9 +151,13 @@ def test_a_video_over_xs_length_is_reported_at_its_line(make_campaign: Make) -> 
         ("x-main", {"width": 1600, "height": 400}, ["video-aspect"]),
         ("x-main", {"width": 1200, "height": 400}, []),
         ("x-main", {"seconds": 0.4}, ["video-too-short"]),
-        ("ig", {"seconds": 2}, ["video-too-short"]),
-        ("ig", {"width": 1080, "height": 1920}, []),  # a Reel's 9:16, refused for images
-        ("ig", {"codec": b"vp09"}, ["video-codec"]),
+        ("ig", {"seconds": 2}, ["video-too-short", "alt-unsent"]),
+        (
+            "ig",
+            {"width": 1080, "height": 1920},
+            ["alt-unsent"],
+        ),  # a Reel's 9:16, refused for images
+        ("ig", {"codec": b"vp09"}, ["video-codec", "alt-unsent"]),
         ("masto", {"width": 7680, "height": 4320}, ["video-too-large"]),
         ("masto", {"seconds": 3600}, []),
         ("fb", {"seconds": 4 * 3600 + 1}, ["video-too-long"]),
@@ -165,6 +169,26 @@ def test_each_platforms_video_rules(
 ) -> None:
     media = "[{path: media/v.mp4, alt: A clip, captions: none}]"
     assert _codes(_check(make_campaign, account, media, **{"v.mp4": facts})) == codes
+
+
+def test_a_videos_alt_text_where_the_platform_takes_none_is_said_not_dropped(
+    make_campaign: Make,
+) -> None:
+    """Instagram takes alt text for images only (a Reel has none): the video goes without it,
+    and check says so at the item, once, as a warning (the alt stays required: other
+    platforms read it)."""
+    problems = _check(
+        make_campaign,
+        "ig",
+        "[{path: media/v.mp4, alt: A teacher speaks, captions: none}]",
+        **{"v.mp4": {"width": 1080, "height": 1920}},
+    )
+    (p,) = problems
+    assert (p.code, p.severity, p.location.line) == ("alt-unsent", "warning", 6)
+    assert p.message == (
+        "Instagram takes no alt text for a video: media/v.mp4 goes without its alt text"
+    )
+    assert p.hint == "say what the video shows in the post's text"
 
 
 def test_too_many_videos_and_images_with_a_video(make_campaign: Make) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -784,6 +785,14 @@ def is_readable_hashtag(tag: str) -> bool:
     return True
 
 
+def _ratio(aspect: float) -> str:
+    """A shape as people write it: 0.8 → "4:5 (portrait)", 1.91 → "1.91:1 (landscape)"."""
+    simple = Fraction(aspect).limit_denominator(10)
+    exact = abs(float(simple) - aspect) < 1e-9
+    written = f"{simple.numerator}:{simple.denominator}" if exact else f"{aspect:g}:1"
+    return written + (" (portrait)" if aspect < 1 else " (landscape)" if aspect > 1 else "")
+
+
 def _text_only(post: Post, spec: PlatformSpec) -> tuple[str, str, str] | None:
     """(code, message, hint) where this post takes no media on ``spec``'s platform: a reply that
     is a comment (Facebook, Instagram), a quote that shares a link (Facebook); else None."""
@@ -968,6 +977,17 @@ def _shape_and_captions(
     found: list[tuple[str, str, Location | None, str, Severity]] = []
     if info.is_video:
         found.extend((c, m, None, h, s) for c, m, h, s in _video_rules(item, info, spec))
+        if item.alt and item.alt.strip() and not rules.takes_video_alt:
+            found.append(
+                (
+                    "alt-unsent",
+                    f"{spec.title} takes no alt text for a video: {item.path} goes without"
+                    " its alt text",
+                    item.alt_loc,
+                    "say what the video shows in the post's text",
+                    "warning",
+                )
+            )
     elif (
         info.aspect is not None
         and rules.aspect_min is not None
@@ -977,7 +997,8 @@ def _shape_and_captions(
         found.append(
             (
                 "media-aspect",
-                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from 4:5 (portrait) to 1.91:1 (landscape)",
+                f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from"
+                f" {_ratio(rules.aspect_min)} to {_ratio(rules.aspect_max)}",
                 None,
                 "crop it",
                 "error",

@@ -67,6 +67,8 @@ class MediaRules:
     # A video's ``thumbnail:`` is sent with it, held to image_types and max_image_bytes (where
     # not, check says the platform picks its own picture).
     takes_thumbnail: bool = False
+    # A video's ``alt:`` is sent with it (where not, check says the video goes without it).
+    takes_video_alt: bool = True
     required: bool = False
     downscale_images: bool = False  # an image over max_image_bytes is shrunk when sent, not refused
 

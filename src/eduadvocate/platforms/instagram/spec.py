@@ -61,6 +61,9 @@ class InstagramPlatform(PlatformSpec):
         video_aspect_min=0.01,
         video_aspect_max=10,
         video_codecs=frozenset({"h264", "hevc"}),
+        # alt_text is "for image posts"; "Reels and stories are not supported" (Content
+        # Publishing guide, developers.facebook.com/docs/instagram-platform/content-publishing).
+        takes_video_alt=False,
         required=True,
         # A Reel's ``cover_url`` must be a public address Instagram fetches (ig-user/media
         # reference): not sent, so check says Instagram picks the cover (thumb_offset 0).
