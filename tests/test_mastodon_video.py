@@ -3,7 +3,7 @@ accepted at once (202, no url) and ``GET /api/v1/media/:id`` answers 206 until i
 when processing failed. Against the loopback Mastodon in that mode (tests/fakes/mastodon.py
 ``media_processing``), through ``eduadvocate publish``: the status goes out once the video is
 ready, with its description; a failed video is a clear failure; one still processing at
-``media_timeout`` posts nothing and is sent at a later run, once."""
+``video_timeout`` posts nothing and is sent at a later run, once."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def campaign(
         "defaults: {timezone: America/Chicago, accounts: [masto]}\n"
         "accounts:\n"
         f"  masto: {{platform: mastodon, instance: '{mastodon_fresh.base_url}',"
-        " access_token: '${MASTO_TOKEN}', media_timeout: 5}\n"
+        " access_token: '${MASTO_TOKEN}', video_timeout: 5}\n"
     )
     root = make_campaign(POSTS, config=config)
     (root / "media").mkdir()
@@ -100,12 +100,12 @@ def test_a_video_the_instance_cannot_process_fails_in_one_line_and_posts_nothing
 def test_a_video_still_processing_at_the_deadline_posts_nothing_and_goes_out_later_once(
     campaign: Path, mastodon_fresh: MastodonFake
 ) -> None:
-    """Bounded: publish does not wait past media_timeout (Mastodon.py's synchronous upload
+    """Bounded: publish does not wait past video_timeout (Mastodon.py's synchronous upload
     waited for ever). Nothing was posted, so the delivery waits for the next run, which uploads
     again; the status goes out once."""
     mastodon_fresh.media_processing = 10**6
     (campaign / "config.yaml").write_text(
-        (campaign / "config.yaml").read_text().replace("media_timeout: 5", "media_timeout: 1")
+        (campaign / "config.yaml").read_text().replace("video_timeout: 5", "video_timeout: 1")
     )
     first = run("publish", cwd=campaign)
     assert "still processing testimony.mp4 after 1 s" in first.stdout + first.stderr

@@ -305,7 +305,7 @@ def _masto_config(fake: MastodonFake) -> str:
         "defaults: {timezone: America/Chicago, accounts: [masto]}\n"
         "accounts:\n"
         f"  masto: {{platform: mastodon, instance: '{fake.base_url}',"
-        " access_token: '${MASTO_TOKEN}', media_timeout: 5}\n"
+        " access_token: '${MASTO_TOKEN}', video_timeout: 5}\n"
     )
 
 

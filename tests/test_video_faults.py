@@ -10,7 +10,7 @@ the reference PDS), each post carrying a video:
 - processing that fails: one line naming the file, the delivery failed (a person must change
   the file), nothing posted, and nothing posted by a later run either;
 - processing that never finishes: nothing posted within the platform's deadline (X's
-  ``MEDIA_POLL_LIMIT_S``, Mastodon's ``media_timeout``, Instagram's ``video_timeout``), the
+  ``video_timeout``, each platform's setting), the
   delivery transient, and once processing works again a later run posts once. Facebook processes
   a video after posting it: a video still processing is posted once, with a warning.
 - SIGKILL while the video is being uploaded or processed, and after the post was answered but
@@ -36,7 +36,6 @@ import pytest
 from eduadvocate.platforms.facebook_page import client as fb_client
 from eduadvocate.platforms.instagram import client as ig_client
 from eduadvocate.platforms.mastodon_api import client as masto_client
-from eduadvocate.platforms.x import client as x_client
 from tests.conftest import Make
 from tests.crash_support import (
     PdsProxy,
@@ -77,6 +76,7 @@ class Faults:
     stalled: Callable[[], bool]  # a video is being processed (for a kill)
     failed_words: str  # what the one line of a failed processing says
     timeout: str | None = None  # the account's setting bounding the wait for processing
+    shortest: int = 1  # the least of it that lets processing finish (X's fake: 2 polls, 1 s apart)
     stall_posts: bool = False  # the platform posts first and processes afterwards (Facebook)
 
 
@@ -84,14 +84,15 @@ def timed(target: Target, faults: Faults, seconds: int) -> Target:
     """``target`` with the account waiting at most ``seconds`` for processing."""
     if faults.timeout is None:
         return target
-    head, _, _ = target.config.rstrip().rpartition("}")  # the account's line ends the file
-    return dataclasses.replace(target, config=f"{head}, {faults.timeout}: {seconds}}}\n")
+    config = target.config.rstrip()
+    if config.endswith("}"):  # the account's line, {…}, ends the file
+        head, _, _ = config.rpartition("}")
+        return dataclasses.replace(target, config=f"{head}, {faults.timeout}: {seconds}}}\n")
+    # The account's keys, one a line, end the file.
+    return dataclasses.replace(target, config=f"{config}\n    {faults.timeout}: {seconds}\n")
 
 
 def _x_faults(fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Faults:
-    # In this process (X has no setting): room for the fake's two polls a second apart.
-    monkeypatch.setattr(x_client, "MEDIA_POLL_LIMIT_S", 3)
-
     def stall() -> None:
         fake.media_processing = 10**6
 
@@ -110,6 +111,8 @@ def _x_faults(fake: XFake, monkeypatch: pytest.MonkeyPatch) -> Faults:
         unstall=unstall,
         stalled=lambda: any(m.state in ("pending", "in_progress") for m in fake.media.values()),
         failed_words="X could not process m.mp4: Unsupported video format",
+        timeout="video_timeout",
+        shortest=3,
     )
 
 
@@ -133,7 +136,7 @@ def _mastodon_faults(fake: MastodonFake, monkeypatch: pytest.MonkeyPatch) -> Fau
         unstall=unstall,
         stalled=lambda: any(s.path.startswith("/api/v1/media/") for s in fake.seen),
         failed_words="the instance could not process m.mp4",
-        timeout="media_timeout",
+        timeout="video_timeout",
     )
 
 
@@ -263,7 +266,7 @@ def test_processing_that_never_finishes_posts_nothing_then_once(
     platform: tuple[Target, Faults], make_campaign: Make
 ) -> None:
     target, faults = platform
-    target = timed(target, faults, 1)
+    target = timed(target, faults, faults.shortest)
     root = campaign(make_campaign, target, {"posts.yaml": POSTS})
     faults.stall()
     first = run("publish")
@@ -289,6 +292,34 @@ def test_processing_that_never_finishes_posts_nothing_then_once(
 # -- SIGKILL (real processes, tests/crash_support.py) -------------------------------------------
 # Facebook's video target is in tests/test_crash.py's own matrix (TARGETS: facebook_video).
 KILLED = ["x", "mastodon", "instagram"]
+
+
+def test_a_wait_of_zero_seconds_is_one_line_naming_the_config_and_sends_nothing(
+    platform: tuple[Target, Faults], make_campaign: Make
+) -> None:
+    """Each platform that waits for processing bounds it with the same setting, video_timeout
+    (Mastodon's first name for it, media_timeout, is still read), and 0 could never be met."""
+    target, faults = platform
+    if faults.timeout is None:
+        pytest.skip(f"{target.name} does not wait for processing")
+    campaign(make_campaign, timed(target, faults, 0), {"posts.yaml": POSTS})
+    done = run("publish")
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0 and len(lines) == 1, done.stdout + done.stderr
+    assert "config.yaml" in lines[0] and "video_timeout must be at least 1, not 0" in lines[0]
+    assert target.stored() == []
+
+
+def test_mastodons_first_name_for_the_wait_is_still_read(
+    make_campaign: Make, mastodon_fresh: MastodonFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = dataclasses.replace(_mastodon_target(mastodon_fresh, monkeypatch), video=True)
+    faults = dataclasses.replace(
+        _mastodon_faults(mastodon_fresh, monkeypatch), timeout="media_timeout"
+    )
+    campaign(make_campaign, timed(target, faults, 0), {"posts.yaml": POSTS})
+    done = run("publish")
+    assert "media_timeout must be at least 1, not 0" in done.stderr, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("point", ["before-call", "after-response"])
@@ -334,7 +365,7 @@ def test_an_x_status_poll_lost_on_the_way_is_asked_again(make_campaign: Make) ->
     failed the delivery, which uploaded the video again at the next run)."""
     with XFake() as fake, pytest.MonkeyPatch.context() as patch:
         target = dataclasses.replace(_x_target(fake, patch), video=True)
-        patch.setattr(x_client, "MEDIA_POLL_LIMIT_S", 10)  # three polls a second apart
+        target = timed(target, _x_faults(fake, patch), 10)  # three polls a second apart
         root = campaign(make_campaign, target, {"posts.yaml": POSTS})
         fake.inject("GET", r"^/2/media/upload$", "drop")
         done = run("publish")

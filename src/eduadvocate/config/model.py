@@ -61,6 +61,15 @@ class AccountConfig:
                 location=self.loc,
             ) from None
 
+    def get_positive_int(self, key: str, default: int) -> int:
+        """``get_int``, at least 1 (a timeout of 0 seconds could never be met)."""
+        value = self.get_int(key, default)
+        if value < 1:
+            raise ConfigError(
+                f'account "{self.name}": {key} must be at least 1, not {value}', location=self.loc
+            )
+        return value
+
     def get_bool(self, key: str) -> bool:
         value = self.settings.get(key)
         if isinstance(value, bool):

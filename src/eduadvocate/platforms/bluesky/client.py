@@ -118,12 +118,12 @@ class BlueskyPublisher(Publisher):
         self.card_guard = Guard.for_process(ports=_ports(account, "card_ports"))
         defaults = CardLimits()
         self.card_limits = CardLimits(
-            max_html=_positive(account, "card_max_html", defaults.max_html),
-            max_image=_positive(account, "card_max_image", defaults.max_image),
-            timeout=_positive(account, "card_timeout", int(defaults.timeout)),
+            max_html=account.get_positive_int("card_max_html", defaults.max_html),
+            max_image=account.get_positive_int("card_max_image", defaults.max_image),
+            timeout=account.get_positive_int("card_timeout", int(defaults.timeout)),
         )
         self.video_service = _video_service(account)
-        self.video_timeout = _positive(account, "video_timeout", VIDEO_TIMEOUT_S)
+        self.video_timeout = account.get_positive_int("video_timeout", VIDEO_TIMEOUT_S)
 
     # -- session -----------------------------------------------------------------------------------
     def _login(self) -> str:
@@ -827,15 +827,6 @@ def _ports(account: AccountConfig, key: str) -> list[int]:
             location=account.loc,
         )
     return ports
-
-
-def _positive(account: AccountConfig, key: str, default: int) -> int:
-    value = account.get_int(key, default)
-    if value < 1:
-        raise ConfigError(
-            f'account "{account.name}": {key} must be at least 1, not {value}', location=account.loc
-        )
-    return value
 
 
 def _tighten(path: Path) -> None:

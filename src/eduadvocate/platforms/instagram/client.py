@@ -39,7 +39,6 @@ from typing import Any
 
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.core.counts import Counts
-from eduadvocate.core.errors import ConfigError
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     QUOTA_RECHECK,
@@ -136,13 +135,7 @@ class InstagramPublisher(Publisher):
         self.user = account.get("ig_user_id") or ""
         self.base = account.get("media_base_url") or ""
         self.graph = Graph(account)
-        self.video_timeout = account.get_int("video_timeout", VIDEO_TIMEOUT_S)
-        if self.video_timeout < 1:
-            raise ConfigError(
-                f'account "{account.name}": video_timeout must be at least 1, not'
-                f" {self.video_timeout}",
-                location=account.loc,
-            )
+        self.video_timeout = account.get_positive_int("video_timeout", VIDEO_TIMEOUT_S)
         self._username: str | None = None  # the account's own, to leave its comments out
         self._permalinks: dict[str, str | None] = {}
 

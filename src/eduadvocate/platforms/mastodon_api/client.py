@@ -60,7 +60,7 @@ from eduadvocate.platforms.publishing import (
 )
 from eduadvocate.platforms.textcount.unicode import mastodon_length, mastodon_prepared
 
-MEDIA_TIMEOUT_S = 300  # default ``media_timeout``: how long a video may take to process
+VIDEO_TIMEOUT_S = 300  # default ``video_timeout``: how long a video may take to process
 # Between polls of a file still processing: quick at first (a short clip takes seconds), then
 # every 10 s. The last delay repeats.
 POLL_DELAYS_S: tuple[float, ...] = (0.5, 1, 2, 4, 8, 10)
@@ -71,6 +71,10 @@ TIMEOUT_S = 30
 class MastodonPublisher(Publisher):
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
+        # (``media_timeout``: its first name, still read)
+        self.video_timeout = account.get_positive_int(
+            "video_timeout", account.get_positive_int("media_timeout", VIDEO_TIMEOUT_S)
+        )
         instance = account.get("instance") or ""
         self.client = Mastodon(
             access_token=account.secret("access_token"),
@@ -146,7 +150,7 @@ class MastodonPublisher(Publisher):
         """Upload one file and wait until the instance has processed it: a video or audio file
         is accepted at once (202, no ``url``) and processed in the background, ``GET
         /api/v1/media/:id`` answering 206 until it is done and 422 if it failed. Polled here
-        within ``media_timeout`` seconds (a poll lost on the way is asked again), not with
+        within ``video_timeout`` seconds (a poll lost on the way is asked again), not with
         Mastodon.py's ``synchronous=True``, which waits without end and takes any error while it
         waits (a dropped connection too) for a file that cannot be processed. Nothing is posted yet: a file still processing at the
         deadline is Transient (the next run uploads it again; the instance deletes unused
@@ -168,7 +172,7 @@ class MastodonPublisher(Publisher):
                 thumbnail=thumbnail,
                 thumbnail_mime_type=item.thumbnail_mime if thumbnail else None,
             )
-        timeout = self.account.get_int("media_timeout", MEDIA_TIMEOUT_S)
+        timeout = self.video_timeout
         deadline = time.monotonic() + timeout
         delays = iter(POLL_DELAYS_S)
         delay = next(delays)
@@ -176,7 +180,7 @@ class MastodonPublisher(Publisher):
             if time.monotonic() + delay > deadline:
                 raise Transient(
                     f"the instance was still processing {item.path.name} after {timeout} s"
-                    " (media_timeout): it is uploaded again at the next run"
+                    " (video_timeout): it is uploaded again at the next run"
                 )
             time.sleep(delay)
             delay = next(delays, delay)

@@ -76,9 +76,10 @@ class MastodonPlatform(PlatformSpec):
             "the server's address, e.g. https://mastodon.education", required=True, kind="url"
         ),
         "access_token": Setting("an access token (Preferences → Development)", secret=True),
-        "media_timeout": Setting(
+        "video_timeout": Setting(
             "seconds to wait for the instance to process a video (default 300)", kind="int"
         ),
+        "media_timeout": Setting("video_timeout's first name, still read", kind="int"),
     }
 
     def length(self, text: str, content_warning: str | None = None) -> int:

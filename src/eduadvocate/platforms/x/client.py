@@ -69,6 +69,7 @@ def install_transport(session: requests.Session, base_url: str | None) -> None:
 class XPublisher(Publisher):
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
+        self.video_timeout = account.get_positive_int("video_timeout", MEDIA_POLL_LIMIT_S)
         self.username = (account.get("username") or "").lstrip("@") or None
         if account.settings.get("oauth2_token") is not None:
             self.client = tweepy.Client(
@@ -265,16 +266,18 @@ class XPublisher(Publisher):
     def _wait_processed(self, media_id: str, info: Mapping[str, Any] | None, name: str) -> None:
         """Until X has processed the upload ``name`` (``processing_info.state``: "pending ->
         in_progress -> [failed|succeeded]", X's media STATUS reference), polling as often as
-        ``check_after_secs`` asks, for at most :data:`MEDIA_POLL_LIMIT_S`. Nothing is posted
+        ``check_after_secs`` asks, for at most ``video_timeout`` seconds (default
+        :data:`MEDIA_POLL_LIMIT_S`). Nothing is posted
         yet: a video still processing then is Transient (the next run uploads it again), a
         poll lost on the way is asked again, a failed one is Rejected with X's reason."""
-        deadline = time.monotonic() + MEDIA_POLL_LIMIT_S
+        limit = self.video_timeout
+        deadline = time.monotonic() + limit
         while info and info.get("state") in ("pending", "in_progress"):
             delay = min(float(info.get("check_after_secs", 1)), 10.0)
             if time.monotonic() + delay > deadline:
                 raise Transient(
-                    f"X was still processing {name} after {MEDIA_POLL_LIMIT_S} s; nothing was"
-                    " posted, it is uploaded again at the next run"
+                    f"X was still processing {name} after {limit} s (video_timeout); nothing"
+                    " was posted, it is uploaded again at the next run"
                 )
             time.sleep(delay)
             try:

@@ -64,6 +64,9 @@ class XPlatform(PlatformSpec):
             "API tier for quotas: free (17 posts/24 h), basic (100) or pro (10,000); default free"
         ),
         "daily_cap": Setting("posts per 24 hours, instead of the tier's", kind="int"),
+        "video_timeout": Setting(
+            "seconds to wait for X to process a video (default 120)", kind="int"
+        ),
         "base_url": Setting("API address (default https://api.x.com)", kind="url"),
     }
 
