@@ -69,6 +69,8 @@ every byte came; :meth:`GraphFake.fail_upload` fails a chosen phase after n good
 video's ``status.video_status`` is ``video_status`` when it is stored (``ready``,
 ``processing`` or ``error``, the last with ``processing_phase.errors``). ``GET
 /{page-id}/videos`` lists them all, newest first, scheduled ones too; ``DELETE /{video-id}``.
+``POST /{video-id}/captions`` takes ``captions_file`` (SRT, named ``filename.{locale}.srt`` with
+a locale the fake knows, at most 200 KB) and ``default_locale``; ``GET`` lists them.
 A video answers ``reactions`` and ``comments`` (with ``.summary``) as fields, and has a
 ``comments`` edge (``add_comment`` writes under it), but no ``shares`` or post insights: asking
 for them is Graph's "nonexisting field" error.
@@ -237,6 +239,12 @@ SIMPLE_VIDEO_MAX, VIDEO_MIN, VIDEO_MAX = 1_000_000_000, 1024, 2_000_000_000
 VIDEO_CHUNK = 4096
 UPLOAD_SESSION_TTL = 2 * 3600
 UPLOAD_FAULTS = frozenset({"error", "expired", "offset"})
+# Video captions (Graph API reference, Video Captions): SRT, at most 200 KB, named for a
+# Facebook locale (``ll_CC``; a few the fake knows, ar_AR and es_LA being Facebook's own).
+CAPTIONS_FILE_MAX = 200_000
+FB_LOCALES = frozenset({"en_US", "en_GB", "es_LA", "es_ES", "fr_FR", "fr_CA", "pt_BR", "pt_PT",
+                        "de_DE", "zh_CN", "zh_TW", "ar_AR", "vi_VN", "ko_KR", "ja_JP"})  # fmt: skip
+_SRT_TIMING = re.compile(r"\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}")
 VIDEO_TOO_SMALL = ("The video you tried to upload is too small. The minimum size for a video is "
                    "1 KB. Please try again with a larger file.")  # fmt: skip
 VIDEO_TOO_LARGE = ("The video you tried to upload is too large. The maximum size for a video is "
@@ -403,6 +411,8 @@ class Video:
     scheduled_publish_time: float | None = None
     status: str = "ready"  # ready, processing or error
     resumable: bool = False
+    captions: dict[str, bytes] = field(default_factory=dict)  # locale → the SRT file
+    default_locale: str | None = None
 
     def live(self, now: float) -> bool:
         scheduled = self.scheduled_publish_time
@@ -1754,6 +1764,37 @@ class GraphFake:
         del self._videos[video.id]
         return {"success": True}
 
+    def _video_captions(self, call: _Call, video: Video) -> dict[str, Any]:
+        """``POST /{video-id}/captions``: ``captions_file``, an SRT file named
+        ``filename.{locale}.srt``, at most 200 KB; ``default_locale`` names the one shown first
+        (Graph API reference, Video Captions)."""
+        self._need(call, "pages_manage_posts", 200)
+        upload = call.files.get("captions_file")
+        default = call.params.get("default_locale")
+        if upload is None:
+            if default is None:
+                raise invalid("(#100) The parameter captions_file is required")
+        else:
+            named = re.fullmatch(r"[^/\\]+\.([a-z]{2}_[A-Z]{2})\.srt", upload.filename)
+            if named is None or named.group(1) not in FB_LOCALES:
+                raise invalid("(#100) Caption file name must be in the format filename.locale.srt")
+            if len(upload.data) > CAPTIONS_FILE_MAX:
+                raise invalid("(#100) The caption file is too large: the limit is 200K")
+            text = upload.data.decode("utf-8", "replace")
+            if text.lstrip("\ufeff").startswith("WEBVTT") or not _SRT_TIMING.search(text):
+                raise invalid("(#100) The caption file is not a valid SRT file")
+            video.captions[named.group(1)] = upload.data
+        if default is not None:
+            if default != "none" and default not in video.captions:
+                raise invalid(f"(#100) default_locale {default} has no captions on this video")
+            video.default_locale = None if default == "none" else default
+        return {"success": True}
+
+    def _list_captions(self, call: _Call, video: Video) -> dict[str, Any]:
+        found = [{"locale": loc, "is_default": loc == video.default_locale,
+                  "is_auto_generated": False} for loc in video.captions]  # fmt: skip
+        return {"data": found, "paging": {}}
+
     # -- Instagram ---------------------------------------------------------------------------
 
     def _fetchable(self, user: IgUser, url: str) -> bool:
@@ -2200,6 +2241,8 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Video", ""): GraphFake._get_video,
     ("DELETE", "Video", ""): GraphFake._delete_video,
     ("GET", "Video", "comments"): GraphFake._post_comments,  # a Video's comments edge
+    ("POST", "Video", "captions"): GraphFake._video_captions,
+    ("GET", "Video", "captions"): GraphFake._list_captions,
     ("GET", "Post", ""): GraphFake._get_post,
     ("GET", "Post", "insights"): GraphFake._post_insights,
     ("DELETE", "Post", ""): GraphFake._delete_post,

@@ -1155,6 +1155,18 @@ def _captions(
                     "error",
                 )
             )
+        tongue = captions.language or language
+        unlabelled = spec.captions_language_problem(tongue) if tongue else None
+        if spec.media.takes_captions and unlabelled is not None:
+            out.append(
+                (
+                    "captions-locale",
+                    f"{unlabelled}: {shown(captions.path, 80)} cannot be labelled",
+                    captions.loc,
+                    "write its language with a country (pt-BR, en-GB), one the platform knows",
+                    "error",
+                )
+            )
         outside = outside_reason(captions.path, root, folder)
         if outside is not None:
             out.append(

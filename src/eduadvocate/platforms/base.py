@@ -232,6 +232,11 @@ class PlatformSpec:
         """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
 
+    def captions_language_problem(self, language: str) -> str | None:
+        """Why captions in ``language`` cannot be labelled for the platform (Facebook: no locale
+        for it); None when they can."""
+        return None
+
     def media_problem(self, path: str) -> str | None:
         """Why this media path cannot be sent to the platform (Instagram: no public URL)."""
         return None

@@ -17,6 +17,7 @@ from eduadvocate.platforms.base import (
     word_hashtag_problem,
 )
 from eduadvocate.platforms.facebook_page.address import graph_target
+from eduadvocate.platforms.facebook_page.locales import facebook_locale
 
 if TYPE_CHECKING:
     from eduadvocate.platforms.publishing import Publisher
@@ -48,12 +49,11 @@ class FacebookPlatform(PlatformSpec):
         # Page video: up to 4 hours per guides (ayrshare.com/docs/media-guidelines/facebook_pages;
         # Meta's own page for Page videos was not at hand to confirm it). The 1 GB above is the
         # Graph API's simple upload; the client sends larger files through the resumable upload
-        # (client.py), unused while this limit stays at 1 GB. Captions: Graph takes them on
-        # /{video-id}/captions, but the client does not send them yet, so check says a
-        # video's captions stay behind (captions-unsent) rather than dropping them unsaid.
+        # (client.py), unused while this limit stays at 1 GB. Captions go to /{video-id}/captions
+        # as SRT named for a Facebook locale (client.py, locales.py): each needs a language.
         max_video_bytes=1_000_000_000,
         video_seconds_max=4 * 60 * 60,
-        takes_captions=False,
+        takes_captions=True,
         # /{page-id}/videos takes ``thumb`` (Graph API reference, page/videos; 10 MB per
         # video/thumbnails): not sent yet, so check says the thumbnail stays behind.
         takes_thumbnail=False,
@@ -84,6 +84,11 @@ class FacebookPlatform(PlatformSpec):
         if url and graph_target(url, page) == ("comment", remote_id):
             return url
         return f"https://www.facebook.com/{remote_id}"
+
+    def captions_language_problem(self, language: str) -> str | None:
+        if facebook_locale(language) is None:
+            return f"Facebook has no captions locale for the language {language!r}"
+        return None
 
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name
