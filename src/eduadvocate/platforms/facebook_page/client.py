@@ -14,6 +14,8 @@ up among the Page's videos by its description. Natively scheduled videos wait in
 list, not among its scheduled posts: :meth:`~FacebookPublisher.scheduled_ids` reads both. Its
 captions files follow the upload, as SRT, each named for its Facebook locale
 (:meth:`FacebookPublisher._captions`); one that fails is a warning on a published video.
+With ``facebook: {as: reel}`` the video goes out as a Reel instead (``reels.py``), captions
+after it likewise.
 
 ``inbox pull`` reads the comments under each published post (:meth:`FacebookPublisher.replies`):
 ``/{post-id}/comments`` with ``filter=stream``, so replies to comments come in the same list, each
@@ -42,6 +44,7 @@ from eduadvocate.content.captions import as_srt
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.facebook_page.locales import facebook_locale
+from eduadvocate.platforms.facebook_page.reels import lookup_reel, publish_reel, waiting
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     VIDEO_HOST,
@@ -115,6 +118,8 @@ class FacebookPublisher(Publisher):
             return Published(post_id, _permalink(post_id))
         if video := _only_video(part.media):
             return self._video(part, video, None)
+        if part.reel:  # check refuses a Reel without a video; this is the second lock
+            raise Rejected(f"a Reel on {WHAT} is one video")
         if len(part.media) == 1:
             return self._photo(part, part.media[0])
         data: dict[str, str] = {"message": part.text}
@@ -198,6 +203,10 @@ class FacebookPublisher(Publisher):
         """One video, published now or handed to the Page's scheduler (``at``). Facebook goes on
         processing it after the answer: the post exists meanwhile, so that is published, with a
         warning; a video it already failed to process is refused."""
+        if part.reel:
+            reel = publish_reel(self.graph, self.page, part, item, at)
+            warnings = [reel.warning, self._captions(reel.remote_id, item, part.language)]
+            return replace(reel, warning="; ".join(w for w in warnings if w) or None)
         data = {"description": part.text}
         if at is not None:
             data |= {"published": "false", "scheduled_publish_time": str(int(at.timestamp()))}
@@ -343,6 +352,7 @@ class FacebookPublisher(Publisher):
         # A scheduled video is a video with a publish time ahead, not a scheduled post.
         videos = self._every("videos", "id,published,scheduled_publish_time")
         found.update(str(v["id"]) for v in videos if _waiting_video(v))
+        found.update(str(r["id"]) for r in self._every("video_reels", "id,status") if waiting(r))
         return found
 
     def _every(self, edge: str, fields: str) -> list[dict[str, Any]]:
@@ -367,6 +377,8 @@ class FacebookPublisher(Publisher):
         shared = part.repost or part.quote
         fields = "id,message,created_time" + (",attachments" if shared else "")
         if _only_video(part.media):
+            if part.reel:
+                return lookup_reel(self.graph, self.page, part, start)
             return self._lookup_video(part, start)
         with self.graph.mapped(sending=False, what=WHAT):
             feed = self.graph.get(f"{self.page}/feed", fields=fields, since=str(start), limit="50")
