@@ -3,24 +3,29 @@ publish`` against the loopback Graph fake, whose upload host stands in for ruplo
 start, upload, finish and the status read until published; processing that takes a while, never
 ends (published, said so) or fails (refused); an upload that fails (sent anew, posted once); the
 answer to finish lost (found among the Page's Reels, not sent again); handed to Facebook's
-scheduler; captions after it; and the Reel rules check holds a post to, at their file:line."""
+scheduler; captions after it; the Reel rules check holds a post to, at their file:line; and a
+kill -9 after the finish, reconciled by the next run (real processes, as tests/test_crash.py)."""
 
 from __future__ import annotations
 
 import json
+import signal
 import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eduadvocate.ledger.base import State
 from eduadvocate.platforms.facebook_page import reels
 from tests.conftest import Make
+from tests.crash_support import cli, rows, start, wait_for
 from tests.fakes.graph_api import GraphFake, Page
 from tests.mp4 import video_bytes
 from tests.test_cli import run
 from tests.test_facebook_video import VTT, config, deliveries, in_hours
 
+LATER = "2026-11-28T12:06:00Z"  # past a killed run's lease (5 minutes)
 TEXT = "Thirty seconds with Ms. Rivera before the board vote. #FundOurSchools"
 _DATA = bytes(range(256)) * 40  # 10 KB in the mdat: Graph wants at least 1 KB
 
@@ -194,6 +199,13 @@ def test_a_natively_scheduled_reel_waits_in_facebooks_scheduler(
     assert len(graph.reels(page)) == 1
     (d,) = deliveries()
     assert d["state"] == "scheduled"  # found waiting among the Page's Reels, not taken as deleted
+    import requests
+
+    requests.delete(
+        f"{graph.base_url}/v21.0/{reel.id}", params={"access_token": page.access_token}, timeout=10
+    )
+    (d,) = deliveries()
+    assert d["state"] == "cancelled"
 
 
 def test_a_reels_captions_follow_it(graph: GraphFake, page: Page, make_campaign: Make) -> None:
@@ -248,3 +260,76 @@ def test_a_reel_without_a_video_or_another_form_is_refused_at_check(
     assert (problem["code"], problem["file"], problem["line"]) == (code, "posts/posts.yaml", line)
     assert run("publish").returncode != 0
     assert graph.reels(page) == [] and graph.posts(page) == []
+
+
+def test_a_reels_counts_and_comments_are_pulled_like_a_videos(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    """A Reel is a Video node: its counts ask what a Video has, its comments come in."""
+    campaign(make_campaign, graph, page, posts())
+    assert run("publish").returncode == 0
+    (reel,) = graph.reels(page)
+    graph.add_comment(reel.id, "Thank you, Ms. Rivera!")
+    later = {"EDUADVOCATE_NOW": "2026-11-28T14:00:00Z"}
+    pulled = run("metrics", "pull", env=later)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert "error" not in pulled.stdout.lower(), pulled.stdout
+    inbox = run("inbox", "pull", env=later)
+    assert inbox.returncode == 0, inbox.stdout + inbox.stderr
+    listed = run("inbox", "--format", "json", env=later)
+    assert "Thank you, Ms. Rivera!" in listed.stdout, listed.stdout + listed.stderr
+
+
+@pytest.mark.parametrize("kind", ["error", "offset"], ids=["retriable", "final"])
+def test_the_upload_hosts_own_errors_are_read(
+    graph: GraphFake, page: Page, make_campaign: Make, kind: str
+) -> None:
+    """The upload host answers in its own shape (``debug_info`` with ``retriable``), not Graph's:
+    a retriable one is sent anew at a later run, a final one fails the delivery in one line
+    with its message. Nothing is posted either way before finish."""
+    graph.fail_upload("rupload", kind=kind)
+    campaign(make_campaign, graph, page, posts())
+    done = run("publish")
+    (d,) = deliveries()
+    assert graph.reels(page)[0].video_state is None
+    if kind == "offset":
+        assert done.returncode != 0 and d["state"] == "failed", d
+        lines = [x for x in done.stderr.splitlines() if "refused the Reel's upload" in x]
+        assert len(lines) == 1 and "Expected offset 0" in lines[0], done.stderr
+        return
+    assert d["error_kind"] == "transient", d
+    again = run("publish", env={"EDUADVOCATE_NOW": d["next_attempt"]})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [r.video_state for r in graph.reels(page)] == [None, "PUBLISHED"]
+
+
+@pytest.mark.parametrize("point", ["after-response", "stored-before-response"])
+def test_a_reel_killed_after_the_finish_is_looked_up_and_exists_once(
+    graph: GraphFake, page: Page, make_campaign: Make, point: str
+) -> None:
+    """kill -9 with the Reel finished and not recorded (after its answer, or with the answer
+    held back), through real processes: the restart looks it up among the Page's Reels by its
+    description and records it; nothing is uploaded or finished again."""
+    campaign(make_campaign, graph, page, "utm: false\n" + posts())
+    if point == "stored-before-response":
+        graph.inject("POST", r"/video_reels$", "slow", times=1, seconds=0)  # the start goes on
+        graph.inject("POST", r"/video_reels$", "store_then_wait", seconds=20)  # the finish waits
+        proc = start("publish")
+        wait_for(lambda: any(r.video_state for r in graph.reels(page)))
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=20)
+        graph.clear_faults()
+    else:
+        proc = start("publish", env={"EDUADVOCATE_CRASH_AT": point})
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+
+    restart = cli("publish", now=LATER)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert cli("publish", now="2026-11-28T12:07:00Z").returncode == 0
+    (reel,) = graph.reels(page)
+    assert reel.video_state == "PUBLISHED"
+    assert reel_calls(graph).count("start") == 1 and reel_calls(graph).count("finish") == 1
+    row = rows(Path.cwd())["reel"]
+    assert row.state == State.PUBLISHED and row.lease_owner is None
+    assert [p.remote_id for p in row.parts] == [reel.id]

@@ -985,7 +985,9 @@ class GraphFake:
         the Instagram account itself. ``reply_to``: a comment under the same object; a reply to a
         reply is filed under its top-level comment, as both platforms show it."""
         with self._lock:
-            found = self._posts.get(on) or self._videos.get(on) or self._media.get(on)
+            found: Post | Video | Reel | IgMedia | None = (
+                self._posts.get(on) or self._videos.get(on) or self._reels.get(on)
+            ) or self._media.get(on)
             if found is None:
                 raise KeyError(f"no stored Page post, Page video or Instagram media {on}")
             parent = None
@@ -1050,10 +1052,12 @@ class GraphFake:
 
     def fail_upload(self, phase: str, *, after: int = 0, kind: str = "error") -> None:
         """Fail the next ``transfer`` (or ``start``/``finish``) ``phase`` of a resumable upload
-        once ``after`` of them have succeeded: ``kind`` ``"error"`` (1363019, "try again"),
+        once ``after`` of them have succeeded (``"rupload"``: a Reel's upload, where ``"error"`` is
+        the upload host's retriable error and the others its final one): ``kind`` ``"error"``
+        (1363019, "try again"),
         ``"expired"`` (the session has lapsed: every later call on it fails too), ``"offset"``
         (1363037 as if a chunk were lost)."""
-        if phase not in {"start", "transfer", "finish"} or kind not in UPLOAD_FAULTS:
+        if phase not in {"start", "transfer", "finish", "rupload"} or kind not in UPLOAD_FAULTS:
             raise ValueError(f"unknown upload fault {phase!r}/{kind!r}")
         with self._lock:
             self._upload_faults.append((phase, after, kind))
@@ -1891,6 +1895,11 @@ class GraphFake:
             offset, size = int(headers.get("offset", "")), int(headers.get("file_size", ""))
         except ValueError:
             return Reply(400, _rupload_error("The offset and file_size headers are required"))
+        fault = self._upload_fault("rupload")
+        if fault is not None:
+            retriable = fault == "error"
+            message = VIDEO_RETRY_MESSAGE if retriable else f"Expected offset {len(reel.received)}"
+            return Reply(400, _rupload_error(message, retriable=retriable))
         if reel.video_state is not None or offset != len(reel.received):
             return Reply(400, _rupload_error(f"Expected offset {len(reel.received)}"))
         if size < VIDEO_MIN or offset + len(body) > size or (body[4:8] != b"ftyp" and offset == 0):
@@ -1922,10 +1931,17 @@ class GraphFake:
                               "publish_time": int(when or reel.created_at)}  # fmt: skip
         status = {"video_status": state, "uploading_phase": uploading,
                   "processing_phase": processing, "publishing_phase": publishing}  # fmt: skip
-        values = {"id": reel.id, "description": reel.description or None,
+        values: dict[str, Any] = {"id": reel.id, "description": reel.description or None,
                   "created_time": graph_time(reel.created_at),
                   "updated_time": graph_time(reel.created_at), "status": status,
                   "permalink_url": f"/reel/{reel.id}/"}  # fmt: skip
+        counts = self._counts(reel.id, reel.created_at) if reel.live(self.now()) else {}
+        for name in ("reactions", "likes", "comments"):  # a Reel is a Video: the same edges
+            if name in fields:
+                total = counts.get("comments" if name == "comments" else "reactions", 0)
+                values[name] = {"data": []}
+                if ".summary(" in fields[name]:
+                    values[name]["summary"] = {"total_count": total}
         return _pick(values, fields)
 
     def _get_reel(self, call: _Call, reel: Reel) -> dict[str, Any]:
@@ -2192,7 +2208,8 @@ class GraphFake:
 
     def _fb_comment_of(self, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
         post_id, _, own_id = comment.id.partition("_")
-        page_id = (self._posts.get(comment.object_id) or self._videos[comment.object_id]).page_id
+        under = self._posts.get(comment.object_id) or self._videos.get(comment.object_id)
+        page_id = (under or self._reels[comment.object_id]).page_id
         parent = self._comments.get(comment.parent_id or "")
         values = {
             "id": comment.id,
@@ -2243,7 +2260,7 @@ class GraphFake:
             out["summary"] = {"order": order, "total_count": len(found), "can_comment": True}
         return out
 
-    def _post_comments(self, call: _Call, post: Post) -> dict[str, Any]:
+    def _post_comments(self, call: _Call, post: Post | Video | Reel) -> dict[str, Any]:
         under = [c for c in self._comments.values() if c.object_id == post.id]
         return self._fb_comments(call, post.id, under, under_post=True)
 
@@ -2374,7 +2391,8 @@ POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "attachments", "reactions", "likes", "comments", "shares", "insights"}  # fmt: skip
 VIDEO_FIELDS = {"id", "description", "created_time", "published", "scheduled_publish_time",
                 "permalink_url", "status", "from", "reactions", "likes", "comments"}  # fmt: skip
-REEL_FIELDS = {"id", "description", "created_time", "updated_time", "status", "permalink_url"}
+REEL_FIELDS = {"id", "description", "created_time", "updated_time", "status", "permalink_url",
+               "reactions", "likes", "comments"}  # fmt: skip
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
                    "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
@@ -2405,6 +2423,7 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("DELETE", "Reel", ""): GraphFake._delete_reel,
     ("POST", "Reel", "captions"): GraphFake._video_captions,
     ("GET", "Reel", "captions"): GraphFake._list_captions,
+    ("GET", "Reel", "comments"): GraphFake._post_comments,  # a Reel is a Video
     ("GET", "Video", "captions"): GraphFake._list_captions,
     ("GET", "Post", ""): GraphFake._get_post,
     ("GET", "Post", "insights"): GraphFake._post_insights,
@@ -2431,9 +2450,10 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
 }
 
 
-def _rupload_error(message: str) -> dict[str, Any]:
+def _rupload_error(message: str, *, retriable: bool = False) -> dict[str, Any]:
     """An error as the upload host gives one (not Graph's ``error`` shape)."""
-    return {"debug_info": {"retriable": False, "type": "ProcessingFailedError", "message": message}}
+    kind = "ProcessingFailedError"
+    return {"debug_info": {"retriable": retriable, "type": kind, "message": message}}
 
 
 def _split_path(path: str) -> tuple[str, list[str]]:

@@ -85,6 +85,10 @@ def _upload(graph: Graph, video_id: str, item: Attachment) -> None:
             body: Any = response.json()
         except ValueError:
             body = None
+        debug = body.get("debug_info") if isinstance(body, dict) else None
+        if response.status_code >= 400 and isinstance(debug, dict):  # the upload host's own
+            refused = Transient if debug.get("retriable") else Rejected
+            raise refused(f"{WHAT} refused the Reel's upload: {debug.get('message') or debug}")
         if response.status_code >= 400 or not isinstance(body, dict):
             raise GraphError(response, body)
     if not body.get("success"):
