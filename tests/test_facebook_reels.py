@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import signal
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eduadvocate.ledger.base import State
 from eduadvocate.platforms.facebook_page import reels
@@ -333,3 +336,44 @@ def test_a_reel_killed_after_the_finish_is_looked_up_and_exists_once(
     row = rows(Path.cwd())["reel"]
     assert row.state == State.PUBLISHED and row.lease_owner is None
     assert [p.remote_id for p in row.parts] == [reel.id]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seconds=st.floats(0.1, 200.0),
+    width=st.integers(100, 4000),
+    height=st.integers(100, 4000),
+)
+def test_the_reel_rules_hold_exactly_at_their_bounds(
+    seconds: float, width: int, height: int
+) -> None:
+    """For any length and size: ``reel-length`` exactly outside 3 to 90 s, ``reel-aspect``
+    exactly off 9:16 by more than the slack, ``reel-too-small`` exactly under 540×960."""
+    from eduadvocate.config.model import AccountConfig
+    from eduadvocate.content.media import MediaInfo
+    from eduadvocate.content.model import Media
+    from eduadvocate.core.errors import Location
+    from eduadvocate.platforms.facebook_page import spec
+
+    fb = spec.FacebookPlatform(AccountConfig("fb", "facebook", {"page_id": "1"}, Location("c")))
+    post = _reel_post()
+    info = MediaInfo("video/mp4", 10_000, width, height, seconds, "h264", False)
+    found = {
+        code for code, *_ in fb.form_problems(post, [(Media("m.mp4", "a", Location("p")), info)])
+    }
+    assert ("reel-length" in found) == (not 3.0 <= seconds <= 90.0)
+    assert ("reel-aspect" in found) == (abs(width / height - 9 / 16) > spec.REEL_ASPECT_SLACK)
+    assert ("reel-too-small" in found) == (width < 540 or height < 960)
+    assert (
+        fb.form_problems(replace(post, reel_loc=None), [(Media("m.mp4", "a", Location("p")), info)])
+        == []
+    )
+
+
+def _reel_post() -> Any:
+    from eduadvocate.config.defaults import Defaults
+    from eduadvocate.content.model import Content, Post
+    from eduadvocate.core.errors import Location
+
+    where = Location("posts/posts.yaml", 5)
+    return Post("reel", where, "posts/posts.yaml", Defaults(), Content(), {}, reel_loc=where)

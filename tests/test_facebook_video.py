@@ -432,3 +432,18 @@ def test_captions_in_a_language_facebook_has_no_locale_for_are_refused_at_check(
     assert "'tlh'" in problem["message"] and "media/t.vtt" in problem["message"]
     assert run("publish").returncode != 0
     assert graph.videos(page) == []
+
+
+def test_every_facebook_locale_is_reached_and_every_answer_is_one() -> None:
+    """The class behind a wrong label: a locale written as a language tag is itself, and what
+    any two-letter language gives is one of Facebook's locales or nothing."""
+    import itertools
+    import string
+
+    from eduadvocate.platforms.facebook_page.locales import LOCALES, facebook_locale
+
+    for locale in LOCALES:
+        assert facebook_locale(locale.replace("_", "-")) == locale
+    for pair in itertools.product(string.ascii_lowercase, repeat=2):
+        found = facebook_locale("".join(pair))
+        assert found is None or found in LOCALES

@@ -248,7 +248,7 @@ class FacebookPublisher(Publisher):
                 left.append(f"{written} (over {WHAT}'s {CAPTIONS_MAX // 1000} KB for captions)")
                 continue
             form = {"default_locale": locale} if default is None else {}
-            name = f"{path.stem.partition('.')[0] or 'captions'}.{locale}.srt"
+            name = f"captions.{locale}.srt"  # Graph reads the locale from the name alone
             try:
                 with self.graph.mapped(sending=False, what=WHAT):
                     self.graph.post(
