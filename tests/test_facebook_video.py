@@ -2,8 +2,9 @@
 Graph fake: a small file in one request, a large one through the resumable upload (the
 threshold lowered here, not a gigabyte file), handed to the Page's scheduler and reconciled
 from there, a transfer that fails halfway (the next run uploads anew and posts once), a crash
-after the upload found again by its description, a video Facebook could not process, and
-photos with a video refused at check."""
+after the upload found again by its description, a video Facebook could not process, photos
+with a video refused at check, and the video's captions (SRT by Facebook locale; one that fails
+leaves the video published once, with a warning). Reels: ``test_facebook_reels.py``."""
 
 from __future__ import annotations
 
@@ -236,22 +237,6 @@ def test_photos_and_a_video_in_one_post_are_refused_at_check(
     assert graph.videos(page) == [] and graph.photos(page) == []
 
 
-def test_a_reel_is_refused_at_check_until_reels_are_built(
-    graph: GraphFake, page: Page, make_campaign: Make
-) -> None:
-    campaign(make_campaign, graph, page, posts() + "    facebook: {as: reel}\n")
-    checked = run("check", "--format", "json")
-    assert checked.returncode != 0
-    (problem,) = json.loads(checked.stdout)["problems"]
-    assert (problem["code"], problem["message"]) == (
-        "reels-unsupported",
-        "Reels are not supported yet",
-    )
-    assert (problem["file"], problem["line"]) == ("posts/posts.yaml", 6)
-    assert run("publish").returncode != 0
-    assert graph.videos(page) == []
-
-
 def in_hours(n: float) -> str:
     at = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=n)
     return f"{at:%Y-%m-%dT%H:%M:%SZ}"
@@ -339,3 +324,126 @@ def test_any_file_arrives_whole_whichever_way_and_chunking(
             assert bytes(session.received) == data
             transfers = sum(r.params.get("upload_phase") == "transfer" for r in fake.requests)
             assert transfers == -(-size // chunk)
+
+
+# -- captions (issue 16) ----------------------------------------------------------------------
+
+VTT = "WEBVTT\n\nintro\n00:01.000 --> 00:04.000 line:90%\n<v Ms. Rivera>Our schools need you.\n"
+SRT = "1\n00:00:01,000 --> 00:00:04,000\nNuestras escuelas los necesitan.\n"
+CAPTIONED = (
+    "[{path: media/testimony.mp4, alt: A teacher speaks,"
+    " captions: {en: media/testimony.en.vtt, es: media/testimony.es.srt}}]"
+)
+
+
+def captioned(make_campaign: Make, graph: GraphFake, page: Page, text: str, **kw: bool) -> Path:
+    root = campaign(make_campaign, graph, page, text, **kw)
+    (root / "media" / "testimony.en.vtt").write_text(VTT, encoding="utf-8")
+    (root / "media" / "testimony.es.srt").write_text(SRT, encoding="utf-8")
+    return root
+
+
+def test_captions_go_with_the_video_as_srt_named_for_their_locale(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    """Issue 16: a video's captions are sent to Facebook (``POST /{video-id}/captions``), each as
+    SRT (WebVTT converted) in a file named for its Facebook locale; check no longer says they
+    stay behind."""
+    captioned(make_campaign, graph, page, posts(media=CAPTIONED))
+    checked = run("check", "--format", "json")
+    codes = [p["code"] for p in json.loads(checked.stdout)["problems"]]
+    assert "captions-unsent" not in codes and checked.returncode == 0, checked.stdout
+    done = run("publish")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (video,) = graph.videos(page)
+    assert sorted(video.captions) == ["en_US", "es_LA"] and video.default_locale == "en_US"
+    assert video.captions["en_US"] == ("1\n00:00:01,000 --> 00:00:04,000\nOur schools need you.\n")
+    assert video.captions["es_LA"] == SRT
+    (d,) = deliveries()
+    assert d["state"] == "published" and not d.get("warning"), d
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "graph_error", "code": 100, "message": "Invalid parameter"},
+        {"kind": "html_5xx", "status": 502},
+        {"kind": "drop"},
+    ],
+    ids=["refused", "server-down", "connection-lost"],
+)
+def test_captions_that_fail_after_the_video_leave_it_published_once_with_a_warning(
+    graph: GraphFake, page: Page, make_campaign: Make, fault: dict[str, Any]
+) -> None:
+    """The video is on the Page before its captions go: a captions upload that fails records the
+    post published with a warning naming the file; nothing is sent again."""
+    kind = fault.pop("kind")
+    graph.inject("POST", r"/captions$", kind, times=None, **fault)
+    captioned(make_campaign, graph, page, posts(media=CAPTIONED))
+    done = run("publish")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (d,) = deliveries()
+    assert d["state"] == "published", d
+    assert "captions not attached: media/testimony.en.vtt" in d["warning"], d
+    assert "media/testimony.es.srt" in d["warning"]
+    assert run("publish").returncode == 0
+    (video,) = graph.videos(page)
+    assert video.captions == {}
+
+
+def test_a_scheduled_video_gets_its_captions_when_handed_to_the_scheduler(
+    graph: GraphFake, page: Page, make_campaign: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDUADVOCATE_NOW")  # Facebook's window is judged on the real clock
+    captioned(make_campaign, graph, page, posts(at=in_hours(3), media=CAPTIONED), native=True)
+    done = run("publish")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (video,) = graph.videos(page)
+    assert video.published is False and sorted(video.captions) == ["en_US", "es_LA"]
+    (d,) = deliveries()
+    assert d["state"] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("language", "locale"),
+    [("en", "en_US"), ("en-GB", "en_GB"), ("pt", "pt_BR"), ("pt-PT", "pt_PT"), ("es", "es_LA"),
+     ("es-419", "es_LA"), ("zh-Hant-TW", "zh_TW"), ("zh-Hant", "zh_TW"), ("ar-EG", "ar_AR"),
+     ("tlh", None), ("EN_us", "en_US")],
+)  # fmt: skip
+def test_a_language_is_the_facebook_locale_its_readers_use(
+    language: str, locale: str | None
+) -> None:
+    from eduadvocate.platforms.facebook_page.locales import facebook_locale
+
+    assert facebook_locale(language) == locale
+
+
+def test_captions_in_a_language_facebook_has_no_locale_for_are_refused_at_check(
+    graph: GraphFake, page: Page, make_campaign: Make
+) -> None:
+    media = "[{path: media/testimony.mp4, alt: A teacher speaks, captions: {tlh: media/t.vtt}}]"
+    root = campaign(make_campaign, graph, page, posts(media=media))
+    (root / "media" / "t.vtt").write_text(VTT, encoding="utf-8")
+    checked = run("check", "--format", "json")
+    assert checked.returncode != 0
+    (problem,) = [p for p in json.loads(checked.stdout)["problems"] if p["severity"] == "error"]
+    assert problem["code"] == "captions-locale", problem
+    assert (problem["file"], problem["line"]) == ("posts/posts.yaml", 5)
+    assert "'tlh'" in problem["message"] and "media/t.vtt" in problem["message"]
+    assert run("publish").returncode != 0
+    assert graph.videos(page) == []
+
+
+def test_every_facebook_locale_is_reached_and_every_answer_is_one() -> None:
+    """The class behind a wrong label: a locale written as a language tag is itself, and what
+    any two-letter language gives is one of Facebook's locales or nothing."""
+    import itertools
+    import string
+
+    from eduadvocate.platforms.facebook_page.locales import LOCALES, facebook_locale
+
+    for locale in LOCALES:
+        assert facebook_locale(locale.replace("_", "-")) == locale
+    for pair in itertools.product(string.ascii_lowercase, repeat=2):
+        found = facebook_locale("".join(pair))
+        assert found is None or found in LOCALES

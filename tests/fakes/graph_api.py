@@ -69,6 +69,18 @@ every byte came; :meth:`GraphFake.fail_upload` fails a chosen phase after n good
 video's ``status.video_status`` is ``video_status`` when it is stored (``ready``,
 ``processing`` or ``error``, the last with ``processing_phase.errors``). ``GET
 /{page-id}/videos`` lists them all, newest first, scheduled ones too; ``DELETE /{video-id}``.
+Reels (the Reels Publishing API): ``POST /{page-id}/video_reels`` with ``upload_phase=start``
+answers ``video_id`` and ``upload_url``; the bytes go to ``/video-upload/{version}/{video_id}`` (the
+upload host, rupload.facebook.com, served here at the same address) with ``Authorization: OAuth``
+and the headers ``offset`` (the bytes it has) and ``file_size``; ``finish`` with ``video_state``
+(``PUBLISHED``, ``SCHEDULED`` with ``scheduled_publish_time``, ``DRAFT``) and ``description``
+publishes it. ``GET /{video-id}?fields=status`` answers ``video_status`` and the
+``uploading_phase``, ``processing_phase`` and ``publishing_phase`` (``publish_status``):
+``reel_status`` (``ready``, ``processing``: never done, ``error``) and ``reel_processing_reads``
+(status reads still "in progress") decide it. ``GET /{page-id}/video_reels`` lists the finished
+ones, newest first; :meth:`GraphFake.reels` shows them all.
+``POST /{video-id}/captions`` takes ``captions_file`` (SRT, named ``filename.{locale}.srt`` with
+a locale the fake knows, at most 200 KB) and ``default_locale``; ``GET`` lists them.
 A video answers ``reactions`` and ``comments`` (with ``.summary``) as fields, and has a
 ``comments`` edge (``add_comment`` writes under it), but no ``shares`` or post insights: asking
 for them is Graph's "nonexisting field" error.
@@ -110,7 +122,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-GRAPH_HOSTS = frozenset({"graph.facebook.com", "graph-video.facebook.com"})
+GRAPH_HOSTS = frozenset({"graph.facebook.com", "graph-video.facebook.com", "rupload.facebook.com"})
 PUBLIC_BASE = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 DAY = 86_400
@@ -237,6 +249,12 @@ SIMPLE_VIDEO_MAX, VIDEO_MIN, VIDEO_MAX = 1_000_000_000, 1024, 2_000_000_000
 VIDEO_CHUNK = 4096
 UPLOAD_SESSION_TTL = 2 * 3600
 UPLOAD_FAULTS = frozenset({"error", "expired", "offset"})
+# Video captions (Graph API reference, Video Captions): SRT, at most 200 KB, named for a
+# Facebook locale (``ll_CC``; a few the fake knows, ar_AR and es_LA being Facebook's own).
+CAPTIONS_FILE_MAX = 200_000
+FB_LOCALES = frozenset({"en_US", "en_GB", "es_LA", "es_ES", "fr_FR", "fr_CA", "pt_BR", "pt_PT",
+                        "de_DE", "zh_CN", "zh_TW", "ar_AR", "vi_VN", "ko_KR", "ja_JP"})  # fmt: skip
+_SRT_TIMING = re.compile(r"\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}")
 VIDEO_TOO_SMALL = ("The video you tried to upload is too small. The minimum size for a video is "
                    "1 KB. Please try again with a larger file.")  # fmt: skip
 VIDEO_TOO_LARGE = ("The video you tried to upload is too large. The maximum size for a video is "
@@ -403,10 +421,39 @@ class Video:
     scheduled_publish_time: float | None = None
     status: str = "ready"  # ready, processing or error
     resumable: bool = False
+    captions: dict[str, str] = field(default_factory=dict)  # locale → the SRT file's text
+    default_locale: str | None = None
 
     def live(self, now: float) -> bool:
         scheduled = self.scheduled_publish_time
         return self.published or (scheduled is not None and scheduled <= now)
+
+
+@dataclass
+class Reel:
+    """A Facebook Reel (``/{page-id}/video_reels``): started (an id, no bytes), uploaded through
+    the upload host, then finished as ``PUBLISHED``, ``SCHEDULED`` or ``DRAFT``. ``status`` is
+    what processing makes of it (``ready``, ``processing``: never done, ``error``); it is done
+    after ``processing_reads`` reads of its status."""
+
+    id: str
+    page_id: str
+    created_at: float
+    description: str = ""
+    file_size: int = 0
+    received: bytearray = field(default_factory=bytearray)
+    video_state: str | None = None  # set by finish
+    scheduled_publish_time: float | None = None
+    status: str = "ready"
+    processing_reads: int = 0
+    captions: dict[str, str] = field(default_factory=dict)
+    default_locale: str | None = None
+
+    def live(self, now: float) -> bool:
+        scheduled = self.scheduled_publish_time
+        return self.video_state == "PUBLISHED" or (
+            self.video_state == "SCHEDULED" and scheduled is not None and scheduled <= now
+        )
 
 
 @dataclass
@@ -705,6 +752,9 @@ class GraphFake:
         self._photos: dict[str, Photo] = {}
         self._videos: dict[str, Video] = {}
         self._uploads: dict[str, UploadSession] = {}
+        self._reels: dict[str, Reel] = {}
+        self.reel_status = "ready"  # what processing makes of the next Reels
+        self.reel_processing_reads = 0  # status reads a Reel answers "in progress" before done
         self.video_status = "ready"  # what processing makes of the next videos
         self.video_chunk = VIDEO_CHUNK
         self.simple_video_max = SIMPLE_VIDEO_MAX
@@ -935,7 +985,9 @@ class GraphFake:
         the Instagram account itself. ``reply_to``: a comment under the same object; a reply to a
         reply is filed under its top-level comment, as both platforms show it."""
         with self._lock:
-            found = self._posts.get(on) or self._videos.get(on) or self._media.get(on)
+            found: Post | Video | Reel | IgMedia | None = (
+                self._posts.get(on) or self._videos.get(on) or self._reels.get(on)
+            ) or self._media.get(on)
             if found is None:
                 raise KeyError(f"no stored Page post, Page video or Instagram media {on}")
             parent = None
@@ -988,16 +1040,24 @@ class GraphFake:
             pid = self._page(page).id if page is not None else None
             return [v for v in self._videos.values() if pid in (None, v.page_id)]
 
+    def reels(self, page: Page | str | None = None) -> list[Reel]:
+        """Stored Reels, started or finished, oldest first."""
+        with self._lock:
+            pid = self._page(page).id if page is not None else None
+            return [r for r in self._reels.values() if pid in (None, r.page_id)]
+
     def upload_sessions(self) -> list[UploadSession]:
         with self._lock:
             return list(self._uploads.values())
 
     def fail_upload(self, phase: str, *, after: int = 0, kind: str = "error") -> None:
         """Fail the next ``transfer`` (or ``start``/``finish``) ``phase`` of a resumable upload
-        once ``after`` of them have succeeded: ``kind`` ``"error"`` (1363019, "try again"),
+        once ``after`` of them have succeeded (``"rupload"``: a Reel's upload, where ``"error"`` is
+        the upload host's retriable error and the others its final one): ``kind`` ``"error"``
+        (1363019, "try again"),
         ``"expired"`` (the session has lapsed: every later call on it fails too), ``"offset"``
         (1363037 as if a chunk were lost)."""
-        if phase not in {"start", "transfer", "finish"} or kind not in UPLOAD_FAULTS:
+        if phase not in {"start", "transfer", "finish", "rupload"} or kind not in UPLOAD_FAULTS:
             raise ValueError(f"unknown upload fault {phase!r}/{kind!r}")
         with self._lock:
             self._upload_faults.append((phase, after, kind))
@@ -1067,6 +1127,7 @@ class GraphFake:
                 "posts": [asdict(p) for p in self._posts.values()],
                 "photos": [asdict(p) for p in self._photos.values()],
                 "videos": [asdict(v) for v in self._videos.values()],
+                "reels": [asdict(r) | {"received": len(r.received)} for r in self._reels.values()],
                 "containers": [asdict(c) for c in self._containers.values()],
                 "ig_media": [asdict(m) for m in self._media.values()],
                 "comments": [asdict(c) for c in self._comments.values()],
@@ -1157,7 +1218,10 @@ class GraphFake:
                 else None
             )
             call = _Call(method, version, params, files, token)
-            reply = self._dispatch(call, segments)
+            if path.startswith("/video-upload/"):  # the Reels upload host, rupload.facebook.com
+                reply = self._rupload(call, path, headers, body)
+            else:
+                reply = self._dispatch(call, segments)
         except GraphError as exc:
             throttled = exc.code in THROTTLE_CODES
             headers_out = self._usage_headers(token, throttled, exc.headers.get("regain"))
@@ -1295,6 +1359,7 @@ class GraphFake:
             or self._posts.get(object_id)
             or self._photos.get(object_id)
             or self._videos.get(object_id)
+            or self._reels.get(object_id)
             or self._containers.get(object_id)
             or self._media.get(object_id)
             or self._comments.get(object_id)
@@ -1329,7 +1394,7 @@ class GraphFake:
     def _owner(self, node: Any) -> str:
         if isinstance(node, Page):
             return node.id
-        if isinstance(node, Post | Photo | Video | IgUser):
+        if isinstance(node, Post | Photo | Video | Reel | IgUser):
             return node.page_id
         if isinstance(node, Comment):
             under = self._find(node.object_id)
@@ -1754,6 +1819,154 @@ class GraphFake:
         del self._videos[video.id]
         return {"success": True}
 
+    def _video_captions(self, call: _Call, video: Video | Reel) -> dict[str, Any]:
+        """``POST /{video-id}/captions``: ``captions_file``, an SRT file named
+        ``filename.{locale}.srt``, at most 200 KB; ``default_locale`` names the one shown first
+        (Graph API reference, Video Captions)."""
+        self._need(call, "pages_manage_posts", 200)
+        upload = call.files.get("captions_file")
+        default = call.params.get("default_locale")
+        if upload is None:
+            if default is None:
+                raise invalid("(#100) The parameter captions_file is required")
+        else:
+            named = re.fullmatch(r"[^/\\]+\.([a-z]{2}_[A-Z]{2})\.srt", upload.filename)
+            if named is None or named.group(1) not in FB_LOCALES:
+                raise invalid("(#100) Caption file name must be in the format filename.locale.srt")
+            if len(upload.data) > CAPTIONS_FILE_MAX:
+                raise invalid("(#100) The caption file is too large: the limit is 200K")
+            text = upload.data.decode("utf-8", "replace")
+            if text.lstrip("\ufeff").startswith("WEBVTT") or not _SRT_TIMING.search(text):
+                raise invalid("(#100) The caption file is not a valid SRT file")
+            video.captions[named.group(1)] = text
+        if default is not None:
+            if default != "none" and default not in video.captions:
+                raise invalid(f"(#100) default_locale {default} has no captions on this video")
+            video.default_locale = None if default == "none" else default
+        return {"success": True}
+
+    def _list_captions(self, call: _Call, video: Video | Reel) -> dict[str, Any]:
+        found = [{"locale": loc, "is_default": loc == video.default_locale,
+                  "is_auto_generated": False} for loc in video.captions]  # fmt: skip
+        return {"data": found, "paging": {}}
+
+    # -- Reels (Reels Publishing API) --------------------------------------------------------
+
+    def _publish_reel(self, call: _Call, page: Page) -> dict[str, Any]:
+        """``POST /{page-id}/video_reels``: ``upload_phase=start`` answers a ``video_id`` and
+        its ``upload_url``; ``finish`` with ``video_id``, ``video_state`` and ``description``
+        (``scheduled_publish_time`` for ``SCHEDULED``) answers ``{"success": true}``."""
+        self._need(call, "pages_manage_posts", 200)
+        phase = call.params.get("upload_phase")
+        if phase == "start":
+            reel = Reel(self._new_id(), page.id, self.now())
+            self._reels[reel.id] = reel
+            url = f"https://rupload.facebook.com/video-upload/{call.version}/{reel.id}"
+            return {"video_id": reel.id, "upload_url": url}
+        if phase != "finish":
+            raise invalid("param upload_phase must be one of {start, finish}")
+        reel = self._reels.get(call.params.get("video_id", ""))
+        if reel is None or reel.page_id != page.id:
+            raise invalid("param video_id is not a Reel started on this Page")
+        if reel.video_state is not None:
+            raise invalid("This Reel has already been published")
+        if not reel.file_size or len(reel.received) != reel.file_size:
+            raise UploadError(6001, 1363019, VIDEO_RETRY_MESSAGE)
+        state = call.params.get("video_state", "")
+        if state not in {"PUBLISHED", "SCHEDULED", "DRAFT"}:
+            raise invalid("param video_state must be one of {DRAFT, PUBLISHED, SCHEDULED}")
+        if state == "SCHEDULED":
+            when = _epoch(call.params.get("scheduled_publish_time", ""), "scheduled_publish_time")
+            if not SCHEDULE_MIN <= when - self.now() <= SCHEDULE_MAX:
+                raise invalid("The specified scheduled publish time is invalid.")
+            reel.scheduled_publish_time = when
+        reel.video_state, reel.description = state, call.params.get("description", "")
+        reel.status, reel.processing_reads = self.reel_status, self.reel_processing_reads
+        return {"success": True}
+
+    def _rupload(self, call: _Call, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """``POST /video-upload/{version}/{video_id}`` on the upload host: the bytes from the
+        ``offset`` header on, of a file of ``file_size``; answers ``{"success": true}``, or
+        rupload's own ``debug_info`` error (HTTP 400) for an offset or size it did not expect."""
+        reel = self._reels.get(path.rstrip("/").rpartition("/")[2])
+        if call.method != "POST" or reel is None or reel.page_id != call.token.page_id:
+            return Reply(400, _rupload_error("Invalid video id or request"))
+        try:
+            offset, size = int(headers.get("offset", "")), int(headers.get("file_size", ""))
+        except ValueError:
+            return Reply(400, _rupload_error("The offset and file_size headers are required"))
+        fault = self._upload_fault("rupload")
+        if fault is not None:
+            retriable = fault == "error"
+            message = VIDEO_RETRY_MESSAGE if retriable else f"Expected offset {len(reel.received)}"
+            return Reply(400, _rupload_error(message, retriable=retriable))
+        if reel.video_state is not None or offset != len(reel.received):
+            return Reply(400, _rupload_error(f"Expected offset {len(reel.received)}"))
+        if size < VIDEO_MIN or offset + len(body) > size or (body[4:8] != b"ftyp" and offset == 0):
+            return Reply(400, _rupload_error("The video file is not a valid video"))
+        reel.file_size = size
+        reel.received += body
+        return Reply(200, {"success": True})
+
+    def _reel_of(self, reel: Reel, fields: dict[str, str]) -> dict[str, Any]:
+        done = reel.file_size and len(reel.received) == reel.file_size
+        uploading = {"status": "complete" if done else "in_progress" if reel.received else
+                     "not_started", "bytes_transferred": len(reel.received)}  # fmt: skip
+        processing: dict[str, Any] = {"status": "not_started"}
+        publishing: dict[str, Any] = {"status": "not_started"}
+        state = "upload_complete" if done else "uploading"
+        if reel.video_state is not None:
+            if reel.status == "error":
+                state = "error"
+                processing = {"status": "error", "errors": [
+                    {"code": 1363008, "message": "The video could not be processed"}]}  # fmt: skip
+            elif reel.status == "processing" or reel.processing_reads > 0:
+                state, processing = "processing", {"status": "in_progress"}
+            else:
+                state, processing = "ready", {"status": "complete"}
+                live = reel.live(self.now())
+                when = reel.scheduled_publish_time if not live else reel.created_at
+                kind = "published" if live else reel.video_state.lower()
+                publishing = {"status": "complete", "publish_status": kind,
+                              "publish_time": int(when or reel.created_at)}  # fmt: skip
+        status = {"video_status": state, "uploading_phase": uploading,
+                  "processing_phase": processing, "publishing_phase": publishing}  # fmt: skip
+        values: dict[str, Any] = {"id": reel.id, "description": reel.description or None,
+                  "created_time": graph_time(reel.created_at),
+                  "updated_time": graph_time(reel.created_at), "status": status,
+                  "permalink_url": f"/reel/{reel.id}/"}  # fmt: skip
+        counts = self._counts(reel.id, reel.created_at) if reel.live(self.now()) else {}
+        for name in ("reactions", "likes", "comments"):  # a Reel is a Video: the same edges
+            if name in fields:
+                total = counts.get("comments" if name == "comments" else "reactions", 0)
+                values[name] = {"data": []}
+                if ".summary(" in fields[name]:
+                    values[name]["summary"] = {"total_count": total}
+        return _pick(values, fields)
+
+    def _get_reel(self, call: _Call, reel: Reel) -> dict[str, Any]:
+        fields = call.fields("Video", ("created_time", "description", "id"), REEL_FIELDS)
+        found = self._reel_of(reel, fields)
+        if "status" in fields and reel.processing_reads > 0 and reel.video_state is not None:
+            reel.processing_reads -= 1  # processing goes on while it is watched
+        return found
+
+    def _list_reels(self, call: _Call, page: Page) -> dict[str, Any]:
+        """The Page's Reels that were finished (published, scheduled or still processing),
+        newest first."""
+        fields = call.fields("Video", ("created_time", "description", "id"), REEL_FIELDS)
+        found = sorted((r for r in self._reels.values()
+                        if r.page_id == page.id and r.video_state is not None),
+                       key=lambda r: (r.created_at, int(r.id)), reverse=True)  # fmt: skip
+        return self._listing(
+            call, page.id, "video_reels", [self._reel_of(r, fields) for r in found]
+        )
+
+    def _delete_reel(self, call: _Call, reel: Reel) -> dict[str, Any]:
+        self._need(call, "pages_manage_posts", 200)
+        del self._reels[reel.id]
+        return {"success": True}
+
     # -- Instagram ---------------------------------------------------------------------------
 
     def _fetchable(self, user: IgUser, url: str) -> bool:
@@ -1995,7 +2208,8 @@ class GraphFake:
 
     def _fb_comment_of(self, comment: Comment, fields: dict[str, str]) -> dict[str, Any]:
         post_id, _, own_id = comment.id.partition("_")
-        page_id = (self._posts.get(comment.object_id) or self._videos[comment.object_id]).page_id
+        under = self._posts.get(comment.object_id) or self._videos.get(comment.object_id)
+        page_id = (under or self._reels[comment.object_id]).page_id
         parent = self._comments.get(comment.parent_id or "")
         values = {
             "id": comment.id,
@@ -2046,7 +2260,7 @@ class GraphFake:
             out["summary"] = {"order": order, "total_count": len(found), "can_comment": True}
         return out
 
-    def _post_comments(self, call: _Call, post: Post) -> dict[str, Any]:
+    def _post_comments(self, call: _Call, post: Post | Video | Reel) -> dict[str, Any]:
         under = [c for c in self._comments.values() if c.object_id == post.id]
         return self._fb_comments(call, post.id, under, under_post=True)
 
@@ -2177,6 +2391,8 @@ POST_FIELDS = {"id", "message", "created_time", "updated_time", "is_published",
                "attachments", "reactions", "likes", "comments", "shares", "insights"}  # fmt: skip
 VIDEO_FIELDS = {"id", "description", "created_time", "published", "scheduled_publish_time",
                 "permalink_url", "status", "from", "reactions", "likes", "comments"}  # fmt: skip
+REEL_FIELDS = {"id", "description", "created_time", "updated_time", "status", "permalink_url",
+               "reactions", "likes", "comments"}  # fmt: skip
 IG_MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "shortcode", "like_count",
                    "comments_count", "media_type", "media_product_type", "media_url", "alt_text",
                    "username", "owner", "is_comment_enabled", "children", "insights"}  # fmt: skip
@@ -2200,6 +2416,15 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("GET", "Video", ""): GraphFake._get_video,
     ("DELETE", "Video", ""): GraphFake._delete_video,
     ("GET", "Video", "comments"): GraphFake._post_comments,  # a Video's comments edge
+    ("POST", "Video", "captions"): GraphFake._video_captions,
+    ("POST", "Page", "video_reels"): GraphFake._publish_reel,
+    ("GET", "Page", "video_reels"): GraphFake._list_reels,
+    ("GET", "Reel", ""): GraphFake._get_reel,
+    ("DELETE", "Reel", ""): GraphFake._delete_reel,
+    ("POST", "Reel", "captions"): GraphFake._video_captions,
+    ("GET", "Reel", "captions"): GraphFake._list_captions,
+    ("GET", "Reel", "comments"): GraphFake._post_comments,  # a Reel is a Video
+    ("GET", "Video", "captions"): GraphFake._list_captions,
     ("GET", "Post", ""): GraphFake._get_post,
     ("GET", "Post", "insights"): GraphFake._post_insights,
     ("DELETE", "Post", ""): GraphFake._delete_post,
@@ -2223,6 +2448,12 @@ _ROUTES: dict[tuple[str, str, str], _Route] = {
     ("POST", "IgMedia", "comments"): GraphFake._ig_comment_on_media,
     ("POST", "Comment", "replies"): GraphFake._ig_reply,
 }
+
+
+def _rupload_error(message: str, *, retriable: bool = False) -> dict[str, Any]:
+    """An error as the upload host gives one (not Graph's ``error`` shape)."""
+    kind = "ProcessingFailedError"
+    return {"debug_info": {"retriable": retriable, "type": kind, "message": message}}
 
 
 def _split_path(path: str) -> tuple[str, list[str]]:

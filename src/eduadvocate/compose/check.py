@@ -861,7 +861,7 @@ def check_media(
             f"{len(media)} files, {spec.title} takes at most {rules.max_items}",
             loc,
         )
-    kinds: list[bool] = []
+    seen: list[tuple[Media, MediaInfo]] = []
     for item in media:
         for code, message, where, hint in _alt_text(item, spec):
             add(code, message, where, hint)
@@ -898,7 +898,7 @@ def check_media(
         if info.mime is None or info.invalid is not None:
             add(*_not_media(item, info))
             continue
-        kinds.append(info.is_video)
+        seen.append((item, info))
         allowed = rules.video_types if info.is_video else rules.image_types
         if info.mime not in allowed:
             add(
@@ -929,14 +929,17 @@ def check_media(
                 "make it smaller",
             )
         out.extend(_shape_and_captions(rendering, item, info, spec, root, media_folder or root))
-    if kinds.count(True) > rules.max_videos:
+    videos = [(item, info) for item, info in seen if info.is_video]
+    if len(videos) > rules.max_videos:
         add(
             "media-too-many",
-            f"{kinds.count(True)} videos, {spec.title} takes {rules.max_videos}",
+            f"{len(videos)} videos, {spec.title} takes {rules.max_videos}",
             loc,
         )
-    if True in kinds and False in kinds and not rules.mix_images_and_video:
+    if videos and len(videos) < len(seen) and not rules.mix_images_and_video:
         add("media-mix", f"{spec.title} takes images or a video in one post, not both", loc)
+    for code, message, where, hint in spec.form_problems(post, videos):
+        add(code, message, where, hint)
     return out
 
 
@@ -1152,6 +1155,18 @@ def _captions(
                     f" {shown(captions.path, 80)} one, or the post a language:",
                     captions.loc,
                     "write captions: {en: path/to/file.vtt}, or language: en on the post",
+                    "error",
+                )
+            )
+        tongue = captions.language or language
+        unlabelled = spec.captions_language_problem(tongue) if tongue else None
+        if spec.media.takes_captions and unlabelled is not None:
+            out.append(
+                (
+                    "captions-locale",
+                    f"{unlabelled}: {shown(captions.path, 80)} cannot be labelled",
+                    captions.loc,
+                    "write its language with a country (pt-BR, en-GB), one the platform knows",
                     "error",
                 )
             )

@@ -6,6 +6,10 @@ volunteer gets wrong is the file (a Word document renamed .vtt, Latin-1 text, a 
 ``00:01.5``). The registry's maintained parsers either read one of the two forms only (pysrt,
 last released 2020) or are not in it (webvtt-py), and neither bounds what it reads; a regular
 expression per line does both forms in linear time over at most ``MAX_BYTES``.
+
+The two forms into each other, for the platforms that take only one (:func:`as_webvtt` for
+Bluesky, :func:`as_srt` for Facebook): they differ in the header, the decimal comma, numbered
+cues and WebVTT's own blocks, settings and voice tags.
 """
 
 from __future__ import annotations
@@ -48,3 +52,50 @@ def captions_problem(path: Path) -> str | None:
             return "starts with a malformed WEBVTT line"
         return "has no cues (neither WebVTT, starting WEBVTT, nor SRT)"
     return None
+
+
+_SRT_STAMP = re.compile(r"(\d{2,}:\d{2}:\d{2}),(\d{3})")
+_VTT_STAMP = re.compile(r"^(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})$")
+_VTT_TAG = re.compile(r"</?(?!/?[biu]>)[^>]*>")  # SRT keeps <b>, <i> and <u>; the rest is WebVTT's
+
+
+def as_webvtt(text: str) -> str:
+    """A captions file as WebVTT: as it is if it is one, else (SRT) with the WEBVTT header and
+    its times' decimal commas made points."""
+    text = text.lstrip("\ufeff")
+    if text.startswith("WEBVTT"):
+        return text
+    return "WEBVTT\n\n" + _SRT_STAMP.sub(r"\1.\2", text)
+
+
+def as_srt(text: str) -> str:
+    """A captions file as SRT: as it is if it is not WebVTT, else its cues numbered from 1, each
+    timing as ``HH:MM:SS,mmm --> HH:MM:SS,mmm`` (hours added, cue settings dropped) and its text
+    without WebVTT's tags (voices, classes, inner timestamps); the header, ``NOTE``, ``STYLE``
+    and ``REGION`` blocks and cue identifiers are left out (W3C WebVTT, section 4)."""
+    text = text.lstrip("\ufeff")
+    if not text.startswith("WEBVTT"):
+        return text
+    cues: list[str] = []
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    for block in blocks[1:]:  # the first is the header
+        lines = block.strip("\n").split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue  # NOTE, STYLE, REGION: no timing line
+        start, _, rest = lines[timing].partition("-->")
+        end = rest.split()[0] if rest.split() else ""
+        body = [_VTT_TAG.sub("", line) for line in lines[timing + 1 :]]
+        times = f"{_srt_time(start.strip())} --> {_srt_time(end)}"
+        cues.append(f"{len(cues) + 1}\n{times}\n" + "\n".join(body))
+    return "\n\n".join(cues) + "\n"
+
+
+def _srt_time(stamp: str) -> str:
+    """``01:02.500`` or ``00:01:02.500`` as ``00:01:02,500``; a stamp that is neither is kept
+    (check refuses such a file before it is sent)."""
+    found = _VTT_STAMP.match(stamp)
+    if found is None:
+        return stamp
+    hours, minutes, seconds, millis = found.groups()
+    return f"{int(hours or 0):02d}:{minutes}:{seconds},{millis}"

@@ -194,6 +194,7 @@ def _post(
             "e.g. id: hearing-reminder-1",
         )
     overrides: dict[str, Content] = {}
+    reel_loc: Location | None = None
     for key, loc in node.key_locs.items():
         if key in POST_FIELDS:
             continue
@@ -206,15 +207,18 @@ def _post(
                 continue
             allowed = list(OVERRIDE_FIELDS)
             if key == "facebook" and "as" in value.items:
-                # ``facebook: {as: reel}`` is how issue 16 writes a Reel; until the Reels API is
-                # built, say that rather than "unknown key", which reads as a typo.
+                # ``facebook: {as: reel}``: the video goes out as a Facebook Reel.
                 allowed.append("as")
-                ctx.error(
-                    "reels-unsupported",
-                    "Reels are not supported yet",
-                    value.key_locs["as"],
-                    "remove as: to post the video as a Page video",
-                )
+                form = ctx.string(value.items["as"], "as")
+                if form == "reel":
+                    reel_loc = value.key_locs["as"]
+                else:
+                    ctx.error(
+                        "facebook-as",
+                        f'as: takes "reel" only, not "{shown(form or "")}"',
+                        value.key_locs["as"],
+                        "write facebook: {as: reel}, or remove as: for a Page video",
+                    )
             ctx.unknown_keys(value, allowed, f"the {key} override")
             overrides[key] = _content(ctx, value, OVERRIDE_FIELDS)
         else:
@@ -254,6 +258,7 @@ def _post(
         repost_loc=repost.loc if repost else None,
         quote=ctx.string(quote, "quote"),
         quote_loc=quote.loc if quote else None,
+        reel_loc=reel_loc,
     )
     ctx.post = None
     return post

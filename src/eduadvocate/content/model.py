@@ -91,6 +91,7 @@ class Post:
     repost_loc: Location | None = None
     quote: str | None = None  # the address of another's post this one quotes
     quote_loc: Location | None = None
+    reel_loc: Location | None = None  # where ``facebook: {as: reel}`` is written; None: not a Reel
 
     @property
     def shares(self) -> tuple[str, str, Location | None] | None:

@@ -121,16 +121,19 @@ PERSON_FIELDS = ("name",)
 
 def json_schema(platforms: list[str]) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a posts file, with one override key per platform."""
-    override = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {name: _prop(f) for name, f in OVERRIDE_FIELDS.items()},
-    }
+    override_props = {name: _prop(f) for name, f in OVERRIDE_FIELDS.items()}
+    override = {"type": "object", "additionalProperties": False, "properties": override_props}
     post_props = {name: _prop(f) for name, f in POST_FIELDS.items()}
     for platform in platforms:
         post_props[platform] = {
             "$ref": "#/$defs/override",
             "description": f"What changes on {platform}.",
+        }
+    if "facebook" in post_props:  # ``facebook: {as: reel}``: the video goes out as a Reel
+        reel = {"enum": ["reel"], "description": "reel: post the video as a Facebook Reel."}
+        post_props["facebook"] = override | {
+            "properties": override_props | {"as": reel},
+            "description": "What changes on facebook.",
         }
     post = {
         "type": "object",

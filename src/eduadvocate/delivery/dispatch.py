@@ -433,6 +433,7 @@ class Dispatcher:
                 answers=rendering.post.reply_to,
                 repost=rendering.post.repost if i == 0 else None,
                 quote=rendering.post.quote if i == 0 else None,
+                reel=rendering.post.reel_loc is not None,
             )
             for i, part in enumerate(rendering.parts)
         ]

@@ -19,10 +19,13 @@ from eduadvocate.platforms.textcount import pieces
 from eduadvocate.platforms.textcount.facets import Facet, FacetKind
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from eduadvocate.config.model import AccountConfig
-    from eduadvocate.content.model import Person
+    from eduadvocate.content.media import MediaInfo
+    from eduadvocate.content.model import Media, Person, Post
+    from eduadvocate.core.errors import Location
     from eduadvocate.platforms.publishing import Publisher
 
 __all__ = [
@@ -231,6 +234,19 @@ class PlatformSpec:
     def findings(self, text: str, part_index: int) -> list[Finding]:
         """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
+
+    def form_problems(
+        self, post: Post, videos: Sequence[tuple[Media, MediaInfo]]
+    ) -> list[tuple[str, str, Location, str]]:
+        """What the post's platform-specific form (Facebook: ``facebook: {as: reel}``) asks of
+        its media beyond :attr:`media`, given its videos as read: (code, message, where, hint)
+        for each problem, all errors."""
+        return []
+
+    def captions_language_problem(self, language: str) -> str | None:
+        """Why captions in ``language`` cannot be labelled for the platform (Facebook: no locale
+        for it); None when they can."""
+        return None
 
     def media_problem(self, path: str) -> str | None:
         """Why this media path cannot be sent to the platform (Instagram: no public URL)."""

@@ -2,8 +2,9 @@
 errors to the project's.
 
 :class:`Graph` is a small client on ``requests``: a session the project owns (no automatic
-retries, a timeout, Graph's host redirected to ``base_url``: ``platforms.http``), the API version
-in every path and the token in Graph's ``access_token`` parameter. Every answer that is not a
+retries, a timeout, Graph's host, its video host and the Reels upload host redirected to
+``base_url``: ``platforms.http``), the API version in every path and the token in Graph's
+``access_token`` parameter. Every answer that is not a
 JSON object without ``error`` raises :class:`GraphError`, which keeps the whole response (status,
 headers, body): the mapping reads Graph's code and subcode, the status of an HTML error page, and
 the usage headers (``X-App-Usage``, ``X-Page-Usage``, ``X-Business-Use-Case-Usage``) that say how
@@ -48,6 +49,7 @@ from eduadvocate.platforms.publishing import (
 
 GRAPH_HOST = "https://graph.facebook.com"
 VIDEO_HOST = "https://graph-video.facebook.com"  # where the Video API takes uploads
+RUPLOAD_HOST = "https://rupload.facebook.com"  # where a Reel's bytes go (Reels Publishing API)
 DEFAULT_VERSION = "v21.0"
 TIMEOUT_S = 60
 MAX_LIMIT = 100  # items one page of a Graph listing can hold
@@ -110,7 +112,7 @@ class Graph:
         version = account.get("graph_version") or DEFAULT_VERSION
         self.version = version if version.startswith("v") else f"v{version}"
         self.session = requests.Session()
-        hosts = (GRAPH_HOST, VIDEO_HOST)
+        hosts = (GRAPH_HOST, VIDEO_HOST, RUPLOAD_HOST)
         prepare_session(self.session, hosts, account.get("base_url"), TIMEOUT_S)
 
     def call(

@@ -65,6 +65,7 @@ class OutgoingPart:
     # (its first part embeds it; a quote's later parts follow it as in any thread).
     repost: str | None = None
     quote: str | None = None
+    reel: bool = False  # ``facebook: {as: reel}``: Facebook posts the video as a Reel
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import stat
 import tempfile
 import time
@@ -53,6 +52,7 @@ from atproto import Client, models
 from atproto_client import exceptions as ax
 
 from eduadvocate.config.model import AccountConfig, ConfigWarning
+from eduadvocate.content.captions import as_webvtt as _as_webvtt
 from eduadvocate.content.media import MediaInfo, MediaUnreadable, inspect, sniff
 from eduadvocate.core.counts import Counts
 from eduadvocate.core.errors import ConfigError
@@ -933,16 +933,6 @@ def _mapped(*, sending: bool) -> Iterator[None]:
 
 
 MAX_CAPTIONS = 20_000  # bytes of one captions file (app.bsky.embed.video#caption, maxSize)
-_SRT_TIME = re.compile(r"(\d{2}:\d{2}:\d{2}),(\d{3})")
-
-
-def _as_webvtt(text: str) -> str:
-    """A captions file as WebVTT: as it is if it is one, else (SRT) with the WEBVTT header and
-    its times' decimal commas made points."""
-    text = text.lstrip("\ufeff")
-    if text.startswith("WEBVTT"):
-        return text
-    return "WEBVTT\n\n" + _SRT_TIME.sub(r"\1.\2", text)
 
 
 def _video_facts(path: Path) -> MediaInfo | None:

@@ -11,7 +11,11 @@ A video goes to ``/{page-id}/videos`` (:meth:`FacebookPublisher._video`) with th
 ``description``, in one request up to :data:`SIMPLE_UPLOAD_MAX`, else through the resumable
 upload (start, transfer, finish); its remote id is the video's id, and a video in doubt is looked
 up among the Page's videos by its description. Natively scheduled videos wait in the Page's video
-list, not among its scheduled posts: :meth:`~FacebookPublisher.scheduled_ids` reads both.
+list, not among its scheduled posts: :meth:`~FacebookPublisher.scheduled_ids` reads both. Its
+captions files follow the upload, as SRT, each named for its Facebook locale
+(:meth:`FacebookPublisher._captions`); one that fails is a warning on a published video.
+With ``facebook: {as: reel}`` the video goes out as a Reel instead (``reels.py``), captions
+after it likewise.
 
 ``inbox pull`` reads the comments under each published post (:meth:`FacebookPublisher.replies`):
 ``/{post-id}/comments`` with ``filter=stream``, so replies to comments come in the same list, each
@@ -36,8 +40,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from eduadvocate.config.model import AccountConfig
+from eduadvocate.content.captions import as_srt
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.facebook_page.address import graph_target
+from eduadvocate.platforms.facebook_page.locales import facebook_locale
+from eduadvocate.platforms.facebook_page.reels import lookup_reel, publish_reel, waiting
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     VIDEO_HOST,
@@ -61,6 +68,7 @@ from eduadvocate.platforms.publishing import (
     OutgoingPart,
     Published,
     Publisher,
+    PublishError,
     Rejected,
     ReplyTarget,
     Transient,
@@ -83,6 +91,9 @@ SIMPLE_UPLOAD_MAX = 1_000_000_000
 # which it wants), and 6000 "try again" at the start: a new upload may work. 1363022/1363023
 # (too small, over 2 GB) are the file's and stay refusals.
 VIDEO_RETRY = frozenset({6000, 1363019, 1363030, 1363037})
+# Graph API reference, Video Captions (developers.facebook.com/docs/graph-api/reference/video/
+# captions): "The file size limit for video captions is 200K"; the file is SRT.
+CAPTIONS_MAX = 200_000
 COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
 READ_COMMENTS = "pages_read_user_content"  # with pages_read_engagement, which posting needs
 COMMENT = "pages_manage_engagement"  # what commenting as the Page needs
@@ -107,6 +118,8 @@ class FacebookPublisher(Publisher):
             return Published(post_id, _permalink(post_id))
         if video := _only_video(part.media):
             return self._video(part, video, None)
+        if part.reel:  # check refuses a Reel without a video; this is the second lock
+            raise Rejected(f"a Reel on {WHAT} is one video")
         if len(part.media) == 1:
             return self._photo(part, part.media[0])
         data: dict[str, str] = {"message": part.text}
@@ -190,6 +203,10 @@ class FacebookPublisher(Publisher):
         """One video, published now or handed to the Page's scheduler (``at``). Facebook goes on
         processing it after the answer: the post exists meanwhile, so that is published, with a
         warning; a video it already failed to process is refused."""
+        if part.reel:
+            reel = publish_reel(self.graph, self.page, part, item, at)
+            warnings = [reel.warning, self._captions(reel.remote_id, item, part.language)]
+            return replace(reel, warning="; ".join(w for w in warnings if w) or None)
         data = {"description": part.text}
         if at is not None:
             data |= {"published": "false", "scheduled_publish_time": str(int(at.timestamp()))}
@@ -203,7 +220,47 @@ class FacebookPublisher(Publisher):
                 video_id = str(result["id"])
             else:
                 video_id = self._resumable(fh, size, data)
-        return Published(video_id, _permalink(video_id), warning=self._processing(video_id))
+        warnings = [self._processing(video_id), self._captions(video_id, item, part.language)]
+        warning = "; ".join(w for w in warnings if w) or None
+        return Published(video_id, _permalink(video_id), warning=warning)
+
+    def _captions(self, video_id: str, item: Attachment, language: str | None) -> str | None:
+        """The video's captions files, each as SRT named for its Facebook locale
+        (``POST /{video-id}/captions`` with ``captions_file``; the first also sets
+        ``default_locale``): see :mod:`~eduadvocate.platforms.facebook_page.locales`. The video
+        is on the Page already, so a file that cannot go (unreadable, over Graph's 200 KB, no
+        locale, refused, a network failure) is said in the warning and the post stays published:
+        sending the video again for its captions would post it twice."""
+        left: list[str] = []
+        default: str | None = None
+        for own, path, written in item.captions:
+            tongue = own or language  # a file without one takes the post's language
+            locale = facebook_locale(tongue) if tongue else None
+            if locale is None:
+                left.append(f"{written} (no Facebook locale for its language)")
+                continue
+            try:
+                data = as_srt(path.read_text(encoding="utf-8")).encode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                left.append(f"{written} (unreadable)")
+                continue
+            if len(data) > CAPTIONS_MAX:
+                left.append(f"{written} (over {WHAT}'s {CAPTIONS_MAX // 1000} KB for captions)")
+                continue
+            form = {"default_locale": locale} if default is None else {}
+            name = f"captions.{locale}.srt"  # Graph reads the locale from the name alone
+            try:
+                with self.graph.mapped(sending=False, what=WHAT):
+                    self.graph.post(
+                        f"{video_id}/captions",
+                        form,
+                        files={"captions_file": (name, data, "application/x-subrip")},
+                    )
+            except PublishError as exc:
+                left.append(f"{written} ({exc})")
+                continue
+            default = default or locale
+        return f"captions not attached: {', '.join(left)}" if left else None
 
     def _resumable(self, fh: BinaryIO, size: int, data: dict[str, str]) -> str:
         """The resumable upload (see :data:`SIMPLE_UPLOAD_MAX`). Nothing is posted before
@@ -295,6 +352,7 @@ class FacebookPublisher(Publisher):
         # A scheduled video is a video with a publish time ahead, not a scheduled post.
         videos = self._every("videos", "id,published,scheduled_publish_time")
         found.update(str(v["id"]) for v in videos if _waiting_video(v))
+        found.update(str(r["id"]) for r in self._every("video_reels", "id,status") if waiting(r))
         return found
 
     def _every(self, edge: str, fields: str) -> list[dict[str, Any]]:
@@ -319,6 +377,8 @@ class FacebookPublisher(Publisher):
         shared = part.repost or part.quote
         fields = "id,message,created_time" + (",attachments" if shared else "")
         if _only_video(part.media):
+            if part.reel:
+                return lookup_reel(self.graph, self.page, part, start)
             return self._lookup_video(part, start)
         with self.graph.mapped(sending=False, what=WHAT):
             feed = self.graph.get(f"{self.page}/feed", fields=fields, since=str(start), limit="50")

@@ -5,9 +5,11 @@ only when an account connects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from eduadvocate.content.media import duration_text
 from eduadvocate.content.model import Person
 from eduadvocate.platforms.base import (
     MediaRules,
@@ -17,11 +19,23 @@ from eduadvocate.platforms.base import (
     word_hashtag_problem,
 )
 from eduadvocate.platforms.facebook_page.address import graph_target
+from eduadvocate.platforms.facebook_page.locales import facebook_locale
 
 if TYPE_CHECKING:
+    from eduadvocate.content.media import MediaInfo
+    from eduadvocate.content.model import Media, Post
+    from eduadvocate.core.errors import Location
     from eduadvocate.platforms.publishing import Publisher
 
 NAME_MAX = 75  # Facebook's limit for a Page name; usernames are shorter
+# A Reel, by the Reels Publishing API's video specifications
+# (developers.facebook.com/docs/video-api/guides/reels-publishing): MP4 recommended (MOV is among
+# the formats Meta's sample lists), 9:16, at least 540×960 (1080×1920 recommended), 3 to 90
+# seconds. The frame rate (24 to 60) is not checked: check reads no frames.
+REEL_SECONDS = (3.0, 90.0)
+REEL_ASPECT = 9 / 16
+REEL_ASPECT_SLACK = 0.01  # a phone's 1080×1918 is still 9:16; 3:4 (0.75) is not
+REEL_MIN_PIXELS = (540, 960)
 
 
 class FacebookPlatform(PlatformSpec):
@@ -48,12 +62,11 @@ class FacebookPlatform(PlatformSpec):
         # Page video: up to 4 hours per guides (ayrshare.com/docs/media-guidelines/facebook_pages;
         # Meta's own page for Page videos was not at hand to confirm it). The 1 GB above is the
         # Graph API's simple upload; the client sends larger files through the resumable upload
-        # (client.py), unused while this limit stays at 1 GB. Captions: Graph takes them on
-        # /{video-id}/captions, but the client does not send them yet, so check says a
-        # video's captions stay behind (captions-unsent) rather than dropping them unsaid.
+        # (client.py), unused while this limit stays at 1 GB. Captions go to /{video-id}/captions
+        # as SRT named for a Facebook locale (client.py, locales.py): each needs a language.
         max_video_bytes=1_000_000_000,
         video_seconds_max=4 * 60 * 60,
-        takes_captions=False,
+        takes_captions=True,
         # /{page-id}/videos takes ``thumb`` (Graph API reference, page/videos; 10 MB per
         # video/thumbnails): not sent yet, so check says the thumbnail stays behind.
         takes_thumbnail=False,
@@ -84,6 +97,44 @@ class FacebookPlatform(PlatformSpec):
         if url and graph_target(url, page) == ("comment", remote_id):
             return url
         return f"https://www.facebook.com/{remote_id}"
+
+    def form_problems(
+        self, post: Post, videos: Sequence[tuple[Media, MediaInfo]]
+    ) -> list[tuple[str, str, Location, str]]:
+        """A Reel (``facebook: {as: reel}``) is one video of :data:`REEL_SECONDS`, 9:16, at
+        least :data:`REEL_MIN_PIXELS` (what the Page video rules leave open)."""
+        if post.reel_loc is None:
+            return []
+        if not videos:
+            return [("reel-video", "a Reel is one video: this post has none", post.reel_loc,
+                     "add the video to media:, or remove as: reel")]  # fmt: skip
+        out = []
+        low, high = REEL_SECONDS
+        for item, info in videos:
+            seconds, width, height = info.duration, info.width, info.height
+            if seconds is not None and not low <= seconds <= high:
+                out.append(("reel-length",
+                            f"{item.path} lasts {duration_text(seconds)}, a Facebook Reel lasts"
+                            f" {duration_text(low)} to {duration_text(high)}", item.loc,
+                            "trim it, or remove as: reel to post it as a Page video"))  # fmt: skip
+            if not (width and height):
+                continue
+            if abs(width / height - REEL_ASPECT) > REEL_ASPECT_SLACK:
+                out.append(("reel-aspect",
+                            f"{item.path} is {width}×{height}, a Facebook Reel is 9:16 (upright)",
+                            item.loc, "crop it to 9:16, e.g. 1080×1920"))  # fmt: skip
+            min_width, min_height = REEL_MIN_PIXELS
+            if width < min_width or height < min_height:
+                out.append(("reel-too-small",
+                            f"{item.path} is {width}×{height}, a Facebook Reel is at least"
+                            f" {min_width}×{min_height}", item.loc,
+                            "export it at 1080×1920"))  # fmt: skip
+        return out
+
+    def captions_language_problem(self, language: str) -> str | None:
+        if facebook_locale(language) is None:
+            return f"Facebook has no captions locale for the language {language!r}"
+        return None
 
     def mention(self, person: Person) -> str:
         return person.handles.get(self.name) or person.name
