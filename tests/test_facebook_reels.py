@@ -63,7 +63,7 @@ def posts(at: str = "now", media: str = "[{path: media/reel.mp4, alt: A teacher 
 
 
 def campaign(
-    make_campaign: Make, graph: GraphFake, page: Page, text: str, data: bytes = REEL, **kw: bool
+    make_campaign: Make, graph: GraphFake, page: Page, text: str, data: bytes = REEL, **kw: Any
 ) -> Path:
     root = make_campaign(text, config=config(graph, page, **kw))
     (root / "media").mkdir()
@@ -121,9 +121,9 @@ def test_a_reel_that_never_finishes_processing_is_published_once_and_said_so(
 ) -> None:
     """Past the deadline the Reel is still processing: Facebook accepted it and its id is known,
     so it is recorded published with a warning; sending it again would post it twice."""
-    monkeypatch.setattr(reels, "WAIT_S", 0.0)
+    monkeypatch.setattr(reels, "POLL_S", 0.2)
     graph.reel_status = "processing"
-    campaign(make_campaign, graph, page, posts())
+    campaign(make_campaign, graph, page, posts(), wait=1)  # video_timeout: 1
     done = run("publish")
     assert done.returncode == 0, done.stdout + done.stderr
     (d,) = deliveries()

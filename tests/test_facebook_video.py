@@ -46,11 +46,12 @@ def page(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> Page:
     return page
 
 
-def config(graph: GraphFake, page: Page, *, native: bool = False) -> str:
+def config(graph: GraphFake, page: Page, *, native: bool = False, wait: int | None = None) -> str:
+    waiting = f", video_timeout: {wait}" if wait is not None else ""
     return (
         "defaults: {timezone: UTC, accounts: [fb]}\naccounts:\n"
         f"  fb: {{platform: facebook, page_id: '{page.id}', access_token: '${{FB_TOKEN}}',"
-        f" native_schedule: {str(native).lower()}, base_url: '{graph.base_url}'}}\n"
+        f" native_schedule: {str(native).lower()}, base_url: '{graph.base_url}'{waiting}}}\n"
     )
 
 

@@ -44,7 +44,7 @@ from eduadvocate.content.captions import as_srt
 from eduadvocate.core.counts import Counts
 from eduadvocate.platforms.facebook_page.address import graph_target
 from eduadvocate.platforms.facebook_page.locales import facebook_locale
-from eduadvocate.platforms.facebook_page.reels import lookup_reel, publish_reel, waiting
+from eduadvocate.platforms.facebook_page.reels import WAIT_S, lookup_reel, publish_reel, waiting
 from eduadvocate.platforms.graph_api import (
     MAX_LIMIT,
     VIDEO_HOST,
@@ -105,6 +105,7 @@ class FacebookPublisher(Publisher):
         self.account = account
         self.page = account.get("page_id") or ""
         self.graph = Graph(account)
+        self.video_timeout = account.get_positive_int("video_timeout", WAIT_S)
 
     def publish(self, part: OutgoingPart) -> Published:
         if part.answers:
@@ -204,7 +205,7 @@ class FacebookPublisher(Publisher):
         processing it after the answer: the post exists meanwhile, so that is published, with a
         warning; a video it already failed to process is refused."""
         if part.reel:
-            reel = publish_reel(self.graph, self.page, part, item, at)
+            reel = publish_reel(self.graph, self.page, part, item, at, self.video_timeout)
             warnings = [reel.warning, self._captions(reel.remote_id, item, part.language)]
             return replace(reel, warning="; ".join(w for w in warnings if w) or None)
         data = {"description": part.text}

@@ -9,7 +9,8 @@ the token as ``Authorization: OAuth …`` and the headers ``offset`` and ``file_
 ``finish``: a failure until then is :class:`Transient` and the next attempt starts a new upload.
 After it, Facebook processes the Reel and then publishes it: ``GET /{video-id}?fields=status``
 says how far (``processing_phase``, ``publishing_phase``), asked until publishing is complete or
-processing failed, for at most :data:`WAIT_S`. A Reel still processing then is published, with a
+processing failed, for at most the account's ``video_timeout`` seconds (default
+:data:`WAIT_S`). A Reel still processing then is published, with a
 warning: ``finish`` was accepted and its id is known, so sending it again would post it twice.
 
 A Reel in doubt (a crash or lost answer around ``finish``) is looked up among the Page's Reels
@@ -36,7 +37,7 @@ from eduadvocate.platforms.publishing import (
 
 WHAT = "Facebook"
 EDGE = "video_reels"
-WAIT_S = 120.0  # how long publishing waits for Facebook to process and publish a Reel
+WAIT_S = 120  # default video_timeout: how long publishing waits for Facebook to publish a Reel
 POLL_S = 2.0
 LOOKUP_LIMIT = "50"  # the Page's newest Reels searched for one in doubt
 
@@ -46,9 +47,15 @@ def reel_link(video_id: str) -> str:
 
 
 def publish_reel(
-    graph: Graph, page: str, part: OutgoingPart, item: Attachment, at: datetime | None
+    graph: Graph,
+    page: str,
+    part: OutgoingPart,
+    item: Attachment,
+    at: datetime | None,
+    wait_s: float = WAIT_S,
 ) -> Published:
-    """Upload and publish (or, ``at``, schedule) the Reel; see the module docstring."""
+    """Upload and publish (or, ``at``, schedule) the Reel, waiting at most ``wait_s`` seconds for
+    Facebook to publish it; see the module docstring."""
     with graph.mapped(sending=False, what=WHAT):
         began = graph.post(f"{page}/{EDGE}", {"upload_phase": "start"})
     video_id = str(began["video_id"])
@@ -65,7 +72,8 @@ def publish_reel(
         done = graph.post(f"{page}/{EDGE}", finish)
     if not done.get("success"):
         raise InDoubt(f"{WHAT} answered the Reel's finish without success: {done}")
-    return Published(video_id, reel_link(video_id), warning=_wait(graph, video_id, at is not None))
+    warning = _wait(graph, video_id, at is not None, wait_s)
+    return Published(video_id, reel_link(video_id), warning=warning)
 
 
 def _upload(graph: Graph, video_id: str, item: Attachment) -> None:
@@ -97,11 +105,11 @@ def _upload(graph: Graph, video_id: str, item: Attachment) -> None:
         raise Transient(f"{WHAT} did not take the Reel's upload: {reason or body}")
 
 
-def _wait(graph: Graph, video_id: str, scheduled: bool) -> str | None:
+def _wait(graph: Graph, video_id: str, scheduled: bool, wait_s: float) -> str | None:
     """Until the Reel is published (or, scheduled, waiting for its time): None; a Reel still
     processing at the deadline, or whose status cannot be read: a warning. Processing that
     failed is refused: the Reel never shows."""
-    deadline = time.monotonic() + WAIT_S
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             with graph.mapped(sending=False, what=WHAT):

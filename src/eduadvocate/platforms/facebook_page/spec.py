@@ -80,6 +80,11 @@ class FacebookPlatform(PlatformSpec):
         "native_schedule": Setting(
             "hand posts due 10 min–30 days ahead to Facebook's scheduler", kind="bool"
         ),
+        "video_timeout": Setting(
+            "seconds to wait for Facebook to publish a Reel before it is recorded published"
+            " with a warning (default 120)",
+            kind="int",
+        ),
     }
 
     def reply_problem(self, url: str) -> str | None:
