@@ -1166,7 +1166,7 @@ def _captions(
                     "captions-locale",
                     f"{unlabelled}: {shown(captions.path, 80)} cannot be labelled",
                     captions.loc,
-                    "write its language with a country (pt-BR, en-GB), one the platform knows",
+                    f"write its language with a country (pt-BR, en-GB), one {spec.title} knows",
                     "error",
                 )
             )
