@@ -1794,13 +1794,7 @@ class GraphFake:
                   "from": {"id": video.page_id, "name": self.pages[video.page_id].name}}  # fmt: skip
         live = video.live(now)
         counts = self._counts(video.id, video.created_at) if live else {}
-        for name in ("reactions", "likes", "comments"):  # edges a Video has; no shares, no insights
-            if name in fields:
-                total = counts.get("comments" if name == "comments" else "reactions", 0)
-                values[name] = {"data": []}
-                if ".summary(" in fields[name]:
-                    values[name]["summary"] = {"total_count": total}
-        return _pick(values, fields)
+        return _pick(_video_edges(values, fields, counts), fields)
 
     def _get_video(self, call: _Call, video: Video) -> dict[str, Any]:
         fields = call.fields("Video", ("created_time", "description", "id"), VIDEO_FIELDS)
@@ -1936,13 +1930,7 @@ class GraphFake:
                   "updated_time": graph_time(reel.created_at), "status": status,
                   "permalink_url": f"/reel/{reel.id}/"}  # fmt: skip
         counts = self._counts(reel.id, reel.created_at) if reel.live(self.now()) else {}
-        for name in ("reactions", "likes", "comments"):  # a Reel is a Video: the same edges
-            if name in fields:
-                total = counts.get("comments" if name == "comments" else "reactions", 0)
-                values[name] = {"data": []}
-                if ".summary(" in fields[name]:
-                    values[name]["summary"] = {"total_count": total}
-        return _pick(values, fields)
+        return _pick(_video_edges(values, fields, counts), fields)  # a Reel is a Video
 
     def _get_reel(self, call: _Call, reel: Reel) -> dict[str, Any]:
         fields = call.fields("Video", ("created_time", "description", "id"), REEL_FIELDS)
@@ -2462,6 +2450,20 @@ def _split_path(path: str) -> tuple[str, list[str]]:
     if segments and re.fullmatch(r"v\d+\.\d+", segments[0]):
         return segments[0], segments[1:]
     return DEFAULT_VERSION, segments
+
+
+def _video_edges(
+    values: dict[str, Any], fields: dict[str, str], counts: dict[str, int]
+) -> dict[str, Any]:
+    """``values`` with the edges a Video (and so a Reel) has, as asked: reactions, likes and
+    comments, each with its summary's total where asked (no shares, no insights)."""
+    for name in ("reactions", "likes", "comments"):
+        if name in fields:
+            total = counts.get("comments" if name == "comments" else "reactions", 0)
+            values[name] = {"data": []}
+            if ".summary(" in fields[name]:
+                values[name]["summary"] = {"total_count": total}
+    return values
 
 
 def _pick(values: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
