@@ -108,7 +108,12 @@ def _upload(graph: Graph, video_id: str, item: Attachment) -> None:
 def _wait(graph: Graph, video_id: str, scheduled: bool, wait_s: float) -> str | None:
     """Until the Reel is published (or, scheduled, waiting for its time): None; a Reel still
     processing at the deadline, or whose status cannot be read: a warning. Processing that
-    failed is refused: the Reel never shows."""
+    failed is refused: the Reel never shows.
+
+    The status (the Reels Publishing guide's "Get upload session status", and the VideoStatus
+    fields of Meta's business SDKs): ``{"video_status": "processing", "uploading_phase":
+    {"status": "complete"}, "processing_phase": {"status": "not_started"}, "publishing_phase":
+    {"status": "not_started"}}``, each phase's status going on to "complete" or "error"."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
