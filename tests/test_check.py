@@ -457,3 +457,14 @@ def test_instagram_media_must_map_under_media_base_url(make_campaign: Make, tmp_
     (root / "config.yaml").write_text((root / "config.yaml").read_text() + "media_root: ..\n")
     ws = open_campaign(None)
     assert [p.code for p in analyse(ws.config, ws.campaign, ws.now).problems] == ["media-url"]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "written"),
+    [(3, "3:1"), (1 / 3, "1:3"), (0.8, "4:5"), (9 / 16, "9:16"), (1.91, "1.91:1"),
+     (0.01, "1:100"), (10, "10:1"), (0.56, "1:1.79"), (1, "1:1")],
+)  # fmt: skip
+def test_a_shape_is_written_as_people_write_it(ratio: float, written: str) -> None:
+    from eduadvocate.compose.check import ratio_text
+
+    assert ratio_text(ratio) == written

@@ -785,14 +785,6 @@ def is_readable_hashtag(tag: str) -> bool:
     return True
 
 
-def _ratio(aspect: float) -> str:
-    """A shape as people write it: 0.8 → "4:5 (portrait)", 1.91 → "1.91:1 (landscape)"."""
-    simple = Fraction(aspect).limit_denominator(10)
-    exact = abs(float(simple) - aspect) < 1e-9
-    written = f"{simple.numerator}:{simple.denominator}" if exact else f"{aspect:g}:1"
-    return written + (" (portrait)" if aspect < 1 else " (landscape)" if aspect > 1 else "")
-
-
 def _text_only(post: Post, spec: PlatformSpec) -> tuple[str, str, str] | None:
     """(code, message, hint) where this post takes no media on ``spec``'s platform: a reply that
     is a comment (Facebook, Instagram), a quote that shares a link (Facebook); else None."""
@@ -944,7 +936,11 @@ def check_media(
 
 
 def ratio_text(ratio: float) -> str:
-    """A shape as people write it: 3 → "3:1", 1/3 → "1:3", 0.5625 → "1:1.78"."""
+    """A shape as people write it: 3 → "3:1", 1/3 → "1:3", 0.8 → "4:5", 1.91 → "1.91:1",
+    0.56 → "1:1.79" (small whole numbers where they are exact)."""
+    simple = Fraction(ratio).limit_denominator(20)
+    if abs(float(simple) - ratio) < 1e-9:
+        return f"{simple.numerator}:{simple.denominator}"
     if ratio >= 1:
         return f"{ratio:.3g}:1"
     return f"1:{1 / ratio:.3g}"
@@ -1001,7 +997,8 @@ def _shape_and_captions(
             (
                 "media-aspect",
                 f"{item.path} is {info.width}×{info.height}; {spec.title} takes shapes from"
-                f" {_ratio(rules.aspect_min)} to {_ratio(rules.aspect_max)}",
+                f" {ratio_text(rules.aspect_min)} (portrait) to {ratio_text(rules.aspect_max)}"
+                " (landscape)",
                 None,
                 "crop it",
                 "error",
