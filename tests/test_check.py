@@ -465,6 +465,6 @@ def test_instagram_media_must_map_under_media_base_url(make_campaign: Make, tmp_
      (0.01, "1:100"), (10, "10:1"), (0.56, "1:1.79"), (1, "1:1")],
 )  # fmt: skip
 def test_a_shape_is_written_as_people_write_it(ratio: float, written: str) -> None:
-    from eduadvocate.compose.check import ratio_text
+    from eduadvocate.compose.checkmedia import ratio_text
 
     assert ratio_text(ratio) == written

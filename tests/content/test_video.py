@@ -382,7 +382,7 @@ def _expected(platform: str, seconds: Fraction, width: int, height: int) -> set[
 def test_video_findings_iff_outside_the_documented_limits(
     platform: str, milliseconds: int, width: int, height: int
 ) -> None:
-    from eduadvocate.compose.check import _video_rules
+    from eduadvocate.compose.checkmedia import _video_rules
 
     spec = spec_class(platform)(
         AccountConfig(name="a", platform=platform, settings={}, loc=Location("config.yaml"))
