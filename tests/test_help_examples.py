@@ -62,6 +62,20 @@ def test_every_summary_is_one_line_in_its_group_list(path: tuple[str, ...]) -> N
     assert "\n" not in summary, f"eduadvocate {' '.join(path)}: {summary!r}"
 
 
+@pytest.mark.parametrize("path", COMMANDS[1:], ids=" ".join)
+def test_every_help_paragraph_is_one_line_so_it_wraps_to_the_terminal(
+    path: tuple[str, ...],
+) -> None:
+    """Typer keeps a docstring's single line breaks after its first paragraph: each paragraph
+    must reach it on one line (``_unwrapped``), else at 80 columns it breaks mid-sentence
+    ("named once and" / "skipped)", as every inbox command's help did). Examples and lists are
+    paragraphs of their own."""
+    command = _command(path)
+    paragraphs = (getattr(command, "help", None) or "").split("\n\n")
+    wrapped = [p for p in paragraphs if "\n" in p]
+    assert not wrapped, f"eduadvocate {' '.join(path)}: {wrapped[0]!r}"
+
+
 def _examples() -> list[str]:
     found: dict[str, None] = {}
     for path in COMMANDS:

@@ -1001,7 +1001,8 @@ def _unwrapped(doc: str) -> str:
     return "\n\n".join(p.replace("\n", " ") for p in inspect.cleandoc(doc).split("\n\n"))
 
 
-for _group in (app, accounts_app, metrics_app, ledger_app):
+# Every group's commands, whichever groups there are (three added later were missed by a list).
+for _group in (app, *(g.typer_instance for g in app.registered_groups if g.typer_instance)):
     for _info in _group.registered_commands:
         if _info.help is None and _info.callback is not None and _info.callback.__doc__:
             _info.help = _unwrapped(_info.callback.__doc__)
