@@ -31,7 +31,7 @@ from eduadvocate.compose.render import (
 from eduadvocate.config.model import Config
 from eduadvocate.content.model import Campaign, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
-from eduadvocate.core.errors import EduError, Location, Problem, Severity
+from eduadvocate.core.errors import EduError, Findings, Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, FacetKind, PlatformSpec
 from eduadvocate.platforms.posturl import EXAMPLES, post_address
@@ -659,26 +659,8 @@ def check_rendering(
     post = rendering.post
     content = effective_content(post, spec.name)
     loc = content.text_loc or post.loc
-    out: list[Problem] = []
-
-    def add(
-        code: str,
-        message: str,
-        where: Location | None = None,
-        hint: str = "",
-        severity: Severity = "error",
-    ) -> None:
-        out.append(
-            Problem(
-                code,
-                severity,
-                message,
-                where or loc,
-                hint,
-                post=post.id,
-                account=rendering.account.name,
-            )
-        )
+    out = Findings(post.id, rendering.account.name, loc)
+    add = out.add
 
     if content.text is None and content.thread is None:
         if (

@@ -22,7 +22,7 @@ from eduadvocate.content.media import (
     outside_reason,
 )
 from eduadvocate.content.model import Media, Post
-from eduadvocate.core.errors import Location, Problem, Severity
+from eduadvocate.core.errors import Findings, Location, Problem, Severity
 from eduadvocate.core.suggest import shown
 from eduadvocate.platforms.base import PlatformSpec
 
@@ -57,26 +57,8 @@ def check_media(
     ``media_folder`` (default: ``root``) is refused and not even read."""
     rules = spec.media
     post = rendering.post
-    out: list[Problem] = []
-
-    def add(
-        code: str,
-        message: str,
-        where: Location | None,
-        hint: str = "",
-        severity: Severity = "error",
-    ) -> None:
-        out.append(
-            Problem(
-                code,
-                severity,
-                message,
-                where or loc,
-                hint,
-                post=post.id,
-                account=rendering.account.name,
-            )
-        )
+    out = Findings(post.id, rendering.account.name, loc)
+    add = out.add
 
     if (text_only := _text_only(post, spec)) is not None:  # no media rules apply: none allowed
         if media:

@@ -97,6 +97,35 @@ class Problem:
         return text
 
 
+class Findings(list[Problem]):
+    """The problems of one post on one account as a rule finds them, each at ``loc`` unless it
+    is given a place of its own."""
+
+    def __init__(self, post: str, account: str | None, loc: Location | None) -> None:
+        super().__init__()
+        self.post, self.account, self.loc = post, account, loc
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        where: Location | None = None,
+        hint: str = "",
+        severity: Severity = "error",
+    ) -> None:
+        self.append(
+            Problem(
+                code,
+                severity,
+                message,
+                where or self.loc,
+                hint,
+                post=self.post,
+                account=self.account,
+            )
+        )
+
+
 class EduError(Exception):
     """Base of every error eduadvocate raises on purpose; ``str()`` is the one-line message."""
 
