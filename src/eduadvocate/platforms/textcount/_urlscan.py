@@ -60,6 +60,7 @@ class _Pieces:
 
     dot_tld: re.Pattern[str]  # "." and the TLD after it (lookahead included)
     tail: re.Pattern[str]  # port, path, query: groups 1, 2, 3
+    query: re.Pattern[str]  # the tail's last group: "?" and the query
     preceding: re.Pattern[str]  # a character that may precede a URL
     candidate: re.Pattern[str]  # one that may precede a URL, before a domain character
     protocol: re.Pattern[str]
@@ -143,6 +144,10 @@ def _pieces() -> _Pieces:
     if not src.startswith("))(?::(", tld_end) or not src.endswith("))"):
         raise _structure_error("EXTRACT_URL")
     tail = src[tld_end + 2 : -2]
+    # The tail ends with the query, an optional group: "(\\?[chars]*[ending])?".
+    query = re.search(r"\((\\\?\[[^\]]*(?:\\\][^\]]*)*\]\*\[[^\]]*\])\)\?$", tail)
+    if query is None:
+        raise _structure_error("EXTRACT_URL")
 
     ascii_src = _p.VALID_ASCII_DOMAIN
     ascii_head = "(?ai)(?:(?:"
@@ -154,6 +159,7 @@ def _pieces() -> _Pieces:
     return _Pieces(
         dot_tld=re.compile("(?ai)\\." + tld),
         tail=re.compile("(?ai)" + tail),
+        query=re.compile("(?ai)" + query.group(1)),
         preceding=re.compile("(?ai)" + preceding),
         candidate=re.compile(f"(?ai){preceding}(?={x})"),
         protocol=re.compile("(?ai)https?://"),
@@ -252,6 +258,12 @@ class _Chains:
         if later >= 0:
             return -1, max(start + 1, last_bad + 1)
         return -1, max(start + 1, last_bad + 1, last_underscore + 1)
+
+
+def query_pattern() -> re.Pattern[str]:
+    """A URL's query as the generated pattern's tail ends it (``?``, query characters, one that
+    may end a query), to match the whole of what follows a URL."""
+    return _pieces().query
 
 
 def protocol_pattern() -> re.Pattern[str]:

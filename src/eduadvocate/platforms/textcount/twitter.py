@@ -338,6 +338,39 @@ def _urls_in_run(chunk: str, without_protocol: bool) -> tuple[_Span, ...]:
         find = _urls_in_run if len(chunk) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__
         protocol = _urlscan.protocol_pattern()
         return tuple(url for url in find(chunk, True) if protocol.match(url[2]))
+    queried = _with_query(chunk)
+    return queried if queried is not None else _scan_run(chunk)
+
+
+def _with_query(chunk: str) -> tuple[_Span, ...] | None:
+    """The URLs of a run that is a run already searched and a query after its last URL, found
+    from that run's: its last URL with the query added. Tracking parameters make every link of
+    every post new (``utm_content`` names the post), and each would be searched whole again;
+    this is what the search gives them (tests/platforms/test_url_query_suffix.py holds the two
+    equal over runs made to break it). None where it does not apply: no "?", other than ASCII,
+    a query the pattern would not end where the run does, no URL written with its protocol
+    right before the "?", or over the length cap.
+    """
+    at = chunk.find("?")
+    if at <= 0 or not chunk.isascii() or _urlscan.query_pattern().fullmatch(chunk, at) is None:
+        return None
+    head = chunk[:at]
+    found = (_urls_in_run if len(head) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__)(head, True)
+    if not found:
+        return None
+    start, end, url = found[-1]
+    protocol = _urlscan.protocol_pattern().match(url)
+    if end != at or protocol is None:
+        return None
+    whole = url + chunk[at:]
+    if len(protocol.group()) + len(whole) > _MAX_URL_LENGTH:
+        return None
+    return (*found[:-1], (start, len(chunk), whole))
+
+
+def _scan_run(chunk: str) -> tuple[_Span, ...]:
+    """The URLs of one run (see ``_urls_in_run``), searched for."""
+    without_protocol = True
     astral = [] if chunk.isascii() else [m.start() for m in _ASTRAL.get().finditer(chunk)]
     if not astral:
         return tuple(_match_urls(chunk, without_protocol))
