@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import REPO, Make
 from tests.test_cli import run
@@ -456,6 +458,32 @@ def test_utm_templates_fill_known_fields_only() -> None:
     assert fill_utm("{post.__class__}{x:>9}", values) == "{post.__class__}{x:>9}"
     assert utm_template_problems("{platform}{{ }}") == []
     assert len(utm_template_problems("{a}{b.c}{d!r}{e[0]}{f:>9}}")) == 6
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from([*"{}{}{}ab:!.[]x", "post", "platform", "é"]), max_size=20).map(
+        "".join
+    ),
+    st.dictionaries(st.sampled_from(["platform", "post", "a", "x", ""]), st.text(max_size=5)),
+)
+def test_a_utm_template_fills_as_one_substitution_over_it_does(
+    template: str, values: dict[str, str]
+) -> None:
+    """fill_utm splits a template once and fills the pieces: the same as substituting each
+    token in turn (its first form)."""
+    import re
+
+    from eduadvocate.config.utm import fill_utm
+
+    def sub(match: re.Match[str]) -> str:
+        whole, name = match.group(0), match.group(1)
+        if whole in ("{{", "}}"):
+            return whole[0]
+        return values[name] if name is not None and name in values else whole
+
+    token = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+    assert fill_utm(template, values) == token.sub(sub, template)
 
 
 def test_mixed_scripts_follow_uts39() -> None:

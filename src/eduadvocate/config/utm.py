@@ -14,6 +14,7 @@ a platform that counts links in full (Bluesky) where it would crowd out the hash
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -69,15 +70,24 @@ UTM_HINT = "use {platform}, {campaign}, {post} or {account}, and {{ or }} for a 
 
 def fill_utm(template: str, values: dict[str, str]) -> str:
     """The template with its known fields filled in; anything refused stays as written."""
+    return "".join(
+        text if field is None else values.get(field, text) for text, field in _pieces(template)
+    )
 
-    def sub(match: re.Match[str]) -> str:
+
+@functools.lru_cache(maxsize=256)  # a campaign has a few templates, filled for every rendering
+def _pieces(template: str) -> tuple[tuple[str, str | None], ...]:
+    """The template as (text, field) pieces: text as written (braces doubled made single), or
+    a field's name with the text it stays as when it has no value."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for match in _TOKEN.finditer(template):
+        out.append((template[pos : match.start()], None))
         whole, name = match.group(0), match.group(1)
-        if whole == "{{":
-            return "{"
-        if whole == "}}":
-            return "}"
-        if name is not None and name in values:
-            return values[name]
-        return whole
-
-    return _TOKEN.sub(sub, template)
+        if whole in ("{{", "}}"):
+            out.append((whole[0], None))
+        else:
+            out.append((whole, name))
+        pos = match.end()
+    out.append((template[pos:], None))
+    return tuple(out)
