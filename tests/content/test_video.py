@@ -257,6 +257,8 @@ def test_captions_files_in_each_language_are_checked(make_campaign: Make) -> Non
         ("captions-missing", "media/de.vtt"),
     ]
     assert "is not UTF-8 text" in problems[0].message
+    assert problems[0].hint == "captions are a WebVTT (.vtt) or SubRip (.srt) file, UTF-8"
+    assert problems[1].hint == f"paths are relative to the campaign folder {root.name}/"
 
 
 def test_a_captions_file_outside_the_campaign_is_refused_and_not_read(

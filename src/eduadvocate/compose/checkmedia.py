@@ -419,7 +419,9 @@ def _captions(
                     code,
                     f"captions {captions.path} {problem}",
                     captions.loc,
-                    "captions are a WebVTT (.vtt) or SubRip (.srt) file, UTF-8",
+                    f"paths are relative to the campaign folder {root.name}/"
+                    if code == "captions-missing"
+                    else "captions are a WebVTT (.vtt) or SubRip (.srt) file, UTF-8",
                     "error",
                 )
             )
