@@ -407,7 +407,7 @@ def _accounts_of(post: Post, config: Config, problems: list[Problem]) -> list[st
 
 
 @dataclass(frozen=True, slots=True)
-class _Share:
+class Share:
     """What one field that names another's post does, in the words its problems use."""
 
     codes: tuple[str, str]  # the prefix of -unknown/-platform, and of -no-account/-unsupported
@@ -417,22 +417,22 @@ class _Share:
     hint: str  # what to do where the platform cannot
 
 
-_SHARES = {
-    "reply_to": _Share(
+SHARES = {
+    "reply_to": Share(
         ("reply-to", "reply"),
         "answer",
         "replies",
         "a reply",
         "answer it on the platform itself for now",
     ),
-    "repost": _Share(
+    "repost": Share(
         ("repost", "repost"),
         "repost",
         "reposts",
         "a repost",
         "repost it on the platform itself, or share its address as a post's link:",
     ),
-    "quote": _Share(
+    "quote": Share(
         ("quote", "quote"),
         "quote",
         "quotes",
@@ -462,7 +462,7 @@ def _share_accounts(
     shares = post.shares
     assert shares is not None
     field_name, url, written = shares
-    share = _SHARES[field_name]
+    share = SHARES[field_name]
     loc = written or post.loc
     address = post_address(url)
     if address is None:

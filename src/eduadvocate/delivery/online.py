@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from eduadvocate.compose.check import SHARES
 from eduadvocate.compose.render import Rendering
 from eduadvocate.core.errors import Problem
 from eduadvocate.platforms.publishing import Publisher, PublishError, Rejected
-
-_WHAT = {"reply_to": "answer", "repost": "repost", "quote": "quote"}
-_CODE = {"reply_to": "reply-to", "repost": "repost", "quote": "quote"}
 
 
 def resolve_addresses(
@@ -64,13 +62,13 @@ def _asked(
         failed = publisher
     else:
         try:
-            publisher.resolve_reply(url, _WHAT[field])
+            publisher.resolve_reply(url, SHARES[field].verb)
             return None
         except PublishError as exc:
             failed = exc
     if isinstance(failed, Rejected):
         return Problem(
-            f"{_CODE[field]}-not-found",
+            f"{SHARES[field].codes[0]}-not-found",
             "error",
             f"{field}: {failed}",
             loc or post.loc,
