@@ -514,24 +514,26 @@ class XFake:
         """Store ``account``'s retweet of ``tweet_id`` without HTTP (as ``POST
         /2/users/:id/retweets`` stores one), for ``retweeted_by``."""
         with self._lock:
-            who, original = self.account(account), self._posts[tweet_id]
-            author = next(
-                (a.username for a in self.accounts.values() if a.user_id == original.author_id),
-                "i",
-            )
-            now = self.now()
-            post_id = self._snowflake(now)
-            self._posts[post_id] = Post(
-                id=post_id,
-                author_id=who.user_id,
-                text=f"RT @{author}: {original.text}",
-                submitted="",
-                created_at=now,
-                conversation_id=post_id,
-                retweeted_tweet_id=tweet_id,
-            )
+            post = self._store_retweet(self.account(account), self._posts[tweet_id], self.now())
             self._save()
-            return self._posts[post_id]
+            return post
+
+    def _store_retweet(self, who: Account, original: Post, now: datetime) -> Post:
+        """``who``'s retweet of ``original``, stored as X shows it (``RT @author: text``)."""
+        author = next(
+            (a.username for a in self.accounts.values() if a.user_id == original.author_id), "i"
+        )
+        post_id = self._snowflake(now)
+        self._posts[post_id] = Post(
+            id=post_id,
+            author_id=who.user_id,
+            text=f"RT @{author}: {original.text}",
+            submitted="",
+            created_at=now,
+            conversation_id=post_id,
+            retweeted_tweet_id=original.id,
+        )
+        return self._posts[post_id]
 
     def set_tier(self, account: Account | str, tier: str) -> None:
         """Move the account to another access tier (``free``, ``basic`` or ``pro``)."""
@@ -965,19 +967,7 @@ class XFake:
             return Reply(200, {"data": {"retweeted": True}})
         now = self.now()
         self._daily(account, now, check=True)
-        author = next(
-            (a.username for a in self.accounts.values() if a.user_id == original.author_id), "i"
-        )
-        post_id = self._snowflake(now)
-        self._posts[post_id] = Post(
-            id=post_id,
-            author_id=account.user_id,
-            text=f"RT @{author}: {original.text}",
-            submitted="",
-            created_at=now,
-            conversation_id=post_id,
-            retweeted_tweet_id=tweet_id,
-        )
+        self._store_retweet(account, original, now)
         self._created.setdefault(account.user_id, []).append(now)
         return Reply(200, {"data": {"retweeted": True}}, self._daily(account, now, check=False))
 
