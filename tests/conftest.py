@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fakes.bluesky",
     "tests.fakes.bluesky_network",
     "tests.fakes.postgres",
+    "tests.fakes.graph_fixtures",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -41,18 +41,9 @@ def reel_bytes(**facts: Any) -> bytes:
 REEL = reel_bytes()
 
 
-@pytest.fixture
-def graph() -> Any:
-    with GraphFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def page(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> Page:
-    page = graph.add_page(name="Springfield PTA")
-    monkeypatch.setenv("FB_TOKEN", page.access_token)
+@pytest.fixture(autouse=True)
+def _quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reels, "POLL_S", 0.0)  # the fake's processing moves on each read
-    return page
 
 
 def posts(at: str = "now", media: str = "[{path: media/reel.mp4, alt: A teacher speaks}]") -> str:

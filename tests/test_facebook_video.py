@@ -33,19 +33,6 @@ MP4 = video_bytes(audio=False) + struct.pack(">I4s", 8 + len(_DATA), b"mdat") + 
 TEXT = "Ms. Rivera's testimony before the board vote. #FundOurSchools"
 
 
-@pytest.fixture
-def graph() -> Any:
-    with GraphFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def page(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> Page:
-    page = graph.add_page(name="Springfield PTA")
-    monkeypatch.setenv("FB_TOKEN", page.access_token)
-    return page
-
-
 def config(graph: GraphFake, page: Page, *, native: bool = False, wait: int | None = None) -> str:
     waiting = f", video_timeout: {wait}" if wait is not None else ""
     return (

@@ -34,12 +34,6 @@ CONTAINER, PUBLISH, STATUS = r"/media$", r"/media_publish$", r"^/v[\d.]+/\d+$"
 
 
 @pytest.fixture
-def graph() -> Any:
-    with GraphFake() as fake:
-        yield fake
-
-
-@pytest.fixture
 def ig(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> IgUser:
     page = graph.add_page(name="Springfield PTA")
     monkeypatch.setenv("FB_TOKEN", page.access_token)

@@ -26,13 +26,6 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphFake]:
         yield fake
 
 
-@pytest.fixture
-def page(graph: GraphFake, monkeypatch: pytest.MonkeyPatch) -> Page:
-    page = graph.add_page(name="Springfield PTA")
-    monkeypatch.setenv("FB_TOKEN", page.access_token)
-    return page
-
-
 def config(graph: GraphFake, page: Page) -> str:
     return (
         "defaults: {timezone: UTC, accounts: [fb]}\naccounts:\n"
