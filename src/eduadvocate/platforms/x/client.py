@@ -127,27 +127,34 @@ class XPublisher(Publisher):
 
     def _find_retweet(self, target: str, since: datetime | None) -> Published | None:
         """The account's retweet of ``target`` among its recent posts (None: not there)."""
+        for tweet in self._recent_tweets(since, "referenced_tweets", "repost"):
+            refs = tweet.get("referenced_tweets") or ()
+            if any(r.get("type") == "retweeted" and str(r.get("id")) == target for r in refs):
+                return Published(str(tweet["id"]), self._url(str(tweet["id"])))
+        return None
+
+    def _recent_tweets(
+        self, since: datetime | None, fields: str, what: str
+    ) -> Iterator[dict[str, Any]]:
+        """The account's posts since ``since`` (30 s of clock skew allowed; None: its latest),
+        newest first, page by page, for a lookup of a ``what``: a page that cannot be read, or
+        more pages than :data:`LOOKUP_PAGES`, leave the lookup in doubt."""
         me = self._user_id()
-        params: dict[str, Any] = {"max_results": 100, "tweet.fields": "referenced_tweets"}
+        params: dict[str, Any] = {"max_results": 100, "tweet.fields": fields}
         if since is not None:
             start = since - timedelta(seconds=30)
             params["start_time"] = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        token = None
         for _ in range(LOOKUP_PAGES):
-            if token:
-                params["pagination_token"] = token
             try:
                 page = self._request("GET", f"/2/users/{me}/tweets", params=params).json()
             except (Transient, RateLimited) as exc:
                 raise InDoubt(f"cannot read the account's recent posts to check: {exc}") from exc
-            for tweet in page.get("data", []):
-                refs = tweet.get("referenced_tweets") or ()
-                if any(r.get("type") == "retweeted" and str(r.get("id")) == target for r in refs):
-                    return Published(str(tweet["id"]), self._url(str(tweet["id"])))
+            yield from page.get("data", [])
             token = page.get("meta", {}).get("next_token")
             if not token:
-                return None
-        raise InDoubt("too many recent posts to be sure the repost is not among them")
+                return
+            params["pagination_token"] = token
+        raise InDoubt(f"too many recent posts to be sure the {what} is not among them")
 
     def resolve_reply(self, url: str, what: str = "answer") -> ReplyTarget:
         """An x.com (or twitter.com) status address names the post's id itself: nothing is
@@ -410,32 +417,14 @@ class XPublisher(Publisher):
         if part.repost:
             return self._find_retweet(self.resolve_reply(part.repost, "repost").remote_id, since)
         wanted = comparable(part.text)
-        me = self._user_id()
-        token = None
-        for _ in range(LOOKUP_PAGES):
-            params: dict[str, Any] = {
-                "max_results": 100,
-                "start_time": (since - timedelta(seconds=30))
-                .astimezone(UTC)
-                .strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "tweet.fields": "created_at,text,conversation_id,in_reply_to_user_id",
-            }
-            if token:
-                params["pagination_token"] = token
-            try:
-                page = self._request("GET", f"/2/users/{me}/tweets", params=params).json()
-            except (Transient, RateLimited) as exc:
-                raise InDoubt(f"cannot read the account's recent posts to check: {exc}") from exc
-            for tweet in page.get("data", []):
-                shown = comparable(tweet["text"])
-                if part.media and shown.endswith(_URL_MARK):  # X appends a link to the media
-                    shown = shown[: -len(_URL_MARK)].rstrip()
-                if shown == wanted:
-                    return Published(str(tweet["id"]), self._url(str(tweet["id"])))
-            token = page.get("meta", {}).get("next_token")
-            if not token:
-                return None
-        raise InDoubt("too many recent posts to be sure the post is not among them")
+        fields = "created_at,text,conversation_id,in_reply_to_user_id"
+        for tweet in self._recent_tweets(since, fields, "post"):
+            shown = comparable(tweet["text"])
+            if part.media and shown.endswith(_URL_MARK):  # X appends a link to the media
+                shown = shown[: -len(_URL_MARK)].rstrip()
+            if shown == wanted:
+                return Published(str(tweet["id"]), self._url(str(tweet["id"])))
+        return None
 
     def _user_id(self) -> str:
         if self._me is None:
