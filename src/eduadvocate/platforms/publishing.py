@@ -8,6 +8,7 @@ error text and status, never from request headers or the client's repr.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -286,3 +287,23 @@ def settle_environment(session: requests.Session, url: str) -> None:
     if bundle:
         session.verify = bundle
     session.trust_env = False
+
+
+class Backoff:
+    """The waits between reads of something a platform is still processing (a video): each of
+    ``delays`` in turn, the last repeating, none ending past ``deadline`` (``time.monotonic()``).
+    """
+
+    def __init__(self, deadline: float, delays: Sequence[float]) -> None:
+        self.deadline = deadline
+        self._delays = iter(delays)
+        self._delay = next(self._delays)
+
+    def wait(self) -> bool:
+        """Sleep until the next read; False, without sleeping, where it would end past the
+        deadline (the caller gives up: the platform is still processing)."""
+        if time.monotonic() + self._delay > self.deadline:
+            return False
+        time.sleep(self._delay)
+        self._delay = next(self._delays, self._delay)
+        return True

@@ -61,6 +61,7 @@ from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    Backoff,
     InboxPage,
     Incoming,
     InDoubt,
@@ -487,9 +488,7 @@ class BlueskyPublisher(Publisher):
             if not isinstance(job_id, str) or not job_id:
                 why = job.get("message") or job.get("error") or answer.reason_phrase
                 raise _Unavailable(f"{where} refused the upload ({answer.status_code} {why})")
-            deadline = time.monotonic() + self.video_timeout
-            delays = iter(POLL_DELAYS_S)
-            delay = next(delays)
+            backoff = Backoff(time.monotonic() + self.video_timeout, POLL_DELAYS_S)
             while True:
                 state = job.get("state")
                 if state == "JOB_STATE_COMPLETED" and isinstance(job.get("blob"), dict):
@@ -497,13 +496,11 @@ class BlueskyPublisher(Publisher):
                 if state == "JOB_STATE_FAILED":
                     why = job.get("error") or job.get("message") or "no reason given"
                     raise Rejected(f"{where} could not process {name}: {why}")
-                if time.monotonic() + delay > deadline:
+                if not backoff.wait():
                     raise Transient(
                         f"{where} was still processing {name} after {self.video_timeout} s"
                         " (video_timeout): it is uploaded again at the next run"
                     )
-                time.sleep(delay)
-                delay = next(delays, delay)
                 try:
                     polled = http.get("/xrpc/app.bsky.video.getJobStatus", params={"jobId": job_id})
                 except httpx.HTTPError:

@@ -57,6 +57,7 @@ from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    Backoff,
     InboxPage,
     Incoming,
     InDoubt,
@@ -315,8 +316,7 @@ class InstagramPublisher(Publisher):
     def _wait_finished(self, container: str, name: str, url: str | None, deadline: float) -> None:
         """Until the container (of the file ``name``, fetched from ``url``) is ``FINISHED``
         (IG Container reference, ``status_code``), or ``deadline`` (``time.monotonic()``)."""
-        delays = iter(POLL_DELAYS_S)
-        delay = next(delays)
+        backoff = Backoff(deadline, POLL_DELAYS_S)
         while True:
             try:
                 with self.graph.mapped(sending=False, what=WHAT):
@@ -340,13 +340,11 @@ class InstagramPublisher(Publisher):
                 if not isinstance(error, (Rejected, Transient)):
                     raise error
                 raise _explained(error, subcode, str(subcode), name, url)
-            if time.monotonic() + delay > deadline:
+            if not backoff.wait():
                 raise Transient(
                     f"{WHAT} was still processing {name} after {self.video_timeout} s"
                     f" (video_timeout); {NEW_CONTAINER}"
                 )
-            time.sleep(delay)
-            delay = next(delays, delay)
 
     def _check_quota(self) -> None:
         with self.graph.mapped(sending=False, what=WHAT):

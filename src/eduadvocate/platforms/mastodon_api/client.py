@@ -46,6 +46,7 @@ from eduadvocate.platforms.posturl import post_address
 from eduadvocate.platforms.publishing import (
     Attachment,
     AuthFailed,
+    Backoff,
     InboxPage,
     Incoming,
     InDoubt,
@@ -173,17 +174,13 @@ class MastodonPublisher(Publisher):
                 thumbnail_mime_type=item.thumbnail_mime if thumbnail else None,
             )
         timeout = self.video_timeout
-        deadline = time.monotonic() + timeout
-        delays = iter(POLL_DELAYS_S)
-        delay = next(delays)
+        backoff = Backoff(time.monotonic() + timeout, POLL_DELAYS_S)
         while getattr(media, "url", None) is None:
-            if time.monotonic() + delay > deadline:
+            if not backoff.wait():
                 raise Transient(
                     f"the instance was still processing {item.path.name} after {timeout} s"
                     " (video_timeout): it is uploaded again at the next run"
                 )
-            time.sleep(delay)
-            delay = next(delays, delay)
             try:
                 with _mapped(self.client, sending=False):
                     media = self.client.media(media.id)
