@@ -31,10 +31,11 @@ T = TypeVar("T")
 _PIECE = re.compile(r"[ \t\r\n]*[^ \t\r\n]+|[ \t\r\n]+")
 _JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
 _JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
-# Every such joint has a non-ASCII character beside a space: those are found with ``re``, and
-# each character is looked up once (``regex``'s property classes cost microseconds a call).
-# (Look-aheads: one character a match, so that overlapping pairs, "é \u0301", are each seen.)
-_NEAR = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])|[ \t\r\n](?=[^\x00-\x7f])")
+# Every such joint has a non-ASCII character beside a space: those are found with ``re`` (two
+# scans in C), and each distinct one is looked up once (``regex``'s property classes cost
+# microseconds a call).
+_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])")
+_AFTER_SPACE = re.compile(r"[ \t\r\n]([^\x00-\x7f])")  # (a group: a look-behind is slower)
 SHORT = 48  # shorter texts are scanned whole: splitting them costs more than it saves
 _MAX_PIECES = 1 << 16  # a cache is emptied when it holds this many words (memory stays bounded)
 
@@ -45,14 +46,9 @@ def splittable(text: str) -> bool:
         return False
     if text.isascii():
         return True
-    for near in _NEAR.finditer(text):
-        at = near.start()
-        if text[at] in _SPACES:
-            if _joins(text[at + 1], after_space=True):
-                return False
-        elif _joins(text[at], after_space=False):
-            return False
-    return True
+    return not any(
+        _joins(c, after_space=False) for c in set(_BEFORE_SPACE.findall(text))
+    ) and not any(_joins(c, after_space=True) for c in set(_AFTER_SPACE.findall(text)))
 
 
 @functools.lru_cache(maxsize=4096)
