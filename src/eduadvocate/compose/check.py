@@ -6,6 +6,7 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
@@ -746,6 +747,7 @@ def check_rendering(
     return out
 
 
+@functools.lru_cache(maxsize=4096)  # the campaign's hashtags end every part of every post
 def is_readable_hashtag(tag: str) -> bool:
     """False for long single-case tags (``#fundourschools``): screen readers cannot find the words."""
     letters = [c for c in tag if c.isalpha()]
