@@ -552,13 +552,15 @@ def test_untracked_rendering_is_skipped_only_where_it_could_not_win(
 
 def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Rendering:
     """Render tagged; if a link changed and the text was crowded, again untracked, keeping the
-    untracked one only if it is less crowded (the rule before the shortcut)."""
+    untracked one only if it is less crowded (the rule before the shortcuts: links that measure
+    alike either way, and a tracked text over the limit where the untracked one fits)."""
     utm = post.defaults.utm or UtmSettings()
     params = _utm_params(utm, spec.name, post, spec.account.name)
-    tagged, tag = renderer._render(post, spec, params)
+    draft = renderer._draft(post, spec, params)
+    tagged, tag = renderer._laid_out(draft), draft.tag
     if not tag.changed or not any(_crowded(tagged)):
         return with_facets(tagged, spec)
-    plain, _ = renderer._render(post, spec, None)
+    plain = renderer._render(post, spec, None)
     if _crowded(plain) >= _crowded(tagged):
         return with_facets(tagged, spec)
     expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it

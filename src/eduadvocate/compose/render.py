@@ -127,6 +127,30 @@ class _Expanded:
     loc: Location | None
 
 
+@dataclass(slots=True)
+class _Draft:
+    """A rendering before its layout: the texts with templates filled and links tagged."""
+
+    out: Rendering  # (its problems so far, link, card and content warning)
+    post: Post
+    spec: PlatformSpec
+    content: Content
+    bodies: list[str]
+    limit: int
+    measure: _Measure
+    problem: Callable[..., None]
+    tag: _Watched
+
+    def tracking_overflows(self) -> bool:
+        """A text is over the limit, and its tagged links count more than they would untagged:
+        the tracked rendering is crowded (split, or over the limit) whatever its layout, and
+        the untracked one may not be."""
+        measure, limit = self.measure, self.limit
+        return any(measure(body) > limit for body in self.bodies) and not _measured_alike(
+            self.tag.pairs, measure
+        )
+
+
 class _Measure:
     """``spec.length(text, cw)`` for one rule set, remembered in ``lengths``; and the length of
     two texts joined at a gap of spaces and line breaks, from theirs where the rule can tell
@@ -223,37 +247,42 @@ class Renderer:
 
     def _chosen(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
         """The rendering with tracking, or without it where tracking crowds the text out."""
-        tagged, tag = self._render(post, spec, params)
-        if not tag.changed or not any(_crowded(tagged)):  # no link was tagged: nothing to gain
+        draft = self._draft(post, spec, params)
+        if not draft.tag.changed:  # no link was tagged: nothing to gain
+            return self._laid_out(draft)
+        plain: Rendering | None = None
+        if draft.tracking_overflows():
+            # The tracked text is crowded whatever its layout: where the untracked one is not,
+            # it wins, and the tracked one need not be laid out (Bluesky, which counts a link
+            # in full, meets this in most posts whose links are tagged).
+            plain = self._render(post, spec, None)
+            if not any(_crowded(plain)):
+                return _untracked(post, spec, plain, "the text")
+        tagged = self._laid_out(draft)
+        if not any(_crowded(tagged)):
             return tagged
-        if _measured_alike(tag.pairs, self._measure(spec, tagged.content_warning)):
+        if _measured_alike(draft.tag.pairs, draft.measure):
             return tagged  # X and Mastodon count any link as 23: without utm_ nothing changes
         # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
         # they push the hashtags or the text past the limit, the post goes out untracked.
-        plain, _ = self._render(post, spec, None)
+        if plain is None:
+            plain = self._render(post, spec, None)
         if _crowded(plain) >= _crowded(tagged):  # X and Mastodon count any link as 23
             return tagged
-        content = effective_content(post, spec.name)
-        lost = "the campaign hashtags" if _dropped(tagged) > _dropped(plain) else "the text"
-        plain.problems.append(
-            Problem(
-                "utm-dropped",
-                "warning",
-                f"the tracking parameters (utm_…) were left off its links on {spec.title}:"
-                f" with them, {lost} would not fit in {spec.limit} characters",
-                content.link_loc or content.text_loc or post.loc,
-                "shorten the text to keep the tracking",
-                post=post.id,
-                account=spec.account.name,
-            )
+        over, _, extra = _crowded(tagged)
+        plain_over, _, plain_extra = _crowded(plain)
+        text_crowded = (over, extra) > (plain_over, plain_extra)
+        return _untracked(
+            post, spec, plain, "the text" if text_crowded else "the campaign hashtags"
         )
-        return plain
 
-    def _render(
-        self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
-    ) -> tuple[Rendering, _Watched]:
-        """The rendering with ``params`` added to its links (None: links as written), and what
-        the tagging changed."""
+    def _render(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
+        """The rendering with ``params`` added to its links (None: links as written)."""
+        return self._laid_out(self._draft(post, spec, params))
+
+    def _draft(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> _Draft:
+        """The post's texts with their templates filled and links tagged with ``params``, the
+        problems met so far, and what laying them out needs."""
         account = spec.account
         platform = spec.name
         content = effective_content(post, platform)
@@ -300,10 +329,16 @@ class Renderer:
             ]
             first = urls[0] if urls else None
             out.card_url = out.link if content.link else first
-
         limit = spec.limit_of(reply=post.reply_to is not None)
+        return _Draft(
+            out, post, spec, content, bodies, limit, self._measure(spec, cw), problem, tag
+        )
 
-        measure = self._measure(spec, cw)
+    def _laid_out(self, draft: _Draft) -> Rendering:
+        """The draft's texts split into a thread where they are over the limit (numbered), the
+        campaign hashtags added where they fit, each part measured."""
+        post, spec, content, out = draft.post, draft.spec, draft.content, draft.out
+        bodies, limit, measure = draft.bodies, draft.limit, draft.measure
         split_mode = content.split or "auto"
         numbering = content.numbering
         if numbering is None:
@@ -328,7 +363,7 @@ class Renderer:
                     break
             parts = _numbered(parts, measure)
 
-        parts = self._add_hashtags(post, content, spec, parts, measure, limit, problem)
+        parts = self._add_hashtags(post, content, spec, parts, measure, limit, draft.problem)
         media = content.media or ()
         for index, text in enumerate(parts):
             out.parts.append(
@@ -340,7 +375,7 @@ class Renderer:
                     media=media if index == 0 else (),
                 )
             )
-        return out, tag
+        return out
 
     def _fill(
         self,
@@ -657,6 +692,24 @@ def _measured_alike(pairs: list[tuple[str, str]], measure: Callable[[str], int])
     whatever its length (X, Mastodon) then splits, numbers and fits hashtags to the same
     lengths either way, so rendering again without the tracking could only tie."""
     return all(measure(written) == measure(tagged) for written, tagged in pairs)
+
+
+def _untracked(post: Post, spec: PlatformSpec, plain: Rendering, lost: str) -> Rendering:
+    """``plain``, the rendering without tracking, with the warning that says why."""
+    content = effective_content(post, spec.name)
+    plain.problems.append(
+        Problem(
+            "utm-dropped",
+            "warning",
+            f"the tracking parameters (utm_…) were left off its links on {spec.title}:"
+            f" with them, {lost} would not fit in {spec.limit} characters",
+            content.link_loc or content.text_loc or post.loc,
+            "shorten the text to keep the tracking",
+            post=post.id,
+            account=spec.account.name,
+        )
+    )
+    return plain
 
 
 def _utm_params(utm: UtmSettings, platform: str, post: Post, account: str) -> dict[str, str] | None:
