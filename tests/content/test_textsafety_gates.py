@@ -1,5 +1,6 @@
-"""text_warnings skips its character scans where one quick scan shows they cannot find anything
-(content/textsafety.py): the warnings are the same as with every scan made, for any text."""
+"""text_warnings skips its character and identifier scans where quicker scans show they cannot
+find anything (content/textsafety.py): the warnings are the same as with every scan made, for
+any text."""
 
 from __future__ import annotations
 
@@ -31,9 +32,17 @@ PIECES = [
     "\u00a0",
     "\x1c",
     "\u3000",
+    "＠lopez",
+    "httpſ://exаmple.org",
+    "WWW.exаmple.org",
+    "x@é",
+    "é://a",
+    "\u200c",
+    "a\u200cb",
+    "\u2060",
 ]
 texts = st.lists(
-    st.tuples(st.sampled_from(["", " ", "\n", "\t", "\u00a0"]), st.sampled_from(PIECES)),
+    st.tuples(st.sampled_from(["", " ", "\n", "\t", "\u00a0", "\x0b"]), st.sampled_from(PIECES)),
     max_size=10,
 ).map(lambda pairs: "".join(a + b for a, b in pairs))
 
@@ -43,7 +52,23 @@ def every_scan(text: str) -> tuple[tuple[str, str], ...]:
     if text.isascii():
         return ()
     out: list[tuple[str, str]] = []
-    ts._characters(text, out)
+    bidi = ts._BIDI.findall(text)
+    if bidi:
+        out.append(
+            (
+                "bidi-control",
+                f"the text has a bidirectional control character ({ts._code_points(bidi)})"
+                " that can make it display differently from what it says",
+            )
+        )
+    invisible = ts._INVISIBLE.findall(text) + ts._STRAY_JOINER.findall(text)
+    if invisible:
+        out.append(
+            (
+                "invisible-character",
+                f"the text has an invisible character ({ts._code_points(invisible)})",
+            )
+        )
     for word in dict.fromkeys(ts.identifiers(text)):
         problem = ts.identifier_warning(word)
         if problem:

@@ -21,15 +21,18 @@ import regex
 from eduadvocate.core.suggest import shown
 
 # Embeddings, overrides and isolates (the "Trojan Source" characters): never needed in a post.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_CHARS = "\u202a-\u202e\u2066-\u2069"
 # Marks that only set direction: fine in Arabic or Hebrew prose, never inside a handle or a tag.
 _DIRECTION_MARKS = "\u200e\u200f\u061c"
 # Invisible characters with no use in a post: zero-width space, word joiner and invisible
 # operators, a byte-order mark inside text, soft hyphen, Mongolian vowel separator, Hangul
 # fillers (a favourite for blank-looking names), combining grapheme joiner.
-_INVISIBLE = re.compile("[\u200b\u2060-\u2064\ufeff\u00ad\u180e\u115f\u1160\u3164\uffa0\u034f]")
+_INVISIBLE_CHARS = "\u200b\u2060-\u2064\ufeff\u00ad\u180e\u115f\u1160\u3164\uffa0\u034f"
+_BIDI = re.compile(f"[{_BIDI_CHARS}]")
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Zero-width (non-)joiners are part of emoji and of Indic and Persian words, never of a word in
 # these scripts.
+_JOINERS = "\u200c\u200d"
 _STRAY_JOINER = regex.compile(
     r"(?<=[\p{Latin}\p{Greek}\p{Cyrillic}0-9])[\u200c\u200d](?=[\p{Latin}\p{Greek}\p{Cyrillic}0-9])"
 )
@@ -95,25 +98,53 @@ def text_warnings(text: str) -> tuple[tuple[str, str], ...]:
     if text.isascii():  # every character and script looked for here is beyond ASCII
         return ()
     out: list[tuple[str, str]] = []
-    if _SUSPECT.search(text) is not None:
-        _characters(text, out)
-    for word in dict.fromkeys(identifiers(text)):
+    suspect = _SUSPECT.findall(text)
+    if suspect:
+        _characters(text, suspect, out)
+    for word in dict.fromkeys(identifiers(text) if _beyond_ascii_identifier(text) else ()):
         problem = identifier_warning(word)
         if problem:
             out.append(("mixed-script", problem))
     return tuple(out)
 
 
-# Every character the three character rules look for (one scan says whether any is there).
-_SUSPECT = re.compile(
-    "[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u00ad\u180e\u115f\u1160"
-    "\u3164\uffa0\u034f\u200c\u200d]"
+# Every character the three character rules look for: one scan finds them all, in order.
+_SUSPECT = re.compile(f"[{_BIDI_CHARS}{_INVISIBLE_CHARS}{_JOINERS}]")
+
+
+# Where a handle, tag or address starts: its sign, "://" (a scheme ends 5 characters or less before
+# it, however its letters are cased: "httpſ" too) or "www." (no letter beyond ASCII folds to w),
+# each found with ``re`` in C (one pattern each: alternatives made the scan 3 times slower), and
+# the run of characters from there to the next ASCII space: no identifier goes on past one.
+_IDENTIFIER_STARTS = (
+    (re.compile(r"[@＠#＃]"), 0),
+    (re.compile("://"), 5),
+    (re.compile(r"[wW][wW][wW]\."), 0),
 )
+_TO_ASCII_SPACE = re.compile(r"[^ \t\n\r\f\v]*")
 
 
-def _characters(text: str, out: list[tuple[str, str]]) -> None:
-    """The bidirectional controls and invisible characters of ``text``, as warnings."""
-    bidi = _BIDI.findall(text)
+def _beyond_ascii_identifier(text: str) -> bool:
+    """Whether a handle, tag or address in ``text`` may hold a character beyond ASCII (False:
+    each one ``identifiers`` finds is ASCII, which ``identifier_warning`` passes). Scans in C,
+    where ``identifiers`` makes two with ``regex``'s slower ones."""
+    for pattern, back in _IDENTIFIER_STARTS:
+        end = 0
+        for start in pattern.finditer(text):
+            at = start.start()
+            if at < end:
+                continue  # in a run already looked at
+            run = _TO_ASCII_SPACE.match(text, at)
+            end = run.end() if run else at + 1
+            if not text[max(0, at - back) : end].isascii():
+                return True
+    return False
+
+
+def _characters(text: str, suspect: list[str], out: list[tuple[str, str]]) -> None:
+    """The bidirectional controls and invisible characters of ``text``, as warnings, from its
+    ``suspect`` characters in order (the two kinds sorted out of one scan's finds)."""
+    bidi = [c for c in suspect if _BIDI.match(c)]
     if bidi:
         out.append(
             (
@@ -122,7 +153,9 @@ def _characters(text: str, out: list[tuple[str, str]]) -> None:
                 " make it display differently from what it says",
             )
         )
-    invisible = _INVISIBLE.findall(text) + _STRAY_JOINER.findall(text)
+    invisible = [c for c in suspect if _INVISIBLE.match(c)]
+    if any(c in _JOINERS for c in suspect):  # (the joiners' scan, with ``regex``, costs more)
+        invisible += _STRAY_JOINER.findall(text)
     if invisible:
         out.append(
             (
