@@ -44,7 +44,12 @@ def check(
         config = exc.report.config
         ws = _open_checked(config_path, folder, clock, config) if config is not None else None
     # A large campaign is spread over the cores (the result is the same: compose/check.py).
-    result = analyse(ws.config, ws.campaign, ws.now, workers=None) if ws else Analysis()
+    # Only --online reads the renderings (their links); without it, none are kept or sent back.
+    result = (
+        analyse(ws.config, ws.campaign, ws.now, workers=None, renderings=online and invalid is None)
+        if ws
+        else Analysis()
+    )
     if invalid is not None:
         result = _with_config_problems(result, invalid.report)
     elif online and ws is not None:
@@ -56,7 +61,7 @@ def check(
         add_problems(result, found, ws.config.severity)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
     files = len(ws.campaign.files) if ws is not None else 0
-    deliveries = len(result.renderings)
+    deliveries = result.deliveries
     if fmt == "json":
         output.print_json(
             {

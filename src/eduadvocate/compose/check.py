@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -83,12 +83,14 @@ CAMEL_MIN_UPPER = 7  # shorter all-caps tags are usually acronyms (#NEA, #AFT, #
 
 @dataclass(slots=True)
 class Analysis:
-    """What ``analyse`` found: problems, the renderings, and each post's parsed schedule."""
+    """What ``analyse`` found: problems, the renderings (unless the caller left them out), each
+    post's parsed schedule, and how many posts and deliveries (post × account) there are."""
 
     problems: list[Problem] = field(default_factory=list)
     renderings: list[Rendering] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     posts: int = 0
+    deliveries: int = 0  # counted whether or not the renderings are kept
 
     @property
     def errors(self) -> int:
@@ -107,15 +109,22 @@ def analyse(
     post_ids: set[str] | None = None,
     accounts: set[str] | None = None,
     workers: int | None = 1,
+    renderings: bool = True,
 ) -> Analysis:
     """Check (and render) every post × account; ``post_ids``/``accounts`` narrow it down.
 
     ``workers``: processes to spread the posts over (None: :func:`parallel_workers` decides).
     The result is the same for any number: each process renders and checks a run of posts, and
     the runs are joined in the campaign's order.
+
+    ``renderings=False`` (``check``, which shows only problems and counts) leaves
+    ``Analysis.renderings`` empty and all else as it would be: each rendering is dropped once
+    checked, and a process sends back no rendering, only the few texts the duplicate-text rule
+    compares. The schedules stay (a twentieth of what the renderings cost to send, measured on
+    bench/check_speed.py), so the result differs from the full one in its renderings alone.
     """
     with _collecting_later():
-        return _analyse(config, campaign, now, post_ids, accounts, workers)
+        return _analyse(config, campaign, now, post_ids, accounts, workers, renderings)
 
 
 @contextmanager
@@ -138,28 +147,66 @@ def _analyse(
     post_ids: set[str] | None,
     accounts: set[str] | None,
     workers: int | None,
+    keep: bool,
 ) -> Analysis:
     result = Analysis()
     problems = list(campaign.problems)
     job = _Job(config, now, accounts, campaign.people)
     posts = [p for p in campaign.posts if post_ids is None or p.id in post_ids]
     count = min(parallel_workers(len(posts)) if workers is None else workers, len(posts))
-    for post, (schedule, found, renderings) in zip(
-        posts, _in_processes(job, posts, count) if count > 1 else job.run(posts), strict=True
-    ):
+    alike = _alike_platforms(job)
+    outcomes = (
+        _in_processes(job, posts, count, keep, alike)
+        if count > 1
+        else _outcomes(job.run(posts), keep, alike)
+    )
+    said: list[tuple[Post, _Said]] = []
+    for post, (schedule, found, renderings, deliveries, texts) in zip(posts, outcomes, strict=True):
         result.posts += 1
+        result.deliveries += deliveries
         if schedule is not None:
             result.schedules[post.id] = schedule
         problems.extend(found)
         result.renderings.extend(renderings)
+        said.extend((post, t) for t in texts)
     problems.extend(_check_people(campaign, problems))
-    problems.extend(_duplicate_texts(result.renderings))
+    problems.extend(_duplicate_texts(said))
     result.problems = _finish(problems, config.severity)
     return result
 
 
 # A post's schedule, its problems in the order found, and its renderings.
 _PostResult = tuple[Schedule | None, list[Problem], list[Rendering]]
+# What the duplicate-text rule needs of a rendering: its platform, account and part texts.
+_Said = tuple[str, str, tuple[str, ...]]
+# A post's result as the analysis joins it: its schedule and problems, its renderings (none
+# when the caller left them out), how many there were, and what the duplicate-text rule needs.
+_Outcome = tuple[Schedule | None, list[Problem], list[Rendering], int, list[_Said]]
+
+
+def _alike_platforms(job: _Job) -> frozenset[str]:
+    """The platforms where two accounts could be sent the same text: those with two or more
+    accounts in the config (the outbox aside, which posts nowhere). Only their renderings'
+    texts are kept for the duplicate-text rule."""
+    counts = Counter(spec.name for spec in job.specs.values())
+    return frozenset(name for name, n in counts.items() if n > 1 and name != "outbox")
+
+
+def _outcomes(
+    results: Iterator[_PostResult], keep: bool, alike: frozenset[str]
+) -> Iterator[_Outcome]:
+    """Each post's result with its renderings counted and what the duplicate-text rule needs
+    taken from them (accounts reposting one post share it alike, by design: not taken), then
+    the renderings kept or (``keep`` false) dropped."""
+    for schedule, found, renderings in results:
+        texts = [
+            (r.platform, r.account.name, tuple(p.text for p in r.parts))
+            for r in renderings
+            if r.platform in alike and r.post.repost is None
+        ]
+        yield schedule, found, renderings if keep else [], len(renderings), texts
+
+
 # Below this, forking and sending the results back cost more than they save.
 MIN_POSTS_PER_PROCESS = 1_000
 MAX_PROCESSES = 8
@@ -222,23 +269,26 @@ class _Job:
             yield schedule, found, renderings
 
 
-# What forked children inherit (set just before the pool forks them): the job and its posts.
-_FORKED: list[tuple[_Job, list[Post]]] = []
+# What forked children inherit (set just before the pool forks them): the job and its posts,
+# whether to send back the renderings, and the platforms whose texts the duplicate rule needs.
+_FORKED: list[tuple[_Job, list[Post], bool, frozenset[str]]] = []
 
 
-def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_PostResult]:
+def _in_processes(
+    job: _Job, posts: list[Post], processes: int, keep: bool, alike: frozenset[str]
+) -> Iterator[_Outcome]:
     """Consecutive runs of ``posts``, the first here and the others in forked children (which
     share the campaign without pickling it), in order. A child sends back its renderings
-    without their post and account, which are put back from this process's own. Children are
-    killed if this process stops early (an error, Ctrl-C, which they leave to it), and one
-    that dies is an error, not a wait."""
+    (``keep``; else none) without their post and account, which are put back from this
+    process's own. Children are killed if this process stops early (an error, Ctrl-C, which
+    they leave to it), and one that dies is an error, not a wait."""
     import multiprocessing  # (only here: a few ms of check's start-up otherwise)
 
     size = -(-len(posts) // processes)
     runs = [(lo, min(lo + size, len(posts))) for lo in range(0, len(posts), size)]
     context = multiprocessing.get_context("fork")
     children = []
-    _FORKED[:] = [(job, posts)]
+    _FORKED[:] = [(job, posts, keep, alike)]
     try:
         for run in runs[1:]:
             reader, writer = context.Pipe(duplex=False)
@@ -247,7 +297,7 @@ def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_Pos
             writer.close()
             children.append((run[0], reader, child))
         lo, hi = runs[0]
-        yield from job.run(posts[lo:hi])
+        yield from _outcomes(job.run(posts[lo:hi]), keep, alike)
         for lo, reader, child in children:
             try:
                 outcome, shipped = reader.recv()
@@ -261,8 +311,16 @@ def _in_processes(job: _Job, posts: list[Post], processes: int) -> Iterator[_Pos
                 ) from None
             if outcome == "failed":
                 raise shipped
-            for post, (schedule, found, bare) in zip(posts[lo:], shipped, strict=False):
-                yield schedule, found, [_unpacked(b, post, job.config) for b in bare]
+            for post, (schedule, found, bare, deliveries, texts) in zip(
+                posts[lo:], shipped, strict=False
+            ):
+                yield (
+                    schedule,
+                    found,
+                    [_unpacked(b, post, job.config) for b in bare],
+                    deliveries,
+                    texts,
+                )
     finally:
         _FORKED.clear()
         for _, reader, child in children:
@@ -288,15 +346,17 @@ def _child(run: tuple[int, int], writer: Connection) -> None:
 _Part = tuple[str, int, int, int, tuple[tuple[FacetKind, int, int, str], ...], bool]
 # account name, platform, parts, content warning, split, card URL, link, problems
 _Packed = tuple[str, str, list[_Part], str | None, bool, str | None, str | None, list[Problem]]
-_Shipped = list[tuple[Schedule | None, list[Problem], list[_Packed]]]
+_Shipped = list[tuple[Schedule | None, list[Problem], list[_Packed], int, list[_Said]]]
 
 
 def _run_in_child(run: tuple[int, int]) -> _Shipped:
-    (job, posts) = _FORKED[0]
+    (job, posts, keep, alike) = _FORKED[0]
     lo, hi = run
     return [
-        (schedule, found, [_packed(r) for r in renderings])
-        for schedule, found, renderings in job.run(posts[lo:hi])
+        (schedule, found, [_packed(r) for r in renderings], deliveries, texts)
+        for schedule, found, renderings, deliveries, texts in _outcomes(
+            job.run(posts[lo:hi]), keep, alike
+        )
     ]
 
 
@@ -760,17 +820,19 @@ def is_readable_hashtag(tag: str) -> bool:
     return True
 
 
-def _duplicate_texts(renderings: list[Rendering]) -> list[Problem]:
-    groups: dict[tuple[str, tuple[str, ...]], list[Rendering]] = defaultdict(list)
-    for r in renderings:
-        if r.post.repost is None:  # accounts reposting one post share it alike, by design
-            groups[(r.platform, tuple(p.text for p in r.parts))].append(r)
+def _duplicate_texts(said: list[tuple[Post, _Said]]) -> list[Problem]:
+    """The same part texts to two or more accounts of one platform, once per text, at the first
+    post that has it (``said``: each rendering's post, platform, account and texts, in order,
+    from :func:`_outcomes`)."""
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Post, str]]] = defaultdict(list)
+    for post, (platform, account, texts) in said:
+        groups[(platform, texts)].append((post, account))
     out = []
     for (platform, _), group in groups.items():
-        names = sorted({r.account.name for r in group})
-        if len(names) < 2 or platform == "outbox":
+        names = sorted({account for _, account in group})
+        if len(names) < 2:
             continue
-        post = group[0].post
+        post = group[0][0]
         out.append(
             Problem(
                 "duplicate-text",
