@@ -344,13 +344,22 @@ class Renderer:
         if numbering is None:
             numbering = post.defaults.numbering if post.defaults.numbering is not None else True
 
+        # Each body over the limit as sentences, found once: a thread is built again for its
+        # numbering, with the same sentences.
+        sentences = [
+            _tokens(body, _SENTENCE_END)
+            if measure(body) > limit and split_mode == "auto" and spec.supports_threads
+            else None
+            for body in bodies
+        ]
+
         def build(reserve: int) -> list[str]:
             parts: list[str] = []
-            for body in bodies:
-                if measure(body) > limit and split_mode == "auto" and spec.supports_threads:
-                    parts.extend(split_text(body, limit, measure, reserve))
-                else:
+            for body, tokens in zip(bodies, sentences, strict=True):
+                if tokens is None:
                     parts.append(body)
+                else:
+                    parts.extend(split_text(body, limit, measure, reserve, tokens))
             return parts
 
         parts = build(0)
@@ -812,11 +821,18 @@ def tag_links(text: str, tag: Callable[[str], str]) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=256)  # a campaign has one name, slugged for every rendering
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "campaign"
 
 
-def split_text(text: str, limit: int, measure: Callable[[str], int], reserve: int = 0) -> list[str]:
+def split_text(
+    text: str,
+    limit: int,
+    measure: Callable[[str], int],
+    reserve: int = 0,
+    sentences: list[tuple[str, str]] | None = None,
+) -> list[str]:
     """Split text into parts that each measure at most ``limit - reserve``: at sentence ends first,
     then at spaces; a URL, mention or hashtag is never cut (a single word longer than the limit is
     cut between graphemes only when it is none of those).
@@ -824,11 +840,14 @@ def split_text(text: str, limit: int, measure: Callable[[str], int], reserve: in
     Packing adds up the lengths of sentences and words measured one by one (every rule here is
     additive across whitespace), so it measures each piece once instead of every growing prefix;
     each finished part is then measured whole, and the rare part that the sum misjudged is split
-    again piece by piece.
+    again piece by piece. ``sentences``: the text's ``_tokens`` at sentence ends, where the
+    caller has them.
     """
     budget = limit - reserve
     out: list[str] = []
-    for part in _pack(_tokens(text, _SENTENCE_END), budget, measure, by_words=True):
+    if sentences is None:
+        sentences = _tokens(text, _SENTENCE_END)
+    for part in _pack(sentences, budget, measure, by_words=True):
         if measure(part) <= budget or _is_entity(part):
             out.append(part)
         else:
