@@ -105,7 +105,7 @@ def test_analyse_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> Non
         seen: list[bool] = []
 
         def fail() -> None:
-            with check._collecting_later():
+            with check.collecting_later():
                 seen.append(gc.isenabled())
                 raise ZeroDivisionError
 

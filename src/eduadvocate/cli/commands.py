@@ -17,7 +17,7 @@ from rich.text import Text
 
 from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
 from eduadvocate.cli import output
-from eduadvocate.compose.check import SHARED, Analysis, analyse
+from eduadvocate.compose.check import SHARED, Analysis, analyse, collecting_later
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
 from eduadvocate.config.model import Config
@@ -36,6 +36,13 @@ def check(
     """Check the campaign, or (``folder`` names a file) that one posts file within it. Mistakes
     in the config are listed with the posts' problems (as far as the config lets the posts be
     read), then raised: the command exits 3 with the first of them on stderr."""
+    with collecting_later():  # (it loads, analyses, prints and exits: see there)
+        return _check(config_path, folder, fmt, clock, online=online)
+
+
+def _check(
+    config_path: str | None, folder: str | None, fmt: str, clock: Clock, *, online: bool
+) -> int:
     invalid: ConfigInvalid | None = None
     try:
         ws: Workspace | None = _open_checked(config_path, folder, clock, None)
