@@ -84,7 +84,10 @@ class Joined(Generic[T]):
     """``find(text)`` (a tuple of items with offsets) as the items of each word that holds one
     of ``signs`` (no other word holds an item: a hashtag holds its #), moved by the word's
     offset with ``move(item, offset)``, each word's remembered. A word is searched without the
-    spaces before it: what a pattern sees before a word, a space or the start, is alike."""
+    spaces before it: what a pattern sees before a word, a space or the start, is alike. The
+    two grapheme joints (see the module) do not matter to a search that counts no graphemes,
+    so a text is not first looked through for them (``find`` must be such a search:
+    tests/platforms/test_textcount_pieces.py holds hashtags to it over texts full of them)."""
 
     def __init__(
         self, find: Callable[[str], tuple[T, ...]], move: Callable[[T, int], T], signs: str
@@ -95,7 +98,7 @@ class Joined(Generic[T]):
         self.known: dict[str, tuple[T, ...]] = {}
 
     def __call__(self, text: str) -> tuple[T, ...]:
-        if not splittable(text):
+        if len(text) <= SHORT:
             return self.find(text)
         known = self.known
         if len(known) > _MAX_PIECES:
