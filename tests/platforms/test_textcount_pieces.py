@@ -114,7 +114,7 @@ def test_texts_with_a_joint_across_a_space_are_scanned_whole(text: str, splittab
 
 def test_the_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pieces, "_MAX_PIECES", 10)
-    summed = pieces.Summed(len)
+    summed = pieces.Summed(len, graphemes=True)
     for n in range(100):
         assert summed(" ".join(f"w{n}x{k}" for k in range(5))) == len(
             " ".join(f"w{n}x{k}" for k in range(5))

@@ -59,14 +59,17 @@ def _joins(char: str, *, after_space: bool) -> bool:
 
 
 class Summed:
-    """``measure(text)`` as the sum of ``measure`` over the text's pieces, each remembered."""
+    """``measure(text)`` as the sum of ``measure`` over the text's pieces, each remembered.
+    ``graphemes``: ``measure`` counts grapheme clusters, so a text with a joint across a space
+    (see the module) is measured whole; a measure that counts none (X's weights) sums any text."""
 
-    def __init__(self, measure: Callable[[str], int]) -> None:
+    def __init__(self, measure: Callable[[str], int], *, graphemes: bool) -> None:
         self.measure = measure
+        self.graphemes = graphemes
         self.known: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
-        if not splittable(text):
+        if not splittable(text) if self.graphemes else len(text) <= SHORT:
             return self.measure(text)
         known = self.known
         if len(known) > _MAX_PIECES:

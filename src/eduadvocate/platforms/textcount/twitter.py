@@ -735,7 +735,7 @@ def _scaled_weight(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
     return total
 
 
-_weighed_v3 = pieces.Summed(_scaled_weight)
+_weighed_v3 = pieces.Summed(_scaled_weight, graphemes=False)  # (emoji are no clusters here)
 
 
 def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult:

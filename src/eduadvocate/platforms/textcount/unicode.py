@@ -175,7 +175,7 @@ def _countable(text: str) -> int:
     return graphemes(mastodon_countable(text))
 
 
-_countable_graphemes = pieces.Summed(_countable)
+_countable_graphemes = pieces.Summed(_countable, graphemes=True)
 
 
 @functools.lru_cache(maxsize=4096)  # render and check both ask for each part's facets
