@@ -424,6 +424,44 @@ def test_structure_rules(make_campaign: Make, post: str, codes: list[str]) -> No
     assert sorted(p.code for p in problems) == codes
 
 
+@pytest.mark.parametrize(
+    "timing",
+    [
+        "at: 2027-13-01 09:00",
+        "at: 2027-02-30 09:00",
+        "at: 2027-01-05 24:00",
+        "at: 2027-01-05 09:00+15:00",
+        "at: next tuesday",
+        "at: 2027-03-14 02:30",
+        "at: 2027-11-07 01:30",
+        "every: weekly on Funday 09:00",
+        "every: 61 9 * * *",
+        "every: daily at 9:00\n    from: 2027-02-30",
+        "every: daily at 9:00\n    until: someday",
+        "every: daily at 9:00\n    from: 2027-01-02\n    until: 2027-01-01",
+        "at: now\n    every: daily at 9:00",
+        "at: now\n    from: 2026-12-01",
+        "text: no time",
+    ],
+)
+def test_every_timing_problem_says_what_to_write(make_campaign: Make, timing: str) -> None:
+    """A time that cannot be used names the line and what to write instead: a hint, or a
+    message that says it ("write …"), never only what is wrong."""
+    post = f"  - id: a\n    {timing}\n    text: hi\n".replace(
+        "text: no time\n    text: hi", "text: hi"
+    )
+    config = "defaults: {timezone: America/Chicago, accounts: [outbox]}\naccounts:\n  outbox: {platform: outbox}\n"
+    problems = [
+        p
+        for p in _problems(make_campaign, "posts:\n" + post, config=config)
+        if p.code.startswith("time-")
+    ]
+    assert problems, timing
+    for p in problems:
+        assert p.location is not None and p.location.line, p
+        assert p.hint or "write" in p.message, p
+
+
 def test_instagram_mention_cap(make_campaign: Make) -> None:
     root = make_campaign({})
     (root / "p.jpg").write_bytes(_jpeg(1080, 1080))

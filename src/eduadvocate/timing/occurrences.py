@@ -84,13 +84,24 @@ def zone_of(post: Post, problems: list[Problem]) -> ZoneInfo | None:
         return None
 
 
+# What to write, where a time's message says only what is wrong with it.
+_WRITE = {
+    "at": 'write a date and time that exist, e.g. at: "2026-12-03 18:00", or at: now',
+    "from": 'write a date that exists, e.g. from: "2026-12-01", or a time like "2026-12-01 09:00"',
+    "until": 'write a date that exists, e.g. until: "2026-12-31", or a time like "2026-12-31 18:00"',
+    "every": 'write e.g. every: "weekly on Monday 09:00" or a cron expression like "0 9 * * MON"',
+}
+
+
 def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
     """Parse the post's timing; every problem is appended (None when it cannot be scheduled)."""
     zone = zone_of(post, problems)
 
     def bad(exc: TimeSpecError, loc: Location | None, what: str) -> None:
         code = "time-invalid"
-        hint = ""
+        # Most messages say what to write; one that names a value out of range (a 13th month,
+        # a 31st of April) says what is wrong, and the hint what would do.
+        hint = "" if "write" in str(exc) else _WRITE.get(what, "")
         if isinstance(exc, NonexistentLocalTime):
             code = "time-nonexistent"
         elif isinstance(exc, AmbiguousLocalTime):
@@ -109,6 +120,7 @@ def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
                 "error",
                 "a post has either at: (once) or every: (repeating), not both",
                 post.every_loc or post.loc,
+                "keep at: for one post, or every: for a repeating one",
                 post=post.id,
             )
         )
@@ -133,6 +145,7 @@ def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
                     "error",
                     "from:/until: only apply to every:",
                     post.start_loc or post.until_loc or post.loc,
+                    "remove them, or write every: instead of at: for a repeating post",
                     post=post.id,
                 )
             )
@@ -169,7 +182,12 @@ def schedule_of(post: Post, problems: list[Problem]) -> Schedule | None:
     if start and until and until < start:
         problems.append(
             Problem(
-                "time-conflict", "error", "until: is before from:", post.until_loc, post=post.id
+                "time-conflict",
+                "error",
+                "until: is before from:",
+                post.until_loc,
+                "make until: the later of the two",
+                post=post.id,
             )
         )
         return None
