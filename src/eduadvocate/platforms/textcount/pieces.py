@@ -87,10 +87,13 @@ class Joined(Generic[T]):
     """``find(text)`` (a tuple of items with offsets) as the items of each word that holds one
     of ``signs`` (no other word holds an item: a hashtag holds its #), moved by the word's
     offset with ``move(item, offset)``, each word's remembered. A word is searched without the
-    spaces before it: what a pattern sees before a word, a space or the start, is alike. The
-    two grapheme joints (see the module) do not matter to a search that counts no graphemes,
-    so a text is not first looked through for them (``find`` must be such a search:
-    tests/platforms/test_textcount_pieces.py holds hashtags to it over texts full of them)."""
+    spaces before it: what a pattern sees before a word, a space or the start, is alike, but
+    where a space is followed by a character that joins it (see the module): twitter-text
+    starts a URL at such a combining mark after a space, and after it at a text's start. So
+    ``find`` must be a search whose items that cannot change: hashtags (the two starts of a
+    URL differ by the mark alone, which no hashtag can hold, as it follows a space), not URLs
+    or Bluesky's facets. tests/platforms/test_textcount_pieces.py holds hashtags to it over
+    texts full of joints."""
 
     def __init__(
         self, find: Callable[[str], tuple[T, ...]], move: Callable[[T, int], T], signs: str
