@@ -541,32 +541,34 @@ class Renderer:
     ) -> list[_Sized]:
         """``parts`` with the campaign's hashtags added to the last where they fit (and the
         problems with those that do not), each with its length where known."""
-        own = {normalise_hashtag(t) for t in content.hashtags or ()}
-        wanted = []
-        for tag in dict.fromkeys(
-            normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
-        ):
-            why = _hashtag_problem(spec.name, tag[1:])
+        wanted: list[tuple[str, str]] = []
+        checked = _checked_hashtags(spec.name, post.defaults.hashtags, content.hashtags or ())
+        for tag, name, why, own in checked:
             if why is None:
-                wanted.append(tag)
+                wanted.append((tag, name))
                 continue
             problem(
                 "invalid-hashtag",
                 f'the hashtag "{shown(tag[1:])}" {why}',
-                (content.hashtags_loc if tag in own else post.defaults.hashtags_loc) or post.loc,
+                (content.hashtags_loc if own else post.defaults.hashtags_loc) or post.loc,
                 "write one word per hashtag, without spaces, links, # or @ inside",
             )
         if not wanted:
             return parts
         cap = getattr(spec, "max_hashtags", None)
-        present = _hashtags_in([p for p, _ in parts], None if isinstance(cap, int) else wanted)
+        texts = [text for text, _ in parts]
+        present = _hashtags_in(texts, None if isinstance(cap, int) else [t for t, _ in wanted])
         room = (cap - len(present)) if isinstance(cap, int) else None
         last, last_length = parts[-1] if parts else ("", None)
-        tagged_length = last_length
-        added: list[str] = []
+        # The hashtags go after the last part's text without its trailing whitespace and a
+        # blank line (the part is the hashtags alone where it has no text); the part's length
+        # is that text's where nothing was stripped.
+        base = last.rstrip()
+        base_length = last_length if len(base) == len(last) else None
+        tags, tagged_length = "", last_length
         loc = content.hashtags_loc or post.defaults.hashtags_loc or post.loc
-        for tag in dict.fromkeys(wanted):
-            if tag[1:].casefold() in present:
+        for tag, name in wanted:
+            if name in present:
                 continue
             if room is not None and room <= 0:
                 problem(
@@ -576,8 +578,15 @@ class Renderer:
                     severity="warning",
                 )
                 continue
-            candidate = _with_tags(last, [*added, tag])
-            length = _tagged_length(measure, last, last_length, candidate)
+            more = f"{tags} {tag}" if tags else tag
+            if not base:
+                length = measure(more)  # (the part is the hashtags alone)
+            else:
+                if base_length is None:
+                    base_length = measure(base)
+                # Exact as ``joined_length`` is: both lengths are measures (``_Sized``).
+                joined = measure.join(base, base_length, "\n\n", more)
+                length = measure(f"{base}\n\n{more}") if joined is None else joined
             if length > limit:
                 problem(
                     "hashtag-dropped",
@@ -587,20 +596,36 @@ class Renderer:
                     severity="warning",
                 )
                 continue
-            added.append(tag)
-            tagged_length = length  # (``_with_tags(last, added)`` is this candidate)
-            present.add(tag[1:].casefold())
+            tags, tagged_length = more, length
+            present.add(name)
             if room is not None:
                 room -= 1
-        if added:
-            parts = [*parts[:-1], (_with_tags(last, added), tagged_length)]
+        if tags:
+            parts = [*parts[:-1], (f"{base}\n\n{tags}" if base else tags, tagged_length)]
         return parts
+
+
+@functools.lru_cache(maxsize=1024)  # a campaign has a handful of hashtag lists
+def _checked_hashtags(
+    platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
+) -> tuple[tuple[str, str, str | None, bool], ...]:
+    """The campaign's and the post's own hashtags (``own``), normalised, each once in order:
+    the tag, its name casefolded, why it would be no hashtag on ``platform`` (None: it would),
+    and whether it is the post's own."""
+    mine = {normalise_hashtag(t) for t in own}
+    return tuple(
+        (tag, tag[1:].casefold(), _hashtag_problem(platform, tag[1:]), tag in mine)
+        for tag in dict.fromkeys(normalise_hashtag(t) for t in (*campaign, *own))
+    )
 
 
 def _hashtags_in(parts: list[str], wanted: list[str] | None) -> set[str]:
     """The hashtags in ``parts``, casefolded. With ``wanted``, where none of those appears in
     the casefolded text the answer is empty, without a search: a hashtag is part of the text
-    and casefolding goes character by character, so any of them there would appear."""
+    and casefolding goes character by character, so any of them there would appear. A text
+    without a hash sign (# or its full-width form) holds no hashtag at all."""
+    if not any("#" in p or "\uff03" in p for p in parts):
+        return set()
     if wanted is not None:
         folded = "\n".join(parts).casefold()
         if not any(tag[1:].casefold() in folded for tag in wanted):
@@ -672,26 +697,6 @@ def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:
         known = measure(part) if length is None else length
         out.append((f"{part} {suffix}", measure.join(part, known, " ", suffix)))
     return out
-
-
-def _with_tags(text: str, tags: list[str]) -> str:
-    if not tags:
-        return text
-    joined = " ".join(tags)
-    return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
-
-
-def _tagged_length(measure: _Measure, text: str, length: int | None, tagged: str) -> int:
-    """The length of ``tagged``, which is ``_with_tags(text, …)``; ``length``: ``text``'s, or
-    None where it is not known (it is the measure of ``base`` below where nothing was
-    stripped)."""
-    base = text.rstrip()
-    if base and len(tagged) > len(base) + 2:
-        base_length = length if length is not None and len(base) == len(text) else measure(base)
-        known = measure.join(base, base_length, "\n\n", tagged[len(base) + 2 :])
-        if known is not None:
-            return known
-    return measure(tagged)
 
 
 class _Watched:
