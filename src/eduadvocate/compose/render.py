@@ -864,8 +864,9 @@ def split_text(
 
     Packing adds up the lengths of sentences and words measured one by one (every rule here is
     additive across whitespace), so it measures each piece once instead of every growing prefix;
-    each finished part is then measured whole, and the rare part that the sum misjudged is split
-    again piece by piece. ``sentences``: the text's ``_tokens`` at sentence ends, where the
+    each finished part's length is then its measure (from ``_Measure.join`` where the rule adds
+    up, else measured whole), and the rare part that the sum misjudged is split again piece by
+    piece. ``sentences``: the text's ``_tokens`` at sentence ends, where the
     caller has them.
     """
     return [part for part, _ in _split(text, limit, measure, reserve, sentences)]
