@@ -280,6 +280,7 @@ _WORDS = [
     "#FundOurSchools",
     "#fundourschools",
     "#SchoolBudget",
+    "＃schoolbudget",  # (the full-width sign)
     "@ChairLopez",
     "{@lopez}",
     "x" * 40,
