@@ -106,6 +106,11 @@ class Rendering:
     problems: list[Problem] = field(default_factory=list)
 
 
+# A part of a layout and its length where the layout knows it, else None (then it is measured).
+# A known length is the part's measure: a piece's measure, or ``joined_length`` from two such.
+_Sized = tuple[str, int | None]
+
+
 def _dropped(rendering: Rendering) -> int:
     return sum(p.code == "hashtag-dropped" for p in rendering.problems)
 
@@ -155,7 +160,10 @@ class _Measure:
     """``spec.length(text, cw)`` for one rule set, remembered in ``lengths``; and the length of
     two texts joined at a gap of spaces and line breaks, from theirs where the rule can tell
     (``PlatformSpec.joined_length``): a thread's parts, their numbering and the hashtags added
-    to the last are made of texts measured already, and need not be measured again."""
+    to the last are made of texts measured already, and need not be measured again. A joined
+    length is handed back, not remembered: the layout carries it with the text it built (a
+    thread's growing parts were each stored once, most of them never asked for again, and they
+    filled the memory that sentences shared by posts are kept in)."""
 
     __slots__ = ("cw", "lengths", "owner", "spec")
 
@@ -176,22 +184,22 @@ class _Measure:
         " i/n"): not the length of ``gap + text`` alone, which a rule may strip (Mastodon
         strips a status's ends) or count a content warning into."""
         probe = "a"
-        joined = self.join(probe, gap, text)
+        joined = self.join(probe, self(probe), gap, text)
         if joined is None:
             return self(probe + gap + text) - self(probe)
         return joined - self(probe)
 
-    def join(self, left: str, gap: str, right: str) -> int | None:
-        """The length of ``left + gap + right`` where the rule gives it from theirs (then
-        kept), else None, whatever was measured before: packing a thread takes another path
-        where it is None, and the parts must not depend on what was rendered earlier."""
-        length = self.spec.joined_length(left, self(left), gap, right, self(right), self.cw)
-        if length is not None:
-            text = left + gap + right
-            if text not in self.lengths:
-                self.lengths[text] = length
-                self.owner._measured += 1
-        return length
+    def join(
+        self, left: str, left_length: int, gap: str, right: str, right_length: int | None = None
+    ) -> int | None:
+        """The length of ``left + gap + right`` where the rule gives it from theirs, else None,
+        whatever was measured before: packing a thread takes another path where it is None,
+        and the parts must not depend on what was rendered earlier. ``left_length`` (and
+        ``right_length``, else measured) must be the measure of that text: then the answer is
+        exact as ``joined_length`` is."""
+        if right_length is None:
+            right_length = self(right)
+        return self.spec.joined_length(left, left_length, gap, right, right_length, self.cw)
 
 
 class Renderer:
@@ -346,20 +354,21 @@ class Renderer:
 
         # Each body over the limit as sentences, found once: a thread is built again for its
         # numbering, with the same sentences.
+        lengths = [measure(body) for body in bodies]
+        splits = split_mode == "auto" and spec.supports_threads
         sentences = [
-            _tokens(body, _SENTENCE_END)
-            if measure(body) > limit and split_mode == "auto" and spec.supports_threads
-            else None
-            for body in bodies
+            _tokens(body, _SENTENCE_END) if splits and length > limit else None
+            for body, length in zip(bodies, lengths, strict=True)
         ]
 
-        def build(reserve: int) -> list[str]:
-            parts: list[str] = []
-            for body, tokens in zip(bodies, sentences, strict=True):
+        # Each part with its length where the layout knows it (its measure: see ``_Sized``).
+        def build(reserve: int) -> list[_Sized]:
+            parts: list[_Sized] = []
+            for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
                 if tokens is None:
-                    parts.append(body)
+                    parts.append((body, length))
                 else:
-                    parts.extend(split_text(body, limit, measure, reserve, tokens))
+                    parts.extend(_split(body, limit, measure, reserve, tokens))
             return parts
 
         parts = build(0)
@@ -374,16 +383,17 @@ class Renderer:
 
         parts = self._add_hashtags(post, content, spec, parts, measure, limit, draft.problem)
         media = content.media or ()
-        for index, text in enumerate(parts):
-            out.parts.append(
-                Part(
-                    text=text,
-                    length=measure(text),
-                    limit=limit,
-                    bytes=len(text.encode("utf-8")),
-                    media=media if index == 0 else (),
-                )
+        out.parts = [
+            Part(
+                text,
+                measure(text) if length is None else length,
+                limit,
+                len(text) if text.isascii() else len(text.encode("utf-8")),
+                (),
+                media if index == 0 else (),
             )
+            for index, (text, length) in enumerate(parts)
+        ]
         return out
 
     def _fill(
@@ -524,36 +534,41 @@ class Renderer:
         post: Post,
         content: Content,
         spec: PlatformSpec,
-        parts: list[str],
+        parts: list[_Sized],
         measure: _Measure,
         limit: int,
         problem: Callable[..., None],
-    ) -> list[str]:
-        own = {normalise_hashtag(t) for t in content.hashtags or ()}
-        wanted = []
-        for tag in dict.fromkeys(
-            normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
-        ):
-            why = _hashtag_problem(spec.name, tag[1:])
+    ) -> list[_Sized]:
+        """``parts`` with the campaign's hashtags added to the last where they fit (and the
+        problems with those that do not), each with its length where known."""
+        wanted: list[tuple[str, str]] = []
+        checked = _checked_hashtags(spec.name, post.defaults.hashtags, content.hashtags or ())
+        for tag, name, why, own in checked:
             if why is None:
-                wanted.append(tag)
+                wanted.append((tag, name))
                 continue
             problem(
                 "invalid-hashtag",
                 f'the hashtag "{shown(tag[1:])}" {why}',
-                (content.hashtags_loc if tag in own else post.defaults.hashtags_loc) or post.loc,
+                (content.hashtags_loc if own else post.defaults.hashtags_loc) or post.loc,
                 "write one word per hashtag, without spaces, links, # or @ inside",
             )
         if not wanted:
             return parts
         cap = getattr(spec, "max_hashtags", None)
-        present = _hashtags_in(parts, None if isinstance(cap, int) else wanted)
+        texts = [text for text, _ in parts]
+        present = _hashtags_in(texts, None if isinstance(cap, int) else [t for t, _ in wanted])
         room = (cap - len(present)) if isinstance(cap, int) else None
-        last = parts[-1] if parts else ""
-        added: list[str] = []
+        last, last_length = parts[-1] if parts else ("", None)
+        # The hashtags go after the last part's text without its trailing whitespace and a
+        # blank line (the part is the hashtags alone where it has no text); the part's length
+        # is that text's where nothing was stripped.
+        base = last.rstrip()
+        base_length = last_length if len(base) == len(last) else None
+        tags, tagged_length = "", last_length
         loc = content.hashtags_loc or post.defaults.hashtags_loc or post.loc
-        for tag in dict.fromkeys(wanted):
-            if tag[1:].casefold() in present:
+        for tag, name in wanted:
+            if name in present:
                 continue
             if room is not None and room <= 0:
                 problem(
@@ -563,8 +578,16 @@ class Renderer:
                     severity="warning",
                 )
                 continue
-            candidate = _with_tags(last, [*added, tag])
-            if _tagged_length(measure, last, candidate) > limit:
+            more = f"{tags} {tag}" if tags else tag
+            if not base:
+                length = measure(more)  # (the part is the hashtags alone)
+            else:
+                if base_length is None:
+                    base_length = measure(base)
+                # Exact as ``joined_length`` is: both lengths are measures (``_Sized``).
+                joined = measure.join(base, base_length, "\n\n", more)
+                length = measure(f"{base}\n\n{more}") if joined is None else joined
+            if length > limit:
                 problem(
                     "hashtag-dropped",
                     f"{tag} left out: it does not fit in {limit} characters on {spec.title}",
@@ -573,19 +596,36 @@ class Renderer:
                     severity="warning",
                 )
                 continue
-            added.append(tag)
-            present.add(tag[1:].casefold())
+            tags, tagged_length = more, length
+            present.add(name)
             if room is not None:
                 room -= 1
-        if added:
-            parts = [*parts[:-1], _with_tags(last, added)]
+        if tags:
+            parts = [*parts[:-1], (f"{base}\n\n{tags}" if base else tags, tagged_length)]
         return parts
+
+
+@functools.lru_cache(maxsize=1024)  # a campaign has a handful of hashtag lists
+def _checked_hashtags(
+    platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
+) -> tuple[tuple[str, str, str | None, bool], ...]:
+    """The campaign's and the post's own hashtags (``own``), normalised, each once in order:
+    the tag, its name casefolded, why it would be no hashtag on ``platform`` (None: it would),
+    and whether it is the post's own."""
+    mine = {normalise_hashtag(t) for t in own}
+    return tuple(
+        (tag, tag[1:].casefold(), _hashtag_problem(platform, tag[1:]), tag in mine)
+        for tag in dict.fromkeys(normalise_hashtag(t) for t in (*campaign, *own))
+    )
 
 
 def _hashtags_in(parts: list[str], wanted: list[str] | None) -> set[str]:
     """The hashtags in ``parts``, casefolded. With ``wanted``, where none of those appears in
     the casefolded text the answer is empty, without a search: a hashtag is part of the text
-    and casefolding goes character by character, so any of them there would appear."""
+    and casefolding goes character by character, so any of them there would appear. A text
+    without a hash sign (# or its full-width form) holds no hashtag at all."""
+    if not any("#" in p or "\uff03" in p for p in parts):
+        return set()
     if wanted is not None:
         folded = "\n".join(parts).casefold()
         if not any(tag[1:].casefold() in folded for tag in wanted):
@@ -648,30 +688,15 @@ def normalise_hashtag(tag: str) -> str:
     return tag if tag.startswith(("#", "＃")) else "#" + tag
 
 
-def _numbered(parts: list[str], measure: _Measure) -> list[str]:
+def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:
     """Each part with " i/n" after it, its length found from the part's where the rule can."""
-    out = []
-    for i, part in enumerate(parts, 1):
-        measure.join(part, " ", f"{i}/{len(parts)}")
-        out.append(f"{part} {i}/{len(parts)}")
+    out: list[_Sized] = []
+    count = len(parts)
+    for i, (part, length) in enumerate(parts, 1):
+        suffix = f"{i}/{count}"
+        known = measure(part) if length is None else length
+        out.append((f"{part} {suffix}", measure.join(part, known, " ", suffix)))
     return out
-
-
-def _with_tags(text: str, tags: list[str]) -> str:
-    if not tags:
-        return text
-    joined = " ".join(tags)
-    return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
-
-
-def _tagged_length(measure: _Measure, text: str, tagged: str) -> int:
-    """The length of ``tagged``, which is ``_with_tags(text, …)``."""
-    base = text.rstrip()
-    if base and len(tagged) > len(base) + 2:
-        known = measure.join(base, "\n\n", tagged[len(base) + 2 :])
-        if known is not None:
-            return known
-    return measure(tagged)
 
 
 class _Watched:
@@ -839,20 +864,33 @@ def split_text(
 
     Packing adds up the lengths of sentences and words measured one by one (every rule here is
     additive across whitespace), so it measures each piece once instead of every growing prefix;
-    each finished part is then measured whole, and the rare part that the sum misjudged is split
-    again piece by piece. ``sentences``: the text's ``_tokens`` at sentence ends, where the
+    each finished part's length is then its measure (from ``_Measure.join`` where the rule adds
+    up, else measured whole), and the rare part that the sum misjudged is split again piece by
+    piece. ``sentences``: the text's ``_tokens`` at sentence ends, where the
     caller has them.
     """
+    return [part for part, _ in _split(text, limit, measure, reserve, sentences)]
+
+
+def _split(
+    text: str,
+    limit: int,
+    measure: Callable[[str], int],
+    reserve: int = 0,
+    sentences: list[tuple[str, str]] | None = None,
+) -> list[_Sized]:
+    """``split_text``, each part with its length where known."""
     budget = limit - reserve
-    out: list[str] = []
+    out: list[_Sized] = []
     if sentences is None:
         sentences = _tokens(text, _SENTENCE_END)
-    for part in _pack(sentences, budget, measure, by_words=True):
-        if measure(part) <= budget or _is_entity(part):
-            out.append(part)
+    for part, known in _pack(sentences, budget, measure, by_words=True):
+        length = measure(part) if known is None else known
+        if length <= budget or _is_entity(part):
+            out.append((part, length))
         else:
             out.extend(_pack(_tokens(part, _WORD_GAP), budget, measure, by_words=False, exact=True))
-    return out or [text]
+    return out or [(text, None)]
 
 
 def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
@@ -875,41 +913,47 @@ def _pack(
     *,
     by_words: bool,
     exact: bool = False,
-) -> list[str]:
+) -> list[_Sized]:
     """Greedy packing of tokens into parts of at most ``budget``; a token too long on its own is
-    split into words (``by_words``), and a word too long on its own is cut between graphemes."""
-    parts: list[str] = []
-    current, length, gap = "", 0, ""
+    split into words (``by_words``), and a word too long on its own is cut between graphemes.
+    Each part comes with its length where that is its measure: a sum is, where the rule gives
+    it (``_Measure.join``) or the grown part was measured whole (``exact``); else None."""
+    parts: list[_Sized] = []
+    # ``length`` is the part's measure where ``known``, else the sum that guessed it.
+    current, length, known, gap = "", 0, True, ""
     join = measure.join if isinstance(measure, _Measure) else None
     for body, after in tokens:
         size = measure(body)
-        joined = join(current, gap, body) if join is not None and current else None
+        joined = None
+        if join is not None and current:
+            joined = join(current, length if known else measure(current), gap, body, size)
+        grown_known = joined is not None
         if joined is None:
             joined = length + len(gap) + size
             if exact and current:
                 joined = measure(current + gap + body)
+                grown_known = True
         if current and joined <= budget:
-            current, length = current + gap + body, joined
+            current, length, known = current + gap + body, joined, grown_known
         elif size <= budget:
             if current:
-                parts.append(current)
-            current, length = body, size
+                parts.append((current, length if known else None))
+            current, length, known = body, size, True
         else:
             if current:
-                parts.append(current)
-            current, length = "", 0
+                parts.append((current, length if known else None))
             if by_words:
                 pieces = _pack(
                     _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact
                 )
             else:
-                pieces = _cut_word(body, budget, measure)
+                pieces = [(piece, None) for piece in _cut_word(body, budget, measure)]
             parts.extend(pieces[:-1])
-            current = pieces[-1] if pieces else ""
-            length = measure(current)
+            current = pieces[-1][0] if pieces else ""
+            length, known = measure(current), True
         gap = after
     if current:
-        parts.append(current)
+        parts.append((current, length if known else None))
     return parts
 
 

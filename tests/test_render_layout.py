@@ -1,0 +1,393 @@
+"""Render's layout (split, numbering, hashtags, each part measured) against a frozen copy of the
+layout as it was before the parts carried their lengths (the oracle, below): every Part's text,
+length, limit and bytes, ``split``, and the problems in their order, alike for texts made to
+break the arithmetic (sentences around each limit, content warnings, emoji, CJK, combining
+marks after spaces, CR LF, long URLs, hashtags present or not, numbering on or off)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eduadvocate.campaign.workspace import open_campaign
+from eduadvocate.compose.render import (
+    _SENTENCE_END,
+    _WORD_GAP,
+    Part,
+    Renderer,
+    Rendering,
+    _cut_word,
+    _Draft,
+    _hashtag_problem,
+    _is_entity,
+    _tokens,
+    _utm_params,
+    hashtags,
+    normalise_hashtag,
+)
+from eduadvocate.config.utm import UtmSettings
+from eduadvocate.content.model import Content, Post
+from eduadvocate.core.suggest import shown
+from eduadvocate.platforms.base import PlatformSpec
+from eduadvocate.platforms.registry import spec_class
+from tests.conftest import Make
+
+# ---- the oracle: render.py's layout as it was (main at 2a78c7e), copied unchanged but for
+# names, ``self`` made an argument, and the hashtags present found by the full search (which
+# its shortcut gave: test_render.py's test_wanted_hashtags_are_found_present_as_a_full_search_
+# finds_them). What it calls from render.py (_tokens, _cut_word, _is_entity, hashtags,
+# _hashtag_problem) is not part of the layout that changed. ----
+
+
+class _MeasureBefore:
+    """``_Measure`` as it was: joined lengths stored in ``lengths``."""
+
+    def __init__(self, spec: PlatformSpec, cw: str | None) -> None:
+        self.spec, self.cw, self.lengths = spec, cw, dict[str, int]()
+
+    def __call__(self, text: str) -> int:
+        length = self.lengths.get(text)
+        if length is None:
+            length = self.lengths[text] = self.spec.length(text, self.cw)
+        return length
+
+    def added(self, gap: str, text: str) -> int:
+        probe = "a"
+        joined = self.join(probe, gap, text)
+        if joined is None:
+            return self(probe + gap + text) - self(probe)
+        return joined - self(probe)
+
+    def join(self, left: str, gap: str, right: str) -> int | None:
+        length = self.spec.joined_length(left, self(left), gap, right, self(right), self.cw)
+        if length is not None:
+            text = left + gap + right
+            if text not in self.lengths:
+                self.lengths[text] = length
+        return length
+
+
+def _laid_out_before(draft: _Draft, measure: _MeasureBefore) -> Rendering:
+    post, spec, content, out = draft.post, draft.spec, draft.content, draft.out
+    bodies, limit = draft.bodies, draft.limit
+    split_mode = content.split or "auto"
+    numbering = content.numbering
+    if numbering is None:
+        numbering = post.defaults.numbering if post.defaults.numbering is not None else True
+    sentences = [
+        _tokens(body, _SENTENCE_END)
+        if measure(body) > limit and split_mode == "auto" and spec.supports_threads
+        else None
+        for body in bodies
+    ]
+
+    def build(reserve: int) -> list[str]:
+        parts: list[str] = []
+        for body, tokens in zip(bodies, sentences, strict=True):
+            if tokens is None:
+                parts.append(body)
+            else:
+                parts.extend(_split_text_before(body, limit, measure, reserve, tokens))
+        return parts
+
+    parts = build(0)
+    out.split = len(parts) > len(bodies)
+    if out.split and numbering:
+        for _ in range(4):
+            count = len(parts)
+            parts = build(measure.added(" ", f"{count}/{count}"))
+            if len(parts) == count:
+                break
+        parts = _numbered_before(parts, measure)
+    parts = _add_hashtags_before(post, content, spec, parts, measure, limit, draft.problem)
+    media = content.media or ()
+    for index, text in enumerate(parts):
+        out.parts.append(
+            Part(
+                text=text,
+                length=measure(text),
+                limit=limit,
+                bytes=len(text.encode("utf-8")),
+                media=media if index == 0 else (),
+            )
+        )
+    return out
+
+
+def _add_hashtags_before(
+    post: Post,
+    content: Content,
+    spec: PlatformSpec,
+    parts: list[str],
+    measure: _MeasureBefore,
+    limit: int,
+    problem: Callable[..., None],
+) -> list[str]:
+    own = {normalise_hashtag(t) for t in content.hashtags or ()}
+    wanted = []
+    for tag in dict.fromkeys(
+        normalise_hashtag(t) for t in (*post.defaults.hashtags, *(content.hashtags or ()))
+    ):
+        why = _hashtag_problem(spec.name, tag[1:])
+        if why is None:
+            wanted.append(tag)
+            continue
+        problem(
+            "invalid-hashtag",
+            f'the hashtag "{shown(tag[1:])}" {why}',
+            (content.hashtags_loc if tag in own else post.defaults.hashtags_loc) or post.loc,
+            "write one word per hashtag, without spaces, links, # or @ inside",
+        )
+    if not wanted:
+        return parts
+    cap = getattr(spec, "max_hashtags", None)
+    present = {e.value.casefold() for p in parts for e in hashtags(p)}
+    room = (cap - len(present)) if isinstance(cap, int) else None
+    last = parts[-1] if parts else ""
+    added: list[str] = []
+    loc = content.hashtags_loc or post.defaults.hashtags_loc or post.loc
+    for tag in dict.fromkeys(wanted):
+        if tag[1:].casefold() in present:
+            continue
+        if room is not None and room <= 0:
+            problem(
+                "hashtag-dropped",
+                f"{tag} left out: {spec.title} allows {cap} hashtags",
+                loc,
+                severity="warning",
+            )
+            continue
+        candidate = _with_tags_before(last, [*added, tag])
+        if _tagged_length_before(measure, last, candidate) > limit:
+            problem(
+                "hashtag-dropped",
+                f"{tag} left out: it does not fit in {limit} characters on {spec.title}",
+                loc,
+                "shorten the text if the hashtag matters",
+                severity="warning",
+            )
+            continue
+        added.append(tag)
+        present.add(tag[1:].casefold())
+        if room is not None:
+            room -= 1
+    if added:
+        parts = [*parts[:-1], _with_tags_before(last, added)]
+    return parts
+
+
+def _numbered_before(parts: list[str], measure: _MeasureBefore) -> list[str]:
+    out = []
+    for i, part in enumerate(parts, 1):
+        measure.join(part, " ", f"{i}/{len(parts)}")
+        out.append(f"{part} {i}/{len(parts)}")
+    return out
+
+
+def _with_tags_before(text: str, tags: list[str]) -> str:
+    if not tags:
+        return text
+    joined = " ".join(tags)
+    return f"{text.rstrip()}\n\n{joined}" if text.strip() else joined
+
+
+def _tagged_length_before(measure: _MeasureBefore, text: str, tagged: str) -> int:
+    base = text.rstrip()
+    if base and len(tagged) > len(base) + 2:
+        known = measure.join(base, "\n\n", tagged[len(base) + 2 :])
+        if known is not None:
+            return known
+    return measure(tagged)
+
+
+def _split_text_before(
+    text: str,
+    limit: int,
+    measure: _MeasureBefore,
+    reserve: int,
+    sentences: list[tuple[str, str]],
+) -> list[str]:
+    budget = limit - reserve
+    out: list[str] = []
+    for part in _pack_before(sentences, budget, measure, by_words=True):
+        if measure(part) <= budget or _is_entity(part):
+            out.append(part)
+        else:
+            out.extend(
+                _pack_before(_tokens(part, _WORD_GAP), budget, measure, by_words=False, exact=True)
+            )
+    return out or [text]
+
+
+def _pack_before(
+    tokens: list[tuple[str, str]],
+    budget: int,
+    measure: _MeasureBefore,
+    *,
+    by_words: bool,
+    exact: bool = False,
+) -> list[str]:
+    parts: list[str] = []
+    current, length, gap = "", 0, ""
+    join = measure.join
+    for body, after in tokens:
+        size = measure(body)
+        joined = join(current, gap, body) if current else None
+        if joined is None:
+            joined = length + len(gap) + size
+            if exact and current:
+                joined = measure(current + gap + body)
+        if current and joined <= budget:
+            current, length = current + gap + body, joined
+        elif size <= budget:
+            if current:
+                parts.append(current)
+            current, length = body, size
+        else:
+            if current:
+                parts.append(current)
+            current, length = "", 0
+            if by_words:
+                pieces = _pack_before(
+                    _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact
+                )
+            else:
+                pieces = _cut_word(body, budget, measure)
+            parts.extend(pieces[:-1])
+            current = pieces[-1] if pieces else ""
+            length = measure(current)
+        gap = after
+    if current:
+        parts.append(current)
+    return parts
+
+
+# ---- texts made to break the layout's arithmetic ----
+
+_WORDS = [
+    "word",
+    "schools",
+    "学校の予算",
+    "👩🏽‍🏫",
+    "🇺🇸",
+    "\u0301accent",  # a combining mark after a space joins it (GB9)
+    "a\u0600",  # a Prepend character before a space joins it (GB9b)
+    "https://example.org/" + "long/" * 12,
+    "https://例え.jp/学校",
+    "#FundOurSchools",
+    "#fundourschools",
+    "#SchoolBudget",
+    "＃schoolbudget",  # (the full-width sign)
+    "@ChairLopez",
+    "{@lopez}",
+    "x" * 40,
+    "é",
+]
+_ENDS = [".", "!", "?", "。", "…", ""]
+_GAPS = [" ", "  ", "\n", "\r\n", "\n\n", "\r\n\r\n", " \t", "\u3000"]
+# Sentence lengths around each limit: X 280, Bluesky 300, Mastodon 500 and the short ones.
+_AROUND = [60, 70, 90, 280, 300, 500]
+
+
+@st.composite
+def _sentence(draw: st.DrawFn) -> str:
+    target = draw(
+        st.one_of(
+            st.integers(1, 40),
+            st.sampled_from(_AROUND).flatmap(lambda n: st.integers(n - 12, n + 6)),
+        )
+    )
+    words: list[str] = []
+    size = 0
+    while size < target:
+        word = draw(st.sampled_from(_WORDS))
+        words.append(word)
+        size += len(word) + 1
+    text = " ".join(words)
+    if size > target + 1 and draw(st.booleans()):
+        text = text[: max(1, target)]  # cut inside a word, an emoji or a URL
+    return text + draw(st.sampled_from(_ENDS))
+
+
+@st.composite
+def _body(draw: st.DrawFn) -> str:
+    sentences = draw(st.lists(_sentence(), min_size=1, max_size=7))
+    out = sentences[0]
+    for sentence in sentences[1:]:
+        out += draw(st.sampled_from(_GAPS)) + sentence
+    return out + draw(st.sampled_from(["", "", " ", "\n", "\r\n"]))
+
+
+_LAYOUT_CONFIG = """\
+defaults:
+  timezone: America/Chicago
+  accounts: [x-a, x-short, bsky-a, bsky-short, masto-a, masto-short, ig]
+  hashtags: [FundOurSchools, SchoolBudget]
+accounts:
+  x-a: {platform: x}
+  x-short: {platform: x, limit: 60}
+  bsky-a: {platform: bluesky, handle: pta.bsky.social}
+  bsky-short: {platform: bluesky, handle: pta.bsky.social, limit: 90}
+  masto-a: {platform: mastodon, instance: https://mastodon.example}
+  masto-short: {platform: mastodon, instance: https://mastodon.example, limit: 70}
+  ig: {platform: instagram, ig_user_id: "2", media_base_url: https://example.org/m/,
+       max_hashtags: 1}
+"""
+
+_posts = st.lists(
+    st.fixed_dictionaries(
+        {
+            "text": _body(),
+            "thread": st.one_of(st.none(), st.lists(_body(), min_size=2, max_size=3)),
+            "content_warning": st.sampled_from([None, "CW: budget", "学校 " * 30, "a\u0600"]),
+            "split": st.sampled_from([None, "never"]),
+            "numbering": st.sampled_from([None, True, False]),
+            "hashtags": st.sampled_from([None, ("fundourschools",), ("Extra", "two words")]),
+            "link": st.sampled_from([None, "https://example.org/l", "https://e.org/" + "x" * 60]),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_posts)
+def test_the_layout_gives_what_the_layout_before_it_gave(make_campaign: Make, drawn: list) -> None:
+    """Every part (text, length, limit, bytes), the split and the problems in their order are
+    those of the frozen layout, on every account, with lengths remembered across posts."""
+    make_campaign(
+        """
+        posts:
+          - id: base
+            at: 2026-12-03 18:00
+            text: base
+        """,
+        config=_LAYOUT_CONFIG,
+    )
+    ws = open_campaign(None)
+    base = ws.campaign.posts[0]
+    specs = [spec_class(a.platform)(a) for a in ws.config.accounts.values()]
+    renderer = Renderer(ws.campaign.people)  # shared: lengths remembered across posts
+    for i, fields in enumerate(drawn):
+        thread = fields.pop("thread")
+        text = fields.pop("text")
+        content = replace(
+            base.content,
+            text=None if thread else text,
+            thread=tuple(thread) if thread else None,
+            **fields,
+        )
+        post = replace(base, id=f"p{i}", content=content)
+        for spec in specs:
+            utm = post.defaults.utm or UtmSettings()
+            for params in (_utm_params(utm, spec.name, post, spec.account.name), None):
+                laid_out = renderer._laid_out(renderer._draft(post, spec, params))
+                draft = renderer._draft(post, spec, params)
+                before = _laid_out_before(draft, _MeasureBefore(spec, draft.measure.cw))
+                assert laid_out == before, (spec.account.name, [p.text for p in before.parts])
