@@ -1,6 +1,7 @@
 """`eduadvocate check` on a generated campaign of 10,000 posts x 3 accounts (X, Bluesky, Mastodon):
 posts per second and peak memory, for the whole command in a fresh process, plus where the time
-goes (load vs. render and check) in-process, in one process and over the cores as `check` spreads
+goes: what the command costs whatever the size (the same command on a one-post campaign), and
+load vs. render and check in-process, in one process and over the cores as `check` spreads
 it (it says how many processes that is), measured side by side in this run. In-process, the
 analysis is the one `check` runs (no renderings kept or sent back between processes), and beside
 it the one that keeps them (`render`, `calendar`, `check --online`) over the same cores.
@@ -106,6 +107,15 @@ def main() -> None:
         rate = count / elapsed
         verdict = "met" if rate >= TARGET_POSTS_PER_S else "not met"
         print(f"  target: {TARGET_POSTS_PER_S:,} posts/s for the whole command: {verdict}")
+        # What the command costs whatever the campaign's size (start-up, config, output): the
+        # same command on a one-post campaign, so the lines below add up to the whole.
+        small = root / "one-post"
+        generate(small, 1)
+        start = time.perf_counter()
+        subprocess.run(
+            [exe, "check", "--format", "json"], cwd=small, env=env, capture_output=True, check=False
+        )
+        print(f"  the same command on a one-post campaign: {time.perf_counter() - start:5.2f} s")
 
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
         os.chdir(root)
