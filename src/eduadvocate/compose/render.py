@@ -126,12 +126,6 @@ def _untagged(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True, slots=True)
-class _Expanded:
-    parts: list[str]
-    loc: Location | None
-
-
 @dataclass(slots=True)
 class _Draft:
     """A rendering before its layout: the texts with templates filled and links tagged."""
@@ -275,7 +269,7 @@ class Renderer:
         # they push the hashtags or the text past the limit, the post goes out untracked.
         if plain is None:
             plain = self._render(post, spec, None)
-        if _crowded(plain) >= _crowded(tagged):  # X and Mastodon count any link as 23
+        if _crowded(plain) >= _crowded(tagged):  # untracked, it would be no less crowded
             return tagged
         over, _, extra = _crowded(tagged)
         plain_over, _, plain_extra = _crowded(plain)
