@@ -15,7 +15,7 @@ from pathlib import Path
 
 from eduadvocate.config.load import read_config
 from eduadvocate.config.model import Config
-from eduadvocate.content.load import iter_post_files, load_campaign
+from eduadvocate.content.load import iter_post_files, load_campaign, start_campaign
 from eduadvocate.content.model import Campaign
 from eduadvocate.core.clock import Clock, system_clock
 from eduadvocate.core.errors import ConfigError, Location, UsageError
@@ -47,6 +47,7 @@ def open_campaign(
     require: bool = False,
     clock: Clock | None = None,
     config: Config | None = None,
+    posts: bool = True,
 ) -> Workspace:
     """Load the config and the campaign. ``folder`` is a campaign folder (holding ``posts/``) or a
     posts folder; without ``--config``, a ``config.yaml`` inside it is used. ``settle``: first
@@ -54,7 +55,8 @@ def open_campaign(
     campaign here (publishing commands): a folder with neither a config nor a posts folder is
     an error with a hint, not an empty campaign on the built-in default. ``clock``: what now
     is (default: the system's). ``config``: the config already read (``check`` reads it once,
-    collecting its problems), instead of reading it here."""
+    collecting its problems), instead of reading it here. ``posts`` false: people only, no posts
+    file read (``check`` has each of its processes read its own share of them)."""
     if folder is not None:
         base = Path(folder)
         if not base.is_dir():
@@ -81,7 +83,8 @@ def open_campaign(
         raise CampaignMissing(config)
     if settle:
         settle_files(campaign_files(config))
-    campaign = load_campaign(config, platform_names())
+    platforms = platform_names()
+    campaign = load_campaign(config, platforms) if posts else start_campaign(config, platforms)
     # Looked up per call, not bound at import: the test suite points it at its own clock.
     clock = clock or system_clock
     return Workspace(config=config, campaign=campaign, now=clock(), clock=clock)

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
 from eduadvocate.cli import output
-from eduadvocate.compose.check import SHARED, Analysis, analyse, collecting_later
+from eduadvocate.compose.check import SHARED, Analysis, analyse, analyse_folder, collecting_later
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
 from eduadvocate.config.model import Config
@@ -44,19 +44,33 @@ def _check(
     config_path: str | None, folder: str | None, fmt: str, clock: Clock, *, online: bool
 ) -> int:
     invalid: ConfigInvalid | None = None
+    # Without --online, check shows only problems and counts: it keeps no rendering and (the
+    # folder, not one file) reads the posts files in the processes that analyse them.
+    lean = not online
+    folder_wide = lean and not (folder is not None and Path(folder).is_file())
     try:
-        ws: Workspace | None = _open_checked(config_path, folder, clock, None)
+        ws: Workspace | None = _open_checked(config_path, folder, clock, None, folder_wide)
     except ConfigInvalid as exc:
         invalid = exc
         config = exc.report.config
-        ws = _open_checked(config_path, folder, clock, config) if config is not None else None
+        ws = (
+            _open_checked(config_path, folder, clock, config, folder_wide)
+            if config is not None
+            else None
+        )
     # A large campaign is spread over the cores (the result is the same: compose/check.py).
     # Only --online reads the renderings (their links); without it, none are kept or sent back.
-    result = (
-        analyse(ws.config, ws.campaign, ws.now, workers=None, renderings=online and invalid is None)
-        if ws
-        else Analysis()
-    )
+    files = 0
+    if ws is None:
+        result = Analysis()
+    elif folder_wide:
+        result, shown_files = analyse_folder(ws.config, ws.campaign, ws.now)
+        files = len(shown_files)
+    else:
+        result = analyse(
+            ws.config, ws.campaign, ws.now, workers=None, renderings=online and invalid is None
+        )
+        files = len(ws.campaign.files)
     if invalid is not None:
         result = _with_config_problems(result, invalid.report)
     elif online and ws is not None:
@@ -67,7 +81,6 @@ def _check(
         found = resolve_addresses(result.renderings, connector(ws.config))
         add_problems(result, found, ws.config.severity)
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
-    files = len(ws.campaign.files) if ws is not None else 0
     deliveries = result.deliveries
     if fmt == "json":
         output.print_json(
@@ -107,14 +120,19 @@ def _checked(status: int, invalid: ConfigInvalid | None) -> int:
 
 
 def _open_checked(
-    config_path: str | None, folder: str | None, clock: Clock, config: Config | None = None
+    config_path: str | None,
+    folder: str | None,
+    clock: Clock,
+    config: Config | None = None,
+    people_only: bool = False,
 ) -> Workspace:
-    """Open the campaign, or (``folder`` names one posts file) only that file's posts in it."""
+    """Open the campaign, or (``folder`` names one posts file) only that file's posts in it.
+    ``people_only``: no posts file read yet (``check``'s ``analyse_folder`` reads them)."""
     if folder is not None and Path(folder).is_file():
         return open_posts_file(config_path, folder, clock=clock, config=config)
     if folder is not None and not Path(folder).exists():
         raise UsageError(f"{folder} does not exist", hint="name a posts file or a campaign folder")
-    return open_campaign(config_path, folder, clock=clock, config=config)
+    return open_campaign(config_path, folder, clock=clock, config=config, posts=not people_only)
 
 
 def _with_config_problems(result: Analysis, report: ConfigReport) -> Analysis:

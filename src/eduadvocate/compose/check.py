@@ -6,8 +6,10 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
+import itertools
 import os
 import re
 import signal
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eduadvocate.compose.checkmedia import check_media
 from eduadvocate.compose.render import (
@@ -30,18 +32,20 @@ from eduadvocate.compose.render import (
     is_web_address,
 )
 from eduadvocate.config.model import Config
+from eduadvocate.content.load import first_uses, iter_post_files, load_file, load_posts
 from eduadvocate.content.model import Campaign, Person, Post
 from eduadvocate.content.textsafety import identifier_warning, text_warnings
 from eduadvocate.core.errors import EduError, Findings, Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, FacetKind, PlatformSpec
 from eduadvocate.platforms.posturl import EXAMPLES, post_address
-from eduadvocate.platforms.registry import spec_class
+from eduadvocate.platforms.registry import platform_names, spec_class
 from eduadvocate.timing.occurrences import Schedule, schedule_of
 from eduadvocate.timing.timespec import local_label
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 # Problems that do not depend on the account: reported once per post, not once per account.
 _ACCOUNT_FREE = frozenset(
@@ -162,7 +166,7 @@ def _analyse(
         if count > 1
         else _outcomes(job.run(posts), keep, alike)
     )
-    said: list[tuple[Post, _Said]] = []
+    said: list[tuple[_Who, _Said]] = []
     for post, (schedule, found, renderings, deliveries, texts) in zip(posts, outcomes, strict=True):
         result.posts += 1
         result.deliveries += deliveries
@@ -170,7 +174,7 @@ def _analyse(
             result.schedules[post.id] = schedule
         problems.extend(found)
         result.renderings.extend(renderings)
-        said.extend((post, t) for t in texts)
+        said.extend((_who(post), t) for t in texts)
     problems.extend(_check_people(campaign, problems))
     problems.extend(_duplicate_texts(said))
     result.problems = _finish(problems, config.severity)
@@ -181,6 +185,14 @@ def _analyse(
 _PostResult = tuple[Schedule | None, list[Problem], list[Rendering]]
 # What the duplicate-text rule needs of a rendering: its platform, account and part texts.
 _Said = tuple[str, str, tuple[str, ...]]
+# A post as the duplicate-text rule names it: its id, and where its text (or else it) starts.
+_Who = tuple[str, Location]
+
+
+def _who(post: Post) -> _Who:
+    return post.id, post.content.text_loc or post.loc
+
+
 # A post's result as the analysis joins it: its schedule and problems, its renderings (none
 # when the caller left them out), how many there were, and what the duplicate-text rule needs.
 _Outcome = tuple[Schedule | None, list[Problem], list[Rendering], int, list[_Said]]
@@ -301,18 +313,7 @@ def _in_processes(
         lo, hi = runs[0]
         yield from _outcomes(job.run(posts[lo:hi]), keep, alike)
         for lo, reader, child in children:
-            try:
-                outcome, shipped = reader.recv()
-            except EOFError:
-                child.join()
-                status = child.exitcode or 0
-                how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
-                raise EduError(
-                    f"the process checking posts {lo + 1:,} to {lo + size:,} died ({how})",
-                    hint="run check again; if it dies again, the machine may be out of memory",
-                ) from None
-            if outcome == "failed":
-                raise shipped
+            shipped: _Shipped = _received(reader, child, f"posts {lo + 1:,} to {lo + size:,}")
             for post, (schedule, found, bare, deliveries, texts) in zip(
                 posts[lo:], shipped, strict=False
             ):
@@ -358,6 +359,197 @@ def _run_in_child(run: tuple[int, int]) -> _Shipped:
         (schedule, found, [_packed(r) for r in renderings], deliveries, texts)
         for schedule, found, renderings, deliveries, texts in _outcomes(
             job.run(posts[lo:hi]), keep, alike
+        )
+    ]
+
+
+def _received(reader: Connection, child: BaseProcess, what: str) -> Any:
+    """What a child sent, or the error it raised raised here; one that died without sending is
+    an error naming ``what`` it had (``posts 1 to 500``)."""
+    try:
+        outcome, shipped = reader.recv()
+    except EOFError:
+        child.join()
+        status = child.exitcode or 0
+        how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+        raise EduError(
+            f"the process checking {what} died ({how})",
+            hint="run check again; if it dies again, the machine may be out of memory",
+        ) from None
+    if outcome == "failed":
+        raise shipped
+    return shipped
+
+
+# Bytes of posts file per post, to guess a campaign's size before reading it (bench/
+# check_speed.py's posts take ~310 bytes each; longer posts are guessed as more posts, and they
+# take longer to check too).
+BYTES_PER_POST = 300
+
+
+def analyse_folder(config: Config, campaign: Campaign, now: datetime) -> tuple[Analysis, list[str]]:
+    """``check``'s analysis (no renderings) of the campaign's posts folder, and its posts files
+    as shown: ``campaign`` holds the people only (``start_campaign``), and the result is
+    ``analyse(..., workers=None, renderings=False)`` of the campaign ``load_campaign`` reads.
+    A campaign worth spreading over processes (:func:`parallel_workers` of its posts as guessed
+    from its files' bytes, :data:`BYTES_PER_POST`) has them read its posts files too
+    (:func:`_in_shares`); a smaller one is read here, then analysed as ``analyse`` does."""
+    platforms = platform_names()
+    paths = list(iter_post_files(config.posts_dir)) if config.posts_dir.is_dir() else []
+    sizes = [_size(path) for path in paths]
+    count = min(parallel_workers(sum(sizes) // BYTES_PER_POST), len(paths))
+    with collecting_later():
+        if count > 1:
+            return _in_shares(config, campaign, now, platforms, _shares(paths, sizes, count))
+        loaded = replace(campaign, posts=[], problems=list(campaign.problems), files=[])
+        load_posts(loaded, config, paths, platforms, {})
+        return _analyse(config, loaded, now, None, None, None, False), loaded.files
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # (gone since listed: reading it reports that)
+        return 0
+
+
+def _shares(paths: list[Path], sizes: list[int], count: int) -> list[list[Path]]:
+    """``paths`` cut into ``count`` runs of consecutive files (none empty), each cut where the
+    bytes before it come nearest to an equal share."""
+    total = sum(sizes)
+    before = [0]  # bytes in the files before each index
+    for size in sizes:
+        before.append(before[-1] + size)
+    cuts = [0]
+    for k in range(1, count):
+        goal = total * k / count
+        j = bisect.bisect_left(before, goal)
+        cut = min((j - 1, j), key=lambda c: (abs(before[max(c, 0)] - goal), c))
+        cuts.append(max(cuts[-1] + 1, min(cut, len(paths) - (count - k))))
+    cuts.append(len(paths))
+    return [paths[lo:hi] for lo, hi in itertools.pairwise(cuts)]
+
+
+# A posts file as a child read it: as shown, the problems met reading it, and its posts' ids
+# and places, in order (the duplicate-id rule is applied by the parent, in the files' order).
+_ReadFile = tuple[str, list[Problem], list[tuple[str, Location]]]
+# Each post's outcome as a child sends it: schedule, problems, deliveries, what the
+# duplicate-text rule needs, and where the post's text starts (for that rule).
+_ShareOutcome = tuple[Schedule | None, list[Problem], int, list[_Said], Location]
+# What forked children inherit (set just before they are forked): the job, the shares of posts
+# files, the platforms a post may override, and those whose texts the duplicate rule needs.
+_SHARES: list[tuple[_Job, list[list[Path]], frozenset[str], frozenset[str]]] = []
+
+
+def _in_shares(
+    config: Config,
+    campaign: Campaign,
+    now: datetime,
+    platforms: frozenset[str],
+    shares: list[list[Path]],
+) -> tuple[Analysis, list[str]]:
+    """The analysis of the posts files in ``shares`` (consecutive runs of them), the first
+    read and analysed here and each other one in a forked child, which reads its own (the
+    config, people and job were read here once, and are shared by the fork).
+
+    The duplicate-id rule goes in the files' order, so it is applied here: a child reads and
+    analyses every post of its share and sends back, per file, its problems and its posts' ids
+    and places, and per post its outcome; this process runs ``load_campaign``'s rule over the
+    files in order and keeps the outcome of each post that uses its id first, dropping the
+    others' whole (their one problem is the ``duplicate-id`` the rule reports). The problems are
+    joined in ``analyse``'s order (reading's, then each post's), so the result is the same.
+    Children are ended as in :func:`_in_processes`."""
+    import multiprocessing  # (only here: a few ms of check's start-up otherwise)
+
+    job = _Job(config, now, None, campaign.people)
+    alike = _alike_platforms(job)
+    context = multiprocessing.get_context("fork")
+    children = []
+    _SHARES[:] = [(job, shares, platforms, alike)]
+    try:
+        for index in range(1, len(shares)):
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(target=_share_child, args=(index, writer), daemon=True)
+            child.start()
+            writer.close()
+            children.append((index, reader, child))
+        loaded = replace(campaign, posts=[], problems=list(campaign.problems), files=[])
+        seen: dict[str, Location] = {}
+        load_posts(loaded, config, shares[0], platforms, seen)
+        result = Analysis()
+        found: list[Problem] = []
+        said: list[tuple[_Who, _Said]] = []
+
+        def add(post_id: str, outcome: _ShareOutcome) -> None:
+            schedule, problems, deliveries, texts, where = outcome
+            result.posts += 1
+            result.deliveries += deliveries
+            if schedule is not None:
+                result.schedules[post_id] = schedule
+            found.extend(problems)
+            said.extend(((post_id, where), t) for t in texts)
+
+        for post, (schedule, problems, _, deliveries, texts) in zip(
+            loaded.posts, _outcomes(job.run(loaded.posts), False, alike), strict=True
+        ):
+            add(post.id, (schedule, problems, deliveries, texts, _who(post)[1]))
+        for index, reader, child in children:
+            share = shares[index]
+            named = config.display(share[0]) + (
+                f" to {config.display(share[-1])}" if len(share) > 1 else ""
+            )
+            read: list[_ReadFile]
+            outcomes: list[_ShareOutcome]
+            read, outcomes = _received(reader, child, named)
+            firsts: list[bool] = []
+            for display, problems, posts in read:
+                loaded.files.append(display)
+                loaded.problems.extend(problems)
+                firsts.extend(first_uses(posts, seen, loaded.problems))
+            ids = [post_id for _, _, posts in read for post_id, _ in posts]
+            for first, post_id, outcome in zip(firsts, ids, outcomes, strict=True):
+                if first:
+                    add(post_id, outcome)
+        problems = [*loaded.problems, *found]
+        problems.extend(_check_people(loaded, problems))
+        problems.extend(_duplicate_texts(said))
+        result.problems = _finish(problems, config.severity)
+        return result, loaded.files
+    finally:
+        _SHARES.clear()
+        for _, reader, child in children:
+            child.kill()  # (done already, but for an early stop)
+            child.join()
+            reader.close()
+
+
+def _share_child(index: int, writer: Connection) -> None:
+    """A forked child's work: its share of posts files, read and analysed, sent back whole (or
+    what stopped it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
+    try:
+        writer.send(("done", _share_in_child(index)))
+    except Exception as exc:  # handed to the parent, which raises it as the serial run would
+        writer.send(("failed", exc))
+    finally:
+        writer.close()
+
+
+def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:
+    job, shares, platforms, alike = _SHARES[0]
+    config = job.config
+    read: list[_ReadFile] = []
+    posts: list[Post] = []
+    for path in shares[index]:
+        display = config.display(path)
+        problems: list[Problem] = []
+        file_posts = load_file(path, display, config.defaults, platforms, problems)
+        read.append((display, problems, [(p.id, p.loc) for p in file_posts]))
+        posts.extend(file_posts)
+    return read, [
+        (schedule, found, deliveries, texts, _who(post)[1])
+        for post, (schedule, found, _, deliveries, texts) in zip(
+            posts, _outcomes(job.run(posts), False, alike), strict=True
         )
     ]
 
@@ -822,27 +1014,27 @@ def is_readable_hashtag(tag: str) -> bool:
     return True
 
 
-def _duplicate_texts(said: list[tuple[Post, _Said]]) -> list[Problem]:
+def _duplicate_texts(said: list[tuple[_Who, _Said]]) -> list[Problem]:
     """The same part texts to two or more accounts of one platform, once per text, at the first
     post that has it (``said``: each rendering's post, platform, account and texts, in order,
     from :func:`_outcomes`)."""
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Post, str]]] = defaultdict(list)
-    for post, (platform, account, texts) in said:
-        groups[(platform, texts)].append((post, account))
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[_Who, str]]] = defaultdict(list)
+    for who, (platform, account, texts) in said:
+        groups[(platform, texts)].append((who, account))
     out = []
     for (platform, _), group in groups.items():
         names = sorted({account for _, account in group})
         if len(names) < 2:
             continue
-        post = group[0][0]
+        post_id, loc = group[0][0]
         out.append(
             Problem(
                 "duplicate-text",
                 "warning",
                 f"the same text goes to {len(names)} {platform} accounts ({', '.join(names)})",
-                post.content.text_loc or post.loc,
+                loc,
                 f"give each account its own wording: {platform} treats identical posts from several accounts as spam",
-                post=post.id,
+                post=post_id,
             )
         )
     return out

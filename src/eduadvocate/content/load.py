@@ -9,7 +9,7 @@ A file that cannot be parsed is reported and skipped; the rest of the campaign s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from eduadvocate.config.defaults import Defaults, defaults_from_node
@@ -377,13 +377,21 @@ def iter_post_files(posts_dir: Path) -> Iterator[Path]:
 
 def load_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
     """Load people and every posts file; duplicate ids across the folder are reported here."""
+    campaign = start_campaign(config, platforms)
+    if config.posts_dir.is_dir():
+        load_posts(campaign, config, iter_post_files(config.posts_dir), platforms, {})
+    return campaign
+
+
+def start_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
+    """A campaign with its people read and no posts file yet (``load_posts`` reads those):
+    ``check`` reads people once, then spreads the posts files over processes."""
     campaign = Campaign(root=config.root)
-    problems = campaign.problems
     campaign.people = load_people(
-        config.people_path, config.display(config.people_path), platforms, problems
+        config.people_path, config.display(config.people_path), platforms, campaign.problems
     )
     if not config.posts_dir.is_dir():
-        problems.append(
+        campaign.problems.append(
             Problem(
                 "no-posts-folder",
                 "error",
@@ -391,25 +399,48 @@ def load_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
                 hint="create it, or set posts: in the config to where your posts are",
             )
         )
-        return campaign
-    seen: dict[str, Post] = {}
-    for path in iter_post_files(config.posts_dir):
+    return campaign
+
+
+def load_posts(
+    campaign: Campaign,
+    config: Config,
+    paths: Iterable[Path],
+    platforms: frozenset[str],
+    seen: dict[str, Location],
+) -> None:
+    """Add the posts files at ``paths`` (in order) to ``campaign``: its files, problems and the
+    posts whose id is not in ``seen`` (the ids met so far, with where; updated)."""
+    for path in paths:
         display = config.display(path)
         campaign.files.append(display)
-        for post in load_file(path, display, config.defaults, platforms, problems):
-            first = seen.get(post.id)
-            if first is not None:
-                problems.append(
-                    Problem(
-                        "duplicate-id",
-                        "error",
-                        f'the id "{post.id}" is already used at {first.loc}',
-                        post.loc,
-                        "every post needs its own id, and an id must never change once published",
-                        post=post.id,
-                    )
+        posts = load_file(path, display, config.defaults, platforms, campaign.problems)
+        firsts = first_uses([(p.id, p.loc) for p in posts], seen, campaign.problems)
+        campaign.posts.extend(post for post, first in zip(posts, firsts, strict=True) if first)
+
+
+def first_uses(
+    posts: list[tuple[str, Location]], seen: dict[str, Location], problems: list[Problem]
+) -> list[bool]:
+    """Which of ``posts`` (id and where, in order) use their id first: a later one is a
+    ``duplicate-id`` error at its place, naming the first (``seen``: the ids met before, with
+    where; updated), and is left out of the campaign."""
+    out = []
+    for post_id, loc in posts:
+        first = seen.get(post_id)
+        if first is not None:
+            problems.append(
+                Problem(
+                    "duplicate-id",
+                    "error",
+                    f'the id "{post_id}" is already used at {first}',
+                    loc,
+                    "every post needs its own id, and an id must never change once published",
+                    post=post_id,
                 )
-                continue
-            seen[post.id] = post
-            campaign.posts.append(post)
-    return campaign
+            )
+            out.append(False)
+            continue
+        seen[post_id] = loc
+        out.append(True)
+    return out
