@@ -88,7 +88,7 @@ def _check_json(root: Path) -> tuple[int, str]:
 
 @pytest.mark.timeout(600)
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
