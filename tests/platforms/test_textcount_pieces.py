@@ -6,6 +6,8 @@ split too."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -66,8 +68,10 @@ def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pieces, "SHORT", 0)
     for cache in (
         twitter._weighed_v3.known,
+        twitter._weighed_v3.first,
         twitter._hashtags_by_piece.known,
         unicode._countable_graphemes.known,
+        unicode._countable_graphemes.first,
     ):
         cache.clear()
 
@@ -115,6 +119,24 @@ def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str
 )
 def test_texts_with_a_joint_across_a_space_are_scanned_whole(text: str, splittable: bool) -> None:
     assert pieces.splittable(text) is splittable
+
+
+def test_texts_are_split_into_words_where_python_splits_them() -> None:
+    """``Summed`` splits with ``str.split`` where a text has no whitespace but spaces, tabs and
+    line breaks: the other characters it would split at are the ones it looks for."""
+    others = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - set(" \t\r\n")
+    found = {chr(c) for c in range(sys.maxunicode + 1) if pieces._OTHER_SPACE.match(chr(c))}
+    assert found == others
+
+
+@pytest.mark.parametrize("gap", [" ", "\n", "\t", "\r\n", "  "])
+def test_a_word_at_the_start_is_measured_there(gap: str) -> None:
+    """twitter-text finds one URL in "Åxn--bcher-kva.de" after a space, but a letter and a URL
+    at a text's start: the first word is measured where it stands."""
+    word = "Åxn--bcher-kva.de"
+    filler = " ".join(["school"] * 10)
+    for text in (word + gap + filler, filler + gap + word, gap + word + gap + filler):
+        assert twitter.weighted_length(text) == twitter._scaled_weight(text) // 100, repr(text)
 
 
 def test_the_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

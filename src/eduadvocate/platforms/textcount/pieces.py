@@ -3,8 +3,8 @@
 Every rule in this package is local to the words of a text: no URL, mention, hashtag, emoji or
 grapheme cluster spans a space, a tab or a line break, and what a pattern sees before a word
 (a space, or the start of the text) matches its look-behinds alike. So a text's length is the sum
-of its pieces' lengths, and its entities are its pieces' entities moved by each piece's offset,
-where a piece is a run of spaces and line breaks with the word after it. A campaign's posts are
+of its words' lengths and one for each space, tab and line break between them (every rule here
+counts those one each), and its entities are its words' entities moved by each word's offset. A campaign's posts are
 made of a few thousand distinct words, and each post is measured and searched many times over
 (once per platform, again as a thread's parts, again with its numbering and its hashtags), so
 each word is scanned once instead of once per text it appears in.
@@ -17,7 +17,6 @@ entities against the whole-text scans, over texts made to break them.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -28,7 +27,13 @@ T = TypeVar("T")
 
 # Only ASCII space, tab, CR and LF separate pieces: they end a URL, a mention and a hashtag on
 # every platform here, and are a boundary for the look-behinds of each pattern.
-_PIECE = re.compile(r"[ \t\r\n]*[^ \t\r\n]+|[ \t\r\n]+")
+_WORD = re.compile(r"[^ \t\r\n]+")
+# What ``str.split()`` splits at besides a space, tab, CR and LF (the characters for which
+# ``str.isspace`` holds: tests/platforms/test_textcount_pieces.py lists them again from Python's
+# tables). They belong to a word here, so a text with one is split by ``_WORD``.
+_OTHER_SPACE = re.compile(
+    "[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
 _JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
 # Every such joint has a non-ASCII character beside a space: those are found with ``re`` (two
@@ -46,41 +51,91 @@ def splittable(text: str) -> bool:
         return False
     if text.isascii():
         return True
-    return not any(
-        _joins(c, after_space=False) for c in set(_BEFORE_SPACE.findall(text))
-    ) and not any(_joins(c, after_space=True) for c in set(_AFTER_SPACE.findall(text)))
+    before, after = _JOINS_BEFORE_SPACE, _JOINS_AFTER_SPACE
+    for char in _BEFORE_SPACE.findall(text):
+        joins = before.get(char)
+        if joins is None:
+            joins = before[char] = _JOINS_NEXT.match(char) is not None
+        if joins:
+            return False
+    for char in _AFTER_SPACE.findall(text):
+        joins = after.get(char)
+        if joins is None:
+            joins = after[char] = _JOINS_PREVIOUS.match(char) is not None
+        if joins:
+            return False
+    return True
 
 
-@functools.lru_cache(maxsize=4096)
+# Whether a character joins the space after it (Prepend), and before it (Extend, SpacingMark,
+# ZWJ), each looked up once: plain dicts, as an ``lru_cache`` with a keyword argument built a
+# key per call, and ``splittable`` asks for every emoji and CJK character beside a space.
+# (Bounded: a character joins or not, and Unicode has a fixed number of them; a text can put
+# at most its own length in, and a campaign's texts share their characters.)
+_JOINS_BEFORE_SPACE: dict[str, bool] = {}
+_JOINS_AFTER_SPACE: dict[str, bool] = {}
+
+
 def _joins(char: str, *, after_space: bool) -> bool:
     """Whether ``char`` joins the space after it (Prepend) or before it (``after_space``)."""
-    pattern = _JOINS_PREVIOUS if after_space else _JOINS_NEXT
-    return pattern.match(char) is not None
+    known = _JOINS_AFTER_SPACE if after_space else _JOINS_BEFORE_SPACE
+    joins = known.get(char)
+    if joins is None:
+        pattern = _JOINS_PREVIOUS if after_space else _JOINS_NEXT
+        joins = known[char] = pattern.match(char) is not None
+    return joins
 
 
 class Summed:
-    """``measure(text)`` as the sum of ``measure`` over the text's pieces, each remembered.
+    """``measure(text)`` as the sum of ``measure`` over the text's words, each remembered, and of
+    its spaces, tabs and line breaks.
     ``graphemes``: ``measure`` counts grapheme clusters, so a text with a joint across a space
-    (see the module) is measured whole; a measure that counts none (X's weights) sums any text."""
+    (see the module) is measured whole; a measure that counts none (X's weights) sums any text.
+    ``space``: what ``measure`` gives a space, a tab and a line break each."""
 
-    def __init__(self, measure: Callable[[str], int], *, graphemes: bool) -> None:
+    def __init__(self, measure: Callable[[str], int], *, graphemes: bool, space: int = 1) -> None:
         self.measure = measure
         self.graphemes = graphemes
+        self.space = space
+        # Each word's measure after a space (its piece's, less the space: what a pattern sees
+        # before a word is alike for a space, a tab and a line break), and at a text's start,
+        # which is not always alike: twitter-text finds "Åxn--bcher-kva.de" one URL after a
+        # space, a letter and a URL at the start.
         self.known: dict[str, int] = {}
+        self.first: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
         if not splittable(text) if self.graphemes else len(text) <= SHORT:
             return self.measure(text)
+        # The text's words (``split`` in C, where the text has no other whitespace that it
+        # would split at too), each measured once, and each space, tab and line break between
+        # them counting ``space``: every rule here weighs them so, and where graphemes are
+        # counted a CR LF is one (no other joint: ``splittable``).
+        words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)
+        if not words:
+            return self.measure(text)
         known = self.known
         if len(known) > _MAX_PIECES:
             known.clear()
-        total = 0
-        for piece in _PIECE.findall(text):
-            length = known.get(piece)
-            if length is None:
-                length = known[piece] = self.measure(piece)
-            total += length
-        return total
+            self.first.clear()
+        try:
+            total = sum(map(known.__getitem__, words))
+        except KeyError:  # a word not measured yet (one or two a post: its tagged links)
+            space, measure = self.space, self.measure
+            for word in words:
+                if word not in known:
+                    known[word] = measure(" " + word) - space
+            total = sum(map(known.__getitem__, words))
+        if text[0] not in _SPACES:  # the first word stands at the start
+            word = words[0]
+            at_start = self.first.get(word)
+            if at_start is None:
+                at_start = self.first[word] = self.measure(word)
+            total += at_start - known[word]
+        gaps = len(text) - sum(map(len, words))
+        if self.graphemes and "\r" in text:
+            gaps -= text.count("\r\n")
+        return total + gaps * self.space
 
 
 class Joined(Generic[T]):

@@ -735,7 +735,8 @@ def _scaled_weight(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
     return total
 
 
-_weighed_v3 = pieces.Summed(_scaled_weight, graphemes=False)  # (emoji are no clusters here)
+# (Emoji are no clusters here; spaces, tabs and line breaks weigh one character each, scaled.)
+_weighed_v3 = pieces.Summed(_scaled_weight, graphemes=False, space=CONFIG_V3.scale)
 
 
 def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult:
