@@ -185,3 +185,24 @@ def test_protocol_urls_of_a_run_are_its_full_search_filtered(text: str) -> None:
         before = twitter._match_urls(text, False)
     assert list(twitter._urls_in_run.__wrapped__(text, False)) == before
     assert twitter._extract_urls(text, False) == twitter._scan_urls(text, False)
+
+
+# Around a protocol: spaces of every kind twitter-text knows, protocols in any case, hosts,
+# paths, queries, and what may stand right before a URL.
+PROTOCOL_PIECES = [
+    *["https://", "HTTP://", "http:/", "://", "ftp://", "a.org", "t.co/x", "/p", "?q=1", "&b"],
+    *[" ", "\t", "\n", "\u3000", "\u00a0", "\u2028", "\u180e", ".", "@", "#", "_", "例え.jp", "😀"],
+]
+
+
+@examples
+@given(st.lists(st.sampled_from(PROTOCOL_PIECES), max_size=30).map("".join))
+def test_protocol_urls_are_found_in_the_runs_around_their_protocol(text: str) -> None:
+    """The http(s) URLs are found by searching only the runs that hold a "://": what the full
+    search over every dotted run finds that starts with a protocol."""
+    from eduadvocate.platforms.textcount import _urlscan, twitter
+
+    protocol = _urlscan.protocol_pattern()
+    full = [url for url in twitter._scan_urls(text, True) if protocol.match(url[2])]
+    assert list(twitter._protocol_urls(text)) == full
+    assert twitter._extract_urls(text, False) == twitter._scan_urls(text, False)

@@ -262,11 +262,10 @@ def _ascii_domains(domain: str) -> list[tuple[int, str]]:
 
 def _extract_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
     """twitter-text's ``extractUrlsWithIndices``, with code-point indices."""
-    if not text or ("." not in text if without_protocol else ":" not in text):
-        return ()
-    if not without_protocol:  # those of the full search with a protocol (see _urls_in_run)
-        protocol = _urlscan.protocol_pattern()
-        return tuple(url for url in _extract_urls(text, True) if protocol.match(url[2]))
+    if not text or ("." not in text if without_protocol else "://" not in text):
+        return ()  # (every domain has a dot; every protocol, "http://" in any case, a "://")
+    if not without_protocol:
+        return _protocol_urls(text)
     if len(text) <= _CACHED_TEXT_MAX:
         return _remembered_urls(text, True)
     return _scan_urls(text, True)
@@ -306,6 +305,36 @@ def _dotted_runs(text: str) -> Iterator[tuple[int, int]]:
         run = _NOT_SPACE_RUN.get().match(text, at)
         end = run.end() if run else at + 1  # (it always matches: the dot is no space)
         yield space + 1, end
+
+
+def _protocol_urls(text: str) -> tuple[_Span, ...]:
+    """The URLs written with their protocol: those of the full search that start with one
+    (see ``_urls_in_run``), found in the runs of non-space characters around each "://" only.
+
+    Each such URL lies in the run around its protocol's "://", and that is the run
+    ``_dotted_runs`` finds it in (a run goes from a space to a space, and the URL's domain
+    holds a dot before its TLD), searched the same way as ``_scan_urls`` searches it; the other
+    runs hold none. Tagging a post's links asks this of every text, most of whose runs are
+    words, and whose dots (sentence ends, protocol-less domains) the full search looks at."""
+    spaces, not_spaces = _SPACE_CHAR.get(), _NOT_SPACE_RUN.get()
+    urls: list[_Span] = []
+    end = 0
+    at = text.find("://")
+    while at >= 0:
+        # The run starts after the last space before the "://" (as in ``_dotted_runs``, a
+        # space stands at ``end``, where the run before ended).
+        space = max(text.rfind(" ", end, at), text.rfind("\n", end, at), end - 1)
+        for other in spaces.finditer(text, space + 1, at):
+            space = other.start()
+        run = not_spaces.match(text, at)
+        end = run.end() if run else at + 1  # (it always matches: ":" is no space)
+        lo = space if space >= 0 else 0  # with the space before the run, as _scan_urls
+        chunk = text[lo:end]
+        find = _urls_in_run if len(chunk) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__
+        for start, stop, url in find(chunk, False):
+            urls.append((lo + start, lo + stop, url))
+        at = text.find("://", end)
+    return tuple(urls)
 
 
 def _scan_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
