@@ -40,6 +40,11 @@ DISALLOWED_TLDS = frozenset(
     {"local", "arpa", "invalid", "localhost", "internal", "example", "alt", "onion"}
 )
 
+# Where a tag over BSKY_TAG_MAX characters may start: a sign and more characters than that with
+# no ASCII whitespace among them (a tag holds none: [^\s…] in Bluesky's pattern, in
+# textcount.unicode). One scan in C, where ``long_tags`` tries Bluesky's pattern at each sign.
+_LONG_TAG_START = re.compile(rf"[#\uff03][^ \t\n\r\f\v]{{{BSKY_TAG_MAX + 1}}}")
+
 
 class BlueskyPlatform(PlatformSpec):
     name = "bluesky"
@@ -126,27 +131,37 @@ class BlueskyPlatform(PlatformSpec):
         """Check the facets: an @name that is not a Bluesky handle stays plain text (no link, no
         notification), and a tag over 64 characters is not a tag."""
         facets = bluesky_facets(text)
-        data = text.encode("utf-8")
-        covered = {
-            data[f.byte_start : f.byte_end].decode("utf-8") for f in facets if f.kind == "mention"
-        }
-        out = [
-            Finding(
-                "mention-plain",
-                f"{word} is not a Bluesky handle, so it will not notify anyone",
-                "write {@person} with a bluesky: handle in people.yaml, or the full handle (name.bsky.social)",
-                "warning",
-            )
-            for word in dict.fromkeys(plain_mentions(text))
-            if word not in covered
-        ]
-        out += [
-            Finding(
-                "hashtag-too-long",
-                f"#{tag[:20]}… is over {BSKY_TAG_MAX} characters, so Bluesky will not make it a tag",
-            )
-            for tag in long_tags(text)
-        ]
+        mentions = tags = 0
+        for facet in facets:
+            if facet.kind == "mention":
+                mentions += 1
+            elif facet.kind == "tag":
+                tags += 1
+        out = []
+        # Each mention and tag starts at its own @ or # (full-width ＃ too), where a facet of
+        # its kind starts unless it is plain or too long: with as many facets as signs, none is.
+        if text.count("@") > mentions:
+            # A mention facet's text is "@" and its handle (``bluesky_facets`` makes it so): read
+            # from the facet's value, not decoded from its byte offsets again.
+            covered = {"@" + f.value for f in facets if f.kind == "mention"}
+            out = [
+                Finding(
+                    "mention-plain",
+                    f"{word} is not a Bluesky handle, so it will not notify anyone",
+                    "write {@person} with a bluesky: handle in people.yaml, or the full handle (name.bsky.social)",
+                    "warning",
+                )
+                for word in dict.fromkeys(plain_mentions(text))
+                if word not in covered
+            ]
+        if text.count("#") + text.count("\uff03") > tags and _LONG_TAG_START.search(text):
+            out += [
+                Finding(
+                    "hashtag-too-long",
+                    f"#{tag[:20]}… is over {BSKY_TAG_MAX} characters, so Bluesky will not make it a tag",
+                )
+                for tag in long_tags(text)
+            ]
         return out
 
     def connect(self, root: Path) -> Publisher:

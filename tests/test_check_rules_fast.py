@@ -1,0 +1,263 @@
+"""check's rules about a rendering, made cheaper, report what they reported before.
+
+``check_rendering`` scans a part for unreadable hashtags, broken web addresses and deceptive
+characters only where one of its words fails that rule (compose/check.py ``_Words``, each
+distinct word judged once per process): the verdicts are those of the whole-part scans, and the
+problems (code, severity, message, place, hint, order) those of scanning every part, over texts
+made of words that break the words' locality (marks, joiners, look-alike letters, signs glued
+to other words, the separators each rule treats differently).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eduadvocate.compose import check
+from eduadvocate.compose.render import Renderer, hashtags
+from eduadvocate.config.defaults import Defaults
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.content import textsafety
+from eduadvocate.content.model import Content, Person, Post
+from eduadvocate.core.errors import Location, Problem
+from eduadvocate.platforms.base import Finding, PlatformSpec
+from eduadvocate.platforms.bluesky.spec import BlueskyPlatform
+from eduadvocate.platforms.mastodon_api.spec import MastodonPlatform
+from eduadvocate.platforms.textcount.unicode import (
+    BSKY_TAG_MAX,
+    bluesky_facets,
+    long_tags,
+    plain_mentions,
+)
+from eduadvocate.platforms.x.spec import XPlatform
+
+WORDS = [
+    "Fund",
+    "school.",
+    "#FundOurSchools",
+    "#fundourschools",
+    "#SAVEOURSCHOOLSNOW",
+    "#NEA",
+    "#FundОurSchools",  # a Cyrillic O
+    "＃タグ",
+    "＃fundourschoolsnow",
+    "#",
+    "#a#fundourschools",
+    "x#fundourschools",
+    "#fundourschools://x",
+    "@lopez",
+    "@lорez",
+    "＠lopez",
+    "@lopez.bsky.social",
+    "x@é",
+    "https://example.org/#fundourschools",
+    "https://exаmple.org",
+    "HTTP://EXAMPLE.ORG/é",
+    "www.exаmple.org",
+    "WWW.exаmple.org",
+    "httpſ://exаmple.org",
+    "é://a",
+    "example.org/?q=#savetheartsnow",
+    "http:/example.org",
+    "HTTPS:/x",
+    "hTtPſ:/x",
+    "https//x",
+    "htp://x",
+    "htps://x",
+    "ht:\\\\x",
+    "xhttp:/x",
+    "_http:/x",
+    "éhttp:/x",
+    "http:",
+    "/x",
+    "//x",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\u00ad",
+    "a\u200db",
+    "a\u200cb",
+    "👩\u200d🏫",
+    "\u0301",
+    "é",
+    "学校",
+    "🎨🎶",
+]
+# Between words: what splits words for one rule and not for another, and nothing at all.
+GAPS = ["", " ", "  ", "\n", "\n\n", "\t", "\r\n", "\u3000", "\u00a0", "\x1c", "\x0b", "\u2028"]
+texts = st.lists(st.tuples(st.sampled_from(GAPS), st.sampled_from(WORDS)), max_size=12).map(
+    lambda pairs: "".join(gap + word for gap, word in pairs)
+)
+
+
+def scanned(text: str) -> int:
+    """The rules that find something in ``text``, each scanning the whole text (the verdict
+    ``_Words`` stands for)."""
+    rules = 0
+    if not all(check.is_readable_hashtag(tag.value) for tag in hashtags(text)):
+        rules |= check._TAG_RULE
+    if check._MALFORMED_URL.search(text):
+        rules |= check._LINK_RULE
+    if textsafety.text_warnings(text):
+        rules |= check._CHAR_RULE
+    return rules
+
+
+@settings(max_examples=3000)
+@given(text=texts)
+def test_a_parts_words_say_which_rules_find_something(text: str) -> None:
+    """The verdict from the words, remembered across texts (as in a run) and fresh, is the
+    whole text's: never a rule skipped that would report, and none scanned in vain."""
+    assert check._WORDS.rules(text) == scanned(text)
+    assert check._Words().rules(text) == scanned(text)
+
+
+def test_a_word_is_judged_whether_remembered_or_not() -> None:
+    """A word too long to remember is judged where it comes, each time."""
+    words = check._Words()
+    long_word = "é" * check._WORD_LONGEST + "-http:/x"
+    for _ in range(2):
+        assert words.rules(f"fine {long_word} fine") == check._LINK_RULE
+        assert words.rules("fine fine") == 0
+
+
+def test_the_words_are_forgotten_past_the_bound() -> None:
+    """Past ``_WORDS_MAX`` words the memory is emptied, and verdicts stay right after it."""
+    words = check._Words()
+    with mock.patch.object(check, "_WORDS_MAX", 3):
+        for n in range(10):
+            assert words.rules(f"w{n} v{n} #fundourschools{n}") == check._TAG_RULE
+            assert words.rules(f"w{n} x{n}") == 0
+            assert len(words._seen) <= 6
+
+
+class _EveryRule:
+    """``_Words`` as if every word failed every rule: each part scanned whole, as before."""
+
+    def rules(self, text: str) -> int:
+        return check._TAG_RULE | check._LINK_RULE | check._CHAR_RULE
+
+
+ACCOUNTS = [
+    XPlatform(AccountConfig("x", "x", {}, Location("c.yaml"))),
+    BlueskyPlatform(AccountConfig("b", "bluesky", {"handle": "a.bsky.social"}, Location("c.yaml"))),
+    MastodonPlatform(
+        AccountConfig("m", "mastodon", {"instance": "https://m.example"}, Location("c.yaml"))
+    ),
+]
+PEOPLE = {
+    "lopez": Person(
+        "lopez",
+        "Maria Lopez",
+        {"x": "ChairLopez", "bluesky": "lopez.bsky.social"},
+        Location("people.yaml", 1),
+    )
+}
+
+
+def _problems(post: Post, spec: PlatformSpec) -> list[Problem]:
+    rendering = Renderer(PEOPLE).render(post, spec)
+    return check.check_rendering(rendering, spec, Path("."))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=texts,
+    thread=st.lists(texts, min_size=2, max_size=3) | st.none(),
+    warning=texts | st.none(),
+    tags=st.lists(st.sampled_from(["fundourschools", "FundОurSchools", "NEA", "OK"]), max_size=2),
+    split=st.sampled_from(["auto", "never"]),
+)
+def test_check_rendering_reports_what_scanning_every_part_does(
+    text: str, thread: list[str] | None, warning: str | None, tags: list[str], split: str
+) -> None:
+    """Every problem, in order, on X, Bluesky and Mastodon, for a text or a thread (split or
+    not, with a content warning and the campaign's hashtags, mentions of a person)."""
+    post = Post(
+        id="p",
+        loc=Location("posts/p.yaml", 1),
+        file="posts/p.yaml",
+        defaults=Defaults(hashtags=tuple(tags), hashtags_loc=Location("config.yaml", 3)),
+        content=Content(
+            text=None if thread else text + " {@lopez}",
+            thread=tuple(thread) if thread else None,
+            content_warning=warning,
+            split=split,
+            text_loc=Location("posts/p.yaml", 2),
+        ),
+        overrides={},
+    )
+    for spec in ACCOUNTS:
+        fast = _problems(post, spec)
+        with mock.patch.object(check, "_WORDS", _EveryRule()):
+            every = _problems(post, spec)
+        assert fast == every
+
+
+def old_bluesky_findings(text: str) -> list[Finding]:
+    """``BlueskyPlatform.findings`` as it was: every scan made, the mentions decoded from bytes."""
+    facets = bluesky_facets(text)
+    data = text.encode("utf-8")
+    covered = {
+        data[f.byte_start : f.byte_end].decode("utf-8") for f in facets if f.kind == "mention"
+    }
+    out = [
+        Finding(
+            "mention-plain",
+            f"{word} is not a Bluesky handle, so it will not notify anyone",
+            "write {@person} with a bluesky: handle in people.yaml, or the full handle (name.bsky.social)",
+            "warning",
+        )
+        for word in dict.fromkeys(plain_mentions(text))
+        if word not in covered
+    ]
+    out += [
+        Finding(
+            "hashtag-too-long",
+            f"#{tag[:20]}… is over {BSKY_TAG_MAX} characters, so Bluesky will not make it a tag",
+        )
+        for tag in long_tags(text)
+    ]
+    return out
+
+
+BLUESKY_WORDS = [
+    "@lopez.bsky.social",
+    "@lopez.bsky.social.",
+    "@nobody",
+    "@a.b",
+    "@é.bsky.social",
+    "(@x.y)",
+    "x@y.bsky.social",
+    "@@lopez.bsky.social",
+    "＠lopez.bsky.social",
+    "https://x.org/@lopez.bsky.social",
+    "https://x.org/(@lopez.bsky.social",
+    "lopez.bsky.social/@a.bc",
+    "#" + "a" * 64,
+    "#" + "a" * 65,
+    "#" + "a" * 70 + "!!",
+    "＃" + "タ" * 65,
+    "#" + "a" * 63 + "é",
+    "#" + "1" * 70,
+    "#" + "a" * 40 + "\u00a0" + "a" * 40,
+    "#" + "a" * 40 + "\x1c" + "a" * 40,
+    "https://x.org/#" + "a" * 70,
+    "#FundOurSchools",
+    "#1",
+    "#",
+    "\ufe0f",
+]
+bluesky_texts = st.lists(
+    st.tuples(st.sampled_from(GAPS), st.sampled_from(BLUESKY_WORDS + WORDS)), max_size=8
+).map(lambda pairs: "".join(gap + word for gap, word in pairs))
+
+
+@settings(max_examples=3000)
+@given(text=bluesky_texts)
+def test_bluesky_findings_are_those_of_every_scan(text: str) -> None:
+    """Plain mentions and overlong tags, found only where the facets leave a sign uncovered."""
+    assert ACCOUNTS[1].findings(text, 0) == old_bluesky_findings(text)
