@@ -1010,8 +1010,8 @@ def check_rendering(
 _TAG_RULE = 1  # an unreadable hashtag (``hashtags``, ``is_readable_hashtag``)
 _LINK_RULE = 2  # a broken web address (``_MALFORMED_URL``)
 _CHAR_RULE = 4  # a deceptive character (``text_warnings``)
-_WORDS_MAX = 1 << 16  # words remembered; then all are forgotten at once (memory stays bounded)
-_WORD_LONGEST = 1_000  # a longer word is judged each time it comes, not remembered
+_WORDS_MAX = 1 << 16  # words remembered (16 M characters at most), then all forgotten at once
+_WORD_LONGEST = 256  # a longer word is judged each time it comes, never remembered
 
 
 class _Words:
