@@ -54,6 +54,8 @@ WORDS = [
     "@lopez.bsky.social",
     "x@é",
     "https://example.org/#fundourschools",
+    "Åxn--bcher-kva.de/#fundourschools",  # a URL found differently at a text's start
+    "xn--bcher-kva.de#fundourschools",
     "https://exаmple.org",
     "HTTP://EXAMPLE.ORG/é",
     "www.exаmple.org",
