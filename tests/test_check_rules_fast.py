@@ -117,23 +117,20 @@ def test_a_parts_words_say_which_rules_find_something(text: str) -> None:
     assert check._Words().rules(text) == scanned(text)
 
 
-def test_a_word_is_judged_whether_remembered_or_not() -> None:
-    """A word too long to remember is judged where it comes, each time."""
-    words = check._Words()
-    long_word = "é" * check._WORD_LONGEST + "-http:/x"
-    for _ in range(2):
-        assert words.rules(f"fine {long_word} fine") == check._LINK_RULE
-        assert words.rules("fine fine") == 0
-
-
-def test_the_words_are_forgotten_past_the_bound() -> None:
-    """Past ``_WORDS_MAX`` words the memory is emptied, and verdicts stay right after it."""
-    words = check._Words()
-    with mock.patch.object(check, "_WORDS_MAX", 3):
-        for n in range(10):
-            assert words.rules(f"w{n} v{n} #fundourschools{n}") == check._TAG_RULE
-            assert words.rules(f"w{n} x{n}") == 0
-            assert len(words._seen) <= 6
+def test_the_words_are_forgotten_past_the_bounds() -> None:
+    """Past ``_WORDS_MAX`` words, or ``_WORDS_CHARS_MAX`` characters in them, the memory is
+    emptied, and the verdicts stay right after it."""
+    for bound, limit in (("_WORDS_MAX", 3), ("_WORDS_CHARS_MAX", 40)):
+        words = check._Words()
+        with mock.patch.object(check, bound, limit):
+            for n in range(10):
+                long_word = "é" * 30 + f"-http:/{n}"
+                assert words.rules(f"w{n} #fundourschools {long_word}") == (
+                    check._TAG_RULE | check._LINK_RULE
+                )
+                assert words.rules(f"w{n} x{n}") == 0
+                assert words.rules(long_word) == check._LINK_RULE
+                assert len(words._seen) <= 6
 
 
 class _EveryRule:

@@ -1010,8 +1010,9 @@ def check_rendering(
 _TAG_RULE = 1  # an unreadable hashtag (``hashtags``, ``is_readable_hashtag``)
 _LINK_RULE = 2  # a broken web address (``_MALFORMED_URL``)
 _CHAR_RULE = 4  # a deceptive character (``text_warnings``)
-_WORDS_MAX = 1 << 16  # words remembered (16 M characters at most), then all forgotten at once
-_WORD_LONGEST = 256  # a longer word is judged each time it comes, never remembered
+# Words remembered, and their characters, at most: then all are forgotten at once.
+_WORDS_MAX = 1 << 16
+_WORDS_CHARS_MAX = 1 << 24
 
 
 class _Words:
@@ -1036,6 +1037,7 @@ class _Words:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: set[str] = set()
+        self._chars = 0  # in the words seen
         self._failed: set[str] = set()  # the words seen that fail a rule
         self._verdicts: dict[str, int] = {}  # and which rules they fail
 
@@ -1043,25 +1045,24 @@ class _Words:
         """The rules (``_TAG_RULE`` | …) that some word of ``text`` fails; 0: none can report
         anything in ``text``."""
         words = set(text.split(" "))
-        verdicts = 0
         with self._lock:
+            if len(self._seen) > _WORDS_MAX or self._chars > _WORDS_CHARS_MAX:
+                self._seen.clear()  # (before the text's words are looked up: all are new)
+                self._chars = 0
+                self._failed.clear()
+                self._verdicts.clear()
             new = words.difference(self._seen)
             if new:
-                if len(self._seen) > _WORDS_MAX:
-                    self._seen.clear()
-                    self._failed.clear()
-                    self._verdicts.clear()
                 for word in new:
                     verdict = _verdict(word)
-                    if len(word) > _WORD_LONGEST:  # judged, not remembered
-                        verdicts |= verdict
-                        continue
-                    self._seen.add(word)
                     if verdict:
                         self._failed.add(word)
                         self._verdicts[word] = verdict
+                    self._chars += len(word)
+                self._seen |= new
             if words.isdisjoint(self._failed):
-                return verdicts
+                return 0
+            verdicts = 0
             for word in words.intersection(self._failed):
                 verdicts |= self._verdicts[word]
             return verdicts
