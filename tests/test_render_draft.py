@@ -4,16 +4,19 @@ over inputs made to break it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.compose.render import _utm_params, _utm_tagger, add_utm
+from eduadvocate.compose.render import _utm_params, _utm_tagger, add_utm, tag_links
 from eduadvocate.config.defaults import Defaults
 from eduadvocate.config.utm import UtmSettings, fill_utm, fill_utm_around
 from eduadvocate.content.model import Content, Post
 from eduadvocate.core.errors import Location
+from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount.unicode import urls_by_word
 
 # Template pieces: the four fields, braces doubled and single, refused fields, plain text.
 _TEMPLATE_BITS = [
@@ -150,3 +153,91 @@ def test_a_rendering_tags_each_link_as_add_utm_does(
     tag = _utm_tagger(params, domains)
     for url in urls:
         assert tag(url) == add_utm(url, params, domains)
+
+
+_URL_BITS = [
+    "https://",
+    "HTTP://",
+    "http:/",
+    "://",
+    "example.org",
+    "e.co",
+    "t.co/abc",
+    "www.example.com",
+    "a.b.c",
+    ".org",
+    ".",
+    "..",
+    "/path",
+    "?q=1",
+    "&utm_source=x",
+    "#frag",
+    "(",
+    ")",
+    "@",
+    "@name",
+    "#tag",
+    "＃",
+    "$",
+    ",",
+    ":",
+    "é",
+    "\u0301",  # a combining mark: after a space it joins it
+    "\u200d",
+    "\u0600",  # a Prepend character: before a space it joins it
+    "学校",
+    "🎨",
+    "x",
+    "1.2",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    "\r\n",
+    "\u00a0",  # spaces to twitter-text that are no gaps here
+    "\u3000",
+    "\x0b",
+    "\x85",
+    "\u2028",
+]
+_url_texts = st.lists(st.sampled_from(_URL_BITS), max_size=24).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_url_texts, st.booleans())
+def test_urls_found_word_by_word_are_those_of_the_whole_search(
+    text: str, without_protocol: bool
+) -> None:
+    """Searching each word that can hold a URL, with the gap before it, finds what the whole
+    search finds, at the same places: over texts of links, dots, protocols, combining marks
+    beside spaces and twitter-text's other spaces."""
+    whole = twitter.extract_urls(text, without_protocol=without_protocol)
+    assert urls_by_word(text, without_protocol=without_protocol) == whole
+    # Again, with the words now remembered.
+    assert urls_by_word(text, without_protocol=without_protocol) == whole
+
+
+@settings(max_examples=500, deadline=None)
+@given(_url_texts, _params)
+def test_links_tagged_word_by_word_are_those_of_the_whole_search(
+    text: str, params: dict[str, str]
+) -> None:
+    """``tag_links`` tags the links the whole search finds (the reference: as it was)."""
+
+    def tag(url: str) -> str:
+        return add_utm(url, params)
+
+    assert tag_links(text, tag) == _tag_links_as_before(text, tag)
+
+
+def _tag_links_as_before(text: str, tag: Callable[[str], str]) -> str:
+    urls = twitter.extract_urls(text, without_protocol=False)
+    if not urls:
+        return text
+    out, pos = [], 0
+    for url in urls:
+        out.append(text[pos : url.start])
+        out.append(tag(text[url.start : url.end]))
+        pos = url.end
+    out.append(text[pos:])
+    return "".join(out)
