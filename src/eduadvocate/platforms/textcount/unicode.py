@@ -179,59 +179,54 @@ _countable_graphemes = pieces.Summed(_countable, graphemes=True)
 
 
 _GAP = re.compile("[ \t\r\n]")
-_GAPS = " \t\r\n"
 _Spans = tuple[tuple[int, int, str], ...]
-_word_urls: dict[bool, dict[str, _Spans]] = {True: {}, False: {}}
-_MAX_WORDS = 1 << 16  # each cache is emptied when it holds this many words (a few MB)
+_word_links: dict[str, _Spans] = {}
+_MAX_WORDS = 1 << 16  # the words remembered (a few MB), all forgotten when there are more
 
 
-def urls_by_word(text: str, *, without_protocol: bool = True) -> list[twitter.Entity]:
-    """``twitter.extract_urls(text, without_protocol=...)``, found word by word: each word that
-    can hold a URL searched with the gap before it, each distinct one once (a post's words
-    are mostly its campaign's; its texts are new: tagged links, thread parts, hashtags added).
+def links_by_word(text: str) -> list[twitter.Entity]:
+    """``twitter.extract_urls(text, without_protocol=False)`` (the URLs written with their
+    protocol), found word by word: each word that holds "://" searched with the gap before it,
+    each distinct one once. A post's links are mostly its campaign's; the whole search looked
+    at every dot of every new text.
 
     The same as the whole search: that search is made run by run (``twitter._scan_urls``: each
     run of non-space characters that holds a dot before a TLD, searched with the character
-    before it), and runs end at twitter-text's spaces, among them space, tab, CR and LF, which
-    end the words here. So a word and the gap before it (or the text's start) hold the text's
-    runs inside that word, each with the same character before it, and no others. A word
-    without a dot that has a character other than a gap after it holds no run; a URL written
-    with its protocol starts with "http://" or "https://", inside its word, so words without
-    "://" hold none of those. tests/test_render_draft.py holds this to the whole search."""
-    sign = "." if without_protocol else "://"
-    at = text.find(sign)
+    before it, its URLs with a protocol kept), and runs end at twitter-text's spaces, among
+    them space, tab, CR and LF, which end the words here. So a word and the gap before it (or
+    the text's start) hold the text's runs inside that word, each with the same character
+    before it, and no others; and a URL kept starts with "http://" or "https://", inside its
+    word, so a word without "://" holds none. tests/test_render_draft.py holds this to the
+    whole search, over texts made to break it."""
+    at = text.find("://")
     if at < 0:
         return []
-    known = _word_urls[without_protocol]
+    known = _word_links
     if len(known) > _MAX_WORDS:
         known.clear()
     out: list[twitter.Entity] = []
     end = 0  # where the last word searched ends (at a gap, or the text's end)
     while at >= 0:
-        if without_protocol and text[at + 1 : at + 2] in _GAPS:  # ("" at the end: in it too)
-            at = text.find(sign, at + 1)
-            continue
-        # The gap before the word (a gap stands at ``end`` unless it is 0: the look back never
-        # goes before the last word), else the text's start.
-        start = max(
+        # The gap before the word, else the text's start (a gap stands at ``end`` unless it is
+        # 0, so the look back never goes into the last word).
+        lo = max(
             text.rfind(" ", end, at),
             text.rfind("\n", end, at),
             text.rfind("\t", end, at),
             text.rfind("\r", end, at),
+            0,
         )
         after = _GAP.search(text, at)
-        stop = after.start() if after else len(text)
-        lo = max(start, 0)
-        chunk = text[lo:stop]
+        end = after.start() if after else len(text)
+        chunk = text[lo:end]
         spans = known.get(chunk)
         if spans is None:
             spans = known[chunk] = tuple(
                 (u.start, u.end, u.value)
-                for u in twitter.extract_urls(chunk, without_protocol=without_protocol)
+                for u in twitter.extract_urls(chunk, without_protocol=False)
             )
         out.extend(twitter.Entity("url", lo + s, lo + e, v) for s, e, v in spans)
-        end = stop
-        at = text.find(sign, stop)
+        at = text.find("://", end)
     return out
 
 
@@ -239,7 +234,7 @@ def urls_by_word(text: str, *, without_protocol: bool = True) -> list[twitter.En
 def bluesky_facets(text: str) -> tuple[Facet, ...]:
     """Facets for links, mentions and hashtags, in text order (overlaps: the first wins)."""
     found: list[tuple[int, int, FacetKind, str]] = []
-    for url in urls_by_word(text):
+    for url in twitter.extract_urls(text):
         value = url.value if "://" in url.value else "https://" + url.value
         found.append((url.start, url.end, "link", value))
     for m in _from_signs(_BSKY_MENTION, text, "@"):
