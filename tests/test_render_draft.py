@@ -16,7 +16,17 @@ from eduadvocate.config.utm import UtmSettings, fill_utm, fill_utm_around
 from eduadvocate.content.model import Content, Post
 from eduadvocate.core.errors import Location
 from eduadvocate.platforms.textcount import twitter
-from eduadvocate.platforms.textcount.unicode import links_by_word
+from eduadvocate.platforms.textcount.facets import Facet, FacetKind
+from eduadvocate.platforms.textcount.unicode import (
+    _BSKY_MENTION,
+    _BSKY_TAG,
+    _HANDLE,
+    BSKY_TAG_MAX,
+    _from_signs,
+    _without_trailing_punct,
+    bluesky_facets,
+    links_by_word,
+)
 
 # Template pieces: the four fields, braces doubled and single, refused fields, plain text.
 _TEMPLATE_BITS = [
@@ -243,3 +253,68 @@ def _tag_links_as_before(text: str, tag: Callable[[str], str]) -> str:
         pos = url.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _bluesky_facets_as_before(text: str) -> tuple[Facet, ...]:
+    """``bluesky_facets`` as it was: the whole text searched at once (the reference)."""
+    found: list[tuple[int, int, FacetKind, str]] = []
+    for url in twitter.extract_urls(text):
+        value = url.value if "://" in url.value else "https://" + url.value
+        found.append((url.start, url.end, "link", value))
+    for m in _from_signs(_BSKY_MENTION, text, "@"):
+        handle = m.group(1).rstrip(".")
+        if _HANDLE.fullmatch(handle):
+            found.append((m.start(), m.start() + 1 + len(handle), "mention", handle))
+    for m in _from_signs(_BSKY_TAG, text, "#＃"):
+        tag = _without_trailing_punct(m.group(1))
+        if tag and len(tag) <= BSKY_TAG_MAX:
+            found.append((m.start(), m.start(1) + len(tag), "tag", tag))
+    found.sort()
+    facets: list[Facet] = []
+    last_end = -1
+    for start, end, kind, value in found:
+        if start < last_end:
+            continue
+        last_end = end
+        facets.append(
+            Facet(kind, len(text[:start].encode("utf-8")), len(text[:end].encode("utf-8")), value)
+        )
+    return tuple(facets)
+
+
+_FACET_BITS = [
+    "@lopez.bsky.social",
+    "@a.b",
+    "@-x.y",
+    "@name.",
+    "(@a.bsky.social)",
+    "#FundOurSchools",
+    "#tag.",
+    "#1",
+    "#" + "a" * 64,
+    "#" + "b" * 65,
+    "＃タグ",
+    "#\ufe0f",
+    "\u00ad",
+    "\u200b",
+    "!",
+    "a@b.co",
+    " #Budget",
+    "\n＃タグ",
+    " #tag!",
+    " @x.bsky.social",
+    " \u0301example.org",  # twitter-text starts this link at the mark, after a space
+    "\u0301e.co/a",
+]
+_facet_texts = st.lists(st.one_of(st.sampled_from(_FACET_BITS), _link), max_size=24).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_facet_texts)
+def test_bluesky_facets_found_word_by_word_are_those_of_the_whole_search(text: str) -> None:
+    """Facets found in each word that can hold one, with the gap before it, moved to the word's
+    place, are the whole text's: links, mentions and tags, overlaps resolved, at the same byte
+    offsets, over texts full of gaps, twitter-text's other spaces and combining marks."""
+    expected = _bluesky_facets_as_before(text)
+    assert bluesky_facets.__wrapped__(text) == expected
+    assert bluesky_facets.__wrapped__(text) == expected  # again, with its words remembered

@@ -67,36 +67,12 @@ def is_web_address(link: str) -> bool:
 class _Budget:
     """What is left of :data:`MAX_TEMPLATE_WORK` while filling one text."""
 
-    __slots__ = ("left", "mentioned", "over", "reported")
+    __slots__ = ("left", "over", "reported")
 
     def __init__(self, text: str) -> None:
         self.left = len(text) + MAX_TEMPLATE_WORK
         self.over = False
         self.reported: set[str] = set()  # each unknown name once
-        self.mentioned = False  # a {@person} was met: the text is filled for one platform
-
-
-# A text filled in (``Renderer._fill``): the result and the problems met, as the arguments given
-# to ``problem``.
-_Filled = tuple[str, tuple[tuple[tuple[Any, ...], dict[str, Any]], ...]]
-
-
-class _Fills:
-    """One post's variables, and its texts as filled so far, by text and location, and by
-    platform rule where a ``{@person}`` was met (only a mention depends on the platform): the
-    post is drafted for each account, and again without tracking where tracking crowds it."""
-
-    __slots__ = ("known", "post", "variables")
-
-    def __init__(self, post: Post) -> None:
-        self.post = post
-        self.variables = {
-            "campaign": post.defaults.campaign or "",
-            "post": post.id,
-            **post.defaults.vars,
-            **post.vars,
-        }
-        self.known: dict[tuple[str, Location | None, PlatformSpec | None], _Filled] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +209,6 @@ class Renderer:
         # The renderings of the post rendered last, by rule set (see ``render``).
         self._post: Post | None = None
         self._by_rules: dict[tuple[object, ...], Rendering] = {}
-        self._fills: _Fills | None = None  # the post drafted last (see ``_draft``)
 
     def _measure(self, spec: PlatformSpec, cw: str | None) -> _Measure:
         """``spec.length(text, cw)``, remembered (bounded: forgotten all at once when full)."""
@@ -326,13 +301,15 @@ class Renderer:
                 Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
             )
 
-        fills = self._fills
-        if fills is None or fills.post is not post:
-            fills = self._fills = _Fills(post)
-        variables, known = fills.variables, fills.known
+        variables = {
+            "campaign": post.defaults.campaign or "",
+            "post": post.id,
+            **post.defaults.vars,
+            **post.vars,
+        }
 
         def expand(text: str, loc: Location | None) -> str:
-            return self._fill(text, variables, spec, loc, problem, known)
+            return self._fill(text, variables, spec, loc, problem)
 
         bodies = list(content.thread) if content.thread else [content.text or ""]
         if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
@@ -342,9 +319,7 @@ class Renderer:
         tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
         bodies = bodies if params is None else tag.texts(bodies)
         if content.link:
-            expanded = self._fill_link(
-                content.link, content.link_loc, variables, spec, problem, known
-            )
+            expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
             link = out.link = tag(expanded)
             if not any(link in b or content.link in b for b in bodies):
                 bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
@@ -422,40 +397,20 @@ class Renderer:
         spec: PlatformSpec,
         loc: Location | None,
         problem: Callable[..., None],
-        known: dict[tuple[str, Location | None, PlatformSpec | None], _Filled] | None = None,
     ) -> str:
-        """``text`` with its ``{var}``, ``{@person}`` and braces filled in, within the budget.
-        ``known``: the texts of the same variables filled already (``_Fills``), each given
-        again with the problems met filling it (the same, as nothing else goes in)."""
-        if "{" not in text and "}" not in text:
-            return text  # nothing to fill (every template holds a brace)
-        if known is not None:
-            found = known.get((text, loc, None)) or known.get((text, loc, spec))
-            if found is not None:
-                for args, kwargs in found[1]:
-                    problem(*args, **kwargs)
-                return found[0]
-        met: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-
-        def noted(*args: Any, **kwargs: Any) -> None:
-            met.append((args, kwargs))
-            problem(*args, **kwargs)
-
-        say = problem if known is None else noted
+        """``text`` with its ``{var}``, ``{@person}`` and braces filled in, within the budget."""
         budget = _Budget(text)
-        filled = self._expand(text, variables, spec, loc, say, 0, budget)
-        if budget.over:
-            say(
-                "template-too-large",
-                f"filling in its {{variables}} would produce more than {MAX_TEMPLATE_WORK:,}"
-                " characters",
-                loc,
-                "variables that refer to other variables many times over multiply: simplify them",
-            )
-            filled = text
-        if known is not None:
-            known[text, loc, spec if budget.mentioned else None] = filled, tuple(met)
-        return filled
+        filled = self._expand(text, variables, spec, loc, problem, 0, budget)
+        if not budget.over:
+            return filled
+        problem(
+            "template-too-large",
+            f"filling in its {{variables}} would produce more than {MAX_TEMPLATE_WORK:,}"
+            " characters",
+            loc,
+            "variables that refer to other variables many times over multiply: simplify them",
+        )
+        return text
 
     def _fill_link(
         self,
@@ -464,7 +419,6 @@ class Renderer:
         variables: dict[str, str],
         spec: PlatformSpec,
         problem: Callable[..., None],
-        known: dict[tuple[str, Location | None, PlatformSpec | None], _Filled] | None = None,
     ) -> str:
         """The ``link:`` filled in, and checked like a literal one when a template made it (a
         literal link is checked once per post, in check)."""
@@ -474,7 +428,7 @@ class Renderer:
             found.append(code)
             problem(code, *args, **kwargs)
 
-        filled = self._fill(link, variables, spec, loc, noted, known)
+        filled = self._fill(link, variables, spec, loc, noted)
         if filled != link and not found and not is_web_address(filled):
             problem(
                 "link-malformed",
@@ -504,7 +458,6 @@ class Renderer:
                 return ""
             at, name = match.group(1), match.group(2)
             if at:
-                budget.mentioned = True
                 result = self._mention(name, spec, loc, problem, budget)
             else:
                 result = self._variable(name, variables, loc, problem, budget)
@@ -900,7 +853,8 @@ def _taggable(url: str, domains: tuple[str, ...]) -> tuple[str, str, str, frozen
 
 
 def tag_links(text: str, tag: Callable[[str], str]) -> str:
-    """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone)."""
+    """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone),
+    as twitter-text finds them (``links_by_word``: the same, word by word)."""
     urls = links_by_word(text)
     if not urls:
         return text
