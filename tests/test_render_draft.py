@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -104,15 +105,16 @@ _BASE_POST = Post(
 )
 
 
-@settings(max_examples=300, deadline=None)
+_utm_settings = st.builds(
+    UtmSettings, st.booleans(), _templates, _templates, _templates, _templates
+)
+
+
+@settings(max_examples=150, deadline=None)
 @given(
+    st.lists(_utm_settings, min_size=1, max_size=3),
     st.lists(
         st.tuples(
-            st.booleans(),
-            _templates,
-            _templates,
-            _templates,
-            _templates,
             st.sampled_from(["x", "bluesky", "mastodon"]),
             st.sampled_from(["acct", "a{post}", "é"]),
             st.sampled_from([None, "", "Fund Our Schools!", "{post}", "Ünïcode"]),
@@ -120,17 +122,32 @@ _BASE_POST = Post(
         ),
         min_size=1,
         max_size=6,
-    )
+    ),
 )
-def test_tracking_parameters_are_those_filled_for_each_post(drawn: list) -> None:
-    """The templates filled once per settings, platform, account and campaign and the post's
-    id put in for each post give the parameters filled whole for each post, in order, one
-    after another (the plan is remembered between them)."""
-    for enabled, source, medium, campaign, content, platform, account, name, post_id in drawn:
-        utm = UtmSettings(enabled, source, medium, campaign, content)
-        post = replace(_BASE_POST, id=post_id, defaults=Defaults(campaign=name))
-        expected = _utm_params_as_before(utm, platform, post, account)
-        assert _utm_params(utm, platform, post, account) == expected
+def test_tracking_parameters_are_those_filled_for_each_post(
+    settings_drawn: list[UtmSettings], drawn: list
+) -> None:
+    """The templates filled and encoded once per settings, platform, account and campaign and
+    the post's id put in for each post give the parameters filled whole for each post, and
+    the links tagged with them as ``add_utm`` tags them: each post on each account with each
+    setting, twice over (the plans are remembered between them)."""
+    for _ in range(2):
+        for utm in settings_drawn:
+            for platform, account, name, post_id in drawn:
+                post = replace(_BASE_POST, id=post_id, defaults=Defaults(campaign=name))
+                expected = _utm_params_as_before(utm, platform, post, account)
+                params = _utm_params(utm, platform, post, account)
+                assert params == expected
+                if params is None or expected is None:
+                    continue
+                # The tail for a link with none of them: encoded as urlencode encodes them.
+                assert params.tail == urlencode(list(expected.items()))
+                tag = _utm_tagger(params, ())
+                for url in _SOME_LINKS:
+                    assert tag(url) == add_utm(url, dict(expected))
+
+
+_SOME_LINKS = ("https://e.org/a", "https://e.org/a?utm_medium=x#f", "https://e.org/?b=1")
 
 
 _urls = st.lists(

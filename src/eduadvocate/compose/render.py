@@ -52,6 +52,7 @@ _RENDERING_SETTINGS = ("limit", "max_hashtags")
 _WEB_ADDRESS = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus never changes
+_UTM_DEFAULT = UtmSettings()  # (one object: tracking plans are remembered by their setting's)
 
 
 def is_web_address(link: str) -> bool:
@@ -225,7 +226,7 @@ class Renderer:
         for them, and each gets the rendering under its own name (as do the problems met on the
         way).
         """
-        utm = post.defaults.utm or UtmSettings()
+        utm = post.defaults.utm or _UTM_DEFAULT
         params = _utm_params(utm, spec.name, post, spec.account.name)
         settings = spec.account.settings  # (as written: the same words expand the same)
         rules = (
@@ -315,7 +316,7 @@ class Renderer:
         if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
             bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
-        domains = (post.defaults.utm or UtmSettings()).domains
+        domains = (post.defaults.utm or _UTM_DEFAULT).domains
         tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
         bodies = bodies if params is None else tag.texts(bodies)
         if content.link:
@@ -740,23 +741,51 @@ def _untracked(post: Post, spec: PlatformSpec, plain: Rendering, lost: str) -> R
     return plain
 
 
-def _utm_params(utm: UtmSettings, platform: str, post: Post, account: str) -> dict[str, str] | None:
+def _utm_params(utm: UtmSettings, platform: str, post: Post, account: str) -> _Params | None:
     """The tracking parameters for the post's links on one account; None: tracking is off."""
     if not utm.enabled:
         return None
     plan = _utm_plan(utm, platform, post.defaults.campaign, account)
-    return {key: post.id.join(texts) for key, texts in plan}
+    post_id = post.id
+    params = _Params()
+    for key, texts in plan.params:
+        params[key] = post_id.join(texts)
+    params.tail = _quote_plus(post_id).join(plan.tail)
+    return params
 
 
-@functools.lru_cache(maxsize=256)  # a campaign has a few accounts and one or two utm: settings
-def _utm_plan(
-    utm: UtmSettings, platform: str, campaign: str | None, account: str
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Each parameter of :func:`_utm_params` with its template filled but for ``{post}``: the
-    texts around its places (``fill_utm_around``). Filling all four templates for every
-    rendering cost ~2% of check's time."""
+class _Params(dict[str, str]):
+    """Tracking parameters, and ``tail``: what ``add_utm`` appends to a link that has none of
+    them, encoded (``_utm_tail``)."""
+
+    __slots__ = ("tail",)
+    tail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The tracking parameters of one utm setting, platform, campaign and account, filled but
+    for ``{post}``: each parameter as the texts around its places (``fill_utm_around``), and
+    the encoded tail the same way (``quote_plus`` encodes character by character, so encoding
+    texts joined is joining them encoded). Filling and encoding the four templates for every
+    rendering cost ~3% of check's time."""
+
+    params: tuple[tuple[str, tuple[str, ...]], ...]
+    tail: tuple[str, ...]
+
+
+# The plans made, by utm setting (by identity: its hash and equality are Python code, called
+# for every rendering; the plan holds the setting, so its id is not reused while it is here).
+_plans: dict[tuple[int, str, str | None, str], tuple[UtmSettings, _Plan]] = {}
+
+
+def _utm_plan(utm: UtmSettings, platform: str, campaign: str | None, account: str) -> _Plan:
+    key = (id(utm), platform, campaign, account)
+    known = _plans.get(key)
+    if known is not None and known[0] is utm:
+        return known[1]
     fields = {"platform": platform, "campaign": _slug(campaign or "campaign"), "account": account}
-    return tuple(
+    params = tuple(
         (key, fill_utm_around(template, fields, "post"))
         for key, template in (
             ("utm_source", utm.source),
@@ -766,12 +795,23 @@ def _utm_plan(
         )
         if template
     )
+    tail = [""]
+    for index, (name, texts) in enumerate(params):
+        tail[-1] += f"{'&' if index else ''}{_quote_plus(name)}={_quote_plus(texts[0])}"
+        tail.extend(_quote_plus(text) for text in texts[1:])
+    if len(_plans) >= 1024:  # a campaign has a few accounts and a utm: setting per file
+        _plans.clear()
+    plan = _Plan(params, tuple(tail))
+    _plans[key] = utm, plan
+    return plan
 
 
 def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[str], str]:
     """``add_utm`` with ``params``, each tail of parameters encoded once (by the names a link
-    has already: most have none), not once per link."""
+    has already: most have none, and ``_utm_params`` encoded that one), not once per link."""
     tails: dict[frozenset[str], str] = {}
+    if isinstance(params, _Params):
+        tails[frozenset()] = params.tail
 
     def tag(url: str) -> str:
         link = _taggable(url, domains)
