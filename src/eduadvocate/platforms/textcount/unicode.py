@@ -181,7 +181,10 @@ _countable_graphemes = pieces.Summed(_countable, graphemes=True)
 _GAP = re.compile("[ \t\r\n]")
 _Spans = tuple[tuple[int, int, str], ...]
 _word_links: dict[str, _Spans] = {}
-_MAX_WORDS = 1 << 16  # the words remembered (a few MB), all forgotten when there are more
+# The words remembered, all forgotten when there are more, and the longest remembered: at most
+# ~5 MB for each search (untrusted text may hold a megabyte without a space).
+_MAX_WORDS = 1 << 14
+_WORD_MAX = 300
 
 
 def links_by_word(text: str) -> list[twitter.Entity]:
@@ -221,10 +224,12 @@ def links_by_word(text: str) -> list[twitter.Entity]:
         chunk = text[lo:end]
         spans = known.get(chunk)
         if spans is None:
-            spans = known[chunk] = tuple(
+            spans = tuple(
                 (u.start, u.end, u.value)
                 for u in twitter.extract_urls(chunk, without_protocol=False)
             )
+            if len(chunk) <= _WORD_MAX:
+                known[chunk] = spans
         out.extend(twitter.Entity("url", lo + s, lo + e, v) for s, e, v in spans)
         at = text.find("://", end)
     return out
@@ -269,7 +274,9 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
         chunk = text[lo:end]
         found = known.get(chunk)
         if found is None:
-            found = known[chunk] = _facets_in(chunk)
+            found = _facets_in(chunk)
+            if len(chunk) <= _WORD_MAX:
+                known[chunk] = found
         if found:
             base = bytes_to(lo)
             out.extend(
