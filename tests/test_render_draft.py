@@ -335,3 +335,13 @@ def test_bluesky_facets_found_word_by_word_are_those_of_the_whole_search(text: s
     expected = _bluesky_facets_as_before(text)
     assert bluesky_facets.__wrapped__(text) == expected
     assert bluesky_facets.__wrapped__(text) == expected  # again, with its words remembered
+
+
+def test_words_too_long_to_remember_are_searched_all_the_same() -> None:
+    """A word past the length remembered (untrusted text may hold a megabyte without a space)
+    is searched like any other, each time."""
+    long_link = "https://example.org/" + "a" * 2000
+    text = f"see {long_link} and @x.bsky.social #Tag {long_link}."
+    for _ in range(2):
+        assert links_by_word(text) == twitter.extract_urls(text, without_protocol=False)
+        assert bluesky_facets.__wrapped__(text) == _bluesky_facets_as_before(text)
