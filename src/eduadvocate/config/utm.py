@@ -75,6 +75,23 @@ def fill_utm(template: str, values: dict[str, str]) -> str:
     )
 
 
+def fill_utm_around(template: str, values: dict[str, str], field: str) -> tuple[str, ...]:
+    """The template filled as :func:`fill_utm` fills it, but for ``field``: the texts between
+    its places, so that ``value.join(texts) == fill_utm(template, {**values, field: value})``
+    for every value (a value goes in as written, never filled again). Render fills the fields
+    one post shares with the next once, and only the post's own for each post."""
+    out: list[str] = []
+    current: list[str] = []
+    for text, name in _pieces(template):
+        if name == field:
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(text if name is None else values.get(name, text))
+    out.append("".join(current))
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=256)  # a campaign has a few templates, filled for every rendering
 def _pieces(template: str) -> tuple[tuple[str, str | None], ...]:
     """The template as (text, field) pieces: text as written (braces doubled made single), or
