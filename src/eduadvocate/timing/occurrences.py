@@ -8,8 +8,9 @@ ledger fixes the instant when a publish run first sees the post.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,9 @@ class Schedule:
     start: datetime | None = None
     until: datetime | None = None
 
+    def __reduce__(self) -> tuple[type[Schedule], tuple[object, ...]]:
+        return type(self), _SCHEDULE_FIELDS(self)
+
     def occurrences(self, start: datetime, end: datetime, now: datetime) -> Iterator[datetime]:
         """Instants in [start, end): the one-shot instant, ``now`` for ``at: now``, or the recurrence."""
         if self.when == "now":
@@ -63,6 +67,11 @@ class Schedule:
         self, moment: datetime, now: datetime, horizon_days: int = 800
     ) -> datetime | None:
         return next(self.occurrences(moment, moment + timedelta(days=horizon_days), now), None)
+
+
+# Pickled as its fields and rebuilt by ``__init__``, as core/errors.py's problems are: check's
+# worker processes send every post's schedule back.
+_SCHEDULE_FIELDS = attrgetter(*(f.name for f in fields(Schedule)))
 
 
 def zone_of(post: Post, problems: list[Problem]) -> ZoneInfo | None:

@@ -9,6 +9,7 @@ on start-up; croniter, dateutil and APScheduler would each cost more than the wh
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -236,8 +237,20 @@ def _parse_stamp(text: str, zone: ZoneInfo | None, forms: str) -> datetime:
     return resolve_local(wall, zone)
 
 
+# What is read is remembered (bounded): a campaign repeats its `every` values and often its
+# times, and `check` reads every post's. A value that cannot be read is read again each time
+# (functools.lru_cache keeps no exception), so each post gets its own error. The results are
+# immutable, so posts may share them.
+_REMEMBERED = 4096
+
+
 def parse_at(text: str, zone: ZoneInfo | None) -> datetime | Now:
     """Read an `at` value: "now", an instant with an offset, or a local time in `zone`."""
+    return _parse_at(text, zone)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _parse_at(text: str, zone: ZoneInfo | None) -> datetime | Now:
     if text.strip().lower() == "now":
         return Now()
     return _parse_stamp(text, zone, f'"now", {_TIME_FORMS}')
@@ -250,6 +263,11 @@ def parse_date_or_time(text: str, zone: ZoneInfo | None, *, end_of_day: bool = F
     so `until` stays an inclusive bound. A midnight that a DST change skips (Santiago, Havana)
     is taken to be when the clocks resume.
     """
+    return _parse_date_or_time(text, zone, end_of_day)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _parse_date_or_time(text: str, zone: ZoneInfo | None, end_of_day: bool) -> datetime:
     stripped = text.strip()
     if re.fullmatch(_DATE, stripped):
         try:
@@ -386,6 +404,11 @@ _ALIASES = {
 
 def parse_every(text: str) -> Recurrence:
     """Read an `every` value: a 5-field cron expression, an @alias, or a plain-English rule."""
+    return _parse_every(text)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _parse_every(text: str) -> Recurrence:
     words = text.split()
     if words and words[0].startswith("@"):
         expression = _ALIASES.get(text.strip().lower())
