@@ -16,7 +16,7 @@ from eduadvocate.config.defaults import Defaults
 from eduadvocate.config.utm import UtmSettings, fill_utm, fill_utm_around
 from eduadvocate.content.model import Content, Post
 from eduadvocate.core.errors import Location
-from eduadvocate.platforms.textcount import twitter
+from eduadvocate.platforms.textcount import _urlscan, twitter
 from eduadvocate.platforms.textcount.facets import Facet, FacetKind
 from eduadvocate.platforms.textcount.unicode import (
     _BSKY_MENTION,
@@ -26,7 +26,6 @@ from eduadvocate.platforms.textcount.unicode import (
     _from_signs,
     _without_trailing_punct,
     bluesky_facets,
-    links_by_word,
 )
 
 # Template pieces: the four fields, braces doubled and single, refused fields, plain text.
@@ -237,13 +236,22 @@ _url_texts = st.lists(st.one_of(st.sampled_from(_URL_BITS), _link), max_size=24)
 
 @settings(max_examples=1500, deadline=None)
 @given(_url_texts)
-def test_links_found_word_by_word_are_those_of_the_whole_search(text: str) -> None:
-    """Searching each word that holds "://", with the gap before it, finds the URLs written
-    with their protocol that the whole search finds, at the same places: over texts of links,
+def test_links_found_around_their_protocol_are_those_of_the_whole_search(text: str) -> None:
+    """Searching the runs around each "://" (what render tags) finds the URLs written with
+    their protocol that the whole search finds, at the same places: over texts of links,
     dots, protocols, combining marks beside spaces and twitter-text's other spaces."""
-    whole = twitter.extract_urls(text, without_protocol=False)
-    assert links_by_word(text) == whole
-    assert links_by_word(text) == whole  # again, with its words remembered
+    assert twitter.extract_urls(text, without_protocol=False) == _protocol_urls_of_all(text)
+    assert twitter.extract_urls(text, without_protocol=False) == _protocol_urls_of_all(text)
+
+
+def _protocol_urls_of_all(text: str) -> list[twitter.Entity]:
+    """The URLs the whole search (every dotted run) finds that start with a protocol."""
+    protocol = _urlscan.protocol_pattern()
+    return [
+        twitter.Entity("url", start, end, url)
+        for start, end, url in twitter._scan_urls(text, True)
+        if protocol.match(url)
+    ]
 
 
 @settings(max_examples=500, deadline=None)
@@ -343,5 +351,5 @@ def test_words_too_long_to_remember_are_searched_all_the_same() -> None:
     long_link = "https://example.org/" + "a" * 2000
     text = f"see {long_link} and @x.bsky.social #Tag {long_link}."
     for _ in range(2):
-        assert links_by_word(text) == twitter.extract_urls(text, without_protocol=False)
+        assert twitter.extract_urls(text, without_protocol=False) == _protocol_urls_of_all(text)
         assert bluesky_facets.__wrapped__(text) == _bluesky_facets_as_before(text)

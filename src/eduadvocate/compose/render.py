@@ -33,7 +33,7 @@ from eduadvocate.core.errors import Location, Problem, Severity
 from eduadvocate.core.suggest import did_you_mean, shown
 from eduadvocate.platforms.base import Facet, PlatformSpec
 from eduadvocate.platforms.textcount import twitter
-from eduadvocate.platforms.textcount.unicode import grapheme_ends, links_by_word
+from eduadvocate.platforms.textcount.unicode import grapheme_ends
 
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
 # Whitespace after a sentence's end, or line breaks: pieces end where a match ends. Written to
@@ -905,8 +905,8 @@ def _taggable(url: str, domains: tuple[str, ...]) -> tuple[str, str, str, frozen
 
 def tag_links(text: str, tag: Callable[[str], str]) -> str:
     """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone),
-    as twitter-text finds them (``links_by_word``: the same, word by word)."""
-    urls = links_by_word(text)
+    as twitter-text finds them (in the runs around each "://" only: ``twitter._protocol_urls``)."""
+    urls = twitter.extract_urls(text, without_protocol=False)
     if not urls:
         return text
     out, pos = [], 0

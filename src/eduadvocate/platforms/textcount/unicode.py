@@ -179,60 +179,10 @@ _countable_graphemes = pieces.Summed(_countable, graphemes=True)
 
 
 _GAP = re.compile("[ \t\r\n]")
-_Spans = tuple[tuple[int, int, str], ...]
-_word_links: dict[str, _Spans] = {}
 # The words remembered, all forgotten when there are more, and the longest remembered: at most
-# ~5 MB for each search (untrusted text may hold a megabyte without a space).
+# ~5 MB (untrusted text may hold a megabyte without a space).
 _MAX_WORDS = 1 << 14
 _WORD_MAX = 300
-
-
-def links_by_word(text: str) -> list[twitter.Entity]:
-    """``twitter.extract_urls(text, without_protocol=False)`` (the URLs written with their
-    protocol), found word by word: each word that holds "://" searched with the gap before it,
-    each distinct one once: a post's links are mostly its campaign's, and the whole search
-    looks at every dot of every new text (render tags each post's links for each account).
-
-    The same as the whole search: that search is made run by run (``twitter._scan_urls``: each
-    run of non-space characters that holds a dot before a TLD, searched with the character
-    before it, its URLs with a protocol kept), and runs end at twitter-text's spaces, among
-    them space, tab, CR and LF, which end the words here. So a word and the gap before it (or
-    the text's start) hold the text's runs inside that word, each with the same character
-    before it, and no others; and a URL kept starts with "http://" or "https://", inside its
-    word, so a word without "://" holds none. tests/test_render_draft.py holds this to the
-    whole search, over texts made to break it."""
-    at = text.find("://")
-    if at < 0:
-        return []
-    known = _word_links
-    if len(known) > _MAX_WORDS:
-        known.clear()
-    out: list[twitter.Entity] = []
-    end = 0  # where the last word searched ends (at a gap, or the text's end)
-    while at >= 0:
-        # The gap before the word, else the text's start (a gap stands at ``end`` unless it is
-        # 0, so the look back never goes into the last word).
-        lo = max(
-            text.rfind(" ", end, at),
-            text.rfind("\n", end, at),
-            text.rfind("\t", end, at),
-            text.rfind("\r", end, at),
-            0,
-        )
-        after = _GAP.search(text, at)
-        end = after.start() if after else len(text)
-        chunk = text[lo:end]
-        spans = known.get(chunk)
-        if spans is None:
-            spans = tuple(
-                (u.start, u.end, u.value)
-                for u in twitter.extract_urls(chunk, without_protocol=False)
-            )
-            if len(chunk) <= _WORD_MAX:
-                known[chunk] = spans
-        out.extend(twitter.Entity("url", lo + s, lo + e, v) for s, e, v in spans)
-        at = text.find("://", end)
-    return out
 
 
 @functools.lru_cache(maxsize=4096)  # render and check both ask for each part's facets
@@ -246,7 +196,7 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
 
     The same as searching the whole text: no facet spans a gap (space, tab, CR, LF): a
     mention's and a tag's characters are none, and the URL search is made run by run, in runs
-    that end at them (see ``links_by_word``). Each pattern looks one character back (a space,
+    that end at them (see ``twitter._scan_urls``). Each pattern looks one character back (a space,
     "(" or the start): the word's is the same with the gap before it, or the text's start. So
     the facets of a word are the text's facets inside it; overlaps are within a word, so the
     first of each wins in both. A word without "@", "#", "＃" or a dot before something other
