@@ -21,6 +21,14 @@ WORDS = [
     "school",
     "Board",
     "https://example.org/a?utm_source=x&b=(c)",
+    "https://example.org/a?utm_source=x&utm_content=post-1",
+    "https://example.org/a?q=1&utm_content=post.",
+    "http://x.org/a?b=@c",
+    "@u@https://a.org/b?c=1",
+    "(https://a.org/b?c=1)",
+    "https://a.org/b?c=1#f",
+    "Åhttps://a.org/b?c=1",
+    "https://a.org/b?c=1\x0bhttps://d.org?e",
     "http://t.co/abc123",
     "example.org/facts.",
     "www.k12.ca.us",
@@ -119,6 +127,46 @@ def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str
 )
 def test_texts_with_a_joint_across_a_space_are_scanned_whole(text: str, splittable: bool) -> None:
     assert pieces.splittable(text) is splittable
+
+
+QUERY_BITS = ["?", "?q=1", "&utm_source=x", "&b=(c)", ")", ".", "~", "#f", "@u", "%20", "=", "é"]
+HEADS = [
+    "https://example.org/a",
+    "http://t.co/abc",
+    "example.org/p",
+    "@u@https://a.org",
+    "@u.https://a.org",
+    "(https://a.org",
+    "Åhttps://a.org",
+    "https://a.org/b?q",
+]
+
+
+@settings(max_examples=1500)
+@given(
+    space=st.sampled_from(["", " "]),
+    head=st.sampled_from(HEADS),
+    tail=st.lists(st.sampled_from(QUERY_BITS), min_size=1, max_size=6).map("".join),
+)
+def test_a_link_with_a_query_appended_measures_as_the_link_where_the_rule_says_so(
+    space: str, head: str, tail: str
+) -> None:
+    """Where ``query_free`` gives a shorter text for a tagged link, X's weights and Mastodon's
+    count give both the same length (the whole-text rules, not the sums)."""
+    text = space + head + tail
+    shorter = twitter.query_free(text)
+    if shorter is not None:
+        assert text.startswith(shorter)
+        assert twitter._scaled_weight(text) == twitter._scaled_weight(shorter)
+        assert unicode._countable(text) == unicode._countable(shorter)
+
+
+def test_a_tracked_link_is_measured_from_the_link() -> None:
+    """Not None everywhere: a link with tracking parameters, as render tags it, is measured
+    from the link without them (else no check gets faster)."""
+    link = "https://example.org/petition?utm_source=x&utm_medium=social&utm_content=post-1"
+    assert twitter.query_free(" " + link) == " https://example.org/petition"
+    assert twitter.query_free(link) == "https://example.org/petition"
 
 
 def test_texts_are_split_into_words_where_python_splits_them() -> None:

@@ -91,12 +91,24 @@ class Summed:
     its spaces, tabs and line breaks.
     ``graphemes``: ``measure`` counts grapheme clusters, so a text with a joint across a space
     (see the module) is measured whole; a measure that counts none (X's weights) sums any text.
-    ``space``: what ``measure`` gives a space, a tab and a line break each."""
+    ``space``: what ``measure`` gives a space, a tab and a line break each. ``same_as``: for
+    a text to measure (a word, or a space and a word), a shorter one ``measure`` gives the same
+    length, where the rule can tell (a link with tracking parameters appended: see
+    ``twitter.query_free``), else None: a post's tagged links are new words in every post, and
+    each was measured in full."""
 
-    def __init__(self, measure: Callable[[str], int], *, graphemes: bool, space: int = 1) -> None:
+    def __init__(
+        self,
+        measure: Callable[[str], int],
+        *,
+        graphemes: bool,
+        space: int = 1,
+        same_as: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.measure = measure
         self.graphemes = graphemes
         self.space = space
+        self.same_as = same_as
         # Each word's measure after a space (its piece's, less the space: what a pattern sees
         # before a word is alike for a space, a tab and a line break), and at a text's start,
         # which is not always alike: twitter-text finds "Åxn--bcher-kva.de" one URL after a
@@ -121,21 +133,42 @@ class Summed:
         try:
             total = sum(map(known.__getitem__, words))
         except KeyError:  # a word not measured yet (one or two a post: its tagged links)
-            space, measure = self.space, self.measure
             for word in words:
                 if word not in known:
-                    known[word] = measure(" " + word) - space
+                    self._after_space(word)
             total = sum(map(known.__getitem__, words))
         if text[0] not in _SPACES:  # the first word stands at the start
             word = words[0]
             at_start = self.first.get(word)
             if at_start is None:
-                at_start = self.first[word] = self.measure(word)
+                at_start = self._at_start(word)
             total += at_start - known[word]
         gaps = len(text) - sum(map(len, words))
         if self.graphemes and "\r" in text:
             gaps -= text.count("\r\n")
         return total + gaps * self.space
+
+    def _after_space(self, word: str) -> int:
+        """``word``'s measure after a space, less the space; remembered."""
+        length = self.known.get(word)
+        if length is None:
+            text = " " + word
+            shorter = None if self.same_as is None else self.same_as(text)
+            if shorter is not None and shorter[:1] == " ":
+                length = self._after_space(shorter[1:])
+            else:
+                length = self.measure(text) - self.space
+            self.known[word] = length
+        return length
+
+    def _at_start(self, word: str) -> int:
+        """``word``'s measure at a text's start; remembered."""
+        length = self.first.get(word)
+        if length is None:
+            shorter = None if self.same_as is None else self.same_as(word)
+            length = self._at_start(shorter) if shorter else self.measure(word)
+            self.first[word] = length
+        return length
 
 
 class Joined(Generic[T]):

@@ -397,6 +397,24 @@ def _with_query(chunk: str) -> tuple[_Span, ...] | None:
     return (*found[:-1], (start, len(chunk), whole))
 
 
+def query_free(text: str) -> str | None:
+    """``text`` (a word, or a space and a word) without the query its URL ends with, where the
+    word is one URL written with its protocol whose query goes to the word's end: its URLs are
+    the shorter text's, the last one taking the query (``_with_query``, handed the text as
+    ``_scan_urls`` would hand it the word's run: the URL is the whole word, and holds no
+    space), so X's weights and Mastodon's count (a URL is 23 whatever its length, and nothing
+    outside it changed) give both the same length. None where that is not so: among others
+    where the URL starts inside the word, after a mention Mastodon would count instead
+    ("@u.https://…")."""
+    at = text.find("?")
+    if at <= 0:
+        return None
+    found = _with_query(text)
+    if found is None or found[-1][0] != (1 if text[0] == " " else 0):
+        return None
+    return text[:at]
+
+
 def _scan_run(chunk: str) -> tuple[_Span, ...]:
     """The URLs of one run (see ``_urls_in_run``), searched for."""
     without_protocol = True
@@ -765,7 +783,9 @@ def _scaled_weight(text: str, config: TwitterTextConfig = CONFIG_V3) -> int:
 
 
 # (Emoji are no clusters here; spaces, tabs and line breaks weigh one character each, scaled.)
-_weighed_v3 = pieces.Summed(_scaled_weight, graphemes=False, space=CONFIG_V3.scale)
+_weighed_v3 = pieces.Summed(
+    _scaled_weight, graphemes=False, space=CONFIG_V3.scale, same_as=query_free
+)
 
 
 def parse_tweet(text: str, config: TwitterTextConfig = CONFIG_V3) -> ParseResult:

@@ -175,7 +175,7 @@ def _countable(text: str) -> int:
     return graphemes(mastodon_countable(text))
 
 
-_countable_graphemes = pieces.Summed(_countable, graphemes=True)
+_countable_graphemes = pieces.Summed(_countable, graphemes=True, same_as=twitter.query_free)
 
 
 _GAP = re.compile("[ \t\r\n]")
