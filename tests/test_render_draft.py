@@ -330,6 +330,14 @@ _FACET_BITS = [
     " @x.bsky.social",
     " \u0301example.org",  # twitter-text starts this link at the mark, after a space
     "\u0301e.co/a",
+    "?utm_source=bluesky&utm_content=post-1",
+    "&utm_content=a@b.bsky.social#x",
+    "?q=#tag",
+    "@u.",
+    " ",
+    "\n",
+    "\t",
+    "\r\n",
 ]
 _facet_texts = st.lists(st.one_of(st.sampled_from(_FACET_BITS), _link), max_size=24).map("".join)
 

@@ -398,19 +398,19 @@ def _with_query(chunk: str) -> tuple[_Span, ...] | None:
 
 
 def query_free(text: str) -> str | None:
-    """``text`` (a word, or a space and a word) without the query its URL ends with, where the
-    word is one URL written with its protocol whose query goes to the word's end: its URLs are
-    the shorter text's, the last one taking the query (``_with_query``, handed the text as
-    ``_scan_urls`` would hand it the word's run: the URL is the whole word, and holds no
-    space), so X's weights and Mastodon's count (a URL is 23 whatever its length, and nothing
-    outside it changed) give both the same length. None where that is not so: among others
-    where the URL starts inside the word, after a mention Mastodon would count instead
-    ("@u.https://…")."""
+    """``text`` (a word, or a space, tab, CR or LF and a word) without the query its URL ends
+    with, where the word is one URL written with its protocol whose query goes to the word's
+    end: its URLs are the shorter text's, the last one taking the query (``_with_query``,
+    handed the text as ``_scan_urls`` would hand it the word's run: the URL is the whole word,
+    and holds no space), so X's weights and Mastodon's count (a URL is 23 whatever its length,
+    and nothing outside it changed) give both the same length, and the word's only entity is
+    that URL. None where that is not so: among others where the URL starts inside the word,
+    after a mention Mastodon would count instead ("@u.https://…")."""
     at = text.find("?")
     if at <= 0:
         return None
     found = _with_query(text)
-    if found is None or found[-1][0] != (1 if text[0] == " " else 0):
+    if found is None or found[-1][0] != (1 if text[0] in " \t\r\n" else 0):
         return None
     return text[:at]
 

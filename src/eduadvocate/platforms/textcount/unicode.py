@@ -224,7 +224,7 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
         chunk = text[lo:end]
         found = known.get(chunk)
         if found is None:
-            found = _facets_in(chunk)
+            found = _link_alone(chunk) or _facets_in(chunk)
             if len(chunk) <= _WORD_MAX:
                 known[chunk] = found
         if found:
@@ -239,6 +239,18 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
 # something after it that is not a gap (a URL's dot before its TLD).
 _FACET_SIGN = re.compile("[@#\uff03]|\\.(?=[^ \t\r\n])")
 _word_facets: dict[str, tuple[Facet, ...]] = {}
+
+
+def _link_alone(chunk: str) -> tuple[Facet, ...]:
+    """The facets of a word (with the gap before it) that is one link whose query goes to its
+    end, as render tags a post's links (``twitter.query_free``: the word's only URL, from its
+    first character on, so any mention or tag in it is inside the link, whose facet wins): the
+    link's, at its characters (ASCII: one byte each). Empty for any other word, which is
+    searched (each post's tagged links are new words, and ``_facets_in`` searched each whole)."""
+    if twitter.query_free(chunk) is None:
+        return ()
+    start = 1 if chunk[0] in " \t\r\n" else 0
+    return (Facet("link", start, len(chunk), chunk[start:]),)
 
 
 def _facets_in(text: str) -> tuple[Facet, ...]:
