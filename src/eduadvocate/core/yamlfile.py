@@ -32,7 +32,7 @@ MAX_NODES = 200_000
 # mistake or an attack: each level costs a few Python frames here and in PyYAML's pure composer.
 MAX_DEPTH = 64
 
-_BASE_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
@@ -43,24 +43,6 @@ _NO_ITEMS: Mapping[str, YNode] = MappingProxyType({})
 _NO_KEYS: Mapping[str, yaml.Node] = MappingProxyType({})
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-def _resolve(self: Any, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
-    """PyYAML's ``BaseResolver.resolve`` (the tag of a node as composed), the same answers in
-    fewer steps for a scalar, which libyaml's composer asks for each one: the implicit
-    resolvers for the plain scalar's first character, in order, then str."""
-    table = self.yaml_implicit_resolvers
-    if kind is yaml.ScalarNode and not self.yaml_path_resolvers and None not in table:
-        if implicit[0]:
-            for tag, regexp in table.get(value[:1], ()):
-                if regexp.match(value):
-                    return tag
-        return self.DEFAULT_SCALAR_TAG
-    return _BASE_LOADER.resolve(self, kind, value, implicit)
-
-
-# The loader (tests swap in PyYAML's pure-Python one).
-_Loader: type[Any] = type("_Loader", (_BASE_LOADER,), {"resolve": _resolve})
 
 
 class YamlFileError(Exception):
@@ -211,7 +193,7 @@ def paused_gc() -> Iterator[None]:
 
 def _parse(text: str, display: str) -> YNode | None:
     try:
-        if not issubclass(_Loader, getattr(yaml, "CSafeLoader", ())):
+        if _Loader is not getattr(yaml, "CSafeLoader", None):
             _refuse_deep_events(text, display)  # PyYAML's pure-Python composer recurses per level
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -316,14 +298,9 @@ class _Converter:
         return raw
 
     def _scalar(self, node: yaml.ScalarNode) -> YNode:
-        # self.text and self.loc inlined: this runs for most of a file's nodes
-        raw: str = node.value
-        if not raw.isascii():
-            self.text(node)  # refuses a lone surrogate
-        start = node.start_mark
-        loc = Location(self.display, start.line + 1, start.column + 1)
+        raw = self.text(node)
         if node.style in _QUOTED:
-            return YNode("scalar", loc, raw, raw, True)
+            return YNode("scalar", self.loc(node), raw, raw, True)
         tag = node.tag
         value: Any = raw if tag == _STR else _resolve_plain(tag, raw)
         comment = ""
@@ -333,7 +310,7 @@ class _Converter:
             if "#" in line:  # most lines have none: skip the pattern
                 match = _COMMENT.match(line, end.column)
                 comment = match.group(1) if match else ""
-        return YNode("scalar", loc, value, raw, False, comment)
+        return YNode("scalar", self.loc(node), value, raw, False, comment)
 
     def _map(self, node: yaml.MappingNode) -> YNode:
         items: dict[str, YNode] = {}
@@ -346,9 +323,7 @@ class _Converter:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlFileError("a key must be a plain name", self.loc(key_node))
-            key: str = key_node.value
-            if not key.isascii():
-                self.text(key_node)  # refuses a lone surrogate
+            key = self.text(key_node)
             if key in items:
                 first = keys[key].start_mark.line + 1
                 raise YamlFileError(
