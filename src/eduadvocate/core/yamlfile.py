@@ -66,10 +66,11 @@ class YNode:
     value on its line; ``items`` and ``key_locs``: maps (in the file's order); ``seq``: sequences.
     """
 
-    # A plain class rather than a dataclass: reading 10,000 posts makes ~70,000 of these, and
-    # the dataclass __init__ (keyword defaults, three fresh containers each) was a tenth of the
-    # time. A scalar shares the empty, read-only ``items``/``seq``; a map's key locations are
-    # made when first asked for (they are only named in problems), from the key nodes.
+    # A plain class rather than a dataclass: reading 10,000 posts makes ~70,000 of these. A
+    # scalar shares the empty, read-only ``items``/``seq`` (not three fresh containers each);
+    # a map's key locations are made when first asked for (problems name them), from the key
+    # nodes. Together ~6-20% less CPU to read the bench campaign (A/B, min and second-best of
+    # four loads per process).
     __slots__ = (
         "_key_locs",
         "_keys",
