@@ -26,7 +26,7 @@ from eduadvocate.content.schema import (
 )
 from eduadvocate.core.errors import Location, Problem
 from eduadvocate.core.suggest import did_you_mean, shown
-from eduadvocate.core.yamlfile import YamlFileError, YNode, read_yaml
+from eduadvocate.core.yamlfile import YamlFileError, YNode, paused_gc, read_yaml
 
 # Every pattern over user input is used with fullmatch: "$" also matches before a final newline.
 _ID = re.compile(ID_PATTERN)
@@ -39,8 +39,15 @@ class _Ctx(NodeReader):
     """Collects problems while validating one file; prose cut short by a YAML comment is one."""
 
     def string(self, node: YNode | None, what: str) -> str | None:
-        text = super().string(node, what)
-        if text is not None and node is not None and node.comment and what in _PROSE:
+        if node is None:
+            return None
+        if node.kind == "scalar":  # NodeReader.string's answer, without its calls (most reads)
+            if node.value is None and not node.quoted:
+                return None
+            text: str | None = node.raw
+        else:
+            text = super().string(node, what)
+        if text is not None and node.comment and what in _PROSE:
             self.problems.append(
                 Problem(
                     "yaml-comment",
@@ -195,10 +202,9 @@ def _post(
         )
     overrides: dict[str, Content] = {}
     reel_loc: Location | None = None
-    for key, loc in node.key_locs.items():
+    for key, value in node.items.items():
         if key in POST_FIELDS:
             continue
-        value = node.items[key]
         if key in platforms:
             if value.kind != "map":
                 ctx.error(
@@ -225,7 +231,7 @@ def _post(
             ctx.error(
                 "unknown-key",
                 f'unknown key "{key}" in a post',
-                loc,
+                node.key_locs[key],
                 did_you_mean(key, [*POST_FIELDS, *platforms]),
             )
     get = node.items.get
@@ -268,6 +274,13 @@ def load_file(
     path: Path, display: str, base: Defaults, platforms: frozenset[str], problems: list[Problem]
 ) -> list[Post]:
     """Load the posts of one file; problems are appended, never raised."""
+    with paused_gc():  # the YNode tree and the posts it becomes: no cycles to look for
+        return _load_file(path, display, base, platforms, problems)
+
+
+def _load_file(
+    path: Path, display: str, base: Defaults, platforms: frozenset[str], problems: list[Problem]
+) -> list[Post]:
     try:
         node = read_yaml(path, display)
     except YamlFileError as exc:
