@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -307,7 +307,8 @@ def _in_processes(
     try:
         for run in runs[1:]:
             reader, writer = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(run, writer), daemon=True)
+            work = functools.partial(_run_in_child, run)
+            child = context.Process(target=_child, args=(work, writer), daemon=True)
             child.start()
             writer.close()
             children.append((run[0], reader, child))
@@ -333,11 +334,12 @@ def _in_processes(
             reader.close()
 
 
-def _child(run: tuple[int, int], writer: Connection) -> None:
-    """A forked child's work: its run of posts, sent back whole (or what stopped it)."""
+def _child(work: Callable[[], object], writer: Connection) -> None:
+    """A forked child's work (its run of posts, or its share of posts files, read and
+    analysed), sent back whole (or what stopped it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
     try:
-        writer.send(("done", _run_in_child(run)))
+        writer.send(("done", work()))
     except Exception as exc:  # handed to the parent, which raises it as the serial run would
         writer.send(("failed", exc))
     finally:
@@ -470,7 +472,9 @@ def _in_shares(
     try:
         for index in range(1, len(shares)):
             reader, writer = context.Pipe(duplex=False)
-            child = context.Process(target=_share_child, args=(index, writer), daemon=True)
+            child = context.Process(
+                target=_child, args=(functools.partial(_share_in_child, index), writer), daemon=True
+            )
             child.start()
             writer.close()
             children.append((index, reader, child))
@@ -522,18 +526,6 @@ def _in_shares(
             child.kill()  # (done already, but for an early stop)
             child.join()
             reader.close()
-
-
-def _share_child(index: int, writer: Connection) -> None:
-    """A forked child's work: its share of posts files, read and analysed, sent back whole (or
-    what stopped it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
-    try:
-        writer.send(("done", _share_in_child(index)))
-    except Exception as exc:  # handed to the parent, which raises it as the serial run would
-        writer.send(("failed", exc))
-    finally:
-        writer.close()
 
 
 def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:

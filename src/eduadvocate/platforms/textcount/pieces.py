@@ -51,19 +51,13 @@ def splittable(text: str) -> bool:
         return False
     if text.isascii():
         return True
-    before, after = _JOINS_BEFORE_SPACE, _JOINS_AFTER_SPACE
-    for char in _BEFORE_SPACE.findall(text):
-        joins = before.get(char)
-        if joins is None:
-            joins = before[char] = _JOINS_NEXT.match(char) is not None
-        if joins:
-            return False
-    for char in _AFTER_SPACE.findall(text):
-        joins = after.get(char)
-        if joins is None:
-            joins = after[char] = _JOINS_PREVIOUS.match(char) is not None
-        if joins:
-            return False
+    for beside_space, known, joiner in _JOINTS:
+        for char in beside_space.findall(text):
+            joins = known.get(char)
+            if joins is None:
+                joins = known[char] = joiner.match(char) is not None
+            if joins:
+                return False
     return True
 
 
@@ -74,6 +68,11 @@ def splittable(text: str) -> bool:
 # at most its own length in, and a campaign's texts share their characters.)
 _JOINS_BEFORE_SPACE: dict[str, bool] = {}
 _JOINS_AFTER_SPACE: dict[str, bool] = {}
+# The two joints: the characters before a space and what joins one; those after and theirs.
+_JOINTS = (
+    (_BEFORE_SPACE, _JOINS_BEFORE_SPACE, _JOINS_NEXT),
+    (_AFTER_SPACE, _JOINS_AFTER_SPACE, _JOINS_PREVIOUS),
+)
 
 
 def _joins(char: str, *, after_space: bool) -> bool:
