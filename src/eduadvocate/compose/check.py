@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -328,10 +328,15 @@ def _in_processes(
                 )
     finally:
         _FORKED.clear()
-        for _, reader, child in children:
-            child.kill()  # (done already, but for an early stop)
-            child.join()
-            reader.close()
+        _ended(children)
+
+
+def _ended(children: Sequence[tuple[int, Connection, BaseProcess]]) -> None:
+    """Each child ended (done already, but for an early stop) and its pipe closed."""
+    for _, reader, child in children:
+        child.kill()
+        child.join()
+        reader.close()
 
 
 def _child(work: Callable[[], object], writer: Connection) -> None:
@@ -522,10 +527,7 @@ def _in_shares(
         return result, loaded.files
     finally:
         _SHARES.clear()
-        for _, reader, child in children:
-            child.kill()  # (done already, but for an early stop)
-            child.join()
-            reader.close()
+        _ended(children)
 
 
 def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:
