@@ -357,21 +357,27 @@ class Renderer:
         ]
 
         # Each part with its length where the layout knows it (its measure: see ``_Sized``).
-        def build(reserve: int) -> list[_Sized]:
+        def build(reserve: int, fit: _Fit) -> list[_Sized]:
             parts: list[_Sized] = []
             for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
                 if tokens is None:
                     parts.append((body, length))
                 else:
-                    parts.extend(_split(body, limit, measure, reserve, tokens))
+                    parts.extend(_split(body, limit, measure, reserve, tokens, fit))
             return parts
 
-        parts = build(0)
+        fit = _Fit()
+        parts = build(0, fit)
         out.split = len(parts) > len(bodies)
         if out.split and numbering:
+            packed_reserve = 0
             for _ in range(4):  # the suffix's width depends on the count: repeat until stable
                 count = len(parts)
-                parts = build(measure.added(" ", f"{count}/{count}"))
+                reserve = measure.added(" ", f"{count}/{count}")
+                if reserve >= packed_reserve and fit.same_within(limit - reserve):
+                    break  # packed again with room for the numbering, the parts would be these
+                fit = _Fit()
+                parts, packed_reserve = build(reserve, fit), reserve
                 if len(parts) == count:
                     break
             parts = _numbered(parts, measure)
@@ -944,21 +950,50 @@ def split_text(
     return [part for part, _ in _split(text, limit, measure, reserve, sentences)]
 
 
+class _Fit:
+    """What packing a thread at one budget let in: the largest length it found within the
+    budget (a part as it grew, or a piece that began one), and whether each was a measure, not
+    a sum that guessed one. Packing the same pieces at a smaller budget no smaller than that
+    makes the same parts: each piece let in is let in again, each turned away (over the
+    larger budget) is turned away again, and a piece too long on its own is too long again. So
+    a thread that leaves room for its numbering " i/n" is not packed again (``_laid_out``)."""
+
+    __slots__ = ("largest", "measured")
+
+    def __init__(self) -> None:
+        self.largest = 0
+        self.measured = True
+
+    def let_in(self, length: int, measured: bool = True) -> None:
+        self.largest = max(self.largest, length)
+        self.measured = self.measured and measured
+
+    def same_within(self, budget: int) -> bool:
+        """Packing at ``budget`` (no larger than the one packed at) makes the same parts."""
+        return self.measured and self.largest <= budget
+
+
 def _split(
     text: str,
     limit: int,
     measure: Callable[[str], int],
     reserve: int = 0,
     sentences: list[tuple[str, str]] | None = None,
+    fit: _Fit | None = None,
 ) -> list[_Sized]:
-    """``split_text``, each part with its length where known."""
+    """``split_text``, each part with its length where known (and what it let in: ``fit``)."""
     budget = limit - reserve
+    fit = _Fit() if fit is None else fit
     out: list[_Sized] = []
     if sentences is None:
         sentences = _tokens(text, _SENTENCE_END)
-    for part, known in _pack(sentences, budget, measure, by_words=True):
+    for part, known in _pack(sentences, budget, measure, by_words=True, fit=fit):
         length = measure(part) if known is None else known
-        if length <= budget or _is_entity(part):
+        if length <= budget:
+            out.append((part, length))
+            continue
+        fit.measured = False  # (over the budget: kept whole, or split again, by its measure)
+        if _is_entity(part):
             out.append((part, length))
         else:
             out.extend(_pack(_tokens(part, _WORD_GAP), budget, measure, by_words=False, exact=True))
@@ -985,11 +1020,14 @@ def _pack(
     *,
     by_words: bool,
     exact: bool = False,
+    fit: _Fit | None = None,
 ) -> list[_Sized]:
     """Greedy packing of tokens into parts of at most ``budget``; a token too long on its own is
     split into words (``by_words``), and a word too long on its own is cut between graphemes.
     Each part comes with its length where that is its measure: a sum is, where the rule gives
-    it (``_Measure.join``) or the grown part was measured whole (``exact``); else None."""
+    it (``_Measure.join``) or the grown part was measured whole (``exact``); else None. What
+    was let in goes to ``fit``."""
+    fit = _Fit() if fit is None else fit
     parts: list[_Sized] = []
     # ``length`` is the part's measure where ``known``, else the sum that guessed it.
     current, length, known, gap = "", 0, True, ""
@@ -1007,19 +1045,22 @@ def _pack(
                 grown_known = True
         if current and joined <= budget:
             current, length, known = current + gap + body, joined, grown_known
+            fit.let_in(joined, grown_known)
         elif size <= budget:
             if current:
                 parts.append((current, length if known else None))
             current, length, known = body, size, True
+            fit.let_in(size)
         else:
             if current:
                 parts.append((current, length if known else None))
             if by_words:
                 pieces = _pack(
-                    _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact
+                    _tokens(body, _WORD_GAP), budget, measure, by_words=False, exact=exact, fit=fit
                 )
             else:
                 pieces = [(piece, None) for piece in _cut_word(body, budget, measure)]
+                fit.measured = False  # (cut to fit this budget)
             parts.extend(pieces[:-1])
             current = pieces[-1][0] if pieces else ""
             length, known = measure(current), True
