@@ -311,7 +311,7 @@ def test_a_node_made_by_hand_keeps_the_interface() -> None:
 
 def test_ctx_string_answers_as_node_reader_for_nodes_made_by_hand() -> None:
     """Every combination of kind, value, quoting and comment, including ones no file yields (a
-    quoted null): ``_Ctx.string``'s shortcut answers as ``NodeReader.string`` does."""
+    quoted null): ``_Ctx.string`` answers as ``NodeReader.string`` does."""
     loc = Location("f.yaml", 1, 1)
     for kind in ("scalar", "map", "seq"):
         for value in (None, "x", 0, False):

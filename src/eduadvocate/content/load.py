@@ -39,15 +39,8 @@ class _Ctx(NodeReader):
     """Collects problems while validating one file; prose cut short by a YAML comment is one."""
 
     def string(self, node: YNode | None, what: str) -> str | None:
-        if node is None:
-            return None
-        if node.kind == "scalar":  # NodeReader.string's answer, without its calls (most reads)
-            if node.value is None and not node.quoted:
-                return None
-            text: str | None = node.raw
-        else:
-            text = super().string(node, what)
-        if text is not None and node.comment and what in _PROSE:
+        text = super().string(node, what)
+        if text is not None and node is not None and node.comment and what in _PROSE:
             self.problems.append(
                 Problem(
                     "yaml-comment",
