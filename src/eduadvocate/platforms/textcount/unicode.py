@@ -178,7 +178,6 @@ def _countable(text: str) -> int:
 _countable_graphemes = pieces.Summed(_countable, graphemes=True, same_as=twitter.query_free)
 
 
-_GAP = re.compile("[ \t\r\n]")
 # The words remembered, all forgotten when there are more, and the longest remembered: at most
 # ~5 MB (untrusted text may hold a megabyte without a space).
 _MAX_WORDS = 1 << 14
@@ -207,20 +206,8 @@ def bluesky_facets(text: str) -> tuple[Facet, ...]:
         known.clear()
     out: list[Facet] = []
     bytes_to = _ByteIndex(text)
-    end = 0  # where the last word searched ends (at a gap, or the text's end)
-    for sign in _FACET_SIGN.finditer(text):
-        at = sign.start()
-        if at < end:
-            continue  # in the word already searched
-        lo = max(
-            text.rfind(" ", end, at),
-            text.rfind("\n", end, at),
-            text.rfind("\t", end, at),
-            text.rfind("\r", end, at),
-            0,
-        )
-        after = _GAP.search(text, at)
-        end = after.start() if after else len(text)
+    for start, end in pieces.signed_words(text, _FACET_SIGN):
+        lo = start - 1 if start else 0  # with the gap before the word (a word starts after one)
         chunk = text[lo:end]
         found = known.get(chunk)
         if found is None:
