@@ -39,7 +39,7 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -290,21 +290,30 @@ def _dotted_runs(text: str) -> Iterator[tuple[int, int]]:
 
     Found from those dots (a fast search for "."), each run's start by looking back from its
     first such dot to the last space; the pattern itself tried its look-behind and its lazy
-    scan at every character. Each stretch of text is looked at once, so this stays linear.
+    scan at every character.
     """
+    return _runs_around(text, _DOT_BEFORE_TLD.get())
+
+
+def _runs_around(text: str, marks: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """Each run of non-space characters that holds a match of ``marks``, whole, once. Each
+    stretch of text is looked at once, so this stays linear."""
     end = 0
-    for dot in _DOT_BEFORE_TLD.get().finditer(text):
-        at = dot.start()
+    for mark in marks.finditer(text):
+        at = mark.start()
         if at < end:
             continue  # in the run already found
-        # The run starts after the last space before the dot; a space stands at ``end`` (runs
+        # The run starts after the last space before the mark; a space stands at ``end`` (runs
         # end at one), so the look back never goes before it.
         space = max(text.rfind(" ", end, at), text.rfind("\n", end, at), end - 1)
         for other in _SPACE_CHAR.get().finditer(text, space + 1, at):
             space = other.start()
         run = _NOT_SPACE_RUN.get().match(text, at)
-        end = run.end() if run else at + 1  # (it always matches: the dot is no space)
+        end = run.end() if run else at + 1  # (it always matches: a mark is no space)
         yield space + 1, end
+
+
+_PROTOCOL_MARK = re.compile("://")
 
 
 def _protocol_urls(text: str) -> tuple[_Span, ...]:
@@ -313,33 +322,22 @@ def _protocol_urls(text: str) -> tuple[_Span, ...]:
 
     Each such URL lies in the run around its protocol's "://", and that is the run
     ``_dotted_runs`` finds it in (a run goes from a space to a space, and the URL's domain
-    holds a dot before its TLD), searched the same way as ``_scan_urls`` searches it; the other
-    runs hold none. Tagging a post's links asks this of every text, most of whose runs are
-    words, and whose dots (sentence ends, protocol-less domains) the full search looks at."""
-    spaces, not_spaces = _SPACE_CHAR.get(), _NOT_SPACE_RUN.get()
-    urls: list[_Span] = []
-    end = 0
-    at = text.find("://")
-    while at >= 0:
-        # The run starts after the last space before the "://" (as in ``_dotted_runs``, a
-        # space stands at ``end``, where the run before ended).
-        space = max(text.rfind(" ", end, at), text.rfind("\n", end, at), end - 1)
-        for other in spaces.finditer(text, space + 1, at):
-            space = other.start()
-        run = not_spaces.match(text, at)
-        end = run.end() if run else at + 1  # (it always matches: ":" is no space)
-        lo = space if space >= 0 else 0  # with the space before the run, as _scan_urls
-        chunk = text[lo:end]
-        find = _urls_in_run if len(chunk) <= _CACHED_RUN_MAX else _urls_in_run.__wrapped__
-        for start, stop, url in find(chunk, False):
-            urls.append((lo + start, lo + stop, url))
-        at = text.find("://", end)
-    return tuple(urls)
+    holds a dot before its TLD), searched as ``_scan_urls`` searches it; the other runs hold
+    none. Tagging a post's links asks this of every text, most of whose runs are words, and
+    whose dots (sentence ends, protocol-less domains) the full search looks at."""
+    return _urls_in_runs(text, _runs_around(text, _PROTOCOL_MARK), False)
 
 
 def _scan_urls(text: str, without_protocol: bool) -> tuple[_Span, ...]:
+    return _urls_in_runs(text, _dotted_runs(text), without_protocol)
+
+
+def _urls_in_runs(
+    text: str, runs: Iterable[tuple[int, int]], without_protocol: bool
+) -> tuple[_Span, ...]:
+    """The URLs of ``text`` in ``runs`` (start, end), each searched alone (``_urls_in_run``)."""
     urls: list[_Span] = []
-    for run_start, run_end in _dotted_runs(text):
+    for run_start, run_end in runs:
         # The character before the run (a space) can be a URL's preceding character.
         lo = run_start - 1 if run_start else 0
         chunk = text[lo:run_end]
