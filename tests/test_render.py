@@ -560,7 +560,7 @@ def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Ren
     tagged, tag = renderer._laid_out(draft), draft.tag
     if not tag.changed or not any(_crowded(tagged)):
         return with_facets(tagged, spec)
-    plain = renderer._render(post, spec, None)
+    plain = renderer._laid_out(renderer._draft(post, spec, None))
     if _crowded(plain) >= _crowded(tagged):
         return with_facets(tagged, spec)
     expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it

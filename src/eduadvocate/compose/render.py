@@ -127,6 +127,21 @@ def _untagged(url: str) -> str:
     return url
 
 
+@dataclass(frozen=True, slots=True)
+class _Filled:
+    """A post's texts for one account with their templates filled, before any link is tagged,
+    and the problems met filling them: the tracked and the untracked drafts of a rendering
+    are made from one (Bluesky, which counts a link in full, drafts ~40% of its posts twice)."""
+
+    post: Post
+    spec: PlatformSpec
+    content: Content
+    bodies: list[str]
+    link: str | None  # ``link:`` filled (None: the post has none)
+    content_warning: str | None  # filled
+    problems: list[Problem]
+
+
 @dataclass(slots=True)
 class _Draft:
     """A rendering before its layout: the texts with templates filled and links tagged."""
@@ -140,6 +155,7 @@ class _Draft:
     measure: _Measure
     problem: Callable[..., None]
     tag: _Watched
+    filled: _Filled  # (the untracked draft is made from it: the same texts, filled once)
 
     def tracking_overflows(self) -> bool:
         """A text is over the limit, and its tagged links count more than they would untagged:
@@ -258,7 +274,7 @@ class Renderer:
             # The tracked text is crowded whatever its layout: where the untracked one is not,
             # it wins, and the tracked one need not be laid out (Bluesky, which counts a link
             # in full, meets this in most posts whose links are tagged).
-            plain = self._render(post, spec, None)
+            plain = self._laid_out(self._tagged(draft.filled, None))
             if not any(_crowded(plain)):
                 return _untracked(post, spec, plain, "the text")
         tagged = self._laid_out(draft)
@@ -269,7 +285,7 @@ class Renderer:
         # A platform that counts a link in full (Bluesky) pays for every utm_ character: where
         # they push the hashtags or the text past the limit, the post goes out untracked.
         if plain is None:
-            plain = self._render(post, spec, None)
+            plain = self._laid_out(self._tagged(draft.filled, None))
         if _crowded(plain) >= _crowded(tagged):  # untracked, it would be no less crowded
             return tagged
         over, _, extra = _crowded(tagged)
@@ -279,17 +295,17 @@ class Renderer:
             post, spec, plain, "the text" if text_crowded else "the campaign hashtags"
         )
 
-    def _render(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
-        """The rendering with ``params`` added to its links (None: links as written)."""
-        return self._laid_out(self._draft(post, spec, params))
-
     def _draft(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> _Draft:
         """The post's texts with their templates filled and links tagged with ``params``, the
         problems met so far, and what laying them out needs."""
+        return self._tagged(self._filled(post, spec), params)
+
+    def _filled(self, post: Post, spec: PlatformSpec) -> _Filled:
+        """The post's texts for ``spec``'s account with their templates filled, links as
+        written, and the problems met filling them."""
         account = spec.account
-        platform = spec.name
-        content = effective_content(post, platform)
-        out = Rendering(post=post, account=account, platform=platform, parts=[])
+        content = effective_content(post, spec.name)
+        problems: list[Problem] = []
 
         def problem(
             code: str,
@@ -298,7 +314,7 @@ class Renderer:
             hint: str = "",
             severity: Severity = "error",
         ) -> None:
-            out.problems.append(
+            problems.append(
                 Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
             )
 
@@ -316,16 +332,47 @@ class Renderer:
         if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
             bodies = ["\n\n".join(b.strip() for b in bodies)]
         bodies = [expand(b, content.text_loc) for b in bodies]
+        link = (
+            self._fill_link(content.link, content.link_loc, variables, spec, problem)
+            if content.link
+            else None
+        )
+        cw = expand(content.content_warning, content.loc) if content.content_warning else None
+        return _Filled(post, spec, content, bodies, link, cw, problems)
+
+    def _tagged(self, filled: _Filled, params: dict[str, str] | None) -> _Draft:
+        """The draft of ``filled``'s texts with their links tagged with ``params`` (None: as
+        written), the ``link:`` added where the text does not hold it."""
+        post, spec, content = filled.post, filled.spec, filled.content
+        account = spec.account
+        out = Rendering(
+            post=post,
+            account=account,
+            platform=spec.name,
+            parts=[],
+            content_warning=filled.content_warning,
+            problems=list(filled.problems),
+        )
+
+        def problem(
+            code: str,
+            message: str,
+            loc: Location | None,
+            hint: str = "",
+            severity: Severity = "error",
+        ) -> None:
+            out.problems.append(
+                Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
+            )
+
         domains = (post.defaults.utm or _UTM_DEFAULT).domains
         tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
-        bodies = bodies if params is None else tag.texts(bodies)
-        if content.link:
-            expanded = self._fill_link(content.link, content.link_loc, variables, spec, problem)
-            link = out.link = tag(expanded)
+        bodies = list(filled.bodies) if params is None else tag.texts(filled.bodies)
+        if filled.link is not None:
+            link = out.link = tag(filled.link)
+            assert content.link is not None  # (a link was filled from it)
             if not any(link in b or content.link in b for b in bodies):
                 bodies[-1] = f"{bodies[-1].rstrip()}\n\n{link}" if bodies[-1].strip() else link
-        cw = expand(content.content_warning, content.loc) if content.content_warning else None
-        out.content_warning = cw
         if content.card:  # the link (or the first web address in the text) shown as a card
             urls = [
                 u.value for b in bodies for u in twitter.extract_urls(b, without_protocol=False)
@@ -333,9 +380,8 @@ class Renderer:
             first = urls[0] if urls else None
             out.card_url = out.link if content.link else first
         limit = spec.limit_of(reply=post.reply_to is not None)
-        return _Draft(
-            out, post, spec, content, bodies, limit, self._measure(spec, cw), problem, tag
-        )
+        measure = self._measure(spec, filled.content_warning)
+        return _Draft(out, post, spec, content, bodies, limit, measure, problem, tag, filled)
 
     def _laid_out(self, draft: _Draft) -> Rendering:
         """The draft's texts split into a thread where they are over the limit (numbered), the
