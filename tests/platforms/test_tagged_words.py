@@ -107,7 +107,9 @@ EXAMPLES = [
     " https://example.org/é?a=b",
     " https://example.org/p?a=é",
     " https://example.org/" + "p" * 4060 + "?a=bcdefghijklmnopqrstuvwxyz",  # over the cap
-    " https://example.org/" + "p" * 4060 + "?a=b",  # under it
+    " https://example.org/" + "p" * 4064 + "?a=b",  # the protocol twice: 4,096, the cap
+    " https://example.org/" + "p" * 4065 + "?a=b",  # one over
+    "https://example.org/" + "p" * 4065 + "?a=b",
 ]
 
 
