@@ -1081,14 +1081,14 @@ def _has_malformed_url(word: str) -> bool:
     """Whether ``_MALFORMED_URL.search(word)`` finds one, tried only where a match can start.
 
     Every alternative starts with "h" and "t", in any case, and under IGNORECASE no character
-    but "h", "H", "t" and "T" matches those (tests/platforms/test_tagged_words.py checks every code
-    point): in an ASCII word (its lowercase has its indices) a match starts at an "ht" of its
-    lowercase. ``match`` at such an index is ``search``'s try there: ``\\b`` looks at the
-    character before ``pos`` (the string is not cut there; ``^`` would differ, and the pattern
-    has none). Trying the indices in order, the first that matches is where ``search`` finds
-    its match. A search tries the pattern at every index of the word, folding each character's
-    case: ~2.2 us for a 120-character tagged link, new in each post and for each platform.
-    Other words are searched as before."""
+    but "h", "H", "t" and "T" matches those (tests/platforms/test_tagged_words.py checks every
+    code point): in an ASCII word (whose lowercase keeps its indices) a match starts at an "ht"
+    of its lowercase. ``match`` at such an index is ``search``'s try there: the string is not
+    cut at ``pos``, so ``\\b`` looks at the character before it (``^`` would not; the pattern
+    has none). Tried in order, the first index that matches is where ``search`` finds its
+    match. A search tries the pattern at every index, folding each character's case: ~2.2 us
+    for a 120-character tagged link, a new word in each post for each platform. Words beyond
+    ASCII are searched as before."""
     if not word.isascii():
         return _MALFORMED_URL.search(word) is not None
     lowered = word.lower()

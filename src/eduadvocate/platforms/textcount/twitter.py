@@ -421,13 +421,14 @@ def query_free(text: str) -> str | None:
     return text[:at]
 
 
-# A tagged link's head (the run before its query's "?"; each link has a few, one per platform
-# and post, before its utm_source) -> what ``_with_query`` needs of it: its URLs, the last of
-# them written with its protocol and ending where the head does, and that protocol's length;
-# None where the head has no such URL. Everything ``_with_query`` asks but the query's pattern,
-# ASCII and the length cap is a function of the head alone: its URLs (``_urls_in_run(head)``),
-# the last one's end and protocol; so a new link with a known head costs those three checks.
-# Bounded: emptied when full, and long heads are not kept (as ``_urls_in_run`` keeps none).
+# A tagged link's head (its run before the query's "?": the link as written, the same in every
+# post, while the query names the platform and the post) -> what ``_with_query`` needs of it:
+# its URLs, the last one written with its protocol and ending where the head does, and that
+# protocol's length; None where the head has no such URL. All ``_with_query`` asks of a run but
+# the query's pattern, ASCII and the length cap is a function of the head alone (its URLs are
+# ``_urls_in_run(head)``, their last one's end and protocol come from them): so a new tagged
+# link with a known head costs those three checks. Bounded: emptied when full, and long heads
+# are not kept (``_urls_in_run`` keeps none either).
 _HeadUrls = tuple[tuple[_Span, ...], int]
 _HEADS: dict[str, _HeadUrls | None] = {}
 _HEADS_MAX = 4096
@@ -437,7 +438,7 @@ def _head_urls(head: str) -> _HeadUrls | None:
     """The URLs of ``head`` and its last one's protocol length (see ``_HEADS``), or None."""
     try:
         return _HEADS[head]
-    except KeyError:  # (a miss is one head a link and platform: raising costs then only)
+    except KeyError:  # (a head not seen yet: a few a campaign, so raising costs only then)
         pass
     cached = len(head) <= _CACHED_RUN_MAX
     found = (_urls_in_run if cached else _urls_in_run.__wrapped__)(head, True)
