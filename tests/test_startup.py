@@ -143,3 +143,15 @@ def test_command_annotations_are_objects_not_strings() -> None:
         if isinstance(value, str)
     }
     assert stringly == set()
+
+
+@pytest.mark.parametrize("fmt", ["json", "github"])
+def test_check_for_machines_does_not_import_rich(fmt: str) -> None:
+    """Rich (~30 ms of start-up) draws the text output's tables; JSON and GitHub annotations
+    are printed without it (cli/plain.py)."""
+    args = ["check", "--config", "config.example.yaml", "--format", fmt]
+    code = PROBE.format(args=args, heavy=("rich",))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert result.stderr.strip().splitlines()[-1:] in ([], [""]), result.stderr
