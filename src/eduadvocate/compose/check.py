@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -446,14 +446,14 @@ _ReadFile = tuple[str, list[Problem], list[tuple[str, Location]]]
 _ShareOutcome = tuple[Schedule | None, list[Problem], int, list[_Said], Location]
 # What forked children inherit (set just before they are forked): the job, the shares of posts
 # files, the platforms a post may override, and those whose texts the duplicate rule needs.
-_SHARES: list[tuple[_Job, list[list[Path]], frozenset[str], frozenset[str]]] = []
+_SHARES: list[tuple[_Job, list[list[Path]], Set[str], frozenset[str]]] = []
 
 
 def _in_shares(
     config: Config,
     campaign: Campaign,
     now: datetime,
-    platforms: frozenset[str],
+    platforms: Set[str],
     shares: list[list[Path]],
 ) -> tuple[Analysis, list[str]]:
     """The analysis of the posts files in ``shares`` (consecutive runs of them), the first
