@@ -158,12 +158,14 @@ print(",".join(sorted(loaded)), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("fmt", ["json", "github"])
-def test_check_for_machines_imports_neither_rich_nor_the_package_scan(fmt: str) -> None:
+@pytest.mark.parametrize(
+    "command", [["check", "json"], ["check", "github"], ["render", "json"], ["calendar", "json"]]
+)
+def test_output_for_machines_imports_neither_rich_nor_the_package_scan(command: list[str]) -> None:
     """Rich (~30 ms of start-up) draws the text output's tables; JSON and GitHub annotations
     are printed without it (cli/plain.py). A campaign that names built-in platforms only is
     read without scanning the installed packages for others (platforms/registry.py: ~20 ms)."""
-    args = ["check", "--config", "config.example.yaml", "--format", fmt]
+    args = [command[0], "--config", "config.example.yaml", "--format", command[1]]
     result = subprocess.run(
         [sys.executable, "-c", MACHINE_PROBE.format(args=args)],
         capture_output=True,
