@@ -143,3 +143,34 @@ def test_command_annotations_are_objects_not_strings() -> None:
         if isinstance(value, str)
     }
     assert stringly == set()
+
+
+MACHINE_PROBE = """
+import sys
+sys.argv = ["eduadvocate", *{args!r}]
+from eduadvocate.cli import run
+try:
+    run()
+except SystemExit:
+    pass
+loaded = (m for m in sys.modules if m.split(".")[0] == "rich" or m == "importlib.metadata")
+print(",".join(sorted(loaded)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [["check", "json"], ["check", "github"], ["render", "json"], ["calendar", "json"]]
+)
+def test_output_for_machines_imports_neither_rich_nor_the_package_scan(command: list[str]) -> None:
+    """Rich (~30 ms of start-up) draws the text output's tables; JSON and GitHub annotations
+    are printed without it (cli/plain.py). A campaign that names built-in platforms only is
+    read without scanning the installed packages for others (platforms/registry.py: ~20 ms)."""
+    args = [command[0], "--config", "config.example.yaml", "--format", command[1]]
+    result = subprocess.run(
+        [sys.executable, "-c", MACHINE_PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.stderr.strip().splitlines()[-1:] in ([], [""]), result.stderr

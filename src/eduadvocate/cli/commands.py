@@ -12,13 +12,11 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from rich.text import Text
-
 from eduadvocate.campaign.workspace import Workspace, open_campaign, open_posts_file
-from eduadvocate.cli import output
+from eduadvocate.cli import plain
 from eduadvocate.compose.check import SHARED, Analysis, analyse, analyse_folder, collecting_later
 from eduadvocate.compose.render import Rendering
 from eduadvocate.config.load import ConfigInvalid, ConfigReport, problem_order
@@ -30,6 +28,9 @@ from eduadvocate.core.errors import ExitCode, PostsInvalid, UsageError
 from eduadvocate.core.suggest import did_you_mean
 from eduadvocate.core.words import plural
 from eduadvocate.timing.timespec import local_label
+
+if TYPE_CHECKING:  # Rich is imported by the text output alone: JSON and GitHub's need none
+    from eduadvocate.cli import output
 
 
 def check(
@@ -104,9 +105,9 @@ def _check(
     status = ExitCode.INVALID_POSTS if result.errors else ExitCode.OK
     deliveries = result.deliveries
     if fmt == "json":
-        output.print_json(
+        plain.print_json(
             {
-                "version": output.JSON_VERSION,
+                "version": plain.JSON_VERSION,
                 "ok": not result.errors,
                 "summary": {
                     "errors": result.errors,
@@ -115,16 +116,19 @@ def _check(
                     "deliveries": deliveries,
                     "files": files,
                 },
-                "problems": [output.problem_dict(p) for p in result.problems],
+                "problems": [plain.problem_dict(p) for p in result.problems],
             }
         )
         return _checked(status, invalid)
     if fmt == "github":
         for p in result.problems:
-            print(output.github_annotation(p))
-        line = output.summary_line(result.errors, result.warnings, result.posts, deliveries, files)
-        print(line.plain)
+            print(plain.github_annotation(p))
+        print(
+            "".join(plain.summary(result.errors, result.warnings, result.posts, deliveries, files))
+        )
         return _checked(status, invalid)
+    from eduadvocate.cli import output
+
     con = output.console()
     if result.problems:
         con.print(output.problems_table(result.problems, con.width))
@@ -224,8 +228,12 @@ def render(
         return preview.show(ws, result, items, changes, display_zone(ws, result), selected)
     if fmt == "json":
         extra = {"changed_since": changes.as_dict()} if changes is not None else {}
-        output.print_json({"version": output.JSON_VERSION, "deliveries": items, **extra})
+        plain.print_json({"version": plain.JSON_VERSION, "deliveries": items, **extra})
         return ExitCode.OK
+    from rich.text import Text
+
+    from eduadvocate.cli import output
+
     con = output.console()
     for r, item in zip(result.renderings, items, strict=True):
         when = (
@@ -377,7 +385,7 @@ def _delivery(r: Rendering, result: Analysis, ws: Workspace) -> dict[str, Any]:
             for p in r.parts
         ],
         "problems": [
-            output.problem_dict(p)
+            plain.problem_dict(p)
             for p in result.problems
             if p.post == r.post.id and p.account in (None, r.account.name)
         ],
@@ -433,9 +441,9 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     for rows in by_day.values():
         rows.sort(key=lambda d: (d["account"], d["at"], d["post"]))
     if fmt == "json":
-        output.print_json(
+        plain.print_json(
             {
-                "version": output.JSON_VERSION,
+                "version": plain.JSON_VERSION,
                 "zone": str(zone),
                 "from": _iso(ws.now),
                 "until": _iso(end),
@@ -444,6 +452,10 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
             }
         )
         return ExitCode.OK
+    from rich.text import Text
+
+    from eduadvocate.cli import output
+
     con = output.console()
     if untimed:
         con.print(
@@ -462,10 +474,11 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
         # The account once per group in a table; in blocks, where the texts come between the
         # rows, on every row.
         grouped = _calendar_rows(rows, published, grouped=True)
-        if output.fit(CALENDAR, grouped, con.width, header=False) is not None:
-            con.print(output.tabulate(CALENDAR, grouped, con.width, header=False))
+        columns = _calendar_columns()
+        if output.fit(columns, grouped, con.width, header=False) is not None:
+            con.print(output.tabulate(columns, grouped, con.width, header=False))
         else:
-            con.print(output.blocks(CALENDAR, _calendar_rows(rows, published), con.width))
+            con.print(output.blocks(columns, _calendar_rows(rows, published), con.width))
         con.print()
     con.print(
         Text(
@@ -477,18 +490,23 @@ def calendar(config_path: str | None, folder: str | None, days: int, fmt: str, c
     return ExitCode.OK
 
 
-CALENDAR = (
-    output.Column("Account", style="cyan"),
-    output.Column("Time"),
-    output.Column("Post"),
-    output.Column("Text", wrap=True),
-)
+def _calendar_columns() -> tuple[output.Column, ...]:
+    from eduadvocate.cli import output
+
+    return (
+        output.Column("Account", style="cyan"),
+        output.Column("Time"),
+        output.Column("Post"),
+        output.Column("Text", wrap=True),
+    )
 
 
 def _calendar_rows(
     rows: list[dict[str, Any]], published: set[tuple[str, str]], *, grouped: bool = False
 ) -> list[list[output.Cell]]:
     """A day's deliveries: account, local time, post, and its first line of text whole."""
+    from rich.text import Text
+
     cells: list[list[output.Cell]] = []
     last = None
     for row in rows:
@@ -565,6 +583,7 @@ def display_zone(ws: Workspace, result: Analysis | None = None) -> ZoneInfo:
 
 def init(folder: str, timezone: str | None, clock: Clock) -> int:
     from eduadvocate.campaign.scaffold import scaffold
+    from eduadvocate.cli import output
 
     con = output.console()
     created, kept = scaffold(Path(folder), timezone, clock())

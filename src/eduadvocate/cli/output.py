@@ -1,5 +1,6 @@
-"""Turning results into output: Rich tables for people, JSON for machines, GitHub workflow
-annotations for CI. Builders return data or renderables; printing happens at the edge.
+"""Turning results into output: Rich tables for people, and (from :mod:`eduadvocate.cli.plain`,
+which imports no Rich) JSON for machines and GitHub workflow annotations for CI. Builders return
+data or renderables; printing happens at the edge.
 
 Every text table goes through :func:`tabulate`, which decides its layout from the width: a
 table when every column gets its least readable width, else one block per item (the short
@@ -10,10 +11,8 @@ still be clicked and copied. The console wraps every line it prints the same way
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +23,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from eduadvocate.cli import plain
 from eduadvocate.core.errors import Problem
-from eduadvocate.core.words import plural
 
-JSON_VERSION = 1
+# (here too: the commands that draw tables print their JSON through this module)
+JSON_VERSION = plain.JSON_VERSION
+print_json = plain.print_json
+problem_dict = plain.problem_dict
+github_annotation = plain.github_annotation
+
 # The narrowest a column of prose may be: narrower, it reads a word or two a line.
 PROSE = 24
 # Between two columns of a table (Rich's padding of one either side), and before the long
@@ -240,25 +244,6 @@ def boxed(text: Text, title: str | None, subtitle: Text, width: int) -> Panel | 
     return Laid(Text("\n").join([heading, *wrap(text, width), Text("──")]))
 
 
-def problem_dict(p: Problem) -> dict[str, Any]:
-    loc = p.location
-    return {
-        "file": loc.file if loc else None,
-        "line": loc.line if loc and loc.line else None,
-        "column": loc.column if loc and loc.column else None,
-        "post": p.post,
-        "account": p.account,
-        "code": p.code,
-        "severity": p.severity,
-        "message": p.message,
-        "hint": p.hint or None,
-    }
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
 PROBLEM_COLUMNS = (
     Column("Where"),
     Column("Post", label="post"),
@@ -286,43 +271,6 @@ def problems_table(problems: list[Problem], width: int) -> Table | Laid:
     return tabulate(PROBLEM_COLUMNS, rows, width)
 
 
-def github_annotation(p: Problem) -> str:
-    """One ``::error``/``::warning`` workflow command (values escaped as GitHub requires)."""
-    props = []
-    if p.location:
-        props.append(f"file={_prop(p.location.file)}")
-        if p.location.line:
-            props.append(f"line={p.location.line}")
-        if p.location.column:
-            props.append(f"col={p.location.column}")
-    props.append(f"title={_prop(p.code)}")
-    who = ", ".join(
-        x
-        for x in (f"post {p.post}" if p.post else "", f"account {p.account}" if p.account else "")
-        if x
-    )
-    message = p.message + (f" ({who})" if who else "") + (f". {p.hint}" if p.hint else "")
-    return f"::{p.severity} {','.join(props)}::{_data(message)}"
-
-
-def _data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(value: str) -> str:
-    return _data(value).replace(":", "%3A").replace(",", "%2C")
-
-
 def summary_line(errors: int, warnings: int, posts: int, deliveries: int, files: int) -> Text:
-    counts = f"{plural(posts, 'post')}, {plural(deliveries, 'delivery')} in {plural(files, 'file')}"
-    if errors:
-        return Text.assemble(
-            ("✗ ", "red bold"),
-            f"{plural(errors, 'error')}, {plural(warnings, 'warning')} ({counts})",
-        )
-    if warnings:
-        return Text.assemble(
-            ("✓ ", "green bold"),
-            f"no errors, {plural(warnings, 'warning')} ({counts})",
-        )
-    return Text.assemble(("✓ ", "green bold"), f"no problems ({counts})")
+    mark, words = plain.summary(errors, warnings, posts, deliveries, files)
+    return Text.assemble((mark, "red bold" if errors else "green bold"), words)

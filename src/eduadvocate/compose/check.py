@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -398,7 +398,8 @@ BYTES_PER_POST = 300
 def analyse_folder(config: Config, campaign: Campaign, now: datetime) -> tuple[Analysis, list[str]]:
     """``check``'s analysis (no renderings) of the campaign's posts folder, and its posts files
     as shown: ``campaign`` holds the people only (``start_campaign``), and the result is
-    ``analyse(..., workers=None, renderings=False)`` of the campaign ``load_campaign`` reads.
+    ``analyse(..., workers=None, renderings=False)`` of the campaign ``load_campaign`` reads,
+    but for its schedules, which check does not show (when spread, none are kept).
     A campaign worth spreading over processes (:func:`parallel_workers` of its posts as guessed
     from its files' bytes, :data:`BYTES_PER_POST`) has them read its posts files too
     (:func:`_in_shares`); a smaller one is read here, then analysed as ``analyse`` does."""
@@ -438,22 +439,26 @@ def _shares(paths: list[Path], sizes: list[int], count: int) -> list[list[Path]]
     return [paths[lo:hi] for lo, hi in itertools.pairwise(cuts)]
 
 
-# A posts file as a child read it: as shown, the problems met reading it, and its posts' ids
-# and places, in order (the duplicate-id rule is applied by the parent, in the files' order).
-_ReadFile = tuple[str, list[Problem], list[tuple[str, Location]]]
-# Each post's outcome as a child sends it: schedule, problems, deliveries, what the
-# duplicate-text rule needs, and where the post's text starts (for that rule).
-_ShareOutcome = tuple[Schedule | None, list[Problem], int, list[_Said], Location]
+# A posts file as a child read it: as shown, the problems met reading it, its posts' ids and
+# their places in that file as line, column, line, column... in order (the duplicate-id rule
+# is applied by the parent, in the files' order; a place becomes a Location only if a later
+# post uses its id).
+_ReadFile = tuple[str, list[Problem], list[str], list[int]]
+# Each post's outcome as a child sends it: problems, deliveries, what the duplicate-text rule
+# needs, and (for that rule, so only if it has a text to compare) where the post's text starts.
+# Only what the parent needs: the child's pickling and the parent's unpickling are on the
+# critical path (bench/check_speed.py: ~18 and ~19 ms of CPU for 774 KB, now ~5 and ~7).
+_ShareOutcome = tuple[list[Problem], int, list[_Said], Location | None]
 # What forked children inherit (set just before they are forked): the job, the shares of posts
 # files, the platforms a post may override, and those whose texts the duplicate rule needs.
-_SHARES: list[tuple[_Job, list[list[Path]], frozenset[str], frozenset[str]]] = []
+_SHARES: list[tuple[_Job, list[list[Path]], Set[str], frozenset[str]]] = []
 
 
 def _in_shares(
     config: Config,
     campaign: Campaign,
     now: datetime,
-    platforms: frozenset[str],
+    platforms: Set[str],
     shares: list[list[Path]],
 ) -> tuple[Analysis, list[str]]:
     """The analysis of the posts files in ``shares`` (consecutive runs of them), the first
@@ -491,18 +496,21 @@ def _in_shares(
         said: list[tuple[_Who, _Said]] = []
 
         def add(post_id: str, outcome: _ShareOutcome) -> None:
-            schedule, problems, deliveries, texts, where = outcome
+            problems, deliveries, texts, where = outcome
             result.posts += 1
             result.deliveries += deliveries
-            if schedule is not None:
-                result.schedules[post_id] = schedule
             found.extend(problems)
-            said.extend(((post_id, where), t) for t in texts)
+            if texts:
+                assert where is not None
+                said.extend(((post_id, where), t) for t in texts)
 
-        for post, (schedule, problems, _, deliveries, texts) in zip(
+        for post, (_, problems, _, deliveries, texts) in zip(
             loaded.posts, _outcomes(job.run(loaded.posts), False, alike), strict=True
         ):
-            add(post.id, (schedule, problems, deliveries, texts, _who(post)[1]))
+            add(post.id, (problems, deliveries, texts, _who(post)[1]))
+        # Ids the children's files use first, with their places: built as Locations (into
+        # ``seen``) only when a later post uses one of them, which is rare.
+        unbuilt: dict[str, tuple[str, int, int]] = {}
         for index, reader, child in children:
             share = shares[index]
             named = config.display(share[0]) + (
@@ -511,12 +519,8 @@ def _in_shares(
             read: list[_ReadFile]
             outcomes: list[_ShareOutcome]
             read, outcomes = _received(reader, child, named)
-            firsts: list[bool] = []
-            for display, problems, posts in read:
-                loaded.files.append(display)
-                loaded.problems.extend(problems)
-                firsts.extend(first_uses(posts, seen, loaded.problems))
-            ids = [post_id for _, _, posts in read for post_id, _ in posts]
+            firsts = _first_uses_in(read, loaded, seen, unbuilt)
+            ids = [post_id for _, _, file_ids, _ in read for post_id in file_ids]
             for first, post_id, outcome in zip(firsts, ids, outcomes, strict=True):
                 if first:
                     add(post_id, outcome)
@@ -530,6 +534,40 @@ def _in_shares(
         _ended(children)
 
 
+def _first_uses_in(
+    read: list[_ReadFile],
+    loaded: Campaign,
+    seen: dict[str, Location],
+    unbuilt: dict[str, tuple[str, int, int]],
+) -> list[bool]:
+    """The files a child read joined to ``loaded`` in order, and ``first_uses`` of their posts:
+    only a file with an id used before (or twice in it) is given to that rule, its places and
+    those of the ids it repeats (from ``unbuilt``) made Locations; the others' ids are added to
+    ``unbuilt``, and their posts all use their ids first."""
+    firsts: list[bool] = []
+    for display, problems, ids, places in read:
+        loaded.files.append(display)
+        loaded.problems.extend(problems)
+        lines, columns = places[0::2], places[1::2]
+        if (
+            len(set(ids)) == len(ids)
+            and seen.keys().isdisjoint(ids)
+            and unbuilt.keys().isdisjoint(ids)
+        ):
+            firsts.extend([True] * len(ids))
+            unbuilt.update(zip(ids, zip(itertools.repeat(display), lines, columns), strict=False))
+            continue
+        for post_id in ids:
+            if post_id in unbuilt:
+                seen[post_id] = Location(*unbuilt.pop(post_id))
+        posts = [
+            (post_id, Location(display, line, column))
+            for post_id, line, column in zip(ids, lines, columns, strict=True)
+        ]
+        firsts.extend(first_uses(posts, seen, loaded.problems))
+    return firsts
+
+
 def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:
     job, shares, platforms, alike = _SHARES[0]
     config = job.config
@@ -539,11 +577,13 @@ def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:
         display = config.display(path)
         problems: list[Problem] = []
         file_posts = load_file(path, display, config.defaults, platforms, problems)
-        read.append((display, problems, [(p.id, p.loc) for p in file_posts]))
+        # (a post's place is in its file: its Location's file is ``display``)
+        places = [n for p in file_posts for n in (p.loc.line, p.loc.column)]
+        read.append((display, problems, [p.id for p in file_posts], places))
         posts.extend(file_posts)
     return read, [
-        (schedule, found, deliveries, texts, _who(post)[1])
-        for post, (schedule, found, _, deliveries, texts) in zip(
+        (found, deliveries, texts, _who(post)[1] if texts else None)
+        for post, (_, found, _, deliveries, texts) in zip(
             posts, _outcomes(job.run(posts), False, alike), strict=True
         )
     ]

@@ -9,7 +9,7 @@ A file that cannot be parsed is reported and skipped; the rest of the campaign s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from pathlib import Path
 
 from eduadvocate.config.defaults import Defaults, defaults_from_node
@@ -169,7 +169,7 @@ def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:
 
 
 def _post(
-    ctx: _Ctx, node: YNode, display: str, defaults: Defaults, platforms: frozenset[str]
+    ctx: _Ctx, node: YNode, display: str, defaults: Defaults, platforms: Set[str]
 ) -> Post | None:
     if node.kind != "map":
         ctx.error("wrong-type", "each post must be a mapping with an id", node.loc)
@@ -264,7 +264,7 @@ def _post(
 
 
 def load_file(
-    path: Path, display: str, base: Defaults, platforms: frozenset[str], problems: list[Problem]
+    path: Path, display: str, base: Defaults, platforms: Set[str], problems: list[Problem]
 ) -> list[Post]:
     """Load the posts of one file; problems are appended, never raised."""
     with paused_gc():  # the YNode tree and the posts it becomes: no cycles to look for
@@ -272,7 +272,7 @@ def load_file(
 
 
 def _load_file(
-    path: Path, display: str, base: Defaults, platforms: frozenset[str], problems: list[Problem]
+    path: Path, display: str, base: Defaults, platforms: Set[str], problems: list[Problem]
 ) -> list[Post]:
     try:
         node = read_yaml(path, display)
@@ -327,7 +327,7 @@ def _load_file(
 
 
 def load_people(
-    path: Path, display: str, platforms: frozenset[str], problems: list[Problem]
+    path: Path, display: str, platforms: Set[str], problems: list[Problem]
 ) -> dict[str, Person]:
     """``people.yaml``: ``key: {name: …, x: handle, bluesky: handle, …}``. A missing file is fine."""
     if not path.exists():
@@ -355,7 +355,8 @@ def load_people(
         if item.kind != "map":
             ctx.error("wrong-type", f"{key} must be a mapping with name and handles", item.loc)
             continue
-        ctx.unknown_keys(item, ["name", *sorted(platforms)], f"person {key}")
+        if any(k != "name" and k not in platforms for k in item.key_locs):  # (as below)
+            ctx.unknown_keys(item, ["name", *sorted(platforms)], f"person {key}")
         name = ctx.string(item.items.get("name"), f"{key}.name")
         if not name:
             ctx.error(
@@ -365,7 +366,11 @@ def load_people(
                 "add name: as it should read where there is no handle",
             )
             name = key
-        handles = {p: h for p, h in ctx.string_map(item, key).items() if p in platforms}
+        # (``name`` is the person's name, not a handle: asking the platforms about it would
+        # scan the installed packages for nothing, ~20 ms of every check; see registry.py)
+        handles = {
+            p: h for p, h in ctx.string_map(item, key).items() if p != "name" and p in platforms
+        }
         locs = {p: item.items[p].loc for p in handles}
         people[key] = Person(key=key, name=name, handles=handles, loc=item.loc, handle_locs=locs)
     return people
@@ -381,7 +386,7 @@ def iter_post_files(posts_dir: Path) -> Iterator[Path]:
         yield path
 
 
-def load_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
+def load_campaign(config: Config, platforms: Set[str]) -> Campaign:
     """Load people and every posts file; duplicate ids across the folder are reported here."""
     campaign = start_campaign(config, platforms)
     if config.posts_dir.is_dir():
@@ -389,7 +394,7 @@ def load_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
     return campaign
 
 
-def start_campaign(config: Config, platforms: frozenset[str]) -> Campaign:
+def start_campaign(config: Config, platforms: Set[str]) -> Campaign:
     """A campaign with its people read and no posts file yet (``load_posts`` reads those):
     ``check`` reads people once, then spreads the posts files over processes."""
     campaign = Campaign(root=config.root)
@@ -412,7 +417,7 @@ def load_posts(
     campaign: Campaign,
     config: Config,
     paths: Iterable[Path],
-    platforms: frozenset[str],
+    platforms: Set[str],
     seen: dict[str, Location],
 ) -> None:
     """Add the posts files at ``paths`` (in order) to ``campaign``: its files, problems and the
