@@ -127,7 +127,7 @@ def _untagged(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Filled:
     """A post's texts for one account with their templates filled, before any link is tagged,
     and the problems met filling them: the tracked and the untracked drafts of a rendering

@@ -115,9 +115,10 @@ class Findings(list[Problem]):
     """The problems of one post on one account as a rule finds them, each at ``loc`` unless it
     is given a place of its own."""
 
+    __slots__ = ("account", "loc", "post")  # (one per rendering checked: no __dict__ each)
+
     def __init__(self, post: str, account: str | None, loc: Location | None) -> None:
-        super().__init__()
-        self.post, self.account, self.loc = post, account, loc
+        self.post, self.account, self.loc = post, account, loc  # (list.__new__ made it empty)
 
     def add(
         self,
