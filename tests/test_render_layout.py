@@ -6,6 +6,8 @@ marks after spaces, CR LF, long URLs, hashtags present or not, numbering on or o
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -22,6 +24,7 @@ from eduadvocate.compose.render import (
     _cut_word,
     _Draft,
     _hashtag_problem,
+    _hashtags_in,
     _is_entity,
     _tokens,
     _utm_params,
@@ -391,3 +394,56 @@ def test_the_layout_gives_what_the_layout_before_it_gave(make_campaign: Make, dr
                 draft = renderer._draft(post, spec, params)
                 before = _laid_out_before(draft, _MeasureBefore(spec, draft.measure.cw))
                 assert laid_out == before, (spec.account.name, [p.text for p in before.parts])
+
+
+# ---- the campaign hashtags present: _hashtags_in against its search as it was (main at
+# 77410fd), over texts made of signs, names and characters that casefold to more than one. ----
+
+_HASH_SIGN_BEFORE = re.compile("[#\uff03]")
+
+
+def _hashtags_in_before(parts: list[str], wanted: list[str] | None) -> set[str]:
+    if not any("#" in p or "\uff03" in p for p in parts):
+        return set()
+    if wanted is not None:
+        names = [tag[1:].casefold() for tag in wanted]
+        if not any(
+            p[sign.end() : sign.end() + len(name)].casefold().startswith(name)
+            for p in parts
+            for sign in _HASH_SIGN_BEFORE.finditer(p)
+            for name in names
+        ):
+            return set()
+    return {e.value.casefold() for p in parts for e in hashtags(p)}
+
+
+# ß, ẞ and ﬁ casefold to two characters, İ to i and a combining dot, K (Kelvin) to k.
+_FOLDING = ["s", "S", "ss", "ß", "ẞ", "fi", "ﬁ", "F", "i", "İ", "K", "k", "é"]
+_folded_name = st.lists(st.sampled_from(_FOLDING), min_size=1, max_size=4).map("".join)
+_signed_word = st.tuples(st.sampled_from(["#", "＃", "", "x#"]), _folded_name).map("".join)
+_signed_text = st.lists(
+    st.tuples(_signed_word, st.sampled_from([" ", "\n", ""])).map("".join), max_size=5
+).map("".join)
+
+
+def test_a_hash_sign_casefolds_only_from_itself_and_every_character_to_one_or_more() -> None:
+    """What _hashtags_in's search on casefolded texts rests on, for every code point."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        folded = char.casefold()
+        assert folded, hex(code)
+        if "#" in folded or "\uff03" in folded:
+            assert folded == char, hex(code)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(_signed_text, max_size=3),
+    st.lists(_folded_name.map("#".__add__), min_size=1, max_size=2),
+    st.booleans(),
+)
+def test_the_hashtags_present_are_those_the_search_before_found(
+    parts: list[str], wanted: list[str], capped: bool
+) -> None:
+    names = None if capped else wanted
+    assert _hashtags_in(parts, names) == _hashtags_in_before(parts, names)
