@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -90,6 +90,32 @@ class Part:
     @property
     def over(self) -> bool:
         return self.length > self.limit
+
+
+def _part_maker() -> Callable[[str, int, int, int, tuple[Facet, ...], tuple[Media, ...]], Part]:
+    """``Part(text, length, limit, bytes, facets, media)``, the same object, made without the
+    frozen dataclass's ``__init__`` (which sets each field through ``object.__setattr__``):
+    each slot set by its own descriptor, half the time (the layout makes every part of every
+    rendering). test_render_layout.py holds it to ``Part(...)`` field by field."""
+    new = Part.__new__
+    text, length, limit, size, facets, media = (getattr(Part, f.name).__set__ for f in fields(Part))
+
+    def make(
+        t: str, n: int, lim: int, b: int, fs: tuple[Facet, ...], ms: tuple[Media, ...]
+    ) -> Part:
+        part = new(Part)
+        text(part, t)
+        length(part, n)
+        limit(part, lim)
+        size(part, b)
+        facets(part, fs)
+        media(part, ms)
+        return part
+
+    return make
+
+
+_part = _part_maker()
 
 
 @dataclass(slots=True)
@@ -346,50 +372,25 @@ class Renderer:
         campaign hashtags added where they fit, each part measured."""
         post, spec, content, out = draft.post, draft.spec, draft.content, draft.out
         bodies, limit, measure = draft.bodies, draft.limit, draft.measure
-        split_mode = content.split or "auto"
-        numbering = content.numbering
-        if numbering is None:
-            numbering = post.defaults.numbering if post.defaults.numbering is not None else True
-
-        # Each body over the limit as sentences, found once: a thread is built again for its
-        # numbering, with the same sentences.
         lengths = [measure(body) for body in bodies]
-        splits = split_mode == "auto" and spec.supports_threads
-        sentences = [
-            _tokens(body, _SENTENCE_END) if splits and length > limit else None
-            for body, length in zip(bodies, lengths, strict=True)
-        ]
-
-        # Each part with its length where the layout knows it (its measure: see ``_Sized``).
-        def build(reserve: int, fit: _Fit) -> list[_Sized]:
-            parts: list[_Sized] = []
-            for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
-                if tokens is None:
-                    parts.append((body, length))
-                else:
-                    parts.extend(_split(body, limit, measure, reserve, tokens, fit))
-            return parts
-
-        fit = _Fit()
-        parts = build(0, fit)
-        out.split = len(parts) > len(bodies)
-        if out.split and numbering:
-            packed_reserve = 0
-            for _ in range(4):  # the suffix's width depends on the count: repeat until stable
-                count = len(parts)
-                reserve = measure.added(" ", f"{count}/{count}")
-                if reserve >= packed_reserve and fit.same_within(limit - reserve):
-                    break  # packed again with room for the numbering, the parts would be these
-                fit = _Fit()
-                parts, packed_reserve = build(reserve, fit), reserve
-                if len(parts) == count:
-                    break
-            parts = _numbered(parts, measure)
+        parts: list[_Sized]
+        if (
+            (content.split or "auto") == "auto"
+            and spec.supports_threads
+            and any(length > limit for length in lengths)
+        ):
+            numbering = content.numbering
+            if numbering is None:
+                numbering = post.defaults.numbering
+            parts = _threaded(bodies, lengths, limit, measure, numbering is not False)
+            out.split = len(parts) > len(bodies)
+        else:  # (most renderings: each text whole, with its measure)
+            parts, out.split = list(zip(bodies, lengths, strict=True)), False
 
         parts = self._add_hashtags(post, content, spec, parts, measure, limit, draft.problem)
         media = content.media or ()
         out.parts = [
-            Part(
+            _part(
                 text,
                 measure(text) if length is None else length,
                 limit,
@@ -546,12 +547,10 @@ class Renderer:
     ) -> list[_Sized]:
         """``parts`` with the campaign's hashtags added to the last where they fit (and the
         problems with those that do not), each with its length where known."""
-        wanted: list[tuple[str, str]] = []
-        checked = _checked_hashtags(spec.name, post.defaults.hashtags, content.hashtags or ())
-        for tag, name, why, own in checked:
-            if why is None:
-                wanted.append((tag, name))
-                continue
+        wanted, tags_wanted, invalid = _wanted_hashtags(
+            spec.name, post.defaults.hashtags, content.hashtags or ()
+        )
+        for tag, why, own in invalid:
             problem(
                 "invalid-hashtag",
                 f'the hashtag "{shown(tag[1:])}" {why}',
@@ -562,7 +561,7 @@ class Renderer:
             return parts
         cap = getattr(spec, "max_hashtags", None)
         texts = [text for text, _ in parts]
-        present = _hashtags_in(texts, None if isinstance(cap, int) else [t for t, _ in wanted])
+        present = _hashtags_in(texts, None if isinstance(cap, int) else tags_wanted)
         room = (cap - len(present)) if isinstance(cap, int) else None
         last, last_length = parts[-1] if parts else ("", None)
         # The hashtags go after the last part's text without its trailing whitespace and a
@@ -624,7 +623,20 @@ def _checked_hashtags(
     )
 
 
-def _hashtags_in(parts: list[str], wanted: list[str] | None) -> set[str]:
+@functools.lru_cache(maxsize=1024)  # (as _checked_hashtags)
+def _wanted_hashtags(
+    platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[tuple[str, str, bool], ...]]:
+    """``_checked_hashtags`` as the layout takes them: those that would be hashtags (the tag and
+    its name casefolded), their tags alone, and the others (the tag, why not, whether the
+    post's own), each in order, found once for a campaign's few lists of hashtags."""
+    checked = _checked_hashtags(platform, campaign, own)
+    wanted = tuple((tag, name) for tag, name, why, _ in checked if why is None)
+    invalid = tuple((tag, why, mine) for tag, _, why, mine in checked if why is not None)
+    return wanted, tuple(tag for tag, _ in wanted), invalid
+
+
+def _hashtags_in(parts: list[str], wanted: Sequence[str] | None) -> set[str]:
     """The hashtags in ``parts``, casefolded. With ``wanted``, where none of those follows a
     hash sign (# or its full-width form) the answer is empty, without a search: a hashtag's
     name follows its sign. A text without a hash sign holds no hashtag at all.
@@ -701,6 +713,45 @@ def normalise_hashtag(tag: str) -> str:
     """``FundOurSchools`` and ``#FundOurSchools`` both become ``#FundOurSchools``."""
     tag = tag.strip()
     return tag if tag.startswith(("#", "＃")) else "#" + tag
+
+
+def _threaded(
+    bodies: list[str], lengths: list[int], limit: int, measure: _Measure, numbering: bool
+) -> list[_Sized]:
+    """The parts of ``bodies`` (each measuring its ``lengths``) where one is over ``limit``:
+    each over it split into a thread, numbered where it was split and ``numbering``."""
+    # Each body over the limit as sentences, found once: a thread is built again for its
+    # numbering, with the same sentences.
+    sentences = [
+        _tokens(body, _SENTENCE_END) if length > limit else None
+        for body, length in zip(bodies, lengths, strict=True)
+    ]
+
+    # Each part with its length where the layout knows it (its measure: see ``_Sized``).
+    def build(reserve: int, fit: _Fit) -> list[_Sized]:
+        parts: list[_Sized] = []
+        for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
+            if tokens is None:
+                parts.append((body, length))
+            else:
+                parts.extend(_split(body, limit, measure, reserve, tokens, fit))
+        return parts
+
+    fit = _Fit()
+    parts = build(0, fit)
+    if len(parts) > len(bodies) and numbering:
+        packed_reserve = 0
+        for _ in range(4):  # the suffix's width depends on the count: repeat until stable
+            count = len(parts)
+            reserve = measure.added(" ", f"{count}/{count}")
+            if reserve >= packed_reserve and fit.same_within(limit - reserve):
+                break  # packed again with room for the numbering, the parts would be these
+            fit = _Fit()
+            parts, packed_reserve = build(reserve, fit), reserve
+            if len(parts) == count:
+                break
+        parts = _numbered(parts, measure)
+    return parts
 
 
 def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:
@@ -1005,11 +1056,18 @@ def _split(
 
 
 def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
-    """(body, whitespace after it) pairs, splitting after each separator match."""
-    out = []
-    for piece in _pieces(text, separator):
+    """(body, whitespace after it) pairs, splitting after each separator match: the pieces of
+    ``_pieces``, walked here without the list of them (a thread's sentences and words are
+    found for every account)."""
+    out: list[tuple[str, str]] = []
+    start = 0
+    for end in [match.end() for match in separator.finditer(text)] + [len(text)]:
+        if end == start:
+            continue  # (an empty piece: none, where the text ends at a match)
+        piece = text[start:end]
+        start = end
         body = piece.rstrip()
-        if body.strip():
+        if body:  # (as ``body.strip()``: a body that is not empty ends in no space)
             out.append((body.lstrip(), piece[len(body) :]))
         elif out:
             body, gap = out[-1]
@@ -1050,12 +1108,16 @@ def _pack(
                 grown_known = True
         if current and joined <= budget:
             current, length, known = current + gap + body, joined, grown_known
-            fit.let_in(joined, grown_known)
+            # (``fit.let_in(joined, grown_known)`` written out: packing calls it for each
+            # sentence and word)
+            fit.largest = max(fit.largest, joined)
+            if not grown_known:
+                fit.measured = False
         elif size <= budget:
             if current:
                 parts.append((current, length if known else None))
             current, length, known = body, size, True
-            fit.let_in(size)
+            fit.largest = max(fit.largest, size)  # (``fit.let_in(size)``)
         else:
             if current:
                 parts.append((current, length if known else None))

@@ -84,18 +84,6 @@ class MediaRules:
 Joiner = Callable[[str, int, str, str, int], "int | None"]
 
 
-def _joined_with_cw(
-    joined_length: Callable[[str, int, str, str, int, str | None], int | None],
-    content_warning: str | None,
-    left: str,
-    left_length: int,
-    gap: str,
-    right: str,
-    right_length: int,
-) -> int | None:
-    return joined_length(left, left_length, gap, right, right_length, content_warning)
-
-
 MAX_IDENTIFIER = 280
 _JOINERS = frozenset("\u200c\u200d")  # parts of emoji and of some scripts' words
 
@@ -233,7 +221,7 @@ class PlatformSpec:
         two frames were ~1.5% of check's analysis on the bench); None where it always answers
         None (``adds_up`` is None). A rule that overrides ``joined_length`` gets its own."""
         if type(self).joined_length is not PlatformSpec.joined_length:
-            return functools.partial(_joined_with_cw, self.joined_length, content_warning)
+            return functools.partial(self.joined_length, content_warning=content_warning)
         if self.adds_up is None:
             return None
         return functools.partial(pieces.joined_length, graphemes=self.adds_up == "graphemes")
