@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -90,6 +90,32 @@ class Part:
     @property
     def over(self) -> bool:
         return self.length > self.limit
+
+
+def _part_maker() -> Callable[[str, int, int, int, tuple[Facet, ...], tuple[Media, ...]], Part]:
+    """``Part(text, length, limit, bytes, facets, media)``, the same object, made without the
+    frozen dataclass's ``__init__`` (which sets each field through ``object.__setattr__``):
+    each slot set by its own descriptor, half the time (the layout makes every part of every
+    rendering). test_render_layout.py holds it to ``Part(...)`` field by field."""
+    new = Part.__new__
+    text, length, limit, size, facets, media = (getattr(Part, f.name).__set__ for f in fields(Part))
+
+    def make(
+        t: str, n: int, lim: int, b: int, fs: tuple[Facet, ...], ms: tuple[Media, ...]
+    ) -> Part:
+        part = new(Part)
+        text(part, t)
+        length(part, n)
+        limit(part, lim)
+        size(part, b)
+        facets(part, fs)
+        media(part, ms)
+        return part
+
+    return make
+
+
+_part = _part_maker()
 
 
 @dataclass(slots=True)
@@ -176,12 +202,15 @@ class _Measure:
     thread's growing parts were each stored once, most of them never asked for again, and they
     filled the memory that sentences shared by posts are kept in)."""
 
-    __slots__ = ("cw", "lengths", "owner", "spec")
+    __slots__ = ("cw", "joins", "lengths", "owner", "spec")
 
     def __init__(
         self, owner: Renderer, spec: PlatformSpec, cw: str | None, lengths: dict[str, int]
     ) -> None:
         self.owner, self.spec, self.cw, self.lengths = owner, spec, cw, lengths
+        # ``spec.joined_length`` for ``cw`` without its method layers (None: it is always
+        # None), which packing calls itself for every sentence.
+        self.joins = spec.joiner(cw)
 
     def __call__(self, text: str) -> int:
         length = self.lengths.get(text)
@@ -210,7 +239,8 @@ class _Measure:
         exact as ``joined_length`` is."""
         if right_length is None:
             right_length = self(right)
-        return self.spec.joined_length(left, left_length, gap, right, right_length, self.cw)
+        joins = self.joins
+        return None if joins is None else joins(left, left_length, gap, right, right_length)
 
 
 class Renderer:
@@ -388,50 +418,25 @@ class Renderer:
         campaign hashtags added where they fit, each part measured."""
         post, spec, content, out = draft.post, draft.spec, draft.content, draft.out
         bodies, limit, measure = draft.bodies, draft.limit, draft.measure
-        split_mode = content.split or "auto"
-        numbering = content.numbering
-        if numbering is None:
-            numbering = post.defaults.numbering if post.defaults.numbering is not None else True
-
-        # Each body over the limit as sentences, found once: a thread is built again for its
-        # numbering, with the same sentences.
         lengths = [measure(body) for body in bodies]
-        splits = split_mode == "auto" and spec.supports_threads
-        sentences = [
-            _tokens(body, _SENTENCE_END) if splits and length > limit else None
-            for body, length in zip(bodies, lengths, strict=True)
-        ]
-
-        # Each part with its length where the layout knows it (its measure: see ``_Sized``).
-        def build(reserve: int, fit: _Fit) -> list[_Sized]:
-            parts: list[_Sized] = []
-            for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
-                if tokens is None:
-                    parts.append((body, length))
-                else:
-                    parts.extend(_split(body, limit, measure, reserve, tokens, fit))
-            return parts
-
-        fit = _Fit()
-        parts = build(0, fit)
-        out.split = len(parts) > len(bodies)
-        if out.split and numbering:
-            packed_reserve = 0
-            for _ in range(4):  # the suffix's width depends on the count: repeat until stable
-                count = len(parts)
-                reserve = measure.added(" ", f"{count}/{count}")
-                if reserve >= packed_reserve and fit.same_within(limit - reserve):
-                    break  # packed again with room for the numbering, the parts would be these
-                fit = _Fit()
-                parts, packed_reserve = build(reserve, fit), reserve
-                if len(parts) == count:
-                    break
-            parts = _numbered(parts, measure)
+        parts: list[_Sized]
+        if (
+            (content.split or "auto") == "auto"
+            and spec.supports_threads
+            and any(length > limit for length in lengths)
+        ):
+            numbering = content.numbering
+            if numbering is None:
+                numbering = post.defaults.numbering
+            parts = _threaded(bodies, lengths, limit, measure, numbering is not False)
+            out.split = len(parts) > len(bodies)
+        else:  # (most renderings: each text whole, with its measure)
+            parts, out.split = list(zip(bodies, lengths, strict=True)), False
 
         parts = self._add_hashtags(post, content, spec, parts, measure, limit, draft.problem)
         media = content.media or ()
         out.parts = [
-            Part(
+            _part(
                 text,
                 measure(text) if length is None else length,
                 limit,
@@ -588,12 +593,10 @@ class Renderer:
     ) -> list[_Sized]:
         """``parts`` with the campaign's hashtags added to the last where they fit (and the
         problems with those that do not), each with its length where known."""
-        wanted: list[tuple[str, str]] = []
-        checked = _checked_hashtags(spec.name, post.defaults.hashtags, content.hashtags or ())
-        for tag, name, why, own in checked:
-            if why is None:
-                wanted.append((tag, name))
-                continue
+        wanted, tags_wanted, invalid = _wanted_hashtags(
+            spec.name, post.defaults.hashtags, content.hashtags or ()
+        )
+        for tag, why, own in invalid:
             problem(
                 "invalid-hashtag",
                 f'the hashtag "{shown(tag[1:])}" {why}',
@@ -604,7 +607,7 @@ class Renderer:
             return parts
         cap = getattr(spec, "max_hashtags", None)
         texts = [text for text, _ in parts]
-        present = _hashtags_in(texts, None if isinstance(cap, int) else [t for t, _ in wanted])
+        present = _hashtags_in(texts, None if isinstance(cap, int) else tags_wanted)
         room = (cap - len(present)) if isinstance(cap, int) else None
         last, last_length = parts[-1] if parts else ("", None)
         # The hashtags go after the last part's text without its trailing whitespace and a
@@ -666,28 +669,41 @@ def _checked_hashtags(
     )
 
 
-def _hashtags_in(parts: list[str], wanted: list[str] | None) -> set[str]:
+@functools.lru_cache(maxsize=1024)  # (as _checked_hashtags)
+def _wanted_hashtags(
+    platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[tuple[str, str, bool], ...]]:
+    """``_checked_hashtags`` as the layout takes them: those that would be hashtags (the tag and
+    its name casefolded), their tags alone, and the others (the tag, why not, whether the
+    post's own), each in order, found once for a campaign's few lists of hashtags."""
+    checked = _checked_hashtags(platform, campaign, own)
+    wanted = tuple((tag, name) for tag, name, why, _ in checked if why is None)
+    invalid = tuple((tag, why, mine) for tag, _, why, mine in checked if why is not None)
+    return wanted, tuple(tag for tag, _ in wanted), invalid
+
+
+def _hashtags_in(parts: list[str], wanted: Sequence[str] | None) -> set[str]:
     """The hashtags in ``parts``, casefolded. With ``wanted``, where none of those follows a
     hash sign (# or its full-width form) the answer is empty, without a search: a hashtag's
-    name follows its sign, and casefolding goes character by character, each character to one
-    or more, so a name that casefolds to n characters casefolds from the n characters after its
-    sign or fewer. A text without a hash sign holds no hashtag at all. (Casefolding every text
-    whole to look for the names in it cost ~2% of check's time on the bench campaign.)"""
-    if not any("#" in p or "\uff03" in p for p in parts):
+    name follows its sign. A text without a hash sign holds no hashtag at all.
+
+    A name follows a sign where the sign and the name are in the text casefolded: casefolding
+    goes character by character, each character to one or more, and a hash sign comes only from
+    itself (test_render_layout.py checks every code point), so the characters after the sign
+    casefold to the name and more. Casefolding the few texts that hold a sign costs less than
+    casefolding what follows each sign (~40% of this search on the bench's posts); casefolding
+    every text, signs or not, cost ~2% of check's time."""
+    signed = [p for p in parts if "#" in p or "\uff03" in p]
+    if not signed:
         return set()
     if wanted is not None:
         names = [tag[1:].casefold() for tag in wanted]
+        folded = [p.casefold() for p in signed]
         if not any(
-            p[sign.end() : sign.end() + len(name)].casefold().startswith(name)
-            for p in parts
-            for sign in _HASH_SIGN.finditer(p)
-            for name in names
+            f"#{name}" in text or f"\uff03{name}" in text for text in folded for name in names
         ):
             return set()
-    return {e.value.casefold() for p in parts for e in hashtags(p)}
-
-
-_HASH_SIGN = re.compile("[#\uff03]")
+    return {e.value.casefold() for p in signed for e in hashtags(p)}
 
 
 @functools.lru_cache(maxsize=4096)  # render asks before adding hashtags, check after
@@ -743,6 +759,45 @@ def normalise_hashtag(tag: str) -> str:
     """``FundOurSchools`` and ``#FundOurSchools`` both become ``#FundOurSchools``."""
     tag = tag.strip()
     return tag if tag.startswith(("#", "＃")) else "#" + tag
+
+
+def _threaded(
+    bodies: list[str], lengths: list[int], limit: int, measure: _Measure, numbering: bool
+) -> list[_Sized]:
+    """The parts of ``bodies`` (each measuring its ``lengths``) where one is over ``limit``:
+    each over it split into a thread, numbered where it was split and ``numbering``."""
+    # Each body over the limit as sentences, found once: a thread is built again for its
+    # numbering, with the same sentences.
+    sentences = [
+        _tokens(body, _SENTENCE_END) if length > limit else None
+        for body, length in zip(bodies, lengths, strict=True)
+    ]
+
+    # Each part with its length where the layout knows it (its measure: see ``_Sized``).
+    def build(reserve: int, fit: _Fit) -> list[_Sized]:
+        parts: list[_Sized] = []
+        for body, length, tokens in zip(bodies, lengths, sentences, strict=True):
+            if tokens is None:
+                parts.append((body, length))
+            else:
+                parts.extend(_split(body, limit, measure, reserve, tokens, fit))
+        return parts
+
+    fit = _Fit()
+    parts = build(0, fit)
+    if len(parts) > len(bodies) and numbering:
+        packed_reserve = 0
+        for _ in range(4):  # the suffix's width depends on the count: repeat until stable
+            count = len(parts)
+            reserve = measure.added(" ", f"{count}/{count}")
+            if reserve >= packed_reserve and fit.same_within(limit - reserve):
+                break  # packed again with room for the numbering, the parts would be these
+            fit = _Fit()
+            parts, packed_reserve = build(reserve, fit), reserve
+            if len(parts) == count:
+                break
+        parts = _numbered(parts, measure)
+    return parts
 
 
 def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:
@@ -1047,11 +1102,18 @@ def _split(
 
 
 def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
-    """(body, whitespace after it) pairs, splitting after each separator match."""
-    out = []
-    for piece in _pieces(text, separator):
+    """(body, whitespace after it) pairs, splitting after each separator match: the pieces of
+    ``_pieces``, walked here without the list of them (a thread's sentences and words are
+    found for every account)."""
+    out: list[tuple[str, str]] = []
+    start = 0
+    for end in [match.end() for match in separator.finditer(text)] + [len(text)]:
+        if end == start:
+            continue  # (an empty piece: none, where the text ends at a match)
+        piece = text[start:end]
+        start = end
         body = piece.rstrip()
-        if body.strip():
+        if body:  # (as ``body.strip()``: a body that is not empty ends in no space)
             out.append((body.lstrip(), piece[len(body) :]))
         elif out:
             body, gap = out[-1]
@@ -1077,7 +1139,8 @@ def _pack(
     parts: list[_Sized] = []
     # ``length`` is the part's measure where ``known``, else the sum that guessed it.
     current, length, known, gap = "", 0, True, ""
-    join = measure.join if isinstance(measure, _Measure) else None
+    # (``_Measure.join`` without its call: both lengths here are measures.)
+    join = measure.joins if isinstance(measure, _Measure) else None
     for body, after in tokens:
         size = measure(body)
         joined = None
@@ -1091,12 +1154,16 @@ def _pack(
                 grown_known = True
         if current and joined <= budget:
             current, length, known = current + gap + body, joined, grown_known
-            fit.let_in(joined, grown_known)
+            # (``fit.let_in(joined, grown_known)`` written out: packing calls it for each
+            # sentence and word)
+            fit.largest = max(fit.largest, joined)
+            if not grown_known:
+                fit.measured = False
         elif size <= budget:
             if current:
                 parts.append((current, length if known else None))
             current, length, known = body, size, True
-            fit.let_in(size)
+            fit.largest = max(fit.largest, size)  # (``fit.let_in(size)``)
         else:
             if current:
                 parts.append((current, length if known else None))
