@@ -946,7 +946,10 @@ def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[s
 def with_facets(rendering: Rendering, spec: PlatformSpec) -> Rendering:
     """``rendering`` with each part's facets, as ``spec`` finds them."""
     parts = rendering.parts
-    rendering.parts = [replace(p, facets=f) if (f := spec.facets(p.text)) else p for p in parts]
+    rendering.parts = [
+        _part(p.text, p.length, p.limit, p.bytes, f, p.media) if (f := spec.facets(p.text)) else p
+        for p in parts
+    ]  # (``replace(p, facets=f)``, made as the layout makes parts: see ``_part``)
     return rendering
 
 
@@ -1013,14 +1016,14 @@ def _taggable(url: str, domains: tuple[str, ...]) -> tuple[str, str, str, frozen
 def tag_links(text: str, tag: Callable[[str], str]) -> str:
     """Apply ``tag`` to every http(s) URL in the text (protocol-less domains are left alone),
     as twitter-text finds them (in the runs around each "://" only: ``twitter._protocol_urls``)."""
-    urls = twitter.extract_urls(text, without_protocol=False)
-    if not urls:
+    spans = twitter.url_spans(text, without_protocol=False)
+    if not spans:
         return text
     out, pos = [], 0
-    for url in urls:
-        out.append(text[pos : url.start])
-        out.append(tag(text[url.start : url.end]))
-        pos = url.end
+    for start, end, _ in spans:
+        out.append(text[pos:start])
+        out.append(tag(text[start:end]))
+        pos = end
     out.append(text[pos:])
     return "".join(out)
 

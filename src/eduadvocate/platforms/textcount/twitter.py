@@ -299,6 +299,7 @@ def _runs_around(text: str, marks: re.Pattern[str]) -> Iterator[tuple[int, int]]
     """Each run of non-space characters that holds a match of ``marks``, whole, once. Each
     stretch of text is looked at once, so this stays linear."""
     end = 0
+    spaces, run_from = _SPACE_CHAR.get(), _NOT_SPACE_RUN.get().match
     for mark in marks.finditer(text):
         at = mark.start()
         if at < end:
@@ -306,9 +307,9 @@ def _runs_around(text: str, marks: re.Pattern[str]) -> Iterator[tuple[int, int]]
         # The run starts after the last space before the mark; a space stands at ``end`` (runs
         # end at one), so the look back never goes before it.
         space = max(text.rfind(" ", end, at), text.rfind("\n", end, at), end - 1)
-        for other in _SPACE_CHAR.get().finditer(text, space + 1, at):
+        for other in spaces.finditer(text, space + 1, at):
             space = other.start()
-        run = _NOT_SPACE_RUN.get().match(text, at)
+        run = run_from(text, at)
         end = run.end() if run else at + 1  # (it always matches: a mark is no space)
         yield space + 1, end
 
@@ -529,6 +530,12 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[Entity]:
     Mastodon's counting rule uses).
     """
     return [Entity("url", s, e, v) for s, e, v in _extract_urls(text, without_protocol)]
+
+
+def url_spans(text: str, *, without_protocol: bool = True) -> tuple[tuple[int, int, str], ...]:
+    """What ``extract_urls`` finds as (start, end, value), without building an ``Entity`` for
+    each: tagging a post's links asks this of every text for every account."""
+    return _extract_urls(text, without_protocol)
 
 
 # -- Mentions, lists, hashtags, cashtags -----------------------------------------------------
