@@ -1000,7 +1000,9 @@ def check_rendering(
                 f"{part.bytes} bytes, {spec.title} allows {spec.byte_limit}{which}",
                 hint="shorten it",
             )
-        for finding in spec.findings(part.text, index - 1):
+        # (a part has its facets already: ``Renderer.render`` gives each what ``spec.facets``
+        # finds, and Bluesky's rules would find them again)
+        for finding in spec.findings(part.text, index - 1, part.facets):
             add(finding.code, finding.message + which, hint=finding.hint, severity=finding.severity)
         rules = _WORDS.rules(part.text)  # which of the next three can find anything here
         if rules & _TAG_RULE:
