@@ -196,11 +196,6 @@ def test_check_rendering_reports_what_scanning_every_part_does(
         with mock.patch.object(check, "_WORDS", _EveryRule()):
             every = _problems(post, spec)
         assert fast == every
-        # check_rendering hands a part's facets to the platform's findings, which would find
-        # them again: each part Renderer.render makes carries them, and they change nothing.
-        for index, part in enumerate(Renderer(PEOPLE).render(post, spec).parts):
-            assert part.facets == spec.facets(part.text)
-            assert spec.findings(part.text, index, part.facets) == spec.findings(part.text, index)
 
 
 def old_bluesky_findings(text: str) -> list[Finding]:

@@ -1000,9 +1000,7 @@ def check_rendering(
                 f"{part.bytes} bytes, {spec.title} allows {spec.byte_limit}{which}",
                 hint="shorten it",
             )
-        # (a part has its facets already: ``Renderer.render`` gives each what ``spec.facets``
-        # finds, and Bluesky's rules would find them again)
-        for finding in spec.findings(part.text, index - 1, part.facets):
+        for finding in spec.findings(part.text, index - 1):
             add(finding.code, finding.message + which, hint=finding.hint, severity=finding.severity)
         rules = _WORDS.rules(part.text)  # which of the next three can find anything here
         if rules & _TAG_RULE:

@@ -248,11 +248,8 @@ class PlatformSpec:
         """Why ``tag`` (without its #) would not become one hashtag here; None if it would."""
         return identifier_problem(tag)
 
-    def findings(
-        self, text: str, part_index: int, facets: tuple[Facet, ...] | None = None
-    ) -> list[Finding]:
-        """Extra rules for one rendered part (hashtag caps and the like). ``facets``: the
-        part's as :meth:`facets` finds them, where the caller has them (None: found here)."""
+    def findings(self, text: str, part_index: int) -> list[Finding]:
+        """Extra rules for one rendered part (hashtag caps and the like)."""
         return []
 
     def form_problems(

@@ -127,13 +127,10 @@ class BlueskyPlatform(PlatformSpec):
                 )
         return problem
 
-    def findings(
-        self, text: str, part_index: int, facets: tuple[Facet, ...] | None = None
-    ) -> list[Finding]:
+    def findings(self, text: str, part_index: int) -> list[Finding]:
         """Check the facets: an @name that is not a Bluesky handle stays plain text (no link, no
         notification), and a tag over 64 characters is not a tag."""
-        if facets is None:
-            facets = bluesky_facets(text)
+        facets = bluesky_facets(text)
         mentions = tags = 0
         for facet in facets:
             if facet.kind == "mention":

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from eduadvocate.platforms.base import (
-    Facet,
     Finding,
     MediaRules,
     PlatformSpec,
@@ -125,9 +124,7 @@ class InstagramPlatform(PlatformSpec):
             )
         return None
 
-    def findings(
-        self, text: str, part_index: int, facets: tuple[Facet, ...] | None = None
-    ) -> list[Finding]:
+    def findings(self, text: str, part_index: int) -> list[Finding]:
         out = []
         tags = twitter.extract_hashtags(text)
         if len(tags) > self.max_hashtags:
