@@ -277,7 +277,7 @@ class Renderer:
         settings = spec.account.settings  # (as written: the same words expand the same)
         rules = (
             type(spec),
-            *(settings.get(name) for name in _RENDERING_SETTINGS),
+            *map(settings.get, _RENDERING_SETTINGS),
             None if params is None else tuple(params.items()),
         )
         if self._post is not post:
@@ -305,10 +305,12 @@ class Renderer:
             # it wins, and the tracked one need not be laid out (Bluesky, which counts a link
             # in full, meets this in most posts whose links are tagged).
             plain = self._laid_out(self._tagged(draft.filled, None))
-            if not any(_crowded(plain)):
+            plain_crowded = _crowded(plain)
+            if not any(plain_crowded):
                 return _untracked(post, spec, plain, "the text")
         tagged = self._laid_out(draft)
-        if not any(_crowded(tagged)):
+        tagged_crowded = _crowded(tagged)
+        if not any(tagged_crowded):
             return tagged
         if _measured_alike(draft.tag.pairs, draft.measure):
             return tagged  # X and Mastodon count any link as 23: without utm_ nothing changes
@@ -316,10 +318,11 @@ class Renderer:
         # they push the hashtags or the text past the limit, the post goes out untracked.
         if plain is None:
             plain = self._laid_out(self._tagged(draft.filled, None))
-        if _crowded(plain) >= _crowded(tagged):  # untracked, it would be no less crowded
+            plain_crowded = _crowded(plain)
+        if plain_crowded >= tagged_crowded:  # untracked, it would be no less crowded
             return tagged
-        over, _, extra = _crowded(tagged)
-        plain_over, _, plain_extra = _crowded(plain)
+        over, _, extra = tagged_crowded
+        plain_over, _, plain_extra = plain_crowded
         text_crowded = (over, extra) > (plain_over, plain_extra)
         return _untracked(
             post, spec, plain, "the text" if text_crowded else "the campaign hashtags"
