@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.compose.render import _utm_params, _utm_tagger, add_utm, tag_links
+from eduadvocate.compose.render import _TEMPLATE, _utm_params, _utm_tagger, add_utm, tag_links
 from eduadvocate.config.defaults import Defaults
 from eduadvocate.config.utm import UtmSettings, fill_utm, fill_utm_around
 from eduadvocate.content.model import Content, Post
@@ -361,3 +361,14 @@ def test_words_too_long_to_remember_are_searched_all_the_same() -> None:
     for _ in range(2):
         assert twitter.extract_urls(text, without_protocol=False) == _protocol_urls_of_all(text)
         assert bluesky_facets.__wrapped__(text) == _bluesky_facets_as_before(text)
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="{}@ab_.-1 \n{{}}", max_size=30))
+def test_a_text_without_an_opening_brace_or_a_closing_pair_holds_no_template(text: str) -> None:
+    """``Renderer._fill`` hands back a text without "{" or "}}" as it is: every match of the
+    template pattern starts with "{" or is "}}", so such a text holds none."""
+    for match in _TEMPLATE.finditer(text):
+        assert match.group(0).startswith("{") or match.group(0) == "}}"
+    if "{" not in text and "}}" not in text:
+        assert _TEMPLATE.search(text) is None

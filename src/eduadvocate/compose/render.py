@@ -460,6 +460,8 @@ class Renderer:
         problem: Callable[..., None],
     ) -> str:
         """``text`` with its ``{var}``, ``{@person}`` and braces filled in, within the budget."""
+        if "{" not in text and "}}" not in text:
+            return text  # (every match of ``_TEMPLATE`` starts with "{" or is "}}")
         budget = _Budget(text)
         filled = self._expand(text, variables, spec, loc, problem, 0, budget)
         if not budget.over:
