@@ -15,19 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from unittest import mock
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.compose import check
-from eduadvocate.compose.render import Renderer, hashtags
+from eduadvocate.compose import check, checkmedia
+from eduadvocate.compose.render import Part, Renderer, Rendering, hashtags
 from eduadvocate.config.defaults import Defaults
 from eduadvocate.config.model import AccountConfig
 from eduadvocate.content import textsafety
 from eduadvocate.content.model import Content, Person, Post
-from eduadvocate.core.errors import Location, Problem
+from eduadvocate.core.errors import Findings, Location, Problem
 from eduadvocate.platforms.base import Finding, PlatformSpec
 from eduadvocate.platforms.bluesky.spec import BlueskyPlatform
 from eduadvocate.platforms.mastodon_api.spec import MastodonPlatform
+from eduadvocate.platforms.registry import platform_names, spec_class
 from eduadvocate.platforms.textcount.unicode import (
     BSKY_TAG_MAX,
     bluesky_facets,
@@ -262,3 +263,75 @@ bluesky_texts = st.lists(
 def test_bluesky_findings_are_those_of_every_scan(text: str) -> None:
     """Plain mentions and overlong tags, found only where the facets leave a sign uncovered."""
     assert ACCOUNTS[1].findings(text, 0) == old_bluesky_findings(text)
+
+
+def old_blank(text: str) -> bool:
+    """``check._blank`` as it was: the text copied without NUL, then stripped."""
+    return not text.replace("\0", "").strip()
+
+
+@settings(max_examples=1500)
+@example(text="")
+@example(text="\0")
+@example(text=" \0\x1c\u3000")
+@given(
+    text=st.text(st.sampled_from([" ", "\0", "\t", "\n", "\x1c", "\x85", "\u3000", "\u200b", "a"]))
+)
+def test_blank_is_what_stripping_a_copy_was(text: str) -> None:
+    """Blank without a copy: empty, whitespace and NUL (every kind ``strip`` drops), alike."""
+    assert check._blank(text) == old_blank(text)
+
+
+SHARED_POSTS = [None, "https://x.com/a/status/1", "https://bsky.app/profile/a.bsky.social/post/3k"]
+
+
+def old_media_without_media(
+    rendering: Rendering, spec: PlatformSpec, loc: Location
+) -> list[Problem]:
+    """``check_media`` as it ran through for a post without media (a frozen copy of what of it
+    can speak then): the text-only rules return at once, then a needed file, the form's rules."""
+    post = rendering.post
+    out = Findings(post.id, rendering.account.name, loc)
+    if checkmedia._text_only(post, spec) is not None:
+        return out
+    if spec.media.required:
+        out.add(
+            "media-required",
+            f"{spec.title} needs at least one image or video",
+            loc,
+            "add media: [{path: …, alt: …}]",
+        )
+    for code, message, where, hint in spec.form_problems(post, []):
+        out.add(code, message, where, hint)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reply_to=st.sampled_from(SHARED_POSTS),
+    quote=st.sampled_from(SHARED_POSTS),
+    reel=st.booleans(),
+)
+def test_media_rules_on_a_post_without_media_report_what_they_did(
+    reply_to: str | None, quote: str | None, reel: bool
+) -> None:
+    """``check_media`` returning at once for a post without media on a platform that needs none
+    and asks nothing of its form reports what running it through did, on every platform (a
+    reply, a quote, a Facebook Reel: the rules that may speak of media a post lacks)."""
+    where = Location("posts/p.yaml", 2)
+    post = Post(
+        "p",
+        Location("posts/p.yaml", 1),
+        "posts/p.yaml",
+        Defaults(),
+        Content(text="Hi"),
+        {},
+        reply_to=reply_to,
+        quote=quote,
+        reel_loc=where if reel else None,
+    )
+    for platform in sorted(platform_names()):
+        spec = spec_class(platform)(AccountConfig("a", platform, {}, Location("config.yaml")))
+        rendering = Rendering(post, spec.account, spec.name, [Part("Hi", 2, spec.limit, 2)])
+        fast = checkmedia.check_media(rendering, spec, Path("."), (), where)
+        assert fast == old_media_without_media(rendering, spec, where), platform

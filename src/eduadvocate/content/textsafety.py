@@ -101,12 +101,12 @@ def text_warnings(text: str) -> tuple[tuple[str, str], ...]:
 def word_warns(word: str) -> bool:
     """Whether ``text_warnings(word)`` finds anything, without remembering ``word``.
 
-    Every rule here is local to the words of a text split at its spaces (U+0020), so a text
-    has a warning only if one of its words has one on its own: a bidirectional control or an
-    invisible character is one character; a stray joiner needs a letter or digit on each side,
-    which a space is not; and a handle, tag or address holds no space (``[^\\s]``), and its
-    look-behind sees a space before a word as it sees the start of a text (a space is neither a
-    word character, a sign nor a dot). ``check`` judges each distinct word of a campaign once
+    Every rule here is local to the words of a text split at its spaces (U+0020) and line
+    breaks (U+000A), so a text has a warning only if one of its words has one on its own: a
+    bidirectional control or an invisible character is one character; a stray joiner needs a
+    letter or digit on each side, which neither is; and a handle, tag or address holds neither
+    (``[^\\s]``), and its look-behind sees one before a word as it sees the start of a text
+    (neither is a word character, a sign nor a dot). ``check`` judges each distinct word of a campaign once
     with it, and reads a part's warnings (their order and wording) from ``text_warnings`` only
     where a word of the part has one. tests/test_check_rules_fast.py holds the two together."""
     return bool(_warnings(word))
