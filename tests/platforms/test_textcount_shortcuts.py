@@ -1,0 +1,183 @@
+"""The length rules' shortcuts (platforms/textcount/pieces.py, unicode.py, Mastodon's joined
+length) give what the code before them gave, for every text: each is held to a frozen copy of
+the code it replaced, or to the whole-text rule, over texts made to break it (grapheme joints
+across a space, CR LF, NUL, marks after spaces, every other Unicode space, long words, the
+"Åxn--bcher-kva.de" start quirk)."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+import regex
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from eduadvocate.config.model import AccountConfig
+from eduadvocate.core.errors import Location
+from eduadvocate.platforms.registry import spec_class
+from eduadvocate.platforms.textcount import pieces, twitter, unicode
+
+OTHER_SPACES = sorted(
+    chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() and chr(c) not in " \t\r\n"
+)
+PIECES = [
+    "a",
+    "school",
+    "x" * 70,  # a long word
+    "Åxn--bcher-kva.de",
+    "https://example.org/a?utm_source=x&utm_content=post-1",
+    "\r\n",
+    "\r",
+    "\n",
+    "\t",
+    " ",
+    "\x00",
+    "é",
+    "e\u0301",
+    "\u0301",  # Extend: joins a space before it
+    "\u0903",  # SpacingMark
+    "\u200d",  # ZWJ
+    "\u0600",  # Prepend: joins the space after it
+    "\ufe0f",
+    "👩🏽\u200d🏫",
+    "🇺🇸",
+    "🇺",
+    "学校",
+    "각",
+    "\u1100",  # Hangul L, V, T jamo join each other
+    "\u1161",
+    "\u11a8",
+    *OTHER_SPACES,
+]
+texts = st.lists(st.sampled_from(PIECES), max_size=24).map("".join)
+
+
+# Frozen copies of the code the shortcuts replaced.
+_OLD_NON_ASCII = re.compile(r"[^\x00-\x7f]+(?:[\x00-\x7f][^\x00-\x7f]+)*")
+
+
+def old_graphemes(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")
+    if "\r" in text:
+        return unicode._clusters(text)
+    total = len(text)
+    for stretch in _OLD_NON_ASCII.finditer(text):
+        start, end = stretch.span()
+        window = text[max(start - 1, 0) : end + 1]
+        total -= len(window) - unicode._clusters(window)
+    return total
+
+
+_OLD_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])")
+_OLD_AFTER_SPACE = re.compile(r"[ \t\r\n]([^\x00-\x7f])")
+_OLD_JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
+_OLD_JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
+
+
+def old_splittable(text: str) -> bool:
+    if len(text) <= pieces.SHORT:
+        return False
+    if text.isascii():
+        return True
+    for beside_space, joiner in (
+        (_OLD_BEFORE_SPACE, _OLD_JOINS_NEXT),
+        (_OLD_AFTER_SPACE, _OLD_JOINS_PREVIOUS),
+    ):
+        for char in beside_space.findall(text):
+            if joiner.match(char) is not None:
+                return False
+    return True
+
+
+@settings(max_examples=1500)
+@given(text=texts)
+@example(text="e\u0301 \u0600 a\r\n\u0301")
+@example(text="\u0600a\u0301 é")
+def test_graphemes_are_counted_as_by_the_code_before(text: str) -> None:
+    unicode.graphemes.cache_clear()
+    assert unicode.graphemes(text) == old_graphemes(text)
+    if unicode._REGIONAL_INDICATORS.search(text) is None:
+        assert unicode.graphemes(text) == len(unicode._GRAPHEME.findall(text))
+
+
+@settings(max_examples=1500)
+@given(text=texts)
+@example(text="x" * 60 + "\u0600 b")
+@example(text="x" * 60 + " \u0301")
+@example(text="\u0301" + "x" * 60 + "é\t\u200d")
+def test_texts_are_found_splittable_as_by_the_code_before(text: str) -> None:
+    assert pieces.splittable(text) is old_splittable(text)
+
+
+def utf8_length(text: str) -> int:
+    """A measure that adds up over any split of a text (every character its own bytes): a
+    summed measure is exactly it where the words and the gaps between them are found right."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=1500)
+@given(text=texts)
+@example(text="a\u00a0b c")
+@example(text="a\x0bb\u3000 c\r\nd")
+def test_words_are_split_at_spaces_tabs_and_line_breaks_only(text: str) -> None:
+    """Every other whitespace character belongs to a word (``str.split`` would split at it)."""
+    summed = pieces.Summed(utf8_length, graphemes=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pieces, "SHORT", 0)  # short texts are split too
+        assert summed(text) == utf8_length(text)
+
+
+def old_mastodon_joined_length(
+    left: str, left_length: int, gap: str, right: str, right_length: int, warning: str | None
+) -> int | None:
+    ends = left[-1:] + right[:1]
+    if len(ends) < 2 or any(c in unicode.RUBY_WHITESPACE for c in ends):
+        return None
+    if not unicode.mastodon_prepared(left) or not unicode.mastodon_prepared(right):
+        return None
+    share = 0
+    if warning and unicode.mastodon_prepared(warning):
+        found = unicode.mastodon_warning_length(warning)
+        if found is None or not right[0].isascii():
+            return None
+        share = found
+    return pieces.joined_length(left, left_length, gap, right, right_length - share, graphemes=True)
+
+
+MASTODON = spec_class("mastodon")(
+    AccountConfig("mastodon", "mastodon", {}, Location("config.yaml"))
+)
+sides = st.lists(
+    st.sampled_from(["a", "é", "\u0301", "\u0600", "\x00", "\x0b", "\x0c", " ", "\n", "学"]),
+    max_size=5,
+).map("".join)
+
+
+@settings(max_examples=1500)
+@given(
+    left=sides,
+    gap=st.sampled_from(["", " ", "\n\n", "\r\n", "x"]),
+    right=sides,
+    warning=st.sampled_from([None, "", " ", "CW", "cw\u0600", "\x00"]),
+)
+def test_mastodon_joins_lengths_as_the_code_before(
+    left: str, gap: str, right: str, warning: str | None
+) -> None:
+    left_length = MASTODON.length(left, warning)
+    right_length = MASTODON.length(right, warning)
+    new = MASTODON.joined_length(left, left_length, gap, right, right_length, warning)
+    old = old_mastodon_joined_length(left, left_length, gap, right, right_length, warning)
+    assert new == old
+    if new is not None:
+        assert new == MASTODON.length(left + gap + right, warning)
+
+
+def test_the_start_quirk_still_holds() -> None:
+    """twitter-text finds one URL in "Åxn--bcher-kva.de" after a space, a letter and a URL at
+    the start: the summed measure keeps the first word's own length."""
+    word = "Åxn--bcher-kva.de"
+    text = word + "\u00a0" + " ".join(["school"] * 10)
+    assert twitter.weighted_length(text) == twitter._scaled_weight(text) // 100
