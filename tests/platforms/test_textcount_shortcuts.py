@@ -1,8 +1,8 @@
-"""The length rules' shortcuts (platforms/textcount/pieces.py, unicode.py, Mastodon's joined
-length) give what the code before them gave, for every text: each is held to a frozen copy of
-the code it replaced, or to the whole-text rule, over texts made to break it (grapheme joints
-across a space, CR LF, NUL, marks after spaces, every other Unicode space, long words, the
-"Åxn--bcher-kva.de" start quirk)."""
+"""The length rules' shortcuts (platforms/textcount/pieces.py, unicode.py) give what the code
+before them gave, for every text: each is held to a frozen copy of the code it replaced, or to
+the whole-text rule, over texts made to break it (grapheme joints across a space, CR LF, NUL,
+marks after spaces, every other Unicode space, long words, the "Åxn--bcher-kva.de" start
+quirk)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eduadvocate.config.model import AccountConfig
-from eduadvocate.core.errors import Location
-from eduadvocate.platforms.registry import spec_class
 from eduadvocate.platforms.textcount import pieces, twitter, unicode
 
 OTHER_SPACES = sorted(
@@ -128,51 +125,6 @@ def test_words_are_split_at_spaces_tabs_and_line_breaks_only(text: str) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pieces, "SHORT", 0)  # short texts are split too
         assert summed(text) == utf8_length(text)
-
-
-def old_mastodon_joined_length(
-    left: str, left_length: int, gap: str, right: str, right_length: int, warning: str | None
-) -> int | None:
-    ends = left[-1:] + right[:1]
-    if len(ends) < 2 or any(c in unicode.RUBY_WHITESPACE for c in ends):
-        return None
-    if not unicode.mastodon_prepared(left) or not unicode.mastodon_prepared(right):
-        return None
-    share = 0
-    if warning and unicode.mastodon_prepared(warning):
-        found = unicode.mastodon_warning_length(warning)
-        if found is None or not right[0].isascii():
-            return None
-        share = found
-    return pieces.joined_length(left, left_length, gap, right, right_length - share, graphemes=True)
-
-
-MASTODON = spec_class("mastodon")(
-    AccountConfig("mastodon", "mastodon", {}, Location("config.yaml"))
-)
-sides = st.lists(
-    st.sampled_from(["a", "é", "\u0301", "\u0600", "\x00", "\x0b", "\x0c", " ", "\n", "学"]),
-    max_size=5,
-).map("".join)
-
-
-@settings(max_examples=1500)
-@given(
-    left=sides,
-    gap=st.sampled_from(["", " ", "\n\n", "\r\n", "x"]),
-    right=sides,
-    warning=st.sampled_from([None, "", " ", "CW", "cw\u0600", "\x00"]),
-)
-def test_mastodon_joins_lengths_as_the_code_before(
-    left: str, gap: str, right: str, warning: str | None
-) -> None:
-    left_length = MASTODON.length(left, warning)
-    right_length = MASTODON.length(right, warning)
-    new = MASTODON.joined_length(left, left_length, gap, right, right_length, warning)
-    old = old_mastodon_joined_length(left, left_length, gap, right, right_length, warning)
-    assert new == old
-    if new is not None:
-        assert new == MASTODON.length(left + gap + right, warning)
 
 
 def test_the_start_quirk_still_holds() -> None:

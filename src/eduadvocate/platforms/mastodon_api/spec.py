@@ -96,10 +96,11 @@ class MastodonPlatform(PlatformSpec):
         right_length: int,
         content_warning: str | None = None,
     ) -> int | None:
-        # Mastodon strips a text's ends (NUL, VT and FF too), which must stay its ends. Then
-        # neither text is empty once stripped (its end facing the gap stays), which need not
-        # be asked (packing calls this for every sentence: the calls were ~1% of check).
-        if not left or not right or left[-1] in RUBY_WHITESPACE or right[0] in RUBY_WHITESPACE:
+        # Mastodon strips a text's ends (NUL, VT and FF too), which must stay its ends.
+        ends = left[-1:] + right[:1]
+        if len(ends) < 2 or any(c in RUBY_WHITESPACE for c in ends):
+            return None
+        if not mastodon_prepared(left) or not mastodon_prepared(right):
             return None
         # A content warning is counted with the text, so each length holds it once: the
         # joined text's holds it once too (left's), where right's first character does not

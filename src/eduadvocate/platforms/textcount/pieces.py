@@ -28,6 +28,12 @@ T = TypeVar("T")
 # Only ASCII space, tab, CR and LF separate pieces: they end a URL, a mention and a hashtag on
 # every platform here, and are a boundary for the look-behinds of each pattern.
 _WORD = re.compile(r"[^ \t\r\n]+")
+# What ``str.split()`` splits at besides a space, tab, CR and LF (the characters for which
+# ``str.isspace`` holds: tests/platforms/test_textcount_pieces.py lists them again from Python's
+# tables). They belong to a word here, so a text with one is split by ``_WORD``.
+_OTHER_SPACE = re.compile(
+    "[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
 _JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
 # Every such joint has a non-ASCII character beside a space: the first or last character of a
@@ -109,18 +115,11 @@ class Summed:
     def __call__(self, text: str) -> int:
         if not splittable(text) if self.graphemes else len(text) <= SHORT:
             return self.measure(text)
-        # The text's words, each measured once, and each space, tab and line break between
+        # The text's words (``split`` in C, where the text has no other whitespace that it
+        # would split at too), each measured once, and each space, tab and line break between
         # them counting ``space``: every rule here weighs them so, and where graphemes are
-        # counted a CR LF is one (no other joint: ``splittable``). ``split`` (in C) splits at
-        # any whitespace, so what it drops (``gaps``) is all spaces, tabs and line breaks
-        # exactly where the text has no other whitespace (U+00A0, U+3000, VT, ...), which
-        # belongs to a word here; else ``_WORD`` splits it. (Four counts in C cost half a
-        # search for the other whitespace.)
-        words = text.split()
-        gaps = len(text) - sum(map(len, words))
-        if gaps != text.count(" ") + text.count("\n") + text.count("\t") + text.count("\r"):
-            words = _WORD.findall(text)
-            gaps = len(text) - sum(map(len, words))
+        # counted a CR LF is one (no other joint: ``splittable``).
+        words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)
         if not words:
             return self.measure(text)
         known = self.known
@@ -140,6 +139,7 @@ class Summed:
             if at_start is None:
                 at_start = self._at_start(word)
             total += at_start - known[word]
+        gaps = len(text) - sum(map(len, words))
         if self.graphemes and "\r" in text:
             gaps -= text.count("\r\n")
         return total + gaps * self.space
