@@ -36,13 +36,11 @@ _OTHER_SPACE = re.compile(
 )
 _JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
 _JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
-# Every such joint has a non-ASCII character beside a space: the first or last character of a
-# run of them. The runs are found with ``re`` in one scan in C (the pattern opens with a single
-# class, so ``re`` skips to each run in a C loop: CPython's Lib/re/_compiler.py,
-# ``_get_charset_prefix``; two scans, for the characters before and after a space, cost ~40%
-# more of ``splittable`` on the bench's texts), and each distinct character beside a space is
-# looked up once (``regex``'s property classes cost microseconds a call).
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f][^\x00-\x7f]*")
+# Every such joint has a non-ASCII character beside a space: those are found with ``re`` (two
+# scans in C), and each distinct one is looked up once (``regex``'s property classes cost
+# microseconds a call).
+_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])")
+_AFTER_SPACE = re.compile(r"[ \t\r\n]([^\x00-\x7f])")  # (a group: a look-behind is slower)
 SHORT = 48  # shorter texts are scanned whole: splitting them costs more than it saves
 _MAX_PIECES = 1 << 16  # a cache is emptied when it holds this many words (memory stays bounded)
 
@@ -53,13 +51,13 @@ def splittable(text: str) -> bool:
         return False
     if text.isascii():
         return True
-    size = len(text)
-    for run in _NON_ASCII_RUN.finditer(text):
-        start, end = run.span()
-        if start and text[start - 1] in _SPACES and _joins(text[start], after_space=True):
-            return False
-        if end < size and text[end] in _SPACES and _joins(text[end - 1], after_space=False):
-            return False
+    for beside_space, known, joiner in _JOINTS:
+        for char in beside_space.findall(text):
+            joins = known.get(char)
+            if joins is None:
+                joins = known[char] = joiner.match(char) is not None
+            if joins:
+                return False
     return True
 
 
@@ -70,6 +68,11 @@ def splittable(text: str) -> bool:
 # at most its own length in, and a campaign's texts share their characters.)
 _JOINS_BEFORE_SPACE: dict[str, bool] = {}
 _JOINS_AFTER_SPACE: dict[str, bool] = {}
+# The two joints: the characters before a space and what joins one; those after and theirs.
+_JOINTS = (
+    (_BEFORE_SPACE, _JOINS_BEFORE_SPACE, _JOINS_NEXT),
+    (_AFTER_SPACE, _JOINS_AFTER_SPACE, _JOINS_PREVIOUS),
+)
 
 
 def _joins(char: str, *, after_space: bool) -> bool:
