@@ -41,7 +41,7 @@ _TEMPLATE = re.compile(r"\{\{|\}\}|\{(@?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
 # after it, a sentence's end the whitespace after it. A look-behind for the punctuation, or two
 # alternatives, made the search try at every character.
 _SENTENCE_END = re.compile(r"[.!?…。！？\n](?:(?<=\n)\n*|(?<!\n)\s+)")
-_WORD_GAP = re.compile(r"\s+")
+_WORD_GAP = re.compile(r"\s\s*")  # ("\s+": opening with a class, a search skips to one in C)
 _MAX_VAR_DEPTH = 5
 # Characters that filling in {variables} may produce for one text (nested ones included), beyond
 # the text's own length: far above any real campaign, far below a memory problem.
