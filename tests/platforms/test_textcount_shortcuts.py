@@ -103,3 +103,27 @@ def test_the_start_quirk_still_holds() -> None:
     word = "Åxn--bcher-kva.de"
     text = word + "\u00a0" + " ".join(["school"] * 10)
     assert twitter.weighted_length(text) == twitter._scaled_weight(text) // 100
+
+
+@settings(max_examples=3000)
+@example("#FundOurSchools")
+@example("#123")
+@example("#_")
+@example("\uff03Tag_1")
+@example("#9a")
+@given(
+    st.text(alphabet="#\uff03aZ_09.:/-é\u0301@$&", max_size=8).map(
+        lambda s: s if s[:1] in ("#", "\uff03") else "#" + s
+    )
+)
+def test_a_plain_hashtag_word_is_found_as_the_pattern_finds_it(word: str) -> None:
+    """A sign and ASCII letters, digits and "_" is answered without twitter-text's hashtag
+    pattern: what the pattern finds in it, with and without the URL check."""
+    by_pattern = [
+        twitter.Entity("hashtag", m.start(2), m.start(2) + 1 + len(m.group(3)), m.group(3))
+        for m in twitter._hashtag_matches(word)
+        if not twitter._END_HASHTAG.get().match(word, m.end())
+    ]
+    assert twitter._extract_hashtags(word, check_url_overlap=False) == by_pattern
+    if "." not in word:
+        assert twitter._extract_hashtags(word) == by_pattern
