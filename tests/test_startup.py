@@ -27,6 +27,8 @@ HEAVY = (
     "httpx",
     "pydantic",
 )
+# Runs the command, then prints the modules loaded that ``{loaded}`` (an expression of ``m``,
+# a module's name) picks.
 PROBE = """
 import sys
 sys.argv = ["eduadvocate", *{args!r}]
@@ -35,8 +37,9 @@ try:
     run()
 except SystemExit:
     pass
-print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})), file=sys.stderr)
+print(",".join(sorted(m for m in sys.modules if {loaded})), file=sys.stderr)
 """
+HEAVY_LOADED = f"m.split('.')[0] in {HEAVY!r}"
 
 
 @pytest.mark.parametrize(
@@ -53,7 +56,7 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})), 
 )
 def test_offline_commands_import_no_heavy_library(args: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        [sys.executable, "-c", PROBE.format(args=args, loaded=HEAVY_LOADED)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -81,7 +84,7 @@ def test_the_inbox_reads_the_ledger_without_any_network_library(
     (tmp_path / "posts").mkdir()
     (tmp_path / "config.yaml").write_text("accounts:\n  out: {platform: outbox}\n")
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        [sys.executable, "-c", PROBE.format(args=args, loaded=HEAVY_LOADED)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -145,17 +148,7 @@ def test_command_annotations_are_objects_not_strings() -> None:
     assert stringly == set()
 
 
-MACHINE_PROBE = """
-import sys
-sys.argv = ["eduadvocate", *{args!r}]
-from eduadvocate.cli import run
-try:
-    run()
-except SystemExit:
-    pass
-loaded = (m for m in sys.modules if m.split(".")[0] == "rich" or m == "importlib.metadata")
-print(",".join(sorted(loaded)), file=sys.stderr)
-"""
+RICH_OR_SCAN_LOADED = "m.split('.')[0] == 'rich' or m == 'importlib.metadata'"
 
 
 @pytest.mark.parametrize(
@@ -167,7 +160,7 @@ def test_output_for_machines_imports_neither_rich_nor_the_package_scan(command: 
     read without scanning the installed packages for others (platforms/registry.py: ~20 ms)."""
     args = [command[0], "--config", "config.example.yaml", "--format", command[1]]
     result = subprocess.run(
-        [sys.executable, "-c", MACHINE_PROBE.format(args=args)],
+        [sys.executable, "-c", PROBE.format(args=args, loaded=RICH_OR_SCAN_LOADED)],
         capture_output=True,
         text=True,
         cwd=REPO,

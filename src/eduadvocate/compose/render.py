@@ -339,17 +339,7 @@ class Renderer:
         account = spec.account
         content = effective_content(post, spec.name)
         problems: list[Problem] = []
-
-        def problem(
-            code: str,
-            message: str,
-            loc: Location | None,
-            hint: str = "",
-            severity: Severity = "error",
-        ) -> None:
-            problems.append(
-                Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
-            )
+        problem = _reporter(problems, post, account)
 
         variables = {
             "campaign": post.defaults.campaign or "",
@@ -386,17 +376,7 @@ class Renderer:
             content_warning=filled.content_warning,
             problems=list(filled.problems),
         )
-
-        def problem(
-            code: str,
-            message: str,
-            loc: Location | None,
-            hint: str = "",
-            severity: Severity = "error",
-        ) -> None:
-            out.problems.append(
-                Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
-            )
+        problem = _reporter(out.problems, post, account)
 
         domains = (post.defaults.utm or _UTM_DEFAULT).domains
         tag = _Watched(_untagged if params is None else _utm_tagger(params, domains))
@@ -803,6 +783,24 @@ def _threaded(
                 break
         parts = _numbered(parts, measure)
     return parts
+
+
+def _reporter(problems: list[Problem], post: Post, account: AccountConfig) -> Callable[..., None]:
+    """What a rendering reports its problems with: each appended to ``problems``, as the
+    post's on the account."""
+
+    def problem(
+        code: str,
+        message: str,
+        loc: Location | None,
+        hint: str = "",
+        severity: Severity = "error",
+    ) -> None:
+        problems.append(
+            Problem(code, severity, message, loc, hint, post=post.id, account=account.name)
+        )
+
+    return problem
 
 
 def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:

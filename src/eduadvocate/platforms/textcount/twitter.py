@@ -379,13 +379,10 @@ def _with_query(chunk: str) -> tuple[_Span, ...] | None:
     a query the pattern would not end where the run does, no URL written with its protocol
     right before the "?", or over the length cap.
     """
-    at = chunk.find("?")
-    if at <= 0 or not chunk.isascii() or _ascii_query().fullmatch(chunk, at) is None:
+    queried = _queried(chunk)
+    if queried is None:
         return None
-    head = _head_urls(chunk[:at])
-    if head is None:
-        return None
-    found, protocol_length = head
+    at, found, protocol_length = queried
     start, _, url = found[-1]
     # (the URL's text is the head's from ``start``: ``len(url) == at - start``)
     if protocol_length + len(url) + len(chunk) - at > _MAX_URL_LENGTH:
@@ -406,13 +403,10 @@ def query_free(text: str) -> str | None:
     What ``_with_query`` would say, without building its URLs: each post's tagged links are
     new words, asked for here by X's and Mastodon's counts and Bluesky's facets
     (tests/platforms/test_tagged_words.py holds this to the former ``query_free``)."""
-    at = text.find("?")
-    if at <= 0 or not text.isascii() or _ascii_query().fullmatch(text, at) is None:
+    queried = _queried(text)
+    if queried is None:
         return None
-    head = _head_urls(text[:at])
-    if head is None:
-        return None
-    found, protocol_length = head
+    at, found, protocol_length = queried
     start = found[-1][0]
     if start != (1 if text[0] in " \t\r\n" else 0):
         return None
@@ -420,6 +414,17 @@ def query_free(text: str) -> str | None:
     if protocol_length + len(text) - start > _MAX_URL_LENGTH:
         return None
     return text[:at]
+
+
+def _queried(text: str) -> tuple[int, tuple[_Span, ...], int] | None:
+    """Where ``text``'s query starts (its first "?"), and its head's URLs and last protocol's
+    length (``_head_urls``), where ``text`` is ASCII, the query one the URL pattern would end
+    where ``text`` does, and the head ends in a URL written with its protocol; else None."""
+    at = text.find("?")
+    if at <= 0 or not text.isascii() or _ascii_query().fullmatch(text, at) is None:
+        return None
+    head = _head_urls(text[:at])
+    return None if head is None else (at, *head)
 
 
 # A tagged link's head (its run before the query's "?": the link as written, the same in every
