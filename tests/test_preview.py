@@ -36,7 +36,7 @@ from eduadvocate.cli import preview
 from tests.conftest import REPO, Make
 from tests.fakes.github import GitHubFake, serve
 from tests.test_cli import run
-from tests.test_startup import HEAVY, PROBE
+from tests.test_startup import HEAVY_LOADED, PROBE
 
 MD = MarkdownIt("commonmark", {"html": True}).enable("table")
 GIT_ENV = {
@@ -264,7 +264,7 @@ def test_a_file_that_cannot_be_read_is_a_problem_in_the_preview_not_a_refusal(
 def test_markdown_imports_no_network_library() -> None:
     args = ["render", "--config", "config.example.yaml", "--format", "markdown"]
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        [sys.executable, "-c", PROBE.format(args=args, loaded=HEAVY_LOADED)],
         capture_output=True,
         text=True,
         cwd=REPO,
