@@ -365,7 +365,12 @@ def test_sentence_pieces_end_where_a_lookbehind_would_end_them(text: str) -> Non
     lookbehind form, which is slower (it is tried at every character)."""
     import re
 
-    from eduadvocate.compose.render import _SENTENCE_END, _pieces
+    from eduadvocate.compose.render import _SENTENCE_END
+
+    def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+        """The text split after each match, the separator kept with the piece before it."""
+        ends = [m.end() for m in pattern.finditer(text)]
+        return [text[a:b] for a, b in zip([0, *ends], [*ends, len(text)], strict=True) if a < b]
 
     lookbehind = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
     assert _pieces(text, _SENTENCE_END) == _pieces(text, lookbehind)

@@ -173,15 +173,24 @@ class _Draft:
     """A rendering before its layout: the texts with templates filled and links tagged."""
 
     out: Rendering  # (its problems so far, link, card and content warning)
-    post: Post
-    spec: PlatformSpec
-    content: Content
     bodies: list[str]
     limit: int
     measure: _Measure
     problem: Callable[..., None]
     tag: _Watched
     filled: _Filled  # (the untracked draft is made from it: the same texts, filled once)
+
+    @property
+    def post(self) -> Post:
+        return self.filled.post
+
+    @property
+    def spec(self) -> PlatformSpec:
+        return self.filled.spec
+
+    @property
+    def content(self) -> Content:
+        return self.filled.content
 
     def tracking_overflows(self) -> bool:
         """A text is over the limit, and its tagged links count more than they would untagged:
@@ -394,7 +403,7 @@ class Renderer:
             out.card_url = out.link if content.link else first
         limit = spec.limit_of(reply=post.reply_to is not None)
         measure = self._measure(spec, filled.content_warning)
-        return _Draft(out, post, spec, content, bodies, limit, measure, problem, tag, filled)
+        return _Draft(out, bodies, limit, measure, problem, tag, filled)
 
     def _laid_out(self, draft: _Draft) -> Rendering:
         """The draft's texts split into a thread where they are over the limit (numbered), the
@@ -640,7 +649,6 @@ class Renderer:
         return parts
 
 
-@functools.lru_cache(maxsize=1024)  # a campaign has a handful of hashtag lists
 def _checked_hashtags(
     platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
 ) -> tuple[tuple[str, str, str | None, bool], ...]:
@@ -654,7 +662,7 @@ def _checked_hashtags(
     )
 
 
-@functools.lru_cache(maxsize=1024)  # (as _checked_hashtags)
+@functools.lru_cache(maxsize=1024)  # a campaign has a handful of hashtag lists
 def _wanted_hashtags(
     platform: str, campaign: tuple[str, ...], own: tuple[str, ...]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[tuple[str, str, bool], ...]]:
@@ -1071,10 +1079,6 @@ class _Fit:
         self.largest = 0
         self.measured = True
 
-    def let_in(self, length: int, measured: bool = True) -> None:
-        self.largest = max(self.largest, length)
-        self.measured = self.measured and measured
-
     def same_within(self, budget: int) -> bool:
         """Packing at ``budget`` (no larger than the one packed at) makes the same parts."""
         return self.measured and self.largest <= budget
@@ -1108,9 +1112,8 @@ def _split(
 
 
 def _tokens(text: str, separator: re.Pattern[str]) -> list[tuple[str, str]]:
-    """(body, whitespace after it) pairs, splitting after each separator match: the pieces of
-    ``_pieces``, walked here without the list of them (a thread's sentences and words are
-    found for every account)."""
+    """(body, whitespace after it) pairs, splitting after each separator match (the text up to
+    and with each match is a piece; whitespace-only pieces join the gap before them)."""
     out: list[tuple[str, str]] = []
     start = 0
     for end in [match.end() for match in separator.finditer(text)] + [len(text)]:
@@ -1160,8 +1163,6 @@ def _pack(
                 grown_known = True
         if current and joined <= budget:
             current, length, known = current + gap + body, joined, grown_known
-            # (``fit.let_in(joined, grown_known)`` written out: packing calls it for each
-            # sentence and word)
             fit.largest = max(fit.largest, joined)
             if not grown_known:
                 fit.measured = False
@@ -1169,7 +1170,7 @@ def _pack(
             if current:
                 parts.append((current, length if known else None))
             current, length, known = body, size, True
-            fit.largest = max(fit.largest, size)  # (``fit.let_in(size)``)
+            fit.largest = max(fit.largest, size)
         else:
             if current:
                 parts.append((current, length if known else None))
@@ -1227,17 +1228,6 @@ def _cut_word(word: str, budget: int, measure: Callable[[str], int]) -> list[str
 @functools.lru_cache(maxsize=8)
 def _word_ends(word: str) -> tuple[int, ...]:
     return tuple(grapheme_ends(word))  # regex's \X is quadratic on a run of flag halves
-
-
-def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
-    """Split after each match, keeping the separator with the piece before it."""
-    out, pos = [], 0
-    for match in pattern.finditer(text):
-        out.append(text[pos : match.end()])
-        pos = match.end()
-    if pos < len(text):
-        out.append(text[pos:])
-    return out
 
 
 def _is_entity(word: str) -> bool:
