@@ -15,6 +15,7 @@ alias "bombs" that would expand past :data:`MAX_NODES` values, and nesting deepe
 from __future__ import annotations
 
 import gc
+import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,17 +33,64 @@ MAX_NODES = 200_000
 # mistake or an attack: each level costs a few Python frames here and in PyYAML's pure composer.
 MAX_DEPTH = 64
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
+_BASE_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR: str = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG  # "tag:yaml.org,2002:str"
+_SEQ: str = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+_MAP: str = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit (1,000 levels)
+_SCALAR = yaml.ScalarNode
 _QUOTED = frozenset(("'", '"', "|", ">"))
 _NO_ITEMS: Mapping[str, YNode] = MappingProxyType({})
 _NO_KEYS: Mapping[str, yaml.Node] = MappingProxyType({})
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class _AskingLater(_BASE_LOADER):  # type: ignore[misc]
+    """The C loader with its questions to PyYAML's resolver put off (the same tags).
+
+    libyaml's composer (PyYAML's _yaml.pyx, ``CParser._compose_node``) makes three Python calls
+    for each node: ``descend_resolver(parent, index)`` and ``ascend_resolver()``, which do
+    nothing without path resolvers (``BaseResolver``: "if not self.yaml_path_resolvers:
+    return"), and ``resolve(kind, value, implicit)`` for each node without an explicit tag:
+    with the regular expressions it runs, ~40% of the composing on the bench. Here the two are
+    C callables that do nothing alike (``operator.is_``, ``tuple``), and ``resolve`` is
+    ``slice``, a C type whose three fields keep the question: the node's ``tag`` is that slice,
+    answered by :func:`_tag` where the tag matters (a plain scalar's value, a key that may
+    be ``<<``); a quoted scalar's or a collection's is never asked."""
+
+    descend_resolver = operator.is_
+    ascend_resolver = tuple
+    resolve = slice
+
+
+# The loader (tests swap in PyYAML's pure-Python one, whose tags are answered as it composes).
+_Loader: type[Any] = _BASE_LOADER if _BASE_LOADER.yaml_path_resolvers else _AskingLater
+
+
+def _tag(tag: str | slice) -> str:
+    """A node's tag: a slice (:class:`_AskingLater`) answered as PyYAML's
+    ``BaseResolver.resolve`` answers it without path resolvers: a plain scalar's from the
+    implicit resolvers for its first character, then the wildcard ones, the first whose pattern
+    matches; else the kind's default."""
+    if isinstance(tag, str):
+        return tag
+    kind, value, implicit = tag.start, tag.stop, tag.step
+    if kind is not _SCALAR:
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+    if implicit[0]:
+        table: dict[str | None, list[tuple[str, re.Pattern[str]]]]
+        table = _BASE_LOADER.yaml_implicit_resolvers
+        resolvers = table.get(value[:1], [])  # ("" for the empty value, as resolve does)
+        if None in table:
+            resolvers = [*resolvers, *table[None]]
+        for resolved, pattern in resolvers:
+            if pattern.match(value):
+                return resolved
+    return _STR
 
 
 class YamlFileError(Exception):
@@ -131,7 +179,22 @@ class YNode:
 
 
 def _at(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    mark = node.start_mark
+    return _location(file, mark.line + 1, mark.column + 1)
+
+
+_UnfrozenLocation = type("_UnfrozenLocation", (), {"__slots__": Location.__slots__})
+
+
+def _location(file: str, line: int, column: int) -> Location:
+    """``Location(file, line, column)`` made without its frozen ``__init__``, as
+    content/model.py's ``new_post`` makes a Post (a node's location is made for each node)."""
+    loc: Any = _UnfrozenLocation()
+    loc.file = file
+    loc.line = line
+    loc.column = column
+    loc.__class__ = Location
+    return loc  # type: ignore[no-any-return]
 
 
 def read_yaml(path: Path, display: str) -> YNode | None:
@@ -194,7 +257,7 @@ def paused_gc() -> Iterator[None]:
 
 def _parse(text: str, display: str) -> YNode | None:
     try:
-        if _Loader is not getattr(yaml, "CSafeLoader", None):
+        if not issubclass(_Loader, getattr(yaml, "CSafeLoader", ())):
             _refuse_deep_events(text, display)  # PyYAML's pure-Python composer recurses per level
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -258,13 +321,8 @@ class _Converter:
     def convert(self, node: yaml.Node) -> YNode:
         self.count += 1
         if self.count > MAX_NODES:
-            raise YamlFileError(
-                f"the file expands to more than {MAX_NODES:,} values (a YAML alias bomb?)",
-                self.loc(node),
-                "remove the repeated aliases (*name)",
-                code="alias-bomb",
-            )
-        if isinstance(node, yaml.ScalarNode):  # never in ``active``, which holds only collections
+            raise self._bomb(node)
+        if node.__class__ is _SCALAR:  # never in ``active``, which holds only collections
             return self._scalar(node)
         if id(node) in self.active:
             raise YamlFileError(
@@ -286,6 +344,14 @@ class _Converter:
             self.depth -= 1
             self.active.discard(id(node))
 
+    def _bomb(self, node: yaml.Node) -> YamlFileError:
+        return YamlFileError(
+            f"the file expands to more than {MAX_NODES:,} values (a YAML alias bomb?)",
+            self.loc(node),
+            "remove the repeated aliases (*name)",
+            code="alias-bomb",
+        )
+
     def text(self, node: yaml.ScalarNode) -> str:
         """A scalar's text; PyYAML's pure-Python parser lets "\\ud800" through as a lone
         surrogate, which no UTF-8 encoder takes later (libyaml refuses it, as we do)."""
@@ -299,10 +365,15 @@ class _Converter:
         return raw
 
     def _scalar(self, node: yaml.ScalarNode) -> YNode:
-        raw = self.text(node)
+        # (self.text and self.loc inline: most of a file's values are scalars)
+        raw: str = node.value
+        if not raw.isascii():
+            self.text(node)  # refuses a lone surrogate
+        start = node.start_mark
+        loc = _location(self.display, start.line + 1, start.column + 1)
         if node.style in _QUOTED:
-            return YNode("scalar", self.loc(node), raw, raw, True)
-        tag = node.tag
+            return YNode("scalar", loc, raw, raw, True)
+        tag = _tag(node.tag)
         value: Any = raw if tag == _STR else _resolve_plain(tag, raw)
         comment = ""
         end = node.end_mark
@@ -311,20 +382,22 @@ class _Converter:
             if "#" in line:  # most lines have none: skip the pattern
                 match = _COMMENT.match(line, end.column)
                 comment = match.group(1) if match else ""
-        return YNode("scalar", self.loc(node), value, raw, False, comment)
+        return YNode("scalar", loc, value, raw, False, comment)
 
     def _map(self, node: yaml.MappingNode) -> YNode:
         items: dict[str, YNode] = {}
         keys: dict[str, yaml.Node] = {}
         merged: list[YNode] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            if _tag(key_node.tag) == _MERGE:
                 target = self.convert(value_node)
                 merged.extend(target.seq if target.kind == "seq" else [target])
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not _SCALAR:
                 raise YamlFileError("a key must be a plain name", self.loc(key_node))
-            key = self.text(key_node)
+            key: str = key_node.value
+            if not key.isascii():
+                self.text(key_node)  # refuses a lone surrogate
             if key in items:
                 first = keys[key].start_mark.line + 1
                 raise YamlFileError(
@@ -333,7 +406,13 @@ class _Converter:
                     "keep one of them",
                     code="duplicate-key",
                 )
-            items[key] = self.convert(value_node)
+            if value_node.__class__ is _SCALAR:  # (convert's steps for a scalar)
+                self.count += 1
+                if self.count > MAX_NODES:
+                    raise self._bomb(value_node)
+                items[key] = self._scalar(value_node)
+            else:
+                items[key] = self.convert(value_node)
             keys[key] = key_node
         for source in merged:  # explicit keys win over merged ones, as YAML's << says
             if source.kind != "map":
