@@ -14,6 +14,7 @@ alias "bombs" that would expand past :data:`MAX_NODES` values, and nesting deepe
 
 from __future__ import annotations
 
+import functools
 import gc
 import operator
 import re
@@ -35,8 +36,6 @@ MAX_DEPTH = 64
 
 _BASE_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR: str = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG  # "tag:yaml.org,2002:str"
-_SEQ: str = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
-_MAP: str = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -49,48 +48,77 @@ _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
+# PyYAML's implicit resolvers (the first character of a plain scalar -> the tags it may have,
+# each with its pattern, in the order they are tried), as imported: nothing here adds any.
+_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]]
+_RESOLVERS = _BASE_LOADER.yaml_implicit_resolvers
+# The tags whose plain scalars _resolve_plain gives a value other than their text.
+_TYPED = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float"))
+
+
 class _AskingLater(_BASE_LOADER):  # type: ignore[misc]
     """The C loader with its questions to PyYAML's resolver put off (the same tags).
 
     libyaml's composer (PyYAML's _yaml.pyx, ``CParser._compose_node``) makes three Python calls
     for each node: ``descend_resolver(parent, index)`` and ``ascend_resolver()``, which do
     nothing without path resolvers (``BaseResolver``: "if not self.yaml_path_resolvers:
-    return"), and ``resolve(kind, value, implicit)`` for each node without an explicit tag:
-    with the regular expressions it runs, ~40% of the composing on the bench. Here the two are
-    C callables that do nothing alike (``operator.is_``, ``tuple``), and ``resolve`` is
-    ``slice``, a C type whose three fields keep the question: the node's ``tag`` is that slice,
-    answered by :func:`_tag` where the tag matters (a plain scalar's value, a key that may
-    be ``<<``); a quoted scalar's or a collection's is never asked."""
+    return"), and ``resolve(kind, value, implicit)`` for each node without an explicit tag.
+    Here the two are C callables that do nothing alike (``operator.is_``, ``tuple``), and
+    ``resolve`` is ``slice``, a C type whose three fields keep the question: the node's ``tag``
+    is that slice, answered only where it matters (a plain scalar's value: :func:`_typing`; a
+    key that may be ``<<``: :func:`_resolved`), never for a quoted scalar or a collection.
+    ~12% of the instructions of reading the bench's posts."""
 
     descend_resolver = operator.is_
     ascend_resolver = tuple
     resolve = slice
 
 
-# The loader (tests swap in PyYAML's pure-Python one, whose tags are answered as it composes).
-_Loader: type[Any] = _BASE_LOADER if _BASE_LOADER.yaml_path_resolvers else _AskingLater
-
-
-def _tag(tag: str | slice) -> str:
-    """A node's tag: a slice (:class:`_AskingLater`) answered as PyYAML's
-    ``BaseResolver.resolve`` answers it without path resolvers: a plain scalar's from the
-    implicit resolvers for its first character, then the wildcard ones, the first whose pattern
-    matches; else the kind's default."""
-    if isinstance(tag, str):
-        return tag
-    kind, value, implicit = tag.start, tag.stop, tag.step
-    if kind is not _SCALAR:
-        return _SEQ if kind is yaml.SequenceNode else _MAP
+def _resolved(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag ``BaseResolver.resolve`` gives a scalar without an explicit one (no path or
+    wildcard resolvers: :data:`_Loader`): the first implicit resolver for its first character
+    whose pattern matches, else str."""
     if implicit[0]:
-        table: dict[str | None, list[tuple[str, re.Pattern[str]]]]
-        table = _BASE_LOADER.yaml_implicit_resolvers
-        resolvers = table.get(value[:1], [])  # ("" for the empty value, as resolve does)
-        if None in table:
-            resolvers = [*resolvers, *table[None]]
-        for resolved, pattern in resolvers:
+        for tag, pattern in _RESOLVERS.get(value[:1], ()):  # ("" for "", as resolve does)
             if pattern.match(value):
-                return resolved
+                return tag
     return _STR
+
+
+@functools.cache  # (made when first needed: compiling them all would cost start-up ~3 ms)
+def _typing(first: str) -> tuple[re.Pattern[str], list[str]] | None:
+    """A plain scalar's type, put off (:class:`_AskingLater`), from its first character: one
+    pattern for that character's resolvers, each its own group in their order (the first
+    alternative to match is the resolver ``resolve`` picks), without those after the last whose
+    tag gives a value of its own: whether they match or not, the value is the text (an `at:`
+    time is tried as a float and an int, not also as a timestamp). One search for the two or
+    three patterns: ~40% fewer instructions than trying them one by one. None if no resolver
+    is left."""
+    kept = list(_RESOLVERS.get(first, []))
+    while kept and kept[-1][0] not in _TYPED:
+        kept.pop()
+    if not kept:
+        return None
+    joined = "|".join(f"((?{'x' if p.flags & re.X else ''}:{p.pattern}))" for _, p in kept)
+    return re.compile(joined), [tag for tag, _ in kept]
+
+
+# Tags put off only where the answers can be given as resolve gives them: without path
+# resolvers (which descend/ascend would track) or wildcard ones, and with patterns that can be
+# joined (no groups of their own, no flags but verbose).
+_ASK_LATER = (
+    not _BASE_LOADER.yaml_path_resolvers
+    and None not in _RESOLVERS
+    and all(
+        p.groups == 0 and not p.flags & ~(re.X | re.U) for rs in _RESOLVERS.values() for _, p in rs
+    )
+)
+# The loader (tests swap in PyYAML's pure-Python one, whose tags are answered as it composes).
+_Loader: type[Any] = _AskingLater if _ASK_LATER else _BASE_LOADER
+# The first characters of plain keys that a resolver may take for "<<".
+_MERGE_FIRST = frozenset(
+    first for first, rs in _RESOLVERS.items() for tag, _ in rs if tag == _MERGE
+)
 
 
 class YamlFileError(Exception):
@@ -321,8 +349,13 @@ class _Converter:
     def convert(self, node: yaml.Node) -> YNode:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self._bomb(node)
-        if node.__class__ is _SCALAR:  # never in ``active``, which holds only collections
+            raise YamlFileError(
+                f"the file expands to more than {MAX_NODES:,} values (a YAML alias bomb?)",
+                self.loc(node),
+                "remove the repeated aliases (*name)",
+                code="alias-bomb",
+            )
+        if isinstance(node, yaml.ScalarNode):  # never in ``active``, which holds only collections
             return self._scalar(node)
         if id(node) in self.active:
             raise YamlFileError(
@@ -343,14 +376,6 @@ class _Converter:
         finally:
             self.depth -= 1
             self.active.discard(id(node))
-
-    def _bomb(self, node: yaml.Node) -> YamlFileError:
-        return YamlFileError(
-            f"the file expands to more than {MAX_NODES:,} values (a YAML alias bomb?)",
-            self.loc(node),
-            "remove the repeated aliases (*name)",
-            code="alias-bomb",
-        )
 
     def text(self, node: yaml.ScalarNode) -> str:
         """A scalar's text; PyYAML's pure-Python parser lets "\\ud800" through as a lone
@@ -373,8 +398,14 @@ class _Converter:
         loc = _location(self.display, start.line + 1, start.column + 1)
         if node.style in _QUOTED:
             return YNode("scalar", loc, raw, raw, True)
-        tag = _tag(node.tag)
-        value: Any = raw if tag == _STR else _resolve_plain(tag, raw)
+        tag: str | slice = node.tag
+        value: Any = raw
+        if isinstance(tag, slice):  # put off (_AskingLater): found as resolve would
+            typing = _typing(raw[:1]) if tag.step[0] else None
+            if typing is not None and (match := typing[0].match(raw)) is not None:
+                value = _resolve_plain(typing[1][(match.lastindex or 0) - 1], raw)
+        elif tag != _STR:
+            value = _resolve_plain(tag, raw)
         comment = ""
         end = node.end_mark
         if end.line < len(self.lines):
@@ -389,11 +420,17 @@ class _Converter:
         keys: dict[str, yaml.Node] = {}
         merged: list[YNode] = []
         for key_node, value_node in node.value:
-            if _tag(key_node.tag) == _MERGE:
+            tag: str | slice = key_node.tag
+            if isinstance(tag, slice):  # put off: only a plain scalar may be taken for "<<"
+                merge = tag.start is _SCALAR and tag.stop[:1] in _MERGE_FIRST
+                merge = merge and _resolved(tag.stop, tag.step) == _MERGE
+            else:
+                merge = tag == _MERGE
+            if merge:
                 target = self.convert(value_node)
                 merged.extend(target.seq if target.kind == "seq" else [target])
                 continue
-            if key_node.__class__ is not _SCALAR:
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlFileError("a key must be a plain name", self.loc(key_node))
             key: str = key_node.value
             if not key.isascii():
@@ -406,13 +443,7 @@ class _Converter:
                     "keep one of them",
                     code="duplicate-key",
                 )
-            if value_node.__class__ is _SCALAR:  # (convert's steps for a scalar)
-                self.count += 1
-                if self.count > MAX_NODES:
-                    raise self._bomb(value_node)
-                items[key] = self._scalar(value_node)
-            else:
-                items[key] = self.convert(value_node)
+            items[key] = self.convert(value_node)
             keys[key] = key_node
         for source in merged:  # explicit keys win over merged ones, as YAML's << says
             if source.kind != "map":
