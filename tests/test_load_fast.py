@@ -343,7 +343,9 @@ def test_tags_asked_after_composing_are_the_resolvers_answers(
 ) -> None:
     lines = ["m: &m {a: 1, z: 2}", "doc:"]
     lines += [f"  ? {kt}{key}\n  : {vt}{value}" for kt, key, vt, value in entries]
-    lines += ["flow: {" + ", ".join(f"{kt}{key}: {vt}{value}" for kt, key, vt, value in entries) + "}"]
+    lines += [
+        "flow: {" + ", ".join(f"{kt}{key}: {vt}{value}" for kt, key, vt, value in entries) + "}"
+    ]
     text = "\n".join(lines) + "\n"
     old: OldNode | str | YamlFileError | None
     try:
