@@ -15,7 +15,16 @@ from pathlib import Path
 from eduadvocate.config.defaults import Defaults, defaults_from_node
 from eduadvocate.config.model import Config
 from eduadvocate.config.reader import NodeReader
-from eduadvocate.content.model import Campaign, Captions, Content, Media, Person, Post
+from eduadvocate.content.model import (
+    Campaign,
+    Captions,
+    Content,
+    Media,
+    Person,
+    Post,
+    new_content,
+    new_post,
+)
 from eduadvocate.content.schema import (
     FILE_FIELDS,
     ID_PATTERN,
@@ -39,8 +48,14 @@ class _Ctx(NodeReader):
     """Collects problems while validating one file; prose cut short by a YAML comment is one."""
 
     def string(self, node: YNode | None, what: str) -> str | None:
-        text = super().string(node, what)
-        if text is not None and node is not None and node.comment and what in _PROSE:
+        if node is None or node.kind != "scalar":
+            return super().string(node, what)  # (None, or the wrong type)
+        if node.value is None and not node.quoted:  # (node.is_null)
+            return None
+        # A scalar's text is its source (YNode.text) read here, not through NodeReader.string's
+        # calls, for ~3 fields of every post: ~3.5% of the instructions of reading the bench's
+        # posts (test_yamlfile_fast.py holds it to NodeReader.string)
+        if node.comment and what in _PROSE:
             self.problems.append(
                 Problem(
                     "yaml-comment",
@@ -51,7 +66,7 @@ class _Ctx(NodeReader):
                     post=self.post,
                 )
             )
-        return text
+        return node.raw
 
 
 def _media(ctx: _Ctx, node: YNode | None) -> tuple[Media, ...] | None:
@@ -132,35 +147,39 @@ def _captions(ctx: _Ctx, node: YNode | None) -> tuple[tuple[Captions, ...], bool
 
 
 def _content(ctx: _Ctx, node: YNode, fields: dict[str, Field]) -> Content:
+    # Each field is read only where it is written (a post writes a few of ~20; a reader's call
+    # for each absent one was ~7% of the instructions of reading the bench's posts), in this
+    # order, which is the order of their problems.
     get = node.items.get
+    string = ctx.string
     thread = None
     thread_node = get("thread")
     if thread_node is not None and not thread_node.is_null:
         if thread_node.kind != "seq" or not thread_node.seq:
             ctx.error("wrong-type", "thread must be a list of parts", thread_node.loc)
         else:
-            thread = tuple(ctx.string(p, "each thread part") or "" for p in thread_node.seq)
+            thread = tuple(string(p, "each thread part") or "" for p in thread_node.seq)
     split_node = get("split")
-    split = ctx.string(split_node, "split")
-    if split is not None and split not in fields["split"].choices:
-        ctx.error(
-            "wrong-type",
-            f'split must be auto or never, not "{split}"',
-            split_node.loc if split_node else None,
-        )
-        split = None
+    split = None
+    if split_node is not None:
+        split = string(split_node, "split")
+        if split is not None and split not in fields["split"].choices:
+            ctx.error("wrong-type", f'split must be auto or never, not "{split}"', split_node.loc)
+            split = None
     text_node, link_node, tags_node = get("text"), get("link"), get("hashtags")
+    media_node, numbering_node = get("media"), get("numbering")
+    warning_node, card_node = get("content_warning"), get("card")
     text_source = text_node or thread_node
-    return Content(
-        text=ctx.string(text_node, "text"),
+    return new_content(
+        text=None if text_node is None else string(text_node, "text"),
         thread=thread,
-        media=_media(ctx, get("media")),
-        link=ctx.string(link_node, "link"),
-        hashtags=ctx.strings(tags_node, "hashtags", hashtags=True),
+        media=None if media_node is None else _media(ctx, media_node),
+        link=None if link_node is None else string(link_node, "link"),
+        hashtags=None if tags_node is None else ctx.strings(tags_node, "hashtags", hashtags=True),
         split=split,
-        numbering=ctx.boolean(get("numbering"), "numbering"),
-        content_warning=ctx.string(get("content_warning"), "content_warning"),
-        card=ctx.boolean(get("card"), "card"),
+        numbering=None if numbering_node is None else ctx.boolean(numbering_node, "numbering"),
+        content_warning=None if warning_node is None else string(warning_node, "content_warning"),
+        card=None if card_node is None else ctx.boolean(card_node, "card"),
         loc=node.loc,
         text_loc=text_source.loc if text_source else None,
         link_loc=link_node.loc if link_node else None,
@@ -228,34 +247,37 @@ def _post(
                 did_you_mean(key, [*POST_FIELDS, *platforms]),
             )
     get = node.items.get
+    string = ctx.string
     content = _content(ctx, node, POST_FIELDS)
+    # (as in _content: each field read only where it is written, in the order of its problems)
     at, every = get("at"), get("every")
     start, until, accounts = get("from"), get("until"), get("accounts")
+    vars_node, language = get("vars"), get("language")
     reply_to, repost, quote = get("reply_to"), get("repost"), get("quote")
-    post = Post(
+    post = new_post(
         id=post_id,
         loc=node.loc,
         file=display,
         defaults=defaults,
         content=content,
         overrides=overrides,
-        at=ctx.string(at, "at"),
+        at=None if at is None else string(at, "at"),
         at_loc=at.loc if at else None,
-        every=ctx.string(every, "every"),
+        every=None if every is None else string(every, "every"),
         every_loc=every.loc if every else None,
-        start=ctx.string(start, "from"),
+        start=None if start is None else string(start, "from"),
         start_loc=start.loc if start else None,
-        until=ctx.string(until, "until"),
+        until=None if until is None else string(until, "until"),
         until_loc=until.loc if until else None,
-        accounts=ctx.strings(accounts, "accounts"),
+        accounts=None if accounts is None else ctx.strings(accounts, "accounts"),
         accounts_loc=accounts.loc if accounts else None,
-        vars=ctx.string_map(get("vars"), "vars"),
-        language=ctx.string(get("language"), "language") or defaults.language,
-        reply_to=ctx.string(reply_to, "reply_to"),
+        vars={} if vars_node is None else ctx.string_map(vars_node, "vars"),
+        language=(None if language is None else string(language, "language")) or defaults.language,
+        reply_to=None if reply_to is None else string(reply_to, "reply_to"),
         reply_to_loc=reply_to.loc if reply_to else None,
-        repost=ctx.string(repost, "repost"),
+        repost=None if repost is None else string(repost, "repost"),
         repost_loc=repost.loc if repost else None,
-        quote=ctx.string(quote, "quote"),
+        quote=None if quote is None else string(quote, "quote"),
         quote_loc=quote.loc if quote else None,
         reel_loc=reel_loc,
     )

@@ -2,13 +2,15 @@
 are :class:`~eduadvocate.config.defaults.Defaults`, shared with the config).
 
 Plain dataclasses, no behaviour beyond small lookups. Every value that a check can complain about
-keeps the :class:`~eduadvocate.core.errors.Location` it was written at.
+keeps the :class:`~eduadvocate.core.errors.Location` it was written at. The loader makes each
+Post and Content with :func:`new_post` and :func:`new_content`: the same objects, made faster.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eduadvocate.config.defaults import Defaults
 from eduadvocate.core.errors import Location, Problem
@@ -111,6 +113,117 @@ class Post:
         if self.accounts is not None:
             return self.accounts
         return self.defaults.accounts or ()
+
+
+def _unfrozen(cls: Any) -> type:
+    """A plain class with the slots of the frozen dataclass ``cls``: an instance filled slot by
+    slot, then given ``cls`` as its class, is the ``cls`` its ``__init__`` would make. That
+    ``__init__`` sets each field through ``object.__setattr__`` (around the frozen
+    ``__setattr__``), ~4x the cost of a plain slot store: made this way, a post's Post and
+    Content cost ~15% fewer of the instructions of reading the bench's posts (cachegrind, A/B).
+    Python's data model allows ``__class__`` assignment between classes with the same
+    ``__slots__`` (reference, "Notes on using __slots__")."""
+    return type(f"_Unfrozen{cls.__name__}", (), {"__slots__": cls.__slots__})
+
+
+_UnfrozenContent = _unfrozen(Content)
+_UnfrozenPost = _unfrozen(Post)
+
+
+def new_content(
+    *,
+    text: str | None,
+    thread: tuple[str, ...] | None,
+    media: tuple[Media, ...] | None,
+    link: str | None,
+    hashtags: tuple[str, ...] | None,
+    split: str | None,
+    numbering: bool | None,
+    content_warning: str | None,
+    card: bool | None,
+    loc: Location | None,
+    text_loc: Location | None,
+    link_loc: Location | None,
+    hashtags_loc: Location | None,
+) -> Content:
+    """``Content(...)`` with every field given, made without its frozen ``__init__`` (the
+    loader makes one a post and one an override); test_load_fast.py holds it to the class."""
+    content: Any = _UnfrozenContent()
+    content.text = text
+    content.thread = thread
+    content.media = media
+    content.link = link
+    content.hashtags = hashtags
+    content.split = split
+    content.numbering = numbering
+    content.content_warning = content_warning
+    content.card = card
+    content.loc = loc
+    content.text_loc = text_loc
+    content.link_loc = link_loc
+    content.hashtags_loc = hashtags_loc
+    content.__class__ = Content
+    return content  # type: ignore[no-any-return]
+
+
+def new_post(
+    *,
+    id: str,
+    loc: Location,
+    file: str,
+    defaults: Defaults,
+    content: Content,
+    overrides: dict[str, Content],
+    at: str | None,
+    at_loc: Location | None,
+    every: str | None,
+    every_loc: Location | None,
+    start: str | None,
+    start_loc: Location | None,
+    until: str | None,
+    until_loc: Location | None,
+    accounts: tuple[str, ...] | None,
+    accounts_loc: Location | None,
+    vars: dict[str, str],
+    language: str | None,
+    reply_to: str | None,
+    reply_to_loc: Location | None,
+    repost: str | None,
+    repost_loc: Location | None,
+    quote: str | None,
+    quote_loc: Location | None,
+    reel_loc: Location | None,
+) -> Post:
+    """``Post(...)`` with every field given, made without its frozen ``__init__`` (as
+    :func:`new_content`)."""
+    post: Any = _UnfrozenPost()
+    post.id = id
+    post.loc = loc
+    post.file = file
+    post.defaults = defaults
+    post.content = content
+    post.overrides = overrides
+    post.at = at
+    post.at_loc = at_loc
+    post.every = every
+    post.every_loc = every_loc
+    post.start = start
+    post.start_loc = start_loc
+    post.until = until
+    post.until_loc = until_loc
+    post.accounts = accounts
+    post.accounts_loc = accounts_loc
+    post.vars = vars
+    post.language = language
+    post.reply_to = reply_to
+    post.reply_to_loc = reply_to_loc
+    post.repost = repost
+    post.repost_loc = repost_loc
+    post.quote = quote
+    post.quote_loc = quote_loc
+    post.reel_loc = reel_loc
+    post.__class__ = Post
+    return post  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 PyYAML's constructors lose line numbers and apply YAML 1.1's surprises (``18:00`` is the integer
 1080, ``no`` is ``False``, an unquoted ``#tag`` is a comment). We compose the node graph instead and
 turn it into :class:`YNode` trees that keep each value's location and its source text, so the
-validators can name file:line and read a plain scalar exactly as the volunteer typed it.
+validators can name file:line and read a plain scalar exactly as the volunteer typed it. libyaml
+composes; the tag PyYAML's resolver would give a node is found only where it matters
+(:class:`_AskingLater`).
 
 Hostile or broken input is refused with a :class:`YamlFileError` naming file and line: invalid
 UTF-8, a file over :data:`MAX_FILE_BYTES`, malformed YAML, duplicate keys, recursive aliases,
@@ -14,7 +16,9 @@ alias "bombs" that would expand past :data:`MAX_NODES` values, and nesting deepe
 
 from __future__ import annotations
 
+import functools
 import gc
+import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,17 +36,92 @@ MAX_NODES = 200_000
 # mistake or an attack: each level costs a few Python frames here and in PyYAML's pure composer.
 MAX_DEPTH = 64
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
+_BASE_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR: str = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG  # "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _COMMENT = re.compile(r"\s+(#\S.*)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit (1,000 levels)
+_SCALAR = yaml.ScalarNode
 _QUOTED = frozenset(("'", '"', "|", ">"))
 _NO_ITEMS: Mapping[str, YNode] = MappingProxyType({})
 _NO_KEYS: Mapping[str, yaml.Node] = MappingProxyType({})
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+# PyYAML's implicit resolvers (the first character of a plain scalar -> the tags it may have,
+# each with its pattern, in the order they are tried), as imported: nothing here adds any.
+_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]]
+_RESOLVERS = _BASE_LOADER.yaml_implicit_resolvers
+# The kinds of tag whose plain scalars _resolve_plain gives a value other than their text.
+_TYPED = frozenset(("null", "bool", "int", "float"))
+
+
+class _AskingLater(_BASE_LOADER):  # type: ignore[misc]
+    """The C loader with its questions to PyYAML's resolver put off (the same tags).
+
+    libyaml's composer (PyYAML's _yaml.pyx, ``CParser._compose_node``) makes three Python calls
+    for each node: ``descend_resolver(parent, index)`` and ``ascend_resolver()``, which do
+    nothing without path resolvers (``BaseResolver``: "if not self.yaml_path_resolvers:
+    return"), and ``resolve(kind, value, implicit)`` for each node without an explicit tag.
+    Here the two are C callables that do nothing alike (``operator.is_``, ``tuple``), and
+    ``resolve`` is ``slice``, a C type whose three fields keep the question: the node's ``tag``
+    is that slice, answered only where it matters (a plain scalar's value: :func:`_typing`; a
+    key that may be ``<<``: :func:`_resolved`), never for a quoted scalar or a collection.
+    Of the instructions of reading the bench's posts (cachegrind, A/B): ~5% for the two,
+    ~5% for the put-off tags."""
+
+    descend_resolver = operator.is_
+    ascend_resolver = tuple
+    resolve = slice
+
+
+def _resolved(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag ``BaseResolver.resolve`` gives a scalar without an explicit one (no path or
+    wildcard resolvers: :data:`_Loader`): the first implicit resolver for its first character
+    whose pattern matches, else str."""
+    if implicit[0]:
+        for tag, pattern in _RESOLVERS.get(value[:1], ()):  # ("" for "", as resolve does)
+            if pattern.match(value):
+                return tag
+    return _STR
+
+
+@functools.cache  # (made when first needed: compiling them all would cost start-up ~3 ms)
+def _typing(first: str) -> tuple[re.Pattern[str], list[str]] | None:
+    """A plain scalar's type, put off (:class:`_AskingLater`), from its first character: one
+    pattern for that character's resolvers, each its own group in their order (the first
+    alternative to match is the resolver ``resolve`` picks), without those after the last whose
+    tag gives a value of its own: whether they match or not, the value is the text (an `at:`
+    time is tried as a float and an int, not also as a timestamp). One search for the two or
+    three patterns: ~40% fewer instructions than trying them one by one. None if no resolver
+    is left."""
+    kept = list(_RESOLVERS.get(first, []))
+    while kept and kept[-1][0].rsplit(":", 1)[-1] not in _TYPED:  # (as _resolve_plain reads it)
+        kept.pop()
+    if not kept:
+        return None
+    joined = "|".join(f"((?{'x' if p.flags & re.X else ''}:{p.pattern}))" for _, p in kept)
+    return re.compile(joined), [tag for tag, _ in kept]
+
+
+# Tags put off only where the answers can be given as resolve gives them: without path
+# resolvers (which descend/ascend would track) or wildcard ones, and with patterns that can be
+# joined (no groups of their own, no flags but verbose).
+_ASK_LATER = (
+    not _BASE_LOADER.yaml_path_resolvers
+    and None not in _RESOLVERS
+    and all(
+        p.groups == 0 and not p.flags & ~(re.X | re.U) for rs in _RESOLVERS.values() for _, p in rs
+    )
+)
+# The loader (tests swap in PyYAML's pure-Python one, whose tags are answered as it composes).
+_Loader: type[Any] = _AskingLater if _ASK_LATER else _BASE_LOADER
+# The first characters of plain keys that a resolver may take for "<<".
+_MERGE_FIRST = frozenset(
+    first for first, rs in _RESOLVERS.items() for tag, _ in rs if tag == _MERGE
+)
 
 
 class YamlFileError(Exception):
@@ -131,7 +210,23 @@ class YNode:
 
 
 def _at(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    mark = node.start_mark
+    return _location(file, mark.line + 1, mark.column + 1)
+
+
+_UnfrozenLocation = type("_UnfrozenLocation", (), {"__slots__": Location.__slots__})
+
+
+def _location(file: str, line: int, column: int) -> Location:
+    """``Location(file, line, column)`` made without its frozen ``__init__``, as
+    content/model.py's ``new_post`` makes a Post: one for each node, ~4% of the instructions of
+    reading the bench's posts."""
+    loc: Any = _UnfrozenLocation()
+    loc.file = file
+    loc.line = line
+    loc.column = column
+    loc.__class__ = Location
+    return loc  # type: ignore[no-any-return]
 
 
 def read_yaml(path: Path, display: str) -> YNode | None:
@@ -194,7 +289,7 @@ def paused_gc() -> Iterator[None]:
 
 def _parse(text: str, display: str) -> YNode | None:
     try:
-        if _Loader is not getattr(yaml, "CSafeLoader", None):
+        if not issubclass(_Loader, getattr(yaml, "CSafeLoader", ())):
             _refuse_deep_events(text, display)  # PyYAML's pure-Python composer recurses per level
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -299,11 +394,23 @@ class _Converter:
         return raw
 
     def _scalar(self, node: yaml.ScalarNode) -> YNode:
-        raw = self.text(node)
+        # (self.text and self.loc inline, and in _map for keys: most of a file's values are
+        # scalars; ~1.3% of the instructions of reading the bench's posts)
+        raw: str = node.value
+        if not raw.isascii():
+            self.text(node)  # refuses a lone surrogate
+        start = node.start_mark
+        loc = _location(self.display, start.line + 1, start.column + 1)
         if node.style in _QUOTED:
-            return YNode("scalar", self.loc(node), raw, raw, True)
-        tag = node.tag
-        value: Any = raw if tag == _STR else _resolve_plain(tag, raw)
+            return YNode("scalar", loc, raw, raw, True)
+        tag: str | slice = node.tag
+        value: Any = raw
+        if isinstance(tag, slice):  # put off (_AskingLater): found as resolve would
+            typing = _typing(raw[:1]) if tag.step[0] else None
+            if typing is not None and (match := typing[0].match(raw)) is not None:
+                value = _resolve_plain(typing[1][(match.lastindex or 0) - 1], raw)
+        elif tag != _STR:
+            value = _resolve_plain(tag, raw)
         comment = ""
         end = node.end_mark
         if end.line < len(self.lines):
@@ -311,20 +418,29 @@ class _Converter:
             if "#" in line:  # most lines have none: skip the pattern
                 match = _COMMENT.match(line, end.column)
                 comment = match.group(1) if match else ""
-        return YNode("scalar", self.loc(node), value, raw, False, comment)
+        return YNode("scalar", loc, value, raw, False, comment)
 
     def _map(self, node: yaml.MappingNode) -> YNode:
         items: dict[str, YNode] = {}
         keys: dict[str, yaml.Node] = {}
         merged: list[YNode] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            tag: str | slice = key_node.tag
+            if isinstance(tag, slice):  # put off: only a plain scalar whose first character
+                # a resolver takes for "<<" is asked (each key was: ~1.6% of reading the posts)
+                merge = tag.start is _SCALAR and tag.stop[:1] in _MERGE_FIRST
+                merge = merge and _resolved(tag.stop, tag.step) == _MERGE
+            else:
+                merge = tag == _MERGE
+            if merge:
                 target = self.convert(value_node)
                 merged.extend(target.seq if target.kind == "seq" else [target])
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlFileError("a key must be a plain name", self.loc(key_node))
-            key = self.text(key_node)
+            key: str = key_node.value
+            if not key.isascii():
+                self.text(key_node)  # refuses a lone surrogate
             if key in items:
                 first = keys[key].start_mark.line + 1
                 raise YamlFileError(
