@@ -23,9 +23,12 @@ from eduadvocate.compose.render import (
     _measured_alike,
     _reporter,
     _utm_params,
+    _utm_tagger,
+    add_utm,
     effective_content,
     with_facets,
 )
+from eduadvocate.config.defaults import Defaults
 from eduadvocate.config.utm import UtmSettings
 from eduadvocate.content.model import Content, Post
 from eduadvocate.core.errors import Location, Problem
@@ -265,3 +268,50 @@ def test_a_measure_reads_and_forgets_the_lengths_the_renderer_keeps(
             measure = renderer._measure(spec, cw)
             assert measure.lengths is renderer._lengths[(spec, cw)]
             assert measure is renderer._measure(spec, cw) or renderer._measured == 0
+
+
+# ---- links tagged with a post's parameters: the tail for a link whose query names none of them
+# is the one encoded for the post, and a link that names some gets the others, as add_utm. ----
+
+_QUERY_NAMES = ["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "id", "é"]
+_link = st.tuples(
+    st.sampled_from(["https://e.org/a", "https://e.org/?", "http://sub.e.org/p#top", "mailto:a@b"]),
+    st.lists(st.tuples(st.sampled_from(_QUERY_NAMES), st.sampled_from(["1", "", "a b"]))),
+).map(
+    lambda drawn: (
+        drawn[0]
+        + ("?" if drawn[1] and "?" not in drawn[0] else "")
+        + "&".join(f"{k}={v}" for k, v in drawn[1])
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_link, min_size=1, max_size=6),
+    st.sampled_from(
+        [
+            UtmSettings(),
+            UtmSettings(medium="", campaign="Fund Our Schools!"),
+            UtmSettings(source="", medium="", campaign="", content="{post}"),
+            UtmSettings(content="{post} é"),
+        ]
+    ),
+    st.sampled_from(["p1", "post é&=", "a+b"]),
+)
+def test_links_are_tagged_with_a_posts_parameters_as_add_utm_does(
+    links: list[str], utm: UtmSettings, post_id: str
+) -> None:
+    post = Post(
+        id=post_id,
+        loc=Location("posts/a.yaml", 1),
+        file="posts/a.yaml",
+        defaults=Defaults(campaign="Spring"),
+        content=Content(text="t"),
+        overrides={},
+    )
+    params = _utm_params(utm, "bluesky", post, "bsky")
+    assert params is not None
+    tag = _utm_tagger(params, ())
+    for link in links * 2:  # (the second time, each tail as remembered)
+        assert tag(link) == add_utm(link, dict(params))
