@@ -138,15 +138,18 @@ class Rendering:
 _Sized = tuple[str, int | None]
 
 
-def _dropped(rendering: Rendering) -> int:
-    return sum(p.code == "hashtag-dropped" for p in rendering.problems)
-
-
 def _crowded(rendering: Rendering) -> tuple[int, int, int]:
     """How much the text was squeezed (0s: nothing): parts over the limit, campaign hashtags
     left out, extra thread parts."""
-    over = sum(p.over for p in rendering.parts)
-    return over, _dropped(rendering), max(0, len(rendering.parts) - 1)
+    parts = rendering.parts
+    over = dropped = 0
+    for part in parts:  # (loops, not generators: asked of every rendering with a tagged link)
+        if part.length > part.limit:  # (``part.over``)
+            over += 1
+    for problem in rendering.problems:
+        if problem.code == "hashtag-dropped":
+            dropped += 1
+    return over, dropped, max(0, len(parts) - 1)
 
 
 def _untagged(url: str) -> str:
@@ -197,9 +200,10 @@ class _Draft:
         the tracked rendering is crowded (split, or over the limit) whatever its layout, and
         the untracked one may not be."""
         measure, limit = self.measure, self.limit
-        return any(measure(body) > limit for body in self.bodies) and not _measured_alike(
-            self.tag.pairs, measure
-        )
+        for body in self.bodies:
+            if measure(body) > limit:
+                return not _measured_alike(self.tag.pairs, measure)
+        return False
 
 
 class _Measure:
@@ -261,6 +265,9 @@ class Renderer:
         # each sentence, a thread is rebuilt to fit its numbering, and the posts of a campaign
         # share sentences, so most texts are measured more than once.
         self._lengths: dict[tuple[PlatformSpec, str | None], dict[str, int]] = {}
+        # Each rule set's and content warning's ``_Measure`` over those lengths, made once (a
+        # draft asked for a new one, and its joiner, every time).
+        self._measures: dict[tuple[PlatformSpec, str | None], _Measure] = {}
         self._measured = 0
         # The renderings of the post rendered last, by rule set (see ``render``).
         self._post: Post | None = None
@@ -270,8 +277,14 @@ class Renderer:
         """``spec.length(text, cw)``, remembered (bounded: forgotten all at once when full)."""
         if self._measured > _MAX_REMEMBERED:
             self._lengths.clear()
+            self._measures.clear()
             self._measured = 0
-        return _Measure(self, spec, cw, self._lengths.setdefault((spec, cw), {}))
+        key = (spec, cw)
+        measure = self._measures.get(key)
+        if measure is None:
+            lengths = self._lengths.setdefault(key, {})
+            measure = self._measures[key] = _Measure(self, spec, cw, lengths)
+        return measure
 
     def render(self, post: Post, spec: PlatformSpec) -> Rendering:
         """``post`` as ``spec``'s account receives it.
@@ -294,18 +307,19 @@ class Renderer:
         shared = self._by_rules.get(rules)
         if shared is not None:
             return _for_account(shared, spec.account)
-        rendering = self._by_rules[rules] = self._render_once(post, spec, params)
+        # (``_render_once``, without its frame)
+        rendering = self._by_rules[rules] = with_facets(self._chosen(post, spec, params), spec)
         return rendering
 
     def _render_once(
         self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
     ) -> Rendering:
         # Facets are found for the rendering kept only (Bluesky renders many posts twice).
-        return with_facets(self._chosen(post, spec, params), spec)
+        return with_facets(self._chosen(post, spec, params), spec)  # (``render`` inlines this)
 
     def _chosen(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
         """The rendering with tracking, or without it where tracking crowds the text out."""
-        draft = self._draft(post, spec, params)
+        draft = self._tagged(self._filled(post, spec), params)  # (``_draft``, without its frame)
         if not draft.tag.changed:  # no link was tagged: nothing to gain
             return self._laid_out(draft)
         plain: Rendering | None = None
@@ -346,7 +360,10 @@ class Renderer:
         """The post's texts for ``spec``'s account with their templates filled, links as
         written, and the problems met filling them."""
         account = spec.account
-        content = effective_content(post, spec.name)
+        # (``effective_content``, called only where the post has an override for the platform)
+        content = (
+            post.content if spec.name not in post.overrides else effective_content(post, spec.name)
+        )
         problems: list[Problem] = []
         problem = _reporter(problems, post, account)
 
@@ -357,19 +374,21 @@ class Renderer:
             **post.vars,
         }
 
-        def expand(text: str, loc: Location | None) -> str:
-            return self._fill(text, variables, spec, loc, problem)
-
-        bodies = list(content.thread) if content.thread else [content.text or ""]
-        if len(bodies) > 1 and not spec.supports_threads:  # one post, the parts as paragraphs
-            bodies = ["\n\n".join(b.strip() for b in bodies)]
-        bodies = [expand(b, content.text_loc) for b in bodies]
+        fill = self._fill
+        if content.thread:
+            bodies = list(content.thread)
+            if len(bodies) > 1 and not spec.supports_threads:  # one post, parts as paragraphs
+                bodies = ["\n\n".join(b.strip() for b in bodies)]
+            bodies = [fill(b, variables, spec, content.text_loc, problem) for b in bodies]
+        else:  # (most posts: one text, filled without a comprehension's frame)
+            bodies = [fill(content.text or "", variables, spec, content.text_loc, problem)]
         link = (
             self._fill_link(content.link, content.link_loc, variables, spec, problem)
             if content.link
             else None
         )
-        cw = expand(content.content_warning, content.loc) if content.content_warning else None
+        cw = content.content_warning
+        cw = fill(cw, variables, spec, content.loc, problem) if cw else None
         return _Filled(post, spec, content, bodies, link, cw, problems)
 
     def _tagged(self, filled: _Filled, params: dict[str, str] | None) -> _Draft:
@@ -408,15 +427,18 @@ class Renderer:
     def _laid_out(self, draft: _Draft) -> Rendering:
         """The draft's texts split into a thread where they are over the limit (numbered), the
         campaign hashtags added where they fit, each part measured."""
-        post, spec, content, out = draft.post, draft.spec, draft.content, draft.out
+        filled, out = draft.filled, draft.out
+        post, spec, content = filled.post, filled.spec, filled.content
         bodies, limit, measure = draft.bodies, draft.limit, draft.measure
-        lengths = [measure(body) for body in bodies]
+        if len(bodies) == 1:  # (most renderings: one text; no comprehension's frame for it)
+            length = measure.lengths.get(bodies[0])  # (measured already where links were tagged)
+            lengths = [measure(bodies[0]) if length is None else length]
+            over = lengths[0] > limit
+        else:
+            lengths = [measure(body) for body in bodies]
+            over = any(length > limit for length in lengths)
         parts: list[_Sized]
-        if (
-            (content.split or "auto") == "auto"
-            and spec.supports_threads
-            and any(length > limit for length in lengths)
-        ):
+        if over and (content.split or "auto") == "auto" and spec.supports_threads:
             numbering = content.numbering
             if numbering is None:
                 numbering = post.defaults.numbering
@@ -426,18 +448,21 @@ class Renderer:
             parts, out.split = list(zip(bodies, lengths, strict=True)), False
 
         parts = self._add_hashtags(post, content, spec, parts, measure, limit, draft.problem)
-        media = content.media or ()
-        out.parts = [
-            _part(
-                text,
-                measure(text) if length is None else length,
-                limit,
-                len(text) if text.isascii() else len(text.encode("utf-8")),
-                (),
-                media if index == 0 else (),
+        media = content.media or ()  # (the first part's)
+        made: list[Part] = []
+        for text, length in parts:
+            made.append(
+                _part(
+                    text,
+                    measure(text) if length is None else length,
+                    limit,
+                    len(text) if text.isascii() else len(text.encode("utf-8")),
+                    (),
+                    media,
+                )
             )
-            for index, (text, length) in enumerate(parts)
-        ]
+            media = ()
+        out.parts = made
         return out
 
     def _fill(
@@ -600,7 +625,7 @@ class Renderer:
         if not wanted:
             return parts
         cap = getattr(spec, "max_hashtags", None)
-        texts = [text for text, _ in parts]
+        texts = [parts[0][0]] if len(parts) == 1 else [text for text, _ in parts]
         present = _hashtags_in(texts, None if isinstance(cap, int) else tags_wanted)
         room = (cap - len(present)) if isinstance(cap, int) else None
         last, last_length = parts[-1] if parts else ("", None)
@@ -628,8 +653,14 @@ class Renderer:
             else:
                 if base_length is None:
                     base_length = measure(base)
-                # Exact as ``joined_length`` is: both lengths are measures (``_Sized``).
-                joined = measure.join(base, base_length, "\n\n", more)
+                # Exact as ``joined_length`` is: both lengths are measures (``_Sized``). (What
+                # ``measure.join`` does, without its frame.)
+                joins, more_length = measure.joins, measure.lengths.get(more)
+                if more_length is None:
+                    more_length = measure(more)
+                joined = (
+                    None if joins is None else joins(base, base_length, "\n\n", more, more_length)
+                )
                 length = measure(f"{base}\n\n{more}") if joined is None else joined
             if length > limit:
                 problem(
@@ -686,15 +717,24 @@ def _hashtags_in(parts: list[str], wanted: Sequence[str] | None) -> set[str]:
     casefold to the name and more. Casefolding the few texts that hold a sign costs less than
     casefolding what follows each sign (~40% of this search on the bench's posts); casefolding
     every text, signs or not, cost ~2% of check's time."""
-    signed = [p for p in parts if "#" in p or "\uff03" in p]
+    # (Loops, not comprehensions or generators, each a frame: asked of every rendering.)
+    signed = []
+    for p in parts:
+        if "#" in p or "\uff03" in p:
+            signed.append(p)
     if not signed:
         return set()
     if wanted is not None:
         names = [tag[1:].casefold() for tag in wanted]
-        folded = [p.casefold() for p in signed]
-        if not any(
-            f"#{name}" in text or f"\uff03{name}" in text for text in folded for name in names
-        ):
+        for text in signed:
+            folded = text.casefold()
+            for name in names:
+                if f"#{name}" in folded or f"\uff03{name}" in folded:
+                    break
+            else:
+                continue
+            break
+        else:
             return set()
     return {e.value.casefold() for p in signed for e in hashtags(p)}
 
@@ -815,10 +855,15 @@ def _numbered(parts: list[_Sized], measure: _Measure) -> list[_Sized]:
     """Each part with " i/n" after it, its length found from the part's where the rule can."""
     out: list[_Sized] = []
     count = len(parts)
+    joins, lengths = measure.joins, measure.lengths  # (``measure.join``, without its frames)
     for i, (part, length) in enumerate(parts, 1):
         suffix = f"{i}/{count}"
         known = measure(part) if length is None else length
-        out.append((f"{part} {suffix}", measure.join(part, known, " ", suffix)))
+        suffix_length = lengths.get(suffix)
+        if suffix_length is None:
+            suffix_length = measure(suffix)
+        joined = None if joins is None else joins(part, known, " ", suffix, suffix_length)
+        out.append((f"{part} {suffix}", joined))
     return out
 
 
@@ -839,6 +884,12 @@ class _Watched:
 
     def texts(self, bodies: list[str]) -> list[str]:
         """``bodies`` with their links tagged."""
+        if len(bodies) == 1:  # (most posts: no comprehension's frame for one text)
+            body = bodies[0]
+            tagged = [tag_links(body, self)]
+            if tagged[0] != body:
+                self.pairs.append((body, tagged[0]))
+            return tagged
         tagged = [tag_links(b, self) for b in bodies]
         self.pairs.extend((a, b) for a, b in zip(bodies, tagged, strict=True) if a != b)
         return tagged
@@ -848,7 +899,10 @@ def _measured_alike(pairs: list[tuple[str, str]], measure: Callable[[str], int])
     """Every link and every text measures the same tagged as written: a rule that counts a link
     whatever its length (X, Mastodon) then splits, numbers and fits hashtags to the same
     lengths either way, so rendering again without the tracking could only tie."""
-    return all(measure(written) == measure(tagged) for written, tagged in pairs)
+    for written, tagged in pairs:  # noqa: SIM110 - a loop, not a generator's frame per pair
+        if measure(written) != measure(tagged):
+            return False
+    return True
 
 
 def _untracked(post: Post, spec: PlatformSpec, plain: Rendering, lost: str) -> Rendering:
@@ -937,18 +991,25 @@ def _utm_plan(utm: UtmSettings, platform: str, campaign: str | None, account: st
 
 def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[str], str]:
     """``add_utm`` with ``params``, each tail of parameters encoded once (by the names a link
-    has already: most have none, and ``_utm_params`` encoded that one), not once per link."""
-    tails: dict[frozenset[str], str] = {}
-    if isinstance(params, _Params):
-        tails[frozenset()] = params.tail
+    has already: most have none, and ``_utm_params`` encoded that one), not once per link. A
+    link whose own query names none of the parameters (``?id=3``) gets them all: that tail too
+    (encoding the parameters again for each post with such a link cost ~1.3% of check's
+    instructions on the bench)."""
+    full = params.tail if isinstance(params, _Params) else None
+    tails: dict[frozenset[str], str] = {} if full is None else {frozenset(): full}
 
     def tag(url: str) -> str:
         link = _taggable(url, domains)
         if link is None:
             return url
-        tail = tails.get(link[3])
+        have = link[3]
+        tail = tails.get(have)
         if tail is None:
-            tail = tails[link[3]] = _utm_tail(params, link[3])
+            if full is not None and params.keys().isdisjoint(have):
+                tail = full
+            else:
+                tail = _utm_tail(params, have)
+            tails[have] = tail
         return _with_tail(url, link, tail)
 
     return tag
@@ -956,6 +1017,8 @@ def _utm_tagger(params: dict[str, str], domains: tuple[str, ...]) -> Callable[[s
 
 def with_facets(rendering: Rendering, spec: PlatformSpec) -> Rendering:
     """``rendering`` with each part's facets, as ``spec`` finds them."""
+    if type(spec).facets is PlatformSpec.facets:
+        return rendering  # (a rule that finds none in any text: X, Mastodon, …)
     parts = rendering.parts
     rendering.parts = [
         _part(p.text, p.length, p.limit, p.bytes, f, p.media) if (f := spec.facets(p.text)) else p
@@ -1148,10 +1211,16 @@ def _pack(
     parts: list[_Sized] = []
     # ``length`` is the part's measure where ``known``, else the sum that guessed it.
     current, length, known, gap = "", 0, True, ""
-    # (``_Measure.join`` without its call: both lengths here are measures.)
-    join = measure.joins if isinstance(measure, _Measure) else None
+    # (``_Measure.join`` without its call: both lengths here are measures. And a length the
+    # measure remembers is read from it without calling it: a frame for every sentence.)
+    join: Callable[[str, int, str, str, int], int | None] | None = None
+    lengths: dict[str, int] = {}
+    if isinstance(measure, _Measure):
+        join, lengths = measure.joins, measure.lengths
     for body, after in tokens:
-        size = measure(body)
+        size = lengths.get(body)
+        if size is None:
+            size = measure(body)
         joined = None
         if join is not None and current:
             joined = join(current, length if known else measure(current), gap, body, size)
@@ -1163,14 +1232,16 @@ def _pack(
                 grown_known = True
         if current and joined <= budget:
             current, length, known = current + gap + body, joined, grown_known
-            fit.largest = max(fit.largest, joined)
+            if joined > fit.largest:  # noqa: PLR1730 - ``max``, without its call per piece
+                fit.largest = joined
             if not grown_known:
                 fit.measured = False
         elif size <= budget:
             if current:
                 parts.append((current, length if known else None))
             current, length, known = body, size, True
-            fit.largest = max(fit.largest, size)
+            if size > fit.largest:  # noqa: PLR1730 - (as above)
+                fit.largest = size
         else:
             if current:
                 parts.append((current, length if known else None))
