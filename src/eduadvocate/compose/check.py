@@ -1113,7 +1113,7 @@ class _Words:
     platform's mentions, tagged links and thread cuts differ), and a campaign repeats its calls
     to action. Splitting a part into its words (objects to make and hash, four bytes a
     character in a text with an emoji) cost more than looking up its few pieces: ~28,000
-    instructions a part on the bench, down from ~38,500 (about 2% of check's analysis). Only a
+    instructions a part on the bench, down from ~38,500 (~1.8% of check's analysis). Only a
     piece not seen before is split into words.
 
     No lock: a piece's verdicts are stored with it in one step, a word is added to ``seen``
