@@ -2,7 +2,8 @@
 
 ``check_rendering`` scans a part for unreadable hashtags, broken web addresses and deceptive
 characters only where one of its words fails that rule (compose/check.py ``_Words``, each
-distinct word judged once per process): the verdicts are those of the whole-part scans, and the
+distinct word, and each piece of a part between sentence ends, judged once per process): the
+verdicts are those of the whole-part scans, and the
 problems (code, severity, message, place, hint, order) those of scanning every part, over texts
 made of words that break the words' locality (marks, joiners, look-alike letters, signs glued
 to other words, the separators each rule treats differently). Bluesky's findings (plain
@@ -91,8 +92,10 @@ WORDS = [
     "学校",
     "🎨🎶",
 ]
-# Between words: what splits words for one rule and not for another, and nothing at all.
+# Between words: what splits words for one rule and not for another, and nothing at all; and
+# sentence ends (where ``_Words`` cuts a part into pieces: the dot stays with the word before).
 GAPS = ["", " ", "  ", "\n", "\n\n", "\t", "\r\n", "\u3000", "\u00a0", "\x1c", "\x0b", "\u2028"]
+GAPS += [". ", ". . ", ".\n", "\n. ", ". \n", " .", "."]
 texts = st.lists(st.tuples(st.sampled_from(GAPS), st.sampled_from(WORDS)), max_size=12).map(
     lambda pairs: "".join(gap + word for gap, word in pairs)
 )
@@ -114,15 +117,16 @@ def scanned(text: str) -> int:
 @settings(max_examples=1500)
 @given(text=texts)
 def test_a_parts_words_say_which_rules_find_something(text: str) -> None:
-    """The verdict from the words, remembered across texts (as in a run) and fresh, is the
-    whole text's: never a rule skipped that would report, and none scanned in vain."""
+    """The verdict from the words (and the pieces between sentence ends), remembered across
+    texts (as in a run) and fresh, is the whole text's: never a rule skipped that would report,
+    and none scanned in vain."""
     assert check._WORDS.rules(text) == scanned(text)
     assert check._Words().rules(text) == scanned(text)
 
 
 def test_the_words_are_forgotten_past_the_bounds() -> None:
-    """Past ``_WORDS_MAX`` words, or ``_WORDS_CHARS_MAX`` characters in them, the memory is
-    emptied, and the verdicts stay right after it."""
+    """Past ``_WORDS_MAX`` words and pieces, or ``_WORDS_CHARS_MAX`` characters in them, the
+    memory is emptied, and the verdicts stay right after it."""
     for bound, limit in (("_WORDS_MAX", 3), ("_WORDS_CHARS_MAX", 40)):
         words = check._Words()
         with mock.patch.object(check, bound, limit):
@@ -133,7 +137,11 @@ def test_the_words_are_forgotten_past_the_bounds() -> None:
                 )
                 assert words.rules(f"w{n} x{n}") == 0
                 assert words.rules(long_word) == check._LINK_RULE
-                assert len(words._seen) <= 6
+                assert words.rules(f"{long_word}. w{n}. #fundourschools") == (
+                    check._TAG_RULE | check._LINK_RULE
+                )
+                memo = words._memo
+                assert len(memo.seen) + len(memo.sentences) + len(memo.ends) <= 12
 
 
 class _EveryRule:
