@@ -15,6 +15,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,31 @@ def test_a_child_killed_mid_run_is_a_one_line_error_not_a_wait(
         result.stderr
     )
     assert not multiprocessing.active_children()
+
+
+def test_a_child_sends_each_unit_as_it_is_done() -> None:
+    """Units (an iterator) go one message each, then ``done``; a whole result goes at once."""
+    for work, sent in [
+        (lambda: iter([1, 2]), [("part", 1), ("part", 2), ("done", None)]),
+        (lambda: [1, 2], [("done", [1, 2])]),
+    ]:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        with signal_kept():
+            check._child(work, writer)
+        got = []
+        while reader.poll():
+            got.append(reader.recv())
+            if got[-1][0] == "done":
+                break
+        reader.close()
+        assert got == sent
+
+
+@contextmanager
+def signal_kept() -> Iterator[None]:
+    """(``_child`` ignores Ctrl-C, as a child should; not this test's process.)"""
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

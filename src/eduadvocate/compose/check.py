@@ -7,6 +7,7 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import gc
 import itertools
@@ -341,11 +342,17 @@ def _ended(children: Sequence[tuple[int, Connection, BaseProcess]]) -> None:
 
 
 def _child(work: Callable[[], object], writer: Connection) -> None:
-    """A forked child's work (its run of posts, or its share of posts files, read and
-    analysed), sent back whole (or what stopped it)."""
+    """A forked child's work (its run of posts, or its units of posts files, read and
+    analysed), sent back whole, or (an iterator: the units) each part as it is done, then
+    ``done`` (or what stopped it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
     try:
-        writer.send(("done", work()))
+        result = work()
+        if isinstance(result, Iterator):
+            for part in result:
+                writer.send(("part", part))
+            result = None
+        writer.send(("done", result))
     except Exception as exc:  # handed to the parent, which raises it as the serial run would
         writer.send(("failed", exc))
     finally:
@@ -375,6 +382,12 @@ def _run_in_child(run: tuple[int, int]) -> _Shipped:
 def _received(reader: Connection, child: BaseProcess, what: str) -> Any:
     """What a child sent, or the error it raised raised here; one that died without sending is
     an error naming ``what`` it had (``posts 1 to 500``)."""
+    return _message(reader, child, what)[1]
+
+
+def _message(reader: Connection, child: BaseProcess, what: str) -> tuple[str, Any]:
+    """A child's next message (``part`` or ``done``, and what it carries), as :func:`_received`
+    takes it."""
     try:
         outcome, shipped = reader.recv()
     except EOFError:
@@ -387,7 +400,7 @@ def _received(reader: Connection, child: BaseProcess, what: str) -> Any:
         ) from None
     if outcome == "failed":
         raise shipped
-    return shipped
+    return outcome, shipped
 
 
 # Bytes of posts file per post, to guess a campaign's size before reading it (bench/
@@ -462,6 +475,13 @@ _SHARES: list[tuple[_Job, _Dealer, Set[str], frozenset[str]]] = []
 # about this many bytes of it (~50 of bench/check_speed.py's posts, ~16 ms of analysis: a
 # process takes ~100 units, each for a few microseconds of dealing).
 UNIT_BYTES = 16_000
+# A child sends each unit's outcomes as it is done, and the parent takes them between its own
+# units, so that at the end only the last is left to pickle, send and unpickle (all of a
+# child's at once took ~18 ms of the bench's wall). Its pipe is made this large (Linux's
+# F_SETPIPE_SZ, fcntl(2); an unprivileged process may go up to /proc/sys/fs/pipe-max-size,
+# 1 MiB by default: pipe(7)) so that the child is not held up while the parent is busy: a
+# child's outcomes on the bench are ~490 KB in all.
+PIPE_BYTES = 1 << 20
 
 
 def _units(sizes: list[int]) -> list[tuple[int, int, int]]:
@@ -648,6 +668,7 @@ def _in_shares(
     ``duplicate-id`` the rule reports). The problems are joined in ``analyse``'s order
     (reading's, then each post's), so the result is the same. Children are ended as in
     :func:`_in_processes`."""
+    import fcntl
     import multiprocessing  # (only here: a few ms of check's start-up otherwise)
 
     job = _Job(config, now, None, campaign.people)
@@ -659,6 +680,8 @@ def _in_shares(
     try:
         for index in range(1, len(shares)):
             reader, writer = context.Pipe(duplex=False)
+            with contextlib.suppress(AttributeError, OSError):  # (Linux only; a limit may refuse)
+                fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             child = context.Process(
                 target=_child, args=(functools.partial(_share_in_child, index), writer), daemon=True
             )
@@ -667,17 +690,26 @@ def _in_shares(
             children.append((index, reader, child))
         joined = _Joined(replace(campaign, posts=[], problems=list(campaign.problems), files=[]))
         joined.missing = [end - first for first, end in dealer.spans]
+        pending = [
+            (reader, child, _named(config, shares[index])) for index, reader, child in children
+        ]
+
+        def receive(wait: bool) -> None:
+            """The units the children have sent (``wait``: all they will send) joined."""
+            for entry in list(pending):
+                reader, child, named = entry
+                while wait or reader.poll():  # (also true once a child died: an error)
+                    outcome, done = _message(reader, child, named)
+                    if outcome == "done":
+                        pending.remove(entry)
+                        break
+                    joined.add(dealer, *done)
+
         dealer.start(0)
         for unit, read, outcomes in _dealt(job, dealer, platforms, alike):
             joined.add(dealer, unit, read, outcomes)
-        for index, reader, child in children:
-            share = shares[index]
-            named = config.display(share[0]) + (
-                f" to {config.display(share[-1])}" if len(share) > 1 else ""
-            )
-            theirs: list[_Done] = _received(reader, child, named)
-            for unit, read, outcomes in theirs:
-                joined.add(dealer, unit, read, outcomes)
+            receive(wait=False)
+        receive(wait=True)
         assert joined.files == len(paths) and not joined.done
         loaded, result = joined.campaign, joined.result
         problems = [*loaded.problems, *joined.found]
@@ -770,11 +802,17 @@ def _first_uses_in(
     return firsts
 
 
-def _share_in_child(index: int) -> list[_Done]:
-    """A child's units (share ``index`` first), read and analysed."""
+def _share_in_child(index: int) -> Iterator[_Done]:
+    """A child's units (share ``index`` first), read and analysed, each sent as it is done."""
     job, dealer, platforms, alike = _SHARES[0]
     dealer.start(index)
-    return list(_dealt(job, dealer, platforms, alike))
+    return _dealt(job, dealer, platforms, alike)
+
+
+def _named(config: Config, share: list[Path]) -> str:
+    """A share of posts files as an error names it: its first file (to its last)."""
+    last = f" to {config.display(share[-1])}" if len(share) > 1 else ""
+    return config.display(share[0]) + last
 
 
 def _packed(r: Rendering) -> _Packed:
