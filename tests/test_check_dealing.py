@@ -12,6 +12,8 @@ import itertools
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -327,3 +329,44 @@ def signal_kept() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def _children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(n) for n in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists() or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux's /proc and two cores (a campaign is spread over the cores)",
+)
+def test_ctrl_c_mid_run_ends_the_children(tmp_path: Path) -> None:
+    """A campaign large enough to spread, interrupted once its child is at work: the command
+    exits 130, and no child is left behind."""
+    posts = "".join(
+        f"  - {{id: p{n}, at: 2027-01-04 09:00, accounts: [x1], text: Post number {n} for schools}}\n"
+        for n in range(4_000)
+    )
+    root = _write_campaign(tmp_path, TWIN_CONFIG, "{}\n", ["posts:\n" + posts] * 2)
+    (root / "posts" / "p1.yaml").write_text("posts:\n" + posts.replace("id: p", "id: q"))
+    with subprocess.Popen(
+        [sys.executable, "-m", "eduadvocate", "check", "--format", "json"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            _wait_until(lambda: bool(_children_of(proc.pid)) or proc.poll() is not None)
+            children = _children_of(proc.pid)
+            assert children, "the check ended before it forked"
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    for child in children:
+        assert (
+            not Path(f"/proc/{child}").exists()
+            or "Z" in (Path(f"/proc/{child}/stat").read_text().split()[2])
+        )

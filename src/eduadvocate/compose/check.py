@@ -661,8 +661,8 @@ def _in_shares(
 
     The duplicate-id rule goes in the files' order, so it is applied here: each process reads
     and analyses every post of its units, a child sends back, per unit, its file as read (with
-    the file's first unit) and its posts' outcomes; as soon as the units of the next file in
-    order are all here (this process's own as it goes, the children's when they end), this
+    the file's first unit) and its posts' outcomes, each unit as it is done; as soon as the
+    units of the next file in order are all here (taken between this process's own), this
     process runs ``load_campaign``'s rule over that file and keeps the outcome of each post
     that uses its id first, dropping the others' whole (their one problem is the
     ``duplicate-id`` the rule reports). The problems are joined in ``analyse``'s order
