@@ -6,9 +6,12 @@ split too."""
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 
 import pytest
+import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +116,7 @@ def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str
 @pytest.mark.parametrize(
     ("text", "splittable"),
     [
-        ("a" * 60, True),
+        ("a" * 30 + " b" * 15, True),
         ("a " * 30, True),
         ("x \u0301" + "a" * 60, False),  # space + combining mark: one cluster
         ("\u0600 " + "a" * 60, False),  # Prepend + space: one cluster
@@ -123,10 +126,102 @@ def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str
         ("a" * 60 + "\u00e9 \u0301", False),  # nor a letter before the space
         ("a" * 60 + " \u00e9 b", True),
         ("学校 " * 20, True),
+        ("a" * 60 + ". x \u0301b. c", False),  # in a sentence
+        ("a" * 60 + ". \u0301b. c", False),  # after a sentence's end
+        ("\u0301" + "a" * 60 + " b", False),  # no space before it: refused all the same
+        ("a" * 60 + " b\u0600", False),  # nor after
+        ("a" * 60 + " \U0001f3fdb", False),  # an emoji modifier is Extend
     ],
 )
 def test_texts_with_a_joint_across_a_space_are_scanned_whole(text: str, splittable: bool) -> None:
-    assert pieces.splittable(text) is splittable
+    summed = WholeSeen(len)
+    assert summed(text) == len(text)
+    assert (text not in summed.whole) is splittable
+
+
+class WholeSeen(pieces.Summed):
+    """A ``Summed`` counting graphemes that notes each text it measures whole (a ``measure``
+    called outside the measuring of a word)."""
+
+    def __init__(self, measure: Callable[[str], int]) -> None:
+        super().__init__(self._noted, graphemes=True)
+        self.rule = measure
+        self.whole: list[str] = []
+        self.in_word = False
+
+    def _noted(self, text: str) -> int:
+        if not self.in_word:
+            self.whole.append(text)
+        return self.rule(text)
+
+    def _after_space(self, word: str) -> int:
+        self.in_word = True
+        try:
+            return super()._after_space(word)
+        finally:
+            self.in_word = False
+
+    def _at_start(self, word: str) -> int:
+        self.in_word = True
+        try:
+            return super()._at_start(word)
+        finally:
+            self.in_word = False
+
+
+# A frozen copy of the search ``Summed`` made of each text before it looked for joints word by
+# word (``splittable``: a non-ASCII character before a space, tab or line break that joins the
+# space after it, or one after that joins the space before it), to hold the new one to.
+_JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
+_JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
+_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])")
+_AFTER_SPACE = re.compile(r"[ \t\r\n]([^\x00-\x7f])")
+
+
+def old_splittable(text: str) -> bool:
+    if text.isascii():
+        return True
+    for beside_space, joiner in ((_BEFORE_SPACE, _JOINS_NEXT), (_AFTER_SPACE, _JOINS_PREVIOUS)):
+        for char in beside_space.findall(text):
+            if joiner.match(char) is not None:
+                return False
+    return True
+
+
+JOINT_WORDS = [*WORDS, "x\u0600", "\u0301x", "\u0915\u093f", "\u093fx", "\u200dx", "\U0001f3fdx"]
+joint_texts = st.tuples(
+    st.sampled_from(GAPS),
+    st.lists(
+        st.tuples(st.sampled_from(GAPS), st.sampled_from(JOINT_WORDS)), min_size=0, max_size=10
+    ).map(lambda pairs: "".join(gap + word for gap, word in pairs)),
+    st.sampled_from(GAPS),
+).map("".join)
+# One kept across the examples: words marked as joints in earlier texts are found again.
+KEPT = WholeSeen(unicode.graphemes)
+
+
+@settings(max_examples=1500)
+@given(text=joint_texts)
+@example(text="a \u0600 b")
+@example(text="a\u0600 b")
+@example(text="a\u0600\tb")
+@example(text="a \u0301b")
+@example(text="a\n\u200d")
+@example(text="\u0301a b")
+@example(text="a b\u0600")
+@example(text="\u0600")
+def test_joints_found_word_by_word_are_those_the_text_search_found(text: str) -> None:
+    """Every text the search of the whole text refused is measured whole, and only those and
+    the texts that begin with a character joining a space before it or end with one joining a
+    space after it (no space there, but refused all the same); and every text measures as
+    the whole-text rule does."""
+    KEPT.whole.clear()
+    assert KEPT(text) == unicode.graphemes(text)
+    ends_joined = bool(text) and (
+        _JOINS_PREVIOUS.match(text[0]) is not None or _JOINS_NEXT.match(text[-1]) is not None
+    )
+    no_words = re.fullmatch(r"[ \t\r\n]*", text) is not None  # measured whole too
+    assert (text in KEPT.whole) is (not old_splittable(text) or ends_joined or no_words)
 
 
 QUERY_BITS = ["?", "?q=1", "&utm_source=x", "&b=(c)", ")", ".", "~", "#f", "@u", "%20", "=", "é"]

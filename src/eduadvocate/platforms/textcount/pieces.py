@@ -11,8 +11,9 @@ each word is scanned once instead of once per text it appears in.
 
 Two joints break that locality, for graphemes only (UAX #29): a Prepend character before a space
 (GB9b joins them) and a space before an Extend, SpacingMark or ZWJ character (GB9, GB9a). A text
-with either is scanned whole. tests/test_textcount_pieces.py checks the sums and the moved
-entities against the whole-text scans, over texts made to break them.
+with a word that could make either (``Summed``'s ``_JOINT``) is scanned whole.
+tests/platforms/test_textcount_pieces.py checks the sums and the moved entities against the
+whole-text scans, over texts made to break them.
 """
 
 from __future__ import annotations
@@ -36,43 +37,26 @@ _OTHER_SPACE = re.compile(
 )
 _JOINS_NEXT = regex.compile(r"\p{GCB=Prepend}")
 _JOINS_PREVIOUS = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
-# Every such joint has a non-ASCII character beside a space: those are found with ``re`` (two
-# scans in C), and each distinct one is looked up once (``regex``'s property classes cost
-# microseconds a call).
-_BEFORE_SPACE = re.compile(r"[^\x00-\x7f](?=[ \t\r\n])")
-_AFTER_SPACE = re.compile(r"[ \t\r\n]([^\x00-\x7f])")  # (a group: a look-behind is slower)
 SHORT = 48  # shorter texts are scanned whole: splitting them costs more than it saves
 _MAX_PIECES = 1 << 16  # a cache is emptied when it holds this many words (memory stays bounded)
-
-
-def splittable(text: str) -> bool:
-    """True when ``text`` can be measured and searched piece by piece."""
-    if len(text) <= SHORT:
-        return False
-    if text.isascii():
-        return True
-    for beside_space, known, joiner in _JOINTS:
-        for char in beside_space.findall(text):
-            joins = known.get(char)
-            if joins is None:
-                joins = known[char] = joiner.match(char) is not None
-            if joins:
-                return False
-    return True
+# What ``Summed`` remembers for a word that may make a grapheme joint across a space: below any
+# sum of the other words' lengths (0 or more each), so a text with one sums below 0.
+_JOINT = -(1 << 62)
 
 
 # Whether a character joins the space after it (Prepend), and before it (Extend, SpacingMark,
-# ZWJ), each looked up once: plain dicts, as an ``lru_cache`` with a keyword argument built a
-# key per call, and ``splittable`` asks for every emoji and CJK character beside a space.
+# ZWJ), each looked up once (``regex``'s property classes cost microseconds a call): plain
+# dicts, as an ``lru_cache`` with a keyword argument built a key per call.
 # (Bounded: a character joins or not, and Unicode has a fixed number of them; a text can put
 # at most its own length in, and a campaign's texts share their characters.)
 _JOINS_BEFORE_SPACE: dict[str, bool] = {}
 _JOINS_AFTER_SPACE: dict[str, bool] = {}
-# The two joints: the characters before a space and what joins one; those after and theirs.
-_JOINTS = (
-    (_BEFORE_SPACE, _JOINS_BEFORE_SPACE, _JOINS_NEXT),
-    (_AFTER_SPACE, _JOINS_AFTER_SPACE, _JOINS_PREVIOUS),
-)
+
+
+def _joins_a_space(word: str) -> bool:
+    """Whether ``word`` begins with a character that joins a space before it, or ends with one
+    that joins a space after it."""
+    return _joins(word[0], after_space=True) or _joins(word[-1], after_space=False)
 
 
 def _joins(char: str, *, after_space: bool) -> bool:
@@ -88,8 +72,9 @@ def _joins(char: str, *, after_space: bool) -> bool:
 class Summed:
     """``measure(text)`` as the sum of ``measure`` over the text's words, each remembered, and of
     its spaces, tabs and line breaks.
-    ``graphemes``: ``measure`` counts grapheme clusters, so a text with a joint across a space
-    (see the module) is measured whole; a measure that counts none (X's weights) sums any text.
+    ``graphemes``: ``measure`` counts grapheme clusters, so a text with a word that begins with
+    a character joining a space before it, or ends with one joining a space after it (see the
+    module), is measured whole; a measure that counts none (X's weights) sums any text.
     ``space``: what ``measure`` gives a space, a tab and a line break each. ``same_as``: for
     a text to measure (a word, or a space and a word), a shorter one ``measure`` gives the same
     length, where the rule can tell (a link with tracking parameters appended: see
@@ -116,12 +101,12 @@ class Summed:
         self.first: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
-        if not splittable(text) if self.graphemes else len(text) <= SHORT:
+        if len(text) <= SHORT:
             return self.measure(text)
         # The text's words (``split`` in C, where the text has no other whitespace that it
         # would split at too), each measured once, and each space, tab and line break between
         # them counting ``space``: every rule here weighs them so, and where graphemes are
-        # counted a CR LF is one (no other joint: ``splittable``).
+        # counted a CR LF is one (no other joint: a word that could make one is ``_JOINT``).
         words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)
         if not words:
             return self.measure(text)
@@ -136,6 +121,8 @@ class Summed:
                 if word not in known:
                     self._after_space(word)
             total = sum(map(known.__getitem__, words))
+        if total < 0:  # a word's ``_JOINT`` (see ``_after_space``): measured whole
+            return self.measure(text)
         if text[0] not in _SPACES:  # the first word stands at the start
             word = words[0]
             at_start = self.first.get(word)
@@ -148,7 +135,15 @@ class Summed:
         return total + gaps * self.space
 
     def _after_space(self, word: str) -> int:
-        """``word``'s measure after a space, less the space; remembered."""
+        """``word``'s measure after a space, less the space; remembered. ``_JOINT`` where
+        graphemes are counted and ``word`` begins with a character that joins a space before
+        it, or ends with one that joins a space after it: a text with it may have a joint
+        across a space (see the module), and is measured whole. (Looked for as each new word is
+        measured, once per distinct word: the two searches of every text for such characters
+        beside a space that this replaced cost 2.2% of the instructions per post of check's
+        analysis on bench/check_speed.py's campaign, and 2.5% on one whose sentences do not
+        repeat. A text's first word at its start, or last at its end, has no space on that
+        side: refused all the same, as rare as it is.)"""
         length = self.known.get(word)
         if length is None:
             text = " " + word
@@ -157,6 +152,8 @@ class Summed:
                 length = self._after_space(shorter[1:])
             else:
                 length = self.measure(text) - self.space
+            if self.graphemes and not word.isascii() and _joins_a_space(word):
+                length = _JOINT
             self.known[word] = length
         return length
 
