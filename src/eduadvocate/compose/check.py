@@ -630,7 +630,7 @@ def _dealt(
             path = dealer.paths[index]
             display = config.display(path)
             problems: list[Problem] = []
-            posts = load_file(path, display, config.defaults, platforms, problems)
+            posts = load_file(path, display, config.defaults, platforms, problems, config.posts_dir)
             # (a post's place is in its file: its Location's file is ``display``)
             places = [n for p in posts for n in (p.loc.line, p.loc.column)]
             read = (display, problems, [p.id for p in posts], places)

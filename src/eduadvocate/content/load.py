@@ -286,18 +286,29 @@ def _post(
 
 
 def load_file(
-    path: Path, display: str, base: Defaults, platforms: Set[str], problems: list[Problem]
+    path: Path,
+    display: str,
+    base: Defaults,
+    platforms: Set[str],
+    problems: list[Problem],
+    within: Path | None = None,
 ) -> list[Post]:
-    """Load the posts of one file; problems are appended, never raised."""
+    """Load the posts of one file; problems are appended, never raised. ``within``: the posts
+    folder, which the file must not lead out of through a symbolic link (``read_yaml``)."""
     with paused_gc():  # the YNode tree and the posts it becomes: no cycles to look for
-        return _load_file(path, display, base, platforms, problems)
+        return _load_file(path, display, base, platforms, problems, within)
 
 
 def _load_file(
-    path: Path, display: str, base: Defaults, platforms: Set[str], problems: list[Problem]
+    path: Path,
+    display: str,
+    base: Defaults,
+    platforms: Set[str],
+    problems: list[Problem],
+    within: Path | None,
 ) -> list[Post]:
     try:
-        node = read_yaml(path, display)
+        node = read_yaml(path, display, within)
     except YamlFileError as exc:
         problems.append(Problem(exc.code, "error", exc.message, exc.location, exc.hint))
         return []
@@ -355,7 +366,8 @@ def load_people(
     if not path.exists():
         return {}
     try:
-        node = read_yaml(path, display)
+        # (not out of the folder the config names it in, through a symbolic link)
+        node = read_yaml(path, display, path.absolute().parent)
     except YamlFileError as exc:
         problems.append(Problem(exc.code, "error", exc.message, exc.location, exc.hint))
         return {}
@@ -447,7 +459,9 @@ def load_posts(
     for path in paths:
         display = config.display(path)
         campaign.files.append(display)
-        posts = load_file(path, display, config.defaults, platforms, campaign.problems)
+        posts = load_file(
+            path, display, config.defaults, platforms, campaign.problems, config.posts_dir
+        )
         firsts = first_uses([(p.id, p.loc) for p in posts], seen, campaign.problems)
         campaign.posts.extend(post for post, first in zip(posts, firsts, strict=True) if first)
 

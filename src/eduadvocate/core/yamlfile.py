@@ -19,7 +19,9 @@ from __future__ import annotations
 import functools
 import gc
 import operator
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -229,10 +231,35 @@ def _location(file: str, line: int, column: int) -> Location:
     return loc  # type: ignore[no-any-return]
 
 
-def read_yaml(path: Path, display: str) -> YNode | None:
-    """Read one YAML file (one document). Returns None for an empty file."""
+def read_yaml(path: Path, display: str, within: Path | None = None) -> YNode | None:
+    """Read one YAML file (one document). Returns None for an empty file. ``within``: the
+    folder the file must stay in (a symbolic link that leads out of it is refused unread)."""
+    text = decode_utf8(_read_file(path, display, within), display)
+    return parse_yaml(text, display)
+
+
+# Opened without waiting (a pipe would wait for a writer) and not inherited by child processes.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_file(path: Path, display: str, within: Path | None) -> bytes:
+    """The bytes of a campaign file, which is untrusted (a pull request may add any file): a
+    regular file only (a device such as /dev/zero never ends, a pipe waits for a writer), at
+    most :data:`MAX_FILE_BYTES` read (a file that grows as it is read included), and, with
+    ``within``, one that does not lead out of that folder through a symbolic link."""
+    if within is not None and not _stays_in(path, within):
+        raise YamlFileError(
+            "the file is a symbolic link that leads outside the campaign folder: not read",
+            Location(display),
+            "copy the file into the campaign instead of linking to it",
+            code="file-outside-campaign",
+        )
     try:
-        data = path.read_bytes()
+        with open(os.open(path, _OPEN_FLAGS), "rb") as fh:
+            status = os.fstat(fh.fileno())
+            mode, size, data = status.st_mode, status.st_size, b""
+            if stat.S_ISREG(mode) and size <= MAX_FILE_BYTES:
+                data = fh.read(MAX_FILE_BYTES + 1)  # (+1: a file grown since is still refused)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise YamlFileError(
@@ -241,15 +268,30 @@ def read_yaml(path: Path, display: str) -> YNode | None:
             "check that it exists and is readable",
             code="unreadable-file",
         ) from None
-    if len(data) > MAX_FILE_BYTES:
+    if not stat.S_ISREG(mode):
         raise YamlFileError(
-            f"the file is {len(data):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a posts file",
+            "this is not a regular file (a device, a pipe or a socket): not read",
+            Location(display),
+            "posts, people and config files must be plain files",
+            code="not-a-file",
+        )
+    size = max(size, len(data))
+    if size > MAX_FILE_BYTES:
+        raise YamlFileError(
+            f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a posts file",
             Location(display),
             "split it into several files",
             code="file-too-large",
         )
-    text = decode_utf8(data, display)
-    return parse_yaml(text, display)
+    return data
+
+
+def _stays_in(path: Path, folder: Path) -> bool:
+    """Whether ``path`` resolves (symbolic links followed) inside ``folder`` (resolved too)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # (a loop of links: reading it reports that)
+        return True
 
 
 def decode_utf8(data: bytes, display: str) -> str:
