@@ -10,7 +10,7 @@ import os
 import sys
 import warnings
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -1020,15 +1020,14 @@ def run(argv: list[str] | None = None, *, runtime: "Runtime | None" = None) -> N
     traceback = "--traceback" in args or os.environ.get("EDUADVOCATE_TRACEBACK") == "1"
     args = [a for a in args if a != "--traceback"]
     warnings.showwarning = _show_warning
+    heard, before = _listen_for_ctrl_c()
     try:
         status = app(args=args, prog_name="eduadvocate", standalone_mode=False, obj=runtime)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        from eduadvocate.core.errors import ExitCode
-
-        print("eduadvocate: interrupted", file=sys.stderr)
-        sys.exit(ExitCode.INTERRUPTED)
+        heard.append(True)
+        status = 130
     except Exception as exc:
         # Imported only now: a run that ends well (--help above all) never needs it.
         from eduadvocate.core.errors import EduError, ExitCode
@@ -1051,7 +1050,40 @@ def run(argv: list[str] | None = None, *, runtime: "Runtime | None" = None) -> N
             file=sys.stderr,
         )
         sys.exit(ExitCode.UNEXPECTED)
+    finally:
+        if before is not None:  # (the handler back: tests run many commands in one process)
+            import signal
+
+            signal.signal(signal.SIGINT, before)
+    if heard and status == 130:  # (ExitCode.INTERRUPTED: Typer turns Ctrl-C into that status)
+        print("eduadvocate: interrupted", file=sys.stderr)
     sys.exit(status if isinstance(status, int) else 0)  # 0 is ExitCode.OK
+
+
+def _listen_for_ctrl_c() -> tuple[list[bool], Any]:
+    """A list that a Ctrl-C (SIGINT) heard while a command runs adds to, the signal otherwise
+    raising KeyboardInterrupt as Python's own handler does: Typer turns that into exit status
+    130 and says nothing, so ``run`` says "interrupted" (once: a command that stops on Ctrl-C
+    itself, as ``publish`` does, handles the signal with its own handler and prints its own
+    line); and the handler to put back (None: none was replaced). A signal ignored when the
+    process started (a background job's) stays ignored; only Python's default is replaced,
+    and only in the main thread (which alone may set a handler)."""
+    import signal
+    import threading
+
+    heard: list[bool] = []
+    before = signal.getsignal(signal.SIGINT)
+    if before is not signal.default_int_handler or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        return heard, None
+
+    def interrupted(signum: int, frame: Any) -> None:
+        heard.append(True)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, interrupted)
+    return heard, before
 
 
 def _show_warning(
