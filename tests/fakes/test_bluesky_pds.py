@@ -335,14 +335,23 @@ class _ThreeHoursLater(Client):  # type: ignore[misc]  # atproto has no type hin
         return later
 
 
+def _claims(session: str, field: int) -> dict[str, Any]:
+    """The claims of a JWT in an exported session string (field 2: the access token, 3: the
+    refresh token)."""
+    payload = session.split(":::")[field].split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
 def test_session_refresh_and_revocation(pds: BlueskyPDS, bsky_account: Account) -> None:
     """The SDK refreshes 15 minutes before the access token ends (2 hours on this PDS; an app
     password's session is scoped com.atproto.appPass). A refresh
     token already used is accepted again in the PDS's grace period (same new session); once the
     session is deleted it is 400 ExpiredToken (BadRequestError), not 401."""
     old = pds.client(bsky_account.handle).export_session_string()
-    access = old.split(":::")[2].split(".")[1]
-    token = json.loads(base64.urlsafe_b64decode(access + "=" * (-len(access) % 4)))
+    token = _claims(old, 2)
     assert (token["exp"] - token["iat"], token["scope"]) == (2 * 60 * 60, "com.atproto.appPass")
 
     events: list[SessionEvent] = []
@@ -357,7 +366,11 @@ def test_session_refresh_and_revocation(pds: BlueskyPDS, bsky_account: Account) 
     again = pds.client(client_class=_ThreeHoursLater)
     again.login(session_string=old, fetch_bsky_profile=False)
     again.com.atproto.server.get_session()
-    assert again.export_session_string() == refreshed
+    # The same session: its refresh token has the same id (jti). The tokens are signed anew
+    # with the time of each refresh (iat, exp), so a second refresh in a later second gives
+    # other strings: compared whole, the test failed whenever the two straddled a second.
+    assert _claims(again.export_session_string(), 3)["jti"] == _claims(refreshed, 3)["jti"]
+    assert _claims(refreshed, 3)["jti"] != _claims(old, 3)["jti"]  # (a new session, all the same)
 
     refresh_jwt = refreshed.split(":::")[3]
     later.com.atproto.server.delete_session(headers={"Authorization": f"Bearer {refresh_jwt}"})
