@@ -144,8 +144,10 @@ class Summed:
         ``measure("")`` at the start, 0 both for every rule here (a space weighs ``space``, an
         empty text nothing), as it weighs nothing in ``__call__``. So the gaps are the pieces
         less one, without the search for other whitespace nor the sum of the words' lengths.
-        (Cut 1.3% of the instructions per post of check's analysis on bench/check_speed.py's
-        campaign; tests/platforms/test_textcount_spaced.py holds it to ``__call__``'s path.)"""
+        (Cut the instructions per post of check's analysis by 5.0% on bench/check_speed.py's
+        campaign, 1,660,733 -> 1,577,074, and by 5.3% on one whose sentences do not repeat,
+        2,176,959 -> 2,062,078; tests/platforms/test_textcount_spaced.py holds it to
+        ``__call__``'s general path.)"""
         words = text.split(" ")
         known = self.known
         if len(known) > _MAX_PIECES:
