@@ -7,14 +7,12 @@ entry point; ``check``, ``render`` and ``calendar`` all start from its result.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import gc
 import itertools
 import os
 import re
 import signal
-import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence, Set
@@ -342,17 +340,11 @@ def _ended(children: Sequence[tuple[int, Connection, BaseProcess]]) -> None:
 
 
 def _child(work: Callable[[], object], writer: Connection) -> None:
-    """A forked child's work (its run of posts, or its units of posts files, read and
-    analysed), sent back whole, or (an iterator: the units) each part as it is done, then
-    ``done`` (or what stopped it)."""
+    """A forked child's work (its run of posts, or its share of posts files, read and
+    analysed), sent back whole (or what stopped it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the children
     try:
-        result = work()
-        if isinstance(result, Iterator):
-            for part in result:
-                writer.send(("part", part))
-            result = None
-        writer.send(("done", result))
+        writer.send(("done", work()))
     except Exception as exc:  # handed to the parent, which raises it as the serial run would
         writer.send(("failed", exc))
     finally:
@@ -382,12 +374,6 @@ def _run_in_child(run: tuple[int, int]) -> _Shipped:
 def _received(reader: Connection, child: BaseProcess, what: str) -> Any:
     """What a child sent, or the error it raised raised here; one that died without sending is
     an error naming ``what`` it had (``posts 1 to 500``)."""
-    return _message(reader, child, what)[1]
-
-
-def _message(reader: Connection, child: BaseProcess, what: str) -> tuple[str, Any]:
-    """A child's next message (``part`` or ``done``, and what it carries), as :func:`_received`
-    takes it."""
     try:
         outcome, shipped = reader.recv()
     except EOFError:
@@ -400,7 +386,7 @@ def _message(reader: Connection, child: BaseProcess, what: str) -> tuple[str, An
         ) from None
     if outcome == "failed":
         raise shipped
-    return outcome, shipped
+    return shipped
 
 
 # Bytes of posts file per post, to guess a campaign's size before reading it (bench/
@@ -423,8 +409,7 @@ def analyse_folder(config: Config, campaign: Campaign, now: datetime) -> tuple[A
     count = min(parallel_workers(sum(sizes) // BYTES_PER_POST), len(paths))
     with collecting_later():
         if count > 1:
-            shares = _shares(paths, sizes, count)
-            return _in_shares(config, campaign, now, platforms, paths, sizes, shares)
+            return _in_shares(config, campaign, now, platforms, _shares(paths, sizes, count))
         loaded = replace(campaign, posts=[], problems=list(campaign.problems), files=[])
         load_posts(loaded, config, paths, platforms, {})
         return _analyse(config, loaded, now, None, None, None, False), loaded.files
@@ -454,7 +439,7 @@ def _shares(paths: list[Path], sizes: list[int], count: int) -> list[list[Path]]
     return [paths[lo:hi] for lo, hi in itertools.pairwise(cuts)]
 
 
-# A posts file as a process read it: as shown, the problems met reading it, its posts' ids and
+# A posts file as a child read it: as shown, the problems met reading it, its posts' ids and
 # their places in that file as line, column, line, column... in order (the duplicate-id rule
 # is applied by the parent, in the files' order; a place becomes a Location only if a later
 # post uses its id).
@@ -464,185 +449,9 @@ _ReadFile = tuple[str, list[Problem], list[str], list[int]]
 # Only what the parent needs: the child's pickling and the parent's unpickling are on the
 # critical path (bench/check_speed.py: ~18 and ~19 ms of CPU for 774 KB, now ~5 and ~7).
 _ShareOutcome = tuple[list[Problem], int, list[_Said], Location | None]
-# A unit of work done: its index, its file as read (with the file's first unit only), and the
-# outcomes of its posts.
-_Done = tuple[int, _ReadFile | None, list[_ShareOutcome]]
-# What forked children inherit (set just before they are forked): the job, the dealer of the
-# units, the platforms a post may override, and those whose texts the duplicate rule needs.
-_SHARES: list[tuple[_Job, _Dealer, Set[str], frozenset[str]]] = []
-
-# A spread check's work is dealt in units: a posts file, or a run of a larger file's posts,
-# about this many bytes of it (~50 of bench/check_speed.py's posts, ~16 ms of analysis: a
-# process takes ~100 units, each for a few microseconds of dealing).
-UNIT_BYTES = 16_000
-# A child sends each unit's outcomes as it is done, and the parent takes them between its own
-# units, so that at the end only the last is left to pickle, send and unpickle (all of a
-# child's at once took ~18 ms of the bench's wall). Its pipe is made this large (Linux's
-# F_SETPIPE_SZ, fcntl(2); an unprivileged process may go up to /proc/sys/fs/pipe-max-size,
-# 1 MiB by default: pipe(7)) so that the child is not held up while the parent is busy: a
-# child's outcomes on the bench are ~490 KB in all.
-PIPE_BYTES = 1 << 20
-
-
-def _units(sizes: list[int]) -> list[tuple[int, int, int]]:
-    """The units of the files of ``sizes`` bytes, in the files' order: (file, run, runs), each
-    file cut into ``runs`` runs of its posts, about :data:`UNIT_BYTES` each."""
-    return [
-        (index, run, runs)
-        for index, size in enumerate(sizes)
-        for runs in (max(1, size // UNIT_BYTES),)
-        for run in range(runs)
-    ]
-
-
-class _Dealer:
-    """The units of a spread check, dealt to its processes (forked after this is made).
-
-    Each process starts on its own share of the files (:func:`_shares`: consecutive, about
-    equal in bytes) and takes its units from the front; when none is left, it takes units from
-    the back of the share with the most left, and keeps to that share while it can. So the
-    processes end within about a unit of each other even when one is slowed for a while (a
-    core taken by another program: the static split waited for the slowed process, up to a
-    few tenths of a second on the bench), and each reads a file once but where two meet.
-    There a process that has not read the file takes a unit of it only if at least
-    :meth:`_worth` of its units are left (reading a file costs about a seventh of analysing
-    it); the process that read it is still at it from that side, so no unit is left behind.
-
-    The shares' fronts and backs (unit indices) are in a small file that all processes hold,
-    read and written under a POSIX record lock (``fcntl.lockf``), which the kernel lifts if its
-    holder dies: a child killed while taking a unit leaves no one waiting. The rest of the
-    state is each process's own (its copy of this object after the fork)."""
-
-    def __init__(self, paths: list[Path], sizes: list[int], shares: list[list[Path]]) -> None:
-        import fcntl  # (only here: a spread check)
-
-        self.paths = paths
-        self.units = _units(sizes)
-        self.spans: list[tuple[int, int]] = []  # each file's units: first, end
-        for unit, (_, run, runs) in enumerate(self.units):
-            if run == 0:
-                self.spans.append((unit, unit + runs))
-        bounds = [0]
-        for share in shares:
-            files = bounds[-1] + len(share)
-            bounds.append(files)
-        ends = [self.spans[i][0] if i < len(paths) else len(self.units) for i in bounds]
-        self.shares = len(shares)
-        self._lockf, self._lock, self._unlock = fcntl.lockf, fcntl.LOCK_EX, fcntl.LOCK_UN
-        self._file = _shared_file()
-        self.fd = self._file.fileno()
-        self._write(0, [n for lo, hi in itertools.pairwise(ends) for n in (lo, hi)])
-        self.share = -1  # the share this process takes units from (-1: none yet)
-        self.backward = False  # from the back (another's share) or the front (its own)
-        self.read = -1  # the file this process read last
-
-    def start(self, share: int) -> None:
-        """This process's own share: the one it takes units from first, from the front."""
-        self.share, self.backward = share, False
-
-    def take(self) -> int | None:
-        """The next unit for this process, or None: every unit is taken (or left to a process
-        already at its file)."""
-        self._lockf(self.fd, self._lock)
-        try:
-            ends = self.ends()
-            share = self.share
-            if share >= 0:
-                lo, hi = ends[2 * share], ends[2 * share + 1]
-                unit = hi - 1 if self.backward else lo
-                if lo < hi and self._may(unit, lo, hi):
-                    self._write(2 * share + self.backward, [hi - 1 if self.backward else lo + 1])
-                    return unit
-            # (then the share with the most units left that this process may take from the back)
-            left = [
-                (ends[2 * s + 1] - ends[2 * s], -s)
-                for s in range(self.shares)
-                if ends[2 * s] < ends[2 * s + 1]
-                and self._may(ends[2 * s + 1] - 1, ends[2 * s], ends[2 * s + 1])
-            ]
-            if not left:
-                self.share = -1
-                return None
-            self.share, self.backward = -max(left)[1], True
-            unit = ends[2 * self.share + 1] - 1
-            self._write(2 * self.share + 1, [unit])
-            return unit
-        finally:
-            self._lockf(self.fd, self._unlock)
-
-    def ends(self) -> list[int]:
-        """Each share's front and back: the units from front to back are not taken yet."""
-        return list(memoryview(os.pread(self.fd, 8 * self.shares, 0)).cast("i"))
-
-    def _may(self, unit: int, lo: int, hi: int) -> bool:
-        """Whether this process may take ``unit`` of a share whose units ``lo`` to ``hi`` are
-        left: it has read the unit's file, or no one has, or enough of the file is left."""
-        index = self.units[unit][0]
-        if index == self.read:
-            return True
-        first, end = self.spans[index]
-        left = min(end, hi) - max(first, lo)
-        return left == end - first or left >= self._worth(end - first)
-
-    @staticmethod
-    def _worth(runs: int) -> int:
-        """Units of a file another process has read that are worth reading it again for: a
-        third of them, and two at least (reading it costs about a seventh of analysing it, on
-        bench/check_speed.py; the two then share what is left)."""
-        return max(2, runs // 3)
-
-    def _write(self, at: int, values: list[int]) -> None:
-        os.pwrite(
-            self.fd, b"".join(n.to_bytes(4, sys.byteorder, signed=True) for n in values), 4 * at
-        )
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _shared_file() -> Any:
-    """A file for the dealer's counters: in memory where the system offers one."""
-    if hasattr(os, "memfd_create"):
-        return open(os.memfd_create("eduadvocate-check"), "r+b", buffering=0)
-    import tempfile
-
-    return tempfile.TemporaryFile()
-
-
-def _dealt(
-    job: _Job, dealer: _Dealer, platforms: Set[str], alike: frozenset[str]
-) -> Iterator[_Done]:
-    """The units this process takes from ``dealer``, read (each file once, as it comes) and
-    analysed, one by one as each is done.
-
-    One ``job.run`` analyses them all, so that its renderer's caches serve every unit: it is
-    handed a list that grows by a unit's posts at a time, and asked for exactly one outcome per
-    post added (a list's iterator looks at its length at each step, so ``run`` goes on to the
-    posts added since; asking for more would end it)."""
-    config = job.config
-    box: list[Post] = []
-    analysed = _outcomes(job.run(box), False, alike)
-    posts: list[Post] = []
-    read: _ReadFile | None = None
-    while (unit := dealer.take()) is not None:
-        index, run, runs = dealer.units[unit]
-        if index != dealer.read:
-            path = dealer.paths[index]
-            display = config.display(path)
-            problems: list[Problem] = []
-            posts = load_file(path, display, config.defaults, platforms, problems, config.posts_dir)
-            # (a post's place is in its file: its Location's file is ``display``)
-            places = [n for p in posts for n in (p.loc.line, p.loc.column)]
-            read = (display, problems, [p.id for p in posts], places)
-            dealer.read = index
-        count = len(posts)
-        ours = posts[run * count // runs : (run + 1) * count // runs]
-        box.extend(ours)
-        outcomes: list[_ShareOutcome] = []
-        for post in ours:
-            _, found, _, deliveries, texts = next(analysed)
-            outcomes.append((found, deliveries, texts, _who(post)[1] if texts else None))
-        yield unit, read if run == 0 else None, outcomes
+# What forked children inherit (set just before they are forked): the job, the shares of posts
+# files, the platforms a post may override, and those whose texts the duplicate rule needs.
+_SHARES: list[tuple[_Job, list[list[Path]], Set[str], frozenset[str]]] = []
 
 
 def _in_shares(
@@ -650,122 +459,79 @@ def _in_shares(
     campaign: Campaign,
     now: datetime,
     platforms: Set[str],
-    paths: list[Path],
-    sizes: list[int],
     shares: list[list[Path]],
 ) -> tuple[Analysis, list[str]]:
-    """The analysis of the posts files at ``paths`` (of ``sizes`` bytes), read and analysed
-    in units by this process and by a forked child for each share but the first (the config,
-    people and job were read here once, and are shared by the fork): each takes its own
-    share's units first, then helps the others (:class:`_Dealer`).
+    """The analysis of the posts files in ``shares`` (consecutive runs of them), the first
+    read and analysed here and each other one in a forked child, which reads its own (the
+    config, people and job were read here once, and are shared by the fork).
 
-    The duplicate-id rule goes in the files' order, so it is applied here: each process reads
-    and analyses every post of its units, a child sends back, per unit, its file as read (with
-    the file's first unit) and its posts' outcomes, each unit as it is done; as soon as the
-    units of the next file in order are all here (taken between this process's own), this
-    process runs ``load_campaign``'s rule over that file and keeps the outcome of each post
-    that uses its id first, dropping the others' whole (their one problem is the
-    ``duplicate-id`` the rule reports). The problems are joined in ``analyse``'s order
-    (reading's, then each post's), so the result is the same. Children are ended as in
-    :func:`_in_processes`."""
-    import fcntl
+    The duplicate-id rule goes in the files' order, so it is applied here: a child reads and
+    analyses every post of its share and sends back, per file, its problems and its posts' ids
+    and places, and per post its outcome; this process runs ``load_campaign``'s rule over the
+    files in order and keeps the outcome of each post that uses its id first, dropping the
+    others' whole (their one problem is the ``duplicate-id`` the rule reports). The problems are
+    joined in ``analyse``'s order (reading's, then each post's), so the result is the same.
+    Children are ended as in :func:`_in_processes`."""
     import multiprocessing  # (only here: a few ms of check's start-up otherwise)
 
     job = _Job(config, now, None, campaign.people)
     alike = _alike_platforms(job)
     context = multiprocessing.get_context("fork")
-    dealer = _Dealer(paths, sizes, shares)
     children = []
-    _SHARES[:] = [(job, dealer, platforms, alike)]
+    _SHARES[:] = [(job, shares, platforms, alike)]
     try:
         for index in range(1, len(shares)):
             reader, writer = context.Pipe(duplex=False)
-            with contextlib.suppress(AttributeError, OSError):  # (Linux only; a limit may refuse)
-                fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             child = context.Process(
                 target=_child, args=(functools.partial(_share_in_child, index), writer), daemon=True
             )
             child.start()
             writer.close()
             children.append((index, reader, child))
-        joined = _Joined(replace(campaign, posts=[], problems=list(campaign.problems), files=[]))
-        joined.missing = [end - first for first, end in dealer.spans]
-        pending = [
-            (reader, child, _named(config, shares[index])) for index, reader, child in children
-        ]
+        loaded = replace(campaign, posts=[], problems=list(campaign.problems), files=[])
+        seen: dict[str, Location] = {}
+        load_posts(loaded, config, shares[0], platforms, seen)
+        result = Analysis()
+        found: list[Problem] = []
+        said: list[tuple[_Who, _Said]] = []
 
-        def receive(wait: bool) -> None:
-            """The units the children have sent (``wait``: all they will send) joined."""
-            for entry in list(pending):
-                reader, child, named = entry
-                while wait or reader.poll():  # (also true once a child died: an error)
-                    outcome, done = _message(reader, child, named)
-                    if outcome == "done":
-                        pending.remove(entry)
-                        break
-                    joined.add(dealer, *done)
+        def add(post_id: str, outcome: _ShareOutcome) -> None:
+            problems, deliveries, texts, where = outcome
+            result.posts += 1
+            result.deliveries += deliveries
+            found.extend(problems)
+            if texts:
+                assert where is not None
+                said.extend(((post_id, where), t) for t in texts)
 
-        dealer.start(0)
-        for unit, read, outcomes in _dealt(job, dealer, platforms, alike):
-            joined.add(dealer, unit, read, outcomes)
-            receive(wait=False)
-        receive(wait=True)
-        assert joined.files == len(paths) and not joined.done
-        loaded, result = joined.campaign, joined.result
-        problems = [*loaded.problems, *joined.found]
+        for post, (_, problems, _, deliveries, texts) in zip(
+            loaded.posts, _outcomes(job.run(loaded.posts), False, alike), strict=True
+        ):
+            add(post.id, (problems, deliveries, texts, _who(post)[1]))
+        # Ids the children's files use first, with their places: built as Locations (into
+        # ``seen``) only when a later post uses one of them, which is rare.
+        unbuilt: dict[str, tuple[str, int, int]] = {}
+        for index, reader, child in children:
+            share = shares[index]
+            named = config.display(share[0]) + (
+                f" to {config.display(share[-1])}" if len(share) > 1 else ""
+            )
+            read: list[_ReadFile]
+            outcomes: list[_ShareOutcome]
+            read, outcomes = _received(reader, child, named)
+            firsts = _first_uses_in(read, loaded, seen, unbuilt)
+            ids = [post_id for _, _, file_ids, _ in read for post_id in file_ids]
+            for first, post_id, outcome in zip(firsts, ids, outcomes, strict=True):
+                if first:
+                    add(post_id, outcome)
+        problems = [*loaded.problems, *found]
         problems.extend(_check_people(loaded, problems))
-        problems.extend(_duplicate_texts(joined.said))
+        problems.extend(_duplicate_texts(said))
         result.problems = _finish(problems, config.severity)
         return result, loaded.files
     finally:
         _SHARES.clear()
         _ended(children)
-        dealer.close()
-
-
-@dataclass(slots=True)
-class _Joined:
-    """The units done so far, and the files whose units are all done joined to ``campaign`` in
-    the files' order (the duplicate-id rule's), their posts' outcomes to ``result``, ``found``
-    and ``said``."""
-
-    campaign: Campaign
-    result: Analysis = field(default_factory=Analysis)
-    found: list[Problem] = field(default_factory=list)
-    said: list[tuple[_Who, _Said]] = field(default_factory=list)
-    done: dict[int, tuple[_ReadFile | None, list[_ShareOutcome]]] = field(default_factory=dict)
-    missing: list[int] = field(default_factory=list)  # each file's units not done yet
-    files: int = 0  # the files joined
-    seen: dict[str, Location] = field(default_factory=dict)
-    # Ids the files use first, with their places: built as Locations (into ``seen``) only
-    # when a later post uses one of them, which is rare.
-    unbuilt: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-
-    def add(
-        self, dealer: _Dealer, unit: int, read: _ReadFile | None, outcomes: list[_ShareOutcome]
-    ) -> None:
-        """A unit done, and then the files it completes (with those after them) joined."""
-        done = self.done
-        done[unit] = (read, outcomes)
-        missing = self.missing
-        missing[dealer.units[unit][0]] -= 1
-        while self.files < len(dealer.spans) and not missing[self.files]:
-            first, end = dealer.spans[self.files]
-            whole, joined = done.pop(first)
-            assert whole is not None
-            for u in range(first + 1, end):
-                joined.extend(done.pop(u)[1])
-            firsts = _first_uses_in([whole], self.campaign, self.seen, self.unbuilt)
-            for first_use, post_id, outcome in zip(firsts, whole[2], joined, strict=True):
-                if first_use:
-                    problems, deliveries, texts, where = outcome
-                    self.result.posts += 1
-                    self.result.deliveries += deliveries
-                    self.found.extend(problems)
-                    if texts:
-                        assert where is not None
-                        self.said.extend(((post_id, where), t) for t in texts)
-            self.files += 1
 
 
 def _first_uses_in(
@@ -774,10 +540,10 @@ def _first_uses_in(
     seen: dict[str, Location],
     unbuilt: dict[str, tuple[str, int, int]],
 ) -> list[bool]:
-    """The files a process read joined to ``loaded`` in order, and ``first_uses`` of their
-    posts: only a file with an id used before (or twice in it) is given to that rule, its
-    places and those of the ids it repeats (from ``unbuilt``) made Locations; the others' ids
-    are added to ``unbuilt``, and their posts all use their ids first."""
+    """The files a child read joined to ``loaded`` in order, and ``first_uses`` of their posts:
+    only a file with an id used before (or twice in it) is given to that rule, its places and
+    those of the ids it repeats (from ``unbuilt``) made Locations; the others' ids are added to
+    ``unbuilt``, and their posts all use their ids first."""
     firsts: list[bool] = []
     for display, problems, ids, places in read:
         loaded.files.append(display)
@@ -802,17 +568,27 @@ def _first_uses_in(
     return firsts
 
 
-def _share_in_child(index: int) -> Iterator[_Done]:
-    """A child's units (share ``index`` first), read and analysed, each sent as it is done."""
-    job, dealer, platforms, alike = _SHARES[0]
-    dealer.start(index)
-    return _dealt(job, dealer, platforms, alike)
-
-
-def _named(config: Config, share: list[Path]) -> str:
-    """A share of posts files as an error names it: its first file (to its last)."""
-    last = f" to {config.display(share[-1])}" if len(share) > 1 else ""
-    return config.display(share[0]) + last
+def _share_in_child(index: int) -> tuple[list[_ReadFile], list[_ShareOutcome]]:
+    job, shares, platforms, alike = _SHARES[0]
+    config = job.config
+    read: list[_ReadFile] = []
+    posts: list[Post] = []
+    for path in shares[index]:
+        display = config.display(path)
+        problems: list[Problem] = []
+        file_posts = load_file(
+            path, display, config.defaults, platforms, problems, config.posts_dir
+        )
+        # (a post's place is in its file: its Location's file is ``display``)
+        places = [n for p in file_posts for n in (p.loc.line, p.loc.column)]
+        read.append((display, problems, [p.id for p in file_posts], places))
+        posts.extend(file_posts)
+    return read, [
+        (found, deliveries, texts, _who(post)[1] if texts else None)
+        for post, (_, found, _, deliveries, texts) in zip(
+            posts, _outcomes(job.run(posts), False, alike), strict=True
+        )
+    ]
 
 
 def _packed(r: Rendering) -> _Packed:
