@@ -87,14 +87,14 @@ def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
         cache.clear()
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)  # (a property of results, not of speed)
 @given(text=texts)
 def test_x_weighs_a_text_as_the_sum_of_its_words(text: str) -> None:
     whole = twitter._scaled_weight(text) // twitter.CONFIG_V3.scale
     assert twitter.weighted_length(text) == whole
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)  # (a property of results, not of speed)
 @given(text=texts)
 def test_mastodon_counts_a_text_as_the_sum_of_its_words(text: str) -> None:
     prepared = unicode.mastodon_prepared(text)
@@ -102,7 +102,7 @@ def test_mastodon_counts_a_text_as_the_sum_of_its_words(text: str) -> None:
     assert unicode.mastodon_length(text) == whole
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)  # (a property of results, not of speed)
 @given(text=texts)
 @example(text="  \u0301example.org/#tag #real \u0301#x")
 def test_hashtags_are_found_word_by_word_where_the_whole_text_has_them(text: str) -> None:
@@ -200,7 +200,7 @@ joint_texts = st.tuples(
 KEPT = WholeSeen(unicode.graphemes)
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1500, deadline=None)
 @given(text=joint_texts)
 @example(text="a \u0600 b")
 @example(text="a\u0600 b")
@@ -239,7 +239,7 @@ HEADS = [
 ]
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1500, deadline=None)
 @given(
     space=st.sampled_from(["", " "]),
     head=st.sampled_from(HEADS),
@@ -301,7 +301,7 @@ SPECS = [
 sides = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
 
 
-@settings(max_examples=800)
+@settings(max_examples=800, deadline=None)
 @given(
     left=st.tuples(texts, sides).map("".join),
     gap=st.sampled_from([g for g in GAPS if g]),
