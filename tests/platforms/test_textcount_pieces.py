@@ -221,7 +221,7 @@ def test_joints_found_word_by_word_are_those_the_text_search_found(text: str) ->
         _JOINS_PREVIOUS.match(text[0]) is not None or _JOINS_NEXT.match(text[-1]) is not None
     )
     # measured whole too: the empty text, and one of gaps alone with a tab or line break (one
-    # of spaces alone is summed from its empty pieces: ``Summed._spaced``)
+    # of spaces alone is summed from its empty pieces: ``Summed``'s spaced path)
     no_words = not text or re.fullmatch(r" *[\t\r\n][ \t\r\n]*", text) is not None
     assert (text in KEPT.whole) is (not old_splittable(text) or ends_joined or no_words)
 

@@ -1,4 +1,4 @@
-"""``Summed``'s path for texts whose only gaps are spaces (``Summed._spaced``: pieces between
+"""``Summed``'s path for texts whose only gaps are spaces (in ``Summed.__call__``: pieces between
 single spaces, empty ones for two spaces or a space at an end, no search for other whitespace)
 gives what the general path gave (a frozen copy of it here) and what the whole-text measure
 gives, for X's weights and Mastodon's graphemes, over texts built to break it: runs of spaces,
@@ -62,7 +62,7 @@ _SPACES = pieces._SPACES
 
 
 def frozen_call(self: pieces.Summed, text: str) -> int:
-    """``Summed.__call__`` before ``_spaced`` (main at 84a61e0), for every text."""
+    """``Summed.__call__`` before its spaced path (main at 84a61e0), for every text."""
     if len(text) <= pieces.SHORT:
         return self.measure(text)
     words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)

@@ -103,15 +103,28 @@ class Summed:
     def __call__(self, text: str) -> int:
         if len(text) <= SHORT:
             return self.measure(text)
-        if "\n" not in text and "\t" not in text and "\r" not in text:
-            return self._spaced(text)
-        # The text's words (``split`` in C, where the text has no other whitespace that it
-        # would split at too), each measured once, and each space, tab and line break between
-        # them counting ``space``: every rule here weighs them so, and where graphemes are
-        # counted a CR LF is one (no other joint: a word that could make one is ``_JOINT``).
-        words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)
-        if not words:
-            return self.measure(text)
+        # A text whose only gaps are spaces (no tab, CR or LF: most texts) is cut at single
+        # spaces (``split(" ")``, in C): its pieces are the words, any other whitespace in a
+        # word as below, and an empty piece for each space next to another or at an end, which
+        # weighs ``measure(" ") - space`` after a space and ``measure("")`` at the start, 0
+        # both for every rule here (a space weighs ``space``, an empty text nothing). So its
+        # gaps are the pieces less one, without the search for other whitespace nor the sum of
+        # the words' lengths (cut the instructions per post of check's analysis by 5.0% on
+        # bench/check_speed.py's campaign, 1,660,733 -> 1,577,074, and by 5.3% on one whose
+        # sentences do not repeat, 2,176,959 -> 2,062,078; tests/platforms/
+        # test_textcount_spaced.py holds it to the general path).
+        spaced = "\n" not in text and "\t" not in text and "\r" not in text
+        if spaced:
+            words = text.split(" ")
+        else:
+            # The text's words (``split`` in C, where the text has no other whitespace that
+            # it would split at too), each measured once, and each space, tab and line break
+            # between them counting ``space``: every rule here weighs them so, and where
+            # graphemes are counted a CR LF is one (no other joint: a word that could make
+            # one is ``_JOINT``).
+            words = text.split() if _OTHER_SPACE.search(text) is None else _WORD.findall(text)
+            if not words:
+                return self.measure(text)
         known = self.known
         if len(known) > _MAX_PIECES:
             known.clear()
@@ -125,6 +138,12 @@ class Summed:
             total = sum(map(known.__getitem__, words))
         if total < 0:  # a word's ``_JOINT`` (see ``_after_space``): measured whole
             return self.measure(text)
+        if spaced:
+            word = words[0]  # (at the text's start: "" where the text starts with a space)
+            at_start = self.first.get(word)
+            if at_start is None:
+                at_start = self._at_start(word)
+            return total + at_start - known[word] + (len(words) - 1) * self.space
         if text[0] not in _SPACES:  # the first word stands at the start
             word = words[0]
             at_start = self.first.get(word)
@@ -135,38 +154,6 @@ class Summed:
         if self.graphemes and "\r" in text:
             gaps -= text.count("\r\n")
         return total + gaps * self.space
-
-    def _spaced(self, text: str) -> int:
-        """``__call__`` for a text whose only gaps are spaces (no tab, CR or LF: most texts).
-        Its pieces between single spaces (``split(" ")``, in C) are the words ``__call__``
-        sums, any other whitespace in a word as there, and an empty piece for each space next
-        to another or at an end: that one weighs ``measure(" ") - space`` after a space and
-        ``measure("")`` at the start, 0 both for every rule here (a space weighs ``space``, an
-        empty text nothing), as it weighs nothing in ``__call__``. So the gaps are the pieces
-        less one, without the search for other whitespace nor the sum of the words' lengths.
-        (Cut the instructions per post of check's analysis by 5.0% on bench/check_speed.py's
-        campaign, 1,660,733 -> 1,577,074, and by 5.3% on one whose sentences do not repeat,
-        2,176,959 -> 2,062,078; tests/platforms/test_textcount_spaced.py holds it to
-        ``__call__``'s general path.)"""
-        words = text.split(" ")
-        known = self.known
-        if len(known) > _MAX_PIECES:
-            known.clear()
-            self.first.clear()
-        try:
-            total = sum(map(known.__getitem__, words))
-        except KeyError:  # a word not measured yet (one or two a post: its tagged links)
-            for word in words:
-                if word not in known:
-                    self._after_space(word)
-            total = sum(map(known.__getitem__, words))
-        if total < 0:  # a word's ``_JOINT`` (see ``_after_space``): measured whole
-            return self.measure(text)
-        word = words[0]  # (at the text's start: "" where the text starts with a space)
-        at_start = self.first.get(word)
-        if at_start is None:
-            at_start = self._at_start(word)
-        return total + at_start - known[word] + (len(words) - 1) * self.space
 
     def _after_space(self, word: str) -> int:
         """``word``'s measure after a space, less the space; remembered. ``_JOINT`` where
