@@ -568,7 +568,7 @@ def _render_as_before(renderer: Renderer, post: Post, spec: PlatformSpec) -> Ren
     plain = renderer._laid_out(renderer._draft(post, spec, None))
     if _crowded(plain) >= _crowded(tagged):
         return with_facets(tagged, spec)
-    expected = renderer._render_once(post, spec, params)  # the problem added, as render adds it
+    expected = with_facets(renderer._chosen(post, spec, params), spec)  # (as render makes it)
     assert [p.text for p in expected.parts] == [p.text for p in plain.parts]
     return expected
 

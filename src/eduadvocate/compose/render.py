@@ -307,15 +307,9 @@ class Renderer:
         shared = self._by_rules.get(rules)
         if shared is not None:
             return _for_account(shared, spec.account)
-        # (``_render_once``, without its frame)
+        # Facets are found for the rendering kept only (Bluesky renders many posts twice).
         rendering = self._by_rules[rules] = with_facets(self._chosen(post, spec, params), spec)
         return rendering
-
-    def _render_once(
-        self, post: Post, spec: PlatformSpec, params: dict[str, str] | None
-    ) -> Rendering:
-        # Facets are found for the rendering kept only (Bluesky renders many posts twice).
-        return with_facets(self._chosen(post, spec, params), spec)  # (``render`` inlines this)
 
     def _chosen(self, post: Post, spec: PlatformSpec, params: dict[str, str] | None) -> Rendering:
         """The rendering with tracking, or without it where tracking crowds the text out."""
