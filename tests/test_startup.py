@@ -3,15 +3,12 @@ they must work where those are broken). Timing figures live in bench/startup.py.
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import typer
 
 from tests.conftest import REPO
 
@@ -122,30 +119,6 @@ def test_help_imports_nothing_of_eduadvocate_beyond_the_command_line() -> None:
     ]
     assert beyond == []
     assert "eduadvocate.cli.runtime" not in loaded
-
-
-def _commands(group: typer.Typer) -> list[Callable[..., object]]:
-    found = [c.callback for c in group.registered_commands if c.callback is not None]
-    if group.registered_callback is not None and group.registered_callback.callback is not None:
-        found.append(group.registered_callback.callback)
-    for sub in group.registered_groups:
-        assert sub.typer_instance is not None
-        found += _commands(sub.typer_instance)
-    return found
-
-
-def test_command_annotations_are_objects_not_strings() -> None:
-    """Typer evaluates every command's annotations to build the help; strings (what
-    ``from __future__ import annotations`` makes of them) cost an eval each, on every --help."""
-    from eduadvocate.cli.main import app
-
-    stringly = {
-        f"{f.__name__}.{name}"
-        for f in _commands(app)
-        for name, value in inspect.get_annotations(f).items()
-        if isinstance(value, str)
-    }
-    assert stringly == set()
 
 
 RICH_OR_SCAN_LOADED = "m.split('.')[0] == 'rich' or m == 'importlib.metadata'"

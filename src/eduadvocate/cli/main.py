@@ -4,8 +4,10 @@ its implementation when it runs, so ``--version`` and ``--help`` load nothing bu
 :func:`run` is the one place that turns exceptions into a one-line message and an exit status.
 """
 
-# No `from __future__ import annotations` here: Typer reads every command's annotations, and
-# strings it has to eval (some 360 of them, on every --help) cost more than objects.
+# Annotations as strings: Typer evaluates only the command that runs (cli/lazy.py), not all
+# ~100 parameters' on every start.
+from __future__ import annotations
+
 import os
 import sys
 import warnings
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from eduadvocate import __version__
-from eduadvocate.cli import completion
+from eduadvocate.cli import completion, lazy
 
 if TYPE_CHECKING:  # imported where a command runs: --help needs neither it nor core.errors
     from eduadvocate.cli.runtime import Runtime
@@ -30,6 +32,7 @@ skipped or is in doubt, 130/143 interrupted (SIGINT/SIGTERM).
 Example: `eduadvocate check --config config.example.yaml`."""
 
 app = typer.Typer(
+    cls=lazy.LazyGroup,  # run() builds only the command that runs (cli/lazy.py)
     help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -98,7 +101,7 @@ def main(
         ctx.obj = Runtime()  # the system's clock, no probe; a test hands in its own
 
 
-def _runtime(ctx: typer.Context) -> "Runtime":
+def _runtime(ctx: typer.Context) -> Runtime:
     """The run's Runtime, which the root callback put in the context."""
     from eduadvocate.cli.runtime import Runtime
 
@@ -106,7 +109,7 @@ def _runtime(ctx: typer.Context) -> "Runtime":
     return runtime if runtime is not None else Runtime()
 
 
-@app.command()
+@app.command(short_help="Check every post for every account before it goes out.")
 def check(
     ctx: typer.Context,
     folder: Annotated[
@@ -151,7 +154,7 @@ def check(
     )
 
 
-@app.command()
+@app.command(short_help="Show exactly what each account will receive.")
 def render(
     ctx: typer.Context,
     folder: FolderArg = None,
@@ -224,7 +227,7 @@ github_app = typer.Typer(
 app.add_typer(github_app, name="github")
 
 
-@github_app.command("comment")
+@github_app.command("comment", short_help="Post or update the pull request's preview comment.")
 def github_comment(
     file: Annotated[str, typer.Argument(help="The comment, e.g. from render --format markdown.")],
     pr: Annotated[
@@ -250,7 +253,7 @@ def github_comment(
     raise typer.Exit(github.comment(file, pr))
 
 
-@app.command()
+@app.command(short_help="Upcoming posts by day, in the campaign's time zone.")
 def calendar(
     ctx: typer.Context,
     folder: FolderArg = None,
@@ -273,7 +276,7 @@ def calendar(
     raise typer.Exit(commands.calendar(config, folder, days, fmt.value, _runtime(ctx).preview()))
 
 
-@app.command()
+@app.command(short_help="Publish everything due now, once, and exit (cron, CI).")
 def publish(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -327,7 +330,7 @@ def publish(
     )
 
 
-@app.command()
+@app.command(short_help="Run until stopped, publishing each post when it is due.")
 def schedule(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -368,7 +371,7 @@ class StateChoice(StrEnum):
     cancelled = "cancelled"
 
 
-@app.command()
+@app.command(short_help="Each delivery in the ledger: state, link, last error.")
 def status(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -405,7 +408,7 @@ def status(
     )
 
 
-@app.command()
+@app.command(short_help="Put failed or skipped deliveries back in the queue.")
 def retry(
     ctx: typer.Context,
     deliveries: Annotated[
@@ -434,7 +437,7 @@ def retry(
     raise typer.Exit(publishing.retry(config, deliveries or [], failed, _runtime(ctx).clock))
 
 
-@app.command()
+@app.command(short_help="Cancel a delivery, or every delivery of a post.")
 def cancel(
     ctx: typer.Context,
     delivery: Annotated[
@@ -472,7 +475,7 @@ accounts_app = typer.Typer(
 app.add_typer(accounts_app, name="accounts")
 
 
-@accounts_app.command("verify")
+@accounts_app.command("verify", short_help="Check each account's credentials without posting.")
 def accounts_verify(
     config: ConfigOpt = None,
     account: Annotated[
@@ -512,7 +515,7 @@ SinceOpt = Annotated[
 ]
 
 
-@metrics_app.command("pull")
+@metrics_app.command("pull", short_help="Fetch engagement counts of published posts.")
 def metrics_pull(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -560,7 +563,7 @@ class ReportTable(StrEnum):
     amplifiers = "amplifiers"
 
 
-@app.command()
+@app.command(short_help="What worked: engagement by platform, hashtag and hour.")
 def report(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -605,6 +608,7 @@ def report(
 
 
 people_app = typer.Typer(
+    short_help="Who amplifies the campaign, to add them to people.yaml.",
     help="The people of people.yaml: who amplifies the campaign, to add them.\n\nExample:"
     " `eduadvocate people suggest --format yaml`.",
     no_args_is_help=True,
@@ -618,7 +622,7 @@ class PeopleFormat(StrEnum):
     yaml = "yaml"
 
 
-@people_app.command("suggest")
+@people_app.command("suggest", short_help="Who most often amplifies the campaign.")
 def people_suggest(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -657,6 +661,7 @@ def people_suggest(
 
 
 inbox_app = typer.Typer(
+    short_help="Replies, mentions and reposts, pulled into the ledger.",
     help="Replies, mentions, quotes, comments and reposts of the campaign's accounts, pulled into the ledger."
     " `inbox` alone lists them (the options of `inbox list`).\n\nExamples: `eduadvocate inbox"
     " pull`, `eduadvocate inbox list --unhandled`.",
@@ -762,7 +767,7 @@ def inbox_list(
     )
 
 
-@inbox_app.command("pull")
+@inbox_app.command("pull", short_help="Fetch new replies, mentions and reposts into the ledger.")
 def inbox_pull(
     ctx: typer.Context,
     config: ConfigOpt = None,
@@ -842,7 +847,7 @@ def inbox_open(
     raise typer.Exit(inbox_cli.open_item(config, item, _runtime(ctx).clock))
 
 
-@app.command()
+@app.command(short_help="Answer an inbox item on its platform.")
 def reply(
     ctx: typer.Context,
     item: Annotated[int, typer.Argument(help="An inbox item id, as `inbox` shows it.")],
@@ -882,6 +887,7 @@ def reply(
 
 
 ledger_app = typer.Typer(
+    short_help="Upgrade, move or checkpoint the ledger.",
     help="The ledger: upgrade a shared one, move a campaign's history between ledgers,"
     " checkpoint an SQLite one before committing it.\n\nExample: `eduadvocate ledger export -o"
     " history.jsonl`.",
@@ -900,7 +906,7 @@ LedgerOpt = Annotated[
 ]
 
 
-@ledger_app.command("migrate")
+@ledger_app.command("migrate", short_help="Upgrade the ledger's schema.")
 def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     """Upgrade the ledger's schema. A shared PostgreSQL ledger is only upgraded this way: stop
     the workers, migrate once, then start the new version.
@@ -912,7 +918,9 @@ def ledger_migrate(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     raise typer.Exit(ledgers.migrate(config, ledger))
 
 
-@ledger_app.command("checkpoint")
+@ledger_app.command(
+    "checkpoint", short_help="Fold an SQLite ledger's log into its file, to commit it."
+)
 def ledger_checkpoint(config: ConfigOpt = None, ledger: LedgerOpt = None) -> None:
     """Fold an SQLite ledger's write-ahead log into its file and leave no -wal or -shm file, so
     the file alone can be committed (CI). Nothing to do on PostgreSQL.
@@ -924,7 +932,7 @@ def ledger_checkpoint(config: ConfigOpt = None, ledger: LedgerOpt = None) -> Non
     raise typer.Exit(ledgers.checkpoint(config, ledger))
 
 
-@ledger_app.command("export")
+@ledger_app.command("export", short_help="Write the ledger's whole history as JSON Lines.")
 def ledger_export(
     config: ConfigOpt = None,
     ledger: LedgerOpt = None,
@@ -942,7 +950,7 @@ def ledger_export(
     raise typer.Exit(ledgers.export(config, ledger, out))
 
 
-@ledger_app.command("import")
+@ledger_app.command("import", short_help="Load an export into a new, empty ledger.")
 def ledger_import(
     file: Annotated[str, typer.Argument(help="An export, or - for stdin.")],
     config: ConfigOpt = None,
@@ -957,7 +965,7 @@ def ledger_import(
     raise typer.Exit(ledgers.import_(config, ledger, file))
 
 
-@app.command()
+@app.command(short_help="Create a campaign folder with sample posts to start from.")
 def init(
     ctx: typer.Context,
     folder: Annotated[str, typer.Argument(help="Where to create the campaign.")] = ".",
@@ -982,7 +990,7 @@ def init(
     raise typer.Exit(commands.init(folder, timezone, _runtime(ctx).clock))
 
 
-@app.command()
+@app.command(short_help="Print the JSON Schema of posts files, for editors.")
 def schema() -> None:
     """Print the JSON Schema of posts files, for editors (init wires it up for you).
 
@@ -1009,7 +1017,7 @@ for _group in (app, *(g.typer_instance for g in app.registered_groups if g.typer
 app.info.help = _unwrapped(HELP)
 
 
-def run(argv: list[str] | None = None, *, runtime: "Runtime | None" = None) -> NoReturn:
+def run(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> NoReturn:
     """Entry point: runs the app and maps every error to one line on stderr and an exit status.
 
     ``--traceback`` (anywhere on the line) or ``EDUADVOCATE_TRACEBACK=1`` shows the Python
@@ -1022,7 +1030,9 @@ def run(argv: list[str] | None = None, *, runtime: "Runtime | None" = None) -> N
     warnings.showwarning = _show_warning
     heard, before = _listen_for_ctrl_c()
     try:
-        status = app(args=args, prog_name="eduadvocate", standalone_mode=False, obj=runtime)
+        status = lazy.command(app)(
+            args=args, prog_name="eduadvocate", standalone_mode=False, obj=runtime
+        )
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
