@@ -127,6 +127,18 @@ def test_every_command_has_help(command: str) -> None:
     assert "Usage: eduadvocate " + command in result.stdout
 
 
+@pytest.mark.parametrize("group", [[], ["ledger"], ["accounts"]], ids=" ".join)
+def test_a_group_alone_shows_its_help_and_nothing_else(group: list[str]) -> None:
+    """``eduadvocate`` (or ``eduadvocate ledger``) alone prints the help, as ``--help`` does,
+    and exits 2 (usage: no command named), with no "Error:" line (it printed the usage again
+    and an empty "Error: " on stderr)."""
+    result = run_installed(*group, env={"COLUMNS": "80"})
+    shown = run_installed(*group, "--help", env={"COLUMNS": "80"})
+    assert (result.returncode, result.stderr) == (2, "")
+    assert result.stdout == shown.stdout
+    assert "─ Commands ─" in result.stdout
+
+
 def test_check_clean_campaign(make_campaign: Make) -> None:
     make_campaign("posts:\n  - id: a\n    at: 2026-12-03 18:00\n    text: Fund our schools.\n")
     result = run("check")

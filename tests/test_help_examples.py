@@ -122,3 +122,28 @@ def test_the_offline_examples_run_on_the_example_campaign(tmp_path: Path) -> Non
         assert result.returncode == 0, (example, result.stdout + result.stderr)
         ran.append(words[0])
     assert set(ran) == set(OFFLINE)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "eduadvocate")
+def test_every_usage_error_names_itself_once(path: tuple[str, ...]) -> None:
+    """Every command and group: an unknown option is a usage error of two lines and one named
+    error on stderr, exit 2; a group named alone prints its help on stdout (as --help does) and
+    nothing on stderr, exit 2 (it printed the usage twice and an empty "Error: ")."""
+    result = run(*path, "--no-such-option", env={"COLUMNS": "80"})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    usage, hint, blank, error = result.stderr.splitlines()
+    assert usage.startswith(f"Usage: {' '.join(('eduadvocate', *path))} ")
+    assert (hint, blank) == (f"Try '{' '.join(('eduadvocate', *path))} --help' for help.", "")
+    assert error.startswith("Error: No such option: --no-such-option")
+    command = _command(path)
+    if getattr(command, "commands", None) and not getattr(command, "invoke_without_command", 0):
+        alone = run(*path, env={"COLUMNS": "80"})
+        assert (alone.returncode, alone.stderr) == (2, "")
+        assert alone.stdout == _help_at(path, 80)
+
+
+def _help_at(path: tuple[str, ...], width: int) -> str:
+    result = run(*path, "--help", env={"COLUMNS": str(width)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -1110,6 +1110,9 @@ def _is_usage_error(exc: Exception) -> bool:
 
 def _show_usage_error(exc: Exception) -> NoReturn:
     assert isinstance(exc, typer.TyperException)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group alone: its help, printed already
+        print(exc.format_message())  # as --help ends (Rich printed the help: this is empty)
+        sys.exit(exc.exit_code)
     ctx = getattr(exc, "ctx", None)  # a usage error's context (Typer exports no UsageError)
     if ctx is not None:
         print(ctx.get_usage(), file=sys.stderr)
