@@ -35,8 +35,8 @@ def _commands() -> Iterator[tuple[str, ...]]:
 COMMANDS = list(_commands())
 
 
-def _help(path: tuple[str, ...]) -> str:
-    result = run(*path, "--help", env={"COLUMNS": "400"})
+def _help(path: tuple[str, ...], width: int = 400) -> str:
+    result = run(*path, "--help", env={"COLUMNS": str(width)})
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -140,10 +140,4 @@ def test_every_usage_error_names_itself_once(path: tuple[str, ...]) -> None:
     if getattr(command, "commands", None) and not getattr(command, "invoke_without_command", 0):
         alone = run(*path, env={"COLUMNS": "80"})
         assert (alone.returncode, alone.stderr) == (2, "")
-        assert alone.stdout == _help_at(path, 80)
-
-
-def _help_at(path: tuple[str, ...], width: int) -> str:
-    result = run(*path, "--help", env={"COLUMNS": str(width)})
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+        assert alone.stdout == _help(path, 80)
