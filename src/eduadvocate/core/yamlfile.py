@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import yaml
 
-from eduadvocate.core.errors import Location
+from eduadvocate.core.errors import Location, unfrozen_twin
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
@@ -216,13 +216,13 @@ def _at(file: str, node: yaml.Node) -> Location:
     return _location(file, mark.line + 1, mark.column + 1)
 
 
-_UnfrozenLocation = type("_UnfrozenLocation", (), {"__slots__": Location.__slots__})
+_UnfrozenLocation = unfrozen_twin(Location)
 
 
 def _location(file: str, line: int, column: int) -> Location:
-    """``Location(file, line, column)`` made without its frozen ``__init__``, as
-    content/model.py's ``new_post`` makes a Post: one for each node, ~4% of the instructions of
-    reading the bench's posts."""
+    """``Location(file, line, column)`` made without its frozen ``__init__`` (errors.py
+    ``unfrozen_twin``): one for each node, ~4% of the instructions of reading the bench's
+    posts."""
     loc: Any = _UnfrozenLocation()
     loc.file = file
     loc.line = line
